@@ -1,0 +1,49 @@
+"""Helpers shared by CLI commands: settings, the unit of work, error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from kilnwatch.config import Settings
+from kilnwatch.errors import ImportRejected, KilnwatchError
+from kilnwatch.identity import Principal, Role
+from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
+from kilnwatch.store.migrate import upgrade
+
+console = Console()
+err_console = Console(stderr=True)
+
+SYSTEM = Principal(subject="cli", role=Role.ADMIN)
+"""The CLI runs as the operator of the installation, with an administrator's scope."""
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+@contextmanager
+def session_scope(s: Settings | None = None, *, migrate: bool = True) -> Iterator[Session]:
+    """A committed-at-the-end session on a migrated database."""
+    s = s or settings()
+    engine = make_engine(s)
+    try:
+        if migrate:
+            upgrade(engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def fail(exc: KilnwatchError) -> typer.Exit:
+    """Print a clear error (every located fault on its own line) and give exit code 2."""
+    if isinstance(exc, ImportRejected):
+        for error in exc.errors:
+            err_console.print(f"[red]error[/red] {error.message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error[/red] {exc.message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)

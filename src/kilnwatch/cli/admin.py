@@ -1,0 +1,139 @@
+"""Operating commands: db, import/export registry, users, serve, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.errors import KilnwatchError
+from kilnwatch.identity import Role
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import data files (formats: docs/formats.md).", no_args_is_help=True)
+export_app = typer.Typer(help="Export data files.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and their jurisdictions.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest revision."""
+    from kilnwatch.store.engine import make_engine
+    from kilnwatch.store.migrate import current_revision, upgrade
+
+    s = settings()
+    engine = make_engine(s)
+    upgrade(engine)
+    console.print(f"database at revision {current_revision(engine)}: {engine.url!r}")
+    engine.dispose()
+
+
+@import_app.command("registry")
+def import_registry_cmd(
+    path: Annotated[Path, typer.Argument(help="A registry file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file."),
+    ] = False,
+    kind: Annotated[str | None, typer.Option(help="File kind when the name does not say.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where rejected rows go (with --skip-invalid).")
+    ] = None,
+) -> None:
+    """Import regions, enterprises, units, projects, gateways and meters."""
+    from kilnwatch.ingest.registry_load import import_registry, write_rejects
+
+    try:
+        with session_scope() as session:
+            report = import_registry(session, path, skip_invalid=skip_invalid, kind=kind)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    for k in report.created:
+        console.print(f"{k}: {report.created[k]} created, {report.updated[k]} updated")
+    if report.rejected:
+        out = rejects or path.with_name(f"{path.stem}.rejected.csv")
+        write_rejects(report.rejected, out)
+        console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
+
+
+@export_app.command("registry")
+def export_registry_cmd(
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("registry-export"),
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+) -> None:
+    """Export the registry in the import format (secrets are never exported)."""
+    from kilnwatch.reports.registry_export import export_registry
+
+    if fmt not in ("csv", "xlsx"):
+        raise typer.BadParameter("use csv or xlsx", param_hint="--format")
+    with session_scope() as session:
+        counts = export_registry(session, SYSTEM, out, fmt)
+    for kind, n in counts.items():
+        console.print(f"{kind}: {n} rows -> {out / (kind + '.' + fmt)}")
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[Role, typer.Option(help="Role of the user.")],
+    region: Annotated[str | None, typer.Option(help="Region code (jurisdiction).")] = None,
+    enterprise: Annotated[str | None, typer.Option(help="Enterprise USCC (jurisdiction).")] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    display_name: str = "",
+) -> None:
+    """Add a user with a role and a jurisdiction (a region or an enterprise)."""
+    from kilnwatch.store.repos.users import add_user
+
+    try:
+        with session_scope() as session:
+            user = add_user(session, username, password, role, region, enterprise, display_name)
+            console.print(f"user {user.username} ({user.role}) added")
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users with their roles and jurisdictions."""
+    from sqlalchemy import select
+
+    from kilnwatch.store.models import User
+
+    table = Table("username", "role", "region", "enterprise", "active")
+    with session_scope() as session:
+        for u in session.scalars(select(User).order_by(User.username)):
+            table.add_row(u.username, u.role, u.region_code or "", str(u.enterprise_id or ""),
+                          str(u.active))  # fmt: skip
+    console.print(table)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+) -> None:
+    """Serve the dashboard and the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from kilnwatch.store.engine import make_engine
+    from kilnwatch.store.migrate import upgrade
+    from kilnwatch.web.app import create_app
+
+    s = settings()
+    engine = make_engine(s)
+    upgrade(engine)
+    engine.dispose()
+    console.print(f"serving on http://{host or s.host}:{port or s.port}  (API docs: /docs)")
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    app.add_typer(user_app, name="user")
+    app.command("serve")(serve)

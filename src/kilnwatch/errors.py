@@ -1,0 +1,140 @@
+"""The one exception hierarchy of kilnwatch.
+
+::
+
+    KilnwatchError
+     ├── ConfigError                 settings that cannot work (e.g. a default secret in production)
+     ├── ReferenceDataError          a packaged reference table is missing or malformed
+     ├── UnitError                   an unknown unit, or a conversion between incompatible units
+     ├── UnknownCarrierError         an energy carrier key that no table defines
+     ├── UnknownFieldError           an efficiency-level field key that no table defines
+     ├── InputError                  bad input, located: file, row, field and reason
+     │    └── ImportRejected         an all-or-nothing import refused; carries every InputError
+     ├── NotFoundError               a registry object that does not exist (or is out of scope)
+     ├── PermissionDeniedError       the caller may not do this
+     ├── AuthenticationError         unknown user, gateway or device, or a wrong secret
+     └── FrameError                  an HJ 212 frame that cannot be accepted; ``reason`` is a
+                                     stable code (framing, length, crc, syntax, too_long)
+
+Every error carries a stable dotted ``code`` so that callers, logs and API error bodies can
+refer to it without parsing messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class KilnwatchError(Exception):
+    """Base class of every error kilnwatch raises on purpose."""
+
+    code: str = "kilnwatch.error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(KilnwatchError):
+    code = "config.invalid"
+
+
+class ReferenceDataError(KilnwatchError):
+    code = "reference.invalid"
+
+
+class UnitError(KilnwatchError):
+    code = "units.unknown_or_incompatible"
+
+
+class UnknownCarrierError(KilnwatchError):
+    code = "energy.unknown_carrier"
+
+
+class UnknownFieldError(KilnwatchError):
+    code = "levels.unknown_field"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a bad value was found. ``row`` counts data rows from 1 after the header line,
+    so a spreadsheet user finds it at line ``row + 1``."""
+
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts) if parts else "input"
+
+
+class InputError(KilnwatchError):
+    """A value that cannot be accepted, with where it is and why."""
+
+    code = "input.invalid"
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.location = Location(file, row, field)
+        self.reason = reason
+        super().__init__(f"{self.location}: {reason}", code=code)
+
+
+class ImportRejected(InputError):
+    """An all-or-nothing import was refused; ``errors`` lists every fault found."""
+
+    code = "import.rejected"
+
+    def __init__(self, errors: Sequence[InputError], *, file: str | None = None) -> None:
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} invalid row(s); nothing was imported", file=file)
+
+
+class NotFoundError(KilnwatchError):
+    code = "registry.not_found"
+
+
+class PermissionDeniedError(KilnwatchError):
+    code = "auth.permission_denied"
+
+
+class AuthenticationError(KilnwatchError):
+    code = "auth.failed"
+
+
+class FrameError(KilnwatchError):
+    """An HJ 212 frame that cannot be accepted.
+
+    ``reason`` is one of ``framing``, ``length``, ``crc``, ``syntax``, ``too_long``.
+    """
+
+    code = "hj212.frame_invalid"
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message, code=f"hj212.{reason}")
+
+
+class NoConfirmedValueError(ReferenceDataError):
+    """A reference figure the calculation needs exists as a row but has no confirmed value
+    (e.g. a carrier whose standard-coal coefficient could not be sourced); the caller must
+    supply a measured or official value explicitly."""
+
+    code = "reference.no_confirmed_value"

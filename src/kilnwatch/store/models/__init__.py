@@ -1,0 +1,31 @@
+"""All ORM models, importable from one place (Alembic reads ``Base.metadata`` here)."""
+
+from kilnwatch.store.models.base import Base, UTCDateTime
+from kilnwatch.store.models.identity import User
+from kilnwatch.store.models.readings import SOURCE_CODES, SOURCE_NAMES, IngestBatch, Reading
+from kilnwatch.store.models.registry import (
+    Enterprise,
+    Gateway,
+    Meter,
+    ProductionUnit,
+    Project,
+    Region,
+    project_units,
+)
+
+__all__ = [
+    "SOURCE_CODES",
+    "SOURCE_NAMES",
+    "Base",
+    "Enterprise",
+    "Gateway",
+    "IngestBatch",
+    "Meter",
+    "ProductionUnit",
+    "Project",
+    "Reading",
+    "Region",
+    "UTCDateTime",
+    "User",
+    "project_units",
+]

@@ -1,0 +1,27 @@
+"""Users with a role and a jurisdiction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
+
+
+class User(Base):
+    """A person using kilnwatch. Jurisdiction: a region (province/city/county users,
+    inspectors, auditors) or one enterprise (enterprise users); admins see everything."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,131 @@
+"""Registry: regions, enterprises, production units, "两高" projects, gateways, meters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
+
+
+class Region(Base):
+    """Administrative division (区划), GB/T 2260 six-digit code."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[str] = mapped_column(String(10))  # province | city | county
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+
+
+class Enterprise(Base):
+    """Enterprise (企业), keyed by its GB 32100 unified social credit code."""
+
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    industry: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(24), default="operating")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    units: Mapped[list[ProductionUnit]] = relationship(back_populates="enterprise")
+    region: Mapped[Region] = relationship()
+
+
+class ProductionUnit(Base):
+    """Production unit (生产单元): a clinker line, a coke oven battery, a potline, …"""
+
+    __tablename__ = "production_units"
+    __table_args__ = (UniqueConstraint("enterprise_id", "code", name="uq_unit_enterprise_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    process: Mapped[str] = mapped_column(String(40))
+    capacity: Mapped[float] = mapped_column(Float)
+    capacity_unit: Mapped[str] = mapped_column(String(16))
+    commissioned_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(24), default="operating")
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="units")
+
+
+project_units = Table(
+    "project_units",
+    Base.metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("production_units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Project(Base):
+    """A "两高" project (两高项目): new, under construction or existing."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("enterprise_id", "code", name="uq_project_enterprise_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(24))
+    approval_state: Mapped[str] = mapped_column(String(24))
+
+    units: Mapped[list[ProductionUnit]] = relationship(secondary=project_units)
+
+
+class Gateway(Base):
+    """A data gateway or monitoring device (采集网关 / 数采仪) with its own credentials."""
+
+    __tablename__ = "gateways"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    protocol: Mapped[str] = mapped_column(String(10))  # http | mqtt | hj212
+    mn: Mapped[str | None] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Meter(Base):
+    """A metering instrument (计量器具), GB 17167 level and carrier."""
+
+    __tablename__ = "meters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("production_units.id"), index=True)
+    carrier: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(12))  # entry | sub_unit | equipment
+    parent_meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id"))
+    measurement: Mapped[str] = mapped_column(String(10))  # counter | interval | instant
+    unit_of_measure: Mapped[str] = mapped_column(String(16))
+    accuracy_class: Mapped[str | None] = mapped_column(String(16))
+    calibrated_on: Mapped[date | None] = mapped_column(Date)
+    calibration_due_on: Mapped[date | None] = mapped_column(Date)
+    gateway_id: Mapped[int | None] = mapped_column(ForeignKey("gateways.id"), index=True)
+    hj212_code: Mapped[str | None] = mapped_column(String(16))
+
+    enterprise: Mapped[Enterprise] = relationship()
+    unit: Mapped[ProductionUnit | None] = relationship()
+    gateway: Mapped[Gateway | None] = relationship()
+    parent: Mapped[Meter | None] = relationship(remote_side=[id])

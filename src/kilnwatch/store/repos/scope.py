@@ -1,0 +1,56 @@
+"""Jurisdiction scoping: the ONE place that decides which rows a principal may see.
+
+Every repository function that lists or fetches registry or data rows filters through
+:func:`enterprise_scope` or :func:`region_scope`; API handlers never filter by role.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from kilnwatch.domain.identifiers import region_prefix
+from kilnwatch.identity import Principal, Role
+from kilnwatch.store.models import Enterprise, Region
+
+
+def enterprise_scope(principal: Principal) -> ColumnElement[bool]:
+    """Condition on :class:`Enterprise` rows the principal may see."""
+    if principal.sees_everything:
+        return true()
+    if principal.role is Role.ENTERPRISE:
+        return Enterprise.id == (principal.enterprise_id or -1)
+    return Enterprise.region_code.startswith(region_prefix(principal.region_code or "--"))
+
+
+def visible_enterprise_ids(principal: Principal) -> Select[int]:
+    return select(Enterprise.id).where(enterprise_scope(principal))
+
+
+def owned_by_visible_enterprise(
+    column: InstrumentedAttribute[int], principal: Principal
+) -> ColumnElement[bool]:
+    """Condition for any table with an ``enterprise_id`` column."""
+    if principal.sees_everything:
+        return true()
+    return column.in_(visible_enterprise_ids(principal))
+
+
+def region_scope(principal: Principal) -> ColumnElement[bool]:
+    """Condition on :class:`Region` rows: a region user sees its region, the regions inside it
+    and the ones above it (so a county user can name its city and province)."""
+    if principal.sees_everything or principal.role is Role.ENTERPRISE:
+        return true()
+    code = principal.region_code or "--"
+    prefix = region_prefix(code)
+    ancestors = {code[:2] + "0000", code[:4] + "00"}
+    return Region.code.startswith(prefix) | Region.code.in_(ancestors)
+
+
+def region_in_scope(principal: Principal, region_code: str) -> bool:
+    """Whether a record placed in ``region_code`` falls inside the principal's jurisdiction."""
+    if principal.sees_everything:
+        return True
+    if principal.role is Role.ENTERPRISE or not principal.region_code:
+        return False
+    return region_code.startswith(region_prefix(principal.region_code))

@@ -1,0 +1,52 @@
+"""Sign-in: exchange a username and password for a bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from kilnwatch.errors import AuthenticationError
+from kilnwatch.identity import Principal, Role, issue_token, verify_secret
+from kilnwatch.store.models import User
+from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    region_code: str | None
+    enterprise_id: int | None
+
+
+@router.post("/token")
+def sign_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Token:
+    user = session.scalar(select(User).where(User.username == form.username))
+    if user is None or not user.active or not verify_secret(form.password, user.password_hash):
+        raise AuthenticationError("wrong username or password")
+    principal = Principal(user.username, Role(user.role), user.region_code, user.enterprise_id)
+    return Token(access_token=issue_token(principal, settings.secret_key, settings.token_ttl_s))
+
+
+@router.get("/me")
+def me(principal: PrincipalDep) -> Me:
+    return Me(
+        username=principal.subject,
+        role=principal.role.value,
+        region_code=principal.region_code,
+        enterprise_id=principal.enterprise_id,
+    )

@@ -1,0 +1,64 @@
+"""Request dependencies: settings, the unit of work, and the calling principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kilnwatch.config import Settings
+from kilnwatch.errors import AuthenticationError, PermissionDeniedError
+from kilnwatch.identity import Principal, read_token
+from kilnwatch.store.models import User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(
+    settings: SettingsDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    if not token:
+        raise AuthenticationError("sign in first: send 'Authorization: Bearer <token>'")
+    principal = read_token(token, settings.secret_key)
+    active = session.scalar(select(User.active).where(User.username == principal.subject))
+    if not active:
+        raise AuthenticationError("the user no longer exists or is disabled")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_registry_writer(principal: PrincipalDep) -> Principal:
+    if not principal.may_write_registry:
+        raise PermissionDeniedError(f"a {principal.role.value} user may not change the registry")
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(require_registry_writer)]

@@ -1,0 +1,46 @@
+"""Schemas shared by every router: error bodies and pages."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = None
+    row: int | None = None
+    file: str | None = None
+    reason: str
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorInfo
+
+
+class PageOf(BaseModel, Generic[T]):
+    model_config = ConfigDict(from_attributes=True)
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+def page_of(page: Any, schema: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "items": [schema.model_validate(i, from_attributes=True) for i in page.items],
+        "total": page.total,
+        "offset": page.offset,
+        "limit": page.limit,
+    }
