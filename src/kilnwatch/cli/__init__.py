@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin
+from kilnwatch.cli import admin, calc, hj212
 
 app = typer.Typer(
     name="kilnwatch",
@@ -14,6 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+app.add_typer(calc.app, name="calc")
+app.add_typer(hj212.app, name="hj212")
 
 
 def main() -> None:

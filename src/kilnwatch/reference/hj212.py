@@ -1,0 +1,102 @@
+"""Loader of the HJ 212 pollutant/parameter code table (``hj212_codes.csv``).
+
+Columns: ``code`` (2017 factor code), ``name_zh`` and ``unit_printed`` as printed in the
+standard, ``name_en``, ``unit`` (unit key of Rtd/Min/Avg/Max values), ``cou_unit`` (unit key
+of -Cou amounts), ``code_2005`` (the HJ/T 212-2005 code kept in the tables), ``data_type``,
+``source`` (table of the standard) and ``note``.
+
+References
+----------
+.. [1] HJ 212-2017, Appendix B, Tables B.1 (water) and B.2 (gas).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from kilnwatch.errors import ReferenceDataError
+
+_FILE = "hj212_codes.csv"
+_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "unit",
+    "unit_printed",
+    "cou_unit",
+    "cou_unit_printed",
+    "code_2005",
+    "data_type",
+    "source",
+    "note",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PollutantCode:
+    """One row of the factor-code table."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    cou_unit: str | None
+    code_2005: str | None
+    source: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class PollutantCodeTable:
+    """The table indexed by 2017 code and by 2005 code."""
+
+    by_code: dict[str, PollutantCode]
+    by_code_2005: dict[str, PollutantCode]
+
+    def lookup(self, code: str) -> PollutantCode | None:
+        """Row of a 2017 code (``a21026``) or of a 2005 code (``02``), or None."""
+        return self.by_code.get(code) or self.by_code_2005.get(code)
+
+
+def _row(raw: dict[str, str], line: int) -> PollutantCode:
+    if not raw["code"] or not raw["unit"] or not raw["source"]:
+        raise ReferenceDataError(f"{_FILE}, row {line}: code, unit and source are required")
+    return PollutantCode(
+        code=raw["code"],
+        name_zh=raw["name_zh"],
+        name_en=raw["name_en"],
+        unit=raw["unit"],
+        cou_unit=raw["cou_unit"] or None,
+        code_2005=raw["code_2005"] or None,
+        source=raw["source"],
+        note=raw["note"],
+    )
+
+
+@lru_cache(maxsize=1)
+def load_hj212_codes() -> PollutantCodeTable:
+    """Load the packaged factor-code table (cached).
+
+    Raises
+    ------
+    ReferenceDataError
+        When the file is missing columns, has a row without code/unit/source, or repeats a
+        code.
+    """
+    text = resources.files("kilnwatch.reference").joinpath(_FILE).read_text(encoding="utf-8")
+    reader = csv.DictReader(text.splitlines())
+    if tuple(reader.fieldnames or ()) != _COLUMNS:
+        raise ReferenceDataError(f"{_FILE}: columns must be {', '.join(_COLUMNS)}")
+    by_code: dict[str, PollutantCode] = {}
+    by_2005: dict[str, PollutantCode] = {}
+    for line, raw in enumerate(reader, start=1):
+        row = _row(raw, line)
+        if row.code in by_code or (row.code_2005 and row.code_2005 in by_2005):
+            raise ReferenceDataError(f"{_FILE}, row {line}: code {row.code} repeated")
+        by_code[row.code] = row
+        if row.code_2005:
+            by_2005[row.code_2005] = row
+    return PollutantCodeTable(by_code=by_code, by_code_2005=by_2005)
