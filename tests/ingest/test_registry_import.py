@@ -136,3 +136,24 @@ def test_xlsx_enterprises(session: Session, tmp_path: Path) -> None:
     session.commit()
     assert report.created == {"enterprises": 1}
     assert session.scalar(select(Enterprise.region_code)) == "370811"
+
+
+def test_meter_carrier_and_unit_must_be_known(session: Session, tmp_path: Path) -> None:
+    import_registry(session, REGISTRY)
+    session.commit()
+    path = tmp_path / "meters.csv"
+    path.write_text(
+        "meter_code,enterprise_uscc,carrier,level,measurement,unit_of_measure\n"
+        "M1,91370100MA3C4XY21E,unobtainium,entry,counter,kWh\n"
+        "M2,91370100MA3C4XY21E,product:clinker,sub_unit,interval,furlongs\n"
+        "M3,91370100MA3C4XY21E,product:nothing,sub_unit,interval,t\n"
+        "M4,91370100MA3C4XY21E,nox,equipment,instant,mg/m3\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRejected) as info:
+        import_registry(session, path)
+    assert [(e.location.row, e.location.field) for e in info.value.errors] == [
+        (1, "carrier"),
+        (2, "unit_of_measure"),
+        (3, "carrier"),
+    ]

@@ -13,15 +13,18 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent, uscc_problem
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.tables import Table
-from kilnwatch.reference.registry import load_industries, load_processes
+from kilnwatch.reference.energy import load_units
+from kilnwatch.reference.registry import load_industries, load_processes, meter_carrier_problem
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Region
 
 KINDS = ("regions", "enterprises", "units", "projects", "gateways", "meters")
@@ -70,7 +73,11 @@ PROTOCOLS = ("http", "mqtt", "hj212")
 METER_LEVELS = ("entry", "sub_unit", "equipment")
 MEASUREMENTS = ("counter", "interval", "instant")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-_CARRIER = re.compile(r"^(product:)?[a-z][a-z0-9_]{1,38}$")
+
+
+@cache
+def _energy_carriers() -> frozenset[str]:
+    return frozenset(carrier_keys())
 
 
 @dataclass
@@ -279,8 +286,12 @@ def _check_meter(r: _Row, known: _Known) -> dict[str, Any]:
     if gateway and gateway not in known.gateways:
         r.fail("gateway_code", f"unknown gateway {gateway!r}")
     carrier = r.text("carrier", max_len=40)
-    if carrier and not _CARRIER.match(carrier):
-        r.fail("carrier", f"{carrier!r} is not a carrier key")
+    problem = meter_carrier_problem(carrier, _energy_carriers()) if carrier else None
+    if problem:
+        r.fail("carrier", problem)
+    uom = r.text("unit_of_measure", max_len=16)
+    if uom and uom not in load_units():
+        r.fail("unit_of_measure", f"unknown unit {uom!r}")
     calibrated, due = r.date("calibrated_on"), r.date("calibration_due_on")
     if calibrated and due and due < calibrated:
         r.fail("calibration_due_on", "is before calibrated_on")
@@ -294,7 +305,7 @@ def _check_meter(r: _Row, known: _Known) -> dict[str, Any]:
         "level": r.choice("level", METER_LEVELS),
         "parent_meter_code": r.raw.get("parent_meter_code", "") or None,
         "measurement": r.choice("measurement", MEASUREMENTS),
-        "unit_of_measure": r.text("unit_of_measure", max_len=16),
+        "unit_of_measure": uom,
         "accuracy_class": r.raw.get("accuracy_class", "") or None,
         "calibrated_on": calibrated,
         "calibration_due_on": due,

@@ -82,3 +82,39 @@ def load_processes() -> dict[str, ProcessRow]:
         )
         for r in rows
     }
+
+
+@dataclass(frozen=True)
+class MeasuredQuantityRow:
+    quantity: str
+    name_zh: str
+    name_en: str
+    dimension: str
+    hj212_code: str
+
+
+@cache
+def load_measured_quantities() -> dict[str, MeasuredQuantityRow]:
+    """Non-energy quantities a meter may measure (pollutants, flue gas, wastewater)."""
+    rows = read_package_csv(_PKG, "measured_quantities.csv")
+    return {
+        r["quantity"]: MeasuredQuantityRow(
+            r["quantity"], r["name_zh"], r["name_en"], r["dimension"], r["hj212_code"]
+        )
+        for r in rows
+    }
+
+
+def meter_carrier_problem(carrier: str, known_energy_carriers: frozenset[str]) -> str | None:
+    """Why ``carrier`` is not something a meter can measure, or None.
+
+    A meter measures an energy carrier (GB/T 2589 table), a product output
+    (``product:<product>`` of a process) or a quantity of ``measured_quantities.csv``.
+    """
+    if carrier.startswith("product:"):
+        products = {p.product for p in load_processes().values()}
+        product = carrier.removeprefix("product:")
+        return None if product in products else f"unknown product {product!r}"
+    if carrier in known_energy_carriers or carrier in load_measured_quantities():
+        return None
+    return f"unknown carrier {carrier!r} (an energy carrier, product:<product> or a pollutant)"
