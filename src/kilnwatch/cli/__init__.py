@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, hj212
+from kilnwatch.cli import admin, calc, hj212, ingest, report
 
 app = typer.Typer(
     name="kilnwatch",
@@ -16,6 +16,9 @@ app = typer.Typer(
 admin.register(app)
 app.add_typer(calc.app, name="calc")
 app.add_typer(hj212.app, name="hj212")
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(report.app, name="report")
+admin.import_app.command("readings")(ingest.import_readings)
 
 
 def main() -> None:

@@ -48,14 +48,19 @@ class IngestLimits:
     rows: tuple[IngestLimit, ...]
 
     def for_meter(self, carrier: str, measurement: str, unit: str) -> IngestLimit | None:
-        """The most specific row matching the meter, or None."""
-        best: IngestLimit | None = None
-        for row in self.rows:
-            if not _matches(row, carrier, measurement, unit):
-                continue
-            if best is None or row.specificity() > best.specificity():
-                best = row
-        return best
+        """The most specific row matching the meter, or None (memoised per table)."""
+        return _best_row(self, carrier, measurement, unit)
+
+
+@lru_cache(maxsize=4096)
+def _best_row(table: IngestLimits, carrier: str, measurement: str, unit: str) -> IngestLimit | None:
+    best: IngestLimit | None = None
+    for row in table.rows:
+        if not _matches(row, carrier, measurement, unit):
+            continue
+        if best is None or row.specificity() > best.specificity():
+            best = row
+    return best
 
 
 def _matches(row: IngestLimit, carrier: str, measurement: str, unit: str) -> bool:

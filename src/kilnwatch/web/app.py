@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from kilnwatch import __version__
 from kilnwatch.config import Settings
 from kilnwatch.store.engine import make_engine, make_session_factory
-from kilnwatch.web.api import auth, registry
+from kilnwatch.web.api import accounting, auth, ingest, registry
 from kilnwatch.web.errors import install_error_handlers
 from kilnwatch.web.pages import overview
 
@@ -22,6 +22,8 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
     router.include_router(registry.router)
+    router.include_router(ingest.router)
+    router.include_router(accounting.router)
     return router
 
 

@@ -1,0 +1,1 @@
+"""MQTT ingestion: topic scheme (``parse``) and the acknowledging worker (``worker``)."""

@@ -29,3 +29,29 @@ __all__ = [
     "User",
     "project_units",
 ]
+
+from kilnwatch.store.models.verify import (  # noqa: E402
+    CredibilityScore,
+    FindingRecord,
+    GridElectricity,
+    LogisticsWaybill,
+    MarketPrice,
+    StatisticalReport,
+    TaxInvoice,
+    VerificationRun,
+)
+
+__all__ += [
+    "CredibilityScore",
+    "FindingRecord",
+    "GridElectricity",
+    "LogisticsWaybill",
+    "MarketPrice",
+    "StatisticalReport",
+    "TaxInvoice",
+    "VerificationRun",
+]
+
+from kilnwatch.store.models.ingest import DeadLetter, Rollup  # noqa: E402
+
+__all__ += ["DeadLetter", "Rollup"]

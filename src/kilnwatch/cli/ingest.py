@@ -1,0 +1,162 @@
+"""Ingest commands: ``kilnwatch import readings FILE`` (``import_readings``) and the
+long-running receivers ``kilnwatch ingest mqtt`` and ``kilnwatch ingest hj212``.
+
+The receivers stop on SIGTERM/SIGINT after committing and acknowledging the current batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import threading
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from kilnwatch.cli._common import console, fail, session_scope, settings
+from kilnwatch.errors import KilnwatchError
+from kilnwatch.ingest.validate import ValidationPolicy
+from kilnwatch.store.engine import make_engine, make_session_factory
+from kilnwatch.store.migrate import upgrade
+
+app = typer.Typer(help="Live ingestion: MQTT and HJ 212 receivers.", no_args_is_help=True)
+
+
+def import_readings(
+    path: Annotated[Path, typer.Argument(help="A readings CSV or Parquet file.")],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
+    ] = False,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 50_000,
+) -> None:
+    """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
+    from kilnwatch.ingest.readings_file import import_readings_file
+
+    s = settings()
+    policy = ValidationPolicy(local_tz=s.timezone)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(f"{path.name}: 0 rows", total=None)
+            done = [0]
+
+            def advance(n: int) -> None:
+                done[0] += n
+                progress.update(task, description=f"{path.name}: {done[0]:,} rows")
+
+            with session_scope(s) as session:
+                report = import_readings_file(
+                    session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows,
+                    policy=policy, on_progress=advance,
+                )  # fmt: skip
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
+        f"{report.duplicates} duplicates, {report.rejected} rejected"
+    )
+    for code, n in sorted(report.reasons.items()):
+        console.print(f"  [yellow]{code}[/yellow]: {n} (see GET /api/v1/ingest/dead-letters)")
+
+
+def _broker(url: str) -> tuple[str, int]:
+    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
+    if parsed.scheme not in ("mqtt", "tcp"):
+        raise typer.BadParameter("use mqtt://host:port", param_hint="--broker")
+    return parsed.hostname or "127.0.0.1", parsed.port or 1883
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        logging.getLogger("kilnwatch.ingest").info("signal %s: finishing the batch", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command("mqtt")
+def mqtt_cmd(
+    broker: Annotated[str, typer.Option(help="Broker URL.")] = "mqtt://127.0.0.1:1883",
+    batch_size: Annotated[int, typer.Option(help="Readings per commit.", min=1)] = 5000,
+    max_delay_ms: Annotated[int, typer.Option(help="Longest wait to fill a batch.", min=0)] = 200,
+    client_id: Annotated[
+        str | None, typer.Option(help="Unique per worker; keep it across restarts.")
+    ] = None,
+    group: Annotated[str, typer.Option(help="Shared-subscription group.")] = "kilnwatch",
+    prefix: Annotated[str, typer.Option(help="Topic prefix.")] = "kilnwatch/v1",
+    receive_maximum: Annotated[int, typer.Option(help="Unacked messages in flight.")] = 1000,
+    session_expiry_s: Annotated[int, typer.Option(help="Broker keeps the session [s].")] = 3600,
+) -> None:
+    """Subscribe to readings topics (shared subscription, QoS 1); ack after each commit."""
+    from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
+
+    host, port = _broker(broker)
+    options = MqttOptions(
+        host=host, port=port, client_id=client_id or f"kilnwatch-ingest-{socket.gethostname()}",
+        group=group, prefix=prefix, batch_readings=batch_size, max_delay_ms=max_delay_ms,
+        receive_maximum=receive_maximum, session_expiry_s=session_expiry_s,
+    )  # fmt: skip
+    s = settings()
+    engine = make_engine(s)
+    upgrade(engine)
+    stop = threading.Event()
+    _stop_on_signals(stop)
+
+    def ready() -> None:
+        typer.echo(f"mqtt ingest ready: {options.client_id} on {host}:{port}", err=False)
+
+    worker = MqttIngestWorker(
+        make_session_factory(engine), options, ValidationPolicy(local_tz=s.timezone), ready
+    )
+    try:
+        stats = worker.run(stop)
+    finally:
+        engine.dispose()
+    typer.echo(f"mqtt ingest stopped: {stats}")
+
+
+@app.command("hj212")
+def hj212_cmd(
+    port: Annotated[int, typer.Option(help="TCP port.")] = 9212,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    batch_frames: Annotated[int, typer.Option(help="Frames per group commit.", min=1)] = 500,
+    max_delay_ms: Annotated[int, typer.Option(help="Group-commit wait.", min=0)] = 10,
+) -> None:
+    """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
+    from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
+
+    s = settings()
+    engine = make_engine(s)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    directory = DbDeviceDirectory(factory)
+    directory.reload()
+    sink = DbFrameSink(factory, directory, ValidationPolicy(local_tz=s.timezone),
+                       max_batch_frames=batch_frames, max_delay_ms=max_delay_ms)  # fmt: skip
+
+    async def serve() -> None:
+        server = StoreBackedServer(directory, sink, host=host, port=port)
+        await server.start()
+        typer.echo(f"hj212 ingest ready on {host}:{server.port}")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await server.close()
+        await sink.close()
+        typer.echo(f"hj212 ingest stopped: {server.stats.snapshot()}")
+
+    try:
+        asyncio.run(serve())
+    finally:
+        engine.dispose()
+
+
+__all__ = ["app", "import_readings"]

@@ -1,0 +1,249 @@
+"""The MQTT ingest worker: shared subscription, QoS 1, batched commits, acks after commit.
+
+paho-mqtt 2 with MQTT 5 and ``manual_ack=True``: messages are collected into a batch (up to
+``batch_readings`` readings, ``max_delay_ms`` after the first message, or ``receive_maximum``
+messages), the batch is validated and stored in one transaction, and only after the commit
+are its messages acknowledged (PUBACK). A worker killed before the ack gets the messages
+again (persistent session: ``clean_start=False`` and a session expiry), and the idempotent
+store turns the redelivery into counted duplicates. Several workers with the same share
+group split the load; each needs its own client id.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from kilnwatch.errors import InputError
+from kilnwatch.ingest.mqtt.parse import DEFAULT_GROUP, DEFAULT_PREFIX, gateway_of, shared_filter
+from kilnwatch.ingest.pipeline import Delivery, ingest_deliveries, reject_delivery
+from kilnwatch.ingest.sources import parse_json_readings
+from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
+from kilnwatch.store.models import Gateway
+
+logger = logging.getLogger("kilnwatch.ingest.mqtt")
+
+GATEWAY_CACHE_S = 60.0
+RETRY_DELAY_S = 1.0
+POLL_S = 0.2
+PAYLOAD_LOG_BYTES = 2000
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    """Connection and batching settings of one worker."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "kilnwatch-ingest-1"
+    group: str = DEFAULT_GROUP
+    prefix: str = DEFAULT_PREFIX
+    batch_readings: int = 5000
+    max_delay_ms: int = 200
+    receive_maximum: int = 1000
+    session_expiry_s: int = 3600
+    keepalive_s: int = 30
+
+
+@dataclass
+class WorkerStats:
+    messages: int = 0
+    batches: int = 0
+    readings_accepted: int = 0
+    readings_duplicate: int = 0
+    readings_rejected: int = 0
+    messages_rejected: int = 0
+    commit_failures: int = 0
+    acked: int = 0
+
+
+@dataclass
+class _Pending:
+    messages: list[mqtt.MQTTMessage] = field(default_factory=list)
+    readings: int = 0
+
+
+class GatewayDirectory:
+    """Active MQTT gateways by code, refreshed from the database every minute."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self._factory = factory
+        self._gateways: dict[str, GatewayInfo] = {}
+        self._loaded = -GATEWAY_CACHE_S
+
+    def lookup(self, code: str) -> GatewayInfo | None:
+        """The gateway, reloading when the cache is old or (at most once a second) on a miss."""
+        age = time.monotonic() - self._loaded
+        if age > GATEWAY_CACHE_S or (code not in self._gateways and age > 1.0):
+            self._reload()
+        return self._gateways.get(code)
+
+    def _reload(self) -> None:
+        stmt = select(Gateway).where(Gateway.protocol == "mqtt", Gateway.active.is_(True))
+        with self._factory() as session:
+            self._gateways = {
+                g.code: GatewayInfo(g.id, g.code, g.enterprise_id, g.protocol)
+                for g in session.scalars(stmt)
+            }
+        self._loaded = time.monotonic()
+
+
+class MqttIngestWorker:
+    """Receive, batch, store, commit, then ack. ``run(stop)`` returns after ``stop`` is set
+    and the current batch is committed and acknowledged."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        options: MqttOptions,
+        policy: ValidationPolicy | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        self.factory = factory
+        self.options = options
+        self.policy = policy or ValidationPolicy()
+        self.stats = WorkerStats()
+        self.gateways = GatewayDirectory(factory)
+        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._subscribed = threading.Event()
+        self._on_ready = on_ready
+        self.client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.options.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, rc: object,
+                    _p: object = None) -> None:  # fmt: skip
+        logger.info("mqtt connected: %s", rc)
+        topic = shared_filter(self.options.group, self.options.prefix)
+        client.subscribe(topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self._subscribed.set()
+        if self._on_ready is not None:
+            self._on_ready()
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        self._inbox.put(message)
+
+    def connect(self) -> None:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.options.session_expiry_s
+        props.ReceiveMaximum = self.options.receive_maximum
+        self.client.connect(
+            self.options.host, self.options.port, self.options.keepalive_s,
+            clean_start=False, properties=props,
+        )  # fmt: skip
+        self.client.loop_start()
+
+    def run(self, stop: threading.Event) -> WorkerStats:
+        """Process batches until ``stop`` is set; always ends with a committed, acked batch."""
+        self.connect()
+        try:
+            while not stop.is_set():
+                pending = self._collect(stop)
+                if pending.messages:
+                    self._process_until_done(pending, stop)
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+        return self.stats
+
+    def _collect(self, stop: threading.Event) -> _Pending:
+        pending = _Pending()
+        try:
+            first = self._inbox.get(timeout=POLL_S)
+        except queue.Empty:
+            return pending
+        self._add(pending, first)
+        deadline = time.monotonic() + self.options.max_delay_ms / 1000
+        while (
+            pending.readings < self.options.batch_readings
+            and len(pending.messages) < self.options.receive_maximum
+            and not stop.is_set()
+        ):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                self._add(pending, self._inbox.get(timeout=left))
+            except queue.Empty:
+                break
+        return pending
+
+    def _add(self, pending: _Pending, message: mqtt.MQTTMessage) -> None:
+        pending.messages.append(message)
+        pending.readings += max(1, message.payload.count(b'"meter_code"'))
+
+    def _process_until_done(self, pending: _Pending, stop: threading.Event) -> None:
+        while True:
+            try:
+                self.process(pending.messages)
+                break
+            except Exception:
+                self.stats.commit_failures += 1
+                logger.exception("mqtt batch of %d messages failed", len(pending.messages))
+                if stop.wait(RETRY_DELAY_S):
+                    return  # not acked: the broker redelivers to the next session
+        for message in pending.messages:
+            self.client.ack(message.mid, message.qos)
+        self.stats.acked += len(pending.messages)
+
+    def process(self, messages: list[mqtt.MQTTMessage]) -> None:
+        """Validate and store the messages in one transaction and commit (no ack here)."""
+        now = datetime.now(UTC)
+        with self.factory() as session:
+            deliveries = [d for m in messages if (d := self._delivery(session, m, now))]
+            results = ingest_deliveries(session, deliveries, policy=self.policy, now=now)
+            session.commit()
+        self.stats.messages += len(messages)
+        self.stats.batches += 1
+        for r in results:
+            self.stats.readings_accepted += r.accepted
+            self.stats.readings_duplicate += r.duplicates
+            self.stats.readings_rejected += len(r.rejected)
+
+    def _delivery(
+        self, session: Session, message: mqtt.MQTTMessage, now: datetime
+    ) -> Delivery | None:
+        topic = message.topic
+        code = gateway_of(topic, self.options.prefix)
+        gateway = self.gateways.lookup(code) if code is not None else None
+        payload = message.payload[:PAYLOAD_LOG_BYTES].decode("utf-8", "replace")
+        if gateway is None:
+            reason = f"no active mqtt gateway for topic {topic!r}"
+            self._reject(session, topic, "ingest.unknown_gateway", reason, payload, None, now)
+            return None
+        try:
+            rows = parse_json_readings(bytes(message.payload))
+        except InputError as exc:
+            self._reject(session, topic, exc.code, exc.message, payload, gateway, now)
+            return None
+        return Delivery("mqtt", topic, rows, gateway)
+
+    def _reject(self, session: Session, topic: str, code: str, message: str, payload: str,
+                gateway: GatewayInfo | None, now: datetime) -> None:  # fmt: skip
+        self.stats.messages_rejected += 1
+        reject_delivery(session, "mqtt", topic, code, message, payload, gateway=gateway, now=now)

@@ -1,0 +1,161 @@
+"""Orchestration: build the province, then generate and write day by day.
+
+``simulate_to_dir`` is the public entry point; the ``progress`` callback receives
+``(stage, done, total)`` so that a CLI can draw bars (no Rich inside ``sim/``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kilnwatch.sim.config import SimParams
+from kilnwatch.sim.faultapply import ReadingFaults
+from kilnwatch.sim.faults import Fault, label_rows, plan_faults
+from kilnwatch.sim.metering import build_metering
+from kilnwatch.sim.model import Province
+from kilnwatch.sim.province import build_enterprises, build_projects
+from kilnwatch.sim.readings import FLAG, DayData, ReadingEngine
+from kilnwatch.sim.retrofits import plan_retrofits
+from kilnwatch.sim.sources import SourceBuilder
+from kilnwatch.sim.tables import (
+    COLUMNS,
+    SOURCE_FILES,
+    registry_rows,
+    retrofit_rows,
+    unit_truth_rows,
+)
+from kilnwatch.sim.timeline import plan_outages
+from kilnwatch.sim.writer import ReadingsWriter, RowsFile, write_csv
+
+Progress = Callable[[str, int, int], None]
+STREAM_PROVINCE, STREAM_DAY, STREAM_FAULTS = 0, 1, 2
+
+
+@dataclass
+class SimSummary:
+    """What a run wrote."""
+
+    out_dir: Path
+    enterprises: int
+    units: int
+    meters: int
+    faults: int
+    retrofits: int
+    readings_rows: int
+    elapsed_s: float
+    files: dict[str, int] = field(default_factory=dict)  # file stem -> data rows
+
+
+def build_province(params: SimParams) -> Province:
+    """The registry, outages and retrofits of a run (deterministic for ``params``)."""
+    rng = np.random.default_rng([params.seed, STREAM_PROVINCE])
+    enterprises, units = build_enterprises(params, rng)
+    meters, gateways = build_metering(params, enterprises, units, rng)
+    province = Province(
+        enterprises, units, meters, gateways, build_projects(enterprises, units, rng)
+    )
+    plan_outages(params, units, rng)
+    province.retrofits = plan_retrofits(params, units, rng)
+    return province
+
+
+def build_faults(params: SimParams, province: Province) -> list[Fault]:
+    """The faults of a run (deterministic for ``params``)."""
+    return plan_faults(params, province, np.random.default_rng([params.seed, STREAM_FAULTS]))
+
+
+class _DayLoop:
+    def __init__(self, params: SimParams, province: Province, faults: list[Fault]) -> None:
+        self.params = params
+        self.province = province
+        self.engine = ReadingEngine(params, province)
+        self.faults = ReadingFaults(params, province, faults)
+        self.sources = SourceBuilder(params, province, faults)
+        counter = self.engine.counter
+        self.last = np.round(self.engine.register * self.engine.scale) / self.engine.scale
+        self.last[~counter] = 0.0
+        self.first_rows = (np.flatnonzero(counter), self.last[counter].copy())
+
+    def day(self, d: int) -> tuple[DayData, dict[str, list[dict[str, str]]]]:
+        rng = np.random.default_rng([self.params.seed, STREAM_DAY, d])
+        eng = self.engine
+        kcols = d * eng.T + 1 + np.arange(eng.T, dtype=np.int64)
+        load, true = eng.generate_true(d, rng)
+        eng.sum_entries(true)
+        self.faults.physical(d, kcols, true, load)
+        measured = eng.measure(true, rng)
+        self.faults.tamper(kcols, measured)
+        values = eng.report(measured)
+        reported = np.where(eng.counter, values[:, -1] - self.last, values.sum(axis=1))
+        self.last = np.where(eng.counter, values[:, -1], 0.0)
+        flags = np.zeros(values.shape, dtype=np.int8)
+        if len(eng.stack_first):
+            stack = eng.stack_flags(load, rng)
+            for offset in range(5):
+                flags[eng.stack_first + offset] = stack
+        day = DayData(
+            d, kcols, load, true, measured, values, flags, np.ones(values.shape, dtype=bool)
+        )
+        self.faults.transmit(day)
+        rows = self.sources.add_day(d, true.sum(axis=1), reported)
+        return day, rows
+
+
+def simulate_to_dir(
+    params: SimParams, out_dir: Path, progress: Progress | None = None
+) -> SimSummary:
+    """Simulate a province and write every file of docs/formats.md into ``out_dir``."""
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = progress or (lambda _stage, _done, _total: None)
+    report("registry", 0, 1)
+    province = build_province(params)
+    faults = build_faults(params, province)
+    files: dict[str, int] = {}
+    for name, rows in registry_rows(province).items():
+        files[name] = write_csv(out_dir / f"{name}.csv", COLUMNS[name], rows)
+    files["retrofits"] = write_csv(
+        out_dir / "retrofits.csv", COLUMNS["retrofits"], retrofit_rows(province)
+    )
+    files["unit_truth"] = write_csv(
+        out_dir / "unit_truth.csv", COLUMNS["unit_truth"], unit_truth_rows(province)
+    )
+    files["labels"] = write_csv(
+        out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)
+    )
+    report("registry", 1, 1)
+    loop = _DayLoop(params, province, faults)
+    writer = ReadingsWriter(out_dir, params, province)
+    sinks = {name: RowsFile(out_dir / f"{name}.csv", COLUMNS[name]) for name in SOURCE_FILES}
+    try:
+        for d in range(params.days):
+            day, source_rows = loop.day(d)
+            writer.write_day(day, loop.first_rows if d == 0 else None)
+            for name, chunk in source_rows.items():
+                sinks[name].write(chunk)
+            report("readings", d + 1, params.days)
+    finally:
+        writer.close()
+        for sink in sinks.values():
+            sink.close()
+    files.update({name: sink.rows for name, sink in sinks.items()})
+    files["readings"] = writer.rows
+    return SimSummary(
+        out_dir,
+        len(province.enterprises),
+        len(province.units),
+        len(province.meters),
+        len(faults),
+        len(province.retrofits),
+        writer.rows,
+        time.perf_counter() - started,
+        files,
+    )
+
+
+__all__ = ["FLAG", "SimSummary", "build_faults", "build_province", "simulate_to_dir"]

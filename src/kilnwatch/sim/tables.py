@@ -1,0 +1,211 @@
+"""Column lists of every file the simulator writes (as in docs/formats.md) and registry rows."""
+
+from __future__ import annotations
+
+from kilnwatch.sim.model import Province
+from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for
+from kilnwatch.sim.sources import fmt
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "enterprises": ("uscc", "name", "region_code", "industry", "status"),
+    "units": (
+        "enterprise_uscc",
+        "unit_code",
+        "name",
+        "process",
+        "capacity",
+        "capacity_unit",
+        "commissioned_on",
+        "status",
+    ),
+    "projects": (
+        "enterprise_uscc",
+        "project_code",
+        "name",
+        "stage",
+        "approval_state",
+        "unit_codes",
+    ),
+    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn", "secret"),
+    "meters": (
+        "meter_code",
+        "enterprise_uscc",
+        "unit_code",
+        "carrier",
+        "level",
+        "parent_meter_code",
+        "measurement",
+        "unit_of_measure",
+        "accuracy_class",
+        "calibrated_on",
+        "calibration_due_on",
+        "gateway_code",
+        "hj212_code",
+    ),
+    "readings": ("meter_code", "ts", "value", "unit", "flag"),
+    "statistical_reports": ("enterprise_uscc", "period", "item", "quantity", "unit"),
+    "tax_invoices": (
+        "invoice_no",
+        "enterprise_uscc",
+        "issued_on",
+        "direction",
+        "item",
+        "quantity",
+        "unit",
+        "amount_cny",
+    ),
+    "logistics": (
+        "waybill_no",
+        "enterprise_uscc",
+        "shipped_on",
+        "direction",
+        "mode",
+        "item",
+        "quantity_t",
+    ),
+    "grid_electricity": ("enterprise_uscc", "period", "electricity_kwh"),
+    "market_prices": ("period", "item", "price_cny_per_unit", "unit"),
+    "retrofits": (
+        "enterprise_uscc",
+        "unit_code",
+        "effective_on",
+        "planned_saving_fraction",
+        "true_saving_fraction",
+        "delivered",
+    ),
+    "unit_truth": (
+        "enterprise_uscc",
+        "unit_code",
+        "indicator_unit",
+        "true_intensity",
+        "efficiency_class",
+        "usual_load_fraction",
+        "anchor_source",
+    ),
+    "labels": (
+        "fault_id",
+        "kind",
+        "enterprise_uscc",
+        "meter_code",
+        "unit_code",
+        "start",
+        "end",
+        "magnitude_fraction",
+        "detail",
+    ),
+}
+REGISTRY_FILES = ("enterprises", "units", "projects", "gateways", "meters")
+SOURCE_FILES = (
+    "statistical_reports",
+    "tax_invoices",
+    "logistics",
+    "grid_electricity",
+    "market_prices",
+)
+
+Rows = list[dict[str, str]]
+
+
+def registry_rows(p: Province) -> dict[str, Rows]:
+    """Rows of the five registry files."""
+    uscc = {e.idx: e.uscc for e in p.enterprises}
+    units = {u.idx: u for u in p.units}
+    meters = p.meters
+    return {
+        "enterprises": [
+            {
+                "uscc": e.uscc,
+                "name": e.name,
+                "region_code": e.region_code,
+                "industry": e.industry,
+                "status": e.status,
+            }
+            for e in p.enterprises
+        ],
+        "units": [
+            {
+                "enterprise_uscc": uscc[u.ent_idx],
+                "unit_code": u.unit_code,
+                "name": u.name,
+                "process": u.process,
+                "capacity": fmt(u.capacity, 1),
+                "capacity_unit": PROCESS_SPECS[u.process].capacity_unit,
+                "commissioned_on": u.commissioned_on.isoformat(),
+                "status": u.status,
+            }
+            for u in p.units
+        ],
+        "projects": [
+            {
+                "enterprise_uscc": uscc[j.ent_idx],
+                "project_code": j.project_code,
+                "name": j.name,
+                "stage": j.stage,
+                "approval_state": j.approval_state,
+                "unit_codes": ";".join(j.unit_codes),
+            }
+            for j in p.projects
+        ],
+        "gateways": [
+            {
+                "gateway_code": g.gateway_code,
+                "enterprise_uscc": uscc[g.ent_idx],
+                "protocol": g.protocol,
+                "mn": g.mn,
+                "secret": g.secret,
+            }
+            for g in p.gateways
+        ],
+        "meters": [
+            {
+                "meter_code": m.code,
+                "enterprise_uscc": uscc[m.ent_idx],
+                "unit_code": units[m.unit_idx].unit_code if m.unit_idx >= 0 else "",
+                "carrier": m.carrier,
+                "level": m.level,
+                "parent_meter_code": meters[m.parent_idx].code if m.parent_idx >= 0 else "",
+                "measurement": m.measurement,
+                "unit_of_measure": m.uom,
+                "accuracy_class": m.accuracy_class,
+                "calibrated_on": m.calibrated_on.isoformat(),
+                "calibration_due_on": m.calibration_due_on.isoformat(),
+                "gateway_code": m.gateway_code,
+                "hj212_code": m.hj212_code,
+            }
+            for m in meters
+        ],
+    }
+
+
+def retrofit_rows(p: Province) -> Rows:
+    """Rows of ``retrofits.csv``."""
+    return [
+        {
+            "enterprise_uscc": p.enterprises[r.ent_idx].uscc,
+            "unit_code": p.units[r.unit_idx].unit_code,
+            "effective_on": r.effective_on.isoformat(),
+            "planned_saving_fraction": fmt(r.planned_saving_fraction, 4),
+            "true_saving_fraction": fmt(r.true_saving_fraction, 4),
+            "delivered": "true" if r.delivered else "false",
+        }
+        for r in p.retrofits
+    ]
+
+
+def unit_truth_rows(p: Province) -> Rows:
+    """Rows of ``unit_truth.csv``: each unit's true indicator before retrofits and its class."""
+    rows = []
+    for u in p.units:
+        anchor = anchor_for(u.process, u.capacity)
+        rows.append(
+            {
+                "enterprise_uscc": p.enterprises[u.ent_idx].uscc,
+                "unit_code": u.unit_code,
+                "indicator_unit": u.indicator,
+                "true_intensity": fmt(u.intensity, 4),
+                "efficiency_class": u.efficiency_class,
+                "usual_load_fraction": fmt(u.base_util, 4),
+                "anchor_source": anchor.source if anchor is not None else "no confirmed level",
+            }
+        )
+    return rows

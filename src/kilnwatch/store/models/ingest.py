@@ -1,0 +1,57 @@
+"""Ingest bookkeeping: rejected values (dead letters) and incrementally kept rollups.
+
+A dead letter keeps the rejected payload row verbatim with a stable dotted reason code, so
+nothing a device sent is lost even when it cannot be stored as a reading.
+
+A rollup row summarises one meter over one period (``grain``: ``hour``, ``day``, ``month``).
+``sum`` is the consumption for ``counter`` meters (differences of the register), the total
+for ``interval`` meters and the sum of samples for ``instant`` meters (mean = sum / count).
+``first``/``last`` are the raw values at ``first_ts``/``last_ts``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
+
+
+class DeadLetter(Base):
+    """A rejected value with the row as received and why it was refused."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[int] = mapped_column(SmallInteger)
+    source_ref: Mapped[str] = mapped_column(String(300))
+    gateway_id: Mapped[int | None] = mapped_column(ForeignKey("gateways.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    row_no: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(64), index=True)
+    message: Mapped[str] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class Rollup(Base):
+    """Per-meter aggregate over an hour, a day or a month (periods in the platform zone)."""
+
+    __tablename__ = "rollups"
+
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    sum: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    first: Mapped[float] = mapped_column(Float)
+    last: Mapped[float] = mapped_column(Float)
+    first_ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    resets: Mapped[int] = mapped_column(Integer, default=0)
+    rollovers: Mapped[int] = mapped_column(Integer, default=0)

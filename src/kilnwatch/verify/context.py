@@ -1,0 +1,176 @@
+"""What the rules and detectors of one enterprise and period look at.
+
+:func:`build_context` turns the registry, the readings of the period (latest versions) and
+the external source rows into an :class:`EnterpriseContext` with per-meter quantities
+(period total, daily totals, coverage) ready for vectorised checks.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.analytics.quantities import (
+    daily_counts,
+    daily_totals,
+    interval_quantities,
+    total_between,
+)
+from kilnwatch.analytics.readings import F64, I64, Series, empty_series
+from kilnwatch.store.models import (
+    GridElectricity,
+    LogisticsWaybill,
+    MarketPrice,
+    StatisticalReport,
+    TaxInvoice,
+)
+from kilnwatch.verify.settings import VerifySettings
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """A month in the platform's time zone, as aware datetimes and epoch seconds."""
+
+    period: str
+    start_at: datetime
+    end_at: datetime
+    n_days: int
+
+    @property
+    def start_s(self) -> int:
+        return int(self.start_at.timestamp())
+
+    @property
+    def end_s(self) -> int:
+        return int(self.end_at.timestamp())
+
+    def day_start(self, index: int) -> datetime:
+        return self.start_at + timedelta(days=index)
+
+
+def period_window(period: str, timezone: str) -> PeriodWindow:
+    """The month ``YYYY-MM`` from local midnight of its first day to that of the next."""
+    tz = ZoneInfo(timezone)
+    year, month = int(period[:4]), int(period[5:7])
+    start = datetime(year, month, 1, tzinfo=tz)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    return PeriodWindow(period, start, end, (end.date() - start.date()).days)
+
+
+@dataclass
+class MeterData:
+    """One meter's readings and quantities in the period."""
+
+    info: MeterInfo
+    series: Series
+    ts_q: I64  # interval ends of quantities [epoch s]
+    qty: F64  # quantities [meter unit]
+    total: float  # quantity in the period [meter unit]
+    daily: F64  # daily quantities [meter unit]
+    daily_n: I64  # readings per day
+    step_s: int  # the meter's usual reading interval [s] (0 when unknown)
+
+    @property
+    def expected_per_day(self) -> int:
+        return 86_400 // self.step_s if self.step_s else 0
+
+    def full_days(self) -> np.ndarray:
+        """Days whose readings are all there (a partial day is not compared)."""
+        return self.daily_n >= max(self.expected_per_day, 1)
+
+
+@dataclass
+class Sources:
+    """External source rows of the enterprise for the period."""
+
+    stats: dict[str, StatisticalReport] = field(default_factory=dict)
+    grid: GridElectricity | None = None
+    invoices: list[TaxInvoice] = field(default_factory=list)
+    waybills: list[LogisticsWaybill] = field(default_factory=list)
+    prices: dict[str, MarketPrice] = field(default_factory=dict)
+
+
+@dataclass
+class EnterpriseContext:
+    info: EnterpriseInfo
+    window: PeriodWindow
+    meters: dict[int, MeterData]
+    sources: Sources
+    settings: VerifySettings
+
+    def by_level(self, level: str, carrier: str | None = None) -> list[MeterData]:
+        return [
+            m
+            for m in self.meters.values()
+            if m.info.level == level and (carrier is None or m.info.carrier == carrier)
+        ]
+
+    def children(self, meter_id: int) -> list[MeterData]:
+        return [m for m in self.meters.values() if m.info.parent_id == meter_id]
+
+    def product_meters(self, unit_id: int) -> list[MeterData]:
+        return [m for m in self.meters.values() if m.info.unit_id == unit_id and m.info.is_product]
+
+    def unit(self, unit_id: int | None) -> UnitInfo | None:
+        return next((u for u in self.info.units if u.id == unit_id), None)
+
+
+def median_step_s(ts_s: I64) -> int:
+    if ts_s.size < 2:
+        return 0
+    return int(np.median(np.diff(ts_s)))
+
+
+def meter_data(info: MeterInfo, series: Series, window: PeriodWindow) -> MeterData:
+    ts_q, qty = interval_quantities(series, info.measurement)
+    in_period = (series.ts_s > window.start_s) & (series.ts_s <= window.end_s)
+    return MeterData(
+        info=info,
+        series=series,
+        ts_q=ts_q,
+        qty=qty,
+        total=total_between(ts_q, qty, window.start_s, window.end_s),
+        daily=daily_totals(ts_q, qty, window.start_s, window.n_days),
+        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.n_days),
+        step_s=median_step_s(series.ts_s),
+    )
+
+
+def group_sources(
+    enterprise_ids: list[int],
+    stats: list[StatisticalReport],
+    grid: list[GridElectricity],
+    invoices: list[TaxInvoice],
+    waybills: list[LogisticsWaybill],
+    prices: list[MarketPrice],
+) -> dict[int, Sources]:
+    """Distribute source rows loaded for many enterprises to each one."""
+    out: dict[int, Sources] = defaultdict(Sources)
+    price_map = {p.item: p for p in prices}
+    for enterprise_id in enterprise_ids:
+        out[enterprise_id].prices = price_map
+    for s in stats:
+        out[s.enterprise_id].stats[s.item] = s
+    for g in grid:
+        out[g.enterprise_id].grid = g
+    for i in invoices:
+        out[i.enterprise_id].invoices.append(i)
+    for w in waybills:
+        out[w.enterprise_id].waybills.append(w)
+    return out
+
+
+def build_context(
+    info: EnterpriseInfo,
+    window: PeriodWindow,
+    series: dict[int, Series],
+    sources: Sources,
+    settings: VerifySettings,
+) -> EnterpriseContext:
+    meters = {m.id: meter_data(m, series.get(m.id, empty_series()), window) for m in info.meters}
+    return EnterpriseContext(info, window, meters, sources, settings)

@@ -1,0 +1,238 @@
+"""Correlated meters: sub-meters vs their parent, energy per product, and clipped meters.
+
+* A parent meter and the sum of its sub-meters keep a stable ratio (line losses, small
+  unmetered loads). A lasting change of the daily ratio means one side reads wrong or a load
+  behind the parent is undeclared.
+* A unit's energy per product is stable from day to day; a lasting drop of one energy meter's
+  daily intensity (against the unit's own product meter) is that meter reading low.
+* A meter whose quantity repeats its own maximum over many at-load intervals is clipped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from kilnwatch.analytics.readings import F64
+from kilnwatch.verify.context import EnterpriseContext, MeterData
+from kilnwatch.verify.detectors.shift import Shift, level_shift
+from kilnwatch.verify.findings import Finding, rounded
+from kilnwatch.verify.rules._base import finding, tce_of
+
+RATIO = "verify.submeter.ratio_shift"
+INTENSITY = "verify.meter.intensity_shift"
+CAPPED = "verify.meter.capped"
+ENERGY_LEVELS = ("entry", "sub_unit", "equipment")
+CAP_RELATIVE_RESOLUTION = 2e-4  # readings within this fraction of the maximum count as "at" it
+
+
+def _shift(ctx: EnterpriseContext, rule: str, x: F64, prefer: str) -> Shift | None:
+    s = ctx.settings
+    return level_shift(
+        x,
+        int(s.value(rule, "min_days")),
+        s.value(rule, "z_threshold"),
+        s.value(rule, "min_shift_fraction"),
+        prefer,
+    )
+
+
+def _days(ctx: EnterpriseContext, shift: Shift) -> dict[str, str]:
+    return {
+        "from": ctx.window.day_start(shift.start_day).isoformat(),
+        "to": ctx.window.day_start(shift.end_day).isoformat(),
+    }
+
+
+def _comparable(*meters: MeterData) -> np.ndarray:
+    ok = np.ones(meters[0].daily.size, dtype=bool)
+    for m in meters:
+        ok &= m.full_days() & (m.daily > 0)
+    return ok
+
+
+def intensity_shifts(ctx: EnterpriseContext) -> dict[int, Shift]:
+    """Energy meters of a unit whose daily energy per product drops for some days."""
+    out: dict[int, Shift] = {}
+    if not ctx.settings.enabled(INTENSITY):
+        return out
+    for m in ctx.meters.values():
+        if m.info.unit_id is None or m.info.is_product or m.info.measurement == "instant":
+            continue
+        products = ctx.product_meters(m.info.unit_id)
+        if len(products) != 1:
+            continue
+        p = products[0]
+        ok = _comparable(m, p)
+        x = np.where(ok, m.daily / np.where(p.daily > 0, p.daily, 1.0), np.nan)
+        shift = _shift(ctx, INTENSITY, x, "low")
+        if shift is not None and shift.change_fraction < 0:
+            out[m.info.id] = shift
+    return _without_common_causes(ctx, out)
+
+
+def _overlap(a: Shift, b: Shift) -> bool:
+    return a.start_day < b.end_day and b.start_day < a.end_day
+
+
+def _without_common_causes(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> dict[int, Shift]:
+    """Keep the drops that are one meter's own. When the meters linked to it (its parent, its
+    sub-meters, or a meter of another carrier of the same unit) drop over the same days, the
+    cause is common to them: the process (e.g. a retrofit) or the product meter, not a meter
+    reading low."""
+    kept = {}
+    for meter_id, shift in shifts.items():
+        m = ctx.meters[meter_id].info
+        linked = [
+            other
+            for other_id, other in shifts.items()
+            if other_id != meter_id
+            and _overlap(shift, other)
+            and (
+                ctx.meters[other_id].info.parent_id == meter_id
+                or m.parent_id == other_id
+                or (
+                    ctx.meters[other_id].info.unit_id == m.unit_id
+                    and ctx.meters[other_id].info.carrier != m.carrier
+                )
+            )
+        ]
+        if not linked:
+            kept[meter_id] = shift
+    return kept
+
+
+def check_intensity(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> list[Finding]:
+    out = []
+    for meter_id, shift in shifts.items():
+        m = ctx.meters[meter_id]
+        days = _days(ctx, shift)
+        lost = -shift.change_fraction * float(m.daily[shift.start_day : shift.end_day].sum())
+        evidence = {
+            "meter": m.info.code,
+            "change_fraction": rounded(shift.change_fraction),
+            "robust_z": rounded(shift.z, 2),
+            **days,
+            "daily_quantity": [rounded(v, 3) for v in m.daily.tolist()],
+        }
+        out.append(
+            finding(
+                ctx,
+                "verify.meter.intensity_drop",
+                f"{m.info.code}: energy per product {shift.change_fraction:+.1%} "
+                f"from {days['from']} to {days['to']}",
+                evidence,
+                fraction=shift.change_fraction,
+                meter=m.info,
+                tce=tce_of(m.info.carrier, lost / (1 + shift.change_fraction), m.info.uom),
+                start_at=ctx.window.day_start(shift.start_day),
+                end_at=ctx.window.day_start(shift.end_day),
+            )
+        )
+    return out
+
+
+def check_submeters(ctx: EnterpriseContext, child_shifts: dict[int, Shift]) -> list[Finding]:
+    """Parent vs sum of children, per parent meter with at least one child."""
+    if not ctx.settings.enabled(RATIO):
+        return []
+    out = []
+    for parent in ctx.meters.values():
+        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
+        if not children or any(c.info.uom != parent.info.uom for c in children):
+            continue
+        ok = _comparable(parent, *children)
+        kids = np.sum([c.daily for c in children], axis=0)
+        x = np.where(ok, parent.daily / np.where(kids > 0, kids, 1.0), np.nan)
+        shift = _shift(ctx, RATIO, x, "short")
+        if shift is None or _explained(shift, children, child_shifts):
+            continue
+        out.append(_ratio_finding(ctx, parent, children, shift))
+    return out
+
+
+def _explained(shift: Shift, children: list[MeterData], child_shifts: dict[int, Shift]) -> bool:
+    """A rise of the ratio is explained by a child found reading low over the same days."""
+    if shift.change_fraction < 0:
+        return False
+    return any(
+        (s := child_shifts.get(c.info.id)) is not None
+        and s.start_day < shift.end_day
+        and shift.start_day < s.end_day
+        for c in children
+    )
+
+
+def _ratio_finding(
+    ctx: EnterpriseContext, parent: MeterData, children: list[MeterData], shift: Shift
+) -> Finding:
+    up = shift.change_fraction > 0
+    code = (
+        "verify.submeter.parent_exceeds_children" if up else "verify.submeter.parent_below_children"
+    )
+    days = _days(ctx, shift)
+    evidence = {
+        "parent": parent.info.code,
+        "children": [c.info.code for c in children],
+        "change_fraction": rounded(shift.change_fraction),
+        "robust_z": rounded(shift.z, 2),
+        **days,
+        "parent_daily": [rounded(v, 3) for v in parent.daily.tolist()],
+        "children_daily": [rounded(v, 3) for v in np.sum([c.daily for c in children], axis=0)],
+    }
+    what = "undeclared load or sub-meters reading low" if up else "parent meter reading low"
+    return finding(
+        ctx,
+        code,
+        f"{parent.info.code} vs its sub-meters: ratio {shift.change_fraction:+.1%} ({what})",
+        evidence,
+        fraction=shift.change_fraction,
+        meter=parent.info,
+        start_at=ctx.window.day_start(shift.start_day),
+        end_at=ctx.window.day_start(shift.end_day),
+    )
+
+
+def check_capped(ctx: EnterpriseContext) -> list[Finding]:
+    """Energy meters whose at-load quantities pile up at their own maximum."""
+    if not ctx.settings.enabled(CAPPED):
+        return []
+    out = []
+    min_share = ctx.settings.value(CAPPED, "min_share")
+    min_count = ctx.settings.value(CAPPED, "min_count")
+    for m in ctx.meters.values():
+        q = m.qty[np.isfinite(m.qty) & (m.qty > 0)]
+        if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
+            continue
+        top = float(q.max())
+        at_max = q >= top * (1 - CAP_RELATIVE_RESOLUTION)
+        loaded = q >= float(np.median(q))
+        count = int(at_max.sum())
+        if count < min_count or count / max(int(loaded.sum()), 1) < min_share:
+            continue
+        ts = m.ts_q[np.isfinite(m.qty) & (m.qty > 0)][at_max]
+        evidence = {
+            "meter": m.info.code,
+            "maximum": rounded(top, 4),
+            "readings_at_maximum": count,
+            "share_of_at_load_readings": rounded(count / max(int(loaded.sum()), 1)),
+        }
+        out.append(
+            finding(
+                ctx,
+                "verify.meter.capped",
+                f"{m.info.code}: {count} readings stuck at the maximum {top:g} {m.info.uom}",
+                evidence,
+                fraction=count / max(int(loaded.sum()), 1),
+                meter=m.info,
+                severity="high",
+                start_at=_at(int(ts.min()) - m.step_s),
+                end_at=_at(int(ts.max())),
+            )
+        )
+    return out
+
+
+def _at(epoch_s: int) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)

@@ -1,0 +1,85 @@
+"""Suspicious HJ 212 data-flag patterns.
+
+HJ 212 marks each value with a flag (``N`` normal; ``F`` stopped, ``M`` maintenance, ``S``
+manual, ``D`` fault, ``C`` calibration, ``T`` over range, ``B`` communication). Flagged values
+are excluded from compliance statistics, so flags set on at-load intervals whose
+concentrations are higher than the unflagged ones hide exceedances.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from kilnwatch.verify.context import EnterpriseContext, MeterData
+from kilnwatch.verify.findings import Finding, rounded
+from kilnwatch.verify.rules._base import finding
+
+FLAGS = "verify.hj212.flag_pattern"
+NORMAL = frozenset({"", "N"})
+#: Flags of a unit that is not running: no concentration is expected then.
+STOPPED = frozenset({"F"})
+
+
+def _suspicious(ctx: EnterpriseContext, m: MeterData) -> dict[str, Any] | None:
+    """Evidence when the analyser's flagged values sit above its normal ones, else None."""
+    s = ctx.settings
+    least = s.value(FLAGS, "min_flagged")
+    series = m.series
+    in_period = (series.ts_s > ctx.window.start_s) & (series.ts_s <= ctx.window.end_s)
+    normal = np.isin(series.flag, list(NORMAL)) & in_period & (series.value > 0)
+    flagged = ~np.isin(series.flag, list(NORMAL | STOPPED)) & in_period & (series.value > 0)
+    if flagged.sum() < least or normal.sum() < least:
+        return None
+    med_flagged = float(np.median(series.value[flagged]))
+    med_normal = float(np.median(series.value[normal]))
+    if med_normal <= 0 or med_flagged < med_normal * (1 + s.value(FLAGS, "min_elevation_fraction")):
+        return None
+    flags, counts = np.unique(series.flag[flagged], return_counts=True)
+    return {
+        "meter": m.info.code,
+        "hj212_code": m.info.hj212_code,
+        "flagged": int(flagged.sum()),
+        "flags": {str(f): int(n) for f, n in zip(flags, counts, strict=True)},
+        "median_flagged": rounded(med_flagged, 3),
+        "median_normal": rounded(med_normal, 3),
+        "elevation_fraction": rounded(med_flagged / med_normal - 1),
+        "first_at": int(series.ts_s[flagged].min()),
+        "last_at": int(series.ts_s[flagged].max()),
+    }
+
+
+def check_flags(ctx: EnterpriseContext) -> list[Finding]:
+    """One finding per stack (production unit): flags are set per device, not per analyser."""
+    if not ctx.settings.enabled(FLAGS):
+        return []
+    by_unit: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
+    for m in ctx.meters.values():
+        if m.info.measurement == "instant" and m.info.hj212_code and m.series.size:
+            evidence = _suspicious(ctx, m)
+            if evidence is not None:
+                by_unit[m.info.unit_id].append(evidence)
+    out = []
+    for unit_id, analysers in by_unit.items():
+        first = min(a.pop("first_at") for a in analysers)
+        last = max(a.pop("last_at") for a in analysers)
+        worst = max(a["elevation_fraction"] for a in analysers)
+        names = ", ".join(a["meter"] for a in analysers)
+        out.append(
+            finding(
+                ctx,
+                FLAGS,
+                f"{names}: values flagged as not normal while above the normal ones "
+                f"(up to {worst:+.0%})",
+                {"analysers": analysers},
+                fraction=worst,
+                unit_id=unit_id,
+                severity="high",
+                start_at=datetime.fromtimestamp(first, UTC),
+                end_at=datetime.fromtimestamp(last, UTC),
+            )
+        )
+    return out

@@ -1,0 +1,236 @@
+"""Detectors on one meter's raw readings: gaps, stuck values, impossible steps, corrections
+(versions > 1) and late deliveries. Each works on whole numpy arrays of a meter at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+
+from kilnwatch.analytics.readings import I64
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.context import EnterpriseContext, MeterData
+from kilnwatch.verify.findings import Finding, rounded
+from kilnwatch.verify.rules._base import finding
+
+GAP = "verify.timeseries.data_gap"
+STUCK = "verify.timeseries.stuck"
+IMPOSSIBLE = "verify.timeseries.impossible"
+CORRECTIONS = "verify.timeseries.corrections"
+LATE = "verify.timeseries.late_data"
+#: Sources that deliver in real time; only for these is a delivery lag meaningful (a file
+#: import of last month's data is not "late data").
+REAL_TIME_SOURCES = frozenset(SOURCE_CODES[k] for k in ("http", "mqtt", "hj212"))
+MAX_LISTED = 20
+
+
+def _at(epoch_s: int) -> datetime:
+    return datetime.fromtimestamp(int(epoch_s), UTC)
+
+
+def _in_period(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
+    return (m.series.ts_s > ctx.window.start_s) & (m.series.ts_s <= ctx.window.end_s)
+
+
+def _gaps(ts: I64, step: int, start_s: int, end_s: int) -> list[tuple[int, int, int]]:
+    """(last reading before, first reading after, missing intervals) of each gap."""
+    grid = np.concatenate(([start_s], ts, [end_s + step]))
+    missing = np.diff(grid) // step - 1
+    idx = np.flatnonzero(missing > 0)
+    return [(int(grid[i]), int(grid[i + 1]), int(missing[i])) for i in idx]
+
+
+def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
+    if not ctx.settings.enabled(GAP):
+        return []
+    least = ctx.settings.value(GAP, "min_missing_intervals")
+    out: list[Finding] = []
+    for m in ctx.meters.values():
+        if m.step_s <= 0:
+            continue
+        ts = m.series.ts_s[_in_period(ctx, m)]
+        gaps = [
+            g for g in _gaps(ts, m.step_s, ctx.window.start_s, ctx.window.end_s) if g[2] >= least
+        ]
+        if not gaps or ts.size == 0:
+            continue
+        expected = (ctx.window.end_s - ctx.window.start_s) // m.step_s
+        missing = sum(g[2] for g in gaps)
+        evidence = {
+            "meter": m.info.code,
+            "interval_s": m.step_s,
+            "missing_intervals": missing,
+            "expected_intervals": expected,
+            "gaps": [
+                {"after": _at(a).isoformat(), "before": _at(b).isoformat(), "missing": n}
+                for a, b, n in gaps[:MAX_LISTED]
+            ],
+        }
+        out.append(
+            finding(
+                ctx,
+                GAP,
+                f"{m.info.code}: {missing} of {expected} intervals missing in {len(gaps)} gap(s)",
+                evidence,
+                fraction=missing / max(expected, 1),
+                meter=m.info,
+                start_at=_at(gaps[0][0]),
+                end_at=_at(gaps[-1][1]),
+            )
+        )
+    return out
+
+
+def _runs(equal: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index ranges of True runs in ``equal``."""
+    padded = np.concatenate(([False], equal, [False])).astype(np.int8)
+    edges = np.diff(padded)
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
+    """Interval and instant meters repeating one non-zero value over ``min_duration_h``."""
+    if not ctx.settings.enabled(STUCK):
+        return []
+    hours = ctx.settings.value(STUCK, "min_duration_h")
+    out: list[Finding] = []
+    for m in ctx.meters.values():
+        if m.info.measurement == "counter" or m.step_s <= 0 or m.series.size < 3:
+            continue
+        v, ts = m.series.value, m.series.ts_s
+        same = (np.diff(v) == 0) & (v[1:] != 0) & (np.diff(ts) == m.step_s)
+        runs = [(a, b) for a, b in _runs(same) if (ts[b] - ts[a]) >= hours * 3600]
+        runs = [(a, b) for a, b in runs if ctx.window.start_s < ts[b] and ts[a] <= ctx.window.end_s]
+        if not runs:
+            continue
+        longest = max(runs, key=lambda r: r[1] - r[0])
+        evidence = {
+            "meter": m.info.code,
+            "value": float(v[longest[0]]),
+            "runs": [
+                {
+                    "from": _at(ts[a]).isoformat(),
+                    "to": _at(ts[b]).isoformat(),
+                    "readings": int(b - a + 1),
+                    "value": float(v[a]),
+                }
+                for a, b in runs[:MAX_LISTED]
+            ],
+        }
+        out.append(
+            finding(
+                ctx,
+                STUCK,
+                f"{m.info.code}: the same value {v[longest[0]]:g} repeated over "
+                f"{(ts[longest[1]] - ts[longest[0]]) / 3600:.1f} h ({len(runs)} run(s))",
+                evidence,
+                meter=m.info,
+                severity="medium",
+                start_at=_at(ts[runs[0][0]]),
+                end_at=_at(ts[runs[-1][1]]),
+            )
+        )
+    return out
+
+
+def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
+    """Counter registers going backwards; negative interval quantities."""
+    if not ctx.settings.enabled(IMPOSSIBLE):
+        return []
+    out: list[Finding] = []
+    for m in ctx.meters.values():
+        if m.info.measurement == "instant":
+            continue
+        bad = ~np.isfinite(m.qty) if m.info.measurement == "counter" else m.qty < 0
+        if not bad.any():
+            continue
+        when = m.ts_q[bad]
+        evidence = {
+            "meter": m.info.code,
+            "count": int(bad.sum()),
+            "at": [_at(t).isoformat() for t in when[:MAX_LISTED]],
+        }
+        what = "register went backwards" if m.info.measurement == "counter" else "negative value"
+        out.append(
+            finding(
+                ctx,
+                IMPOSSIBLE,
+                f"{m.info.code}: {what} {int(bad.sum())} time(s)",
+                evidence,
+                meter=m.info,
+                severity="low",
+                start_at=_at(when.min()),
+                end_at=_at(when.max()),
+            )
+        )
+    return out
+
+
+def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
+    """Timestamps stored again with another value (version > 1), and how they changed it."""
+    out: list[Finding] = []
+    if not ctx.settings.enabled(CORRECTIONS):
+        return out
+    least = ctx.settings.value(CORRECTIONS, "min_count")
+    for m in ctx.meters.values():
+        s = m.series
+        changed = (s.versions > 1) & _in_period(ctx, m) & (s.value != s.first_value)
+        if changed.sum() < least:
+            continue
+        before, after = float(s.first_value[changed].sum()), float(s.value[changed].sum())
+        change = (after - before) / before if before else 0.0
+        evidence = {
+            "meter": m.info.code,
+            "corrected_readings": int(changed.sum()),
+            "sum_first_version": rounded(before),
+            "sum_latest_version": rounded(after),
+            "change_fraction": rounded(change),
+            "at": [_at(t).isoformat() for t in s.ts_s[changed][:MAX_LISTED]],
+        }
+        out.append(
+            finding(
+                ctx,
+                CORRECTIONS,
+                f"{m.info.code}: {int(changed.sum())} readings re-sent later with other values "
+                f"({change:+.1%})",
+                evidence,
+                fraction=change,
+                meter=m.info,
+                start_at=_at(s.ts_s[changed].min() - m.step_s),
+                end_at=_at(s.ts_s[changed].max()),
+            )
+        )
+    return out
+
+
+def check_late(ctx: EnterpriseContext) -> list[Finding]:
+    """Real-time deliveries received more than ``max_lag_h`` after their timestamp."""
+    out: list[Finding] = []
+    if not ctx.settings.enabled(LATE):
+        return out
+    lag_s = ctx.settings.value(LATE, "max_lag_h") * 3600
+    least = ctx.settings.value(LATE, "min_count")
+    for m in ctx.meters.values():
+        s = m.series
+        live = np.isin(s.source, list(REAL_TIME_SOURCES)) & _in_period(ctx, m)
+        late = live & (s.lag_s > lag_s)
+        if late.sum() < least:
+            continue
+        evidence = {
+            "meter": m.info.code,
+            "late_readings": int(late.sum()),
+            "max_lag_h": rounded(float(s.lag_s[late].max()) / 3600, 1),
+        }
+        out.append(
+            finding(
+                ctx,
+                LATE,
+                f"{m.info.code}: {int(late.sum())} readings delivered late (back-dated)",
+                evidence,
+                meter=m.info,
+                severity="medium",
+                start_at=_at(s.ts_s[late].min()),
+                end_at=_at(s.ts_s[late].max()),
+            )
+        )
+    return out

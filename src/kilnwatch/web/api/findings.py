@@ -1,0 +1,112 @@
+"""Findings and credibility scores: list (filtered, scoped), get one with evidence, set status.
+
+Scoping is done by the repository (``store.repos.scope``); handlers only parse and shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from kilnwatch.store.repos import findings as repo
+from kilnwatch.web.deps import PrincipalDep, SessionDep
+from kilnwatch.web.schemas.common import PageOf, page_of
+
+router = APIRouter(tags=["findings"])
+
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Status = Annotated[str | None, Query(pattern="^(open|confirmed|dismissed|closed)$")]
+Severity = Annotated[str | None, Query(pattern="^(info|low|medium|high)$")]
+Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
+
+
+class FindingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    fingerprint: str
+    rule_code: str
+    enterprise_id: int
+    unit_id: int | None
+    meter_id: int | None
+    period: str
+    start_at: datetime
+    end_at: datetime
+    severity: str
+    status: str
+    message: str
+    magnitude_fraction: float | None
+    magnitude_tce: float | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class FindingDetail(FindingPublic):
+    evidence: dict[str, Any]
+
+
+class FindingStatusUpdate(BaseModel):
+    status: Annotated[str, Query(pattern="^(open|confirmed|dismissed|closed)$")]
+
+
+class CredibilityPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    enterprise_id: int
+    period: str
+    score: float
+    open_findings: int
+    deductions: list[dict[str, Any]]
+    computed_at: datetime
+
+
+@router.get("/findings")
+def list_findings(
+    session: SessionDep,
+    principal: PrincipalDep,
+    enterprise_id: int | None = None,
+    rule_code: str | None = None,
+    severity: Severity = None,
+    status: Status = None,
+    period: Period = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOf[FindingPublic]:
+    f = repo.FindingFilter(enterprise_id, rule_code, severity, status, period)
+    page = repo.list_findings(session, principal, f, offset, limit)
+    return PageOf[FindingPublic].model_validate(page_of(page, FindingPublic))
+
+
+@router.get("/findings/{finding_id}")
+def get_finding(session: SessionDep, principal: PrincipalDep, finding_id: int) -> FindingDetail:
+    return FindingDetail.model_validate(repo.get_finding(session, principal, finding_id))
+
+
+@router.patch("/findings/{finding_id}")
+def update_finding(
+    session: SessionDep, principal: PrincipalDep, finding_id: int, body: FindingStatusUpdate
+) -> FindingDetail:
+    from kilnwatch.errors import PermissionDeniedError
+
+    if principal.role.value == "enterprise":
+        raise PermissionDeniedError("an enterprise user may not change a finding's status")
+    return FindingDetail.model_validate(
+        repo.set_status(session, principal, finding_id, body.status)
+    )
+
+
+@router.get("/credibility")
+def list_credibility(
+    session: SessionDep,
+    principal: PrincipalDep,
+    period: Period = None,
+    enterprise_id: int | None = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOf[CredibilityPublic]:
+    page = repo.list_scores(session, principal, period, enterprise_id, offset, limit)
+    return PageOf[CredibilityPublic].model_validate(page_of(page, CredibilityPublic))

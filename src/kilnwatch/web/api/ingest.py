@@ -1,0 +1,134 @@
+"""Ingest endpoints: gateways post readings (HTTP Basic ``gateway_code:secret``); users list
+dead letters within their jurisdiction.
+
+``POST /api/v1/ingest/readings`` takes the JSON payload of docs/formats.md (``{"readings":
+[...]}`` or one reading) or ``text/csv`` in the readings CSV format. The response counts
+accepted, duplicate and rejected rows and gives each rejected row's reason code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, ConfigDict
+
+from kilnwatch.errors import AuthenticationError, InputError
+from kilnwatch.ingest.pipeline import find_gateway, gateway_info, ingest_readings
+from kilnwatch.ingest.sources import SecretCache, parse_csv_readings, parse_json_readings
+from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.store.repos.dead_letters import DeadLetterFilter, list_dead_letters
+from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.web.schemas.common import PageOf, page_of
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+basic = HTTPBasic(auto_error=False, realm="kilnwatch gateways")
+_secrets = SecretCache()
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+class RowRejection(BaseModel):
+    row: int | None
+    code: str
+    field: str | None
+    message: str
+
+
+class IngestResponse(BaseModel):
+    batch_id: int
+    received: int
+    accepted: int
+    duplicates: int
+    corrections: int
+    rejected: int
+    reasons: dict[str, int]
+    rejections: list[RowRejection]
+
+
+class DeadLetterPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    source: int
+    source_ref: str
+    gateway_id: int | None
+    enterprise_id: int | None
+    batch_id: int | None
+    row_no: int | None
+    payload: str
+    reason: str
+    message: str
+    received_at: datetime
+
+
+def current_gateway(
+    session: SessionDep,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
+) -> GatewayInfo:
+    """The gateway named and proven by HTTP Basic credentials."""
+    if credentials is None:
+        raise AuthenticationError("send HTTP Basic credentials gateway_code:secret")
+    gateway = find_gateway(session, credentials.username)
+    if gateway is None or not _secrets.verify(
+        gateway.code, credentials.password, gateway.secret_hash
+    ):
+        raise AuthenticationError("unknown gateway or wrong secret")
+    return gateway_info(gateway)
+
+
+async def request_body(request: Request) -> tuple[str, bytes]:
+    """Content type and body of the request (size-limited)."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise InputError(f"body larger than {MAX_BODY_BYTES} bytes", code="ingest.too_large")
+    return request.headers.get("content-type", "application/json"), body
+
+
+@router.post("/readings")
+def post_readings(
+    session: SessionDep,
+    settings: SettingsDep,
+    gateway: Annotated[GatewayInfo, Depends(current_gateway)],
+    payload: Annotated[tuple[str, bytes], Depends(request_body)],
+) -> IngestResponse:
+    """Store a batch of readings from the authenticated gateway."""
+    content_type, body = payload
+    csv_body = content_type.split(";")[0].strip().lower() in ("text/csv", "application/csv")
+    rows = parse_csv_readings(body) if csv_body else parse_json_readings(body)
+    policy = ValidationPolicy(local_tz=settings.timezone)
+    result = ingest_readings(session, rows, "http", gateway.code, gateway=gateway, policy=policy)
+    return IngestResponse(
+        batch_id=result.batch_id,
+        received=result.received,
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        corrections=result.corrections,
+        rejected=len(result.rejected),
+        reasons=result.reasons(),
+        rejections=[
+            RowRejection(row=r.row_no, code=r.code, field=r.field, message=r.message)
+            for r in result.rejected
+        ],  # fmt: skip
+    )
+
+
+@router.get("/dead-letters")
+def get_dead_letters(
+    session: SessionDep,
+    principal: PrincipalDep,
+    reason: str | None = None,
+    source: str | None = None,
+    since: datetime | None = None,
+    batch_id: int | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PageOf[DeadLetterPublic]:
+    """Rejected values, newest first, within the caller's jurisdiction."""
+    if source is not None and source not in SOURCE_CODES:
+        raise InputError(f"source must be one of {sorted(SOURCE_CODES)}", field="source")
+    f = DeadLetterFilter(reason, SOURCE_CODES.get(source or ""), since, batch_id)
+    page = list_dead_letters(session, principal, f, offset, limit)
+    return PageOf[DeadLetterPublic].model_validate(page_of(page, DeadLetterPublic))
