@@ -158,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         out, db = base / "sim", base / "kw.sqlite"
         if db.exists():
             engine, timings = make_engine(Settings(database_url=f"sqlite:///{db}")), {}
+            upgrade(engine)
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM findings"))
                 conn.execute(text("DELETE FROM credibility_scores"))

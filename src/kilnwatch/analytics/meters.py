@@ -76,11 +76,11 @@ def _meter(m: Meter) -> MeterInfo:
     )
 
 
-def _unit(u: ProductionUnit) -> UnitInfo:
-    spec = load_processes().get(u.process)
+def _unit(unit_id: int, code: str, enterprise_id: int, process: str) -> UnitInfo:
+    spec = load_processes().get(process)
     product = spec.product if spec else ""
     product_unit = spec.product_unit if spec else ""
-    return UnitInfo(u.id, u.code, u.enterprise_id, u.process, product, product_unit)
+    return UnitInfo(unit_id, code, enterprise_id, process, product, product_unit)
 
 
 def load_enterprises(
@@ -96,9 +96,13 @@ def load_enterprises(
     for m in session.scalars(select(Meter).where(Meter.enterprise_id.in_(ids)).order_by(Meter.id)):
         meters[m.enterprise_id].append(_meter(m))
     units: dict[int, list[UnitInfo]] = defaultdict(list)
-    unit_stmt = select(ProductionUnit).where(ProductionUnit.enterprise_id.in_(ids))
-    for u in session.scalars(unit_stmt.order_by(ProductionUnit.id)):
-        units[u.enterprise_id].append(_unit(u))
+    unit_stmt = select(
+        ProductionUnit.id, ProductionUnit.code, ProductionUnit.enterprise_id, ProductionUnit.process
+    ).where(ProductionUnit.enterprise_id.in_(ids))
+    for unit_id, code, enterprise_id, process in session.execute(
+        unit_stmt.order_by(ProductionUnit.id)
+    ):
+        units[enterprise_id].append(_unit(unit_id, code, enterprise_id, process))
     return [
         EnterpriseInfo(i, uscc, industry, tuple(meters[i]), tuple(units[i]))
         for i, uscc, industry in rows

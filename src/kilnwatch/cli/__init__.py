@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, hj212, ingest, report
+from kilnwatch.cli import admin, calc, demo, hj212, ingest, report, simulate
 
 app = typer.Typer(
     name="kilnwatch",
@@ -18,6 +18,8 @@ app.add_typer(calc.app, name="calc")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
+app.add_typer(simulate.app, name="simulate")
+app.command("demo")(demo.demo)
 admin.import_app.command("readings")(ingest.import_readings)
 
 

@@ -65,12 +65,17 @@ def generate(
     out: Path | None = typer.Option(None, help="output directory"),
     fmt: str = typer.Option("both", "--format", help="readings as csv, parquet or both"),
     quiet: bool = typer.Option(False, help="no progress bars"),
+    into_db: bool = typer.Option(
+        False, "--into-db", help="also import everything into the database and verify it"
+    ),
 ) -> None:
     """Write a synthetic province (registry, readings, other sources, retrofits, labels)."""
     if ctx.invoked_subcommand is not None:
         return
-    if out is None:
+    if out is None and not into_db:
         raise typer.BadParameter("--out is required", param_hint="--out")
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix="kilnwatch-sim-"))
     if fmt not in ("csv", "parquet", "both"):
         raise typer.BadParameter("--format must be csv, parquet or both", param_hint="--format")
     summary = _generate(_params(seed, enterprises, start, days, interval, fmt), out, quiet)
@@ -79,6 +84,11 @@ def generate(
         f"{summary.readings_rows} readings, {summary.faults} labelled faults, "
         f"{summary.retrofits} retrofits in {summary.elapsed_s:.1f} s -> {out}"
     )
+    if into_db:
+        from kilnwatch.cli._common import settings
+        from kilnwatch.cli.demo import load_province, months_between
+
+        load_province(settings(), out, months_between(date.fromisoformat(start), days))
 
 
 @app.command("stream")

@@ -24,6 +24,7 @@ from kilnwatch.domain.identifiers import region_level, region_parent, uscc_probl
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.tables import Table
 from kilnwatch.reference.energy import load_units
+from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import load_industries, load_processes, meter_carrier_problem
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Region
 
@@ -37,7 +38,7 @@ COLUMNS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "units": (
         frozenset({"enterprise_uscc", "unit_code", "name", "process", "capacity", "capacity_unit"}),
-        frozenset({"commissioned_on", "status"}),
+        frozenset({"commissioned_on", "status", "level_variant"}),
     ),
     "projects": (
         frozenset({"enterprise_uscc", "project_code", "name", "stage", "approval_state"}),
@@ -73,6 +74,13 @@ PROTOCOLS = ("http", "mqtt", "hj212")
 METER_LEVELS = ("entry", "sub_unit", "equipment")
 MEASUREMENTS = ("counter", "interval", "instant")
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+@cache
+def level_variants(field: str) -> tuple[str, ...]:
+    """The variants any packaged level table distinguishes for ``field``."""
+    rows = (r for t in load_level_tables() for r in t.rows if r.field == field and r.variant)
+    return tuple(dict.fromkeys(r.variant for r in rows))
 
 
 @cache
@@ -231,6 +239,10 @@ def _check_unit(r: _Row, known: _Known) -> dict[str, Any]:
     spec = load_processes().get(process)
     if spec and capacity_unit and capacity_unit != spec.capacity_unit:
         r.fail("capacity_unit", f"a {process} capacity is given in {spec.capacity_unit}")
+    variant = r.raw.get("level_variant", "") or None
+    if variant and spec and variant not in level_variants(spec.level_field):
+        allowed = ", ".join(level_variants(spec.level_field)) or "none"
+        r.fail("level_variant", f"not a variant of {spec.level_field} (allowed: {allowed})")
     code = r.key("unit_code")
     known.units.add((uscc, code))
     return {
@@ -242,6 +254,7 @@ def _check_unit(r: _Row, known: _Known) -> dict[str, Any]:
         "capacity_unit": capacity_unit,
         "commissioned_on": r.date("commissioned_on"),
         "status": r.choice("status", UNIT_STATUSES, default="operating"),
+        "level_variant": variant,
     }
 
 

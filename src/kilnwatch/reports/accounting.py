@@ -32,7 +32,7 @@ from kilnwatch.domain import (
     share_at_benchmark,
 )
 from kilnwatch.domain.carbon import grid_factor
-from kilnwatch.domain.units import convert
+from kilnwatch.domain.units import convert, dimension_of
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
 from kilnwatch.reference._csv import read_package_csv
@@ -68,6 +68,7 @@ class UnitAccount:
     industry: str
     process: str
     level_field: str
+    level_variant: str | None
     capacity: float
     capacity_unit: str
     period: str
@@ -105,8 +106,24 @@ class GroupAccount:
 
 @cache
 def _carrier_fuels() -> dict[str, str]:
-    rows = read_package_csv("kilnwatch.reference.carbon", "carrier_fuels.csv")
+    rows = read_package_csv("kilnwatch.reference", "carbon/carrier_fuels.csv")
     return {r["carrier"]: r["fuel"] for r in rows}
+
+
+@cache
+def _densities_t_per_m3() -> dict[str, float]:
+    rows = read_package_csv("kilnwatch.reference", "energy/densities.csv")
+    return {r["carrier"]: float(r["density_t_per_m3"]) for r in rows}
+
+
+def _kgce(item: MeterInput) -> float:
+    """GB/T 2589 conversion; a liquid metered by volume is weighed first when its coefficient
+    is per tonne (``energy/densities.csv``)."""
+    density = _densities_t_per_m3().get(item.carrier)
+    if density is not None and dimension_of(item.unit) == "volume":
+        mass_t = convert(item.quantity, item.unit, "m3") * density
+        return energy_kgce(item.carrier, mass_t, "t").kgce
+    return energy_kgce(item.carrier, item.quantity, item.unit).kgce
 
 
 def _top_meters(meters: Sequence[Meter]) -> list[Meter]:
@@ -127,7 +144,7 @@ def _account_energy(acc: UnitAccount, inputs: list[MeterInput]) -> float | None:
     total_kgce = 0.0
     for i in inputs:
         try:
-            total_kgce += energy_kgce(i.carrier, i.quantity, i.unit).kgce
+            total_kgce += _kgce(i)
         except KilnwatchError as exc:
             acc.notes.append(f"{i.meter_code}: {exc.message}")
             return None
@@ -165,7 +182,12 @@ def _classify(acc: UnitAccount, period: Period) -> None:
         return
     annual_output = acc.production * 365.0 / period.days
     try:
-        c = classify(acc.level_field, acc.intensity, output_per_year=annual_output)
+        c = classify(
+            acc.level_field,
+            acc.intensity,
+            variant=acc.level_variant,
+            output_per_year=annual_output,
+        )
     except KilnwatchError as exc:
         acc.notes.append(f"not classified: {exc.message}")
         return
@@ -218,6 +240,7 @@ def unit_account(
         e.industry,
         unit.process,
         spec.level_field,
+        unit.level_variant,
         unit.capacity,
         unit.capacity_unit,
         period.label,

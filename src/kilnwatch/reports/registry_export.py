@@ -28,6 +28,7 @@ ORDER: dict[str, tuple[str, ...]] = {
         "capacity_unit",
         "commissioned_on",
         "status",
+        "level_variant",
     ),
     "projects": (
         "enterprise_uscc",
@@ -89,6 +90,7 @@ def registry_rows(session: Session, principal: Principal, kind: str) -> Iterable
                 u.capacity_unit,
                 _text(u.commissioned_on),
                 u.status,
+                _text(u.level_variant),
             ]
     elif kind == "projects":
         for p in _owned(session, principal, Project):

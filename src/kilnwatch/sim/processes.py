@@ -38,6 +38,7 @@ class Anchor:
     advanced: float
     limit: float
     source: str
+    variant: str = ""  # the level tables' variant (sub-type) the anchor was read from
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,9 @@ PROCESS_SPECS: dict[str, ProcessSpec] = {
             capacity_unit="t/a",
             capacity_range=(0.3e6, 1.0e6),
             carriers={"electricity": 0.85, "natural_gas": 0.15},
-            anchor=Anchor("kgce/t", 61.0, 72.0, "GB 21256-2025 EAF >= 70 t, grade 1 / grade 3"),
+            anchor=Anchor(
+                "kgce/t", 61.0, 72.0, "GB 21256-2025 EAF >= 70 t, grade 1 / grade 3", "ge70t"
+            ),
             nominal=0.0,
             idle_fraction=0.04,
             daily_amp=0.25,
@@ -404,17 +407,51 @@ PROCESS_SPECS: dict[str, ProcessSpec] = {
 #: GB 21258-2024 Table 1 供电煤耗 (gce/kWh), grade 1 / grade 3 by rated capacity [MW]
 #: (coal_power_limits.csv). Grade 2 is left out: it is non-monotonic as transcribed.
 COAL_POWER_ANCHORS: dict[float, Anchor] = {
-    300.0: Anchor("gce/kWh", 309.0, 321.0, "GB 21258-2024 subcritical 300 MW, grade 1 / 3"),
-    600.0: Anchor("gce/kWh", 275.0, 291.0, "GB 21258-2024 ultra-supercritical 600 MW, grade 1 / 3"),
+    300.0: Anchor(
+        "gce/kWh",
+        309.0,
+        321.0,
+        "GB 21258-2024 subcritical 300 MW, grade 1 / 3",
+        "subcritical_300mw",
+    ),
+    600.0: Anchor(
+        "gce/kWh",
+        275.0,
+        291.0,
+        "GB 21258-2024 ultra-supercritical 600 MW, grade 1 / 3",
+        "ultra_supercritical_600mw",
+    ),
     1000.0: Anchor(
-        "gce/kWh", 268.0, 283.0, "GB 21258-2024 ultra-supercritical 1000 MW, grade 1 / 3"
+        "gce/kWh",
+        268.0,
+        283.0,
+        "GB 21258-2024 ultra-supercritical 1000 MW, grade 1 / 3",
+        "ultra_supercritical_1000mw",
     ),
 }
 
 #: GB 21340-2019 flat glass (kgce/重量箱), grade 1 / grade 3 by line capacity [t/d].
 GLASS_ANCHORS: tuple[tuple[float, Anchor], ...] = (
-    (800.0, Anchor("kgce/weight_box", 9.5, 13.5, "GB 21340-2019 line 500-800 t/d, grade 1 / 3")),
-    (1e9, Anchor("kgce/weight_box", 8.0, 12.0, "GB 21340-2019 line > 800 t/d, grade 1 / 3")),
+    (
+        800.0,
+        Anchor(
+            "kgce/weight_box",
+            9.5,
+            13.5,
+            "GB 21340-2019 line 500-800 t/d, grade 1 / 3",
+            "capacity_500_to_800_t_per_d",
+        ),
+    ),
+    (
+        1e9,
+        Anchor(
+            "kgce/weight_box",
+            8.0,
+            12.0,
+            "GB 21340-2019 line > 800 t/d, grade 1 / 3",
+            "capacity_gt800_t_per_d",
+        ),
+    ),
 )
 
 #: Aftermarket carrier prices and product prices [CNY per unit] used as the centre of the

@@ -6,6 +6,12 @@ from kilnwatch.sim.model import Province
 from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for
 from kilnwatch.sim.sources import fmt
 
+
+def _variant(process: str, capacity: float) -> str:
+    anchor = anchor_for(process, capacity)
+    return anchor.variant if anchor else ""
+
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "enterprises": ("uscc", "name", "region_code", "industry", "status"),
     "units": (
@@ -17,6 +23,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "capacity_unit",
         "commissioned_on",
         "status",
+        "level_variant",
     ),
     "projects": (
         "enterprise_uscc",
@@ -132,6 +139,7 @@ def registry_rows(p: Province) -> dict[str, Rows]:
                 "capacity_unit": PROCESS_SPECS[u.process].capacity_unit,
                 "commissioned_on": u.commissioned_on.isoformat(),
                 "status": u.status,
+                "level_variant": _variant(u.process, u.capacity),
             }
             for u in p.units
         ],

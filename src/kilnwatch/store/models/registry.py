@@ -63,6 +63,8 @@ class ProductionUnit(Base):
     capacity_unit: Mapped[str] = mapped_column(String(16))
     commissioned_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(24), default="operating")
+    level_variant: Mapped[str | None] = mapped_column(String(48))
+    """Sub-type the level tables distinguish (e.g. ``ultra_supercritical_600mw``)."""
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="units")
 

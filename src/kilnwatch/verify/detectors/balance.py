@@ -98,9 +98,37 @@ def _without_common_causes(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> 
                 )
             )
         ]
-        if not linked:
+        if not linked and not _parent_follows(ctx, meter_id, shift):
             kept[meter_id] = shift
     return kept
+
+
+def _window_change(values: F64, ok: np.ndarray, shift: Shift) -> float | None:
+    """Mean inside the shift's days minus mean outside, over comparable days."""
+    days = np.arange(values.size)
+    inside = ok & (days >= shift.start_day) & (days < shift.end_day)
+    outside = ok & ~((days >= shift.start_day) & (days < shift.end_day))
+    if not inside.any() or not outside.any():
+        return None
+    return float(values[inside].mean() - values[outside].mean())
+
+
+def _parent_follows(ctx: EnterpriseContext, meter_id: int, shift: Shift) -> bool:
+    """True when the parent meter (an independent measurement of the same flow) dropped by
+    about as much as the meter itself: consumption really fell, the meter is not reading low."""
+    m = ctx.meters[meter_id]
+    parent = ctx.meters.get(m.info.parent_id) if m.info.parent_id is not None else None
+    products = ctx.product_meters(m.info.unit_id) if m.info.unit_id is not None else []
+    if parent is None or len(products) != 1:
+        return False
+    p = products[0]
+    ok = _comparable(m, parent, p)
+    per_product = np.where(p.daily > 0, p.daily, 1.0)
+    own = _window_change(m.daily / per_product, ok, shift)
+    theirs = _window_change(parent.daily / per_product, ok, shift)
+    if own is None or theirs is None:
+        return False
+    return abs(theirs - own) < abs(theirs)
 
 
 def check_intensity(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> list[Finding]:
@@ -206,6 +234,8 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
         top = float(q.max())
+        if _resolution(q) > top * CAP_RELATIVE_RESOLUTION:
+            continue  # the register cannot resolve a cap from its own rounding steps
         at_max = q >= top * (1 - CAP_RELATIVE_RESOLUTION)
         loaded = q >= float(np.median(q))
         count = int(at_max.sum())
@@ -232,6 +262,12 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _resolution(q: F64) -> float:
+    """Smallest step between distinct quantities (the meter's effective resolution)."""
+    steps = np.diff(np.unique(q))
+    return float(steps.min()) if steps.size else float("inf")
 
 
 def _at(epoch_s: int) -> datetime:

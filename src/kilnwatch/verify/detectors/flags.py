@@ -20,6 +20,9 @@ from kilnwatch.verify.rules._base import finding
 
 FLAGS = "verify.hj212.flag_pattern"
 NORMAL = frozenset({"", "N"})
+#: Pollutant concentrations (docs/formats.md carriers). O2 and flue-gas flow are reference
+#: quantities that rise or fall by themselves when the load changes, so they are not judged.
+POLLUTANTS = frozenset({"so2", "nox", "dust"})
 #: Flags of a unit that is not running: no concentration is expected then.
 STOPPED = frozenset({"F"})
 
@@ -58,7 +61,7 @@ def check_flags(ctx: EnterpriseContext) -> list[Finding]:
         return []
     by_unit: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for m in ctx.meters.values():
-        if m.info.measurement == "instant" and m.info.hj212_code and m.series.size:
+        if m.info.carrier in POLLUTANTS and m.info.measurement == "instant" and m.series.size:
             evidence = _suspicious(ctx, m)
             if evidence is not None:
                 by_unit[m.info.unit_id].append(evidence)

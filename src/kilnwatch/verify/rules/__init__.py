@@ -65,12 +65,16 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
 
 
 def _without_explained_ratios(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:
-    """A parent/sub-meter ratio change over days where one of those meters had readings
-    re-sent with other values is explained by that correction (reported on its own)."""
+    """A parent/sub-meter ratio change or an intensity drop over days where that meter (or a
+    sub-meter) had readings re-sent with other values is explained by that correction,
+    which is reported on its own."""
     corrected = [f for f in findings if f.rule_code == "verify.timeseries.corrections"]
 
     def explained(f: Finding) -> bool:
-        if not f.rule_code.startswith("verify.submeter.") or f.meter_id is None:
+        explainable = f.rule_code.startswith("verify.submeter.") or f.rule_code == (
+            "verify.meter.intensity_drop"
+        )
+        if not explainable or f.meter_id is None:
             return False
         related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
         return any(

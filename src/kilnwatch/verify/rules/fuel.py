@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from kilnwatch.verify.context import EnterpriseContext
+from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.findings import Finding, rounded
 from kilnwatch.verify.rules._base import converted, finding, tce_of, tolerance
 
 INVOICE = "verify.fuel.invoice_vs_metered"
 COAL = "verify.coal_balance.unmetered"
 COAL_CARRIER = "raw_coal"
+
+
+def _incomplete(meters: list[MeterData]) -> bool:
+    """Interval meters that missed readings undercount: the gap is its own finding."""
+    return any(m.info.measurement == "interval" and not m.full_days().all() for m in meters)
 
 
 def check_fuel_invoices(ctx: EnterpriseContext) -> list[Finding]:
@@ -69,6 +74,7 @@ def check_fuel_invoices(ctx: EnterpriseContext) -> list[Finding]:
                 fraction=gap,
                 tce=tce_of(carrier, low, uom) if low > 0 else None,
                 meter=meters[0].info if len(meters) == 1 else None,
+                severity="info" if _incomplete(meters) else None,
             )
         )
     return out
@@ -111,5 +117,6 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
             evidence,
             fraction=excess_t / delivered_t,
             tce=tce_of(COAL_CARRIER, excess_t, "t"),
+            severity="info" if _incomplete(meters) else None,
         )
     ]

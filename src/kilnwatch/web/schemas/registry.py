@@ -82,6 +82,7 @@ class UnitCreate(BaseModel):
     capacity_unit: str
     commissioned_on: date | None = None
     status: UnitStatus = "operating"
+    level_variant: str | None = Field(default=None, max_length=48)
 
     @field_validator("process")
     @classmethod
@@ -108,6 +109,7 @@ class UnitPublic(BaseModel):
     capacity_unit: str
     commissioned_on: date | None
     status: str
+    level_variant: str | None
 
 
 class MeterPublic(BaseModel):

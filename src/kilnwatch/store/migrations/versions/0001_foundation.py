@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("capacity_unit", sa.String(length=16), nullable=False),
         sa.Column("commissioned_on", sa.Date(), nullable=True),
         sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("level_variant", sa.String(length=48), nullable=True),
         sa.ForeignKeyConstraint(
             ["enterprise_id"],
             ["enterprises.id"],

@@ -1,0 +1,3 @@
+from sim_runs import clean, faulty
+
+__all__ = ["clean", "faulty"]
