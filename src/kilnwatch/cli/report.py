@@ -128,3 +128,51 @@ def carbon(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> None
         for g in groups:
             table.add_row(g.name, _fmt(g.co2_t), "")
     console.print(table)
+
+
+@app.command("intensity")
+def intensity(
+    period: PeriodOpt,
+    base: Annotated[str, typer.Option(help="Base period, YYYY-MM or YYYY.")] = "2020",
+    by: Annotated[str, typer.Option(help="enterprise, city or province")] = "city",
+    as_json: JsonOpt = False,
+) -> None:
+    """Energy and carbon intensity per 10^4 CNY revenue against a base period."""
+    from kilnwatch.reports.intensity import intensity_rows
+
+    if by not in ("enterprise", "city", "province"):
+        raise typer.BadParameter("use enterprise, city or province", param_hint="--by")
+    s = settings()
+    try:
+        with session_scope(s) as session:
+            rows = intensity_rows(
+                session,
+                SYSTEM,
+                parse_period(period, s.timezone),
+                parse_period(base, s.timezone),
+                by,
+            )
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
+        return
+    table = Table(
+        by,
+        "tce/10^4 CNY",
+        f"base {base}",
+        "change",
+        "tCO2/10^4 CNY",
+        "change",
+        title=f"intensity {period} vs {base}",
+    )
+    for r in rows:
+        table.add_row(
+            r.name,
+            _fmt(r.period.energy_intensity_tce_per_10k_cny, 3),
+            _fmt(r.base.energy_intensity_tce_per_10k_cny, 3),
+            "-" if r.energy_change_fraction is None else f"{r.energy_change_fraction:+.1%}",
+            _fmt(r.period.carbon_intensity_t_per_10k_cny, 3),
+            "-" if r.carbon_change_fraction is None else f"{r.carbon_change_fraction:+.1%}",
+        )
+    console.print(table)

@@ -140,18 +140,22 @@ def _factor_year(year: int) -> int | None:
     return max(years) if years else None
 
 
-def _account_energy(acc: UnitAccount, inputs: list[MeterInput]) -> float | None:
+def energy_kgce_of(inputs: Iterable[MeterInput], notes: list[str]) -> float | None:
+    """Σ GB/T 2589 kgce of ``inputs``; None (with the reason in ``notes``) when one fails."""
     total_kgce = 0.0
     for i in inputs:
         try:
             total_kgce += _kgce(i)
         except KilnwatchError as exc:
-            acc.notes.append(f"{i.meter_code}: {exc.message}")
+            notes.append(f"{i.meter_code}: {exc.message}")
             return None
     return total_kgce
 
 
-def _account_carbon(acc: UnitAccount, inputs: list[MeterInput], year: int) -> None:
+def co2_of(
+    inputs: Iterable[MeterInput], year: int, notes: list[str], by_source_t: dict[str, float]
+) -> float:
+    """CO2 [t] of fuels burned and electricity and heat bought, by source into ``by_source_t``."""
     fuels = _carrier_fuels()
     total = 0.0
     for i in inputs:
@@ -160,7 +164,7 @@ def _account_carbon(acc: UnitAccount, inputs: list[MeterInput], year: int) -> No
                 factor_year = _factor_year(year)
                 kwh = convert(i.quantity, i.unit, "kWh")
                 t = co2_electricity_t(kwh, factor_year).co2_t
-                acc.notes.append(
+                notes.append(
                     f"electricity CO2 uses the {grid_factor(factor_year).factor_id} grid factor"
                 )
             elif i.carrier in ("steam", "heat") and i.unit == "GJ":
@@ -170,11 +174,11 @@ def _account_carbon(acc: UnitAccount, inputs: list[MeterInput], year: int) -> No
             else:
                 continue
         except KilnwatchError as exc:
-            acc.notes.append(f"{i.meter_code}: no CO2 ({exc.message})")
+            notes.append(f"{i.meter_code}: no CO2 ({exc.message})")
             continue
-        acc.co2_by_source_t[i.carrier] = acc.co2_by_source_t.get(i.carrier, 0.0) + t
+        by_source_t[i.carrier] = by_source_t.get(i.carrier, 0.0) + t
         total += t
-    acc.co2_t = total
+    return total
 
 
 def _classify(acc: UnitAccount, period: Period) -> None:
@@ -260,13 +264,13 @@ def unit_account(
             energy.append(item)
             acc.inputs.append(item)
     acc.production = production if acc.production_unit else None
-    kgce = _account_energy(acc, energy)
+    kgce = energy_kgce_of(energy, acc.notes)
     if kgce is not None:
         acc.energy_tce = kgce / 1000.0
         kwh = sum(convert(i.quantity, i.unit, "kWh") for i in energy if i.carrier == "electricity")
         _intensity(acc, kgce, kwh)
         _classify(acc, period)
-    _account_carbon(acc, energy, period.year)
+    acc.co2_t = co2_of(energy, period.year, acc.notes, acc.co2_by_source_t)
     return acc
 
 
