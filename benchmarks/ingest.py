@@ -1,10 +1,18 @@
 """Ingest throughput, each path against the raw database load limit measured the same run.
 
     python benchmarks/ingest.py [--rows N] [--mqtt-readings N] [--hj212-frames N]
-                                [--http-readings N] [--pg postgresql://postgres@127.0.0.1/postgres]
+                                [--hj212-connections N] [--http-readings N]
+                                [--pg postgresql://postgres@127.0.0.1/postgres]
 
 Creates (and drops) its own PostgreSQL database and a temporary SQLite file. Prints one line
 per measurement and ends with ``RESULT {json}``.
+
+Baselines ("raw"): the same rows, already formatted, loaded by the database's own bulk path
+into a table with the columns, primary key and foreign key of ``readings``
+(``baseline_table``): PostgreSQL ``COPY`` (psycopg), SQLite ``executemany`` in one
+transaction. A second PostgreSQL baseline without the foreign key shows what that key costs.
+The MQTT worker and the HJ 212 clients run as separate processes (the worker's peak RSS is
+read from ``/proc``); the HJ 212 clients wait for each reply before sending the next frame.
 """
 
 from __future__ import annotations
@@ -13,11 +21,11 @@ import argparse
 import asyncio
 import csv
 import json
-import resource
+import os
 import sqlite3
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -32,7 +40,6 @@ from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
 from kilnwatch.ingest.mqtt.parse import readings_topic
-from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
 from kilnwatch.ingest.readings_file import import_readings_file
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
@@ -93,11 +100,32 @@ def write_csv(path: Path, data: list[tuple[str, str, float]]) -> None:
         w.writerows((c, t, v, "m3", "") for c, t, v in data)
 
 
-def raw_pg(dsn: str, data: list[tuple[str, str, float]]) -> float:
+BASELINE_TABLE = "same columns, primary key and foreign key (meter_id -> meters) as readings"
+
+
+def _meter_ids(settings: Settings) -> dict[str, int]:
+    engine = make_engine(settings)
+    with make_session_factory(engine)() as s:
+        ids: dict[str, int] = {c: i for c, i in s.query(Meter.code, Meter.id)}  # noqa: C416
+    engine.dispose()
+    return ids
+
+
+def _reading_tuples(data: list[tuple[str, str, float]], ids: dict[str, int]) -> list[tuple]:
+    now = datetime.now(UTC).isoformat()
+    return [(ids[c], t, 1, v, None, 1, None, now) for c, t, v in data]
+
+
+def raw_pg(dsn: str, data: list[tuple[str, str, float]], ids: dict[str, int],
+           foreign_key: bool) -> float:  # fmt: skip
+    """COPY of the same rows into a table shaped like readings."""
+    rows = _reading_tuples(data, ids)
+    text = "".join(f"{m},{t},{k},{v},,{s},,{r}\n" for m, t, k, v, _f, s, _b, r in rows)
     with psycopg.connect(dsn) as conn:
-        conn.execute("CREATE TABLE raw_load (meter_code text, ts timestamptz, value float8,"
-                     " unit text, flag text)")  # fmt: skip
-        text = "".join(f"{c},{t},{v},m3,\n" for c, t, v in data)
+        conn.execute("CREATE TABLE raw_load (LIKE readings INCLUDING ALL)")
+        if foreign_key:
+            conn.execute("ALTER TABLE raw_load ADD FOREIGN KEY (meter_id) REFERENCES meters (id)")
+        conn.commit()
         t0 = time.perf_counter()
         with conn.cursor().copy("COPY raw_load FROM STDIN (FORMAT csv)") as copy:
             copy.write(text)
@@ -107,17 +135,28 @@ def raw_pg(dsn: str, data: list[tuple[str, str, float]]) -> float:
     return len(data) / elapsed
 
 
-def raw_sqlite(path: Path, data: list[tuple[str, str, float]]) -> float:
+def raw_sqlite(path: Path, data: list[tuple[str, str, float]], ids: dict[str, int]) -> float:
+    """executemany of the same rows into a table shaped like readings, in the same file."""
+    rows = [
+        (m, datetime.fromisoformat(t).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"), k, v,
+         f, s, b, r)
+        for m, t, k, v, f, s, b, r in _reading_tuples(data, ids)
+    ]  # fmt: skip
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(
-        "CREATE TABLE raw_load (meter_code text, ts text, value real, unit text, flag text)"
+        "CREATE TABLE raw_load (meter_id INTEGER NOT NULL REFERENCES meters (id), "
+        "ts DATETIME NOT NULL, version SMALLINT NOT NULL, value FLOAT NOT NULL, flag VARCHAR(2), "
+        "source SMALLINT NOT NULL, batch_id INTEGER, received_at DATETIME NOT NULL, "
+        "PRIMARY KEY (meter_id, ts, version))"
     )
     t0 = time.perf_counter()
     with conn:
-        conn.executemany("INSERT INTO raw_load VALUES (?, ?, ?, 'm3', NULL)", data)
+        conn.executemany("INSERT INTO raw_load VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     elapsed = time.perf_counter() - t0
+    conn.execute("DROP TABLE raw_load")
     conn.close()
     return len(data) / elapsed
 
@@ -134,18 +173,35 @@ def bulk(settings: Settings, csv_path: Path, n: int) -> float:
     return n / elapsed
 
 
-def bench_mqtt(settings: Settings, n: int) -> tuple[float, int]:
+def _peak_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _count_since(dsn: str, since: datetime) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def bench_mqtt(settings: Settings, dsn: str, n: int) -> tuple[float, int]:
+    """End to end through a worker process: publish, store, commit, ack."""
     tag = uuid.uuid4().hex[:8]
-    options = MqttOptions(client_id=f"bench-{tag}", group=f"b{tag}", prefix=f"bench/{tag}",
-                          batch_readings=10_000, max_delay_ms=100, session_expiry_s=10)  # fmt: skip
-    engine = make_engine(settings)
-    ready = threading.Event()
-    worker = MqttIngestWorker(make_session_factory(engine), options, on_ready=ready.set)
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    ready.wait(10)
+    prefix = f"bench/{tag}"
+    env = {**os.environ, "KILNWATCH_DATABASE_URL": settings.effective_database_url,
+           "KILNWATCH_ENVIRONMENT": "test"}  # fmt: skip
+    args = [sys.executable, "-c", "from kilnwatch.cli.ingest import app; app()", "mqtt",
+            "--client-id", f"bench-{tag}", "--group", f"b{tag}", "--prefix", prefix,
+            "--batch-size", "20000", "--max-delay-ms", "100", "--receive-maximum", "1000",
+            "--session-expiry-s", "10"]  # fmt: skip
+    worker = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    assert "ready" in worker.stdout.readline()
     data = rows(n, offset_min=200_000)
+    since = START + timedelta(minutes=200_000)
     payloads = [
         json.dumps({"readings": [{"meter_code": c, "ts": t, "value": v, "unit": "m3"}
                                  for c, t, v in data[i : i + 500]]}).encode()
@@ -154,48 +210,77 @@ def bench_mqtt(settings: Settings, n: int) -> tuple[float, int]:
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bp-{tag}", protocol=mqtt.MQTTv5)
     pub.connect("127.0.0.1", 1883)
     pub.loop_start()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     for p in payloads:
-        pub.publish(readings_topic("BGW-mqtt", options.prefix), p, qos=1)
-    while worker.stats.acked < len(payloads):
-        time.sleep(0.01)
+        pub.publish(readings_topic("BGW-mqtt", prefix), p, qos=1)
+    while _count_since(dsn, since) < len(data):
+        time.sleep(0.05)
     elapsed = time.perf_counter() - t0
-    rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0
-    stop.set()
-    thread.join()
+    rss = _peak_rss_kib(worker.pid)
+    worker.terminate()
+    worker.communicate(timeout=30)
     pub.disconnect()
     pub.loop_stop()
-    engine.dispose()
-    assert worker.stats.readings_accepted == len(data), worker.stats
-    return len(data) / elapsed, rss_growth
+    return len(data) / elapsed, rss
 
 
-def bench_hj212(settings: Settings, frames: int, connections: int = 50) -> float:
+def hj212_client(port: int, connections: int, per_conn: int) -> None:
+    """Run in its own process: connections that each wait for the reply to every frame."""
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
+    frames = [
+        [
+            encode_data_frame(
+                mn=MN,
+                pw=SECRET,
+                cn="2011",
+                data_time=base + timedelta(seconds=k * per_conn + i),
+                values={"a21026": (10.0 + i % 5, "N")},
+            )  # fmt: skip
+            for i in range(per_conn)
+        ]
+        for k in range(connections)
+    ]
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     mine: list[bytes]) -> int:  # fmt: skip
+        acks = 0
+        for frame in mine:
+            writer.write(frame)
+            acks += b"CN=9014" in await reader.readuntil(b"\r\n")
+        writer.close()
+        return acks
+
+    async def run() -> None:
+        pairs = [await asyncio.open_connection("127.0.0.1", port) for _ in range(connections)]
+        t0 = time.perf_counter()
+        acks = await asyncio.gather(
+            *(client(r, w, f) for (r, w), f in zip(pairs, frames, strict=True))
+        )
+        say(f"ELAPSED {time.perf_counter() - t0} ACKS {sum(acks)}")
+
+    asyncio.run(run())
+
+
+def bench_hj212(settings: Settings, frames: int, connections: int) -> float:
     engine = make_engine(settings)
     factory = make_session_factory(engine)
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_batch_frames=500, max_delay_ms=5)
-    per_conn = frames // connections
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
-
-    async def client(port: int, k: int) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for i in range(per_conn):
-            at = base + timedelta(seconds=k * per_conn + i)
-            writer.write(encode_data_frame(mn=MN, pw=SECRET, cn="2011", data_time=at,
-                                           values={"a21026": (10.0 + i % 5, "N")}))  # fmt: skip
-            await reader.readuntil(b"\r\n")
-        writer.close()
+    sink = DbFrameSink(factory, directory, max_batch_frames=2000, max_delay_ms=5)
+    per_conn = max(1, frames // connections)
 
     async def run() -> float:
         server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)
         async with server:
-            t0 = time.perf_counter()
-            await asyncio.gather(*(client(server.port, k) for k in range(connections)))
-            elapsed = time.perf_counter() - t0
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--hj212-client", str(server.port), str(connections),
+                str(per_conn), stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await proc.communicate()
             await sink.close()
-        return per_conn * connections / elapsed
+        fields = out.decode().split()
+        elapsed, acks = float(fields[1]), int(fields[3])
+        assert acks == per_conn * connections, out
+        return acks / elapsed
 
     rate = asyncio.run(run())
     engine.dispose()
@@ -226,45 +311,61 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--mqtt-readings", type=int, default=100_000)
-    ap.add_argument("--hj212-frames", type=int, default=10_000)
+    ap.add_argument("--hj212-frames", type=int, default=20_000)
+    ap.add_argument("--hj212-connections", type=int, default=200)
     ap.add_argument("--http-readings", type=int, default=20_000)
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    ap.add_argument("--hj212-client", nargs=3, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.hj212_client:
+        hj212_client(*args.hj212_client)
+        return
     name = f"kilnwatch_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.pg, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     pg_dsn = f"{args.pg.rsplit('/', 1)[0]}/{name}"
-    result: dict[str, float] = {}
+    result: dict[str, object] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tmpdir = Path(tmp)
+            lite_path = tmpdir / "bench.sqlite"
             pg = Settings(database_url=pg_dsn, environment="test", var_dir=tmpdir)
-            lite = Settings(database_url=f"sqlite:///{tmpdir / 'bench.sqlite'}",
-                            environment="test", var_dir=tmpdir)  # fmt: skip
+            lite = Settings(database_url=f"sqlite:///{lite_path}", environment="test",
+                            var_dir=tmpdir)  # fmt: skip
             setup_registry(pg)
             setup_registry(lite)
             data = rows(args.rows)
             csv_path = tmpdir / "readings.csv"
             write_csv(csv_path, data)
-            raw_pg_rate = raw_pg(pg_dsn, data)
+            pg_ids = _meter_ids(pg)
+            raw_pg_rate = raw_pg(pg_dsn, data, pg_ids, foreign_key=True)
+            raw_pg_pk = raw_pg(pg_dsn, data, pg_ids, foreign_key=False)
             pg_rate = bulk(pg, csv_path, len(data))
-            say(f"pg raw COPY {raw_pg_rate:,.0f}/s; kilnwatch bulk {pg_rate:,.0f}/s")
-            raw_lite = raw_sqlite(tmpdir / "raw.sqlite", data)
+            say(f"pg raw COPY {raw_pg_rate:,.0f}/s (without the foreign key {raw_pg_pk:,.0f}/s);"
+                f" kilnwatch bulk {pg_rate:,.0f}/s")  # fmt: skip
+            raw_lite = raw_sqlite(lite_path, data, _meter_ids(lite))
             lite_rate = bulk(lite, csv_path, len(data))
             say(f"sqlite raw executemany {raw_lite:,.0f}/s; kilnwatch bulk {lite_rate:,.0f}/s")
-            mqtt_rate, rss = bench_mqtt(pg, args.mqtt_readings)
-            say(f"mqtt end-to-end {mqtt_rate:,.0f} readings/s (max RSS growth {rss} KiB)")
-            hj_rate = bench_hj212(pg, args.hj212_frames)
-            say(f"hj212 {hj_rate:,.0f} frames/s")
+            mqtt_rate, rss = bench_mqtt(pg, pg_dsn, args.mqtt_readings)
+            say(f"mqtt end-to-end {mqtt_rate:,.0f} readings/s (worker peak RSS {rss} KiB)")
+            hj_rate = bench_hj212(pg, args.hj212_frames, args.hj212_connections)
+            say(f"hj212 {hj_rate:,.0f} frames/s ({args.hj212_connections} connections)")
             http_rate = bench_http(pg, args.http_readings)
             say(f"http {http_rate:,.0f} readings/s")
             result = {
-                "pg_raw_copy_per_s": round(raw_pg_rate), "pg_bulk_per_s": round(pg_rate),
+                "rows": len(data), "baseline_table": BASELINE_TABLE,
+                "pg_raw_copy_rows_per_s": round(raw_pg_rate),
+                "pg_raw_copy_pk_only_rows_per_s": round(raw_pg_pk),
+                "pg_bulk_per_s": round(pg_rate),
                 "pg_bulk_ratio": round(pg_rate / raw_pg_rate, 3),
-                "sqlite_raw_per_s": round(raw_lite), "sqlite_bulk_per_s": round(lite_rate),
+                "pg_bulk_ratio_pk_only": round(pg_rate / raw_pg_pk, 3),
+                "sqlite_raw_executemany_rows_per_s": round(raw_lite),
+                "sqlite_bulk_per_s": round(lite_rate),
                 "sqlite_bulk_ratio": round(lite_rate / raw_lite, 3),
-                "mqtt_readings_per_s": round(mqtt_rate), "mqtt_rss_growth_kib": rss,
-                "hj212_frames_per_s": round(hj_rate), "http_readings_per_s": round(http_rate),
+                "mqtt_readings_per_s": round(mqtt_rate), "mqtt_worker_peak_rss_kib": rss,
+                "hj212_frames_per_s": round(hj_rate),
+                "hj212_connections": args.hj212_connections,
+                "http_readings_per_s": round(http_rate),
             }  # fmt: skip
     finally:
         with psycopg.connect(args.pg, autocommit=True) as admin:

@@ -21,9 +21,9 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Base, Region
 from kilnwatch.store.seed import seed_regions
+from servers import need_server
 
 PG_ADMIN_DSN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -33,14 +33,6 @@ def _pg_reachable() -> bool:
             return True
     except psycopg.OperationalError:
         return False
-
-
-def need_server(reachable: bool, what: str) -> None:
-    if reachable:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is not reachable, and under CI tests must not skip")
-    pytest.skip(f"{what} is not reachable")
 
 
 @pytest.fixture(scope="session")

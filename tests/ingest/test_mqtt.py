@@ -22,7 +22,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from conftest import need_server
 from kilnwatch.config import Settings
 from kilnwatch.ingest.mqtt.parse import gateway_of, readings_topic, shared_filter
 from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
@@ -30,6 +29,7 @@ from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import DeadLetter, Enterprise, Gateway, Meter, Reading
 from kilnwatch.store.repos.rollups import DAY, HOUR, meter_totals
+from servers import need_server
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 BROKER = ("127.0.0.1", 1883)

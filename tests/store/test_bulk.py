@@ -89,3 +89,43 @@ def test_two_workers_delivering_the_same_data(engine: Engine, meter: int) -> Non
         assert s.scalar(select(func.count()).select_from(Reading)) == 600
         total = meter_totals(s, [meter], HOUR, T0, T0 + timedelta(days=1))[meter]
     assert (total.count, total.sum) == (600, sum(1.0 + i % 3 for i in range(600)))
+
+
+def _frame(meter_id: int, items: list[tuple[int, float]], batch: int | None = None):  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    from kilnwatch.store.staging import FRAME_SCHEMA
+
+    return pl.DataFrame(
+        {
+            "meter_id": [meter_id] * len(items),
+            "ts": [T0 + timedelta(minutes=m) for m, _ in items],
+            "value": [v for _, v in items],
+            "flag": [None] * len(items),
+            "source": [1] * len(items),
+            "batch_id": [batch] * len(items),
+            "received_at": [NOW] * len(items),
+            "part": [0] * len(items),
+        },
+        schema=FRAME_SCHEMA,
+    )
+
+
+def test_store_frame_fast_path_staging_and_versions(session: Session, meter: int) -> None:
+    """Direct insert when the range is empty; staging for repeats, corrections, rounds."""
+    from kilnwatch.store.staging import store_frame
+
+    first = store_frame(session, _frame(meter, [(i, float(i)) for i in range(50)]))
+    assert (first.inserted, first.direct_rows) == (50, 50)
+    again = store_frame(
+        session, _frame(meter, [(5, 5.0), (6, 60.0), (6, 60.0), (6, 61.0), (100, 1.0)])
+    )
+    assert (again.inserted, again.corrections[0], again.direct_rows) == (3, 2, 0)
+    session.commit()
+    stored = session.execute(
+        select(Reading.version, Reading.value).where(Reading.meter_id == meter)
+        .where(Reading.ts == T0 + timedelta(minutes=6)).order_by(Reading.version)
+    ).all()  # fmt: skip
+    assert [tuple(r) for r in stored] == [(1, 6.0), (2, 60.0), (3, 61.0)]
+    assert session.scalar(select(func.count()).select_from(Reading)) == 53
+    assert again.ranges[meter] == (T0 + timedelta(minutes=6), T0 + timedelta(minutes=100))

@@ -32,7 +32,7 @@ def import_readings(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
     ] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 50_000,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
 ) -> None:
     """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
     from kilnwatch.ingest.readings_file import import_readings_file

@@ -5,8 +5,9 @@
   (mapped for the measured ``-Rtd`` and ``-Avg`` values). It is reloaded every minute.
 * :class:`DbFrameSink` turns a packet into readings and passes them through the one
   pipeline; commits of concurrent connections are grouped (``max_batch_frames`` frames or
-  ``max_delay_ms``) into one transaction, and every ``commit`` returns only after that
-  transaction committed, so the server's reply (the acknowledgement) follows durable storage.
+  ``max_delay_ms``) into one transaction with one ``ingest_batches`` row, and every
+  ``commit`` returns only after that transaction committed, so the server's reply (the
+  acknowledgement) follows durable storage.
 * :class:`StoreBackedServer` is the HJ 212 server checking the device password (``PW``)
   against the stored scrypt hash (cached, see :class:`~kilnwatch.ingest.sources.SecretCache`).
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hmac
 import logging
 import secrets
 import time
@@ -38,8 +41,10 @@ from kilnwatch.ingest.hj212 import (
     packet_readings,
     parse_raw_frame,
 )
+from kilnwatch.ingest.hj212.codec import check_packet_compat
 from kilnwatch.ingest.hj212.model import ALL_COMPAT
 from kilnwatch.ingest.hj212.records import DecodedReading
+from kilnwatch.ingest.hj212.server import REJECT_BAD_PASSWORD, REJECT_UNKNOWN_MN
 from kilnwatch.ingest.pipeline import Delivery, ingest_deliveries
 from kilnwatch.ingest.sources import SecretCache
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
@@ -121,15 +126,34 @@ class DbDeviceDirectory:
 
 
 class StoreBackedServer(HJ212Server):
-    """HJ 212 server whose device passwords are checked against stored scrypt hashes."""
+    """HJ 212 server whose device passwords are checked against stored scrypt hashes.
+
+    Each frame is decoded once: the packet parsed here serves the password check, the device
+    lookup, the compatibility check and the sink.
+    """
 
     directory: DbDeviceDirectory
 
     def _accept(self, frame: RawFrame, peer: str) -> tuple[Device, Packet] | None:
-        with contextlib.suppress(FrameError):
+        try:
             packet = parse_raw_frame(frame, ALL_COMPAT)
-            self.directory.verify(packet.mn, packet.pw)
-        return super()._accept(frame, peer)
+        except FrameError as exc:
+            self._reject(exc.reason, exc.message, peer, frame.raw)
+            return None
+        self.directory.verify(packet.mn, packet.pw)
+        device = self.directory.lookup(packet.mn)
+        if device is None:
+            self._reject(REJECT_UNKNOWN_MN, f"unknown MN {packet.mn!r}", peer, frame.raw)
+            return None
+        if not hmac.compare_digest(packet.pw.encode(), device.password.encode()):
+            self._reject(REJECT_BAD_PASSWORD, f"wrong PW for MN {packet.mn}", peer, frame.raw)
+            return None
+        try:
+            check_packet_compat(packet, device.compat)
+        except FrameError as exc:
+            self._reject(exc.reason, f"MN {packet.mn}: {exc.message}", peer, frame.raw)
+            return None
+        return device, packet
 
 
 def _raw(reading: DecodedReading, row_no: int) -> RawReading:
@@ -216,8 +240,11 @@ class DbFrameSink:
                 future.set_result(None)
 
     def _store(self, deliveries: list[Delivery]) -> None:
+        """One transaction and one ``ingest_batches`` row for the whole group."""
+        key = f"hj212 group: {len(deliveries)} frames from {deliveries[0].source_ref}"
+        grouped = [dataclasses.replace(d, batch_key=key) for d in deliveries]
         with self.factory() as session:
-            ingest_deliveries(session, deliveries, policy=self.policy)
+            ingest_deliveries(session, grouped, policy=self.policy)
             session.commit()
 
     async def close(self) -> None:

@@ -1,6 +1,10 @@
 """The ingest pipeline: validate, lock, store (dedup/versioning), roll up, dead-letter.
 
-One path for every source. The caller owns the transaction: it commits after
+One path for every source, vectorised: the rows of all deliveries of a call become one Polars
+frame, validated column-wise (:mod:`kilnwatch.ingest.vectorised`; rows failing a check are
+decided, with their reason code, by the per-row :mod:`kilnwatch.ingest.validate`), stored
+set-based (:mod:`kilnwatch.store.staging`) and rolled up in SQL
+(:mod:`kilnwatch.store.rollups_sql`). The caller owns the transaction: it commits after
 :func:`ingest_deliveries` returns and only then acknowledges the delivery (MQTT ack, HJ 212
 reply, HTTP response), so that an acknowledged value is always stored and a crash before the
 commit leads to a redelivery that the idempotent store absorbs.
@@ -14,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,22 +30,29 @@ from kilnwatch.ingest.validate import (
     ValidationPolicy,
     ValidReading,
     check_rates,
-    validate_reading,
 )
-from kilnwatch.store.bulk import ReadingRow, StoredReading, lock_meters, store_readings
+from kilnwatch.ingest.vectorised import RawOf, meter_frame, raw_frame_from_readings, validate_frame
+from kilnwatch.store.bulk import lock_meters
 from kilnwatch.store.models import SOURCE_CODES, Gateway, IngestBatch, Meter, ProductionUnit
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
-from kilnwatch.store.repos.rollups import latest_state, refresh_rollups
+from kilnwatch.store.repos.rollups import latest_state
+from kilnwatch.store.rollups_sql import refresh_rollup_ranges
+from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Readings from one sender: source key (``SOURCE_CODES``), reference and gateway."""
+    """Readings from one sender: source key (``SOURCE_CODES``), reference and gateway.
+
+    Deliveries of one call with the same ``batch_key`` share one ``ingest_batches`` row
+    (e.g. the HJ 212 frames of one group commit); ``None`` gives each its own.
+    """
 
     source: str
     source_ref: str
     rows: Sequence[RawReading]
     gateway: GatewayInfo | None = None
+    batch_key: str | None = None
 
 
 @dataclass
@@ -78,6 +90,32 @@ def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, Mete
     return found
 
 
+class MeterCache:
+    """Meter facts and their Polars table, loaded once per run (file import chunks)."""
+
+    def __init__(self, policy: ValidationPolicy) -> None:
+        self.policy = policy
+        self.meters: dict[str, MeterInfo] = {}
+        self._missing: set[str] = set()
+        self._table: pl.DataFrame | None = None
+
+    def update(self, session: Session, codes: Iterable[str]) -> None:
+        """Load the codes not seen yet."""
+        new = {c for c in codes if c} - self.meters.keys() - self._missing
+        if not new:
+            return
+        found = load_meters(session, new)
+        self.meters.update(found)
+        self._missing |= new - found.keys()
+        self._table = None
+
+    def table(self) -> pl.DataFrame:
+        """The meter table for :func:`~kilnwatch.ingest.vectorised.validate_frame`."""
+        if self._table is None:
+            self._table = meter_frame(self.meters, self.policy)
+        return self._table
+
+
 def gateway_info(gateway: Gateway) -> GatewayInfo:
     return GatewayInfo(gateway.id, gateway.code, gateway.enterprise_id, gateway.protocol)
 
@@ -87,7 +125,18 @@ def find_gateway(session: Session, code: str) -> Gateway | None:
     return session.scalar(select(Gateway).where(Gateway.code == code, Gateway.active.is_(True)))
 
 
-def _dead_letter(d: Delivery, r: Rejection, batch_id: int, now: datetime) -> DeadLetterRow:
+@dataclass(frozen=True)
+class DeliveryMeta:
+    """A delivery without its rows: who sent how many (for files, rows stay in a frame)."""
+
+    source: str
+    source_ref: str
+    received: int
+    gateway: GatewayInfo | None = None
+    batch_key: str | None = None
+
+
+def _dead_letter(d: DeliveryMeta, r: Rejection, batch_id: int, now: datetime) -> DeadLetterRow:
     enterprise = r.meter.enterprise_id if r.meter is not None else None
     if enterprise is None and d.gateway is not None:
         enterprise = d.gateway.enterprise_id
@@ -105,28 +154,108 @@ def _dead_letter(d: Delivery, r: Rejection, batch_id: int, now: datetime) -> Dea
     )
 
 
-def _row(v: ValidReading, source: int, batch_id: int, now: datetime) -> ReadingRow:
-    return ReadingRow(v.meter.id, v.ts, v.value, v.flag, source, batch_id, now)
+def _new_batches(
+    session: Session, metas: Sequence[DeliveryMeta], now: datetime
+) -> list[IngestBatch]:
+    """One batch row per delivery, or per ``batch_key`` shared by several deliveries."""
+    shared: dict[str, IngestBatch] = {}
+    out: list[IngestBatch] = []
+    for d in metas:
+        batch = shared.get(d.batch_key) if d.batch_key is not None else None
+        if batch is None:
+            batch = IngestBatch(
+                source=SOURCE_CODES[d.source],
+                source_ref=(d.batch_key or d.source_ref)[:300],
+                gateway_id=d.gateway.id if d.gateway is not None else None,
+                received_at=now, accepted=0, duplicates=0, rejected=0,
+            )  # fmt: skip
+            session.add(batch)
+            if d.batch_key is not None:
+                shared[d.batch_key] = batch
+        elif d.gateway is None or batch.gateway_id != d.gateway.id:
+            batch.gateway_id = None
+        out.append(batch)
+    return out
 
 
-def _new_batch(session: Session, d: Delivery, now: datetime) -> IngestBatch:
-    batch = IngestBatch(
-        source=SOURCE_CODES[d.source],
-        source_ref=d.source_ref[:300],
-        gateway_id=d.gateway.id if d.gateway is not None else None,
-        received_at=now,
+def _rate_checked(
+    session: Session,
+    valid: pl.DataFrame,
+    meters: dict[int, MeterInfo],
+    policy: ValidationPolicy,
+    raw_of: RawOf,
+) -> tuple[pl.DataFrame, list[tuple[int, Rejection]]]:
+    """The per-row rate-of-change check, only for meters whose limits row sets a rate."""
+    rated = [
+        m.id for m in meters.values()
+        if (lim := policy.limits.for_meter(m.carrier, m.measurement, m.unit_of_measure))
+        and lim.max_rate_per_h is not None
+    ]  # fmt: skip
+    subject = valid.filter(pl.col("meter_id").is_in(rated)) if rated else valid.clear()
+    if subject.height == 0:
+        return valid, []
+    readings: list[ValidReading] = []
+    where: dict[int, tuple[int, int]] = {}
+    for idx, delivery, row_no, meter_id, ts, value, flag in subject.select(
+        "row_idx", "delivery", "row_no", "meter_id", "ts", "value", "flag"
+    ).iter_rows():
+        payload = dict(raw_of(idx).payload)  # a distinct object per reading: the lookup key
+        readings.append(ValidReading(meters[meter_id], ts, value, flag, row_no, payload))
+        where[id(payload)] = (idx, delivery)
+    _, too_fast = check_rates(readings, latest_state(session, rated), policy)
+    located = [(where[id(r.payload)], r) for r in too_fast]
+    drop = [idx for (idx, _), _ in located]
+    return valid.filter(~pl.col("row_idx").is_in(drop)), [(d, r) for (_, d), r in located]
+
+
+def _store_frame(valid: pl.DataFrame, metas: Sequence[DeliveryMeta],
+                 batches: Sequence[IngestBatch], now: datetime) -> pl.DataFrame:  # fmt: skip
+    per_delivery = pl.DataFrame(
+        {
+            "delivery": list(range(len(metas))),
+            "source": [SOURCE_CODES[d.source] for d in metas],
+            "batch_id": [b.id for b in batches],
+        },
+        schema={"delivery": pl.Int64, "source": pl.Int64, "batch_id": pl.Int64},
     )
-    session.add(batch)
-    return batch
+    return valid.join(per_delivery, on="delivery", how="left").with_columns(
+        pl.lit(now, UTC_US).alias("received_at"), pl.col("delivery").alias("part")
+    )
 
 
-def _refresh(session: Session, stored: Sequence[StoredReading], meters: dict[int, MeterInfo],
-             policy: ValidationPolicy) -> None:  # fmt: skip
-    changed: dict[int, list[datetime]] = defaultdict(list)
-    for s in stored:
-        changed[s.meter_id].append(s.ts)
-    measurements = {m: meters[m].measurement for m in changed}
-    refresh_rollups(session, changed, measurements, policy.tz)
+def ingest_frame(
+    session: Session,
+    metas: Sequence[DeliveryMeta],
+    raw: pl.DataFrame,
+    raw_of: RawOf,
+    *,
+    policy: ValidationPolicy | None = None,
+    now: datetime | None = None,
+    dead_letters: bool = True,
+    cache: MeterCache | None = None,
+) -> list[IngestResult]:
+    """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit."""
+    policy = policy or ValidationPolicy()
+    now = now or datetime.now(UTC)
+    cache = cache or MeterCache(policy)
+    cache.update(session, raw.get_column("meter_code").drop_nulls().unique().to_list())
+    gateways = [d.gateway for d in metas]
+    check = validate_frame(raw, cache.meters, gateways, now, policy, raw_of, cache.table())
+    valid = check.valid
+    by_id = {m.id: m for m in cache.meters.values()}
+    lock_meters(session, valid.get_column("meter_id").unique().to_list())
+    batches = _new_batches(session, metas, now)
+    session.flush()
+    valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
+    outcome = store_frame(session, _store_frame(valid, metas, batches, now))
+    measurements = {m: by_id[m].measurement for m in outcome.ranges}
+    refresh_rollup_ranges(session, outcome.ranges, measurements, policy.tz)
+    rejected: list[list[Rejection]] = [[] for _ in metas]
+    for delivery, r in (*check.rejected, *too_fast):
+        rejected[delivery].append(r)
+    counts = valid.group_by("delivery").len()
+    valid_n = dict(zip(counts["delivery"].to_list(), counts["len"].to_list(), strict=True))
+    return _finish(session, metas, batches, rejected, valid_n, outcome, now, dead_letters)
 
 
 def ingest_deliveries(
@@ -142,53 +271,35 @@ def ingest_deliveries(
     Rejected rows go to ``dead_letters`` unless ``dead_letters`` is False (an all-or-nothing
     import that will roll back anyway).
     """
-    policy = policy or ValidationPolicy()
-    now = now or datetime.now(UTC)
-    meters = load_meters(session, (r.meter_code for d in deliveries for r in d.rows))
-    checked: list[tuple[list[ValidReading], list[Rejection]]] = []
-    for d in deliveries:
-        outcomes = [validate_reading(r, meters, d.gateway, now, policy) for r in d.rows]
-        ok = [o for o in outcomes if isinstance(o, ValidReading)]
-        checked.append((ok, [o for o in outcomes if isinstance(o, Rejection)]))
-    by_id = {m.id: m for m in meters.values()}
-    lock_meters(session, (v.meter.id for ok, _ in checked for v in ok))
-    batches = [_new_batch(session, d, now) for d in deliveries]
-    session.flush()
-    previous = latest_state(session, list({v.meter.id for ok, _ in checked for v in ok}))
-    rows: list[ReadingRow] = []
-    for d, batch, (ok, bad) in zip(deliveries, batches, checked, strict=True):
-        passed, too_fast = check_rates(ok, previous, policy)
-        bad.extend(too_fast)
-        ok[:] = passed
-        rows.extend(_row(v, SOURCE_CODES[d.source], batch.id, now) for v in passed)
-    outcome = store_readings(session, rows)
-    _refresh(session, outcome.inserted, by_id, policy)
-    return _finish(session, deliveries, batches, checked, outcome.inserted, now, dead_letters)
+    rows = [r for d in deliveries for r in d.rows]
+    raw = raw_frame_from_readings([d.rows for d in deliveries])
+    metas = [DeliveryMeta(d.source, d.source_ref, len(d.rows), d.gateway, d.batch_key)
+             for d in deliveries]  # fmt: skip
+    return ingest_frame(session, metas, raw, rows.__getitem__, policy=policy, now=now,
+                        dead_letters=dead_letters)  # fmt: skip
 
 
 def _finish(
     session: Session,
-    deliveries: Sequence[Delivery],
+    metas: Sequence[DeliveryMeta],
     batches: Sequence[IngestBatch],
-    checked: Sequence[tuple[list[ValidReading], list[Rejection]]],
-    inserted: Sequence[StoredReading],
+    rejected: list[list[Rejection]],
+    valid_n: dict[int, int],
+    outcome: FrameOutcome,
     now: datetime,
     keep_dead_letters: bool,
 ) -> list[IngestResult]:
-    new: dict[int, int] = defaultdict(int)
-    corrected: dict[int, int] = defaultdict(int)
-    for s in inserted:
-        new[s.batch_id or 0] += 1
-        corrected[s.batch_id or 0] += s.version > 1
     results: list[IngestResult] = []
     letters: list[DeadLetterRow] = []
-    for d, batch, (ok, bad) in zip(deliveries, batches, checked, strict=True):
+    for i, (d, batch, bad) in enumerate(zip(metas, batches, rejected, strict=True)):
         bad.sort(key=lambda r: r.row_no or 0)
-        batch.accepted = new[batch.id]
-        batch.duplicates = len(ok) - new[batch.id]
-        batch.rejected = len(bad)
-        results.append(IngestResult(batch.id, len(d.rows), batch.accepted, batch.duplicates,
-                                    corrected[batch.id], bad))  # fmt: skip
+        accepted = outcome.accepted.get(i, 0)
+        duplicates = valid_n.get(i, 0) - accepted
+        batch.accepted += accepted
+        batch.duplicates += duplicates
+        batch.rejected += len(bad)
+        results.append(IngestResult(batch.id, d.received, accepted, duplicates,
+                                    outcome.corrections.get(i, 0), bad))  # fmt: skip
         if keep_dead_letters:
             letters.extend(_dead_letter(d, r, batch.id, now) for r in bad)
     add_dead_letters(session, letters)

@@ -184,7 +184,25 @@ def refresh_rollups(
     tz: tzinfo,
     policy: CounterPolicy | None = None,
 ) -> None:
-    """Recompute the rollups touched by readings written at ``changed[meter_id]`` times."""
+    """Recompute the rollups touched by readings written at ``changed[meter_id]`` times.
+
+    Set-based, in SQL (:mod:`kilnwatch.store.rollups_sql`), with the rules of
+    :func:`hourly_aggregates`; :func:`refresh_rollups_python` is the row-by-row reference.
+    """
+    from kilnwatch.store.rollups_sql import refresh_rollup_ranges
+
+    ranges = {m: (min(times), max(times)) for m, times in changed.items() if times}
+    refresh_rollup_ranges(session, ranges, measurements, tz, policy)
+
+
+def refresh_rollups_python(
+    session: Session,
+    changed: Mapping[int, Sequence[datetime]],
+    measurements: Mapping[int, str],
+    tz: tzinfo,
+    policy: CounterPolicy | None = None,
+) -> None:
+    """Row-by-row reference implementation of :func:`refresh_rollups` (used by tests)."""
     policy = policy or CounterPolicy()
     groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
     for meter_id, times in changed.items():

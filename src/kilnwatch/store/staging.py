@@ -1,0 +1,285 @@
+"""Set-based storage of a validated frame of readings (the vectorised bulk path).
+
+A Polars frame (:data:`FRAME_SCHEMA`) is written in as few statements as the data allows:
+
+* **rounds**: several values for one (meter, ts) in one frame become versions in the order
+  received (consecutive equal values collapse), one value per key per round;
+* **fast path**: the meters of the first round whose time range in the frame holds no stored
+  reading yet (most bulk loads) go straight into ``readings`` as version 1 (PostgreSQL
+  ``COPY``, SQLite ``executemany``): no join, nothing to compare;
+* **staging**: the other rows are loaded into a temporary table (``COPY`` / ``executemany``)
+  and one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` stores what is new (version 1) or
+  differs from the latest stored version (version = latest + 1); exact duplicates are left
+  out. The counts come back per (batch, meter), not per row.
+
+The caller serialises writers of the same meters (:func:`kilnwatch.store.bulk.lock_meters`):
+under those locks the "no stored reading in the range" check and the insert are one atomic
+step, and the primary key (meter, ts, version) stops any remaining race on the staging path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from kilnwatch.store.bulk import sqlite_timestamp
+
+STAGE_TABLE = "kw_staged"
+UTC_US = pl.Datetime("us", "UTC")
+FRAME_SCHEMA: dict[str, Any] = {
+    "meter_id": pl.Int64,
+    "ts": UTC_US,
+    "value": pl.Float64,
+    "flag": pl.Utf8,
+    "source": pl.Int64,
+    "batch_id": pl.Int64,
+    "received_at": UTC_US,
+    "part": pl.Int64,
+}
+_KEYS = ["meter_id", "ts"]
+_STAGE_COLUMNS = ("meter_id", "ts", "value", "flag", "source", "batch_id", "received_at",
+                  "part")  # fmt: skip
+_READING_COLUMNS = ("meter_id", "ts", "version", "value", "flag", "source", "batch_id",
+                    "received_at")  # fmt: skip
+_PG_TS = "%Y-%m-%d %H:%M:%S%.6f+00"
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
+
+_PG_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (
+    meter_id integer NOT NULL, ts timestamptz NOT NULL, value double precision NOT NULL,
+    flag varchar(2), source smallint NOT NULL, batch_id bigint, received_at timestamptz NOT NULL,
+    part bigint
+) ON COMMIT DELETE ROWS
+"""
+_SQLITE_STAGE = f"""
+CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (
+    meter_id INTEGER NOT NULL, ts DATETIME NOT NULL, value FLOAT NOT NULL, flag VARCHAR(2),
+    source SMALLINT NOT NULL, batch_id INTEGER, received_at DATETIME NOT NULL, part INTEGER
+)
+"""
+_SQLITE_MOVED = """
+CREATE TEMP TABLE IF NOT EXISTS kw_moved (
+    meter_id INTEGER NOT NULL, ts DATETIME NOT NULL, version INTEGER NOT NULL,
+    value FLOAT NOT NULL, flag VARCHAR(2), source SMALLINT NOT NULL, batch_id INTEGER,
+    received_at DATETIME NOT NULL, part INTEGER
+)
+"""
+_SELECT_CHANGED = f"""
+SELECT i.meter_id, i.ts, COALESCE(l.version, 0) + 1 AS version, i.value, i.flag, i.source,
+       i.batch_id, i.received_at, i.part
+FROM {STAGE_TABLE} AS i
+LEFT JOIN (
+    SELECT r.meter_id, r.ts, r.version, r.value
+    FROM readings AS r
+    JOIN (
+        SELECT r2.meter_id, r2.ts, MAX(r2.version) AS version
+        FROM readings AS r2
+        JOIN {STAGE_TABLE} AS k ON k.meter_id = r2.meter_id AND k.ts = r2.ts
+        GROUP BY r2.meter_id, r2.ts
+    ) AS m ON m.meter_id = r.meter_id AND m.ts = r.ts AND m.version = r.version
+) AS l ON l.meter_id = i.meter_id AND l.ts = i.ts
+WHERE l.version IS NULL OR l.value <> i.value
+"""
+_COLS = ", ".join(_READING_COLUMNS)
+_PG_MOVE = f"""
+WITH ins AS (
+    INSERT INTO readings ({_COLS})
+    SELECT {_COLS} FROM ({_SELECT_CHANGED}) AS c
+    ON CONFLICT DO NOTHING
+    RETURNING meter_id, ts, version
+)
+SELECT p.part, ins.meter_id, COUNT(*), SUM(CASE WHEN ins.version > 1 THEN 1 ELSE 0 END),
+       MIN(ins.ts), MAX(ins.ts)
+FROM ins JOIN {STAGE_TABLE} AS p ON p.meter_id = ins.meter_id AND p.ts = ins.ts
+GROUP BY p.part, ins.meter_id
+"""
+_SQLITE_MOVE = (
+    f"INSERT INTO kw_moved ({_COLS}, part) {_SELECT_CHANGED}",
+    f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM kw_moved WHERE true "
+    "ON CONFLICT DO NOTHING",
+)
+_SQLITE_COUNT = """
+SELECT part, meter_id, COUNT(*), SUM(CASE WHEN version > 1 THEN 1 ELSE 0 END),
+       MIN(ts), MAX(ts)
+FROM kw_moved GROUP BY part, meter_id
+"""
+_PG_OVERLAP = """
+SELECT DISTINCT s.m
+FROM unnest(CAST(%(m)s AS integer[]), CAST(%(lo)s AS timestamptz[]),
+            CAST(%(hi)s AS timestamptz[])) AS s(m, lo, hi)
+WHERE EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = s.m AND r.ts >= s.lo
+              AND r.ts <= s.hi)
+"""
+_SQLITE_OVERLAP = "SELECT 1 FROM readings WHERE meter_id = ? AND ts >= ? AND ts <= ? LIMIT 1"
+
+
+@dataclass
+class FrameOutcome:
+    """What :func:`store_frame` stored: counts per ``part``, time range per meter."""
+
+    accepted: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
+    corrections: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
+    ranges: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+    direct_rows: int = 0
+
+    @property
+    def inserted(self) -> int:
+        """Rows written to ``readings`` (new values and corrections)."""
+        return sum(self.accepted.values())
+
+    def add(self, part: int | None, meter_id: int, n: int, corrected: int,
+            lo: datetime, hi: datetime) -> None:  # fmt: skip
+        """Count ``n`` rows of ``meter_id`` stored for ``part`` within [lo, hi]."""
+        self.accepted[part] += n
+        self.corrections[part] += corrected
+        old = self.ranges.get(meter_id)
+        self.ranges[meter_id] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
+def empty_frame() -> pl.DataFrame:
+    """A frame of :data:`FRAME_SCHEMA` with no rows."""
+    return pl.DataFrame(schema=FRAME_SCHEMA)
+
+
+def split_frame_rounds(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """Rounds with at most one row per (meter, ts); consecutive equal values collapse."""
+    if frame.height == 0:
+        return []
+    if not frame.select(pl.struct(_KEYS).is_duplicated().any()).item():
+        return [frame]
+    previous = pl.col("value").shift(1).over(_KEYS)
+    kept = frame.filter(previous.is_null() | (pl.col("value") != previous))
+    numbered = kept.with_columns(pl.int_range(pl.len()).over(_KEYS).alias("_round"))
+    depth = numbered.height and int(numbered.get_column("_round").max()) + 1  # type: ignore[arg-type]
+    return [numbered.filter(pl.col("_round") == i).drop("_round") for i in range(depth)]
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _meter_ranges(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.group_by("meter_id").agg(
+        pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")
+    )
+
+
+def _overlapping(conn: Connection, frame: pl.DataFrame) -> set[int]:
+    """Meters of ``frame`` with a stored reading inside the frame's time range of that meter."""
+    ranges = _meter_ranges(frame)
+    ids, los, his = ranges["meter_id"].to_list(), ranges["lo"].to_list(), ranges["hi"].to_list()
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(_PG_OVERLAP, {"m": ids, "lo": los, "hi": his}).all()
+        return {int(r[0]) for r in rows}
+    found: set[int] = set()
+    for m, lo, hi in zip(ids, los, his, strict=True):
+        params = (m, sqlite_timestamp(lo), sqlite_timestamp(hi))
+        if conn.exec_driver_sql(_SQLITE_OVERLAP, params).first() is not None:
+            found.add(int(m))
+    return found
+
+
+def _naive(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col("ts").dt.replace_time_zone(None), pl.col("received_at").dt.replace_time_zone(None)
+    )
+
+
+def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
+    data = _naive(frame.select(columns)).write_csv(
+        include_header=False, datetime_format=_PG_TS, null_value=""
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        with cursor.copy(sql) as copy:
+            copy.write(data.encode())
+
+
+def _sqlite_rows(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    text = frame.select(columns).with_columns(
+        pl.col("ts").dt.replace_time_zone(None).dt.strftime(_SQLITE_TS),
+        pl.col("received_at").dt.replace_time_zone(None).dt.strftime(_SQLITE_TS),
+    )
+    return text.rows()
+
+
+def _sqlite_insert(conn: Connection, table: str, columns: tuple[str, ...],
+                   frame: pl.DataFrame) -> None:  # fmt: skip
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.executemany(sql, _sqlite_rows(frame, columns))
+
+
+def _insert_direct(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -> None:
+    """Rows of meters with no stored reading in range: version 1, straight into readings."""
+    rows = frame.with_columns(pl.lit(1, pl.Int64).alias("version"))
+    if conn.dialect.name == "postgresql":
+        _pg_copy(conn, "readings", _READING_COLUMNS, rows)
+    else:
+        _sqlite_insert(conn, "readings", _READING_COLUMNS, rows)
+    counts = frame.group_by("part", "meter_id").agg(
+        pl.len().alias("n"), pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")
+    )
+    for part, meter_id, n, lo, hi in counts.iter_rows():
+        outcome.add(part, meter_id, n, 0, lo, hi)
+    outcome.direct_rows += frame.height
+
+
+def _move_staged(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -> None:
+    """Stage ``frame`` (one round) and move what is new or changed into readings."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_STAGE)
+        conn.exec_driver_sql(f"TRUNCATE {STAGE_TABLE}")
+        _pg_copy(conn, STAGE_TABLE, _STAGE_COLUMNS, frame)
+        conn.exec_driver_sql(f"ANALYZE {STAGE_TABLE}")
+        rows = conn.exec_driver_sql(_PG_MOVE).all()
+    else:
+        conn.exec_driver_sql(_SQLITE_STAGE)
+        conn.exec_driver_sql(_SQLITE_MOVED)
+        conn.exec_driver_sql(f"DELETE FROM {STAGE_TABLE}")
+        conn.exec_driver_sql("DELETE FROM kw_moved")
+        _sqlite_insert(conn, STAGE_TABLE, _STAGE_COLUMNS, frame)
+        for statement in _SQLITE_MOVE:
+            conn.exec_driver_sql(statement)
+        rows = conn.exec_driver_sql(_SQLITE_COUNT).all()
+    for part, meter_id, n, corrected, lo, hi in rows:
+        key = None if part is None else int(part)
+        outcome.add(key, int(meter_id), int(n), int(corrected or 0), _aware(lo), _aware(hi))
+
+
+def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
+    """Store validated readings (:data:`FRAME_SCHEMA`): new values, corrections; no commit.
+
+    Exact repeats of the latest stored version are not stored (``frame.height -
+    outcome.inserted`` is the number of duplicates, rows collapsed within the frame included).
+    ``part`` (default: ``batch_id``) is the key the counts are returned by; it is not stored.
+    """
+    conn = session.connection()
+    outcome = FrameOutcome()
+    if "part" not in frame.columns:
+        frame = frame.with_columns(pl.col("batch_id").alias("part"))
+    frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+    for number, part in enumerate(split_frame_rounds(frame)):
+        staged = part
+        if number == 0:
+            busy = _overlapping(conn, part)
+            fresh = part.filter(~pl.col("meter_id").is_in(list(busy)))
+            if fresh.height:
+                _insert_direct(conn, fresh, outcome)
+            staged = part.filter(pl.col("meter_id").is_in(list(busy)))
+        if staged.height:
+            _move_staged(conn, staged, outcome)
+    return outcome
