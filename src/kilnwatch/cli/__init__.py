@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, demo, hj212, ingest, report, simulate
+from kilnwatch.cli import admin, calc, demo, hj212, ingest, report, simulate, verify
 
 app = typer.Typer(
     name="kilnwatch",
@@ -20,7 +20,9 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
 app.add_typer(simulate.app, name="simulate")
 app.command("demo")(demo.demo)
+app.add_typer(verify.app, name="verify")
 admin.import_app.command("readings")(ingest.import_readings)
+admin.import_app.command("sources")(verify.import_sources_cmd)
 
 
 def main() -> None:

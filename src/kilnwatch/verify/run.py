@@ -28,6 +28,7 @@ from kilnwatch.verify.context import (
     period_window,
 )
 from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.peers import RatioSample, check_peers, ratio_samples
 from kilnwatch.verify.rules import run_checks
 from kilnwatch.verify.score import credibility
 from kilnwatch.verify.settings import VerifySettings, verify_settings
@@ -67,13 +68,13 @@ def verify_enterprise(
     window: PeriodWindow,
     sources: Sources,
     settings: VerifySettings,
-) -> tuple[list[Finding], int]:
-    """Findings of one enterprise and period, and the number of readings looked at."""
+) -> tuple[list[Finding], int, list[RatioSample]]:
+    """Findings of one enterprise and period, readings looked at, and its peer samples."""
     series = load_readings(
         session, [m.id for m in info.meters], window.start_at - OPENING_MARGIN, window.end_at
     )
     ctx = build_context(info, window, series, sources, settings)
-    return run_checks(ctx), sum(s.size for s in series.values())
+    return run_checks(ctx), sum(s.size for s in series.values()), ratio_samples(ctx)
 
 
 def verify_period(
@@ -94,16 +95,25 @@ def verify_period(
     window = period_window(period, settings.timezone)
     infos = load_enterprises(session, enterprise_ids)
     by_enterprise = _sources(session, [i.id for i in infos], window)
+    found_by: dict[int, list[Finding]] = {}
+    samples: list[RatioSample] = []
     for n, info in enumerate(infos, start=1):
-        found, readings = verify_enterprise(session, info, window, by_enterprise[info.id], settings)
-        counts = repo.sync_findings(session, found, [(info.id, period)], run.id)
-        _score(session, info.id, period, settings)
-        report.findings += found
+        found, readings, peer_samples = verify_enterprise(
+            session, info, window, by_enterprise[info.id], settings
+        )
+        found_by[info.id] = found
+        samples += peer_samples
         report.readings += readings
-        report.new, report.updated = report.new + counts.new, report.updated + counts.updated
-        report.closed += counts.closed
         if progress:
             progress(n, len(infos))
+    for f in check_peers(samples, [f for fs in found_by.values() for f in fs]):
+        found_by[f.enterprise_id].append(f)
+    for info in infos:
+        counts = repo.sync_findings(session, found_by[info.id], [(info.id, period)], run.id)
+        _score(session, info.id, period, settings)
+        report.findings += found_by[info.id]
+        report.new, report.updated = report.new + counts.new, report.updated + counts.updated
+        report.closed += counts.closed
     report.enterprises = len(infos)
     report.seconds = time.perf_counter() - started
     run.enterprises, run.findings_new = report.enterprises, report.new

@@ -24,6 +24,7 @@ RATIO = "verify.submeter.ratio_shift"
 INTENSITY = "verify.meter.intensity_shift"
 CAPPED = "verify.meter.capped"
 ENERGY_LEVELS = ("entry", "sub_unit", "equipment")
+FLOAT_DIGITS = 6  # register differences carry float noise far below this relative precision
 CAP_RELATIVE_RESOLUTION = 2e-4  # readings within this fraction of the maximum count as "at" it
 
 
@@ -234,7 +235,7 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
         top = float(q.max())
-        if _resolution(q) > top * CAP_RELATIVE_RESOLUTION:
+        if _relative_resolution(q, top) > CAP_RELATIVE_RESOLUTION:
             continue  # the register cannot resolve a cap from its own rounding steps
         at_max = q >= top * (1 - CAP_RELATIVE_RESOLUTION)
         loaded = q >= float(np.median(q))
@@ -264,9 +265,10 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
-def _resolution(q: F64) -> float:
-    """Smallest step between distinct quantities (the meter's effective resolution)."""
-    steps = np.diff(np.unique(q))
+def _relative_resolution(q: F64, top: float) -> float:
+    """Smallest step between distinct quantities relative to ``top`` (the meter's effective
+    resolution; float noise of register differences is rounded away first)."""
+    steps = np.diff(np.unique(np.round(q / top, FLOAT_DIGITS)))
     return float(steps.min()) if steps.size else float("inf")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -10,12 +11,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch import __version__
+from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.registry import load_industries
-from kilnwatch.store.models import Enterprise, Meter, ProductionUnit, Reading, Region
+from kilnwatch.reports.accounting import group_accounts, unit_accounts
+from kilnwatch.reports.periods import parse_period
+from kilnwatch.store.models import Enterprise, Meter, ProductionUnit, Reading, Region, Rollup
 from kilnwatch.web.deps import SessionDep, SettingsDep
 from kilnwatch.web.i18n import pick_locale, translator
 
 router = APIRouter(include_in_schema=False)
+
+OVERVIEW = Principal(subject="overview-page", role=Role.ADMIN)
+"""The public page shows province aggregates only, never an enterprise's own figures."""
 
 
 def overview_data(session: Session, locale: str) -> dict[str, Any]:
@@ -49,7 +56,25 @@ def overview_data(session: Session, locale: str) -> dict[str, Any]:
         {"name": getattr(industries[k], name) if k in industries else k, "enterprises": n}
         for k, n in session.execute(ind_stmt)
     ]
-    return {"totals": totals, "by_city": by_city, "by_industry": by_industry}
+    return {
+        "totals": totals,
+        "by_city": by_city,
+        "by_industry": by_industry,
+        **efficiency_summary(session, locale),
+    }
+
+
+def efficiency_summary(session: Session, locale: str) -> dict[str, Any]:
+    """Classes by industry for the newest month with rollups (aggregates only)."""
+    newest = session.scalar(select(func.max(Rollup.period_start)).where(Rollup.grain == "month"))
+    if newest is None:
+        return {"efficiency": [], "efficiency_period": None}
+    label = newest.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    accounts = unit_accounts(session, OVERVIEW, parse_period(label))
+    groups = [
+        g for g in group_accounts(session, accounts, "industry", locale) if g.units_classified
+    ]
+    return {"efficiency": groups, "efficiency_period": label}
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,46 @@
+"""``kilnwatch verify`` and ``kilnwatch import sources`` through their Typer apps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from _verify_factory import PERIOD, Plant, store
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from kilnwatch.cli.verify import app, import_app
+from kilnwatch.config import Settings
+from kilnwatch.store.engine import make_session_factory, unit_of_work
+
+runner = CliRunner()
+
+
+def test_verify_command_reports_findings(settings: Settings, engine: Engine) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        plant = Plant()
+        plant.stats["production:clinker"] *= 1.08
+        store(session, plant)
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url}
+    r = runner.invoke(app, ["--period", PERIOD, "--enterprise", "91370100MA3C4XYZ1Q"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "verify.metered_vs_reported.production_overreported" in r.output
+    assert "1 enterprises, 1 findings (1 new" in r.output
+    r = runner.invoke(app, ["--period", PERIOD, "--enterprise", "91370100MA3C4XYZ2Q"], env=env)
+    assert r.exit_code != 0
+
+
+def test_import_sources_command(settings: Settings, engine: Engine, tmp_path: Path) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        store(session, Plant())
+    (tmp_path / "market_prices.csv").write_text(
+        "period,item,price_cny_per_unit,unit\n2025-04,product:clinker,310,t\n2025-13,x,1,t\n"
+    )
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url}
+    r = runner.invoke(import_app, [str(tmp_path)], env=env)
+    assert r.exit_code == 2
+    assert "market_prices.csv, row 2, field 'period'" in r.output
+    r = runner.invoke(import_app, [str(tmp_path), "--skip-invalid"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "market_prices: 1 created" in r.output
+    assert isinstance(app, typer.Typer)

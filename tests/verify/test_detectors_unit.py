@@ -1,0 +1,121 @@
+"""Detectors on in-memory contexts (no database): peers, late data, impossible steps, shifts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
+from kilnwatch.analytics.readings import Series
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.context import Sources, build_context, period_window
+from kilnwatch.verify.detectors.shift import level_shift
+from kilnwatch.verify.detectors.timeseries import check_impossible, check_late
+from kilnwatch.verify.peers import check_peers, ratio_samples
+from kilnwatch.verify.settings import verify_settings
+
+WINDOW = period_window("2025-03", "Asia/Shanghai")
+HOURS = 31 * 24
+SETTINGS = verify_settings()
+
+
+def _series(values: np.ndarray, *, counter: bool, lag_s: int = 600, source: str = "http") -> Series:
+    start = WINDOW.start_s - (3600 if counter else 0)
+    ts = start + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
+    n = values.size
+    return Series(
+        ts,
+        values.astype(np.float64),
+        np.full(n, "", dtype=object),
+        np.ones(n, dtype=np.int64),
+        values.astype(np.float64),
+        np.full(n, lag_s, dtype=np.int64),
+        np.full(n, SOURCE_CODES[source]),
+    )
+
+
+def _enterprise(idx: int, extra_load: float, rng: np.random.Generator):
+    parent = MeterInfo(
+        idx * 10 + 1,
+        f"P{idx}",
+        idx,
+        None,
+        "electricity",
+        "entry",
+        None,
+        "interval",
+        "kWh",
+        0.5,
+        None,
+    )
+    child = MeterInfo(
+        idx * 10 + 2,
+        f"C{idx}",
+        idx,
+        None,
+        "electricity",
+        "sub_unit",
+        parent.id,
+        "interval",
+        "kWh",
+        0.5,
+        None,
+    )
+    use = 100 * (1 + 0.01 * rng.standard_normal(HOURS))
+    loss = 1 + rng.uniform(0.015, 0.03)
+    series = {
+        child.id: _series(use, counter=False),
+        parent.id: _series(use * loss + extra_load * 100, counter=False),
+    }
+    info = EnterpriseInfo(idx, f"U{idx}", "cement", (parent, child), ())
+    return build_context(info, WINDOW, series, Sources(), SETTINGS)
+
+
+@pytest.mark.parametrize("extra", [0.0, 0.15])
+def test_parent_far_above_its_peers(extra: float) -> None:
+    rng = np.random.default_rng(4)
+    contexts = [_enterprise(i, extra if i == 0 else 0.0, rng) for i in range(12)]
+    samples = [s for c in contexts for s in ratio_samples(c)]
+    found = check_peers(samples, [])
+    expected = ["verify.submeter.parent_exceeds_children"] if extra else []
+    assert [f.rule_code for f in found] == expected
+    if extra:
+        assert found[0].meter_id == 1 and found[0].evidence["peers"] == 12
+
+
+def _single(values: np.ndarray, measurement: str, **kw: object):
+    m = MeterInfo(1, "M", 1, None, "electricity", "entry", None, measurement, "kWh", 0.5, None)
+    series = {1: _series(values, counter=measurement == "counter", **kw)}  # type: ignore[arg-type]
+    return build_context(
+        EnterpriseInfo(1, "U", "cement", (m,), ()), WINDOW, series, Sources(), SETTINGS
+    )
+
+
+def test_late_real_time_data() -> None:
+    values = np.arange(HOURS + 1, dtype=np.float64) * 10
+    assert check_late(_single(values, "counter")) == []
+    assert check_late(_single(values, "counter", lag_s=10 * 86400, source="file")) == []
+    late = check_late(_single(values, "counter", lag_s=3 * 86400))
+    assert [f.rule_code for f in late] == ["verify.timeseries.late_data"]
+
+
+def test_counter_going_backwards() -> None:
+    values = np.arange(HOURS + 1, dtype=np.float64) * 10
+    assert check_impossible(_single(values, "counter")) == []
+    values[100:] -= 5000
+    found = check_impossible(_single(values, "counter"))
+    assert [f.rule_code for f in found] == ["verify.timeseries.impossible"]
+    assert found[0].evidence["count"] == 1
+
+
+def test_level_shift_orientation() -> None:
+    x = 1 + 0.01 * np.random.default_rng(1).standard_normal(31)
+    assert level_shift(x, 2, 6, 0.02) is None
+    low = x.copy()
+    low[:25] *= 0.95
+    shift = level_shift(low, 2, 6, 0.02, prefer="low")
+    assert shift is not None and (shift.start_day, shift.end_day) == (0, 25)
+    assert shift.change_fraction == pytest.approx(-0.05, abs=0.01)
+    assert datetime.fromtimestamp(WINDOW.start_s, UTC).hour == 16
