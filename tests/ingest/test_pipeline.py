@@ -67,7 +67,9 @@ def test_counter_consumption_dedup_and_correction(registry_session: Session) -> 
     assert totals(s, "M-JN-E0").sum == pytest.approx(70.0)  # only the split moved
     mid = meter_id(s, "M-JN-E0")
     hours = meter_totals(s, [mid], HOUR, T0, T0 + timedelta(hours=1))[mid]
-    assert hours.sum == pytest.approx(35.0)
+    # the hour (T0, T0 + 1 h]: steps ending 00:15, 00:30, 00:45 (corrected), 01:00
+    assert hours.sum == pytest.approx(10 + 10 + 15 + 5)
+    assert hours.count == 4
     assert totals(s, "M-JN-E0", DAY).sum == pytest.approx(70.0)
     assert totals(s, "M-JN-E0", MONTH).sum == pytest.approx(70.0)
 
@@ -107,10 +109,10 @@ def test_late_data_updates_counter_rollups(registry_session: Session) -> None:
     s = registry_session
     put(s, [raw("M-JN-E0", T0, 100.0), raw("M-JN-E0", T0 + timedelta(hours=3), 400.0)])
     mid = meter_id(s, "M-JN-E0")
-    h3 = T0 + timedelta(hours=3)
-    assert meter_totals(s, [mid], HOUR, h3, h3 + timedelta(hours=1))[mid].sum == 300.0
+    h2 = T0 + timedelta(hours=2)  # the reading at T0 + 3 h closes the hour (h2, h2 + 1 h]
+    assert meter_totals(s, [mid], HOUR, h2, h2 + timedelta(hours=1))[mid].sum == 300.0
     put(s, [raw("M-JN-E0", T0 + timedelta(hours=1, minutes=30), 250.0)])
-    assert meter_totals(s, [mid], HOUR, h3, h3 + timedelta(hours=1))[mid].sum == 150.0
+    assert meter_totals(s, [mid], HOUR, h2, h2 + timedelta(hours=1))[mid].sum == 150.0
     h1 = T0 + timedelta(hours=1)
     assert meter_totals(s, [mid], HOUR, h1, h1 + timedelta(hours=1))[mid].sum == 150.0
     assert totals(s, "M-JN-E0", DAY).sum == 300.0

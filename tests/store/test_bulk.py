@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -87,7 +88,9 @@ def test_two_workers_delivering_the_same_data(engine: Engine, meter: int) -> Non
     assert sorted(results) == [0, 600]
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Reading)) == 600
-        total = meter_totals(s, [meter], HOUR, T0, T0 + timedelta(days=1))[meter]
+        # the interval reading at T0 closes the hour before T0 (periods are (start, end])
+        since = T0 - timedelta(hours=1)
+        total = meter_totals(s, [meter], HOUR, since, T0 + timedelta(days=1))[meter]
     assert (total.count, total.sum) == (600, sum(1.0 + i % 3 for i in range(600)))
 
 
@@ -129,3 +132,25 @@ def test_store_frame_fast_path_staging_and_versions(session: Session, meter: int
     assert [tuple(r) for r in stored] == [(1, 6.0), (2, 60.0), (3, 61.0)]
     assert session.scalar(select(func.count()).select_from(Reading)) == 53
     assert again.ranges[meter] == (T0 + timedelta(minutes=6), T0 + timedelta(minutes=100))
+
+
+def test_direct_copy_keeps_flags_nulls_and_timestamps(session: Session, meter: int) -> None:
+    """The binary COPY (PostgreSQL) / executemany (SQLite) stores every column exactly."""
+    from kilnwatch.store.staging import store_frame
+
+    frame = _frame(meter, [(i, i / 3) for i in range(6)])
+    frame = frame.with_columns(
+        flag=pl.Series(["N", None, "D", "", "N", None], dtype=pl.Utf8),
+        batch_id=pl.Series([None, 7, 7, None, 8, 8], dtype=pl.Int64),
+    )
+    assert store_frame(session, frame).direct_rows == 6
+    stored = session.execute(
+        select(Reading.ts, Reading.value, Reading.flag, Reading.batch_id, Reading.version)
+        .where(Reading.meter_id == meter)
+        .order_by(Reading.ts)
+    ).all()  # fmt: skip
+    flags, batches = ["N", None, "D", "", "N", None], [None, 7, 7, None, 8, 8]
+    assert [tuple(r) for r in stored] == [
+        (T0 + timedelta(minutes=i), i / 3, f, b, 1)
+        for i, f, b in zip(range(6), flags, batches, strict=True)
+    ]

@@ -143,3 +143,147 @@ def test_sql_rollups_equal_the_python_reference(session: Session) -> None:
     refresh_rollups(session, changed, ids, SHANGHAI)
     session.commit()
     assert _snapshot(session) == sql
+
+
+def _month_sums(session: Session, code: str) -> dict[datetime, tuple[float, int]]:
+    meter = session.scalar(select(Meter.id).where(Meter.code == code))
+    rows = session.execute(
+        select(Rollup.period_start, Rollup.sum, Rollup.count)
+        .where(Rollup.meter_id == meter, Rollup.grain == MONTH)
+    ).all()  # fmt: skip
+    return {p: (round(s, 6), n) for p, s, n in rows}
+
+
+APRIL = datetime(2025, 3, 31, 16, tzinfo=UTC)  # 2025-04-01 00:00 Asia/Shanghai
+MARCH_START = datetime(2025, 2, 28, 16, tzinfo=UTC)
+
+
+def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session: Session) -> None:
+    """Counter and interval readings close the interval ending at ``ts``: (start, end]."""
+    import_registry(session, REGISTRY)
+    session.commit()
+    times = [APRIL - timedelta(minutes=15), APRIL, APRIL + timedelta(minutes=15)]
+    rows = []
+    for i, (ts, register) in enumerate(zip(times, (100.0, 110.0, 125.0), strict=True)):
+        rows.append(RawReading("M-JN-E1", ts.isoformat(), register, "kWh", None, i))
+        rows.append(RawReading("M-JN-C0", ts.isoformat(), float(i + 1), "t", None, i))
+        rows.append(RawReading("M-JN-SO2", ts.isoformat(), float(10 * (i + 1)), "mg/m3", None, i))
+    result = ingest_readings(session, rows, "file", "boundary", now=NOW)
+    assert result.rejected == [] and result.accepted == 9
+    session.commit()
+    assert _month_sums(session, "M-JN-C0") == {MARCH_START: (3.0, 2), APRIL: (3.0, 1)}
+    assert _month_sums(session, "M-JN-E1") == {MARCH_START: (10.0, 2), APRIL: (15.0, 1)}
+    assert _month_sums(session, "M-JN-SO2") == {MARCH_START: (10.0, 1), APRIL: (50.0, 2)}
+    e1 = session.scalar(select(Meter.id).where(Meter.code == "M-JN-E1"))
+    march = session.execute(
+        select(Rollup.first_ts, Rollup.last_ts, Rollup.first, Rollup.last).where(
+            Rollup.meter_id == e1, Rollup.grain == DAY, Rollup.period_start < APRIL)
+    ).one()  # fmt: skip
+    assert tuple(march) == (times[0], times[1], 100.0, 110.0)  # real timestamps and values
+    hour = meter_series(session, [e1], HOUR, APRIL - timedelta(hours=1), APRIL)
+    assert [(p.period_start, p.sum, p.count) for p in hour] == [
+        (APRIL - timedelta(hours=1), 10.0, 2)
+    ]
+
+
+def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session) -> None:
+    """A reading arriving later at exactly hh:00 joins hour hh-1; the next counter step moves."""
+    from kilnwatch.store.repos.rollups import refresh_rollups_python
+
+    import_registry(session, REGISTRY)
+    session.commit()
+    h0 = datetime(2025, 5, 1, 2, tzinfo=UTC)
+    first = [
+        RawReading("M-JN-C0", (h0 + timedelta(minutes=m)).isoformat(), 1.0, "t", None, m)
+        for m in (15, 30, 45)
+    ] + [
+        RawReading("M-JN-E1", (h0 + timedelta(minutes=30)).isoformat(), 100.0, "kWh", None, 1),
+        RawReading("M-JN-E1", (h0 + timedelta(hours=2)).isoformat(), 130.0, "kWh", None, 2),
+    ]
+    ingest_readings(session, first, "file", "first", now=NOW)
+    session.commit()
+    late = [
+        RawReading("M-JN-C0", (h0 + timedelta(hours=1)).isoformat(), 1.0, "t", None, 1),
+        RawReading("M-JN-E1", (h0 + timedelta(hours=1)).isoformat(), 120.0, "kWh", None, 2),
+    ]
+    ingest_readings(session, late, "file", "late", now=NOW)
+    session.commit()
+    ids = dict(session.execute(select(Meter.code, Meter.id)).all())
+    c0 = meter_series(session, [ids["M-JN-C0"]], HOUR, h0, h0 + timedelta(hours=3))
+    assert [(p.period_start, p.sum, p.count) for p in c0] == [(h0, 4.0, 4)]
+    e1 = meter_series(session, [ids["M-JN-E1"]], HOUR, h0, h0 + timedelta(hours=3))
+    assert [(p.period_start, p.sum) for p in e1] == [(h0, 20.0), (h0 + timedelta(hours=1), 10.0)]
+    incremental = _snapshot(session)
+    measurements = dict(session.execute(select(Meter.id, Meter.measurement)).all())
+    session.execute(Rollup.__table__.delete())
+    changed = {m: [h0, h0 + timedelta(hours=3)] for m in (ids["M-JN-C0"], ids["M-JN-E1"])}
+    refresh_rollups_python(session, changed, measurements, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == incremental
+
+
+def test_reading_period_shifts_only_interval_ends() -> None:
+    from kilnwatch.store.repos.rollups import reading_period
+
+    assert reading_period(APRIL, MONTH, SHANGHAI, "interval") == MARCH_START
+    assert reading_period(APRIL, MONTH, SHANGHAI, "counter") == MARCH_START
+    assert reading_period(APRIL, MONTH, SHANGHAI, "instant") == APRIL
+    later = APRIL + timedelta(microseconds=1)
+    assert reading_period(later, DAY, SHANGHAI, "counter") == APRIL
+
+
+def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
+    """The fast path (hours of fresh ranges computed in Polars) == the SQL rollups."""
+    from kilnwatch.store.repos.rollups import refresh_rollups
+
+    import_registry(session, REGISTRY)
+    session.commit()
+    t0 = datetime(2025, 3, 31, 15, tzinfo=UTC)
+    rng = random.Random(5)
+    register, rows = 99_500.0, []
+    for i in range(240):
+        step = rng.choice([0.0, 3.5, 120.0, -40.0])
+        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
+        ts = (t0 + timedelta(minutes=5 * i)).isoformat()
+        rows.append(RawReading("M-JN-E1", ts, register, "kWh", None, i))
+        rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
+        rows.append(RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i))
+    half = len(rows) // 2
+    for part in (rows[:half], rows[half:]):  # the second part continues stored hours
+        ingest_readings(session, part, "file", "fast", now=NOW)
+        session.commit()
+    fast = _snapshot(session)
+    assert any(r[7] for r in fast)  # resets were seen
+    ids = dict(session.execute(select(Meter.id, Meter.measurement)).all())
+    session.execute(Rollup.__table__.delete())
+    refresh_rollups(session, {m: [t0, t0 + timedelta(days=1)] for m in ids}, ids, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == fast
+
+
+def test_hour_rollups_in_memory() -> None:
+    import polars as pl
+
+    from kilnwatch.store.rollups_sql import hour_rollups
+
+    h = datetime(2025, 1, 1, 1, tzinfo=UTC)
+    readings = pl.DataFrame(
+        {
+            "meter_id": [1, 1, 1, 2, 2],
+            "ts": [h, h + timedelta(minutes=30), h + timedelta(hours=1), h, h + timedelta(hours=1)],
+            "value": [99_990.0, 5.0, 8.0, 4.0, 6.0],
+        },
+        schema={"meter_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "value": pl.Float64},
+    )
+    meters = pl.DataFrame(
+        {"meter_id": [1, 2], "counter": [1, 0], "shift": [1, 0], "p0": [99_980.0, None]},
+        schema={"meter_id": pl.Int64, "counter": pl.Int32, "shift": pl.Int64, "p0": pl.Float64},
+    )
+    out = hour_rollups(readings, meters, CounterPolicy()).sort("meter_id", "period_start")
+    got = out.select("meter_id", "period_start", "sum", "count", "rollovers", "last").rows()
+    assert got == [
+        (1, h - timedelta(hours=1), 10.0, 1, 0, 99_990.0),  # 01:00 closes the hour 00:00-01:00
+        (1, h, 18.0, 2, 1, 8.0),  # roll-over 99 990 -> 5 (+15), then +3
+        (2, h, 4.0, 1, 0, 4.0),  # instant: its own hour
+        (2, h + timedelta(hours=1), 6.0, 1, 0, 6.0),
+    ]

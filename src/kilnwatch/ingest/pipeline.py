@@ -249,7 +249,7 @@ def ingest_frame(
     valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_rollup_ranges(session, outcome.ranges, measurements, policy.tz)
+    refresh_rollup_ranges(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)

@@ -6,8 +6,9 @@ written as a few statements over all touched meters at once:
 
 1. the touched ranges go into a temporary table ``kw_touched`` (per meter: hours
    ``[hour_lo, hour_hi)``, extended for counters to the hour of the next later reading, the
-   days and months around them, and the counter's previous value: ``last`` of the latest
-   hourly rollup before the range);
+   raw timestamps ``[ts_lo, ts_hi)`` whose readings fall in those hours, the days and months
+   around them, and the counter's previous value: ``last`` of the latest hourly rollup before
+   the range);
 2. hours: latest version per timestamp (``row_number()``), the previous value by ``lag()``
    (the stored previous value for the first reading), the counter delta with the roll-over /
    reset policy (:class:`~kilnwatch.store.repos.rollups.CounterPolicy`), grouped by hour;
@@ -15,26 +16,34 @@ written as a few statements over all touched meters at once:
    SQLite: a registered function using the same Python period arithmetic).
 
 Each grain is replaced (``DELETE`` + ``INSERT … SELECT``) within its touched range only.
+
+Counter and interval readings close the interval ending at ``ts`` and belong to the period
+containing ``ts - 1 µs`` (``shift = 1``; :func:`~kilnwatch.store.repos.rollups.reading_period`):
+their hours are ``(start, end]``, so ``ts_lo = hour_lo + 1 µs`` and ``ts_hi = hour_hi + 1 µs``.
+Days and months are built from hours by the hour's start, which keeps the same attribution.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import sqlite_timestamp
+from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
 from kilnwatch.store.repos.rollups import (
     DAY,
     HOUR,
     MONTH,
     CounterPolicy,
+    attribution_offset,
     next_period,
     period_start,
+    reading_period,
     register_top,
 )
 
@@ -43,21 +52,26 @@ _ONE_HOUR = timedelta(hours=1)
 _TINY = timedelta(microseconds=1)
 _AGG = '"sum", "count", "min", "max", "first", "last", first_ts, last_ts, resets, rollovers'
 _INSERT = f"INSERT INTO rollups (meter_id, grain, period_start, {_AGG})"
-_TOUCHED_COLUMNS = ("meter_id", "counter", "hour_lo", "hour_hi", "day_lo", "day_hi",
-                    "month_lo", "month_hi")  # fmt: skip
+_TOUCHED_COLUMNS = ("meter_id", "counter", "shift", "hour_lo", "hour_hi", "ts_lo", "ts_hi",
+                    "day_lo", "day_hi", "month_lo", "month_hi", "w_lo", "w_hi",
+                    "cand")  # fmt: skip
 
 _PG_TOUCHED = f"""
 CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
-    meter_id integer PRIMARY KEY, counter smallint NOT NULL,
-    hour_lo timestamptz, hour_hi timestamptz, day_lo timestamptz, day_hi timestamptz,
-    month_lo timestamptz, month_hi timestamptz, p0 double precision
+    meter_id integer PRIMARY KEY, counter smallint NOT NULL, shift smallint NOT NULL,
+    hour_lo timestamptz, hour_hi timestamptz, ts_lo timestamptz, ts_hi timestamptz,
+    day_lo timestamptz, day_hi timestamptz, month_lo timestamptz, month_hi timestamptz,
+    w_lo timestamptz, w_hi timestamptz, cand smallint NOT NULL,
+    fresh smallint NOT NULL DEFAULT 0, p0 double precision
 ) ON COMMIT DELETE ROWS
 """
 _SQLITE_TOUCHED = f"""
 CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
-    meter_id INTEGER PRIMARY KEY, counter SMALLINT NOT NULL,
-    hour_lo DATETIME, hour_hi DATETIME, day_lo DATETIME, day_hi DATETIME,
-    month_lo DATETIME, month_hi DATETIME, p0 FLOAT
+    meter_id INTEGER PRIMARY KEY, counter SMALLINT NOT NULL, shift SMALLINT NOT NULL,
+    hour_lo DATETIME, hour_hi DATETIME, ts_lo DATETIME, ts_hi DATETIME,
+    day_lo DATETIME, day_hi DATETIME, month_lo DATETIME, month_hi DATETIME,
+    w_lo DATETIME, w_hi DATETIME, cand SMALLINT NOT NULL,
+    fresh SMALLINT NOT NULL DEFAULT 0, p0 FLOAT
 )
 """
 _PREVIOUS = f"""
@@ -99,10 +113,11 @@ FROM (
     FROM (
       SELECT x.meter_id, x.ts, x.value, x.counter, x.p0, {hour} AS hour
       FROM (
-        SELECT r.meter_id, r.ts, r.value, t.counter, t.p0,
+        SELECT r.meter_id, r.ts, r.value, t.counter, t.shift, t.p0,
                row_number() OVER (PARTITION BY r.meter_id, r.ts ORDER BY r.version DESC) AS rn
         FROM readings r
-        JOIN {touched} t ON r.meter_id = t.meter_id AND r.ts >= t.hour_lo AND r.ts < t.hour_hi
+        JOIN {touched} t ON r.meter_id = t.meter_id AND r.ts >= t.ts_lo AND r.ts < t.ts_hi
+         AND t.fresh = 0
       ) x WHERE x.rn = 1
     ) v
     WINDOW w AS (PARTITION BY v.meter_id ORDER BY v.ts)
@@ -135,10 +150,18 @@ _PG_TOP = (
     " ELSE power(CAST(10 AS double precision), floor(log(prev)) + 1) END)"
 )
 _SQLITE_TOP = "kw_top(prev)"
-_PG_HOUR = "date_bin('1 hour', x.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+_PG_HOUR = (
+    "date_bin('1 hour', x.ts - x.shift * INTERVAL '1 microsecond',"
+    " TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+)
 _PG_WORK_MEM = "SET LOCAL work_mem = '64MB'"
 """Sorting 10^5..10^6 readings for the window functions in memory, for this transaction."""
-_SQLITE_HOUR = "(substr(x.ts, 1, 13) || ':00:00.000000')"
+_SQLITE_HOUR = (
+    "(CASE WHEN x.shift = 1 AND substr(x.ts, 15) = '00:00.000000'"
+    " THEN strftime('%Y-%m-%d %H', x.ts, '-1 hour') ELSE substr(x.ts, 1, 13) END"
+    " || ':00:00.000000')"
+)
+"""The hour of ``ts - shift µs`` on SQLAlchemy's text form ``YYYY-MM-DD HH:MM:SS.ffffff``."""
 
 
 def _pg_period(grain: str) -> str:
@@ -162,12 +185,27 @@ def _register_sqlite_functions(conn: Connection, tz: tzinfo) -> None:
     raw.create_function("kw_period", 2, period, deterministic=True)
 
 
+_PG_NEXT = """
+SELECT s.m, (SELECT MIN(r.ts) FROM readings r WHERE r.meter_id = s.m AND r.ts > s.t)
+FROM unnest(CAST(%(m)s AS integer[]), CAST(%(t)s AS timestamptz[])) AS s(m, t)
+"""
+_SQLITE_NEXT = "SELECT MIN(ts) FROM readings WHERE meter_id = ? AND ts > ?"
+
+
 def _next_readings(conn: Connection, after: Mapping[int, datetime]) -> dict[int, datetime]:
-    """Per counter meter: the first stored reading at or after ``after[meter]``."""
+    """Per counter meter: the first stored reading later than ``after[meter]``.
+
+    PostgreSQL: one statement for all meters; SQLite: one indexed query per meter.
+    """
+    if not after:
+        return {}
+    if conn.dialect.name == "postgresql":
+        params = {"m": list(after), "t": list(after.values())}
+        rows = conn.exec_driver_sql(_PG_NEXT, params).all()
+        return {int(m): _aware(t) for m, t in rows if t is not None}
     found: dict[int, datetime] = {}
-    stmt = text("SELECT MIN(ts) FROM readings WHERE meter_id = :m AND ts >= :t")
     for meter_id, start in after.items():
-        value = conn.execute(stmt, {"m": meter_id, "t": _bind(conn, start)}).scalar()
+        value = conn.exec_driver_sql(_SQLITE_NEXT, (meter_id, sqlite_timestamp(start))).scalar()
         if value is not None:
             found[meter_id] = _aware(value)
     return found
@@ -184,32 +222,48 @@ def _bind(conn: Connection, ts: datetime) -> datetime | str:
     return ts if conn.dialect.name == "postgresql" else sqlite_timestamp(ts)
 
 
+TouchedRow = tuple[int, int, int, datetime, datetime, datetime, datetime, datetime, datetime,
+                   datetime, datetime, datetime, datetime]  # fmt: skip
+"""meter, counter, shift, hour_lo, hour_hi, ts_lo, ts_hi, day_lo, day_hi, month_lo, month_hi,
+w_lo, w_hi (the written range)"""
+
+
 def touched_bounds(
     conn: Connection,
     ranges: Mapping[int, tuple[datetime, datetime]],
-    counters: set[int],
+    measurements: Mapping[int, str],
     tz: tzinfo,
-) -> list[tuple[int, int, datetime, datetime, datetime, datetime, datetime, datetime]]:
-    """Per meter: counter flag, hour, day and month ranges to recompute."""
-    hours = {
-        m: (period_start(lo, HOUR, UTC), period_start(hi, HOUR, UTC) + _ONE_HOUR)
-        for m, (lo, hi) in ranges.items()
-    }
-    later = _next_readings(conn, {m: hours[m][1] for m in hours if m in counters})
-    rows = []
+) -> list[TouchedRow]:
+    """Per meter: counter and shift flags, hour, raw-timestamp, day and month ranges.
+
+    The hours are those of the written readings' periods (:func:`reading_period`), extended
+    for counters to the hour of the next later reading (its difference changed).
+    """
+    hours = {}
+    for m, (lo, hi) in ranges.items():
+        kind = measurements.get(m, "instant")
+        start = reading_period(lo, HOUR, UTC, kind)
+        hours[m] = (start, reading_period(hi, HOUR, UTC, kind) + _ONE_HOUR)
+    counters = {m for m in ranges if measurements.get(m) == "counter"}
+    # counter hours are (start, end]: the next reading is the first one after ``hour_hi``
+    later = _next_readings(conn, {m: hours[m][1] for m in sorted(counters)})
+    rows: list[TouchedRow] = []
     for m, (lo, hi) in sorted(hours.items()):
         if m in later:
-            hi = max(hi, period_start(later[m], HOUR, UTC) + _ONE_HOUR)
+            hi = max(hi, reading_period(later[m], HOUR, UTC, "counter") + _ONE_HOUR)
+        shift = attribution_offset(measurements.get(m, "instant"))
         day = (period_start(lo, DAY, tz), next_period(period_start(hi - _TINY, DAY, tz), DAY, tz))
         month = (
             period_start(lo, MONTH, tz),
             next_period(period_start(hi - _TINY, MONTH, tz), MONTH, tz),
         )
-        rows.append((m, int(m in counters), lo, hi, *day, *month))
+        flags = (int(m in counters), int(shift > timedelta(0)))
+        rows.append((m, *flags, lo, hi, lo + shift, hi + shift, *day, *month, *ranges[m]))
     return rows
 
 
 def _load_touched(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """The touched table; ``rows`` end with ``cand`` (fast-path candidate, 0/1)."""
     pg = conn.dialect.name == "postgresql"
     conn.exec_driver_sql(_PG_TOUCHED if pg else _SQLITE_TOUCHED)
     conn.exec_driver_sql(f"DELETE FROM {TOUCHED}")
@@ -230,8 +284,17 @@ def refresh_rollup_ranges(
     measurements: Mapping[int, str],
     tz: tzinfo,
     policy: CounterPolicy | None = None,
+    *,
+    fresh: pl.DataFrame | None = None,
 ) -> None:
-    """Recompute hour, day and month rollups of meters written within ``ranges[meter]``."""
+    """Recompute hour, day and month rollups of meters written within ``ranges[meter]``.
+
+    ``fresh`` (``meter_id``, ``ts``, ``value``; :attr:`FrameOutcome.fresh
+    <kilnwatch.store.staging.FrameOutcome.fresh>`): rows just stored as the only version of
+    their timestamp. A meter of ``fresh`` whose touched hours hold no other stored reading
+    (for counters: no later one either) gets its hours from memory (:func:`hour_rollups`),
+    the others are recomputed in SQL; days and months always come from the hours in SQL.
+    """
     if not ranges:
         return
     policy = policy or CounterPolicy()
@@ -241,8 +304,11 @@ def refresh_rollup_ranges(
         conn.exec_driver_sql(_PG_WORK_MEM)
     else:
         _register_sqlite_functions(conn, tz)
-    counters = {m for m in ranges if measurements.get(m) == "counter"}
-    _load_touched(conn, list(touched_bounds(conn, ranges, counters, tz)))
+    candidates = set() if fresh is None else set(fresh.get_column("meter_id").unique())
+    bounds = touched_bounds(conn, ranges, measurements, tz)
+    _load_touched(conn, [(*row, int(row[0] in candidates)) for row in bounds])
+    if candidates:
+        conn.exec_driver_sql(_MARK_FRESH)
     top = _PG_TOP if pg else _SQLITE_TOP
     hours = _HOURS.format(
         insert=_INSERT, roll=_ROLL.format(top=top), top=top, touched=TOUCHED,
@@ -251,9 +317,126 @@ def refresh_rollup_ranges(
     fractions = {"high": policy.rollover_high_fraction, "low": policy.rollover_low_fraction}
     conn.execute(text(_DELETE.format(touched=TOUCHED, g="hour")), {"grain": HOUR})
     conn.execute(text(hours), fractions)
+    if candidates and fresh is not None:
+        _insert_fresh_hours(conn, fresh, policy)
     zone = {"tz": getattr(tz, "key", str(tz))} if pg else {}
     for finer, grain in ((HOUR, DAY), (DAY, MONTH)):
         period = _pg_period(grain) if pg else _sqlite_period(grain)
         coarse = _COARSE.format(insert=_INSERT, period=period, touched=TOUCHED, g=grain)
         conn.execute(text(_DELETE.format(touched=TOUCHED, g=grain)), {"grain": grain})
         conn.execute(text(coarse), {"grain": grain, "finer": finer, **zone})
+
+
+# -- hours of fresh ranges, from memory ------------------------------------------------------
+
+_MARK_FRESH = f"""
+UPDATE {TOUCHED} SET fresh = 1
+WHERE cand = 1
+  AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = {TOUCHED}.meter_id
+                  AND r.ts >= {TOUCHED}.ts_lo AND r.ts < {TOUCHED}.w_lo)
+  AND NOT EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = {TOUCHED}.meter_id
+                  AND r.ts > {TOUCHED}.w_hi AND r.ts < {TOUCHED}.ts_hi)
+"""
+"""A candidate is fresh when its touched hours hold no reading outside the rows just written
+(the store found none inside them before writing); a counter's next later reading would lie in
+its touched hours (:func:`touched_bounds`), so a fresh counter has none."""
+_FRESH_METERS = f"SELECT meter_id, counter, shift, p0 FROM {TOUCHED} WHERE fresh = 1"
+ROLLUP_COLUMNS = ("meter_id", "grain", "period_start", "sum", "count", "min", "max", "first",
+                  "last", "first_ts", "last_ts", "resets", "rollovers")  # fmt: skip
+_PG_ROLLUP_TYPES = ("int4", "text", "timestamptz", "float8", "int4", "float8", "float8",
+                    "float8", "float8", "timestamptz", "timestamptz", "int4", "int4")  # fmt: skip
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+def hour_rollups(
+    readings: pl.DataFrame, meters: pl.DataFrame, policy: CounterPolicy
+) -> pl.DataFrame:
+    """Hour rollups (:data:`ROLLUP_COLUMNS`) of complete hours, computed in memory.
+
+    ``readings``: ``meter_id``, ``ts`` (UTC), ``value``, one row per (meter, ts), holding every
+    reading of the hours they touch; ``meters``: ``meter_id``, ``counter`` and ``shift`` (0/1)
+    and ``p0`` (the counter's previous value, or null). The rules are those of ``_HOURS``.
+    """
+    value, prev = pl.col("value"), pl.col("prev")
+    counter = pl.col("counter") == 1
+    top = pl.when(prev <= 0).then(1.0).otherwise(10.0 ** (prev.log10().floor() + 1))
+    roll = (prev >= policy.rollover_high_fraction * pl.col("top")) & (
+        value <= policy.rollover_low_fraction * pl.col("top")
+    )
+    down = counter & prev.is_not_null() & (value < prev)
+    rows = (
+        readings.join(meters, on="meter_id")
+        .sort("meter_id", "ts")
+        .with_columns(prev=pl.coalesce(value.shift(1).over("meter_id"), pl.col("p0")))
+        .with_columns(top=top)
+        .with_columns(
+            q=pl.when(~counter)
+            .then(value)
+            .when(prev.is_null())
+            .then(0.0)
+            .when(value >= prev)
+            .then(value - prev)
+            .when(roll)
+            .then(pl.col("top") - prev + value)
+            .otherwise(0.0),
+            is_reset=(down & ~roll).cast(pl.Int32),
+            is_rollover=(down & roll).cast(pl.Int32),
+            period_start=(pl.col("ts") - pl.duration(microseconds=pl.col("shift"))).dt.truncate(
+                "1h"
+            ),
+        )  # fmt: skip
+    )
+    q = pl.col("q")
+    return (
+        rows.group_by("meter_id", "period_start", maintain_order=True)
+        .agg(
+            q.sum().alias("sum"),
+            pl.len().cast(pl.Int32).alias("count"),
+            q.min().alias("min"),
+            q.max().alias("max"),
+            value.first().alias("first"),
+            value.last().alias("last"),
+            pl.col("ts").min().alias("first_ts"),
+            pl.col("ts").max().alias("last_ts"),
+            pl.col("is_reset").sum().alias("resets"),
+            pl.col("is_rollover").sum().alias("rollovers"),
+        )  # fmt: skip
+        .with_columns(pl.lit(HOUR).alias("grain"))
+        .select(ROLLUP_COLUMNS)
+    )
+
+
+def _insert_fresh_hours(conn: Connection, fresh: pl.DataFrame, policy: CounterPolicy) -> None:
+    """Insert the hours of the meters marked fresh (they have no hour rollup yet)."""
+    marked = conn.exec_driver_sql(_FRESH_METERS).all()
+    if not marked:
+        return
+    meters = pl.DataFrame(
+        [tuple(r) for r in marked],
+        schema={"meter_id": pl.Int64, "counter": pl.Int32, "shift": pl.Int64, "p0": pl.Float64},
+        orient="row",
+    )
+    readings = fresh.join(meters.select("meter_id"), on="meter_id", how="semi")
+    _insert_rollups(conn, hour_rollups(readings, meters, policy))
+
+
+def _insert_rollups(conn: Connection, rows: pl.DataFrame) -> None:
+    if conn.dialect.name == "postgresql":
+        data = pg_binary_copy_data(rows, list(zip(ROLLUP_COLUMNS, _PG_ROLLUP_TYPES, strict=True)))
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY rollups ({names}) FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+        return
+    stamps = ("period_start", "first_ts", "last_ts")
+    as_text = rows.with_columns(
+        pl.col(c).dt.replace_time_zone(None).dt.strftime(_SQLITE_TS) for c in stamps
+    )
+    marks = ", ".join("?" for _ in ROLLUP_COLUMNS)
+    names = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
+    raw_lite = conn.connection.driver_connection
+    assert isinstance(raw_lite, sqlite3.Connection)
+    values: Sequence[tuple[Any, ...]] = as_text.rows()
+    raw_lite.executemany(f"INSERT INTO rollups ({names}) VALUES ({marks})", values)

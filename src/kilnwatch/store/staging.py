@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import sqlite_timestamp
+from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
 
 STAGE_TABLE = "kw_staged"
 UTC_US = pl.Datetime("us", "UTC")
@@ -47,7 +47,6 @@ _STAGE_COLUMNS = ("meter_id", "ts", "value", "flag", "source", "batch_id", "rece
                   "part")  # fmt: skip
 _READING_COLUMNS = ("meter_id", "ts", "version", "value", "flag", "source", "batch_id",
                     "received_at")  # fmt: skip
-_PG_TS = "%Y-%m-%d %H:%M:%S%.6f+00"
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
 
 _PG_STAGE = f"""
@@ -127,6 +126,10 @@ class FrameOutcome:
     corrections: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
     ranges: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     direct_rows: int = 0
+    fresh: pl.DataFrame | None = None
+    """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
+    with no other row in this frame: their rollups can be computed from memory
+    (:func:`kilnwatch.store.rollups_sql.refresh_rollup_ranges`)."""
 
     @property
     def inserted(self) -> int:
@@ -188,22 +191,20 @@ def _overlapping(conn: Connection, frame: pl.DataFrame) -> set[int]:
     return found
 
 
-def _naive(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        pl.col("ts").dt.replace_time_zone(None), pl.col("received_at").dt.replace_time_zone(None)
-    )
+_PG_TYPES = {"meter_id": "int4", "ts": "timestamptz", "version": "int2", "value": "float8",
+             "flag": "text", "source": "int2", "batch_id": "int8", "received_at": "timestamptz",
+             "part": "int8"}  # fmt: skip
 
 
 def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
-    data = _naive(frame.select(columns)).write_csv(
-        include_header=False, datetime_format=_PG_TS, null_value=""
-    )
+    """``COPY (FORMAT binary)``: no text formatting here, no text parsing in the server."""
+    data = pg_binary_copy_data(frame, [(c, _PG_TYPES[c]) for c in columns])
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
-        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
         with cursor.copy(sql) as copy:
-            copy.write(data.encode())
+            copy.write(data)
 
 
 def _sqlite_rows(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
@@ -272,13 +273,19 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     if "part" not in frame.columns:
         frame = frame.with_columns(pl.col("batch_id").alias("part"))
     frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
-    for number, part in enumerate(split_frame_rounds(frame)):
+    rounds = split_frame_rounds(frame)
+    for number, part in enumerate(rounds):
         staged = part
         if number == 0:
             busy = _overlapping(conn, part)
             fresh = part.filter(~pl.col("meter_id").is_in(list(busy)))
             if fresh.height:
                 _insert_direct(conn, fresh, outcome)
+                again = (
+                    pl.concat([r.select("meter_id") for r in rounds[1:]]) if rounds[1:] else None
+                )
+                only = fresh if again is None else fresh.join(again, on="meter_id", how="anti")
+                outcome.fresh = only.select("meter_id", "ts", "value")
             staged = part.filter(pl.col("meter_id").is_in(list(busy)))
         if staged.height:
             _move_staged(conn, staged, outcome)

@@ -19,6 +19,13 @@ Quantities per reading, by ``Meter.measurement``:
 
 Hours are UTC hours; days and months are calendar periods in the platform's zone
 (``ValidationPolicy.local_tz``, Asia/Shanghai by default), stored by their UTC start.
+
+Period attribution (docs/formats.md, Readings): the ``ts`` of an ``interval`` reading is the
+END of its interval, and a ``counter`` difference is the quantity of the interval ending at the
+later reading, so for these meters periods are ``(start, end]``: a reading belongs to the
+period containing ``ts - 1 µs`` (the value at 1 April 00:00 local closes March).
+``instant`` readings belong to the period containing ``ts`` (``[start, end)``). ``first_ts`` /
+``last_ts`` / ``first`` / ``last`` stay the real timestamps and raw values.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ from kilnwatch.store.repos.scope import owned_by_visible_enterprise
 
 HOUR, DAY, MONTH = "hour", "day", "month"
 GRAINS = (HOUR, DAY, MONTH)
+PERIOD_END_MEASUREMENTS = frozenset({"counter", "interval"})
+"""Measurements whose reading closes the interval ending at ``ts`` (periods ``(start, end]``)."""
 _ONE_HOUR = timedelta(hours=1)
 _TINY = timedelta(microseconds=1)
 
@@ -86,6 +95,26 @@ def period_start(ts: datetime, grain: str, tz: tzinfo) -> datetime:
     if grain == MONTH:
         local = local.replace(day=1)
     return local.astimezone(UTC)
+
+
+def closes_interval(measurement: str) -> bool:
+    """Whether a reading of this measurement ends an interval (counter, interval meters)."""
+    return measurement in PERIOD_END_MEASUREMENTS
+
+
+def attribution_offset(measurement: str) -> timedelta:
+    """What to subtract from ``ts`` before finding its period: 1 µs for counter/interval."""
+    return _TINY if closes_interval(measurement) else timedelta(0)
+
+
+def reading_period(ts: datetime, grain: str, tz: tzinfo, measurement: str) -> datetime:
+    """UTC start of the period a reading at ``ts`` belongs to.
+
+    Counter and interval readings close the interval ending at ``ts``: they belong to the
+    period containing ``ts - 1 µs`` (periods ``(start, end]``); instant readings to the one
+    containing ``ts``.
+    """
+    return period_start(ts - attribution_offset(measurement), grain, tz)
 
 
 def next_period(start: datetime, grain: str, tz: tzinfo) -> datetime:
@@ -161,7 +190,11 @@ def hourly_aggregates(
     previous: float | None,
     policy: CounterPolicy,
 ) -> dict[datetime, Agg]:
-    """Hourly aggregates of one meter's readings (time-ordered, one value per ts)."""
+    """Hourly aggregates of one meter's readings (time-ordered, one value per ts).
+
+    Keyed by :func:`reading_period`: counter and interval readings at ``hh:00`` close the
+    previous hour.
+    """
     hours: dict[datetime, Agg] = {}
     for ts, value in readings:
         quantity, event = value, None
@@ -170,7 +203,8 @@ def hourly_aggregates(
                 (0.0, None) if previous is None else counter_delta(previous, value, policy)
             )
             previous = value
-        hours.setdefault(period_start(ts, HOUR, UTC), Agg()).add(ts, value, quantity, event)
+        hour = reading_period(ts, HOUR, UTC, measurement)
+        hours.setdefault(hour, Agg()).add(ts, value, quantity, event)
     return hours
 
 
@@ -204,15 +238,16 @@ def refresh_rollups_python(
 ) -> None:
     """Row-by-row reference implementation of :func:`refresh_rollups` (used by tests)."""
     policy = policy or CounterPolicy()
-    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    groups: dict[tuple[datetime, datetime, timedelta], list[int]] = defaultdict(list)
     for meter_id, times in changed.items():
         if times:
-            lo = period_start(min(times), HOUR, UTC)
-            hi = period_start(max(times), HOUR, UTC)
-            groups[(lo, hi)].append(meter_id)
-    for (lo, hi), meter_ids in groups.items():
+            kind = measurements.get(meter_id, "instant")
+            lo = reading_period(min(times), HOUR, UTC, kind)
+            hi = reading_period(max(times), HOUR, UTC, kind)
+            groups[(lo, hi, attribution_offset(kind))].append(meter_id)
+    for (lo, hi, shift), meter_ids in groups.items():
         end = _extended_end(session, meter_ids, measurements, hi + _ONE_HOUR)
-        _refresh_hours(session, meter_ids, measurements, lo, end, policy)
+        _refresh_hours(session, meter_ids, measurements, lo, end, shift, policy)
         _refresh_coarse(session, meter_ids, HOUR, DAY, lo, end, tz)
         _refresh_coarse(session, meter_ids, DAY, MONTH, lo, end, tz)
 
@@ -220,19 +255,23 @@ def refresh_rollups_python(
 def _extended_end(
     session: Session, meter_ids: list[int], measurements: Mapping[int, str], end: datetime
 ) -> datetime:
-    """Include the hour of the next later reading of counter meters (its delta changed)."""
+    """Include the hour of the next later reading of counter meters (its delta changed).
+
+    Counter hours are ``(start, end]``: the next reading after the touched hours is the first
+    one later than ``end``.
+    """
     counters = [m for m in meter_ids if measurements.get(m) == "counter"]
     if not counters:
         return end
     stmt = (
         select(func.min(Reading.ts))
-        .where(Reading.meter_id.in_(counters), Reading.ts >= end)
+        .where(Reading.meter_id.in_(counters), Reading.ts > end)
         .group_by(Reading.meter_id)
     )
     later = [ts for ts in session.scalars(stmt) if ts is not None]
     if not later:
         return end
-    return max(end, period_start(max(later), HOUR, UTC) + _ONE_HOUR)
+    return max(end, reading_period(max(later), HOUR, UTC, "counter") + _ONE_HOUR)
 
 
 def _previous_values(session: Session, meter_ids: list[int], before: datetime) -> dict[int, float]:
@@ -256,12 +295,13 @@ def _previous_values(session: Session, meter_ids: list[int], before: datetime) -
 
 
 def _latest_values(
-    session: Session, meter_ids: list[int], start: datetime, end: datetime
+    session: Session, meter_ids: list[int], start: datetime, end: datetime, shift: timedelta
 ) -> dict[int, list[tuple[datetime, float]]]:
-    """Readings in [start, end) per meter, latest version per timestamp, time-ordered."""
+    """Readings with ``ts - shift`` in [start, end) per meter, latest version per ts, in order."""
+    lo, hi = start + shift, end + shift
     stmt = (
         select(Reading.meter_id, Reading.ts, Reading.value)
-        .where(Reading.meter_id.in_(meter_ids), Reading.ts >= start, Reading.ts < end)
+        .where(Reading.meter_id.in_(meter_ids), Reading.ts >= lo, Reading.ts < hi)
         .order_by(Reading.meter_id, Reading.ts, Reading.version)
     )
     series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
@@ -280,10 +320,11 @@ def _refresh_hours(
     measurements: Mapping[int, str],
     start: datetime,
     end: datetime,
+    shift: timedelta,
     policy: CounterPolicy,
 ) -> None:
     previous = _previous_values(session, meter_ids, start)
-    series = _latest_values(session, meter_ids, start, end)
+    series = _latest_values(session, meter_ids, start, end, shift)
     rows: list[dict[str, object]] = []
     for meter_id in meter_ids:
         hours = hourly_aggregates(
