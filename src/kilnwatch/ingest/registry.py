@@ -66,6 +66,49 @@ COLUMNS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 
+REGISTRY_ORDER: dict[str, tuple[str, ...]] = {
+    # The canonical column order of each registry file (export, simulator); secrets excluded.
+    "regions": ("code", "name_zh", "name_en", "level", "parent_code"),
+    "enterprises": ("uscc", "name", "region_code", "industry", "status"),
+    "units": (
+        "enterprise_uscc",
+        "unit_code",
+        "name",
+        "process",
+        "capacity",
+        "capacity_unit",
+        "commissioned_on",
+        "status",
+        "level_variant",
+    ),
+    "projects": (
+        "enterprise_uscc",
+        "project_code",
+        "name",
+        "stage",
+        "approval_state",
+        "unit_codes",
+    ),
+    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn"),
+    "meters": (
+        "meter_code",
+        "enterprise_uscc",
+        "unit_code",
+        "carrier",
+        "level",
+        "parent_meter_code",
+        "measurement",
+        "unit_of_measure",
+        "accuracy_class",
+        "calibrated_on",
+        "calibration_due_on",
+        "gateway_code",
+        "hj212_code",
+    ),
+}
+
+assert all(set(REGISTRY_ORDER[k]) <= COLUMNS[k][0] | COLUMNS[k][1] for k in KINDS)
+
 ENTERPRISE_STATUSES = ("operating", "production_controlled", "shut")
 UNIT_STATUSES = ("operating", "production_controlled", "shut", "eliminated")
 PROJECT_STAGES = ("new", "under_construction", "existing")

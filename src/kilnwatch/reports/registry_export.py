@@ -12,52 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.identity import Principal
-from kilnwatch.ingest.registry import COLUMNS, KINDS
+from kilnwatch.ingest.registry import KINDS
+from kilnwatch.ingest.registry import REGISTRY_ORDER as ORDER
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 from kilnwatch.store.repos.scope import enterprise_scope, owned_by_visible_enterprise, region_scope
 
-ORDER: dict[str, tuple[str, ...]] = {
-    "regions": ("code", "name_zh", "name_en", "level", "parent_code"),
-    "enterprises": ("uscc", "name", "region_code", "industry", "status"),
-    "units": (
-        "enterprise_uscc",
-        "unit_code",
-        "name",
-        "process",
-        "capacity",
-        "capacity_unit",
-        "commissioned_on",
-        "status",
-        "level_variant",
-    ),
-    "projects": (
-        "enterprise_uscc",
-        "project_code",
-        "name",
-        "stage",
-        "approval_state",
-        "unit_codes",
-    ),
-    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn"),
-    "meters": (
-        "meter_code",
-        "enterprise_uscc",
-        "unit_code",
-        "carrier",
-        "level",
-        "parent_meter_code",
-        "measurement",
-        "unit_of_measure",
-        "accuracy_class",
-        "calibrated_on",
-        "calibration_due_on",
-        "gateway_code",
-        "hj212_code",
-    ),
-}
 _M = TypeVar("_M", ProductionUnit, Project, Gateway, Meter)
-
-assert all(set(ORDER[k]) <= COLUMNS[k][0] | COLUMNS[k][1] for k in KINDS)
 
 
 def _text(value: object) -> str:

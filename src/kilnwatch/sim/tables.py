@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kilnwatch.ingest.registry import REGISTRY_ORDER
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for
 from kilnwatch.sim.sources import fmt
@@ -13,42 +14,8 @@ def _variant(process: str, capacity: float) -> str:
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "enterprises": ("uscc", "name", "region_code", "industry", "status"),
-    "units": (
-        "enterprise_uscc",
-        "unit_code",
-        "name",
-        "process",
-        "capacity",
-        "capacity_unit",
-        "commissioned_on",
-        "status",
-        "level_variant",
-    ),
-    "projects": (
-        "enterprise_uscc",
-        "project_code",
-        "name",
-        "stage",
-        "approval_state",
-        "unit_codes",
-    ),
-    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn", "secret"),
-    "meters": (
-        "meter_code",
-        "enterprise_uscc",
-        "unit_code",
-        "carrier",
-        "level",
-        "parent_meter_code",
-        "measurement",
-        "unit_of_measure",
-        "accuracy_class",
-        "calibrated_on",
-        "calibration_due_on",
-        "gateway_code",
-        "hj212_code",
-    ),
+    **{k: REGISTRY_ORDER[k] for k in ("enterprises", "units", "projects", "meters")},
+    "gateways": (*REGISTRY_ORDER["gateways"], "secret"),
     "readings": ("meter_code", "ts", "value", "unit", "flag"),
     "statistical_reports": ("enterprise_uscc", "period", "item", "quantity", "unit"),
     "tax_invoices": (
