@@ -38,7 +38,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kilnwatch.config import Settings
 from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.hj212 import encode_data_frame
-from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
 from kilnwatch.ingest.mqtt.parse import readings_topic
 from kilnwatch.ingest.readings_file import import_readings_file
 from kilnwatch.store.engine import make_engine, make_session_factory
@@ -220,16 +219,50 @@ def bench_mqtt(settings: Settings, dsn: str, n: int) -> tuple[float, int]:
     return len(data) / elapsed, rss
 
 
-def hj212_client(port: int, connections: int, per_conn: int) -> None:
-    """Run in its own process: connections that each wait for the reply to every frame."""
+def hj212_mn(device: int) -> str:
+    """MN of benchmark device ``device`` (device 0 is the registry's ``MN``)."""
+    return MN if device == 0 else f"{int(MN) + device:014d}"
+
+
+def setup_hj212_devices(settings: Settings, devices: int) -> None:
+    """Devices 1..N-1 besides ``MN``: each an hj212 gateway with its own SO2 meter."""
+    engine = make_engine(settings)
+    with make_session_factory(engine)() as s:
+        ent = s.query(Enterprise).one()
+        hashed = hash_secret(SECRET)
+        for d in range(1, devices):
+            gw = Gateway(code=f"BGW-hj212-{d}", enterprise_id=ent.id, protocol="hj212",
+                         secret_hash=hashed, mn=hj212_mn(d))  # fmt: skip
+            s.add(gw)
+            s.flush()
+            s.add(Meter(code=f"BM-SO2-{d}", enterprise_id=ent.id, carrier="so2",
+                        level="equipment", measurement="instant", unit_of_measure="mg/m3",
+                        gateway_id=gw.id, hj212_code="a21026"))  # fmt: skip
+        s.commit()
+    engine.dispose()
+
+
+def hj212_client(port: int, connections: int, per_conn: int, devices: int = 1) -> None:
+    """Run in its own process: connections that each wait for the reply to every frame.
+
+    With one device (the default) all connections send as ``MN`` and connection ``k`` sends
+    the seconds ``k * per_conn + i``; with several, connection ``k`` is device
+    ``k % devices`` and sends one frame per 30 s of its own time line.
+    """
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
+
+    def stamp(k: int, i: int) -> datetime:
+        if devices == 1:
+            return base + timedelta(seconds=k * per_conn + i)
+        return base + timedelta(seconds=30 * ((k // devices) * per_conn + i))
+
     frames = [
         [
             encode_data_frame(
-                mn=MN,
+                mn=hj212_mn(k % devices),
                 pw=SECRET,
                 cn="2011",
-                data_time=base + timedelta(seconds=k * per_conn + i),
+                data_time=stamp(k, i),
                 values={"a21026": (10.0 + i % 5, "N")},
             )  # fmt: skip
             for i in range(per_conn)
@@ -257,30 +290,32 @@ def hj212_client(port: int, connections: int, per_conn: int) -> None:
     asyncio.run(run())
 
 
-def bench_hj212(settings: Settings, frames: int, connections: int) -> float:
-    engine = make_engine(settings)
-    factory = make_session_factory(engine)
-    directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_batch_frames=2000, max_delay_ms=5)
+def bench_hj212(
+    settings: Settings, frames: int, connections: int, workers: int, devices: int = 1
+) -> float:
+    """``kilnwatch ingest hj212`` in its own process(es), the clients in another."""
+    setup_hj212_devices(settings, devices)
+    env = {**os.environ, "KILNWATCH_DATABASE_URL": settings.effective_database_url,
+           "KILNWATCH_ENVIRONMENT": "test"}  # fmt: skip
+    args = [sys.executable, "-c", "from kilnwatch.cli.ingest import app; app()", "hj212",
+            "--host", "127.0.0.1", "--port", "0", "--workers", str(workers),
+            "--batch-frames", "2000", "--max-delay-ms", "5"]  # fmt: skip
+    server = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    assert "ready" in line, line
+    port = line.split()[4].rsplit(":", 1)[1]
     per_conn = max(1, frames // connections)
-
-    async def run() -> float:
-        server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)
-        async with server:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "--hj212-client", str(server.port), str(connections),
-                str(per_conn), stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            out, _ = await proc.communicate()
-            await sink.close()
-        fields = out.decode().split()
-        elapsed, acks = float(fields[1]), int(fields[3])
-        assert acks == per_conn * connections, out
-        return acks / elapsed
-
-    rate = asyncio.run(run())
-    engine.dispose()
-    return rate
+    client = [sys.executable, __file__, "--hj212-client", port, str(connections), str(per_conn),
+              str(devices)]  # fmt: skip
+    out = subprocess.run(client, check=True, capture_output=True, text=True).stdout
+    server.terminate()
+    stats, _ = server.communicate(timeout=60)
+    say(stats.strip())
+    fields = out.split()
+    elapsed, acks = float(fields[1]), int(fields[3])
+    assert acks == per_conn * connections, out
+    return acks / elapsed
 
 
 def bench_http(settings: Settings, n: int) -> float:
@@ -309,9 +344,17 @@ def main() -> None:
     ap.add_argument("--mqtt-readings", type=int, default=100_000)
     ap.add_argument("--hj212-frames", type=int, default=20_000)
     ap.add_argument("--hj212-connections", type=int, default=200)
+    ap.add_argument("--hj212-workers", type=int, default=1, help="receiver processes")
     ap.add_argument("--http-readings", type=int, default=20_000)
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    ap.add_argument("--hj212-client", nargs=3, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--only", choices=("hj212",), help="run only this part (RESULT has its keys)")
+    ap.add_argument(
+        "--hj212-devices",
+        type=int,
+        default=1,
+        help="HJ 212 devices (MNs, one SO2 meter each) the connections send as",
+    )
+    ap.add_argument("--hj212-client", nargs=4, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hj212_client:
         hj212_client(*args.hj212_client)
@@ -329,6 +372,19 @@ def main() -> None:
             lite = Settings(database_url=f"sqlite:///{lite_path}", environment="test",
                             var_dir=tmpdir)  # fmt: skip
             setup_registry(pg)
+            if args.only == "hj212":
+                hj_rate = bench_hj212(
+                    pg,
+                    args.hj212_frames,
+                    args.hj212_connections,
+                    args.hj212_workers,
+                    args.hj212_devices,
+                )
+                say(f"hj212 {hj_rate:,.0f} frames/s ({args.hj212_connections} connections)")
+                result = {"hj212_frames_per_s": round(hj_rate),
+                          "hj212_connections": args.hj212_connections}  # fmt: skip
+                say("RESULT " + json.dumps(result))
+                return
             setup_registry(lite)
             data = rows(args.rows)
             csv_path = tmpdir / "readings.csv"
@@ -342,7 +398,13 @@ def main() -> None:
             say(f"sqlite raw executemany {raw_lite:,.0f}/s; kilnwatch bulk {lite_rate:,.0f}/s")
             mqtt_rate, rss = bench_mqtt(pg, pg_dsn, args.mqtt_readings)
             say(f"mqtt end-to-end {mqtt_rate:,.0f} readings/s (worker peak RSS {rss} KiB)")
-            hj_rate = bench_hj212(pg, args.hj212_frames, args.hj212_connections)
+            hj_rate = bench_hj212(
+                pg,
+                args.hj212_frames,
+                args.hj212_connections,
+                args.hj212_workers,
+                args.hj212_devices,
+            )
             say(f"hj212 {hj_rate:,.0f} frames/s ({args.hj212_connections} connections)")
             http_rate = bench_http(pg, args.http_readings)
             say(f"http {http_rate:,.0f} readings/s")

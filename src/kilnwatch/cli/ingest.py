@@ -11,8 +11,9 @@ import logging
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
 
 import typer
@@ -23,6 +24,10 @@ from kilnwatch.errors import KilnwatchError
 from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from kilnwatch.config import Settings
+    from kilnwatch.ingest.hj212_store import ServeOptions
 
 app = typer.Typer(help="Live ingestion: MQTT and HJ 212 receivers.", no_args_is_help=True)
 
@@ -123,40 +128,66 @@ def mqtt_cmd(
 
 @app.command("hj212")
 def hj212_cmd(
-    port: Annotated[int, typer.Option(help="TCP port.")] = 9212,
+    port: Annotated[int, typer.Option(help="TCP port (0: a free port, printed).")] = 9212,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
     batch_frames: Annotated[int, typer.Option(help="Frames per group commit.", min=1)] = 500,
     max_delay_ms: Annotated[int, typer.Option(help="Group-commit wait.", min=0)] = 10,
+    workers: Annotated[
+        int, typer.Option(help="Receiver processes sharing the port (SO_REUSEPORT).", min=1)
+    ] = 1,
+    writers: Annotated[
+        int | None,
+        typer.Option(
+            help="Group commits in flight per process (default 2 PostgreSQL, 1 SQLite).", min=1
+        ),
+    ] = None,
 ) -> None:
     """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
-    from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
+    from kilnwatch.ingest.hj212_store import ServeOptions, serve_store
 
     s = settings()
     engine = make_engine(s)
     upgrade(engine)
+    options = ServeOptions(host=host, port=port, batch_frames=batch_frames,
+                           max_delay_ms=max_delay_ms, writers=writers)  # fmt: skip
+    if workers > 1:
+        engine.dispose()
+        _hj212_workers(s, options, workers)
+        return
     factory = make_session_factory(engine)
-    directory = DbDeviceDirectory(factory)
-    directory.reload()
-    sink = DbFrameSink(factory, directory, ValidationPolicy(local_tz=s.timezone),
-                       max_batch_frames=batch_frames, max_delay_ms=max_delay_ms)  # fmt: skip
+    policy = ValidationPolicy(local_tz=s.timezone)
 
-    async def serve() -> None:
-        server = StoreBackedServer(directory, sink, host=host, port=port)
-        await server.start()
-        typer.echo(f"hj212 ingest ready on {host}:{server.port}")
+    async def serve() -> dict[str, object]:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await server.close()
-        await sink.close()
-        typer.echo(f"hj212 ingest stopped: {server.stats.snapshot()}")
+        return await serve_store(factory, options, policy, stop, _hj212_ready(host, 1))
 
     try:
-        asyncio.run(serve())
+        counters = asyncio.run(serve())
     finally:
         engine.dispose()
+    typer.echo(f"hj212 ingest stopped: {counters}")
+
+
+def _hj212_ready(host: str, workers: int) -> Callable[[int], None]:
+    def ready(bound: int) -> None:
+        typer.echo(f"hj212 ingest ready on {host}:{bound} ({workers} process(es))")
+
+    return ready
+
+
+def _hj212_workers(s: Settings, options: ServeOptions, workers: int) -> None:
+    from functools import partial
+
+    from kilnwatch.ingest.hj212.workers import merge_counters, run_workers
+    from kilnwatch.ingest.hj212_store import run_store_worker
+
+    target = partial(run_store_worker, s, options)
+    snapshots = run_workers(target, host=options.host, port=options.port, workers=workers,
+                            on_ready=_hj212_ready(options.host, workers))  # fmt: skip
+    typer.echo(f"hj212 ingest stopped: {merge_counters(snapshots)}")
 
 
 __all__ = ["app", "import_readings"]

@@ -8,6 +8,10 @@
   ``max_delay_ms``) into one transaction with one ``ingest_batches`` row, and every
   ``commit`` returns only after that transaction committed, so the server's reply (the
   acknowledgement) follows durable storage.
+  Up to ``writers`` groups are in flight at once (each in its own thread and database
+  session): the next group is validated while the previous one holds its meter locks and
+  commits. Meter facts for validation are cached per writer and dropped when the directory
+  reloads (every minute), like the device map itself.
 * :class:`StoreBackedServer` is the HJ 212 server checking the device password (``PW``)
   against the stored scrypt hash (cached, see :class:`~kilnwatch.ingest.sources.SecretCache`).
 
@@ -24,14 +28,19 @@ import dataclasses
 import hmac
 import logging
 import secrets
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.config import Settings
 from kilnwatch.errors import FrameError
 from kilnwatch.ingest.hj212 import (
     Device,
@@ -45,15 +54,18 @@ from kilnwatch.ingest.hj212.codec import check_packet_compat
 from kilnwatch.ingest.hj212.model import ALL_COMPAT
 from kilnwatch.ingest.hj212.records import DecodedReading
 from kilnwatch.ingest.hj212.server import REJECT_BAD_PASSWORD, REJECT_UNKNOWN_MN
-from kilnwatch.ingest.pipeline import Delivery, ingest_deliveries
+from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, MeterCache, ingest_frame
 from kilnwatch.ingest.sources import SecretCache
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
+from kilnwatch.ingest.vectorised import raw_frame_from_readings
 from kilnwatch.store.models import Gateway, Meter
 
 logger = logging.getLogger("kilnwatch.ingest.hj212")
 
 STORED_KINDS = ("Rtd", "Avg")
+STORED_READING_KINDS = frozenset({"rtd", "avg"})
 RELOAD_S = 60.0
+PG_WRITERS = 2  # groups in flight on PostgreSQL: validate one while the other commits
 
 
 @dataclass(frozen=True)
@@ -64,14 +76,19 @@ class _Entry:
 
 
 class DbDeviceDirectory:
-    """HJ 212 devices from the registry (``DeviceDirectory`` protocol of the server)."""
+    """HJ 212 devices from the registry (``DeviceDirectory`` protocol of the server).
+
+    ``generation`` grows at every reload; caches built from registry data (the sink's meter
+    facts) compare it to know when to drop themselves.
+    """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
         self._entries: dict[str, _Entry] = {}
-        self._verified: dict[str, str] = {}
+        self._devices: dict[str, Device] = {}
         self._loaded = -RELOAD_S
         self._secrets = SecretCache()
+        self.generation = 0
 
     def reload(self) -> None:
         """Read hj212 gateways and their meters."""
@@ -99,7 +116,9 @@ class DbDeviceDirectory:
             for g in gateways
             if g.mn
         }
+        self._devices = {}
         self._loaded = time.monotonic()
+        self.generation += 1
 
     def _entry(self, mn: str) -> _Entry | None:
         if time.monotonic() - self._loaded > RELOAD_S:
@@ -109,8 +128,14 @@ class DbDeviceDirectory:
     def verify(self, mn: str, password: str) -> None:
         """Remember ``password`` for ``mn`` when it matches the stored hash."""
         entry = self._entry(mn)
-        if entry is not None and self._secrets.verify(mn, password, entry.secret_hash):
-            self._verified[mn] = password
+        if entry is None:
+            return
+        current = self._devices.get(mn)
+        known = current.password.encode() if current is not None else b""
+        if known and hmac.compare_digest(known, password.encode()):
+            return  # verified since the last reload, which drops every device
+        if self._secrets.verify(mn, password, entry.secret_hash):
+            self._devices[mn] = self._device(mn, entry, password)
 
     def gateway(self, mn: str) -> GatewayInfo | None:
         entry = self._entry(mn)
@@ -121,7 +146,13 @@ class DbDeviceDirectory:
         entry = self._entry(mn)
         if entry is None:
             return None
-        password = self._verified.get(mn) or secrets.token_hex(16)
+        device = self._devices.get(mn)
+        if device is None:
+            device = self._devices[mn] = self._device(mn, entry, secrets.token_hex(16))
+        return device
+
+    @staticmethod
+    def _device(mn: str, entry: _Entry, password: str) -> Device:
         return Device(mn=mn, password=password, compat=ALL_COMPAT, meters=entry.meters)
 
 
@@ -156,26 +187,79 @@ class StoreBackedServer(HJ212Server):
         return device, packet
 
 
+class _Payload(Mapping[str, object]):
+    """A reading's dead-letter payload, built only when somebody reads it (rarely)."""
+
+    __slots__ = ("_data", "_reading", "_ts")
+
+    def __init__(self, reading: DecodedReading, ts: datetime) -> None:
+        self._reading = reading
+        self._ts = ts
+        self._data: dict[str, object] | None = None
+
+    def _dict(self) -> dict[str, object]:
+        if self._data is None:
+            r = self._reading
+            self._data = {
+                "mn": r.mn, "cn": r.cn, "code": r.code, "kind": r.kind,
+                "meter_code": r.meter_code, "ts": self._ts.isoformat(), "value": r.value,
+                "unit": r.unit, "flag": r.flag,
+            }  # fmt: skip
+        return self._data
+
+    def __getitem__(self, key: str) -> object:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+
 def _raw(reading: DecodedReading, row_no: int) -> RawReading:
     ts = reading.ts_end if reading.ts_end is not None else reading.ts
-    payload: dict[str, object] = {
-        "mn": reading.mn, "cn": reading.cn, "code": reading.code, "kind": reading.kind,
-        "meter_code": reading.meter_code, "ts": ts.isoformat(), "value": reading.value,
-        "unit": reading.unit, "flag": reading.flag,
-    }  # fmt: skip
     unit = reading.unit if reading.meter_code is not None else None
+    payload = _Payload(reading, ts)
     return RawReading(reading.meter_code, ts, reading.value, unit, reading.flag, row_no, payload)
 
 
 def packet_rows(device: Device, packet: Packet) -> list[RawReading]:
     """Readings to store from a packet: measured values (Rtd/Avg), mapped or not."""
     report = packet_readings(device, packet)
-    wanted = [r for r in report.readings if r.kind in ("rtd", "avg") and not r.converted]
+    wanted = [r for r in report.readings if r.kind in STORED_READING_KINDS and not r.converted]
     return [_raw(r, i) for i, r in enumerate(wanted, start=1)]
 
 
+_Item = tuple[Delivery, "asyncio.Future[None]"]
+
+
+def _default_writers(factory: sessionmaker[Session]) -> int:
+    """Concurrent group commits: PostgreSQL overlaps them; SQLite has one writer anyway."""
+    bind = factory.kw.get("bind")
+    dialect = getattr(getattr(bind, "dialect", None), "name", "")
+    return PG_WRITERS if dialect == "postgresql" else 1
+
+
 class DbFrameSink:
-    """Stores packets through the pipeline with group commit (``FrameSink`` protocol)."""
+    """Stores packets through the pipeline with group commit (``FrameSink`` protocol).
+
+    Parameters
+    ----------
+    factory : sessionmaker
+        Sessions of the store.
+    directory : DbDeviceDirectory
+        Gateways of the devices; its reloads also refresh the cached meter facts.
+    policy : ValidationPolicy, optional
+        Validation settings.
+    max_batch_frames : int
+        Most frames in one group commit.
+    max_delay_ms : int
+        Longest wait for more frames before a group is written while a writer is free [ms].
+    writers : int, optional
+        Groups in flight at once (threads, each with its own session). Default: 2 on
+        PostgreSQL, 1 on SQLite. Meter locks keep concurrent groups exactly-once.
+    """
 
     def __init__(
         self,
@@ -185,16 +269,25 @@ class DbFrameSink:
         *,
         max_batch_frames: int = 500,
         max_delay_ms: int = 10,
+        writers: int | None = None,
     ) -> None:
         self.factory = factory
         self.directory = directory
         self.policy = policy or ValidationPolicy()
         self.max_batch_frames = max_batch_frames
         self.max_delay_s = max_delay_ms / 1000
-        self._queue: list[tuple[Delivery, asyncio.Future[None]]] = []
+        self.writers = writers if writers is not None else _default_writers(factory)
+        if self.writers < 1:
+            raise ValueError("writers must be at least 1")
+        self._queue: list[_Item] = []
         self._wakeup: asyncio.Event | None = None
+        self._slots: asyncio.Semaphore | None = None
         self._task: asyncio.Task[None] | None = None
+        self._writes: set[asyncio.Task[None]] = set()
+        self._executor: ThreadPoolExecutor | None = None
+        self._local = threading.local()
         self.frames_committed = 0
+        self.groups_committed = 0
 
     async def commit(self, device: Device, packet: Packet, received_at: datetime) -> None:
         """Return once the packet's readings are committed."""
@@ -212,46 +305,144 @@ class DbFrameSink:
     def _ensure_task(self) -> None:
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
+            self._slots = asyncio.Semaphore(self.writers)
             self._task = asyncio.get_running_loop().create_task(self._flusher())
 
     async def _flusher(self) -> None:
-        assert self._wakeup is not None
+        assert self._wakeup is not None and self._slots is not None
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            if len(self._queue) < self.max_batch_frames:
-                await asyncio.sleep(self.max_delay_s)
             while self._queue:
+                waited = self._slots.locked()
+                await self._slots.acquire()
+                if not waited and len(self._queue) < self.max_batch_frames:
+                    # a writer is free: wait a little for more frames (bounded latency);
+                    # after waiting for a writer, the queue has filled meanwhile
+                    await asyncio.sleep(self.max_delay_s)
                 batch = self._queue[: self.max_batch_frames]
                 del self._queue[: len(batch)]
-                await self._write(batch)
+                if not batch:
+                    self._slots.release()
+                    break
+                task = asyncio.get_running_loop().create_task(self._write(batch))
+                self._writes.add(task)
+                task.add_done_callback(self._writes.discard)
 
-    async def _write(self, batch: Sequence[tuple[Delivery, asyncio.Future[None]]]) -> None:
+    async def _write(self, batch: Sequence[_Item]) -> None:
+        assert self._slots is not None
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.writers, thread_name_prefix="hj212-writer")
         try:
-            await asyncio.to_thread(self._store, [d for d, _ in batch])
+            await loop.run_in_executor(self._executor, self._store, [d for d, _ in batch])
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
+        finally:
+            self._slots.release()
         self.frames_committed += len(batch)
+        self.groups_committed += 1
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
 
+    def _meter_cache(self) -> MeterCache:
+        """This writer thread's meter facts, dropped whenever the directory reloaded."""
+        local = self._local
+        generation = self.directory.generation
+        cache: MeterCache | None = getattr(local, "cache", None)
+        if cache is None or getattr(local, "generation", None) != generation:
+            cache = local.cache = MeterCache(self.policy)
+            local.generation = generation
+        return cache
+
     def _store(self, deliveries: list[Delivery]) -> None:
         """One transaction and one ``ingest_batches`` row for the whole group."""
         key = f"hj212 group: {len(deliveries)} frames from {deliveries[0].source_ref}"
-        grouped = [dataclasses.replace(d, batch_key=key) for d in deliveries]
+        rows = [r for d in deliveries for r in d.rows]
+        raw = raw_frame_from_readings([d.rows for d in deliveries])
+        metas = [DeliveryMeta(d.source, d.source_ref, len(d.rows), d.gateway, key)
+                 for d in deliveries]  # fmt: skip
         with self.factory() as session:
-            ingest_deliveries(session, grouped, policy=self.policy)
+            ingest_frame(session, metas, raw, rows.__getitem__, policy=self.policy,
+                         cache=self._meter_cache())  # fmt: skip
             session.commit()
 
     async def close(self) -> None:
-        """Stop the flusher after the queue is written."""
-        while self._queue:
-            await asyncio.sleep(self.max_delay_s)
+        """Stop the flusher after the queue is written and every group committed."""
+        while self._queue or self._writes:
+            await asyncio.sleep(self.max_delay_s or 0.001)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How one receiver process listens and commits (picklable, for worker processes)."""
+
+    host: str = "0.0.0.0"
+    port: int = 9212
+    batch_frames: int = 500
+    max_delay_ms: int = 10
+    writers: int | None = None
+    reuse_port: bool = False
+
+
+async def serve_store(
+    factory: sessionmaker[Session],
+    options: ServeOptions,
+    policy: ValidationPolicy,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None],
+) -> dict[str, object]:
+    """Receive until ``stop`` is set, then commit and acknowledge what is queued.
+
+    Returns the server's counters.
+    """
+    directory = DbDeviceDirectory(factory)
+    directory.reload()
+    sink = DbFrameSink(factory, directory, policy, max_batch_frames=options.batch_frames,
+                       max_delay_ms=options.max_delay_ms, writers=options.writers)  # fmt: skip
+    server = StoreBackedServer(directory, sink, host=options.host, port=options.port,
+                               reuse_port=options.reuse_port)  # fmt: skip
+    await server.start()
+    on_ready(server.port)
+    await stop.wait()
+    await server.close()
+    await sink.close()
+    return server.stats.snapshot()
+
+
+def run_store_worker(
+    settings: Settings, options: ServeOptions, index: int, port: int, events: Any
+) -> None:
+    """One receiver process of :func:`~kilnwatch.ingest.hj212.workers.run_workers`."""
+    from kilnwatch.ingest.hj212.workers import READY, STOPPED
+    from kilnwatch.store.engine import make_engine, make_session_factory
+
+    engine = make_engine(settings)
+    mine = dataclasses.replace(options, port=port, reuse_port=True)
+    policy = ValidationPolicy(local_tz=settings.timezone)
+
+    async def main() -> dict[str, object]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        factory = make_session_factory(engine)
+        return await serve_store(factory, mine, policy, stop,
+                                 lambda bound: events.put((READY, index, bound)))  # fmt: skip
+
+    try:
+        counters = asyncio.run(main())
+    finally:
+        engine.dispose()
+    events.put((STOPPED, index, counters))

@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 
 from kilnwatch.errors import InputError
@@ -39,7 +40,12 @@ class Device:
     @property
     def tz(self) -> tzinfo:
         """Zone of the device's DataTime stamps."""
-        return timezone(self.utc_offset)
+        return _zone(self.utc_offset)
+
+
+@lru_cache(maxsize=64)
+def _zone(offset: timedelta) -> tzinfo:
+    return timezone(offset)
 
 
 class InMemoryDeviceDirectory:

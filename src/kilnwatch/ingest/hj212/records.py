@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from kilnwatch.ingest.hj212.devices import Device
 from kilnwatch.ingest.hj212.model import Packet
@@ -84,25 +85,39 @@ class ReadingsReport:
     problems: list[ReadingProblem]
 
 
-def meter_for(device: Device, code: str, suffix: str) -> str | None:
-    """Meter of a value item, trying ``code-Suffix``, then ``code-Zs`` / ``code``.
+@lru_cache(maxsize=4096)
+def meter_keys(code: str, suffix: str) -> tuple[str, ...]:
+    """Device-map keys to try for a value item, most specific first.
 
-    The same lookups are repeated with the 2017 code when ``code`` is an old 2005 code.
+    ``code-Suffix``, then ``code-Zs`` (converted values) or ``code`` (measured values); the
+    same again with the 2017 code when ``code`` is an old 2005 code.
     """
     converted = suffix.startswith(CONVERTED_KEY)
     codes = [code]
     row = load_hj212_codes().lookup(code)
     if row is not None and row.code != code:
         codes.append(row.code)
+    keys: list[str] = []
     for candidate in codes:
         general = f"{candidate}-{CONVERTED_KEY}" if converted else candidate
-        for key in (f"{candidate}-{suffix}", general):
-            meter = device.meters.get(key)
-            if meter is not None:
-                return meter
+        keys += [f"{candidate}-{suffix}", general]
+    return tuple(keys)
+
+
+def meter_for(device: Device, code: str, suffix: str) -> str | None:
+    """Meter of a value item, trying ``code-Suffix``, then ``code-Zs`` / ``code``.
+
+    The same lookups are repeated with the 2017 code when ``code`` is an old 2005 code.
+    """
+    meters = device.meters
+    for key in meter_keys(code, suffix):
+        meter = meters.get(key)
+        if meter is not None:
+            return meter
     return None
 
 
+@lru_cache(maxsize=4096)
 def _unit(code: str, kind: str) -> str | None:
     row = load_hj212_codes().lookup(code)
     if row is None:
@@ -120,11 +135,12 @@ def _stamps(packet: Packet, device: Device) -> tuple[dict[str, datetime], list[R
     """DataTime under key '' and each factor's SampleTime under its code."""
     stamps: dict[str, datetime] = {}
     problems: list[ReadingProblem] = []
+    tz = device.tz
     for key, value in packet.cp_items():
         if key == "DataTime" or key.endswith("-SampleTime"):
             code = "" if key == "DataTime" else key.rsplit("-", 1)[0]
             try:
-                stamps[code] = parse_data_time(value, device.tz)
+                stamps[code] = parse_data_time(value, tz)
             except ValueError as exc:
                 problems.append(ReadingProblem("hj212.readings.bad_time", str(exc), {key: value}))
     return stamps, problems

@@ -118,6 +118,9 @@ class HJ212Server:
         Close connections silent for this long [s]; None keeps them open.
     clock : callable, optional
         Source of ``received_at`` (aware datetime); defaults to UTC now.
+    reuse_port : bool
+        Bind with ``SO_REUSEPORT`` so that several receiver processes share one port (the
+        kernel spreads connections over them); see :mod:`kilnwatch.ingest.hj212.workers`.
     """
 
     def __init__(
@@ -131,6 +134,7 @@ class HJ212Server:
         idle_timeout_s: float | None = None,
         clock: Callable[[], datetime] = _utc_now,
         stats: ServerStats | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.directory = directory
         self.sink = sink
@@ -140,6 +144,7 @@ class HJ212Server:
         self.idle_timeout_s = idle_timeout_s
         self.clock = clock
         self.stats = stats if stats is not None else ServerStats()
+        self.reuse_port = reuse_port
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -152,7 +157,9 @@ class HJ212Server:
 
     async def start(self) -> None:
         """Bind and start accepting connections."""
-        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, self._port, reuse_port=self.reuse_port or None
+        )
         logger.info("hj212 server listening on %s:%s", self.host, self.port)
 
     async def serve_forever(self) -> None:

@@ -25,6 +25,9 @@ def format_data_time(moment: datetime) -> str:
 def parse_data_time(text: str, tz: tzinfo = CHINA_STANDARD_TIME) -> datetime:
     """Aware datetime from an N14 stamp (or N17 with milliseconds) in zone ``tz``.
 
+    The digits are sliced and passed to :class:`datetime` (no ``strptime``: this runs for
+    every frame); ``datetime`` itself refuses impossible dates and times.
+
     Raises
     ------
     ValueError
@@ -33,6 +36,12 @@ def parse_data_time(text: str, tz: tzinfo = CHINA_STANDARD_TIME) -> datetime:
     text = text.strip()
     if not text.isdigit() or len(text) not in (_STAMP_DIGITS, _STAMP_MS_DIGITS):
         raise ValueError(f"time stamp {text!r} is not YYYYMMDDhhmmss")
-    moment = datetime.strptime(text[:_STAMP_DIGITS], _STAMP)
     millis = int(text[_STAMP_DIGITS:] or 0)
-    return moment.replace(microsecond=millis * 1000, tzinfo=tz)
+    try:
+        return datetime(
+            int(text[0:4]), int(text[4:6]), int(text[6:8]),
+            int(text[8:10]), int(text[10:12]), int(text[12:14]),
+            millis * 1000, tz,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise ValueError(f"time stamp {text!r} is not a valid date/time: {exc}") from None
