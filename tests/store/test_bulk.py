@@ -154,3 +154,25 @@ def test_direct_copy_keeps_flags_nulls_and_timestamps(session: Session, meter: i
         (T0 + timedelta(minutes=i), i / 3, f, b, 1)
         for i, f, b in zip(range(6), flags, batches, strict=True)
     ]
+
+
+def test_repeated_deliveries_leave_their_record(session: Session, meter: int) -> None:
+    """A repeat of a stored value, or within one frame, is not stored but recorded."""
+    from kilnwatch.store.models.ingest import DeliveryRepeat
+    from kilnwatch.store.staging import store_frame
+
+    first = store_frame(session, _frame(meter, [(0, 1.0), (1, 2.0), (1, 2.0), (2, 3.0)], batch=1))
+    assert (first.inserted, first.repeats_in_frame) == (3, 1)
+    again = store_frame(session, _frame(meter, [(0, 1.0), (2, 3.5), (5, 4.0)], batch=2))
+    assert again.inserted == 2  # a correction and a new value; the repeat is only recorded
+    session.commit()
+    rows = session.execute(
+        select(DeliveryRepeat.ts, DeliveryRepeat.batch_id, DeliveryRepeat.received_at)
+        .where(DeliveryRepeat.meter_id == meter)
+        .order_by(DeliveryRepeat.ts)
+    ).all()  # fmt: skip
+    assert [tuple(r) for r in rows] == [
+        (T0, 2, NOW),
+        (T0 + timedelta(minutes=1), 1, NOW),
+    ]
+    assert session.scalar(select(func.count()).select_from(Reading)) == 5

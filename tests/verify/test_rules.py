@@ -209,3 +209,18 @@ def test_corrections_lowering_values(session: Session, change: float) -> None:
     session.flush()
     found = sorted(f.rule_code for f in verify_period(session, PERIOD).findings)
     assert found == ["verify.timeseries.corrections"]
+
+
+def test_ratio_shift_attributed_to_the_sub_meter_that_changed(session: Session) -> None:
+    """The parent / sub-meter ratio rises because a sub-meter reads 2.5 % low (below the
+    intensity search's smallest change): over the days of the ratio shift its own energy per
+    product drops while the parent's flow does not, so the finding names the sub-meter, not
+    a load behind the parent."""
+    plant = Plant()
+    plant.values["E-K1-COAL"][240:360] *= 0.975
+    plant.refresh_sources()
+    store(session, plant)
+    found = verify_period(session, PERIOD).findings
+    assert sorted(f.rule_code for f in found) == ["verify.submeter.child_reads_low"]
+    assert found[0].evidence["meter"] == "E-K1-COAL"
+    assert found[0].magnitude_fraction == pytest.approx(0.025, abs=0.004)

@@ -1,20 +1,28 @@
-"""Bulk-load readings into numpy, one query per enterprise and window.
+"""Bulk-load readings into numpy: per set of meters, or a whole period in one table scan.
 
-Timestamps become integer epoch seconds computed by the database (no per-row datetime
-parsing in Python). For every (meter, timestamp) the latest version is the value; the number
-of versions, the first version's value and the delivery lag are kept for the detectors of
-corrections and late data.
+The database computes integer epoch seconds and packs each row into four values: a key
+``meter_id << 32 | ts``, the value, the flag and ``source + 8 * version + 2**20 *
+received_at`` (``received_at`` only for real-time sources, the only ones for which a delivery
+lag means anything). Few Python objects per row and no per-row datetime parsing; numpy then
+sorts by (key, version), keeps the latest version per (meter, ts) with the number of versions
+and the first version's value (for the detectors of corrections and late data), and splits
+the arrays per meter.
+
+A whole period (:func:`load_period_readings`) is read by one sequential scan of the period's
+time range instead of an index walk per meter: rows are stored in delivery order (all meters
+of a time step together), so reading one meter's rows through the primary key touches pages
+all over the table, while a scan reads each page once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
@@ -24,6 +32,13 @@ from kilnwatch.store.models import SOURCE_CODES
 REAL_TIME_SOURCES = ("http", "mqtt", "hj212")
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: Bits of the packed columns (meter id above the epoch seconds; source, version and
+#: received epoch seconds in one integer).
+TS_BITS = 32
+SOURCE_BITS = 3
+VERSION_BITS = 17
+RECEIVED_SHIFT = SOURCE_BITS + VERSION_BITS
+FETCH_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -50,19 +65,29 @@ def empty_series() -> Series:
 
 
 #: Epoch seconds from SQLite's stored text timestamps (julianday is computed in C; the 0.5
-#: rounds the double to the nearest second). ``received_at`` is read only for real-time
-#: sources (http, mqtt, hj212), the only ones for which a delivery lag means anything.
+#: rounds the double to the nearest second).
 _SQLITE_EPOCH = "CAST((julianday({col}) - 2440587.5) * 86400 + 0.5 AS INTEGER)"
-_SQLITE_SQL = (
-    f"SELECT meter_id, {_SQLITE_EPOCH.format(col='ts')}, version, value, flag,"
-    f" CASE WHEN source IN ({{live}}) THEN {_SQLITE_EPOCH.format(col='received_at')} ELSE 0 END,"
-    " source FROM readings WHERE meter_id IN ({ids}) AND ts >= ? AND ts <= ?"
-    " ORDER BY meter_id, ts, version"
+_PG_EPOCH = "CAST(EXTRACT(EPOCH FROM {col}) AS BIGINT)"
+_LIVE = ",".join(str(SOURCE_CODES[k]) for k in REAL_TIME_SOURCES)
+
+
+def _packed_sql(epoch: str, meter_filter: str, mark: str) -> str:
+    ts, received = epoch.format(col="ts"), epoch.format(col="received_at")
+    return (
+        f"SELECT (CAST(meter_id AS BIGINT) << {TS_BITS}) | {ts}, value, COALESCE(flag, ''),"
+        f" source + {1 << SOURCE_BITS} * version + CASE WHEN source IN ({_LIVE})"
+        f" THEN {1 << RECEIVED_SHIFT} * {received} ELSE 0 END"
+        f" FROM readings WHERE ts >= {mark} AND ts <= {mark}{meter_filter}"
+    )
+
+
+_SQLITE_REPEATS = (
+    f"SELECT meter_id, {_SQLITE_EPOCH.format(col='ts')} FROM delivery_repeats"
+    " WHERE ts >= ? AND ts <= ?{meters}"
 )
-_POSTGRES_SQL = (
-    "SELECT meter_id, CAST(EXTRACT(EPOCH FROM ts) AS BIGINT), version, value, COALESCE(flag, ''),"
-    " CAST(EXTRACT(EPOCH FROM received_at) AS BIGINT), source FROM readings"
-    " WHERE meter_id = ANY(%s) AND ts >= %s AND ts <= %s ORDER BY meter_id, ts, version"
+_POSTGRES_REPEATS = (
+    f"SELECT meter_id, {_PG_EPOCH.format(col='ts')} FROM delivery_repeats"
+    " WHERE ts >= %s AND ts <= %s{meters}"
 )
 
 
@@ -71,23 +96,95 @@ def _sqlite_text(ts: datetime) -> str:
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _fetch(
-    session: Session, meter_ids: list[int], start_at: datetime, end_at: datetime
-) -> list[Any]:
-    """Rows straight from the DB-API cursor: the hot path skips ORM row processing."""
+def _query(
+    session: Session, kind: str, meter_ids: Sequence[int] | None, start_at: datetime,
+    end_at: datetime,
+) -> tuple[str, tuple[Any, ...]]:  # fmt: skip
+    """SQL and parameters of ``kind`` (``readings`` or ``repeats``) for this dialect."""
+    ids = None if meter_ids is None else [int(i) for i in meter_ids]
+    if session.get_bind().dialect.name == "sqlite":
+        where = "" if ids is None else f" AND meter_id IN ({','.join(map(str, ids))})"
+        bounds: tuple[Any, ...] = (_sqlite_text(start_at), _sqlite_text(end_at))
+        if kind == "readings":
+            return _packed_sql(_SQLITE_EPOCH, where, "?"), bounds
+        return _SQLITE_REPEATS.format(meters=where), bounds
+    where = "" if ids is None else " AND meter_id = ANY(%s)"
+    params = (start_at, end_at) if ids is None else (start_at, end_at, ids)
+    if kind == "readings":
+        return _packed_sql(_PG_EPOCH, where, "%s"), params
+    return _POSTGRES_REPEATS.format(meters=where), params
+
+
+def _chunks(session: Session, sql: str, params: tuple[Any, ...]) -> Iterator[Sequence[Any]]:
+    """Rows straight from the DB-API cursor, in chunks: the hot path skips ORM processing."""
+    session.flush()
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     cursor = dbapi.cursor()
     try:
-        if session.get_bind().dialect.name == "sqlite":
-            live = ",".join(str(SOURCE_CODES[k]) for k in REAL_TIME_SOURCES)
-            sql = _SQLITE_SQL.format(ids=",".join(str(int(i)) for i in meter_ids), live=live)
-            cursor.execute(sql, (_sqlite_text(start_at), _sqlite_text(end_at)))
-        else:
-            cursor.execute(_POSTGRES_SQL, (meter_ids, start_at, end_at))
-        return list(cursor.fetchall())
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            yield rows
     finally:
         cursor.close()
+
+
+@dataclass(frozen=True)
+class PackedRows:
+    """Columns of :func:`_packed_sql` rows, in no particular order."""
+
+    key: I64
+    value: F64
+    flag: NDArray[np.object_]
+    extra: I64
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterator[Sequence[Any]]) -> PackedRows:
+        keys, values, flags, extras = [], [], [], []
+        for rows in chunks:
+            n = len(rows)
+            keys.append(np.fromiter(map(itemgetter(0), rows), np.int64, n))
+            values.append(np.fromiter(map(itemgetter(1), rows), np.float64, n))
+            flags.append(np.fromiter(map(itemgetter(2), rows), object, n))
+            extras.append(np.fromiter(map(itemgetter(3), rows), np.int64, n))
+        if not keys:
+            return cls(
+                np.zeros(0, np.int64), np.zeros(0), np.zeros(0, object), np.zeros(0, np.int64)
+            )
+        return cls(
+            np.concatenate(keys), np.concatenate(values), np.concatenate(flags),
+            np.concatenate(extras),
+        )  # fmt: skip
+
+
+def series_by_meter(rows: PackedRows) -> dict[int, Series]:
+    """Latest version per (meter, ts), with version counts and first values, per meter."""
+    if rows.key.size == 0:
+        return {}
+    version = (rows.extra >> SOURCE_BITS) & ((1 << VERSION_BITS) - 1)
+    order = np.lexsort((version, rows.key))
+    key, extra = rows.key[order], rows.extra[order]
+    new_key = np.empty(key.size, dtype=bool)
+    new_key[0] = True
+    np.not_equal(key[1:], key[:-1], out=new_key[1:])
+    first = np.flatnonzero(new_key)
+    last = np.append(first[1:] - 1, key.size - 1)
+    ukey, latest = key[last], extra[last]
+    meter, ts = ukey >> TS_BITS, ukey & ((1 << TS_BITS) - 1)
+    received = latest >> RECEIVED_SHIFT
+    columns = (
+        ts,
+        rows.value[order[last]],
+        rows.flag[order[last]],
+        (last - first + 1).astype(np.int64),
+        rows.value[order[first]],
+        np.where(received > 0, received - ts, 0),
+        latest & ((1 << SOURCE_BITS) - 1),
+    )
+    cuts = np.flatnonzero(np.diff(meter)) + 1
+    starts = np.concatenate(([0], cuts))
+    parts = [np.split(c, cuts) for c in columns]
+    return {int(meter[s]): Series(*(p[i] for p in parts)) for i, s in enumerate(starts)}
 
 
 def load_readings(
@@ -96,41 +193,31 @@ def load_readings(
     """Readings of ``meter_ids`` with ``start_at <= ts <= end_at``, per meter."""
     if not meter_ids:
         return {}
-    session.flush()
-    rows = _fetch(session, [int(i) for i in meter_ids], start_at, end_at)
+    sql, params = _query(session, "readings", meter_ids, start_at, end_at)
+    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params)))
+
+
+def load_period_readings(
+    session: Session, start_at: datetime, end_at: datetime
+) -> dict[int, Series]:
+    """Readings of every meter with ``start_at <= ts <= end_at``, per meter: one scan."""
+    sql, params = _query(session, "readings", None, start_at, end_at)
+    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params)))
+
+
+def load_repeats(
+    session: Session, meter_ids: Sequence[int] | None, start_at: datetime, end_at: datetime
+) -> dict[int, I64]:
+    """Timestamps [epoch s, sorted] of repeated deliveries (``delivery_repeats``) per meter,
+    one entry per repeated delivery, with ``start_at <= ts <= end_at`` (every meter when
+    ``meter_ids`` is None)."""
+    if meter_ids is not None and not meter_ids:
+        return {}
+    sql, params = _query(session, "repeats", meter_ids, start_at, end_at)
+    rows = [r for chunk in _chunks(session, sql, params) for r in chunk]
     if not rows:
         return {}
-    schema = {"m": pl.Int64, "t": pl.Int64, "v": pl.Int64, "x": pl.Float64, "f": pl.Utf8,
-              "r": pl.Int64, "s": pl.Int64}  # fmt: skip
-    frame = pl.DataFrame(rows, schema=schema, orient="row").with_columns(pl.col("f").fill_null(""))
-    return frame_to_series(frame)
-
-
-def frame_to_series(frame: pl.DataFrame) -> dict[int, Series]:
-    """Columns m (meter), t (epoch s), v (version), x (value), f (flag), r (received epoch s),
-    s (source code)."""
-    grouped = (
-        frame.with_columns((pl.col("r") - pl.col("t")).alias("lag"))
-        .sort(["m", "t", "v"])
-        .group_by(["m", "t"], maintain_order=True)
-        .agg(
-            pl.col("x").last().alias("x"),
-            pl.col("f").last().alias("f"),
-            pl.len().alias("n"),
-            pl.col("x").first().alias("x1"),
-            pl.col("lag").last().alias("lag"),
-            pl.col("s").last().alias("s"),
-        )
-    )
-    out: dict[int, Series] = {}
-    for (meter_id,), part in grouped.partition_by("m", as_dict=True, maintain_order=True).items():
-        out[int(meter_id)] = Series(
-            part["t"].to_numpy().astype(np.int64),
-            part["x"].to_numpy().astype(np.float64),
-            part["f"].to_numpy().astype(object),
-            part["n"].to_numpy().astype(np.int64),
-            part["x1"].to_numpy().astype(np.float64),
-            part["lag"].to_numpy().astype(np.int64),
-            part["s"].to_numpy().astype(np.int64),
-        )
-    return out
+    pairs = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+    ids, starts = np.unique(pairs[:, 0], return_index=True)
+    return {int(m): part for m, part in zip(ids, np.split(pairs[:, 1], starts[1:]), strict=True)}

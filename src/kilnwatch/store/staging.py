@@ -10,7 +10,13 @@ A Polars frame (:data:`FRAME_SCHEMA`) is written in as few statements as the dat
 * **staging**: the other rows are loaded into a temporary table (``COPY`` / ``executemany``)
   and one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` stores what is new (version 1) or
   differs from the latest stored version (version = latest + 1); exact duplicates are left
-  out. The counts come back per (batch, meter), not per row.
+  out. The counts come back per (batch, meter), not per row;
+* **repeats**: a row equal to the one before it for its (meter, ts) in the frame, or to the
+  latest stored version, is not stored as a reading but leaves a row in
+  ``delivery_repeats`` (meter, ts, batch, received_at), the evidence of the repeated
+  delivery for ``verify.timeseries.duplicates``. On the staging path the same statement
+  that moves the changed rows writes them (PostgreSQL: one data-modifying ``WITH``); the
+  fast path has no stored row to repeat, so it does no extra work.
 
 The caller serialises writers of the same meters (:func:`kilnwatch.store.bulk.lock_meters`):
 under those locks the "no stored reading in the range" check and the insert are one atomic
@@ -47,6 +53,8 @@ _STAGE_COLUMNS = ("meter_id", "ts", "value", "flag", "source", "batch_id", "rece
                   "part")  # fmt: skip
 _READING_COLUMNS = ("meter_id", "ts", "version", "value", "flag", "source", "batch_id",
                     "received_at")  # fmt: skip
+_REPEAT_COLUMNS = ("meter_id", "ts", "batch_id", "received_at")
+REPEATS_TABLE = "delivery_repeats"
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
 
 _PG_STAGE = f"""
@@ -66,12 +74,14 @@ _SQLITE_MOVED = """
 CREATE TEMP TABLE IF NOT EXISTS kw_moved (
     meter_id INTEGER NOT NULL, ts DATETIME NOT NULL, version INTEGER NOT NULL,
     value FLOAT NOT NULL, flag VARCHAR(2), source SMALLINT NOT NULL, batch_id INTEGER,
-    received_at DATETIME NOT NULL, part INTEGER
+    received_at DATETIME NOT NULL, part INTEGER, same INTEGER NOT NULL
 )
 """
-_SELECT_CHANGED = f"""
+#: Every staged row with its next version and whether it equals the latest stored version.
+_SELECT_STAGED = f"""
 SELECT i.meter_id, i.ts, COALESCE(l.version, 0) + 1 AS version, i.value, i.flag, i.source,
-       i.batch_id, i.received_at, i.part
+       i.batch_id, i.received_at, i.part,
+       CASE WHEN l.version IS NOT NULL AND l.value = i.value THEN 1 ELSE 0 END AS same
 FROM {STAGE_TABLE} AS i
 LEFT JOIN (
     SELECT r.meter_id, r.ts, r.version, r.value
@@ -83,13 +93,18 @@ LEFT JOIN (
         GROUP BY r2.meter_id, r2.ts
     ) AS m ON m.meter_id = r.meter_id AND m.ts = r.ts AND m.version = r.version
 ) AS l ON l.meter_id = i.meter_id AND l.ts = i.ts
-WHERE l.version IS NULL OR l.value <> i.value
 """
 _COLS = ", ".join(_READING_COLUMNS)
+_REPEAT_COLS = ", ".join(_REPEAT_COLUMNS)
 _PG_MOVE = f"""
-WITH ins AS (
+WITH c AS MATERIALIZED ({_SELECT_STAGED}),
+rep AS (
+    INSERT INTO {REPEATS_TABLE} ({_REPEAT_COLS})
+    SELECT {_REPEAT_COLS} FROM c WHERE c.same = 1
+),
+ins AS (
     INSERT INTO readings ({_COLS})
-    SELECT {_COLS} FROM ({_SELECT_CHANGED}) AS c
+    SELECT {_COLS} FROM c WHERE c.same = 0
     ON CONFLICT DO NOTHING
     RETURNING meter_id, ts, version
 )
@@ -99,14 +114,16 @@ FROM ins JOIN {STAGE_TABLE} AS p ON p.meter_id = ins.meter_id AND p.ts = ins.ts
 GROUP BY p.part, ins.meter_id
 """
 _SQLITE_MOVE = (
-    f"INSERT INTO kw_moved ({_COLS}, part) {_SELECT_CHANGED}",
-    f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM kw_moved WHERE true "
+    f"INSERT INTO kw_moved ({_COLS}, part, same) {_SELECT_STAGED}",
+    f"INSERT INTO {REPEATS_TABLE} ({_REPEAT_COLS}) SELECT {_REPEAT_COLS} FROM kw_moved "
+    "WHERE same = 1",
+    f"INSERT INTO readings ({_COLS}) SELECT {_COLS} FROM kw_moved WHERE same = 0 "
     "ON CONFLICT DO NOTHING",
 )
 _SQLITE_COUNT = """
 SELECT part, meter_id, COUNT(*), SUM(CASE WHEN version > 1 THEN 1 ELSE 0 END),
        MIN(ts), MAX(ts)
-FROM kw_moved GROUP BY part, meter_id
+FROM kw_moved WHERE same = 0 GROUP BY part, meter_id
 """
 _PG_OVERLAP = """
 SELECT DISTINCT s.m
@@ -126,6 +143,9 @@ class FrameOutcome:
     corrections: dict[int | None, int] = field(default_factory=lambda: defaultdict(int))
     ranges: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     direct_rows: int = 0
+    repeats_in_frame: int = 0
+    """Rows equal to the one before them for their (meter, ts) within the frame (recorded
+    in ``delivery_repeats`` like repeats of stored values)."""
     fresh: pl.DataFrame | None = None
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
@@ -152,15 +172,31 @@ def empty_frame() -> pl.DataFrame:
 
 def split_frame_rounds(frame: pl.DataFrame) -> list[pl.DataFrame]:
     """Rounds with at most one row per (meter, ts); consecutive equal values collapse."""
+    return _split_rounds(frame)[0]
+
+
+def _split_rounds(frame: pl.DataFrame) -> tuple[list[pl.DataFrame], pl.DataFrame | None]:
+    """The rounds of :func:`split_frame_rounds` and the rows collapsed (repeats), if any."""
     if frame.height == 0:
-        return []
+        return [], None
     if not frame.select(pl.struct(_KEYS).is_duplicated().any()).item():
-        return [frame]
+        return [frame], None
     previous = pl.col("value").shift(1).over(_KEYS)
-    kept = frame.filter(previous.is_null() | (pl.col("value") != previous))
+    marked = frame.with_columns((previous.is_null() | (pl.col("value") != previous)).alias("_new"))
+    kept = marked.filter(pl.col("_new")).drop("_new")
+    repeats = marked.filter(~pl.col("_new")).drop("_new")
     numbered = kept.with_columns(pl.int_range(pl.len()).over(_KEYS).alias("_round"))
     depth = numbered.height and int(numbered.get_column("_round").max()) + 1  # type: ignore[arg-type]
-    return [numbered.filter(pl.col("_round") == i).drop("_round") for i in range(depth)]
+    rounds = [numbered.filter(pl.col("_round") == i).drop("_round") for i in range(depth)]
+    return rounds, repeats if repeats.height else None
+
+
+def _record_repeats(conn: Connection, repeats: pl.DataFrame) -> None:
+    """Rows of the frame that repeat the value before them: evidence in delivery_repeats."""
+    if conn.dialect.name == "postgresql":
+        _pg_copy(conn, REPEATS_TABLE, _REPEAT_COLUMNS, repeats)
+    else:
+        _sqlite_insert(conn, REPEATS_TABLE, _REPEAT_COLUMNS, repeats)
 
 
 def _aware(value: Any) -> datetime:
@@ -209,8 +245,9 @@ def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.D
 
 def _sqlite_rows(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
     text = frame.select(columns).with_columns(
-        pl.col("ts").dt.replace_time_zone(None).dt.strftime(_SQLITE_TS),
-        pl.col("received_at").dt.replace_time_zone(None).dt.strftime(_SQLITE_TS),
+        pl.col(c).dt.replace_time_zone(None).dt.strftime(_SQLITE_TS)
+        for c in ("ts", "received_at")
+        if c in columns
     )
     return text.rows()
 
@@ -265,7 +302,8 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     """Store validated readings (:data:`FRAME_SCHEMA`): new values, corrections; no commit.
 
     Exact repeats of the latest stored version are not stored (``frame.height -
-    outcome.inserted`` is the number of duplicates, rows collapsed within the frame included).
+    outcome.inserted`` is the number of duplicates, rows collapsed within the frame included);
+    each leaves a row in ``delivery_repeats``.
     ``part`` (default: ``batch_id``) is the key the counts are returned by; it is not stored.
     """
     conn = session.connection()
@@ -273,7 +311,10 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     if "part" not in frame.columns:
         frame = frame.with_columns(pl.col("batch_id").alias("part"))
     frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
-    rounds = split_frame_rounds(frame)
+    rounds, repeats = _split_rounds(frame)
+    if repeats is not None:
+        _record_repeats(conn, repeats)
+        outcome.repeats_in_frame = repeats.height
     for number, part in enumerate(rounds):
         staged = part
         if number == 0:

@@ -8,6 +8,7 @@ the external source rows into an :class:`EnterpriseContext` with per-meter quant
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -74,6 +75,8 @@ class MeterData:
     daily: F64  # daily quantities [meter unit]
     daily_n: I64  # readings per day
     step_s: int  # the meter's usual reading interval [s] (0 when unknown)
+    repeats_ts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Timestamps [epoch s] of deliveries that repeated a stored value (one per delivery)."""
 
     @property
     def expected_per_day(self) -> int:
@@ -126,7 +129,9 @@ def median_step_s(ts_s: I64) -> int:
     return int(np.median(np.diff(ts_s)))
 
 
-def meter_data(info: MeterInfo, series: Series, window: PeriodWindow) -> MeterData:
+def meter_data(
+    info: MeterInfo, series: Series, window: PeriodWindow, repeats_ts: I64 | None = None
+) -> MeterData:
     ts_q, qty = interval_quantities(series, info.measurement)
     in_period = (series.ts_s > window.start_s) & (series.ts_s <= window.end_s)
     return MeterData(
@@ -138,6 +143,7 @@ def meter_data(info: MeterInfo, series: Series, window: PeriodWindow) -> MeterDa
         daily=daily_totals(ts_q, qty, window.start_s, window.n_days),
         daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.n_days),
         step_s=median_step_s(series.ts_s),
+        repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )
 
 
@@ -171,6 +177,12 @@ def build_context(
     series: dict[int, Series],
     sources: Sources,
     settings: VerifySettings,
+    repeats: Mapping[int, I64] | None = None,
 ) -> EnterpriseContext:
-    meters = {m.id: meter_data(m, series.get(m.id, empty_series()), window) for m in info.meters}
+    """The context of one enterprise; ``repeats``: repeated-delivery timestamps per meter."""
+    repeats = repeats or {}
+    meters = {
+        m.id: meter_data(m, series.get(m.id, empty_series()), window, repeats.get(m.id))
+        for m in info.meters
+    }
     return EnterpriseContext(info, window, meters, sources, settings)

@@ -44,6 +44,7 @@ KIND_OF_RULE: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "verify.timeseries.impossible": (),
         "verify.timeseries.corrections": ("backdated_packets",),
         "verify.timeseries.late_data": ("backdated_packets",),
+        "verify.timeseries.duplicates": ("duplicate_packets",),
         "verify.hj212.flag_pattern": ("flag_abuse",),
     }
 )

@@ -50,7 +50,8 @@ def check_peers(samples: list[RatioSample], existing: list[Finding]) -> list[Fin
     z_threshold = settings.value(PEERS, "z_threshold")
     least = settings.value(PEERS, "min_meters")
     known = {(f.meter_id, f.period) for f in existing if f.rule_code.startswith("verify.submeter.")}
-    low = {(f.meter_id, f.period) for f in existing if f.rule_code == "verify.meter.intensity_drop"}
+    reads_low = ("verify.meter.intensity_drop", "verify.submeter.child_reads_low")
+    low = {(f.meter_id, f.period) for f in existing if f.rule_code in reads_low}
     out = []
     for group in sorted({s.group for s in samples}):
         peers = [s for s in samples if s.group == group]

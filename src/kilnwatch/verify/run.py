@@ -15,7 +15,13 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from kilnwatch.analytics.meters import EnterpriseInfo, load_enterprises
-from kilnwatch.analytics.readings import load_readings
+from kilnwatch.analytics.readings import (
+    I64,
+    Series,
+    load_period_readings,
+    load_readings,
+    load_repeats,
+)
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
@@ -62,18 +68,40 @@ def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int
     )
 
 
+@dataclass
+class Loaded:
+    """Readings and repeated deliveries of a whole period, loaded by one scan each."""
+
+    series: dict[int, Series]
+    repeats: dict[int, I64]
+
+    @classmethod
+    def load(cls, session: Session, window: PeriodWindow) -> Loaded:
+        start = window.start_at - OPENING_MARGIN
+        return cls(
+            load_period_readings(session, start, window.end_at),
+            load_repeats(session, None, window.start_at, window.end_at),
+        )
+
+
 def verify_enterprise(
     session: Session,
     info: EnterpriseInfo,
     window: PeriodWindow,
     sources: Sources,
     settings: VerifySettings,
+    loaded: Loaded | None = None,
 ) -> tuple[list[Finding], int, list[RatioSample]]:
-    """Findings of one enterprise and period, readings looked at, and its peer samples."""
-    series = load_readings(
-        session, [m.id for m in info.meters], window.start_at - OPENING_MARGIN, window.end_at
-    )
-    ctx = build_context(info, window, series, sources, settings)
+    """Findings of one enterprise and period, readings looked at, and its peer samples
+    (readings from ``loaded`` when given, else loaded for this enterprise)."""
+    ids = [m.id for m in info.meters]
+    if loaded is None:
+        series = load_readings(session, ids, window.start_at - OPENING_MARGIN, window.end_at)
+        repeats = load_repeats(session, ids, window.start_at, window.end_at)
+    else:
+        series = {i: loaded.series[i] for i in ids if i in loaded.series}
+        repeats = {i: loaded.repeats[i] for i in ids if i in loaded.repeats}
+    ctx = build_context(info, window, series, sources, settings, repeats)
     return run_checks(ctx), sum(s.size for s in series.values()), ratio_samples(ctx)
 
 
@@ -97,9 +125,10 @@ def verify_period(
     by_enterprise = _sources(session, [i.id for i in infos], window)
     found_by: dict[int, list[Finding]] = {}
     samples: list[RatioSample] = []
+    loaded = Loaded.load(session, window) if enterprise_ids is None else None
     for n, info in enumerate(infos, start=1):
         found, readings, peer_samples = verify_enterprise(
-            session, info, window, by_enterprise[info.id], settings
+            session, info, window, by_enterprise[info.id], settings, loaded
         )
         found_by[info.id] = found
         samples += peer_samples

@@ -7,13 +7,27 @@ A rollup row summarises one meter over one period (``grain``: ``hour``, ``day``,
 ``sum`` is the consumption for ``counter`` meters (differences of the register), the total
 for ``interval`` meters and the sum of samples for ``instant`` meters (mean = sum / count).
 ``first``/``last`` are the raw values at ``first_ts``/``last_ts``.
+
+A delivery repeat records that a reading arrived again with the value already stored for its
+(meter, ts): the store keeps one copy, and this row keeps the evidence of the repeated
+delivery (when and in which batch), so verification can tell an occasional re-send after a
+timeout from bursts or systematic re-sends (``verify.timeseries.duplicates``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
@@ -55,3 +69,20 @@ class Rollup(Base):
     last_ts: Mapped[datetime] = mapped_column(UTCDateTime())
     resets: Mapped[int] = mapped_column(Integer, default=0)
     rollovers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeliveryRepeat(Base):
+    """One delivery of a reading equal to the stored one (same meter, ``ts`` and value).
+
+    Like ``readings``, no foreign key to meters (migration 0004): rows are written by the
+    bulk store for meters that validation has just looked up.
+    """
+
+    __tablename__ = "delivery_repeats"
+    __table_args__ = (Index("ix_delivery_repeats_meter_id_ts", "meter_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    meter_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -16,7 +16,7 @@ import numpy as np
 
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.detectors.shift import Shift, level_shift
+from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
 from kilnwatch.verify.findings import Finding, rounded
 from kilnwatch.verify.rules._base import finding, tce_of
 
@@ -177,8 +177,80 @@ def check_submeters(ctx: EnterpriseContext, child_shifts: dict[int, Shift]) -> l
         shift = _shift(ctx, RATIO, x, "short")
         if shift is None or _explained(shift, children, child_shifts):
             continue
-        out.append(_ratio_finding(ctx, parent, children, shift))
+        culprit = _child_reading_low(ctx, children, kids, ok, shift)
+        if culprit is not None:
+            out.append(_child_finding(ctx, parent, *culprit, shift))
+        else:
+            out.append(_ratio_finding(ctx, parent, children, shift))
     return out
+
+
+def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
+    """Daily quantity per product of the meter's unit (None without one product meter)."""
+    products = ctx.product_meters(m.info.unit_id) if m.info.unit_id is not None else []
+    if len(products) != 1:
+        return None
+    p = products[0]
+    ok = _comparable(m, p)
+    return np.where(ok, m.daily / np.where(p.daily > 0, p.daily, 1.0), np.nan)
+
+
+def _child_reading_low(
+    ctx: EnterpriseContext, children: list[MeterData], kids: F64, ok: np.ndarray, shift: Shift
+) -> tuple[MeterData, float, float] | None:
+    """The sub-meter whose own energy per product dropped over the days the parent / children
+    ratio rose, by enough to explain that rise: the sub-meter reads low, the parent is right.
+
+    A load behind the parent leaves the sub-meters' intensities unchanged; a sub-meter reading
+    low by f lowers its own intensity by f and raises the ratio by about f x its share.
+    Returns (meter, its change, its z) or None.
+    """
+    if shift.change_fraction <= 0:
+        return None
+    z_min = ctx.settings.value(RATIO, "attribution_z")
+    best: tuple[MeterData, float, float] | None = None
+    for c in children:
+        x = _intensity(ctx, c)
+        tested = None if x is None else window_change(x, shift.start_day, shift.end_day)
+        if tested is None or tested[0] >= 0 or -tested[1] < z_min:
+            continue
+        share = float(c.daily[ok].sum() / max(kids[ok].sum(), 1e-12))
+        explained = -tested[0] * share / (1.0 + tested[0])
+        if explained >= 0.5 * shift.change_fraction and (best is None or tested[1] < best[2]):
+            best = (c, tested[0], tested[1])
+    return best
+
+
+def _child_finding(
+    ctx: EnterpriseContext, parent: MeterData, child: MeterData, change: float, z: float,
+    shift: Shift,
+) -> Finding:  # fmt: skip
+    days = _days(ctx, shift)
+    evidence = {
+        "meter": child.info.code,
+        "parent": parent.info.code,
+        "ratio_change_fraction": rounded(shift.change_fraction),
+        "ratio_robust_z": rounded(shift.z, 2),
+        "own_intensity_change_fraction": rounded(change),
+        "own_intensity_robust_z": rounded(z, 2),
+        **days,
+        "daily_quantity": [rounded(v, 3) for v in child.daily.tolist()],
+        "parent_daily": [rounded(v, 3) for v in parent.daily.tolist()],
+    }
+    lost = -change * float(child.daily[shift.start_day : shift.end_day].sum())
+    return finding(
+        ctx,
+        "verify.submeter.child_reads_low",
+        f"{child.info.code}: reads {-change:.1%} low from {days['from']} to {days['to']} "
+        f"(its energy per product dropped while {parent.info.code} did not; parent / "
+        f"sub-meters ratio {shift.change_fraction:+.1%})",
+        evidence,
+        fraction=change,
+        meter=child.info,
+        tce=tce_of(child.info.carrier, lost / (1 + change), child.info.uom),
+        start_at=ctx.window.day_start(shift.start_day),
+        end_at=ctx.window.day_start(shift.end_day),
+    )
 
 
 def _explained(shift: Shift, children: list[MeterData], child_shifts: dict[int, Shift]) -> bool:

@@ -84,3 +84,20 @@ def _orient(a: int, b: int, n: int, d: float, prefer: str) -> tuple[int, int]:
     if prefer == "low":
         return (a, b) if d < 0 else comp
     return (a, b) if (b - a) <= (comp[1] - comp[0]) else comp
+
+
+def window_change(x: F64, start_day: int, end_day: int) -> tuple[float, float] | None:
+    """(relative change inside / outside - 1, robust z) of ``x`` over the given days.
+
+    The window is fixed in advance (found on another series), so this is a single test, not
+    a search: the z is comparable with a normal quantile. None when either side has no day.
+    """
+    valid = np.flatnonzero(np.isfinite(x) & (x > 0))
+    inside = (valid >= start_day) & (valid < end_day)
+    n_in, n_out = int(inside.sum()), int((~inside).sum())
+    if n_in == 0 or n_out == 0:
+        return None
+    y = np.log(x[valid])
+    d = float(y[inside].mean() - y[~inside].mean())
+    z = d / (robust_noise(y) * np.sqrt(1.0 / n_in + 1.0 / n_out))
+    return float(np.exp(d)) - 1.0, float(z)

@@ -1,5 +1,6 @@
 """Detectors on one meter's raw readings: gaps, stuck values, impossible steps, corrections
-(versions > 1) and late deliveries. Each works on whole numpy arrays of a meter at once."""
+(versions > 1), late deliveries and repeated deliveries (``delivery_repeats``). Each works
+on whole numpy arrays of a meter at once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ STUCK = "verify.timeseries.stuck"
 IMPOSSIBLE = "verify.timeseries.impossible"
 CORRECTIONS = "verify.timeseries.corrections"
 LATE = "verify.timeseries.late_data"
+DUPLICATES = "verify.timeseries.duplicates"
+DEFAULT_STEP_S = 900  # grid assumed for a meter whose own interval is unknown [s]
 #: Sources that deliver in real time; only for these is a delivery lag meaningful (a file
 #: import of last month's data is not "late data").
 REAL_TIME_SOURCES = frozenset(SOURCE_CODES[k] for k in ("http", "mqtt", "hj212"))
@@ -231,6 +234,79 @@ def check_late(ctx: EnterpriseContext) -> list[Finding]:
                 severity="medium",
                 start_at=_at(s.ts_s[late].min()),
                 end_at=_at(s.ts_s[late].max()),
+            )
+        )
+    return out
+
+
+def repeat_episodes(repeats_ts: I64, step_s: int) -> I64:
+    """Start [epoch s] of each repeat episode: repeats of consecutive timestamps (at most one
+    reading interval apart) are one episode, e.g. one re-sent batch after a timeout."""
+    ts = np.unique(repeats_ts)
+    if ts.size == 0:
+        return ts
+    return ts[np.concatenate(([True], np.diff(ts) > step_s))]
+
+
+def busy_windows(episodes: I64, window_s: int, least: int) -> list[tuple[int, int]]:
+    """Merged (first, last episode start) spans of windows of ``window_s`` holding at least
+    ``least`` episodes."""
+    if episodes.size < least:
+        return []
+    end_idx = np.searchsorted(episodes, episodes + window_s, side="left")
+    hot = np.flatnonzero(end_idx - np.arange(episodes.size) >= least)
+    spans: list[tuple[int, int]] = []
+    for i in hot:
+        lo, hi = int(episodes[i]), int(episodes[end_idx[i] - 1])
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def check_duplicates(ctx: EnterpriseContext) -> list[Finding]:
+    """Bursts or systematic repeated deliveries of stored values (``delivery_repeats``)."""
+    if not ctx.settings.enabled(DUPLICATES):
+        return []
+    window_s = int(ctx.settings.value(DUPLICATES, "window_h") * 3600)
+    least = int(ctx.settings.value(DUPLICATES, "min_episodes"))
+    min_share = ctx.settings.value(DUPLICATES, "min_share")
+    out: list[Finding] = []
+    for m in ctx.meters.values():
+        r = m.repeats_ts
+        r = r[(r > ctx.window.start_s) & (r <= ctx.window.end_s)]
+        step = m.step_s if m.step_s > 0 else DEFAULT_STEP_S
+        spans = busy_windows(repeat_episodes(r, step), window_s, least)
+        if not spans:
+            continue
+        lo, hi = spans[0][0], spans[-1][1]
+        inside = int(((r >= lo) & (r <= hi + step)).sum())
+        expected = sum((b - a) // step + 1 for a, b in spans)
+        share = inside / max(expected, 1)
+        if share < min_share:
+            continue
+        evidence = {
+            "meter": m.info.code,
+            "repeated_deliveries": int(r.size),
+            "in_flagged_spans": inside,
+            "expected_readings_in_spans": int(expected),
+            "share": rounded(share),
+            "spans": [{"from": _at(a).isoformat(), "to": _at(b).isoformat()} for a, b in spans],
+        }
+        out.append(
+            finding(
+                ctx,
+                DUPLICATES,
+                f"{m.info.code}: {inside} readings delivered again with the stored value "
+                f"({share:.1%} of {expected} between {_at(lo):%m-%d %H:%M} and "
+                f"{_at(hi):%m-%d %H:%M} UTC)",
+                evidence,
+                fraction=share,
+                meter=m.info,
+                severity="low",
+                start_at=_at(lo - step),
+                end_at=_at(hi),
             )
         )
     return out

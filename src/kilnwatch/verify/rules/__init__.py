@@ -16,6 +16,7 @@ def all_checks() -> tuple[Check, ...]:
     from kilnwatch.verify.detectors.flags import check_flags
     from kilnwatch.verify.detectors.timeseries import (
         check_corrections,
+        check_duplicates,
         check_gaps,
         check_impossible,
         check_late,
@@ -40,6 +41,7 @@ def all_checks() -> tuple[Check, ...]:
         check_impossible,
         check_corrections,
         check_late,
+        check_duplicates,
         check_flags,
     )
 
