@@ -52,6 +52,6 @@ __all__ += [
     "VerificationRun",
 ]
 
-from kilnwatch.store.models.ingest import DeadLetter, Rollup  # noqa: E402
+from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
 
-__all__ += ["DeadLetter", "Rollup"]
+__all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
