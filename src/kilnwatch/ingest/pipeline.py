@@ -36,7 +36,7 @@ from kilnwatch.store.bulk import lock_meters
 from kilnwatch.store.models import SOURCE_CODES, Gateway, IngestBatch, Meter, ProductionUnit
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
-from kilnwatch.store.rollups_sql import refresh_rollup_ranges
+from kilnwatch.store.rollups_append import refresh_after_store
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 
@@ -249,7 +249,7 @@ def ingest_frame(
     valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_rollup_ranges(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh)
+    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)
