@@ -71,3 +71,42 @@ def test_frames_are_stored_then_acknowledged(factory) -> None:  # type: ignore[n
         reasons = s.scalars(select(DeadLetter.reason)).all()
     assert sorted(values) == [12.5, 13.0]
     assert reasons == ["ingest.unknown_meter"] * 3  # a21002 (NOx) has no meter
+
+
+def _with_modbus_crc(frame: bytes) -> bytes:
+    """The same frame with the plain CRC-16/MODBUS some devices send instead of HJ 212's."""
+    from kilnwatch.ingest.hj212.crc import crc_modbus
+
+    length = int(frame[2:6])
+    segment = frame[6 : 6 + length]
+    return frame[: 6 + length] + b"%04X" % crc_modbus(segment) + b"\r\n"
+
+
+@pytest.mark.parametrize(("compat", "stored"), [(None, False), ("crc_modbus", True)])
+def test_registry_gateway_compat_decides_modbus_crc(factory, compat, stored) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    """Strict by default; a gateway registered with ``hj212_compat=crc_modbus`` may send the
+    MODBUS variant."""
+    from kilnwatch.store.models import Gateway
+
+    with unit_of_work(factory) as session:
+        gateway = session.scalar(select(Gateway).where(Gateway.mn == MN))
+        assert gateway is not None
+        gateway.hj212_compat = compat
+    directory = DbDeviceDirectory(factory)
+    sink = DbFrameSink(factory, directory, max_delay_ms=5)
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    frame = encode_data_frame(mn=MN, pw=PW, cn="2011", values={"a21026": (7.0, "N")},
+                              data_time=when)  # fmt: skip
+
+    async def scenario() -> list[bytes]:
+        server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)
+        async with server:
+            replies = await _exchange(server.port, [_with_modbus_crc(frame)])
+            await sink.close()
+        assert server.stats.frames_rejected["crc"] == (0 if stored else 1)
+        return replies
+
+    replies = asyncio.run(scenario())
+    assert bool(replies[0]) is stored
+    with factory() as s:
+        assert len(s.scalars(select(Reading.value)).all()) == (1 if stored else 0)

@@ -41,19 +41,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.config import Settings
-from kilnwatch.errors import FrameError
 from kilnwatch.ingest.hj212 import (
     Device,
     HJ212Server,
     Packet,
-    RawFrame,
     packet_readings,
-    parse_raw_frame,
 )
-from kilnwatch.ingest.hj212.codec import check_packet_compat
-from kilnwatch.ingest.hj212.model import ALL_COMPAT
+from kilnwatch.ingest.hj212.model import STRICT, Compat, parse_compat
 from kilnwatch.ingest.hj212.records import DecodedReading
-from kilnwatch.ingest.hj212.server import REJECT_BAD_PASSWORD, REJECT_UNKNOWN_MN
 from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, MeterCache, ingest_frame
 from kilnwatch.ingest.sources import SecretCache
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
@@ -73,6 +68,7 @@ class _Entry:
     gateway: GatewayInfo
     secret_hash: str | None
     meters: dict[str, str]
+    compat: frozenset[Compat] = STRICT
 
 
 class DbDeviceDirectory:
@@ -112,6 +108,7 @@ class DbDeviceDirectory:
                 GatewayInfo(g.id, g.code, g.enterprise_id, g.protocol),
                 g.secret_hash,
                 by_gateway.get(g.id, {}),
+                parse_compat(g.hj212_compat) if g.hj212_compat else STRICT,
             )  # fmt: skip
             for g in gateways
             if g.mn
@@ -153,7 +150,7 @@ class DbDeviceDirectory:
 
     @staticmethod
     def _device(mn: str, entry: _Entry, password: str) -> Device:
-        return Device(mn=mn, password=password, compat=ALL_COMPAT, meters=entry.meters)
+        return Device(mn=mn, password=password, compat=entry.compat, meters=entry.meters)
 
 
 class StoreBackedServer(HJ212Server):
@@ -165,26 +162,8 @@ class StoreBackedServer(HJ212Server):
 
     directory: DbDeviceDirectory
 
-    def _accept(self, frame: RawFrame, peer: str) -> tuple[Device, Packet] | None:
-        try:
-            packet = parse_raw_frame(frame, ALL_COMPAT)
-        except FrameError as exc:
-            self._reject(exc.reason, exc.message, peer, frame.raw)
-            return None
+    def _before_lookup(self, packet: Packet) -> None:
         self.directory.verify(packet.mn, packet.pw)
-        device = self.directory.lookup(packet.mn)
-        if device is None:
-            self._reject(REJECT_UNKNOWN_MN, f"unknown MN {packet.mn!r}", peer, frame.raw)
-            return None
-        if not hmac.compare_digest(packet.pw.encode(), device.password.encode()):
-            self._reject(REJECT_BAD_PASSWORD, f"wrong PW for MN {packet.mn}", peer, frame.raw)
-            return None
-        try:
-            check_packet_compat(packet, device.compat)
-        except FrameError as exc:
-            self._reject(exc.reason, f"MN {packet.mn}: {exc.message}", peer, frame.raw)
-            return None
-        return device, packet
 
 
 class _Payload(Mapping[str, object]):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent, uscc_problem
 from kilnwatch.errors import InputError
+from kilnwatch.ingest.hj212.model import parse_compat
 from kilnwatch.ingest.tables import Table
 from kilnwatch.reference.energy import load_units
 from kilnwatch.reference.levels import load_level_tables
@@ -46,7 +47,7 @@ COLUMNS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "gateways": (
         frozenset({"gateway_code", "enterprise_uscc", "protocol"}),
-        frozenset({"mn", "secret"}),
+        frozenset({"mn", "secret", "hj212_compat"}),
     ),
     "meters": (
         frozenset(
@@ -89,7 +90,7 @@ REGISTRY_ORDER: dict[str, tuple[str, ...]] = {
         "approval_state",
         "unit_codes",
     ),
-    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn"),
+    "gateways": ("gateway_code", "enterprise_uscc", "protocol", "mn", "hj212_compat"),
     "meters": (
         "meter_code",
         "enterprise_uscc",
@@ -324,7 +325,14 @@ def _check_gateway(r: _Row, known: _Known) -> dict[str, Any]:
     code = r.key("gateway_code")
     known.gateways.add(code)
     secret = r.raw.get("secret", "")
+    compat = r.raw.get("hj212_compat", "").replace(";", ",")
+    if compat:
+        try:
+            parse_compat(compat)
+        except ValueError as exc:
+            r.fail("hj212_compat", str(exc))
     return {
+        "hj212_compat": compat or None,
         "code": code,
         "enterprise_uscc": uscc,
         "protocol": protocol,

@@ -227,6 +227,7 @@ def _apply_gateways(session: Session, rows: list[dict[str, Any]]) -> tuple[int, 
             "enterprise_id": ids[r["enterprise_uscc"]],
             "protocol": r["protocol"],
             "mn": r["mn"],
+            "hj212_compat": r["hj212_compat"],
         }
         if r["secret"]:
             values["secret_hash"] = hash_secret(r["secret"])

@@ -58,7 +58,7 @@ def registry_rows(session: Session, principal: Principal, kind: str) -> Iterable
             yield [uscc[p.enterprise_id], p.code, p.name, p.stage, p.approval_state, codes]
     elif kind == "gateways":
         for g in _owned(session, principal, Gateway):
-            yield [g.code, uscc[g.enterprise_id], g.protocol, _text(g.mn)]
+            yield [g.code, uscc[g.enterprise_id], g.protocol, _text(g.mn), _text(g.hj212_compat)]
     else:
         yield from _meter_rows(session, principal, uscc)
 

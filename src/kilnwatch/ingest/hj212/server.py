@@ -267,6 +267,7 @@ class HJ212Server:
         except FrameError as exc:
             self._reject(exc.reason, exc.message, peer, frame.raw)
             return None
+        self._before_lookup(packet)
         device = self.directory.lookup(packet.mn)
         if device is None:
             self._reject(REJECT_UNKNOWN_MN, f"unknown MN {packet.mn!r}", peer, frame.raw)
@@ -280,6 +281,9 @@ class HJ212Server:
             self._reject(exc.reason, f"MN {packet.mn}: {exc.message}", peer, frame.raw)
             return None
         return device, packet
+
+    def _before_lookup(self, packet: Packet) -> None:
+        """Hook for directories that must see the password before lookup (stored hashes)."""
 
     def _reject(self, reason: str, message: str, peer: str, raw: bytes) -> None:
         self.stats.frames_rejected[reason] += 1

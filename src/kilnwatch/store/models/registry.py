@@ -105,6 +105,8 @@ class Gateway(Base):
     mn: Mapped[str | None] = mapped_column(String(32), unique=True)
     secret_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    hj212_compat: Mapped[str | None] = mapped_column(String(200))
+    """Known HJ 212 deviations this device may send (``crc_modbus,lf_only``…); empty = strict."""
 
 
 class Meter(Base):
