@@ -66,7 +66,13 @@ def overview_data(session: Session, locale: str) -> dict[str, Any]:
 
 def efficiency_summary(session: Session, locale: str) -> dict[str, Any]:
     """Classes by industry for the newest month with rollups (aggregates only)."""
-    newest = session.scalar(select(func.max(Rollup.period_start)).where(Rollup.grain == "month"))
+    # the newest month with metered production: a month holding only a trailing instant
+    # reading (e.g. CEMS at 00:00 on the 1st) has nothing to classify
+    newest = session.scalar(
+        select(func.max(Rollup.period_start))
+        .join(Meter, Meter.id == Rollup.meter_id)
+        .where(Rollup.grain == "month", Meter.carrier.startswith("product:"))
+    )
     if newest is None:
         return {"efficiency": [], "efficiency_period": None}
     label = newest.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
