@@ -14,16 +14,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent, uscc_problem
-from kilnwatch.errors import InputError
+from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.ingest.hj212.model import parse_compat
-from kilnwatch.ingest.tables import Table
+from kilnwatch.ingest.tables import Table, check_columns
 from kilnwatch.reference.energy import load_units
 from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import load_industries, load_processes, meter_carrier_problem
@@ -204,6 +204,41 @@ class _Row:
         except ValueError:
             self.fail(name, f"{value!r} is not a date (YYYY-MM-DD)")
             return None
+
+
+R = TypeVar("R", bound=_Row)
+
+
+def check_rows(
+    table: Table,
+    columns: tuple[frozenset[str], frozenset[str]],
+    make_row: Callable[[Table, int, dict[str, str]], R],
+    check: Callable[[R], dict[str, Any]],
+    key_of: Callable[[dict[str, Any]], tuple[Any, ...]],
+    key_field: str,
+) -> list[tuple[R, dict[str, Any]]]:
+    """Check the header, then every row with ``check``; a row repeating an earlier row's key
+    fails on ``key_field``. Returns each row (with its errors) and its record.
+
+    Raises
+    ------
+    ImportRejected
+        A missing required or an unknown column (no row is checked then).
+    """
+    header_errors = check_columns(table, *columns)
+    if header_errors:
+        raise ImportRejected(header_errors, file=table.file)
+    checked: list[tuple[R, dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for number, raw in enumerate(table.rows, start=1):
+        row = make_row(table, number, raw)
+        record = check(row)
+        key = key_of(record)
+        if key in seen:
+            row.fail(key_field, f"duplicate of row {seen[key]}")
+        seen.setdefault(key, number)
+        checked.append((row, record))
+    return checked
 
 
 @dataclass

@@ -21,8 +21,9 @@ from kilnwatch.ingest.registry import (
     Rejected,
     _known,
     _Row,
+    check_rows,
 )
-from kilnwatch.ingest.tables import Table, check_columns, read_table
+from kilnwatch.ingest.tables import Table, read_table
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 
 _NATURAL_KEY = {
@@ -75,24 +76,21 @@ def registry_files(path: Path) -> list[tuple[str, Path]]:
 
 
 def _check_table(kind: str, table: Table, known: Any) -> _Checked:
-    required, optional = COLUMNS[kind]
-    header_errors = check_columns(table, required, optional)
-    if header_errors:
-        raise ImportRejected(header_errors, file=table.file)
     good: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for number, raw in enumerate(table.rows, start=1):
-        row = _Row(table, number, raw)
-        record = CHECKS[kind](row, known)
-        key = tuple(record[k] for k in _NATURAL_KEY[kind])
-        if key in seen:
-            row.fail(_NATURAL_KEY[kind][-1], f"duplicate of row {seen[key]}")
-        seen.setdefault(key, number)
+    checked = check_rows(
+        table,
+        COLUMNS[kind],
+        _Row,
+        lambda row: CHECKS[kind](row, known),
+        lambda record: tuple(record[k] for k in _NATURAL_KEY[kind]),
+        _NATURAL_KEY[kind][-1],
+    )
+    for row, record in checked:
         if kind == "meters":
             record["_row"] = row
         if row.errors:
-            rejected += [Rejected(e, raw) for e in row.errors]
+            rejected += [Rejected(e, row.raw) for e in row.errors]
         else:
             good.append(record)
     if kind == "meters":

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.units import unit_def
 from kilnwatch.errors import ImportRejected, InputError, UnitError
-from kilnwatch.ingest.registry import Rejected, _Row
-from kilnwatch.ingest.tables import Table, check_columns, read_table
+from kilnwatch.ingest.registry import Rejected, _Row, check_rows
+from kilnwatch.ingest.tables import Table, read_table
 from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.sources import SOURCE_MODELS, natural_key, upsert_rows
 
@@ -215,8 +215,9 @@ def source_files(path: Path, kind: str | None = None) -> list[tuple[str, Path]]:
             if (path / f"{k}{suffix}").exists()
         ]
         if not found:
-            raise InputError("no source files (statistical_reports, tax_invoices, …) found",
-                             file=str(path))  # fmt: skip
+            raise InputError(
+                "no source files (statistical_reports, tax_invoices, …) found", file=str(path)
+            )
         return found
     if not path.exists():
         raise InputError("file not found", file=str(path))
@@ -229,24 +230,21 @@ def check_table(
     kind: str, table: Table, usccs: dict[str, int]
 ) -> tuple[list[dict[str, Any]], list[Rejected]]:
     """Validate every row of ``table``; returns the good records and the rejected rows."""
-    required, optional = COLUMNS[kind]
-    header_errors = check_columns(table, required, optional)
-    if header_errors:
-        raise ImportRejected(header_errors, file=table.file)
     good: list[dict[str, Any]] = []
     rejected: list[Rejected] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for number, raw in enumerate(table.rows, start=1):
-        row = _SourceRow(table, number, raw)
-        record = CHECKS[kind](row, usccs)
-        key = natural_key(kind, record)
-        if key in seen:
-            row.fail(_KEY_FIELD[kind], f"duplicate of row {seen[key]}")
-        seen.setdefault(key, number)
+    checked = check_rows(
+        table,
+        COLUMNS[kind],
+        _SourceRow,
+        lambda row: CHECKS[kind](row, usccs),
+        lambda record: natural_key(kind, record),
+        _KEY_FIELD[kind],
+    )
+    for row, record in checked:
         if row.errors:
-            rejected += [Rejected(e, raw) for e in row.errors]
+            rejected += [Rejected(e, row.raw) for e in row.errors]
         else:
-            good.append(record | {"source_file": table.file, "source_row": number})
+            good.append(record | {"source_file": table.file, "source_row": row.number})
     return good, rejected
 
 
