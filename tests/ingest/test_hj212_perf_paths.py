@@ -35,13 +35,13 @@ def _frame(minute: int, so2: float, pw: str = PW) -> bytes:
                              data_time=WHEN + timedelta(minutes=minute))  # fmt: skip
 
 
-async def _send_all(port: int, frames: list[bytes]) -> list[bytes]:
+async def _send_all(port: int, frames: list[bytes], timeout_s: float = 5) -> list[bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     replies = []
     for frame in frames:
         writer.write(frame)
         try:
-            replies.append(await asyncio.wait_for(reader.readuntil(b"\r\n"), 5))
+            replies.append(await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout_s))
         except TimeoutError:
             replies.append(b"")
     writer.close()
@@ -133,3 +133,61 @@ def test_meter_cache_follows_directory_reload(factory) -> None:  # type: ignore[
         reasons = s.scalars(select(DeadLetter.reason)).all()
     assert stored == [42.0]
     assert reasons == ["ingest.unknown_meter"]
+
+
+def test_password_scrypt_runs_once_per_secret_across_connections_and_reloads(factory) -> None:  # type: ignore[no-untyped-def]
+    directory = DbDeviceDirectory(factory)
+    sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
+    right = [[_frame(c, float(c))] for c in range(8)]
+    wrong = [[_frame(10 + c, 1.0, pw="not-the-secret")] for c in range(4)]
+
+    async def burst(conns: list[list[bytes]]) -> list[list[bytes]]:
+        server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)
+        async with server:
+            replies = await asyncio.gather(*(_send_all(server.port, f, 1.0) for f in conns))
+            await sink.close()
+        return list(replies)
+
+    replies = asyncio.run(burst(right + wrong))
+    assert all(b"CN=9014" in r[0] for r in replies[:8])
+    assert all(r == [b""] for r in replies[8:])  # bad password: no reply, nothing stored
+    assert directory._secrets.checks == 2  # one scrypt for the right secret, one for the wrong
+    directory.reload()  # drops the devices, not the outcomes of the checks
+    replies = asyncio.run(burst([[_frame(30, 3.0)], [_frame(31, 1.0, pw="not-the-secret")]]))
+    assert b"CN=9014" in replies[0][0] and replies[1] == [b""]
+    assert directory._secrets.checks == 2
+    assert _so2_values(factory) == sorted([float(c) for c in range(8)] + [3.0])
+
+
+def test_a_slow_password_check_does_not_hold_up_verified_devices(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import kilnwatch.ingest.sources as sources
+
+    directory = DbDeviceDirectory(factory)
+    directory.verify(MN, PW)
+    release = threading.Event()
+    real = sources.verify_secret
+
+    def held(secret: str, stored: str | None) -> bool:
+        release.wait(10)
+        return real(secret, stored)
+
+    monkeypatch.setattr(sources, "verify_secret", held)
+    sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
+
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)
+        async with server:
+            blocked = asyncio.create_task(_send_all(server.port, [_frame(1, 1.0, pw="guess")], 1.0))
+            await asyncio.sleep(0.05)  # the guess is now in its scrypt check, held
+            verified = await _send_all(server.port, [_frame(2, 2.0)])
+            assert not blocked.done()
+            release.set()
+            guessed = await blocked
+            await sink.close()
+        return verified, guessed
+
+    verified, guessed = asyncio.run(scenario())
+    assert b"CN=9014" in verified[0]
+    assert guessed == [b""]

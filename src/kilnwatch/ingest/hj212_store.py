@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kilnwatch.config import Settings
 from kilnwatch.ingest.hj212 import (
     Device,
+    FrameSink,
     HJ212Server,
     Packet,
     packet_readings,
@@ -122,16 +123,33 @@ class DbDeviceDirectory:
             self.reload()
         return self._entries.get(mn)
 
-    def verify(self, mn: str, password: str) -> None:
-        """Remember ``password`` for ``mn`` when it matches the stored hash."""
+    def settled(self, mn: str, password: str) -> bool:
+        """Whether ``password`` for ``mn`` is decided without scrypt (and apply the decision).
+
+        True for an unknown MN (the lookup rejects it), a password verified since the last
+        reload, or one whose outcome the secret cache knows; False when :meth:`verify` must
+        run scrypt, which the server does off its event loop.
+        """
         entry = self._entry(mn)
         if entry is None:
-            return
+            return True
         current = self._devices.get(mn)
-        known = current.password.encode() if current is not None else b""
-        if known and hmac.compare_digest(known, password.encode()):
-            return  # verified since the last reload, which drops every device
-        if self._secrets.verify(mn, password, entry.secret_hash):
+        known_pw = current.password.encode() if current is not None else b""
+        if known_pw and hmac.compare_digest(known_pw, password.encode()):
+            return True  # verified since the last reload, which drops every device
+        known = self._secrets.cached(password, entry.secret_hash)
+        if known is None:
+            return False
+        if known:
+            self._devices[mn] = self._device(mn, entry, password)
+        return True
+
+    def verify(self, mn: str, password: str) -> None:
+        """Remember ``password`` for ``mn`` when it matches the stored hash (may run scrypt)."""
+        if self.settled(mn, password):
+            return
+        entry = self._entry(mn)
+        if entry is not None and self._secrets.verify(password, entry.secret_hash):
             self._devices[mn] = self._device(mn, entry, password)
 
     def gateway(self, mn: str) -> GatewayInfo | None:
@@ -157,13 +175,39 @@ class StoreBackedServer(HJ212Server):
     """HJ 212 server whose device passwords are checked against stored scrypt hashes.
 
     Each frame is decoded once: the packet parsed here serves the password check, the device
-    lookup, the compatibility check and the sink.
+    lookup, the compatibility check and the sink. A password not yet known (a device's first
+    frame, a changed secret) is checked with scrypt (≈ 65 ms) in one background thread, once
+    for all the frames that arrive with it meanwhile, so that the other connections are not
+    held up; every later frame with that password is settled from memory. A reconnect storm
+    (all devices after a restart) therefore costs one scrypt per device on at most one core:
+    1 000 devices ≈ 65 s before the last of them is acknowledged.
     """
 
     directory: DbDeviceDirectory
 
-    def _before_lookup(self, packet: Packet) -> None:
-        self.directory.verify(packet.mn, packet.pw)
+    def __init__(self, directory: DbDeviceDirectory, sink: FrameSink, **kwargs: Any) -> None:
+        super().__init__(directory, sink, **kwargs)
+        self._checking: dict[tuple[str, str], asyncio.Future[None]] = {}
+        # one thread: a reconnect storm (every device's first frame after a restart) takes
+        # at most one core for scrypt, the rest stays with verified devices' data
+        self._checker = ThreadPoolExecutor(1, thread_name_prefix="hj212-password")
+
+    async def close(self) -> None:
+        await super().close()
+        self._checker.shutdown(wait=False, cancel_futures=True)
+
+    async def _before_lookup(self, packet: Packet) -> None:
+        mn, password = packet.mn, packet.pw
+        if self.directory.settled(mn, password):
+            return
+        key = (mn, password)
+        check = self._checking.get(key)
+        if check is None:
+            loop = asyncio.get_running_loop()
+            check = loop.run_in_executor(self._checker, self.directory.verify, mn, password)
+            self._checking[key] = check
+            check.add_done_callback(lambda _done: self._checking.pop(key, None))
+        await asyncio.shield(check)
 
 
 class _Payload(Mapping[str, object]):

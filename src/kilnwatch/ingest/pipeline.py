@@ -249,7 +249,8 @@ def ingest_frame(
     valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh)
+    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh,
+                        state=outcome.fresh_state)  # fmt: skip
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)
@@ -291,17 +292,25 @@ def _finish(
 ) -> list[IngestResult]:
     results: list[IngestResult] = []
     letters: list[DeadLetterRow] = []
+    # counts summed per batch row first: a group commit shares one row among many deliveries
+    totals: dict[int, tuple[IngestBatch, list[int]]] = {}
     for i, (d, batch, bad) in enumerate(zip(metas, batches, rejected, strict=True)):
-        bad.sort(key=lambda r: r.row_no or 0)
+        if len(bad) > 1:
+            bad.sort(key=lambda r: r.row_no or 0)
         accepted = outcome.accepted.get(i, 0)
         duplicates = valid_n.get(i, 0) - accepted
-        batch.accepted += accepted
-        batch.duplicates += duplicates
-        batch.rejected += len(bad)
+        counts = totals.setdefault(id(batch), (batch, [0, 0, 0]))[1]
+        counts[0] += accepted
+        counts[1] += duplicates
+        counts[2] += len(bad)
         results.append(IngestResult(batch.id, d.received, accepted, duplicates,
                                     outcome.corrections.get(i, 0), bad))  # fmt: skip
-        if keep_dead_letters:
+        if keep_dead_letters and bad:
             letters.extend(_dead_letter(d, r, batch.id, now) for r in bad)
+    for batch, (accepted, duplicates, rejected_n) in totals.values():
+        batch.accepted += accepted
+        batch.duplicates += duplicates
+        batch.rejected += rejected_n
     add_dead_letters(session, letters)
     session.flush()
     return results

@@ -14,7 +14,7 @@ meters), ``source``.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,16 +46,29 @@ class IngestLimits:
     """A limits table; :meth:`for_meter` picks the most specific matching row."""
 
     rows: tuple[IngestLimit, ...]
+    _memo: dict[tuple[str, str, str], IngestLimit | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def for_meter(self, carrier: str, measurement: str, unit: str) -> IngestLimit | None:
-        """The most specific row matching the meter, or None (memoised per table)."""
-        return _best_row(self, carrier, measurement, unit)
+        """The most specific row matching the meter, or None (memoised per table).
+
+        Memoised in the instance: asked for every meter of every batch, and hashing the
+        whole table for a shared cache would cost more than the look-up.
+        """
+        key = (carrier, measurement, unit)
+        try:
+            return self._memo[key]
+        except KeyError:
+            best = self._memo[key] = _best_row(self.rows, carrier, measurement, unit)
+            return best
 
 
-@lru_cache(maxsize=4096)
-def _best_row(table: IngestLimits, carrier: str, measurement: str, unit: str) -> IngestLimit | None:
+def _best_row(
+    rows: tuple[IngestLimit, ...], carrier: str, measurement: str, unit: str
+) -> IngestLimit | None:
     best: IngestLimit | None = None
-    for row in table.rows:
+    for row in rows:
         if not _matches(row, carrier, measurement, unit):
             continue
         if best is None or row.specificity() > best.specificity():

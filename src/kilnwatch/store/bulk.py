@@ -99,6 +99,20 @@ class StoreOutcome:
         return sum(1 for r in self.inserted if r.version > 1)
 
 
+def pg_int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, e.g. ``{1,2,3}``, for ``CAST(%s AS bigint[])``.
+
+    Binding a Python list makes psycopg dump it element by element in Python (with a regular
+    expression per element for text arrays); one joined string is parsed by the server.
+    """
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+PG_FROM_EPOCH_US = "TIMESTAMPTZ 'epoch' + {} * INTERVAL '1 microsecond'"
+"""SQL for a timestamp given as microseconds since the Unix epoch (exact, unlike
+``to_timestamp(double)``); format with the expression of the microseconds."""
+
+
 def sqlite_timestamp(ts: datetime) -> str:
     """The text form SQLAlchemy stores for a UTC datetime in SQLite."""
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
@@ -137,7 +151,7 @@ def lock_meters(session: Session, meter_ids: Iterable[int]) -> None:
             "SELECT pg_advisory_xact_lock(:cls, k) FROM "
             "(SELECT unnest(CAST(:ids AS integer[])) AS k ORDER BY 1) AS s"
         ),
-        {"cls": ADVISORY_LOCK_CLASS, "ids": ids},
+        {"cls": ADVISORY_LOCK_CLASS, "ids": pg_int_array(ids)},
     )
 
 

@@ -29,7 +29,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
+from kilnwatch.store.bulk import (
+    pg_binary_copy_data,
+    sqlite_timestamp,
+)
 from kilnwatch.store.repos.rollups import (
     DAY,
     HOUR,
@@ -41,6 +44,7 @@ from kilnwatch.store.repos.rollups import (
     period_start,
 )
 from kilnwatch.store.rollups_sql import ROLLUP_COLUMNS, hour_rollups, refresh_rollup_ranges
+from kilnwatch.store.staging import StoredState, probe_ranges
 
 DELTA = "kw_rollup_delta"
 _PG_TYPES = ("int4", "text", "timestamptz", "float8", "int4", "float8", "float8",
@@ -68,27 +72,10 @@ ON CONFLICT (meter_id, grain, period_start) DO UPDATE SET
 _PG_UPSERT = f"INSERT INTO rollups ({_NAMES}) SELECT {_NAMES} FROM {DELTA}" + _MERGE.format(
     least="LEAST", greatest="GREATEST"
 )
-_PG_UPSERT_VALUES = (
-    f"INSERT INTO rollups ({_NAMES}) VALUES ({', '.join('%s' for _ in ROLLUP_COLUMNS)})"
-    + _MERGE.format(least="LEAST", greatest="GREATEST")
-)
 _SQLITE_UPSERT = (
     f"INSERT INTO rollups ({_NAMES}) VALUES ({', '.join('?' for _ in ROLLUP_COLUMNS)})"
     + _MERGE.format(least="min", greatest="max")
 )
-_PG_STATE = """
-SELECT s.m,
-       (SELECT r.value FROM readings r WHERE r.meter_id = s.m AND r.ts < s.lo
-        ORDER BY r.ts DESC, r.version DESC LIMIT 1),
-       EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = s.m AND r.ts > s.hi)
-FROM unnest(CAST(%(m)s AS integer[]), CAST(%(lo)s AS timestamptz[]),
-            CAST(%(hi)s AS timestamptz[])) AS s(m, lo, hi)
-"""
-_SQLITE_PREVIOUS = (
-    "SELECT value FROM readings WHERE meter_id = ? AND ts < ? ORDER BY ts DESC, version DESC "
-    "LIMIT 1"
-)
-_SQLITE_LATER = "SELECT 1 FROM readings WHERE meter_id = ? AND ts > ? LIMIT 1"
 
 
 def refresh_after_store(
@@ -99,17 +86,20 @@ def refresh_after_store(
     policy: CounterPolicy | None = None,
     *,
     fresh: pl.DataFrame | None = None,
+    state: Mapping[int, StoredState] | None = None,
     small_rows: int = SMALL_APPEND_ROWS,
 ) -> set[int]:
     """Rollups after a stored frame: appends incrementally, the other meters recomputed.
 
-    Parameters as :func:`~kilnwatch.store.rollups_sql.refresh_rollup_ranges`; ``small_rows``
-    as :func:`append_rollups`. Returns the meters updated by the append path.
+    Parameters as :func:`~kilnwatch.store.rollups_sql.refresh_rollup_ranges`; ``state`` and
+    ``small_rows`` as :func:`append_rollups`. Returns the meters updated by the append path.
     """
     policy = policy or CounterPolicy()
     appended: set[int] = set()
     if fresh is not None and fresh.height:
-        appended = append_rollups(session, fresh, measurements, tz, policy, small_rows=small_rows)
+        appended = append_rollups(
+            session, fresh, measurements, tz, policy, state=state, small_rows=small_rows
+        )
     rest = {m: r for m, r in ranges.items() if m not in appended}
     others = None
     if fresh is not None and appended:
@@ -127,6 +117,7 @@ def append_rollups(
     tz: tzinfo,
     policy: CounterPolicy,
     *,
+    state: Mapping[int, StoredState] | None = None,
     small_rows: int = SMALL_APPEND_ROWS,
 ) -> set[int]:
     """Fold the appended readings of ``fresh`` into hour, day and month rollups.
@@ -134,7 +125,9 @@ def append_rollups(
     ``fresh``: ``meter_id``, ``ts`` (UTC), ``value`` rows just stored as the only version of
     their timestamp, with no other stored reading within each meter's [min ts, max ts] (the
     contract of ``FrameOutcome.fresh``). Meters with a stored reading later than their new
-    ones are left alone; the updated meters are returned. Up to ``small_rows`` rows are
+    ones are left alone; the updated meters are returned. ``state`` is what was stored around
+    each meter's new rows (``FrameOutcome.fresh_state``); without it (or when it lacks a
+    meter) it is read from ``readings``. Up to ``small_rows`` rows are
     aggregated row by row (:func:`~kilnwatch.store.repos.rollups.hourly_aggregates`, no
     per-call Polars overhead), larger inputs in Polars (:func:`hour_rollups`).
     """
@@ -146,14 +139,16 @@ def append_rollups(
     else:
         ranges = fresh.group_by("meter_id").agg(pl.col("ts").min(), pl.col("ts").max().alias("hi"))
         bounds = {m: (lo, hi) for m, lo, hi in ranges.iter_rows()}
-    state = {m: p0 for m, (p0, later) in _stored_state(session, bounds).items() if not later}
-    if not state:
+    if state is None or not state.keys() >= bounds.keys():
+        state = _stored_state(session, bounds)
+    previous = {m: state[m][0] for m in bounds if not state[m][1]}
+    if not previous:
         return set()
     if series:
-        _upsert(session, _python_rows(series, state, measurements, tz, policy))
+        _upsert(session, _python_rows(series, previous, measurements, tz, policy))
     else:
-        _upsert_frame(session, _polars_rows(fresh, state, measurements, tz, policy))
-    return set(state)
+        _upsert_frame(session, _polars_rows(fresh, previous, measurements, tz, policy))
+    return set(previous)
 
 
 def _python_rows(
@@ -165,15 +160,27 @@ def _python_rows(
 ) -> list[tuple[Any, ...]]:
     """Rows (:data:`ROLLUP_COLUMNS`) of the new readings' hours, days and months."""
     rows: list[tuple[Any, ...]] = []
+    local: dict[datetime, tuple[datetime, datetime]] = {}  # hour -> (day, month) in ``tz``
     for m, p0 in sorted(previous.items()):
         hours = hourly_aggregates(series[m], measurements.get(m, "instant"), p0, policy)
+        if len(hours) == 1:  # a live feed's usual case: the hour's delta is the day's too
+            ((hour, agg),) = hours.items()
+            day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
+            rows += [_values(m, HOUR, hour, agg), _values(m, DAY, day, agg),
+                     _values(m, MONTH, month, agg)]  # fmt: skip
+            continue
         coarse: dict[tuple[str, datetime], Agg] = {}
         for hour, agg in hours.items():
             rows.append(_values(m, HOUR, hour, agg))
-            for grain in (DAY, MONTH):
-                coarse.setdefault((grain, period_start(hour, grain, tz)), Agg()).merge(agg)
+            day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
+            coarse.setdefault((DAY, day), Agg()).merge(agg)
+            coarse.setdefault((MONTH, month), Agg()).merge(agg)
         rows.extend(_values(m, grain, start, agg) for (grain, start), agg in coarse.items())
     return rows
+
+
+def _day_month(hour: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    return period_start(hour, DAY, tz), period_start(hour, MONTH, tz)
 
 
 def _values(meter_id: int, grain: str, start: datetime, a: Agg) -> tuple[Any, ...]:
@@ -233,30 +240,32 @@ def coarse_deltas(hours: pl.DataFrame, grain: str, tz: tzinfo) -> pl.DataFrame:
 
 def _stored_state(
     session: Session, bounds: Mapping[int, tuple[datetime, datetime]]
-) -> dict[int, tuple[float | None, bool]]:
+) -> dict[int, StoredState]:
     """Per meter: the last stored value before its new rows, and whether a later one exists."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        ids = list(bounds)
-        params = {"m": ids, "lo": [bounds[m][0] for m in ids], "hi": [bounds[m][1] for m in ids]}
-        rows = conn.exec_driver_sql(_PG_STATE, params).all()
-        return {int(m): (None if v is None else float(v), bool(later)) for m, v, later in rows}
-    state: dict[int, tuple[float | None, bool]] = {}
-    for m, (lo, hi) in bounds.items():
-        value = conn.exec_driver_sql(_SQLITE_PREVIOUS, (m, sqlite_timestamp(lo))).scalar()
-        later = conn.exec_driver_sql(_SQLITE_LATER, (m, sqlite_timestamp(hi))).first()
-        state[int(m)] = (None if value is None else float(value), later is not None)
-    return state
+    ids = list(bounds)
+    found = probe_ranges(
+        session.connection(), ids, [bounds[m][0] for m in ids], [bounds[m][1] for m in ids]
+    )
+    return {m: state for m, (_, state) in found.items()}
 
 
 def _upsert(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Insert new periods, fold the deltas into stored ones (a few rows: ``executemany``)."""
+    """Insert new periods, fold the deltas into stored ones (rows of :data:`ROLLUP_COLUMNS`).
+
+    PostgreSQL: binary ``COPY`` of the rows into a temp table, then one upsert (psycopg's
+    ``executemany`` would dump and send each row on its own); SQLite: ``executemany``.
+    """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cursor:
-            cursor.executemany(_PG_UPSERT_VALUES, rows)
+            cursor.execute(f"{_PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
+            with cursor.copy(f"COPY {DELTA} ({_NAMES}) FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(_PG_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(_PG_UPSERT)
         return
     stamps = (2, 9, 10)
     as_text = [

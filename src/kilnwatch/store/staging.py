@@ -26,15 +26,21 @@ step, and the primary key (meter, ts, version) stops any remaining race on the s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
+from kilnwatch.store.bulk import (
+    PG_FROM_EPOCH_US,
+    pg_binary_copy_data,
+    pg_int_array,
+    sqlite_timestamp,
+)
 
 STAGE_TABLE = "kw_staged"
 UTC_US = pl.Datetime("us", "UTC")
@@ -125,14 +131,32 @@ SELECT part, meter_id, COUNT(*), SUM(CASE WHEN version > 1 THEN 1 ELSE 0 END),
        MIN(ts), MAX(ts)
 FROM kw_moved WHERE same = 0 GROUP BY part, meter_id
 """
-_PG_OVERLAP = """
-SELECT DISTINCT s.m
-FROM unnest(CAST(%(m)s AS integer[]), CAST(%(lo)s AS timestamptz[]),
-            CAST(%(hi)s AS timestamptz[])) AS s(m, lo, hi)
-WHERE EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = s.m AND r.ts >= s.lo
-              AND r.ts <= s.hi)
+_PG_PROBE = f"""
+SELECT s.m,
+       EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = s.m AND r.ts >= s.lo
+               AND r.ts <= s.hi),
+       (SELECT r.value FROM readings r WHERE r.meter_id = s.m AND r.ts < s.lo
+        ORDER BY r.ts DESC, r.version DESC LIMIT 1),
+       EXISTS (SELECT 1 FROM readings r WHERE r.meter_id = s.m AND r.ts > s.hi)
+FROM (
+    SELECT u.m, {PG_FROM_EPOCH_US.format("u.lo")} AS lo, {PG_FROM_EPOCH_US.format("u.hi")} AS hi
+    FROM unnest(CAST(%(m)s AS integer[]), CAST(%(lo)s AS bigint[]),
+                CAST(%(hi)s AS bigint[])) AS u(m, lo, hi)
+) AS s
 """
 _SQLITE_OVERLAP = "SELECT 1 FROM readings WHERE meter_id = ? AND ts >= ? AND ts <= ? LIMIT 1"
+_SQLITE_PREVIOUS = (
+    "SELECT value FROM readings WHERE meter_id = ? AND ts < ? ORDER BY ts DESC, version DESC "
+    "LIMIT 1"
+)
+_SQLITE_LATER = "SELECT 1 FROM readings WHERE meter_id = ? AND ts > ? LIMIT 1"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+StoredState = tuple[float | None, bool]
+"""Of a meter before a write: the latest value stored before the new rows' first timestamp
+(None: nothing before), and whether a reading later than their last one is stored."""
 
 
 @dataclass
@@ -150,6 +174,9 @@ class FrameOutcome:
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
     (:func:`kilnwatch.store.rollups_sql.refresh_rollup_ranges`)."""
+    fresh_state: dict[int, StoredState] = field(default_factory=dict)
+    """For each meter of :attr:`fresh`: what was stored around its new rows before the write
+    (read by the same statement that found the range free; the write does not change it)."""
 
     @property
     def inserted(self) -> int:
@@ -212,18 +239,37 @@ def _meter_ranges(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _overlapping(conn: Connection, frame: pl.DataFrame) -> set[int]:
-    """Meters of ``frame`` with a stored reading inside the frame's time range of that meter."""
+def _probe(conn: Connection, frame: pl.DataFrame) -> dict[int, tuple[bool, StoredState]]:
+    """:func:`probe_ranges` of each meter's time range in ``frame``."""
     ranges = _meter_ranges(frame)
-    ids, los, his = ranges["meter_id"].to_list(), ranges["lo"].to_list(), ranges["hi"].to_list()
+    return probe_ranges(
+        conn, ranges["meter_id"].to_list(), ranges["lo"].to_list(), ranges["hi"].to_list()
+    )
+
+
+def probe_ranges(
+    conn: Connection, ids: Sequence[int], los: Sequence[datetime], his: Sequence[datetime]
+) -> dict[int, tuple[bool, StoredState]]:
+    """Per meter ``ids[i]``: whether a stored reading lies in [``los[i]``, ``his[i]``], and
+    its :data:`StoredState` around that range (one statement on PostgreSQL)."""
     if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(_PG_OVERLAP, {"m": ids, "lo": los, "hi": his}).all()
-        return {int(r[0]) for r in rows}
-    found: set[int] = set()
+        params = {
+            "m": pg_int_array(ids),
+            "lo": pg_int_array((t - _EPOCH) // _MICROSECOND for t in los),
+            "hi": pg_int_array((t - _EPOCH) // _MICROSECOND for t in his),
+        }
+        rows = conn.exec_driver_sql(_PG_PROBE, params).all()
+        return {
+            int(m): (bool(busy), (None if prev is None else float(prev), bool(later)))
+            for m, busy, prev, later in rows
+        }
+    found: dict[int, tuple[bool, StoredState]] = {}
     for m, lo, hi in zip(ids, los, his, strict=True):
-        params = (m, sqlite_timestamp(lo), sqlite_timestamp(hi))
-        if conn.exec_driver_sql(_SQLITE_OVERLAP, params).first() is not None:
-            found.add(int(m))
+        lo_text, hi_text = sqlite_timestamp(lo), sqlite_timestamp(hi)
+        busy = conn.exec_driver_sql(_SQLITE_OVERLAP, (m, lo_text, hi_text)).first() is not None
+        prev = conn.exec_driver_sql(_SQLITE_PREVIOUS, (m, lo_text)).scalar()
+        later = conn.exec_driver_sql(_SQLITE_LATER, (m, hi_text)).first() is not None
+        found[int(m)] = (busy, (None if prev is None else float(prev), later))
     return found
 
 
@@ -318,8 +364,9 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     for number, part in enumerate(rounds):
         staged = part
         if number == 0:
-            busy = _overlapping(conn, part)
-            fresh = part.filter(~pl.col("meter_id").is_in(list(busy)))
+            probe = _probe(conn, part)
+            busy = [m for m, (overlaps, _) in probe.items() if overlaps]
+            fresh = part.filter(~pl.col("meter_id").is_in(busy)) if busy else part
             if fresh.height:
                 _insert_direct(conn, fresh, outcome)
                 again = (
@@ -327,7 +374,10 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
                 )
                 only = fresh if again is None else fresh.join(again, on="meter_id", how="anti")
                 outcome.fresh = only.select("meter_id", "ts", "value")
-            staged = part.filter(pl.col("meter_id").is_in(list(busy)))
+                outcome.fresh_state = {
+                    m: probe[m][1] for m in outcome.fresh.get_column("meter_id").unique()
+                }
+            staged = part.filter(pl.col("meter_id").is_in(busy)) if busy else part.clear()
         if staged.height:
             _move_staged(conn, staged, outcome)
     return outcome

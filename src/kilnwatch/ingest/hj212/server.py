@@ -240,7 +240,7 @@ class HJ212Server:
                 await self._handle_frame(item, writer, peer)
 
     async def _handle_frame(self, frame: RawFrame, writer: asyncio.StreamWriter, peer: str) -> None:
-        accepted = self._accept(frame, peer)
+        accepted = await self._accept(frame, peer)
         if accepted is None:
             return
         device, packet = accepted
@@ -261,13 +261,13 @@ class HJ212Server:
             self.stats.acks_sent += 1
             self.stats.bytes_sent += len(reply)
 
-    def _accept(self, frame: RawFrame, peer: str) -> tuple[Device, Packet] | None:
+    async def _accept(self, frame: RawFrame, peer: str) -> tuple[Device, Packet] | None:
         try:
             packet = parse_raw_frame(frame, ALL_COMPAT)
         except FrameError as exc:
             self._reject(exc.reason, exc.message, peer, frame.raw)
             return None
-        self._before_lookup(packet)
+        await self._before_lookup(packet)
         device = self.directory.lookup(packet.mn)
         if device is None:
             self._reject(REJECT_UNKNOWN_MN, f"unknown MN {packet.mn!r}", peer, frame.raw)
@@ -282,7 +282,7 @@ class HJ212Server:
             return None
         return device, packet
 
-    def _before_lookup(self, packet: Packet) -> None:
+    async def _before_lookup(self, packet: Packet) -> None:
         """Hook for directories that must see the password before lookup (stored hashes)."""
 
     def _reject(self, reason: str, message: str, peer: str, raw: bytes) -> None:

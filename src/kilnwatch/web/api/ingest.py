@@ -72,9 +72,7 @@ def current_gateway(
     if credentials is None:
         raise AuthenticationError("send HTTP Basic credentials gateway_code:secret")
     gateway = find_gateway(session, credentials.username)
-    if gateway is None or not _secrets.verify(
-        gateway.code, credentials.password, gateway.secret_hash
-    ):
+    if gateway is None or not _secrets.verify(credentials.password, gateway.secret_hash):
         raise AuthenticationError("unknown gateway or wrong secret")
     return gateway_info(gateway)
 
