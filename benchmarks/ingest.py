@@ -176,6 +176,41 @@ def _peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def _own_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of one process (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and, recursively, its children."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return _own_cpu_s(pid) + sum(_tree_cpu_s(c) for c in children)
+
+
+def _postgres_cpu_s() -> float:
+    """CPU seconds of the machine's PostgreSQL processes (backends come and go)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", encoding="ascii") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            if name == "postgres":
+                total += _own_cpu_s(int(entry))
+    return total
+
+
 def _count_since(dsn: str, since: datetime) -> int:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
@@ -246,7 +281,7 @@ def setup_hj212_devices(settings: Settings, devices: int) -> None:
     engine.dispose()
 
 
-def hj212_client(port: int, connections: int, per_conn: int, devices: int) -> None:
+def hj212_client(port: int, connections: int, per_conn: int, devices: int, server_pid: int) -> None:
     """Run in its own process: connections that each wait for the reply to every frame.
 
     Connection ``k`` is device ``k % devices`` and sends one frame per 30 s of its own time
@@ -292,14 +327,18 @@ def hj212_client(port: int, connections: int, per_conn: int, devices: int) -> No
         t0 = time.perf_counter()
         await asyncio.gather(*(send(r, w, f[:1]) for (r, w), f in zip(pairs, frames, strict=True)))
         warmup = time.perf_counter() - t0
+        cpu0 = (_tree_cpu_s(server_pid), time.process_time(), _postgres_cpu_s())
         t0 = time.perf_counter()
         acks = await asyncio.gather(
             *(send(r, w, f[1:]) for (r, w), f in zip(pairs, frames, strict=True))
         )
         elapsed = time.perf_counter() - t0
+        cpu1 = (_tree_cpu_s(server_pid), time.process_time(), _postgres_cpu_s())
         for _, writer in pairs:
             writer.close()
-        say(f"ELAPSED {elapsed} ACKS {sum(acks)} WARMUP {warmup}")
+        server_s, client_s, pg_s = (b - a for a, b in zip(cpu0, cpu1, strict=True))
+        say(f"ELAPSED {elapsed} ACKS {sum(acks)} WARMUP {warmup} "
+            f"CPU_S {server_s} {client_s} {pg_s}")  # fmt: skip
 
     asyncio.run(run())
 
@@ -331,7 +370,7 @@ def bench_hj212(
     port = line.split()[4].rsplit(":", 1)[1]
     per_conn = max(1, frames // connections)
     client = [sys.executable, __file__, "--hj212-client", port, str(connections), str(per_conn),
-              str(devices)]  # fmt: skip
+              str(devices), str(server.pid)]  # fmt: skip
     out = subprocess.run(client, check=True, capture_output=True, text=True).stdout
     server.terminate()
     stats, _ = server.communicate(timeout=60)
@@ -339,6 +378,11 @@ def bench_hj212(
     fields = out.split()
     elapsed, acks, warmup = float(fields[1]), int(fields[3]), float(fields[5])
     assert acks == per_conn * connections, out
+    server_s, client_s, pg_s = (float(f) for f in fields[7:10])
+    busy = (server_s + client_s + pg_s) / elapsed / (os.cpu_count() or 1)
+    say(f"hj212 CPU per frame (timed part): receiver {1e6 * server_s / acks:.0f} us, "
+        f"clients {1e6 * client_s / acks:.0f} us, PostgreSQL {1e6 * pg_s / acks:.0f} us; "
+        f"these three kept the machine {busy:.0%} busy")  # fmt: skip
     return acks / elapsed, warmup
 
 
@@ -379,7 +423,7 @@ def main() -> None:
         help="HJ 212 devices (MNs, one SO2 meter each) the connections send as "
         "(default: one per connection; 1: all connections write one meter, late data)",
     )
-    ap.add_argument("--hj212-client", nargs=4, type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--hj212-client", nargs=5, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hj212_client:
         hj212_client(*args.hj212_client)

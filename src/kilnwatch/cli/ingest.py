@@ -143,7 +143,7 @@ def hj212_cmd(
     ] = None,
 ) -> None:
     """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
-    from kilnwatch.ingest.hj212_store import ServeOptions, serve_store
+    from kilnwatch.ingest.hj212_store import ServeOptions, serve_store, tune_gc_for_receiver
 
     s = settings()
     engine = make_engine(s)
@@ -164,6 +164,7 @@ def hj212_cmd(
             loop.add_signal_handler(sig, stop.set)
         return await serve_store(factory, options, policy, stop, _hj212_ready(host, 1))
 
+    tune_gc_for_receiver()
     try:
         counters = asyncio.run(serve())
     finally:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import hmac
 import logging
 import secrets
@@ -419,6 +420,24 @@ class ServeOptions:
     reuse_port: bool = False
 
 
+GC_GEN0_THRESHOLD = 50_000
+"""Allocations between young-generation collections in a receiver process (CPython's
+default is 700): measured, groups of 250 frames spent ≈ 5 ms each in collections."""
+
+
+def tune_gc_for_receiver() -> None:
+    """Fewer collections for a long-running receiver process (not for library callers).
+
+    Objects alive after start-up (modules, registry caches) are frozen out of the collector
+    (``gc.freeze``) and young collections run every :data:`GC_GEN0_THRESHOLD` allocations:
+    a group commit allocates thousands of short-lived objects, and each default collection
+    would walk them again and again.
+    """
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, older, oldest)
+
+
 async def serve_store(
     factory: sessionmaker[Session],
     options: ServeOptions,
@@ -454,6 +473,7 @@ def run_store_worker(
     engine = make_engine(settings)
     mine = dataclasses.replace(options, port=port, reuse_port=True)
     policy = ValidationPolicy(local_tz=settings.timezone)
+    tune_gc_for_receiver()
 
     async def main() -> dict[str, object]:
         stop = asyncio.Event()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import polars as pl
@@ -40,8 +40,10 @@ from kilnwatch.store.repos.rollups import (
     Agg,
     CounterPolicy,
     closes_interval,
+    counter_delta,
     hourly_aggregates,
     period_start,
+    reading_period,
 )
 from kilnwatch.store.rollups_sql import ROLLUP_COLUMNS, hour_rollups, refresh_rollup_ranges
 from kilnwatch.store.staging import StoredState, probe_ranges
@@ -162,7 +164,20 @@ def _python_rows(
     rows: list[tuple[Any, ...]] = []
     local: dict[datetime, tuple[datetime, datetime]] = {}  # hour -> (day, month) in ``tz``
     for m, p0 in sorted(previous.items()):
-        hours = hourly_aggregates(series[m], measurements.get(m, "instant"), p0, policy)
+        measurement = measurements.get(m, "instant")
+        if len(series[m]) == 1:  # a live feed's usual case: one new reading of the meter
+            ((ts, value),) = series[m]
+            quantity, event = value, None
+            if measurement == "counter":
+                quantity, event = (0.0, None) if p0 is None else counter_delta(p0, value, policy)
+            hour = reading_period(ts, HOUR, UTC, measurement)
+            day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
+            resets, rollovers = int(event == "reset"), int(event == "rollover")
+            rows += [(m, grain, start, quantity, 1, quantity, quantity, value, value, ts, ts,
+                      resets, rollovers) for grain, start in ((HOUR, hour), (DAY, day),
+                                                              (MONTH, month))]  # fmt: skip
+            continue
+        hours = hourly_aggregates(series[m], measurement, p0, policy)
         if len(hours) == 1:  # a live feed's usual case: the hour's delta is the day's too
             ((hour, agg),) = hours.items()
             day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
