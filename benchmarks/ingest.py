@@ -47,6 +47,7 @@ from kilnwatch.store.models import Enterprise, Gateway, Meter
 METERS = 200
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=300)
 SECRET = "bench-secret-1"
+RSS_SAMPLE_S = 2.0
 MN = "99999990000001"
 
 
@@ -196,6 +197,19 @@ def _tree_cpu_s(pid: int) -> float:
     return _own_cpu_s(pid) + sum(_tree_cpu_s(c) for c in children)
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children [KiB]."""
+    rss = 0
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            rss = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        return rss
+    return rss + sum(_tree_rss_kib(c) for c in children)
+
+
 def _postgres_cpu_s() -> float:
     """CPU seconds of the machine's PostgreSQL processes (backends come and go)."""
     total = 0.0
@@ -328,17 +342,29 @@ def hj212_client(port: int, connections: int, per_conn: int, devices: int, serve
         await asyncio.gather(*(send(r, w, f[:1]) for (r, w), f in zip(pairs, frames, strict=True)))
         warmup = time.perf_counter() - t0
         cpu0 = (_tree_cpu_s(server_pid), time.process_time(), _postgres_cpu_s())
+        rss = [_tree_rss_kib(server_pid)]
+
+        async def sample_rss() -> None:
+            while True:
+                await asyncio.sleep(RSS_SAMPLE_S)
+                rss.append(_tree_rss_kib(server_pid))
+
+        sampler = asyncio.create_task(sample_rss())
         t0 = time.perf_counter()
         acks = await asyncio.gather(
             *(send(r, w, f[1:]) for (r, w), f in zip(pairs, frames, strict=True))
         )
         elapsed = time.perf_counter() - t0
+        sampler.cancel()
+        rss.append(_tree_rss_kib(server_pid))
         cpu1 = (_tree_cpu_s(server_pid), time.process_time(), _postgres_cpu_s())
         for _, writer in pairs:
             writer.close()
         server_s, client_s, pg_s = (b - a for a, b in zip(cpu0, cpu1, strict=True))
+        half = len(rss) // 2
         say(f"ELAPSED {elapsed} ACKS {sum(acks)} WARMUP {warmup} "
-            f"CPU_S {server_s} {client_s} {pg_s}")  # fmt: skip
+            f"CPU_S {server_s} {client_s} {pg_s} RSS_KIB {rss[0]} {max(rss[:half + 1])} "
+            f"{max(rss[half:])}")  # fmt: skip
 
     asyncio.run(run())
 
@@ -350,10 +376,11 @@ def bench_hj212(
     workers: int,
     devices: int,
     writers: int | None = None,
-) -> tuple[float, float]:
+) -> dict[str, float]:
     """``kilnwatch ingest hj212`` in its own process(es), the clients in another.
 
-    Returns frames/s of the timed part and the seconds of the log-in round.
+    Returns the ``RESULT`` figures: frames/s of the timed part, the seconds of the log-in
+    round, CPU per frame and the receiver's memory.
     """
     setup_hj212_devices(settings, devices)
     env = {**os.environ, "KILNWATCH_DATABASE_URL": settings.effective_database_url,
@@ -379,11 +406,24 @@ def bench_hj212(
     elapsed, acks, warmup = float(fields[1]), int(fields[3]), float(fields[5])
     assert acks == per_conn * connections, out
     server_s, client_s, pg_s = (float(f) for f in fields[7:10])
+    rss_start, rss_first_half, rss_second_half = (int(f) for f in fields[11:14])
+    say(f"hj212 receiver RSS (all processes): {rss_start // 1024} MiB after the log-in round, "
+        f"peak {rss_first_half // 1024} MiB in the first half of the timed part, "
+        f"{rss_second_half // 1024} MiB in the second")  # fmt: skip
     busy = (server_s + client_s + pg_s) / elapsed / (os.cpu_count() or 1)
     say(f"hj212 CPU per frame (timed part): receiver {1e6 * server_s / acks:.0f} us, "
         f"clients {1e6 * client_s / acks:.0f} us, PostgreSQL {1e6 * pg_s / acks:.0f} us; "
         f"these three kept the machine {busy:.0%} busy")  # fmt: skip
-    return acks / elapsed, warmup
+    return {
+        "hj212_frames_per_s": round(acks / elapsed),
+        "hj212_login_round_s": round(warmup, 2),
+        "hj212_receiver_cpu_us_per_frame": round(1e6 * server_s / acks),
+        "hj212_client_cpu_us_per_frame": round(1e6 * client_s / acks),
+        "hj212_postgres_cpu_us_per_frame": round(1e6 * pg_s / acks),
+        "hj212_receiver_rss_kib_start": rss_start,
+        "hj212_receiver_rss_kib_peak_first_half": rss_first_half,
+        "hj212_receiver_rss_kib_peak_second_half": rss_second_half,
+    }
 
 
 def bench_http(settings: Settings, n: int) -> float:
@@ -412,7 +452,9 @@ def main() -> None:
     ap.add_argument("--mqtt-readings", type=int, default=100_000)
     ap.add_argument("--hj212-frames", type=int, default=60_000)
     ap.add_argument("--hj212-connections", type=int, default=1_000)
-    ap.add_argument("--hj212-workers", type=int, default=1, help="receiver processes")
+    ap.add_argument(
+        "--hj212-workers", type=int, default=2, help="receiver processes (one per core here)"
+    )
     ap.add_argument("--hj212-writers", type=int, help="group commits in flight per process")
     ap.add_argument("--http-readings", type=int, default=20_000)
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -443,19 +485,16 @@ def main() -> None:
                             var_dir=tmpdir)  # fmt: skip
             setup_registry(pg)
             if args.only == "hj212":
-                hj_rate, hj_warmup = bench_hj212(
-                    pg,
-                    args.hj212_frames,
-                    args.hj212_connections,
-                    args.hj212_workers,
-                    devices,
+                hj = bench_hj212(
+                    pg, args.hj212_frames, args.hj212_connections, args.hj212_workers, devices,
                     args.hj212_writers,
-                )
-                say(f"hj212 {hj_rate:,.0f} frames/s ({args.hj212_connections} connections, "
-                    f"{devices} devices; log-in round {hj_warmup:.1f} s)")  # fmt: skip
-                result = {"hj212_frames_per_s": round(hj_rate),
-                          "hj212_connections": args.hj212_connections, "hj212_devices": devices,
-                          "hj212_login_round_s": round(hj_warmup, 2)}  # fmt: skip
+                )  # fmt: skip
+                say(f"hj212 {hj['hj212_frames_per_s']:,.0f} frames/s "
+                    f"({args.hj212_connections} connections, {devices} devices)")  # fmt: skip
+                result = {
+                    **hj, "hj212_connections": args.hj212_connections,
+                    "hj212_devices": devices, "hj212_workers": args.hj212_workers,
+                }  # fmt: skip
                 say("RESULT " + json.dumps(result))
                 return
             setup_registry(lite)
@@ -471,16 +510,12 @@ def main() -> None:
             say(f"sqlite raw executemany {raw_lite:,.0f}/s; kilnwatch bulk {lite_rate:,.0f}/s")
             mqtt_rate, rss = bench_mqtt(pg, pg_dsn, args.mqtt_readings)
             say(f"mqtt end-to-end {mqtt_rate:,.0f} readings/s (worker peak RSS {rss} KiB)")
-            hj_rate, hj_warmup = bench_hj212(
-                pg,
-                args.hj212_frames,
-                args.hj212_connections,
-                args.hj212_workers,
-                devices,
+            hj = bench_hj212(
+                pg, args.hj212_frames, args.hj212_connections, args.hj212_workers, devices,
                 args.hj212_writers,
-            )
-            say(f"hj212 {hj_rate:,.0f} frames/s ({args.hj212_connections} connections, "
-                f"{devices} devices; log-in round {hj_warmup:.1f} s)")  # fmt: skip
+            )  # fmt: skip
+            say(f"hj212 {hj['hj212_frames_per_s']:,.0f} frames/s "
+                f"({args.hj212_connections} connections, {devices} devices)")  # fmt: skip
             http_rate = bench_http(pg, args.http_readings)
             say(f"http {http_rate:,.0f} readings/s")
             result = {
@@ -492,9 +527,8 @@ def main() -> None:
                 "sqlite_bulk_per_s": round(lite_rate),
                 "sqlite_bulk_ratio": round(lite_rate / raw_lite, 3),
                 "mqtt_readings_per_s": round(mqtt_rate), "mqtt_worker_peak_rss_kib": rss,
-                "hj212_frames_per_s": round(hj_rate),
-                "hj212_connections": args.hj212_connections, "hj212_devices": devices,
-                "hj212_login_round_s": round(hj_warmup, 2),
+                **hj, "hj212_connections": args.hj212_connections, "hj212_devices": devices,
+                "hj212_workers": args.hj212_workers,
                 "http_readings_per_s": round(http_rate),
             }  # fmt: skip
     finally:

@@ -7,6 +7,7 @@ The receivers stop on SIGTERM/SIGINT after committing and acknowledging the curr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import socket
@@ -138,12 +139,19 @@ def hj212_cmd(
     writers: Annotated[
         int | None,
         typer.Option(
-            help="Group commits in flight per process (default 2 PostgreSQL, 1 SQLite).", min=1
+            help="Group commits in flight per process (default: 2 on PostgreSQL with one "
+            "process, else 1).",
+            min=1,
         ),
     ] = None,
 ) -> None:
     """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
-    from kilnwatch.ingest.hj212_store import ServeOptions, serve_store, tune_gc_for_receiver
+    from kilnwatch.ingest.hj212_store import (
+        ServeOptions,
+        run_receiver_loop,
+        serve_store,
+        tune_gc_for_receiver,
+    )
 
     s = settings()
     engine = make_engine(s)
@@ -152,7 +160,9 @@ def hj212_cmd(
                            max_delay_ms=max_delay_ms, writers=writers)  # fmt: skip
     if workers > 1:
         engine.dispose()
-        _hj212_workers(s, options, workers)
+        # one writer per process: groups twice as large and no two writer threads sharing
+        # one GIL (measured: 5 100-5 900 frames/s against 4 300-4 500 with two)
+        _hj212_workers(s, dataclasses.replace(options, writers=writers or 1), workers)
         return
     factory = make_session_factory(engine)
     policy = ValidationPolicy(local_tz=s.timezone)
@@ -166,7 +176,7 @@ def hj212_cmd(
 
     tune_gc_for_receiver()
     try:
-        counters = asyncio.run(serve())
+        counters = run_receiver_loop(serve())
     finally:
         engine.dispose()
     typer.echo(f"hj212 ingest stopped: {counters}")

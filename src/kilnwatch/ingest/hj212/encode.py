@@ -8,6 +8,7 @@ References
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +29,8 @@ CpSpec = str | Mapping[str, CpValue] | Sequence[Mapping[str, Scalar]]
 
 _HEADER_FORBIDDEN = (";", "=", "&&")
 _CP_FORBIDDEN = (";", ",", "=", "&")
+_HEADER_FORBIDDEN_RE = re.compile("|".join(re.escape(m) for m in _HEADER_FORBIDDEN))
+_CP_FORBIDDEN_RE = re.compile("[" + re.escape("".join(_CP_FORBIDDEN)) + "]")
 REPLY_ST = "91"  # HJ 212-2017 Table 5: system interaction, used on replies 9011-9014
 QN_MILLIS = "000"  # QN = YYYYMMDDhhmmss + 3-digit milliseconds (HJ 212-2017 Table 3)
 
@@ -49,10 +52,10 @@ def format_value(value: Scalar) -> str:
 
 
 def _check_cp_text(key: str, text: str) -> None:
-    if not key or any(mark in key for mark in _CP_FORBIDDEN) or key != key.strip():
+    if not key or _CP_FORBIDDEN_RE.search(key) or key != key.strip():
         raise FrameError("syntax", f"data-area key {key!r} is empty or holds a separator")
     quoted = len(text) >= 4 and text.startswith("//") and text.endswith("//")
-    if not quoted and (any(mark in text for mark in _CP_FORBIDDEN) or text != text.strip()):
+    if not quoted and (_CP_FORBIDDEN_RE.search(text) or text != text.strip()):
         raise FrameError("syntax", f"value {text!r} of {key!r} holds a separator")
 
 
@@ -88,7 +91,7 @@ def encode_segment(fields: Mapping[str, str], cp: CpSpec) -> bytes:
     parts = []
     for name, value in fields.items():
         text = str(value)
-        if not name or any(mark in name + text for mark in _HEADER_FORBIDDEN):
+        if not name or _HEADER_FORBIDDEN_RE.search(name) or _HEADER_FORBIDDEN_RE.search(text):
             raise FrameError("syntax", f"header field {name}={text!r} holds a separator")
         parts.append(f"{name}={text};")
     body = encode_cp(cp)

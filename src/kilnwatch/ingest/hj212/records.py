@@ -131,18 +131,19 @@ def _period(device: Device, cn: str) -> timedelta | None:
     return PERIOD_BY_CN.get(cn)
 
 
-def _stamps(packet: Packet, device: Device) -> tuple[dict[str, datetime], list[ReadingProblem]]:
+def _stamps(
+    items: list[tuple[str, str]], device: Device
+) -> tuple[dict[str, datetime], list[ReadingProblem]]:
     """DataTime under key '' and each factor's SampleTime under its code."""
     stamps: dict[str, datetime] = {}
     problems: list[ReadingProblem] = []
     tz = device.tz
-    for key, value in packet.cp_items():
-        if key == "DataTime" or key.endswith("-SampleTime"):
-            code = "" if key == "DataTime" else key.rsplit("-", 1)[0]
-            try:
-                stamps[code] = parse_data_time(value, tz)
-            except ValueError as exc:
-                problems.append(ReadingProblem("hj212.readings.bad_time", str(exc), {key: value}))
+    for key, value in items:
+        code = "" if key == "DataTime" else key[: -len("-SampleTime")]
+        try:
+            stamps[code] = parse_data_time(value, tz)
+        except ValueError as exc:
+            problems.append(ReadingProblem("hj212.readings.bad_time", str(exc), {key: value}))
     return stamps, problems
 
 
@@ -156,14 +157,22 @@ def _number(text: str) -> float | None:
 
 def packet_readings(device: Device, packet: Packet) -> ReadingsReport:
     """All readings of a packet and the problems met (unmapped codes, bad values, no time)."""
-    stamps, problems = _stamps(packet, device)
-    flags = {k[: -len("-Flag")]: v for k, v in packet.cp_items() if k.endswith("-Flag")}
+    # one pass over the data area sorts its items: times, flags, values
+    times: list[tuple[str, str]] = []
+    flags: dict[str, str] = {}
+    values: list[tuple[str, str, str, str]] = []
+    for key, text in packet.cp_items():
+        code, dash, suffix = key.rpartition("-")
+        if key == "DataTime" or (dash and suffix == "SampleTime"):
+            times.append((key, text))
+        elif dash and suffix == "Flag":
+            flags[code] = text
+        elif code and suffix in VALUE_SUFFIXES:
+            values.append((key, text, code, suffix))
+    stamps, problems = _stamps(times, device)
     period = _period(device, packet.cn)
     readings: list[DecodedReading] = []
-    for key, text in packet.cp_items():
-        code, _, suffix = key.rpartition("-")
-        if not code or suffix not in VALUE_SUFFIXES:
-            continue
+    for key, text, code, suffix in values:
         kind, converted = VALUE_SUFFIXES[suffix]
         ts = stamps.get(code) or stamps.get("")
         if ts is None:
