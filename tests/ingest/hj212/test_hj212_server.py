@@ -241,3 +241,102 @@ def test_several_connections_and_close() -> None:
         ]
 
     run(scenario())
+
+
+class CallbackListSink(ListSink):
+    """A :class:`CallbackSink`: commits in groups, answering by callback, as the store does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[tuple[Packet, object]] = []
+        self.groups = 0
+
+    def submit(self, device: Device, packet: Packet, received_at: datetime, done) -> None:  # type: ignore[no-untyped-def]
+        assert device.mn == packet.mn and received_at.tzinfo is not None
+        self.queue.append((packet, done))
+        if len(self.queue) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        batch, self.queue = self.queue, []
+        self.groups += 1
+        for packet, done in batch:
+            if self.fail:
+                done(OSError("disk full"))  # type: ignore[operator]
+            else:
+                self.packets.append(packet)
+                done(None)  # type: ignore[operator]
+
+
+def test_a_flooding_device_is_answered_in_order_and_read_with_backpressure() -> None:
+    from kilnwatch.ingest.hj212.server import PAUSE_READING_FRAMES
+
+    n = PAUSE_READING_FRAMES * 2 + 10  # more than the connection buffers before pausing
+
+    async def scenario() -> None:
+        sink = CallbackListSink()
+        async with running(sink) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"".join(data_frame(i) for i in range(n)))  # all at once, pipelined
+            await writer.drain()
+            replies = [await read_reply(reader) for _ in range(n)]
+            assert [r.qn for r in replies] == [f"20250301081500{i:03d}" for i in range(n)]
+            assert [p.qn for p in sink.packets] == [r.qn for r in replies]  # commit, then ack
+            assert sink.groups == n  # one frame in flight per connection
+            writer.close()
+            await writer.wait_closed()
+
+    run(scenario())
+
+
+def test_callback_sink_failure_gives_no_ack_and_the_next_frame_goes_on() -> None:
+    async def scenario() -> None:
+        sink = CallbackListSink()
+        async with running(sink) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            sink.fail = True
+            writer.write(data_frame(1))
+            await asyncio.sleep(0.1)
+            assert server.stats.commit_failures == 1 and server.stats.acks_sent == 0
+            sink.fail = False
+            writer.write(data_frame(2))
+            assert (await read_reply(reader)).qn == "20250301081500002"
+            writer.close()
+
+    run(scenario())
+
+
+def test_idle_connections_close_but_not_while_a_commit_is_pending() -> None:
+    class SlowSink(ListSink):
+        async def commit(self, device: Device, packet: Packet, received_at: datetime) -> None:
+            await asyncio.sleep(0.3)  # longer than the idle timeout
+            self.packets.append(packet)
+
+    async def scenario() -> None:
+        sink = SlowSink()
+        async with running(sink, idle_timeout_s=0.1) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(data_frame(1))
+            assert (await read_reply(reader)).qn == "20250301081500001"  # not cut off
+            assert await asyncio.wait_for(reader.read(), 2) == b""  # then closed when idle
+            assert server.stats.connections_active == 0
+            writer.close()
+
+    run(scenario())
+
+
+def test_frames_before_the_device_half_closes_are_answered_then_the_connection_ends() -> None:
+    async def scenario() -> None:
+        sink = CallbackListSink()
+        async with running(sink) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(data_frame(1) + data_frame(2))
+            writer.write_eof()  # the device is done sending, still reading
+            assert [(await read_reply(reader)).qn for _ in range(2)] == [
+                "20250301081500001",
+                "20250301081500002",
+            ]
+            assert await asyncio.wait_for(reader.read(), 2) == b""
+            writer.close()
+
+    run(scenario())
