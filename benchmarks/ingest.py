@@ -48,6 +48,8 @@ METERS = 200
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=300)
 SECRET = "bench-secret-1"
 RSS_SAMPLE_S = 2.0
+SOAK_FRAMES_PER_CONNECTION = 200_000  # upper bound of a soak run's time line per connection
+SOAK_DAYS_BACK = 600
 MN = "99999990000001"
 
 
@@ -295,7 +297,9 @@ def setup_hj212_devices(settings: Settings, devices: int) -> None:
     engine.dispose()
 
 
-def hj212_client(port: int, connections: int, per_conn: int, devices: int, server_pid: int) -> None:
+def hj212_client(
+    port: int, connections: int, per_conn: int, devices: int, server_pid: int, duration_s: int = 0
+) -> None:
     """Run in its own process: connections that each wait for the reply to every frame.
 
     Connection ``k`` is device ``k % devices`` and sends one frame per 30 s of its own time
@@ -304,36 +308,43 @@ def hj212_client(port: int, connections: int, per_conn: int, devices: int, serve
     interleaved blocks of seconds: late data for almost every group commit (a stress case).
 
     Every connection first sends one frame and waits for its reply (the device's log-in:
-    its password is checked once); the timed part is the ``per_conn`` frames after it.
+    its password is checked once); the timed part is the ``per_conn`` frames after it, all
+    encoded beforehand, or with ``duration_s`` as many frames as fit in that time, each
+    encoded just before it is sent (a soak run: nothing grows in the client).
     """
-    base = datetime.now(UTC).replace(microsecond=0) - timedelta(days=60)
-    sent = per_conn + 1
+    soak = duration_s > 0
+    sent = SOAK_FRAMES_PER_CONNECTION if soak else per_conn + 1
+    back = timedelta(days=SOAK_DAYS_BACK if soak else 60)
+    base = datetime.now(UTC).replace(microsecond=0) - back
 
     def stamp(k: int, i: int) -> datetime:
         if devices == 1:
             return base + timedelta(seconds=k * sent + i)
         return base + timedelta(seconds=30 * ((k // devices) * sent + i))
 
-    frames = [
-        [
-            encode_data_frame(
-                mn=hj212_mn(k % devices),
-                pw=SECRET,
-                cn="2011",
-                data_time=stamp(k, i),
-                values={"a21026": (10.0 + i % 5, "N")},
-            )  # fmt: skip
-            for i in range(sent)
-        ]
-        for k in range(connections)
-    ]
+    def frame(k: int, i: int) -> bytes:
+        values = {"a21026": (10.0 + i % 5, "N")}
+        return encode_data_frame(mn=hj212_mn(k % devices), pw=SECRET, cn="2011",
+                                 data_time=stamp(k, i), values=values)  # fmt: skip
+
+    frames = [[frame(k, i) for i in range(1 if soak else sent)] for k in range(connections)]
+    deadline = 0.0
 
     async def send(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                    mine: list[bytes]) -> int:  # fmt: skip
         acks = 0
-        for frame in mine:
-            writer.write(frame)
+        for data in mine:
+            writer.write(data)
             acks += b"CN=9014" in await reader.readuntil(b"\r\n")
+        return acks
+
+    async def send_until(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         k: int) -> int:  # fmt: skip
+        acks, i = 0, 1
+        while time.perf_counter() < deadline and i < sent:
+            writer.write(frame(k, i))
+            acks += b"CN=9014" in await reader.readuntil(b"\r\n")
+            i += 1
         return acks
 
     async def run() -> None:
@@ -351,9 +362,14 @@ def hj212_client(port: int, connections: int, per_conn: int, devices: int, serve
 
         sampler = asyncio.create_task(sample_rss())
         t0 = time.perf_counter()
-        acks = await asyncio.gather(
-            *(send(r, w, f[1:]) for (r, w), f in zip(pairs, frames, strict=True))
-        )
+        nonlocal deadline
+        deadline = t0 + duration_s
+        if soak:
+            acks = await asyncio.gather(*(send_until(r, w, k) for k, (r, w) in enumerate(pairs)))
+        else:
+            acks = await asyncio.gather(
+                *(send(r, w, f[1:]) for (r, w), f in zip(pairs, frames, strict=True))
+            )
         elapsed = time.perf_counter() - t0
         sampler.cancel()
         rss.append(_tree_rss_kib(server_pid))
@@ -376,6 +392,7 @@ def bench_hj212(
     workers: int,
     devices: int,
     writers: int | None = None,
+    duration_s: int = 0,
 ) -> dict[str, float]:
     """``kilnwatch ingest hj212`` in its own process(es), the clients in another.
 
@@ -397,14 +414,14 @@ def bench_hj212(
     port = line.split()[4].rsplit(":", 1)[1]
     per_conn = max(1, frames // connections)
     client = [sys.executable, __file__, "--hj212-client", port, str(connections), str(per_conn),
-              str(devices), str(server.pid)]  # fmt: skip
+              str(devices), str(server.pid), str(duration_s)]  # fmt: skip
     out = subprocess.run(client, check=True, capture_output=True, text=True).stdout
     server.terminate()
     stats, _ = server.communicate(timeout=60)
     say(stats.strip())
     fields = out.split()
     elapsed, acks, warmup = float(fields[1]), int(fields[3]), float(fields[5])
-    assert acks == per_conn * connections, out
+    assert duration_s or acks == per_conn * connections, out
     server_s, client_s, pg_s = (float(f) for f in fields[7:10])
     rss_start, rss_first_half, rss_second_half = (int(f) for f in fields[11:14])
     say(f"hj212 receiver RSS (all processes): {rss_start // 1024} MiB after the log-in round, "
@@ -465,7 +482,13 @@ def main() -> None:
         help="HJ 212 devices (MNs, one SO2 meter each) the connections send as "
         "(default: one per connection; 1: all connections write one meter, late data)",
     )
-    ap.add_argument("--hj212-client", nargs=5, type=int, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--hj212-duration-s",
+        type=int,
+        default=0,
+        help="send for this long instead of --hj212-frames (a soak run for the memory check)",
+    )
+    ap.add_argument("--hj212-client", nargs=6, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.hj212_client:
         hj212_client(*args.hj212_client)
@@ -487,7 +510,7 @@ def main() -> None:
             if args.only == "hj212":
                 hj = bench_hj212(
                     pg, args.hj212_frames, args.hj212_connections, args.hj212_workers, devices,
-                    args.hj212_writers,
+                    args.hj212_writers, args.hj212_duration_s,
                 )  # fmt: skip
                 say(f"hj212 {hj['hj212_frames_per_s']:,.0f} frames/s "
                     f"({args.hj212_connections} connections, {devices} devices)")  # fmt: skip
