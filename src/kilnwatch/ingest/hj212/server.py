@@ -256,10 +256,10 @@ class HJ212Server:
             conn.resume()
 
         received_at = self.clock()
-        sink = self.sink
-        if isinstance(sink, CallbackSink):
-            sink.submit(device, packet, received_at, done)
+        if self._submit is not None:
+            self._submit(device, packet, received_at, done)
         else:
+            sink = self.sink
             task = asyncio.get_running_loop().create_task(sink.commit(device, packet, received_at))
             self._commit_tasks.add(task)
             task.add_done_callback(self._commit_tasks.discard)
