@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kilnwatch.config import Settings
+from kilnwatch.ingest.external_sources import import_sources
 from kilnwatch.ingest.readings_file import import_readings_file
-from kilnwatch.ingest.registry_load import import_registry
-from kilnwatch.ingest.statements import import_sources
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.run import simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work

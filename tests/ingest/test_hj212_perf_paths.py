@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import DeadLetter, Gateway, IngestBatch, Meter, Reading
 
@@ -151,29 +151,29 @@ def test_password_scrypt_runs_once_per_secret_across_connections_and_reloads(fac
     replies = asyncio.run(burst(right + wrong))
     assert all(b"CN=9014" in r[0] for r in replies[:8])
     assert all(r == [b""] for r in replies[8:])  # bad password: no reply, nothing stored
-    assert directory._secrets.checks == 2  # one scrypt for the right secret, one for the wrong
+    assert directory.secrets.checks == 2  # one scrypt for the right secret, one for the wrong
     directory.reload()  # drops the devices, not the outcomes of the checks
     replies = asyncio.run(burst([[_frame(30, 3.0)], [_frame(31, 1.0, pw="not-the-secret")]]))
     assert b"CN=9014" in replies[0][0] and replies[1] == [b""]
-    assert directory._secrets.checks == 2
+    assert directory.secrets.checks == 2
     assert _so2_values(factory) == sorted([float(c) for c in range(8)] + [3.0])
 
 
 def test_a_slow_password_check_does_not_hold_up_verified_devices(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    import kilnwatch.ingest.sources as sources
+    import kilnwatch.ingest.gateways as gateways
 
     directory = DbDeviceDirectory(factory)
     directory.verify(MN, PW)
     release = threading.Event()
-    real = sources.verify_secret
+    real = gateways.verify_secret
 
     def held(secret: str, stored: str | None) -> bool:
         release.wait(10)
         return real(secret, stored)
 
-    monkeypatch.setattr(sources, "verify_secret", held)
+    monkeypatch.setattr(gateways, "verify_secret", held)
     sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
 
     async def scenario() -> tuple[list[bytes], list[bytes]]:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import DeadLetter, Meter, Reading
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.config import Settings
 from kilnwatch.ingest.mqtt.parse import gateway_of, readings_topic, shared_filter
 from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import DeadLetter, Enterprise, Gateway, Meter, Reading
 from kilnwatch.store.repos.rollups import DAY, HOUR, meter_totals
@@ -148,7 +148,7 @@ def test_every_reading_arrives_once_in_the_rollups(
         stop.set()
         thread.join(10)
     assert _count(engine, mqtt_meter) == 1000
-    assert worker.stats.readings_duplicate == 125
+    assert worker.stats.readings.duplicates == 125
     with make_session_factory(engine)() as s:
         span = (T0 - timedelta(days=2), T0 + timedelta(days=4))
         assert meter_totals(s, [mqtt_meter], HOUR, *span)[mqtt_meter].sum == _expected_sum(40, 25)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.store.models import DeadLetter, Meter, Reading
 from kilnwatch.store.repos.rollups import DAY, HOUR, MONTH, meter_totals
@@ -130,7 +130,7 @@ def test_counter_rollover_and_reset_never_negative(registry_session: Session) ->
 
 
 def test_not_authorised_gateway(registry_session: Session) -> None:
-    from kilnwatch.ingest.pipeline import gateway_info
+    from kilnwatch.ingest.gateways import gateway_by_code
     from kilnwatch.store.models import Enterprise, Gateway
 
     s = registry_session
@@ -139,7 +139,9 @@ def test_not_authorised_gateway(registry_session: Session) -> None:
     gw = Gateway(code="GW-QD-01", enterprise_id=other.id, protocol="http")
     s.add(gw)
     s.flush()
-    stranger = gateway_info(gw)
+    entry = gateway_by_code(s, "GW-QD-01")
+    assert entry is not None
+    stranger = entry.gateway
     result = ingest_readings(s, [raw("M-JN-E0", T0, 1.0)], "http", "GW-X", gateway=stranger,
                              now=NOW)  # fmt: skip
     assert result.reasons() == {"ingest.not_authorised": 1}

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from kilnwatch.config import Settings
 from kilnwatch.errors import ImportRejected
 from kilnwatch.ingest.readings_file import import_readings_file
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.models import DeadLetter, Reading
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
@@ -90,13 +90,8 @@ def test_parquet_and_unknown_column(loaded: Session, tmp_path: Path) -> None:
 def test_cli_import_readings(
     settings: Settings, loaded: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import typer
+    from kilnwatch.cli.imports import app
 
-    from kilnwatch.cli.ingest import import_readings
-
-    app = typer.Typer()
-    app.command("readings")(import_readings)
-    app.command("noop")(lambda: None)
     monkeypatch.setenv("KILNWATCH_DATABASE_URL", settings.effective_database_url)
     path = _csv(tmp_path, [_line(0), _line(1, "abc")])
     runner = CliRunner()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.domain import co2_combustion_t
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.reports.accounting import group_accounts, unit_accounts
 from kilnwatch.reports.periods import parse_period

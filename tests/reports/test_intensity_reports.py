@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.reports.intensity import intensity_rows
 from kilnwatch.reports.periods import parse_period

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.bulk import ReadingRow, split_rounds, sqlite_timestamp, store_readings
 from kilnwatch.store.engine import make_session_factory

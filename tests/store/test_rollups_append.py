@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
 from kilnwatch.store.repos.rollups import (

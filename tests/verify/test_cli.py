@@ -9,7 +9,8 @@ from _verify_factory import PERIOD, Plant, store
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from kilnwatch.cli.verify import app, import_app
+from kilnwatch.cli.imports import app as import_app
+from kilnwatch.cli.verify import app
 from kilnwatch.config import Settings
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 
@@ -37,10 +38,10 @@ def test_import_sources_command(settings: Settings, engine: Engine, tmp_path: Pa
         "period,item,price_cny_per_unit,unit\n2025-04,product:clinker,310,t\n2025-13,x,1,t\n"
     )
     env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url}
-    r = runner.invoke(import_app, [str(tmp_path)], env=env)
+    r = runner.invoke(import_app, ["sources", str(tmp_path)], env=env)
     assert r.exit_code == 2
     assert "market_prices.csv, row 2, field 'period'" in r.output
-    r = runner.invoke(import_app, [str(tmp_path), "--skip-invalid"], env=env)
+    r = runner.invoke(import_app, ["sources", str(tmp_path), "--skip-invalid"], env=env)
     assert r.exit_code == 0, r.output
     assert "market_prices: 1 created" in r.output
     assert isinstance(app, typer.Typer)

@@ -1,12 +1,13 @@
-"""Helpers shared by CLI commands: settings, the unit of work, error reporting."""
+"""Helpers shared by CLI commands: settings, the unit of work, error reporting, progress."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
@@ -47,3 +48,23 @@ def fail(exc: KilnwatchError) -> typer.Exit:
             err_console.print(f"[red]error[/red] {error.message}", highlight=False, soft_wrap=True)
     err_console.print(f"[red]error[/red] {exc.message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def spinner() -> Progress:
+    """A transient spinner with the elapsed time, for work of unknown length."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+@contextmanager
+def counting_rows(label: str) -> Iterator[Callable[[int], None]]:
+    """A spinner counting rows as they are done; yields the callback that adds ``n`` rows."""
+    with spinner() as bar:
+        task = bar.add_task(f"{label}: 0 rows", total=None)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            bar.update(task, description=f"{label}: {done[0]:,} rows")
+
+        yield advance

@@ -1,8 +1,4 @@
-"""``kilnwatch verify`` (batch verification of a period) and ``kilnwatch import sources``.
-
-The lead mounts :data:`app` as ``kilnwatch verify`` and registers :func:`import_sources_cmd`
-under the ``import`` group as ``sources``.
-"""
+"""``kilnwatch verify``: batch verification of a period."""
 
 from __future__ import annotations
 
@@ -87,39 +83,3 @@ def _summary(report: object) -> None:
         f"({getattr(report, 'new', 0)} new, {getattr(report, 'updated', 0)} updated, "
         f"{getattr(report, 'closed', 0)} closed) in {getattr(report, 'seconds', 0.0):.1f} s"
     )
-
-
-def import_sources_cmd(
-    path: Annotated[Path, typer.Argument(help="A source file (CSV/XLSX) or a folder of them.")],
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            help="statistical_reports, tax_invoices, logistics, grid_electricity, "
-            "market_prices (when the file name does not say)"
-        ),
-    ] = None,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file."),
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Where rejected rows go.")] = None,
-) -> None:
-    """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
-    from kilnwatch.ingest.registry_load import write_rejects
-    from kilnwatch.ingest.statements import import_sources
-
-    try:
-        with session_scope() as session:
-            report = import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
-    for k in report.created:
-        console.print(f"{k}: {report.created[k]} created, {report.updated[k]} updated")
-    if report.rejected:
-        out = rejects or path.with_name(f"{path.stem}.rejected.csv")
-        write_rejects(report.rejected, out)
-        console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
-
-
-import_app = typer.Typer(help="Import external sources.")
-import_app.command("sources")(import_sources_cmd)

@@ -33,7 +33,7 @@ from kilnwatch.ingest.validate import (
 )
 from kilnwatch.ingest.vectorised import RawOf, meter_frame, raw_frame_from_readings, validate_frame
 from kilnwatch.store.bulk import lock_meters
-from kilnwatch.store.models import SOURCE_CODES, Gateway, IngestBatch, Meter, ProductionUnit
+from kilnwatch.store.models import SOURCE_CODES, IngestBatch, Meter, ProductionUnit
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
 from kilnwatch.store.rollups_append import refresh_after_store
@@ -72,6 +72,27 @@ class IngestResult:
         for r in self.rejected:
             counts[r.code] += 1
         return dict(counts)
+
+
+@dataclass
+class ReadingCounts:
+    """Readings of many deliveries (a file's chunks, a worker's batches) by outcome."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    corrections: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Rejected readings by reason code."""
+
+    def add(self, result: IngestResult) -> None:
+        """Count one delivery's outcome."""
+        self.accepted += result.accepted
+        self.duplicates += result.duplicates
+        self.corrections += result.corrections
+        self.rejected += len(result.rejected)
+        for code, n in result.reasons().items():
+            self.reasons[code] = self.reasons.get(code, 0) + n
 
 
 def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, MeterInfo]:
@@ -114,15 +135,6 @@ class MeterCache:
         if self._table is None:
             self._table = meter_frame(self.meters, self.policy)
         return self._table
-
-
-def gateway_info(gateway: Gateway) -> GatewayInfo:
-    return GatewayInfo(gateway.id, gateway.code, gateway.enterprise_id, gateway.protocol)
-
-
-def find_gateway(session: Session, code: str) -> Gateway | None:
-    """An active gateway by code."""
-    return session.scalar(select(Gateway).where(Gateway.code == code, Gateway.active.is_(True)))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from kilnwatch.errors import FrameError
 from kilnwatch.ingest.hj212.codec import check_packet_compat, parse_raw_frame
@@ -231,7 +231,7 @@ class HJ212Server:
         if checking is None:
             return self._authenticated(conn, frame, packet)
 
-        def checked(_: asyncio.Future[None]) -> None:
+        def checked(_: asyncio.Future[Any]) -> None:
             if self._authenticated(conn, frame, packet):
                 conn.resume()
 
@@ -290,7 +290,7 @@ class HJ212Server:
             self.stats.acks_sent += 1
             self.stats.bytes_sent += len(reply)
 
-    def _before_lookup(self, packet: Packet) -> asyncio.Future[None] | None:
+    def _before_lookup(self, packet: Packet) -> asyncio.Future[Any] | None:
         """Hook for directories that must see the password before lookup (stored hashes):
         None when the lookup may go ahead, or a future that completes when it may."""
         del packet

@@ -1,13 +1,13 @@
-"""The gateway secret cache: one scrypt per (stored hash, presented secret)."""
+"""The gateway secret check: one scrypt per (stored hash, presented secret)."""
 
 from __future__ import annotations
 
 from kilnwatch.identity import hash_secret
-from kilnwatch.ingest.sources import SecretCache
+from kilnwatch.ingest.gateways import SecretCheck
 
 
 def test_matches_and_mismatches_are_checked_once() -> None:
-    cache = SecretCache()
+    cache = SecretCheck()
     stored = hash_secret("right")
     assert cache.cached("right", stored) is None
     assert [cache.verify("right", stored) for _ in range(3)] == [True, True, True]
@@ -17,7 +17,7 @@ def test_matches_and_mismatches_are_checked_once() -> None:
 
 
 def test_a_rotated_hash_is_checked_afresh() -> None:
-    cache = SecretCache()
+    cache = SecretCheck()
     old, new = hash_secret("first"), hash_secret("second")
     assert cache.verify("first", old)
     assert not cache.verify("first", new)  # the old secret does not open the new hash
@@ -26,14 +26,14 @@ def test_a_rotated_hash_is_checked_afresh() -> None:
 
 
 def test_no_hash_never_matches_and_costs_nothing() -> None:
-    cache = SecretCache()
+    cache = SecretCheck()
     assert cache.verify("anything", None) is False
     assert cache.verify("anything", "") is False
     assert cache.checks == 0
 
 
 def test_least_recently_used_entry_goes_first() -> None:
-    cache = SecretCache(max_entries=2)
+    cache = SecretCheck(max_entries=2)
     stored = hash_secret("s")
     cache.verify("a", stored)
     cache.verify("b", stored)

@@ -11,9 +11,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.identity import Principal
-from kilnwatch.ingest.registry import KINDS
-from kilnwatch.ingest.registry import REGISTRY_ORDER as ORDER
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 from kilnwatch.store.repos.scope import enterprise_scope, owned_by_visible_enterprise, region_scope
 
@@ -29,7 +28,7 @@ def _text(value: object) -> str:
 
 
 def registry_rows(session: Session, principal: Principal, kind: str) -> Iterable[Sequence[str]]:
-    """Rows of one registry kind visible to ``principal``, in :data:`ORDER`."""
+    """Rows of one registry kind visible to ``principal``, in the columns of its format."""
     uscc = dict(session.execute(select(Enterprise.id, Enterprise.uscc)).all())
     if kind == "regions":
         for r in session.scalars(
@@ -99,7 +98,7 @@ def export_registry(
     """Write one file per kind into ``out_dir`` (CSV) or one workbook per kind (XLSX)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    for kind in KINDS:
+    for kind, file_format in REGISTRY_FORMATS.items():
         rows = list(registry_rows(session, principal, kind))
         counts[kind] = len(rows)
         if fmt == "xlsx":
@@ -107,13 +106,13 @@ def export_registry(
             sheet = workbook.active
             assert sheet is not None
             sheet.title = kind
-            sheet.append(list(ORDER[kind]))
+            sheet.append(list(file_format.columns))
             for row in rows:
                 sheet.append(list(row))
             workbook.save(out_dir / f"{kind}.xlsx")
         else:
             with (out_dir / f"{kind}.csv").open("w", newline="", encoding="utf-8") as f:
                 writer = csv.writer(f)
-                writer.writerow(ORDER[kind])
+                writer.writerow(file_format.columns)
                 writer.writerows(rows)
     return counts

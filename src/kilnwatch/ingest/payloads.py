@@ -9,21 +9,16 @@ validation with its own code, so every row is accounted for.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import io
 import json
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from kilnwatch.errors import InputError
-from kilnwatch.identity import verify_secret
+from kilnwatch.formats import READINGS_FORMAT
 from kilnwatch.ingest.validate import RawReading
 
-READING_FIELDS = ("meter_code", "ts", "value", "unit", "flag")
-REQUIRED_FIELDS = ("meter_code", "ts", "value")
 MALFORMED = "ingest.malformed"
 
 
@@ -79,8 +74,8 @@ def parse_json_readings(data: bytes | str) -> list[RawReading]:
 def check_columns(fieldnames: Iterable[str] | None, file: str | None = None) -> None:
     """Refuse a header with unknown or missing columns (docs/formats.md)."""
     names = [n.strip() for n in fieldnames or ()]
-    unknown = sorted(set(names) - set(READING_FIELDS))
-    missing = sorted(set(REQUIRED_FIELDS) - set(names))
+    unknown = sorted(set(names) - READINGS_FORMAT.accepted)
+    missing = sorted(READINGS_FORMAT.required - set(names))
     if unknown or missing:
         reason = f"unknown column(s) {unknown}, missing column(s) {missing}"
         raise InputError(reason, file=file, row=None, code=MALFORMED)
@@ -105,51 +100,3 @@ def parse_csv_readings(data: bytes | str) -> list[RawReading]:
 def payload_json(raw: RawReading) -> str:
     """The received row as JSON text for the dead-letter store."""
     return json.dumps(dict(raw.payload), ensure_ascii=False, default=str)
-
-
-class SecretCache:
-    """Outcomes of scrypt checks of gateway secrets, so that scrypt runs once per secret.
-
-    Whether a presented secret matches a stored hash never changes, so both matches and
-    mismatches are kept (a device sending a wrong password in every frame costs one scrypt,
-    not one per frame) until the stored hash changes: the key is the stored hash (with its
-    salt) and a SHA-256 of the presented secret, so a rotated secret takes effect at once and
-    the old one no longer opens the gateway. The least recently used entry goes when
-    ``max_entries`` is reached. Safe to share between threads (a lost update only costs one
-    more scrypt).
-    """
-
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self.max_entries = max_entries
-        self._known: OrderedDict[tuple[str, bytes], bool] = OrderedDict()
-        self.checks = 0
-        """scrypt checks run (the rest were answered from the cache)."""
-
-    @staticmethod
-    def _key(secret: str, stored_hash: str) -> tuple[str, bytes]:
-        return stored_hash, hashlib.sha256(secret.encode()).digest()
-
-    def cached(self, secret: str, stored_hash: str | None) -> bool | None:
-        """The known outcome for ``secret``, or None when only scrypt can tell."""
-        if not stored_hash:
-            return False
-        key = self._key(secret, stored_hash)
-        known = self._known.get(key)
-        if known is not None:
-            with contextlib.suppress(KeyError):  # another thread may have evicted it
-                self._known.move_to_end(key)
-        return known
-
-    def verify(self, secret: str, stored_hash: str | None) -> bool:
-        """Whether ``secret`` matches ``stored_hash`` (scrypt at most once per secret)."""
-        known = self.cached(secret, stored_hash)
-        if known is not None:
-            return known
-        assert stored_hash is not None  # cached() answers False without a hash
-        self.checks += 1
-        outcome = verify_secret(secret, stored_hash)
-        while len(self._known) >= self.max_entries:
-            with contextlib.suppress(KeyError, StopIteration):
-                self._known.popitem(last=False)
-        self._known[self._key(secret, stored_hash)] = outcome
-        return outcome

@@ -1,4 +1,4 @@
-"""Source importers: good files, located errors, all-or-nothing, --skip-invalid, idempotence."""
+"""External-source importers: located errors, all-or-nothing, --skip-invalid, idempotence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import ImportRejected, InputError
-from kilnwatch.ingest.statements import import_sources
+from kilnwatch.ingest.external_sources import import_sources
 from kilnwatch.store.models import (
     Enterprise,
     GridElectricity,

@@ -1,32 +1,37 @@
-"""Validate registry tables, then upsert them; see :mod:`kilnwatch.ingest.registry`."""
+"""Registry import: regions, enterprises, units, projects, gateways and meters from CSV/XLSX.
+
+Formats are documented in ``docs/formats.md``. Every row is validated before anything is
+written; a fault is reported as ``FILE, row N, field 'X': reason``. The import is
+all-or-nothing unless ``skip_invalid`` is set, in which case valid rows are written and the
+rejected ones returned. Rows are upserted by their natural key, so re-importing a file is
+harmless. Nothing is committed here: the caller owns the transaction.
+"""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kilnwatch.errors import ImportRejected, InputError
+from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.identity import hash_secret
-from kilnwatch.ingest.registry import (
-    CHECKS,
-    COLUMNS,
-    KINDS,
-    ImportReport,
-    Rejected,
-    _known,
-    _Row,
-    check_rows,
+from kilnwatch.ingest.registry.checks import CHECKS, Known, check_meter_parents, known_keys
+from kilnwatch.ingest.tables import (
+    CheckedTable,
+    Record,
+    TableImportReport,
+    TableRow,
+    check_table,
+    read_table,
+    store_checked,
+    table_files,
 )
-from kilnwatch.ingest.tables import Table, read_table
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 
-_NATURAL_KEY = {
+NATURAL_KEYS = {
     "regions": ("code",),
     "enterprises": ("uscc",),
     "units": ("enterprise_uscc", "code"),
@@ -36,123 +41,44 @@ _NATURAL_KEY = {
 }
 
 
-@dataclass
-class _Checked:
-    kind: str
-    table: Table
-    good: list[dict[str, Any]]
-    rejected: list[Rejected]
-
-
-def kind_of(path: Path) -> str:
-    """The registry kind a file holds, from its name (``enterprises.csv``, ``meters.xlsx``…)."""
-    stem = path.stem.lower()
-    for kind in KINDS:
-        if stem == kind or stem.startswith(kind) or stem.endswith(kind):
-            return kind
-    raise InputError(
-        f"cannot tell the registry kind from the file name; name it one of {', '.join(KINDS)}",
-        file=path.name,
-    )
-
-
-def registry_files(path: Path) -> list[tuple[str, Path]]:
+def registry_files(path: Path, kind: str | None = None) -> list[tuple[str, Path]]:
     """The files to import from ``path`` (a file or a folder), in dependency order."""
-    if path.is_dir():
-        found = []
-        for kind in KINDS:
-            for suffix in (".csv", ".xlsx"):
-                candidate = path / f"{kind}{suffix}"
-                if candidate.exists():
-                    found.append((kind, candidate))
-        if not found:
-            raise InputError(
-                "no registry files (regions/enterprises/units/…) found", file=str(path)
-            )
-        return found
-    if not path.exists():
-        raise InputError("file not found", file=str(path))
-    return [(kind_of(path), path)]
+    return table_files(path, REGISTRY_FORMATS, "registry", kind)
 
 
-def _check_table(kind: str, table: Table, known: Any) -> _Checked:
-    good: list[dict[str, Any]] = []
-    rejected: list[Rejected] = []
-    checked = check_rows(
-        table,
-        COLUMNS[kind],
-        _Row,
-        lambda row: CHECKS[kind](row, known),
-        lambda record: tuple(record[k] for k in _NATURAL_KEY[kind]),
-        _NATURAL_KEY[kind][-1],
-    )
-    for row, record in checked:
+def _check_file(kind: str, path: Path, known: Known) -> CheckedTable:
+    def check(row: TableRow) -> Record:
+        return CHECKS[kind](row, known)
+
+    def then(checked: list[tuple[TableRow, Record]]) -> None:
         if kind == "meters":
-            record["_row"] = row
-        if row.errors:
-            rejected += [Rejected(e, row.raw) for e in row.errors]
-        else:
-            good.append(record)
-    if kind == "meters":
-        good = _check_meter_parents(good, known, rejected)
-    return _Checked(kind, table, good, rejected)
+            check_meter_parents(checked, known)
+
+    key = NATURAL_KEYS[kind]
+    return check_table(kind, read_table(path), REGISTRY_FORMATS[kind], check, key, key[-1], then)
 
 
-def _check_meter_parents(
-    good: list[dict[str, Any]], known: Any, rejected: list[Rejected]
-) -> list[dict[str, Any]]:
-    kept = []
-    for record in good:
-        row: _Row = record.pop("_row")
-        parent = record["parent_meter_code"]
-        if parent and (parent not in known.meters or parent == record["code"]):
-            row.fail("parent_meter_code", f"unknown parent meter {parent!r}")
-            rejected += [Rejected(e, row.raw) for e in row.errors]
-        else:
-            kept.append(record)
-    return kept
-
-
-def check_registry(session: Session, files: Sequence[tuple[str, Path]]) -> list[_Checked]:
+def check_registry(session: Session, files: Sequence[tuple[str, Path]]) -> list[CheckedTable]:
     """Read and validate every file; later files may refer to rows of earlier ones."""
-    known = _known(session)
-    return [_check_table(kind, read_table(path), known) for kind, path in files]
+    known = known_keys(session)
+    return [_check_file(kind, path, known) for kind, path in files]
 
 
 def import_registry(
     session: Session, path: Path, *, skip_invalid: bool = False, kind: str | None = None
-) -> ImportReport:
+) -> TableImportReport:
     """Import a registry file or folder. Raises :class:`ImportRejected` (writing nothing) when a
     row is invalid, unless ``skip_invalid``; then valid rows are written and the report lists
     the rejected ones."""
-    files = [(kind, path)] if kind else registry_files(path)
-    checked = check_registry(session, files)
-    rejected = [r for c in checked for r in c.rejected]
-    if rejected and not skip_invalid:
-        raise ImportRejected([r.error for r in rejected], file=str(path))
-    report = ImportReport(rejected=rejected)
-    for c in checked:
-        created, updated = _APPLY[c.kind](session, c.good)
-        report.created[c.kind] = created
-        report.updated[c.kind] = updated
+    checked = check_registry(session, registry_files(path, kind))
+
+    def store(c: CheckedTable) -> tuple[int, int]:
+        counts = _APPLY[c.kind](session, c.good)
         session.flush()
-    return report
+        return counts
 
-
-def write_rejects(rejected: Sequence[Rejected], out: Path) -> None:
-    """Write rejected rows with their file, row, field and reason (for ``--skip-invalid``)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    columns: list[str] = []
-    for r in rejected:
-        columns += [c for c in r.row if c not in columns]
-    with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "row", "field", "reason", *columns])
-        for r in rejected:
-            loc = r.error.location
-            writer.writerow(
-                [loc.file, loc.row, loc.field, r.error.reason, *(r.row.get(c, "") for c in columns)]
-            )
+    report = TableImportReport()
+    return store_checked(checked, store, report, skip_invalid=skip_invalid, file=str(path))
 
 
 def _upsert(session: Session, existing: Any, model: type[Any], values: dict[str, Any]) -> bool:
@@ -173,11 +99,11 @@ def _enterprise_ids(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
 
 
-def _apply_regions(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_regions(session: Session, rows: list[Record]) -> tuple[int, int]:
     return _count([_upsert(session, session.get(Region, r["code"]), Region, r) for r in rows])
 
 
-def _apply_enterprises(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_enterprises(session: Session, rows: list[Record]) -> tuple[int, int]:
     existing = {e.uscc: e for e in session.scalars(select(Enterprise))}
     return _count([_upsert(session, existing.get(r["uscc"]), Enterprise, r) for r in rows])
 
@@ -186,7 +112,7 @@ def _unit_index(session: Session) -> dict[tuple[int, str], ProductionUnit]:
     return {(u.enterprise_id, u.code): u for u in session.scalars(select(ProductionUnit))}
 
 
-def _apply_units(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_units(session: Session, rows: list[Record]) -> tuple[int, int]:
     ids, units = _enterprise_ids(session), _unit_index(session)
     results = []
     for r in rows:
@@ -197,7 +123,7 @@ def _apply_units(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int
     return _count(results)
 
 
-def _apply_projects(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_projects(session: Session, rows: list[Record]) -> tuple[int, int]:
     ids, units = _enterprise_ids(session), _unit_index(session)
     projects = {(p.enterprise_id, p.code): p for p in session.scalars(select(Project))}
     results = []
@@ -215,7 +141,7 @@ def _apply_projects(session: Session, rows: list[dict[str, Any]]) -> tuple[int, 
     return _count(results)
 
 
-def _apply_gateways(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_gateways(session: Session, rows: list[Record]) -> tuple[int, int]:
     ids = _enterprise_ids(session)
     existing = {g.code: g for g in session.scalars(select(Gateway))}
     results = []
@@ -233,7 +159,7 @@ def _apply_gateways(session: Session, rows: list[dict[str, Any]]) -> tuple[int, 
     return _count(results)
 
 
-def _apply_meters(session: Session, rows: list[dict[str, Any]]) -> tuple[int, int]:
+def _apply_meters(session: Session, rows: list[Record]) -> tuple[int, int]:
     ids, units = _enterprise_ids(session), _unit_index(session)
     gateways = {g.code: g.id for g in session.scalars(select(Gateway))}
     existing = {m.code: m for m in session.scalars(select(Meter))}
