@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from kilnwatch.accounting.groups import GroupAccount, group_accounts
+from kilnwatch.accounting.units import UnitAccount, unit_accounts
 from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.reports.accounting import GroupAccount, UnitAccount, group_accounts, unit_accounts
 from kilnwatch.reports.periods import parse_period
 
 app = typer.Typer(help="Energy-efficiency and carbon reports.", no_args_is_help=True)
@@ -138,7 +139,7 @@ def intensity(
     as_json: JsonOpt = False,
 ) -> None:
     """Energy and carbon intensity per 10^4 CNY revenue against a base period."""
-    from kilnwatch.reports.intensity import intensity_rows
+    from kilnwatch.accounting.intensity import intensity_rows
 
     if by not in ("enterprise", "city", "province"):
         raise typer.BadParameter("use enterprise, city or province", param_hint="--by")

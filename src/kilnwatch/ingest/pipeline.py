@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.validate import (
     GatewayInfo,
-    MeterInfo,
+    IngestMeter,
     RawReading,
     Rejection,
     ValidationPolicy,
@@ -95,10 +95,10 @@ class ReadingCounts:
             self.reasons[code] = self.reasons.get(code, 0) + n
 
 
-def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, MeterInfo]:
+def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, IngestMeter]:
     """Validation facts of the meters with these codes (unknown codes are left out)."""
     wanted = sorted({c for c in codes if c})
-    found: dict[str, MeterInfo] = {}
+    found: dict[str, IngestMeter] = {}
     for start in range(0, len(wanted), 1000):
         stmt = (
             select(Meter.id, Meter.code, Meter.enterprise_id, Meter.gateway_id, Meter.carrier,
@@ -107,7 +107,7 @@ def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, Mete
             .where(Meter.code.in_(wanted[start : start + 1000]))
         )  # fmt: skip
         for row in session.execute(stmt):
-            found[row[1]] = MeterInfo(*row)
+            found[row[1]] = IngestMeter(*row)
     return found
 
 
@@ -116,7 +116,7 @@ class MeterCache:
 
     def __init__(self, policy: ValidationPolicy) -> None:
         self.policy = policy
-        self.meters: dict[str, MeterInfo] = {}
+        self.meters: dict[str, IngestMeter] = {}
         self._missing: set[str] = set()
         self._table: pl.DataFrame | None = None
 
@@ -193,7 +193,7 @@ def _new_batches(
 def _rate_checked(
     session: Session,
     valid: pl.DataFrame,
-    meters: dict[int, MeterInfo],
+    meters: dict[int, IngestMeter],
     policy: ValidationPolicy,
     raw_of: RawOf,
 ) -> tuple[pl.DataFrame, list[tuple[int, Rejection]]]:

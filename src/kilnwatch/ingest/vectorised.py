@@ -28,7 +28,7 @@ from kilnwatch.domain.units import unit_def
 from kilnwatch.errors import UnitError
 from kilnwatch.ingest.validate import (
     GatewayInfo,
-    MeterInfo,
+    IngestMeter,
     RawReading,
     Rejection,
     ValidationPolicy,
@@ -91,7 +91,7 @@ def _commissioning_start(day: date | None, policy: ValidationPolicy) -> datetime
     return datetime.combine(day, time(), tzinfo=policy.tz).astimezone(UTC)
 
 
-def meter_frame(meters: Mapping[str, MeterInfo], policy: ValidationPolicy) -> pl.DataFrame:
+def meter_frame(meters: Mapping[str, IngestMeter], policy: ValidationPolicy) -> pl.DataFrame:
     """The meter table joined once per frame: ids, units, owner, commissioning, limits."""
     rows: dict[str, list[Any]] = {k: [] for k in (
         "meter_code", "meter_id", "m_enterprise", "m_gateway", "m_unit", "m_start",
@@ -189,7 +189,7 @@ def _checked(frame: pl.DataFrame, now: datetime, policy: ValidationPolicy) -> pl
 
 def validate_frame(
     raw: pl.DataFrame,
-    meters: Mapping[str, MeterInfo],
+    meters: Mapping[str, IngestMeter],
     gateways: Sequence[GatewayInfo | None],
     now: datetime,
     policy: ValidationPolicy,

@@ -160,3 +160,14 @@ def load_carbon_constants() -> Mapping[str, float]:
         parse_confidence(row["confidence"], where)
         values[row["name"]] = parse_float(row["value"], where)
     return MappingProxyType(values)
+
+
+@cache
+def load_carrier_fuels() -> Mapping[str, str]:
+    """The fuel key of ``fuel_factors.csv`` that an energy carrier burns as, keyed by carrier."""
+    fuels: dict[str, str] = {}
+    for where, row in _rows("carrier_fuels.csv"):
+        require_source(row, where)
+        parse_confidence(row["confidence"], where)
+        fuels[row["carrier"]] = row["fuel"]
+    return MappingProxyType(fuels)

@@ -191,3 +191,16 @@ def load_electricity_equal_values() -> Mapping[int, EqualValue]:
             confidence=parse_confidence(row["confidence"], where),
         )
     return MappingProxyType(values)
+
+
+@cache
+def load_densities() -> Mapping[str, float]:
+    """Densities [t/m3] of liquids metered by volume, keyed by carrier (``densities.csv``)."""
+    name = "energy/densities.csv"
+    densities: dict[str, float] = {}
+    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
+        where = _where(name, i)
+        require_source(row, where)
+        parse_confidence(row["confidence"], where)
+        densities[row["carrier"]] = parse_float(row["density_t_per_m3"], where)
+    return MappingProxyType(densities)

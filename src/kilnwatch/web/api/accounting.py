@@ -6,8 +6,9 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from kilnwatch.reports.accounting import GroupAccount, UnitAccount, group_accounts, unit_accounts
-from kilnwatch.reports.intensity import IntensityRow, intensity_rows
+from kilnwatch.accounting.groups import GroupAccount, group_accounts
+from kilnwatch.accounting.intensity import IntensityRow, intensity_rows
+from kilnwatch.accounting.units import UnitAccount, unit_accounts
 from kilnwatch.reports.periods import parse_period
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
 

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch import __version__
+from kilnwatch.accounting.groups import group_accounts
+from kilnwatch.accounting.units import unit_accounts
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.registry import load_industries
-from kilnwatch.reports.accounting import group_accounts, unit_accounts
 from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.models import Enterprise, Meter, ProductionUnit, Reading, Region, Rollup
 from kilnwatch.web.deps import SessionDep, SettingsDep

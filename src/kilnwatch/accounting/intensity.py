@@ -20,12 +20,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kilnwatch.domain import check_reduction_target, intensity_vs_base
+from kilnwatch.accounting.groups import group_key, group_names
+from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
+from kilnwatch.domain import IntensityChange, check_reduction_target, intensity_vs_base
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
-from kilnwatch.reports.accounting import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.reports.periods import Period
-from kilnwatch.store.models import Enterprise, Meter, Region, TaxInvoice
+from kilnwatch.store.models import Enterprise, Meter, TaxInvoice
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import enterprise_scope
 
@@ -34,6 +35,8 @@ CNY_PER_10K = 10_000.0
 
 @dataclass
 class PeriodFigures:
+    """Entry-meter energy [tce], CO2 [t] and sales revenue [10^4 CNY] over one period."""
+
     energy_tce: float = 0.0
     co2_t: float = 0.0
     revenue_10k_cny: float = 0.0
@@ -49,6 +52,8 @@ class PeriodFigures:
 
 @dataclass
 class IntensityRow:
+    """One group's figures in the period and the base period, and the intensity changes."""
+
     key: str
     name: str
     period: PeriodFigures
@@ -96,32 +101,24 @@ def _entry_figures(
 
 def _row(
     key: str, name: str, now: PeriodFigures, base: PeriodFigures, years: tuple[int, int]
-) -> IntensityRow:  # noqa: E501
+) -> IntensityRow:
     row = IntensityRow(key, name, now, base)
     if not (now.revenue_10k_cny and base.revenue_10k_cny and base.energy_tce):
         row.notes.append("no base-period energy and revenue: change not computed")
         return row
+
+    def change(now_amount: float, base_amount: float) -> IntensityChange:
+        return intensity_vs_base(
+            now_amount, now.revenue_10k_cny, base_amount, base.revenue_10k_cny,
+            year=years[0], base_year=years[1],
+        )  # fmt: skip
+
     try:
-        energy = intensity_vs_base(
-            now.energy_tce,
-            now.revenue_10k_cny,
-            base.energy_tce,
-            base.revenue_10k_cny,
-            year=years[0],
-            base_year=years[1],
-        )
+        energy = change(now.energy_tce, base.energy_tce)
         row.energy_change_fraction = energy.change_fraction
         row.meets_energy_target = check_reduction_target(energy).met
         if base.co2_t:
-            carbon = intensity_vs_base(
-                now.co2_t,
-                now.revenue_10k_cny,
-                base.co2_t,
-                base.revenue_10k_cny,
-                year=years[0],
-                base_year=years[1],
-            )
-            row.carbon_change_fraction = carbon.change_fraction
+            row.carbon_change_fraction = change(now.co2_t, base.co2_t).change_fraction
     except KilnwatchError as exc:
         row.notes.append(exc.message)
     return row
@@ -132,25 +129,16 @@ def intensity_rows(
 ) -> list[IntensityRow]:
     """Energy and carbon intensity per ``enterprise``, ``city`` or ``province``, vs ``base``."""
     enterprises = list(session.scalars(select(Enterprise).where(enterprise_scope(principal))))
-    now, then = (
-        _entry_figures(session, enterprises, period),
-        _entry_figures(session, enterprises, base),
-    )  # noqa: E501
-    groups: dict[str, tuple[str, PeriodFigures, PeriodFigures]] = {}
+    now = _entry_figures(session, enterprises, period)
+    then = _entry_figures(session, enterprises, base)
+    groups: dict[str, tuple[PeriodFigures, PeriodFigures]] = {}
     for e in enterprises:
-        key = {"enterprise": e.uscc, "city": e.region_code[:4] + "00"}.get(
-            by, e.region_code[:2] + "0000"
-        )  # noqa: E501
-        name = e.name if by == "enterprise" else key
-        _, a, b = groups.setdefault(key, (name, PeriodFigures(), PeriodFigures()))
+        key = group_key(by, e.uscc, e.region_code, e.industry)
+        a, b = groups.setdefault(key, (PeriodFigures(), PeriodFigures()))
         for acc, add in ((a, now[e.id]), (b, then[e.id])):
             acc.energy_tce += add.energy_tce
             acc.co2_t += add.co2_t
             acc.revenue_10k_cny += add.revenue_10k_cny
-    if by != "enterprise":
-        regions = session.scalars(select(Region).where(Region.code.in_(list(groups))))
-        names = {r.code: r.name_zh for r in regions}
-        groups = {k: (names.get(k, k), a, b) for k, (_, a, b) in groups.items()}
-    return [
-        _row(k, name, a, b, (period.year, base.year)) for k, (name, a, b) in sorted(groups.items())
-    ]
+    names = group_names(session, by, groups, {e.uscc: e.name for e in enterprises})
+    years = (period.year, base.year)
+    return [_row(k, names.get(k, k), a, b, years) for k, (a, b) in sorted(groups.items())]

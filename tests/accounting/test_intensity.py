@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.accounting.intensity import intensity_rows
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.reports.intensity import intensity_rows
 from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.models import Enterprise, TaxInvoice
 

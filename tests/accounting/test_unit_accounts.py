@@ -9,12 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from kilnwatch.accounting.groups import group_accounts
+from kilnwatch.accounting.units import unit_accounts
 from kilnwatch.domain import co2_combustion_t
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.reports.accounting import group_accounts, unit_accounts
 from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.repos.users import add_user
 
