@@ -26,6 +26,7 @@ class GroupAccount:
     """Units aggregated by enterprise, city, industry or province."""
 
     key: str
+    """USCC, GB/T 2260 division code or industry key."""
     name: str
     units: int = 0
     units_classified: int = 0
@@ -33,6 +34,7 @@ class GroupAccount:
     energy_tce: float = 0.0
     co2_t: float = 0.0
     capacity_share_at_benchmark_fraction: float | None = None
+    """Capacity of classified units at the benchmark level / capacity of classified units."""
     target_fraction: float | None = None
     meets_target: bool | None = None
 

@@ -59,6 +59,7 @@ class IntensityRow:
     period: PeriodFigures
     base: PeriodFigures
     energy_change_fraction: float | None = None
+    """Change of energy intensity against the base period (−0.135 = 13.5 % lower)."""
     carbon_change_fraction: float | None = None
     meets_energy_target: bool | None = None
     notes: list[str] = field(default_factory=list)

@@ -47,19 +47,26 @@ class UnitAccount:
     capacity_unit: str
     period: str
     production: float | None = None
+    """Product output metered in the period [``production_unit``]."""
     production_unit: str | None = None
     energy_tce: float | None = None
+    """Comprehensive energy consumption (GB/T 2589) of the unit's top meters [tce]."""
     intensity: float | None = None
+    """Unit product energy consumption [``intensity_unit``, the unit of ``level_field``]."""
     intensity_unit: str | None = None
     class_: str | None = None
+    """Efficiency class (see :class:`kilnwatch.domain.levels.Classification`)."""
     class_table: str | None = None
     class_basis: str | None = None
     legal_breach: bool | None = None
+    """Worse than grade 3 of a GB limit standard (None: no GB table could tell)."""
     gap_to_baseline_tce_per_year: float | None = None
     co2_t: float | None = None
     co2_by_source_t: dict[str, float] = field(default_factory=dict)
     inputs: list[MeterInput] = field(default_factory=list)
+    """The meter totals every figure was computed from."""
     notes: list[str] = field(default_factory=list)
+    """Why a figure is missing, and which factor was used."""
 
 
 def _top_meters(meters: Sequence[Meter]) -> list[Meter]:

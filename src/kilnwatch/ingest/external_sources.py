@@ -20,16 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS
-from kilnwatch.ingest.tables import (
-    CheckedTable,
-    Record,
-    TableImportReport,
-    TableRow,
-    check_table,
-    read_table,
-    store_checked,
-    table_files,
-)
+from kilnwatch.ingest.tables import Record, TableImportReport, TableKind, TableRow, import_tables
 from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
 
@@ -121,39 +112,30 @@ KEY_FIELDS = {
 """The field a duplicate natural key is reported on."""
 
 
-def source_files(path: Path, kind: str | None = None) -> list[tuple[str, Path]]:
-    """The files to import from ``path`` (a file or a folder)."""
-    return table_files(path, EXTERNAL_SOURCE_FORMATS, "external source", kind)
-
-
-def check_source_file(kind: str, path: Path, usccs: Mapping[str, int]) -> CheckedTable:
-    """Validate every row of a file; the good records keep their file and row number."""
-
+def _table_kind(kind: str, usccs: Mapping[str, int]) -> TableKind:
     def check(row: TableRow) -> Record:
         return CHECKS[kind](row, usccs) | {"source_file": row.file, "source_row": row.number}
 
-    fmt = EXTERNAL_SOURCE_FORMATS[kind]
-    return check_table(kind, read_table(path), fmt, check, NATURAL_KEYS[kind], KEY_FIELDS[kind])
+    return TableKind(EXTERNAL_SOURCE_FORMATS[kind], check, NATURAL_KEYS[kind], KEY_FIELDS[kind])
 
 
 def import_sources(
     session: Session, path: Path, *, kind: str | None = None, skip_invalid: bool = False
 ) -> ExternalSourcesReport:
-    """Import external-source files. Raises :class:`ImportRejected` (writing nothing) when any
-    row is invalid, unless ``skip_invalid``; then the valid rows are written and the rest
-    reported."""
+    """Import external-source files (the good records keep their file and row number). Raises
+    :class:`ImportRejected` (writing nothing) when any row is invalid, unless
+    ``skip_invalid``; then the valid rows are written and the rest reported."""
     usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
-    checked = [check_source_file(k, p, usccs) for k, p in source_files(path, kind)]
+    kinds = {k: _table_kind(k, usccs) for k in EXTERNAL_SOURCE_FORMATS}
+    report = ExternalSourcesReport()
 
-    def store(c: CheckedTable) -> tuple[int, int]:
-        return upsert_rows(session, SOURCE_MODELS[c.kind], c.kind, c.good)
+    def store(kind: str, records: list[Record]) -> tuple[int, int]:
+        report.enterprise_ids |= {g["enterprise_id"] for g in records if "enterprise_id" in g}
+        report.periods |= {_period_of(g) for g in records}
+        return upsert_rows(session, SOURCE_MODELS[kind], kind, records)
 
-    report = store_checked(checked, store, ExternalSourcesReport(), skip_invalid=skip_invalid,
-                           file=str(path))  # fmt: skip
-    for c in checked:
-        report.enterprise_ids |= {g["enterprise_id"] for g in c.good if "enterprise_id" in g}
-        report.periods |= {_period_of(g) for g in c.good}
-    return report
+    return import_tables(path, kinds, "external source", store, report, kind=kind,
+                         skip_invalid=skip_invalid)  # fmt: skip
 
 
 def _period_of(record: Record) -> str:

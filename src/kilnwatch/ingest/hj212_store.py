@@ -51,7 +51,8 @@ from kilnwatch.ingest.hj212 import (
 )
 from kilnwatch.ingest.hj212.records import DecodedReading
 from kilnwatch.ingest.hj212.server import CommitDone
-from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, MeterCache, ingest_frame
+from kilnwatch.ingest.meters import MeterCache
+from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, ingest_frame
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_readings
 

@@ -18,8 +18,9 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import ImportRejected, InputError
+from kilnwatch.ingest.meters import MeterCache
 from kilnwatch.ingest.payloads import MALFORMED, check_columns, reading_from_mapping
-from kilnwatch.ingest.pipeline import DeliveryMeta, MeterCache, ReadingCounts, ingest_frame
+from kilnwatch.ingest.pipeline import DeliveryMeta, ReadingCounts, ingest_frame
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_table
 

@@ -61,10 +61,15 @@ class WorkerStats:
     """Counters of one worker: messages and batches, and the readings they carried."""
 
     messages: int = 0
+    """Messages of committed batches."""
     batches: int = 0
+    """Committed batches (one transaction each)."""
     messages_rejected: int = 0
+    """Messages dead-lettered whole (unknown gateway, unreadable payload)."""
     commit_failures: int = 0
+    """Batch commits that failed (retried; never acknowledged before a commit)."""
     acked: int = 0
+    """Messages acknowledged to the broker, each after its batch committed."""
     readings: ReadingCounts = field(default_factory=ReadingCounts)
 
 

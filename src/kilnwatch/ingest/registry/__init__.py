@@ -9,12 +9,6 @@ them.
 """
 
 from kilnwatch.ingest.registry.export import export_registry, registry_rows
-from kilnwatch.ingest.registry.load import check_registry, import_registry, registry_files
+from kilnwatch.ingest.registry.load import import_registry
 
-__all__ = [
-    "check_registry",
-    "export_registry",
-    "import_registry",
-    "registry_files",
-    "registry_rows",
-]
+__all__ = ["export_registry", "import_registry", "registry_rows"]

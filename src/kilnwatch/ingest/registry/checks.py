@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent
+from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.ingest.hj212.model import parse_compat
-from kilnwatch.ingest.tables import Record, TableRow
+from kilnwatch.ingest.tables import CheckedRows, Record, TableKind, TableRow
 from kilnwatch.reference.energy import load_units
 from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import load_industries, load_processes, meter_carrier_problem
@@ -221,10 +222,39 @@ CHECKS: dict[str, Callable[[TableRow, Known], Record]] = {
 }
 
 
-def check_meter_parents(checked: list[tuple[TableRow, Record]], known: Known) -> None:
+def check_meter_parents(checked: CheckedRows, known: Known) -> None:
     """A meter's parent is another known meter (checked once every meter of the file is
     known, so that a parent may come after its sub-meters)."""
     for row, record in checked:
         parent = record["parent_meter_code"]
         if not row.errors and parent and (parent not in known.meters or parent == record["code"]):
             row.fail("parent_meter_code", f"unknown parent meter {parent!r}")
+
+
+NATURAL_KEYS = {
+    "regions": ("code",),
+    "enterprises": ("uscc",),
+    "units": ("enterprise_uscc", "code"),
+    "projects": ("enterprise_uscc", "code"),
+    "gateways": ("code",),
+    "meters": ("code",),
+}
+"""The key a registry row is upserted by (a duplicate is reported on its last field)."""
+
+
+def _table_kind(kind: str, known: Known) -> TableKind:
+    def check(row: TableRow) -> Record:
+        return CHECKS[kind](row, known)
+
+    def parents(checked: CheckedRows) -> None:
+        check_meter_parents(checked, known)
+
+    key = NATURAL_KEYS[kind]
+    then = parents if kind == "meters" else None
+    return TableKind(REGISTRY_FORMATS[kind], check, key, key[-1], then)
+
+
+def table_kinds(known: Known) -> dict[str, TableKind]:
+    """How each registry file is checked, in dependency order, against ``known`` (which the
+    checks extend with every row they pass)."""
+    return {kind: _table_kind(kind, known) for kind in REGISTRY_FORMATS}

@@ -9,76 +9,34 @@ harmless. Nothing is committed here: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.identity import hash_secret
-from kilnwatch.ingest.registry.checks import CHECKS, Known, check_meter_parents, known_keys
-from kilnwatch.ingest.tables import (
-    CheckedTable,
-    Record,
-    TableImportReport,
-    TableRow,
-    check_table,
-    read_table,
-    store_checked,
-    table_files,
-)
+from kilnwatch.ingest.registry.checks import known_keys, table_kinds
+from kilnwatch.ingest.tables import Record, TableImportReport, import_tables
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
-
-NATURAL_KEYS = {
-    "regions": ("code",),
-    "enterprises": ("uscc",),
-    "units": ("enterprise_uscc", "code"),
-    "projects": ("enterprise_uscc", "code"),
-    "gateways": ("code",),
-    "meters": ("code",),
-}
-
-
-def registry_files(path: Path, kind: str | None = None) -> list[tuple[str, Path]]:
-    """The files to import from ``path`` (a file or a folder), in dependency order."""
-    return table_files(path, REGISTRY_FORMATS, "registry", kind)
-
-
-def _check_file(kind: str, path: Path, known: Known) -> CheckedTable:
-    def check(row: TableRow) -> Record:
-        return CHECKS[kind](row, known)
-
-    def then(checked: list[tuple[TableRow, Record]]) -> None:
-        if kind == "meters":
-            check_meter_parents(checked, known)
-
-    key = NATURAL_KEYS[kind]
-    return check_table(kind, read_table(path), REGISTRY_FORMATS[kind], check, key, key[-1], then)
-
-
-def check_registry(session: Session, files: Sequence[tuple[str, Path]]) -> list[CheckedTable]:
-    """Read and validate every file; later files may refer to rows of earlier ones."""
-    known = known_keys(session)
-    return [_check_file(kind, path, known) for kind, path in files]
 
 
 def import_registry(
     session: Session, path: Path, *, skip_invalid: bool = False, kind: str | None = None
 ) -> TableImportReport:
-    """Import a registry file or folder. Raises :class:`ImportRejected` (writing nothing) when a
-    row is invalid, unless ``skip_invalid``; then valid rows are written and the report lists
-    the rejected ones."""
-    checked = check_registry(session, registry_files(path, kind))
+    """Import a registry file or folder (files in dependency order; later files may refer to
+    rows of earlier ones). Raises :class:`ImportRejected` (writing nothing) when a row is
+    invalid, unless ``skip_invalid``; then valid rows are written and the report lists the
+    rejected ones."""
+    kinds = table_kinds(known_keys(session))
 
-    def store(c: CheckedTable) -> tuple[int, int]:
-        counts = _APPLY[c.kind](session, c.good)
+    def store(kind: str, records: list[Record]) -> tuple[int, int]:
+        counts = _APPLY[kind](session, records)
         session.flush()
         return counts
 
-    report = TableImportReport()
-    return store_checked(checked, store, report, skip_invalid=skip_invalid, file=str(path))
+    return import_tables(path, kinds, "registry", store, TableImportReport(), kind=kind,
+                         skip_invalid=skip_invalid)  # fmt: skip
 
 
 def _upsert(session: Session, existing: Any, model: type[Any], values: dict[str, Any]) -> bool:

@@ -10,31 +10,35 @@
 """
 
 from kilnwatch.ingest.tables.check import (
+    CheckedRows,
     CheckedTable,
     Record,
     Rejected,
     TableImportReport,
+    TableKind,
     check_header,
     check_table,
-    store_checked,
+    import_tables,
     write_rejects,
 )
 from kilnwatch.ingest.tables.fields import TableRow
 from kilnwatch.ingest.tables.read import Table, decode_text, kind_of, read_table, table_files
 
 __all__ = [
+    "CheckedRows",
     "CheckedTable",
     "Record",
     "Rejected",
     "Table",
     "TableImportReport",
+    "TableKind",
     "TableRow",
     "check_header",
     "check_table",
     "decode_text",
+    "import_tables",
     "kind_of",
     "read_table",
-    "store_checked",
     "table_files",
     "write_rejects",
 ]

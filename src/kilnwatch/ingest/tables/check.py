@@ -14,7 +14,7 @@ Nothing is committed here: the caller owns the transaction.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.formats import FileFormat
 from kilnwatch.ingest.tables.fields import TableRow
-from kilnwatch.ingest.tables.read import Table
+from kilnwatch.ingest.tables.read import Table, read_table, table_files
 
 Record = dict[str, Any]
 """A checked row: the values to store, by column of the store."""
@@ -34,6 +34,35 @@ class Rejected:
 
     error: InputError
     row: dict[str, str]
+
+
+CheckedRows = list[tuple[TableRow, Record]]
+
+
+@dataclass(frozen=True)
+class TableKind:
+    """How one kind of table is checked.
+
+    Parameters
+    ----------
+    format : FileFormat
+        Its columns.
+    check : callable
+        Reads one row's fields and returns the record to store.
+    key : tuple of str
+        The record's natural key; a row repeating an earlier row's key fails on ``key_field``.
+    key_field : str
+        The column a duplicate key is reported on.
+    then : callable, optional
+        Sees every checked row before the rows are split into good and rejected (checks
+        across rows, such as references to later rows).
+    """
+
+    format: FileFormat
+    check: Callable[[TableRow], Record]
+    key: tuple[str, ...]
+    key_field: str
+    then: Callable[[CheckedRows], None] | None = None
 
 
 @dataclass
@@ -69,39 +98,29 @@ def check_header(table: Table, fmt: FileFormat) -> list[InputError]:
     return errors
 
 
-def check_table(
-    kind: str,
-    table: Table,
-    fmt: FileFormat,
-    check: Callable[[TableRow], Record],
-    key: tuple[str, ...],
-    key_field: str,
-    then: Callable[[list[tuple[TableRow, Record]]], None] | None = None,
-) -> CheckedTable:
-    """Check the header, then every row with ``check``; a row whose record repeats an earlier
-    row's values of ``key`` fails on ``key_field``. ``then`` sees every checked row before the
-    rows are split into good and rejected (for checks across rows).
+def check_table(kind: str, table: Table, spec: TableKind) -> CheckedTable:
+    """Check the header, then every row (see :class:`TableKind`).
 
     Raises
     ------
     ImportRejected
         A missing required or an unknown column (no row is checked then).
     """
-    header_errors = check_header(table, fmt)
+    header_errors = check_header(table, spec.format)
     if header_errors:
         raise ImportRejected(header_errors, file=table.file)
-    checked: list[tuple[TableRow, Record]] = []
+    checked: CheckedRows = []
     seen: dict[tuple[Any, ...], int] = {}
     for number, raw in enumerate(table.rows, start=1):
         row = TableRow(table.file, number, raw)
-        record = check(row)
-        natural = tuple(record[k] for k in key)
+        record = spec.check(row)
+        natural = tuple(record[k] for k in spec.key)
         if natural in seen:
-            row.fail(key_field, f"duplicate of row {seen[natural]}")
+            row.fail(spec.key_field, f"duplicate of row {seen[natural]}")
         seen.setdefault(natural, number)
         checked.append((row, record))
-    if then is not None:
-        then(checked)
+    if spec.then is not None:
+        spec.then(checked)
     result = CheckedTable(kind, table, [], [])
     for row, record in checked:
         if row.errors:
@@ -114,15 +133,19 @@ def check_table(
 R = TypeVar("R", bound=TableImportReport)
 
 
-def store_checked(
+Store = Callable[[str, list[Record]], tuple[int, int]]
+"""Stores the good records of one kind; returns how many were created and updated."""
+
+
+def _store_checked(
     checked: Sequence[CheckedTable],
-    store: Callable[[CheckedTable], tuple[int, int]],
+    store: Store,
     report: R,
     *,
     skip_invalid: bool,
     file: str,
 ) -> R:
-    """Store the good records of every table with ``store`` (returning created and updated).
+    """Store the good records of every table with ``store``.
 
     Raises
     ------
@@ -133,8 +156,29 @@ def store_checked(
     if report.rejected and not skip_invalid:
         raise ImportRejected([r.error for r in report.rejected], file=file)
     for c in checked:
-        report.created[c.kind], report.updated[c.kind] = store(c)
+        report.created[c.kind], report.updated[c.kind] = store(c.kind, c.good)
     return report
+
+
+def import_tables(
+    path: Path,
+    kinds: Mapping[str, TableKind],
+    what: str,
+    store: Store,
+    report: R,
+    *,
+    kind: str | None = None,
+    skip_invalid: bool = False,
+) -> R:
+    """Import a file or a folder of files of ``kinds`` (in the order of ``kinds``): read and
+    check every file, then store the good records with ``store`` into ``report``.
+
+    ``what`` names the files in errors ("registry", "external source"); ``kind`` is the kind
+    of a single file whose name does not say it.
+    """
+    files = table_files(path, kinds, what, kind)
+    checked = [check_table(k, read_table(p), kinds[k]) for k, p in files]
+    return _store_checked(checked, store, report, skip_invalid=skip_invalid, file=str(path))
 
 
 def write_rejects(rejected: Sequence[Rejected], out: Path) -> None:
