@@ -13,15 +13,17 @@ ROOT = Path(kilnwatch.__file__).parent
 # For each package: project packages it must NOT import.
 FORBIDDEN: dict[str, set[str]] = {
     "domain": {"store", "web", "cli", "ingest", "verify", "analytics", "reports", "sim",
-               "supervise", "config", "identity"},
+               "supervise", "config", "identity", "accounting", "formats"},
     "reference": {"store", "web", "cli", "ingest", "verify", "analytics", "reports", "sim",
-                  "supervise", "domain"},
-    "store": {"web", "cli", "ingest", "verify", "analytics", "reports", "sim", "supervise"},
-    "ingest": {"web", "cli", "verify", "analytics", "reports", "supervise"},
-    "verify": {"web", "cli", "reports", "sim"},
-    "analytics": {"web", "cli", "reports", "sim"},
-    "reports": {"web", "cli"},
-    "sim": {"web", "cli", "verify", "analytics", "reports", "supervise", "store"},
+                  "supervise", "domain", "accounting", "formats"},
+    "store": {"web", "cli", "ingest", "verify", "analytics", "reports", "sim", "supervise",
+              "accounting"},
+    "ingest": {"web", "cli", "verify", "analytics", "reports", "supervise", "accounting", "sim"},
+    "verify": {"web", "cli", "reports", "sim", "accounting"},
+    "analytics": {"web", "cli", "reports", "sim", "accounting"},
+    "accounting": {"web", "cli", "ingest", "verify", "sim", "supervise"},
+    "reports": {"web", "cli", "ingest"},
+    "sim": {"web", "cli", "verify", "analytics", "reports", "supervise", "store", "accounting"},
     "web": {"cli"},
 }  # fmt: skip
 # Third-party modules that mean I/O and are banned from the pure domain layer.
