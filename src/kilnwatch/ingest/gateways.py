@@ -102,9 +102,9 @@ def gateway_by_code(session: Session, code: str) -> GatewayEntry | None:
 class GatewayDirectory:
     """The active gateways of one protocol, by code or by MN, from the registry.
 
-    Reloaded when older than ``reload_s`` and, at most every ``miss_reload_s`` (None: never),
-    when asked for an unknown key. ``generation`` grows at every reload, so that caches built
-    from registry data can tell when to drop themselves.
+    Reloaded when older than :data:`RELOAD_S` and, at most every ``miss_reload_s`` (None:
+    never), when asked for an unknown key. ``generation`` grows at every reload, so that
+    caches built from registry data can tell when to drop themselves.
     """
 
     def __init__(
@@ -113,16 +113,14 @@ class GatewayDirectory:
         protocol: str,
         *,
         by: Literal["code", "mn"] = "code",
-        reload_s: float = RELOAD_S,
         miss_reload_s: float | None = MISS_RELOAD_S,
     ) -> None:
         self._factory = factory
         self.protocol = protocol
         self.by = by
-        self.reload_s = reload_s
         self.miss_reload_s = miss_reload_s
         self._entries: dict[str, GatewayEntry] = {}
-        self._loaded = -reload_s
+        self._loaded = -RELOAD_S
         self.generation = 0
 
     def reload(self) -> None:
@@ -137,7 +135,7 @@ class GatewayDirectory:
     def lookup(self, key: str) -> GatewayEntry | None:
         """The gateway with this code (or MN), or None."""
         age = time.monotonic() - self._loaded
-        if age > self.reload_s or (
+        if age > RELOAD_S or (
             self.miss_reload_s is not None and key not in self._entries and age > self.miss_reload_s
         ):
             self.reload()

@@ -74,18 +74,17 @@ class IngestResult:
 
 @dataclass
 class ReadingCounts:
-    """Readings of many deliveries (a file's chunks, a worker's batches) by outcome."""
+    """Readings of many deliveries (a file's chunks, a worker's batches) by outcome:
+    ``accepted`` stored (new values and corrections), ``duplicates`` already stored with the
+    same value and ignored, ``corrections`` stored as a new version of a stored value (also
+    counted in ``accepted``), ``rejected`` refused by validation, by reason code in
+    ``reasons``."""
 
     accepted: int = 0
-    """Stored: new values and corrections."""
     duplicates: int = 0
-    """Already stored with the same value: ignored."""
     corrections: int = 0
-    """Stored as a new version of a value stored before (counted in ``accepted`` too)."""
     rejected: int = 0
-    """Refused by validation."""
     reasons: dict[str, int] = field(default_factory=dict)
-    """Rejected readings by reason code."""
 
     def add(self, result: IngestResult) -> None:
         """Count one delivery's outcome."""

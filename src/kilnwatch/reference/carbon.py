@@ -23,6 +23,7 @@ from kilnwatch.reference.energy import (
     parse_confidence,
     parse_float,
     require_source,
+    sourced_values,
 )
 
 
@@ -165,9 +166,4 @@ def load_carbon_constants() -> Mapping[str, float]:
 @cache
 def load_carrier_fuels() -> Mapping[str, str]:
     """The fuel key of ``fuel_factors.csv`` that an energy carrier burns as, keyed by carrier."""
-    fuels: dict[str, str] = {}
-    for where, row in _rows("carrier_fuels.csv"):
-        require_source(row, where)
-        parse_confidence(row["confidence"], where)
-        fuels[row["carrier"]] = row["fuel"]
-    return MappingProxyType(fuels)
+    return sourced_values("carbon/carrier_fuels.csv", "carrier", lambda row, _where: row["fuel"])

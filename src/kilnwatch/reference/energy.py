@@ -12,16 +12,17 @@ Every row carries ``source`` and ``confidence`` (good/medium/low).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from kilnwatch.errors import ReferenceDataError
 from kilnwatch.reference._csv import read_package_csv
 
 PACKAGE = "kilnwatch.reference"
+V = TypeVar("V")
 Confidence = Literal["good", "medium", "low"]
 CONFIDENCES: tuple[Confidence, ...] = ("good", "medium", "low")
 
@@ -193,14 +194,25 @@ def load_electricity_equal_values() -> Mapping[int, EqualValue]:
     return MappingProxyType(values)
 
 
-@cache
-def load_densities() -> Mapping[str, float]:
-    """Densities [t/m3] of liquids metered by volume, keyed by carrier (``densities.csv``)."""
-    name = "energy/densities.csv"
-    densities: dict[str, float] = {}
+def sourced_values(
+    name: str, key: str, value: Callable[[Mapping[str, str], str], V]
+) -> Mapping[str, V]:
+    """``row[key]`` -> ``value(row, where)`` for every row of the sourced table ``name``, each
+    row's source and confidence checked (``where`` locates the row in errors)."""
+    values: dict[str, V] = {}
     for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
         where = _where(name, i)
         require_source(row, where)
         parse_confidence(row["confidence"], where)
-        densities[row["carrier"]] = parse_float(row["density_t_per_m3"], where)
-    return MappingProxyType(densities)
+        values[row[key]] = value(row, where)
+    return MappingProxyType(values)
+
+
+@cache
+def load_densities() -> Mapping[str, float]:
+    """Densities [t/m3] of liquids metered by volume, keyed by carrier (``densities.csv``)."""
+    return sourced_values(
+        "energy/densities.csv",
+        "carrier",
+        lambda row, where: parse_float(row["density_t_per_m3"], where),
+    )
