@@ -250,8 +250,8 @@ def _table_kind(kind: str, known: Known) -> TableKind:
         check_meter_parents(checked, known)
 
     key = NATURAL_KEYS[kind]
-    then = parents if kind == "meters" else None
-    return TableKind(REGISTRY_FORMATS[kind], check, key, key[-1], then)
+    across_rows = parents if kind == "meters" else None
+    return TableKind(REGISTRY_FORMATS[kind], check, key, key[-1], across_rows)
 
 
 def table_kinds(known: Known) -> dict[str, TableKind]:

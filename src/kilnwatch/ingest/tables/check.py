@@ -29,7 +29,7 @@ Record = dict[str, Any]
 
 
 @dataclass
-class Rejected:
+class RejectedRow:
     """A faulty row: one fault and the row as read."""
 
     error: InputError
@@ -53,7 +53,7 @@ class TableKind:
         The record's natural key; a row repeating an earlier row's key fails on ``key_field``.
     key_field : str
         The column a duplicate key is reported on.
-    then : callable, optional
+    across_rows : callable, optional
         Sees every checked row before the rows are split into good and rejected (checks
         across rows, such as references to later rows).
     """
@@ -62,7 +62,7 @@ class TableKind:
     check: Callable[[TableRow], Record]
     key: tuple[str, ...]
     key_field: str
-    then: Callable[[CheckedRows], None] | None = None
+    across_rows: Callable[[CheckedRows], None] | None = None
 
 
 @dataclass
@@ -72,7 +72,7 @@ class CheckedTable:
     kind: str
     table: Table
     good: list[Record]
-    rejected: list[Rejected]
+    rejected: list[RejectedRow]
 
 
 @dataclass
@@ -81,7 +81,7 @@ class TableImportReport:
 
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
-    rejected: list[Rejected] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
 
 
 def check_header(table: Table, fmt: FileFormat) -> list[InputError]:
@@ -119,12 +119,12 @@ def check_table(kind: str, table: Table, spec: TableKind) -> CheckedTable:
             row.fail(spec.key_field, f"duplicate of row {seen[natural]}")
         seen.setdefault(natural, number)
         checked.append((row, record))
-    if spec.then is not None:
-        spec.then(checked)
+    if spec.across_rows is not None:
+        spec.across_rows(checked)
     result = CheckedTable(kind, table, [], [])
     for row, record in checked:
         if row.errors:
-            result.rejected += [Rejected(e, row.raw) for e in row.errors]
+            result.rejected += [RejectedRow(e, row.raw) for e in row.errors]
         else:
             result.good.append(record)
     return result
@@ -181,7 +181,7 @@ def import_tables(
     return _store_checked(checked, store, report, skip_invalid=skip_invalid, file=str(path))
 
 
-def write_rejects(rejected: Sequence[Rejected], out: Path) -> None:
+def write_rejects(rejected: Sequence[RejectedRow], out: Path) -> None:
     """Write rejected rows with their file, row, field and reason (for ``--skip-invalid``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     columns: list[str] = []
