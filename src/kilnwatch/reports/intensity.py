@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.domain import check_reduction_target, intensity_vs_base
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
+from kilnwatch.reference.registry import load_industries
 from kilnwatch.reports.accounting import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.reports.periods import Period
 from kilnwatch.store.models import Enterprise, Meter, Region, TaxInvoice
@@ -130,7 +131,8 @@ def _row(
 def intensity_rows(
     session: Session, principal: Principal, period: Period, base: Period, by: str = "enterprise"
 ) -> list[IntensityRow]:
-    """Energy and carbon intensity per ``enterprise``, ``city`` or ``province``, vs ``base``."""
+    """Energy and carbon intensity per ``enterprise``, ``city``, ``industry`` or ``province``,
+    vs ``base``."""
     enterprises = list(session.scalars(select(Enterprise).where(enterprise_scope(principal))))
     now, then = (
         _entry_figures(session, enterprises, period),
@@ -138,16 +140,22 @@ def intensity_rows(
     )  # noqa: E501
     groups: dict[str, tuple[str, PeriodFigures, PeriodFigures]] = {}
     for e in enterprises:
-        key = {"enterprise": e.uscc, "city": e.region_code[:4] + "00"}.get(
+        key = {"enterprise": e.uscc, "city": e.region_code[:4] + "00", "industry": e.industry}.get(
             by, e.region_code[:2] + "0000"
-        )  # noqa: E501
+        )
         name = e.name if by == "enterprise" else key
         _, a, b = groups.setdefault(key, (name, PeriodFigures(), PeriodFigures()))
         for acc, add in ((a, now[e.id]), (b, then[e.id])):
             acc.energy_tce += add.energy_tce
             acc.co2_t += add.co2_t
             acc.revenue_10k_cny += add.revenue_10k_cny
-    if by != "enterprise":
+    if by == "industry":
+        industries = load_industries()
+        groups = {
+            k: (industries[k].name_zh if k in industries else k, a, b)
+            for k, (_, a, b) in groups.items()
+        }
+    elif by != "enterprise":
         regions = session.scalars(select(Region).where(Region.code.in_(list(groups))))
         names = {r.code: r.name_zh for r in regions}
         groups = {k: (names.get(k, k), a, b) for k, (_, a, b) in groups.items()}

@@ -43,7 +43,7 @@ def intensity(
     settings: SettingsDep,
     period: str,
     base: str = "2020",
-    by: Literal["enterprise", "city", "province"] = "city",
+    by: Literal["enterprise", "city", "industry", "province"] = "city",
 ) -> list[IntensityRow]:
     """Energy [tce] and CO2 [t] per 10^4 CNY of revenue, and the change against ``base``."""
     tz = settings.timezone
