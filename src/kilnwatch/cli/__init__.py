@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, demo, hj212, ingest, report, simulate, verify
+from kilnwatch.cli import admin, calc, demo, export, hj212, ingest, report, simulate, verify
 
 app = typer.Typer(
     name="kilnwatch",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
