@@ -35,6 +35,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    smtp_host: str = Field(default="", description="SMTP server for report e-mail; empty: none.")
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "kilnwatch@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 30.0
+    report_delivery_attempts: int = Field(default=5, ge=1)
+    """E-mail attempts per recipient before a delivery is recorded as failed."""
+    report_retry_s: float = Field(default=300.0, gt=0)
+    """Wait before the first retry of a failed e-mail; doubled after each further failure."""
+    schedule_poll_s: float = Field(default=30.0, gt=0)
+    """How often ``kilnwatch schedule run`` looks for due reports."""
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
@@ -50,3 +63,7 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'kilnwatch.sqlite').as_posix()}"
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, demo, export, hj212, ingest, report, simulate, verify
+from kilnwatch.cli import (
+    admin,
+    calc,
+    demo,
+    export,
+    hj212,
+    ingest,
+    report,
+    schedule,
+    simulate,
+    verify,
+)
 
 app = typer.Typer(
     name="kilnwatch",
@@ -19,6 +30,7 @@ app.add_typer(calc.app, name="calc")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
+app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")
 app.command("demo")(demo.demo)
 app.add_typer(verify.app, name="verify")

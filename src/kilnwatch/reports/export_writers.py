@@ -7,31 +7,32 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from kilnwatch.errors import InputError
-from kilnwatch.reports.export import Export
+from kilnwatch.reports.export import UTC_TS, Export
 
 EXPORT_FORMATS = ("csv", "parquet")
 EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 
 
-def _csv_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return "" if value is None else value
-
-
 def csv_stream(export: Export) -> Iterator[bytes]:
+    """CSV with a header; timestamps as ISO 8601 in UTC, empty cells for missing values."""
+    stamps = [i for i, c in enumerate(export.columns) if c.type == UTC_TS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.name for c in export.columns])
     for chunk in export.chunks:
-        writer.writerows([_csv_value(v) for v in row] for row in chunk)
+        for row in chunk:
+            cells = list(row)
+            for i in stamps:
+                if (v := cells[i]) is not None:
+                    cells[i] = v.astimezone(UTC).isoformat()  # type: ignore[attr-defined]
+            writer.writerow(cells)
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from kilnwatch.errors import InputError
 from kilnwatch.reports.document import CellValue, Label, ReportDocument, Text
@@ -46,6 +47,12 @@ def filename(doc: ReportDocument, fmt: str, lang: str = "en") -> str:
         for ch in scope
     ).strip("_")[:40]
     return f"kilnwatch-{doc.name}-{doc.period}-{safe or doc.name}.{fmt}"
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*`` (RFC 6266)."""
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c != '"' else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def render(doc: ReportDocument, fmt: str, lang: str = "zh-CN") -> RenderedReport:
@@ -135,6 +142,7 @@ __all__ = [
     "Format",
     "RenderedReport",
     "check_format",
+    "content_disposition",
     "document_json",
     "filename",
     "render",

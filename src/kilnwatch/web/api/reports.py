@@ -7,14 +7,13 @@ Every report is computed under the caller's principal (``store/repos/scope.py``)
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 
 from kilnwatch.reports.catalogue import REPORTS, build_report
 from kilnwatch.reports.document import Label, ReportDocument
 from kilnwatch.reports.labels import text
-from kilnwatch.reports.render import document_json, render
+from kilnwatch.reports.render import content_disposition, document_json, render
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
 from kilnwatch.web.schemas.reports import Bilingual, ReportDocumentPublic, ReportSpecPublic
 
@@ -94,11 +93,7 @@ def report_file(
     """The report as a file to download."""
     doc = _document(session, principal, settings, name, period, city, enterprise)
     rendered = render(doc, format, lang)
-    disposition = (
-        f'attachment; filename="{rendered.ascii_filename}"; '
-        f"filename*=UTF-8''{quote(rendered.filename)}"
-    )
     return Response(
         rendered.content, media_type=rendered.media_type,
-        headers={"Content-Disposition": disposition},
+        headers={"Content-Disposition": content_disposition(rendered.filename)},
     )  # fmt: skip

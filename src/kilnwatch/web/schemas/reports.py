@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class Bilingual(BaseModel):
@@ -65,3 +66,78 @@ class ReportDocumentPublic(BaseModel):
     sections: list[SectionPublic]
     notes: list[Bilingual]
     sources: list[Bilingual]
+
+
+class ScheduleCreate(BaseModel):
+    report: str
+    rule: str
+    """weekly or monthly: the previous complete week or month."""
+    time_of_day: str
+    """HH:MM in the platform's local time."""
+    recipients: list[str] = []
+    format: str = "xlsx"
+    lang: str = "zh-CN"
+    city: str | None = None
+    enterprise: str | None = None
+    weekday: int = 1
+    day_of_month: int = 1
+
+
+class SchedulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner: str
+    report: str
+    city: str | None
+    enterprise_uscc: str | None
+    rule: str
+    weekday: int
+    day_of_month: int
+    time_of_day: str
+    recipients: list[str]
+    format: str
+    lang: str
+    active: bool
+    created_at: datetime
+    next_due_at: datetime | None = None
+
+
+class DeliveryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    recipient: str
+    status: str
+    attempts: int
+    last_attempt_at: datetime | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+class ArchiveEntryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    schedule_id: int | None
+    report: str
+    title: Bilingual
+    period: str
+    scope: str
+    format: str
+    lang: str
+    status: str
+    error: str | None
+    filename: str | None
+    size_bytes: int | None
+    sha256: str | None
+    due_at: datetime | None
+    generated_at: datetime
+    download_url: str | None
+    deliveries: list[DeliveryPublic]
+
+
+class ArchivePage(BaseModel):
+    items: list[ArchiveEntryPublic]
+    total: int
+    offset: int
+    limit: int
