@@ -10,30 +10,20 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
-from report_data import ADMIN, QUANTITIES, ZIBO, load_report_province
+from report_data import ADMIN, QUANTITIES, ZIBO
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.errors import InputError
-from kilnwatch.identity import Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.reports.export import ExportFilter, export_rows
 from kilnwatch.reports.export_writers import csv_stream, parquet_stream
-from kilnwatch.store.repos.users import add_user
 
 MARCH_2025 = (datetime(2025, 2, 28, 16, tzinfo=UTC), datetime(2025, 3, 31, 16, 30, tzinfo=UTC))
 ZIBO_METERS = sorted(m for m in QUANTITIES if m.startswith("M-ZB"))
-
-
-@pytest.fixture
-def province(session: Session, tmp_path: Path) -> Session:
-    load_report_province(session, tmp_path)
-    add_user(session, "jn", "long-password-1", Role.CITY, region_code="370100")
-    session.commit()
-    return session
 
 
 def test_cli_exports_a_city_as_csv_and_parquet(

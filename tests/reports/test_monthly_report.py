@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from report_data import JINAN, load_report_province
+from report_data import JINAN
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
-from kilnwatch.identity import Role
-from kilnwatch.store.repos.users import add_user
 
 PASSWORD = "long-password-1"
 
@@ -25,15 +23,6 @@ PASSWORD = "long-password-1"
 def _headers(client: TestClient, user: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-@pytest.fixture
-def province(session: Session, tmp_path: Path) -> Session:
-    load_report_province(session, tmp_path)
-    add_user(session, "prov", PASSWORD, Role.PROVINCE, region_code="370000")
-    add_user(session, "jn", PASSWORD, Role.CITY, region_code="370100")
-    session.commit()
-    return session
 
 
 def _sheet_rows(wb, title: str) -> dict[str, list[object]]:

@@ -12,21 +12,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from report_data import load_report_province
 from smtp_server import free_port, smtp_server
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.errors import InputError
-from kilnwatch.identity import Role
 from kilnwatch.reports.schedule_rules import Rule, due_occurrence, next_occurrence, period_for
 from kilnwatch.reports.scheduler import ScheduleRequest, add_schedule, principal_of, tick
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import ReportArchive, ReportDelivery
-from kilnwatch.store.repos.users import add_user
 
 TZ = "Asia/Shanghai"
 SH = ZoneInfo(TZ)
@@ -68,12 +65,11 @@ def test_never_due_before_the_schedule_existed() -> None:
             Rule(**{"rule": "monthly", "time_of_day": "08:00", **bad})  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def province(session: Session, tmp_path: Path) -> Session:
-    load_report_province(session, tmp_path)
-    add_user(session, "prov", "long-password-1", Role.PROVINCE, region_code="370000")
+def _scheduled(session: Session, engine: Engine) -> sessionmaker[Session]:
+    """The monthly report of Zibo scheduled by ``prov`` on 20 March 2025."""
+    add_schedule(session, principal_of(session, "prov"), MONTHLY, now=CREATED)
     session.commit()
-    return session
+    return make_session_factory(engine)
 
 
 def _smtp(settings: Settings, port: int, **extra: object) -> Settings:
@@ -86,9 +82,7 @@ def _smtp(settings: Settings, port: int, **extra: object) -> Settings:
 def test_a_scheduled_report_arrives_at_its_time_with_the_attachment(
     settings: Settings, engine: Engine, province: Session, client: TestClient
 ) -> None:
-    add_schedule(province, principal_of(province, "prov"), MONTHLY, now=CREATED)
-    province.commit()
-    factory = make_session_factory(engine)
+    factory = _scheduled(province, engine)
     with smtp_server() as (inbox, port):
         s = _smtp(settings, port)
         early = tick(factory, s, DUE - timedelta(minutes=1))
@@ -130,9 +124,7 @@ def test_a_scheduled_report_arrives_at_its_time_with_the_attachment(
 def test_a_failed_send_is_retried_and_recorded(
     settings: Settings, engine: Engine, province: Session
 ) -> None:
-    add_schedule(province, principal_of(province, "prov"), MONTHLY, now=CREATED)
-    province.commit()
-    factory = make_session_factory(engine)
+    factory = _scheduled(province, engine)
     with smtp_server() as (inbox, port):
         s = _smtp(settings, port)
         inbox.refuse_next = 1
@@ -155,9 +147,7 @@ def test_a_failed_send_is_retried_and_recorded(
 def test_without_a_server_the_delivery_fails_after_its_attempts(
     settings: Settings, engine: Engine, province: Session
 ) -> None:
-    add_schedule(province, principal_of(province, "prov"), MONTHLY, now=CREATED)
-    province.commit()
-    factory = make_session_factory(engine)
+    factory = _scheduled(province, engine)
     s = _smtp(settings, free_port(), report_delivery_attempts=2, smtp_timeout_s=2.0)
     assert tick(factory, s, DUE).send_failures == 1
     assert tick(factory, s, DUE + timedelta(seconds=300)).send_failures == 1
