@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reports.document import Text
+from kilnwatch.reports.labels import text
 from kilnwatch.store.models import Enterprise, Region
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
 
@@ -54,7 +55,7 @@ def _default_name(session: Session, principal: Principal) -> Text:
     provinces = session.scalars(select(Region).where(Region.level == "province")).all()
     if len(provinces) == 1:
         return Text(provinces[0].name_zh, provinces[0].name_en or provinces[0].name_zh)
-    return Text("全部辖区", "all jurisdictions")
+    return Text(text("scope.all", "zh-CN"), text("scope.all", "en"))
 
 
 def resolve_scope(
