@@ -6,7 +6,7 @@ Generates a province with the simulator, imports registry + readings + sources i
 SQLite database, runs verification for every month, and scores the findings against
 ``labels.csv``. A finding matches a label when it is about the same enterprise (and the same
 meter when the label names one), its period overlaps the label's, and its rule code maps to
-the label's kind (``kilnwatch.verify.findings.KIND_OF_RULE``). Informational findings are
+the label's kind (``CHECKS.fault_kinds`` of ``kilnwatch.verify.checks``). Informational findings are
 context, not accusations, and are left out of precision. Recall counts labels of magnitude
 >= 5 %. Prints a ``RESULT`` JSON line.
 """
@@ -34,7 +34,8 @@ from kilnwatch.sim.run import simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Meter
-from kilnwatch.verify.findings import KIND_OF_RULE, Finding
+from kilnwatch.verify.checks import CHECKS
+from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.run import verify_period
 
 MATERIAL = 0.05
@@ -87,7 +88,7 @@ def score(
     for f in accusing:
         hit = False
         for lab in labels:
-            if lab["kind"] not in KIND_OF_RULE.get(f.rule_code, ()):
+            if lab["kind"] not in CHECKS.fault_kinds(f.rule_code):
                 continue
             if ent_ids.get(lab["enterprise_uscc"]) != f.enterprise_id:
                 continue

@@ -8,9 +8,10 @@ the external source rows into an :class:`EnterpriseContext` with per-meter quant
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,7 +31,9 @@ from kilnwatch.store.models import (
     StatisticalReport,
     TaxInvoice,
 )
-from kilnwatch.verify.settings import VerifySettings
+from kilnwatch.verify.parameters import VerifySettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class MeterData:
         """Days whose readings are all there (a partial day is not compared)."""
         return self.daily_n >= max(self.expected_per_day, 1)
 
+    def undercounts(self) -> bool:
+        """An interval meter that missed readings undercounts the period; a counter does not
+        (its register differences span the gaps)."""
+        return self.info.measurement == "interval" and not self.full_days().all()
+
 
 @dataclass
 class Sources:
@@ -98,6 +106,24 @@ class Sources:
     prices: dict[str, MarketPrice] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MonthTotal:
+    """A meter's quantity in a whole month (its monthly rollup)."""
+
+    quantity: float  # [meter unit]
+    readings: int
+
+
+@dataclass
+class EarlierMonth:
+    """A month before the verified one, for the checks that cumulate ``window_months``."""
+
+    window: PeriodWindow
+    invoices: list[TaxInvoice] = field(default_factory=list)
+    waybills: list[LogisticsWaybill] = field(default_factory=list)
+    totals: dict[int, MonthTotal] = field(default_factory=dict)  # by meter id
+
+
 @dataclass
 class EnterpriseContext:
     info: EnterpriseInfo
@@ -105,6 +131,15 @@ class EnterpriseContext:
     meters: dict[int, MeterData]
     sources: Sources
     settings: VerifySettings
+    earlier: list[EarlierMonth] = field(default_factory=list)
+    """Months before ``window``, most recent first (as many as the longest check window)."""
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, key: str, compute: Callable[[], T]) -> T:
+        """A quantity several checks share (e.g. the intensity drops), computed once."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return cast(T, self._derived[key])
 
     def by_level(self, level: str, carrier: str | None = None) -> list[MeterData]:
         return [
@@ -178,11 +213,13 @@ def build_context(
     sources: Sources,
     settings: VerifySettings,
     repeats: Mapping[int, I64] | None = None,
+    earlier: list[EarlierMonth] | None = None,
 ) -> EnterpriseContext:
-    """The context of one enterprise; ``repeats``: repeated-delivery timestamps per meter."""
+    """The context of one enterprise; ``repeats``: repeated-delivery timestamps per meter;
+    ``earlier``: the months before ``window``, most recent first."""
     repeats = repeats or {}
     meters = {
         m.id: meter_data(m, series.get(m.id, empty_series()), window, repeats.get(m.id))
         for m in info.meters
     }
-    return EnterpriseContext(info, window, meters, sources, settings)
+    return EnterpriseContext(info, window, meters, sources, settings, earlier or [])

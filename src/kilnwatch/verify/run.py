@@ -1,8 +1,10 @@
 """Running verification: a batch over a period, or incrementally for what just changed.
 
-For each enterprise the readings of the period are bulk-loaded in one query, the rules and
-detectors run on numpy arrays, and the findings are synced by fingerprint; the credibility
-score of the (enterprise, period) is recomputed from its stored findings.
+For each enterprise the readings of the period are bulk-loaded in one query, the checks of
+the registry (:mod:`kilnwatch.verify.checks`) run on numpy arrays, and the findings are synced
+by fingerprint; the credibility score of the (enterprise, period) is recomputed from its stored
+findings. The checks that cumulate several months get the earlier months' source rows and the
+meters' monthly rollups (never their raw readings).
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos import sources as src
+from kilnwatch.store.repos.rollups import MONTH, meter_series
+from kilnwatch.verify.checks import CHECKS, run_checks, run_province_checks
 from kilnwatch.verify.context import (
+    EarlierMonth,
+    EnterpriseContext,
+    MonthTotal,
     PeriodWindow,
     Sources,
     build_context,
@@ -34,10 +41,10 @@ from kilnwatch.verify.context import (
     period_window,
 )
 from kilnwatch.verify.findings import Finding
-from kilnwatch.verify.peers import RatioSample, check_peers, ratio_samples
-from kilnwatch.verify.rules import run_checks
+from kilnwatch.verify.parameters import VerifySettings
 from kilnwatch.verify.score import credibility
-from kilnwatch.verify.settings import VerifySettings, verify_settings
+from kilnwatch.verify.settings import verify_settings
+from kilnwatch.verify.window import months_before
 
 Progress = Callable[[int, int], None]
 #: Readings are loaded this far before the period so counters have their opening register.
@@ -68,6 +75,32 @@ def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int
     )
 
 
+def _earlier(
+    session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, settings: VerifySettings
+) -> dict[int, list[EarlierMonth]]:
+    """Per enterprise, the months before ``window`` the longest check window needs (most
+    recent first): their invoices, waybills and the meters' monthly rollups."""
+    windows = months_before(window, CHECKS.longest_window_months(settings) - 1, settings.timezone)
+    if not windows or not infos:
+        return {}
+    out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
+    index = {w.period: n for n, w in enumerate(windows)}
+    ids = list(out)
+    start, end = windows[-1].start_at, window.start_at
+    for invoice in src.invoices(session, ids, start.date(), end.date()):
+        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
+    for waybill in src.waybills(session, ids, start.date(), end.date()):
+        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
+    owner = {m.id: i.id for i in infos for m in i.meters}
+    by_start = {w.start_at: n for n, w in enumerate(windows)}
+    for point in meter_series(session, list(owner), MONTH, start, end):
+        n = by_start.get(point.period_start)
+        if n is not None:
+            month = out[owner[point.meter_id]][n]
+            month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
+    return out
+
+
 @dataclass
 class Loaded:
     """Readings and repeated deliveries of a whole period, loaded by one scan each."""
@@ -91,9 +124,11 @@ def verify_enterprise(
     sources: Sources,
     settings: VerifySettings,
     loaded: Loaded | None = None,
-) -> tuple[list[Finding], int, list[RatioSample]]:
-    """Findings of one enterprise and period, readings looked at, and its peer samples
-    (readings from ``loaded`` when given, else loaded for this enterprise)."""
+    earlier: list[EarlierMonth] | None = None,
+) -> tuple[list[Finding], int, EnterpriseContext]:
+    """Findings of one enterprise and period, readings looked at, and its context (for the
+    checks over every enterprise); readings from ``loaded`` when given, else loaded for this
+    enterprise; ``earlier``: the months before ``window`` for the cumulating checks."""
     ids = [m.id for m in info.meters]
     if loaded is None:
         series = load_readings(session, ids, window.start_at - OPENING_MARGIN, window.end_at)
@@ -101,8 +136,8 @@ def verify_enterprise(
     else:
         series = {i: loaded.series[i] for i in ids if i in loaded.series}
         repeats = {i: loaded.repeats[i] for i in ids if i in loaded.repeats}
-    ctx = build_context(info, window, series, sources, settings, repeats)
-    return run_checks(ctx), sum(s.size for s in series.values()), ratio_samples(ctx)
+    ctx = build_context(info, window, series, sources, settings, repeats, earlier)
+    return run_checks(ctx), sum(s.size for s in series.values()), ctx
 
 
 def verify_period(
@@ -123,19 +158,20 @@ def verify_period(
     window = period_window(period, settings.timezone)
     infos = load_enterprises(session, enterprise_ids)
     by_enterprise = _sources(session, [i.id for i in infos], window)
+    earlier = _earlier(session, infos, window, settings)
     found_by: dict[int, list[Finding]] = {}
-    samples: list[RatioSample] = []
+    contexts: list[EnterpriseContext] = []
     loaded = Loaded.load(session, window) if enterprise_ids is None else None
     for n, info in enumerate(infos, start=1):
-        found, readings, peer_samples = verify_enterprise(
-            session, info, window, by_enterprise[info.id], settings, loaded
+        found, readings, ctx = verify_enterprise(
+            session, info, window, by_enterprise[info.id], settings, loaded, earlier.get(info.id)
         )
         found_by[info.id] = found
-        samples += peer_samples
+        contexts.append(ctx)
         report.readings += readings
         if progress:
             progress(n, len(infos))
-    for f in check_peers(samples, [f for fs in found_by.values() for f in fs]):
+    for f in run_province_checks(contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
         counts = repo.sync_findings(session, found_by[info.id], [(info.id, period)], run.id)
