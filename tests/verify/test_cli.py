@@ -44,3 +44,14 @@ def test_import_sources_command(settings: Settings, engine: Engine, tmp_path: Pa
     assert r.exit_code == 0, r.output
     assert "market_prices: 1 created" in r.output
     assert isinstance(app, typer.Typer)
+
+
+def test_verify_command_refuses_a_misspelt_override(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    rules = tmp_path / "province.toml"
+    rules.write_text('[rules."verify.coal_balance.unmetered"]\nwindow_monthz = 6\n')
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url}
+    r = runner.invoke(app, ["--period", PERIOD, "--rules", str(rules)], env=env)
+    assert r.exit_code != 0
+    assert "window_monthz" in r.output and "window_months" in r.output

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from kilnwatch.analytics.meters import MeterInfo
 from kilnwatch.domain.energy import energy_kgce
@@ -117,17 +117,18 @@ class Tolerance:
     meters (root sum of squares of their accuracy classes [%]; the accuracy class index is the
     maximum permissible error in % of the reading)."""
 
+    PARAMETERS: ClassVar[tuple[str, ...]] = (
+        "min_gap_fraction",
+        "accuracy_multiplier",
+        "default_accuracy_pct",
+    )
     min_gap_fraction: float
     accuracy_multiplier: float
     default_accuracy_pct: float
 
     @classmethod
     def of(cls, settings: VerifySettings, rule_code: str) -> Tolerance:
-        return cls(
-            settings.value(rule_code, "min_gap_fraction"),
-            settings.value(rule_code, "accuracy_multiplier"),
-            settings.value(rule_code, "default_accuracy_pct"),
-        )
+        return cls(*(settings.value(rule_code, name) for name in cls.PARAMETERS))
 
     def of_meters(self, accuracies: Iterable[float | None]) -> float:
         pcts = [a if a is not None else self.default_accuracy_pct for a in accuracies]

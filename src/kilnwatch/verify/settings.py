@@ -23,7 +23,8 @@ from types import MappingProxyType
 
 from kilnwatch.errors import ConfigError, ReferenceDataError
 from kilnwatch.reference.verify_rules import RuleParameter, load_verify_rules, parse_number
-from kilnwatch.verify.checks import CHECKS, GROUPS
+from kilnwatch.verify.check import GROUPS
+from kilnwatch.verify.checks import CHECKS
 from kilnwatch.verify.parameters import PRESETS, Preset, VerifySettings
 
 PRESET_GROUP = "verify.preset"
@@ -33,7 +34,7 @@ PRESET_GROUP = "verify.preset"
 class OverrideValue:
     """One value of an override file, with where it stands in the file."""
 
-    where: str  # e.g. "province.csv, row 3" or 'province.toml, [rules."verify.x"]'
+    where: str  # e.g. "province.csv, row 3" or "province.toml"
     rule_code: str
     parameter: str
     value: object
@@ -91,10 +92,9 @@ def _toml_values(path: Path) -> list[OverrideValue]:
         raise ConfigError(f'{path.name}: unknown table(s) {", ".join(unknown)}; use [rules."…"]')
     out = []
     for code, values in data.get("rules", {}).items():
-        where = f'{path.name}, [rules."{code}"]'
         if not isinstance(values, dict):
-            raise ConfigError(f"{where}: expected a table of parameter = value")
-        out += [OverrideValue(where, code, name, value) for name, value in values.items()]
+            raise ConfigError(f'{path.name}: [rules."{code}"] must be a table of parameter = value')
+        out += [OverrideValue(path.name, code, name, value) for name, value in values.items()]
     return out
 
 

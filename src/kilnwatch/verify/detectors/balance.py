@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
+from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
 from kilnwatch.verify.evidence import finding, rounded, tce_of, utc_at
@@ -374,3 +375,13 @@ def _relative_resolution(q: F64, top: float) -> float:
     resolution; float noise of register differences is rounded away first)."""
     steps = np.diff(np.unique(np.round(q / top, FLOAT_DIGITS)))
     return float(steps.min()) if steps.size else float("inf")
+
+
+INTENSITY_CHECK = Check(INTENSITY, "integrity", {INTENSITY: METER_FAULTS}, run=check_intensity)
+RATIO_CHECK = Check(
+    RATIO,
+    "integrity",
+    {PARENT_EXCEEDS: ("submeter_mismatch",), PARENT_BELOW: METER_FAULTS, CHILD_LOW: METER_FAULTS},
+    run=check_submeters,
+)
+CAPPED_CHECK = Check(CAPPED, "integrity", {CAPPED: ("meter_capped",)}, run=check_capped)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import finding, rounded, utc_at
 from kilnwatch.verify.findings import Finding
@@ -87,3 +88,6 @@ def check_flags(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+FLAGS_CHECK = Check(FLAGS, "integrity", {FLAGS: ("flag_abuse",)}, run=check_flags)

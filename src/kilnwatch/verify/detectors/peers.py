@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
@@ -95,3 +96,8 @@ def _outlier(s: RatioSample, median: float, peers: int, z: float) -> Finding:
         fraction=excess,
         meter=m.info,
     )
+
+
+PEERS_CHECK = Check(
+    PEERS, "integrity", {PARENT_EXCEEDS: ("submeter_mismatch",)}, run_province=check_peers
+)

@@ -8,6 +8,7 @@ import numpy as np
 
 from kilnwatch.analytics.readings import I64
 from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.check import Check, EnterpriseRun, Kind
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import finding, rounded, utc_at
 from kilnwatch.verify.findings import Finding
@@ -294,3 +295,15 @@ def check_duplicates(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _check(code: str, kind: Kind, run: EnterpriseRun, *faults: str) -> Check:
+    return Check(code, kind, {code: faults}, run=run)
+
+
+GAP_CHECK = _check(GAP, "monitoring_quality", check_gaps, "data_gap")
+STUCK_CHECK = _check(STUCK, "monitoring_quality", check_stuck, "stuck_sensor", "meter_capped")
+IMPOSSIBLE_CHECK = _check(IMPOSSIBLE, "monitoring_quality", check_impossible)
+CORRECTIONS_CHECK = _check(CORRECTIONS, "integrity", check_corrections, "backdated_packets")
+LATE_CHECK = _check(LATE, "integrity", check_late, "backdated_packets")
+DUPLICATES_CHECK = _check(DUPLICATES, "monitoring_quality", check_duplicates, "duplicate_packets")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kilnwatch.store.models import GridElectricity
+from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.evidence import (
     Tolerance,
@@ -26,15 +27,21 @@ INVOICE = "verify.electricity.invoice_vs_grid"
 
 
 def _versus_grid(
-    grid: GridElectricity, compared: dict[str, Any], kwh: float, tol: float
-) -> dict[str, Any]:
-    """Evidence of a comparison of ``kwh`` with the grid company's billed total."""
-    return {
+    ctx: EnterpriseContext, code: str, grid: GridElectricity,
+    side: tuple[str, float, dict[str, Any]], tol: float, **where: Any,
+) -> list[Finding]:  # fmt: skip
+    """The finding of one side against the grid company's billed total: ``side`` = (the
+    message up to the grid's figure, its kWh, its part of the evidence); ``where``: meter, tce."""
+    head, kwh, compared = side
+    gap = (kwh - grid.electricity_kwh) / grid.electricity_kwh
+    evidence = {
         "grid": {"electricity_kwh": grid.electricity_kwh, **source_ref(grid)},
         **compared,
-        "gap_fraction": rounded((kwh - grid.electricity_kwh) / grid.electricity_kwh),
+        "gap_fraction": rounded(gap),
         "tolerance_fraction": rounded(tol),
     }
+    message = f"{head} {grid.electricity_kwh:g} kWh ({gap:+.1%})"
+    return [finding(ctx, code, message, evidence, fraction=gap, **where)]
 
 
 def check_grid_vs_metered(ctx: EnterpriseContext) -> list[Finding]:
@@ -60,18 +67,16 @@ def check_grid_vs_metered(ctx: EnterpriseContext) -> list[Finding]:
         }
     }
     low = grid.electricity_kwh - metered
-    return [
-        finding(
-            ctx,
-            GRID,
-            f"entry electricity meters {metered:.6g} kWh vs grid company {grid.electricity_kwh:g}"
-            f" kWh ({gap:+.1%})",
-            _versus_grid(grid, compared, metered, tol),
-            fraction=gap,
-            tce=tce_of("electricity", low, "kWh") if low > 0 else None,
-            meter=meters[0].info if len(meters) == 1 else None,
-        )
-    ]
+    head = f"entry electricity meters {metered:.6g} kWh vs grid company"
+    return _versus_grid(
+        ctx,
+        GRID,
+        grid,
+        (head, metered, compared),
+        tol,
+        tce=tce_of("electricity", low, "kWh") if low > 0 else None,
+        meter=meters[0].info if len(meters) == 1 else None,
+    )
 
 
 def check_invoice_vs_grid(ctx: EnterpriseContext) -> list[Finding]:
@@ -93,13 +98,17 @@ def check_invoice_vs_grid(ctx: EnterpriseContext) -> list[Finding]:
             "invoices": [i.invoice_no for i in bought],
         }
     }
-    return [
-        finding(
-            ctx,
-            INVOICE,
-            f"electricity invoiced {invoiced:.6g} kWh vs grid {grid.electricity_kwh:g}"
-            f" kWh ({gap:+.1%})",
-            _versus_grid(grid, compared, invoiced, tol),
-            fraction=gap,
-        )
-    ]
+    head = f"electricity invoiced {invoiced:.6g} kWh vs grid"
+    return _versus_grid(ctx, INVOICE, grid, (head, invoiced, compared), tol)
+
+
+GRID_CHECK = Check(
+    GRID,
+    "integrity",
+    {GRID: METER_FAULTS},
+    run=check_grid_vs_metered,
+    shared=Tolerance.PARAMETERS,
+)
+INVOICE_CHECK = Check(
+    INVOICE, "integrity", {INVOICE: ()}, run=check_invoice_vs_grid, shared=("min_gap_fraction",)
+)

@@ -13,6 +13,7 @@ largest lot of the window relative to the metered consumption.
 from __future__ import annotations
 
 from kilnwatch.store.models import TaxInvoice
+from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import Tolerance, converted_sum, finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
@@ -21,6 +22,7 @@ from kilnwatch.verify.window import Window, window_of
 INVOICE = "verify.fuel.invoice_vs_metered"
 COAL = "verify.coal_balance.unmetered"
 COAL_CARRIER = "raw_coal"
+WAYBILLS_LISTED = 50  # waybill numbers named in the evidence (the count is always there)
 
 
 def _is_fuel_purchase(invoice: TaxInvoice) -> bool:
@@ -118,7 +120,7 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
         "months": window.periods,
         "delivered_t": rounded(delivered_t),
         "waybills": len(lots),
-        "waybill_nos": [w.waybill_no for w in lots][:50],
+        "waybill_nos": [w.waybill_no for w in lots][:WAYBILLS_LISTED],
         "largest_lot_t": rounded(largest_lot_t),
         "metered_t": rounded(metered_t),
         "meters": [m.info.code for m in meters],
@@ -138,3 +140,12 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
             start_at=window.start_at,
         )
     ]
+
+
+SHARED = ("min_quantity", *Tolerance.PARAMETERS)
+INVOICE_CHECK = Check(
+    INVOICE, "integrity", {INVOICE: METER_FAULTS}, run=check_fuel_invoices, shared=SHARED
+)
+COAL_CHECK = Check(
+    COAL, "integrity", {COAL: ("unmetered_coal",)}, run=check_coal_balance, shared=SHARED
+)

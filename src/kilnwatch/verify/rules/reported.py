@@ -6,6 +6,7 @@ energy at the entry meters (GB 17167 进出用能单位) and production at the p
 
 from __future__ import annotations
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import converted_sum, finding, rounded, source_ref, tce_of
 from kilnwatch.verify.findings import Finding
@@ -78,3 +79,21 @@ def _check_reported(
             )
         )
     return out
+
+
+SHARED = ("min_quantity", "min_gap_fraction")
+ENERGY_CHECK, PRODUCTION_CHECK = (
+    Check(code, "integrity", emits, run=run, shared=SHARED)
+    for code, emits, run in (
+        (
+            ENERGY,
+            {ENERGY_UNDER: ("stats_underreport_energy",), ENERGY_OVER: ()},
+            check_energy_reported,
+        ),
+        (
+            PRODUCTION,
+            {PRODUCTION_OVER: ("production_overreport",), PRODUCTION_UNDER: ()},
+            check_production_reported,
+        ),
+    )
+)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from kilnwatch.domain.units import dimension_of
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.store.models import TaxInvoice
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.evidence import converted_sum, finding, rounded
 from kilnwatch.verify.findings import Finding
@@ -142,3 +143,15 @@ def check_amount_vs_market(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+SHIPPED_CHECK = Check(
+    SHIPPED,
+    "integrity",
+    {SHIPPED: ("revenue_mismatch",)},
+    run=check_sales_vs_shipped,
+    shared=("min_gap_fraction",),
+)
+MARKET_CHECK = Check(
+    MARKET, "integrity", {MARKET: ("revenue_mismatch",)}, run=check_amount_vs_market
+)
