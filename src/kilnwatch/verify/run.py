@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,8 @@ from kilnwatch.verify.window import months_before
 Progress = Callable[[int, int], None]
 #: Readings are loaded this far before the period so counters have their opening register.
 OPENING_MARGIN = timedelta(hours=1)
+#: Meter ids per rollup query (bound parameters stay far below the SQLite and PostgreSQL limits).
+METERS_PER_QUERY = 5000
 
 
 @dataclass
@@ -84,21 +86,38 @@ def _earlier(
     if not windows or not infos:
         return {}
     out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
-    index = {w.period: n for n, w in enumerate(windows)}
-    ids = list(out)
-    start, end = windows[-1].start_at, window.start_at
-    for invoice in src.invoices(session, ids, start.date(), end.date()):
-        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
-    for waybill in src.waybills(session, ids, start.date(), end.date()):
-        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
-    owner = {m.id: i.id for i in infos for m in i.meters}
-    by_start = {w.start_at: n for n, w in enumerate(windows)}
-    for point in meter_series(session, list(owner), MONTH, start, end):
-        n = by_start.get(point.period_start)
-        if n is not None:
-            month = out[owner[point.meter_id]][n]
-            month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
+    _add_earlier_sources(session, out, windows[-1].start_at.date(), window.start_at.date())
+    _add_earlier_totals(session, out, infos, windows[-1].start_at, window.start_at)
     return out
+
+
+def _add_earlier_sources(
+    session: Session, out: dict[int, list[EarlierMonth]], start: date, end: date
+) -> None:
+    """Invoices and waybills dated in [start, end) into their enterprise's month."""
+    index = {m.window.period: n for n, m in enumerate(next(iter(out.values())))}
+    ids = list(out)
+    for invoice in src.invoices(session, ids, start, end):
+        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
+    for waybill in src.waybills(session, ids, start, end):
+        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
+
+
+def _add_earlier_totals(
+    session: Session, out: dict[int, list[EarlierMonth]], infos: list[EnterpriseInfo],
+    start: datetime, end: datetime,
+) -> None:  # fmt: skip
+    """The monthly rollups of every meter, for the months starting in [start, end)."""
+    index = {m.window.start_at: n for n, m in enumerate(next(iter(out.values())))}
+    owner = {m.id: i.id for i in infos for m in i.meters}
+    meter_ids = list(owner)
+    for first in range(0, len(meter_ids), METERS_PER_QUERY):
+        chunk = meter_ids[first : first + METERS_PER_QUERY]
+        for point in meter_series(session, chunk, MONTH, start, end):
+            n = index.get(point.period_start)
+            if n is not None:
+                month = out[owner[point.meter_id]][n]
+                month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
 
 
 @dataclass
