@@ -28,7 +28,8 @@ from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import DeadLetter, Enterprise, Gateway, Meter, Reading
-from kilnwatch.store.repos.rollups import DAY, HOUR, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import DAY, HOUR
 from servers import need_server
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"

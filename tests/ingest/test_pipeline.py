@@ -13,7 +13,8 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.store.models import DeadLetter, Meter, Reading
-from kilnwatch.store.repos.rollups import DAY, HOUR, MONTH, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)  # 08:00 Beijing

@@ -4,7 +4,7 @@ One path for every source, vectorised: the rows of all deliveries of a call beco
 frame, validated column-wise (:mod:`kilnwatch.ingest.vectorised`; rows failing a check are
 decided, with their reason code, by the per-row :mod:`kilnwatch.ingest.validate`), stored
 set-based (:mod:`kilnwatch.store.staging`) and rolled up in SQL
-(:mod:`kilnwatch.store.rollups_sql`). The caller owns the transaction: it commits after
+(:mod:`kilnwatch.store.rollups`). The caller owns the transaction: it commits after
 :func:`ingest_deliveries` returns and only then acknowledges the delivery (MQTT ack, HJ 212
 reply, HTTP response), so that an acknowledged value is always stored and a crash before the
 commit leads to a redelivery that the idempotent store absorbs.
@@ -32,11 +32,11 @@ from kilnwatch.ingest.validate import (
     check_rates,
 )
 from kilnwatch.ingest.vectorised import RawOf, meter_frame, raw_frame_from_readings, validate_frame
-from kilnwatch.store.bulk import lock_meters
+from kilnwatch.store.locks import lock_meters
 from kilnwatch.store.models import SOURCE_CODES, Gateway, IngestBatch, Meter, ProductionUnit
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
-from kilnwatch.store.rollups_append import refresh_after_store
+from kilnwatch.store.rollups.append import refresh_after_store
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 

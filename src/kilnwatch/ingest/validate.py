@@ -16,7 +16,7 @@ Each check refuses a value with a stable dotted reason code (see docs/ingestion.
 =============================  ===========================================================
 
 Duplicates, corrections, late data and counter decreases are not rejections: they are
-handled by the store (:mod:`kilnwatch.store.bulk`, :mod:`kilnwatch.store.repos.rollups`).
+handled by the store (:mod:`kilnwatch.store.staging`, :mod:`kilnwatch.store.rollups`).
 """
 
 from __future__ import annotations

@@ -16,18 +16,13 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
-from kilnwatch.store.repos.rollups import (
-    DAY,
-    HOUR,
-    MONTH,
-    refresh_rollups,
-    refresh_rollups_python,
-)
-from kilnwatch.store.rollups_append import SMALL_APPEND_ROWS, coarse_deltas, refresh_after_store
-from kilnwatch.store.rollups_sql import ROLLUP_COLUMNS
+from kilnwatch.store.rollups.append import SMALL_APPEND_ROWS, refresh_after_store
+from kilnwatch.store.rollups.attribution import HOUR, MONTH
+from kilnwatch.store.rollups.recompute import refresh_rollups
+from kilnwatch.store.rollups.reference import refresh_rollups_python
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
 
-REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
+REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 T0 = datetime(2025, 3, 31, 13, tzinfo=UTC)  # 21:00 in Beijing: days and a month end ahead
@@ -169,31 +164,3 @@ def test_only_pure_appends_take_the_fast_path(session: Session) -> None:
     assert _store(session, corrected) == set()  # a correction: full recompute
     incremental = _snapshot(session)
     assert _recomputed(session, reference=True) == incremental
-
-
-UTC_US = pl.Datetime("us", "UTC")
-TYPES = (pl.Int64, pl.Utf8, UTC_US, pl.Float64, pl.Int32, pl.Float64, pl.Float64, pl.Float64,
-         pl.Float64, UTC_US, UTC_US, pl.Int32, pl.Int32)  # fmt: skip
-
-
-def test_coarse_deltas_group_hours_by_local_day() -> None:
-    h = datetime(2025, 3, 31, 15, tzinfo=UTC)  # 23:00 Beijing
-    h2 = h + timedelta(hours=1)
-    hours = pl.DataFrame(
-        [
-            (1, HOUR, h, 2.0, 2, 1.0, 1.0, 10.0, 12.0, h, h + timedelta(minutes=30), 0, 0),
-            (1, HOUR, h2, 3.0, 1, 3.0, 3.0, 15.0, 15.0, h2, h2, 1, 0),
-        ],
-        schema=dict(zip(ROLLUP_COLUMNS, TYPES, strict=True)),
-        orient="row",
-    )
-    days = coarse_deltas(hours, DAY, SHANGHAI).rows()
-    assert [d[2:9] for d in days] == [
-        (datetime(2025, 3, 30, 16, tzinfo=UTC), 2.0, 2, 1.0, 1.0, 10.0, 12.0),
-        (datetime(2025, 3, 31, 16, tzinfo=UTC), 3.0, 1, 3.0, 3.0, 15.0, 15.0),
-    ]
-    months = coarse_deltas(hours, MONTH, SHANGHAI).rows()
-    assert [(m[2], m[3], m[4], m[7], m[8], m[11]) for m in months] == [
-        (datetime(2025, 2, 28, 16, tzinfo=UTC), 2.0, 2, 10.0, 12.0, 0),
-        (datetime(2025, 3, 31, 16, tzinfo=UTC), 3.0, 1, 15.0, 15.0, 1),
-    ]

@@ -1,4 +1,5 @@
-"""Rollups: pure parts (counter deltas, periods, merge) and incremental == from-scratch."""
+"""Rollup recompute: the SQL recompute equals the row-by-row reference, late data in any
+order equals one delivery, and readings at the hour close the period before."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,59 +16,14 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
-from kilnwatch.store.repos.rollups import (
-    DAY,
-    HOUR,
-    MONTH,
-    Agg,
-    CounterPolicy,
-    carrier_totals,
-    counter_delta,
-    meter_series,
-    next_period,
-    period_start,
-    register_top,
-)
+from kilnwatch.store.repos.rollups import carrier_totals, meter_series
+from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
+from kilnwatch.store.rollups.recompute import refresh_rollups
+from kilnwatch.store.rollups.reference import refresh_rollups_python
 
-REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
+REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-@given(st.floats(0, 1e9), st.floats(0, 1e9))
-@settings(max_examples=200)
-def test_counter_delta_is_never_negative(previous: float, value: float) -> None:
-    delta, event = counter_delta(previous, value, CounterPolicy())
-    assert delta >= 0
-    assert (event is None) == (value >= previous)
-
-
-def test_rollover_and_periods() -> None:
-    assert register_top(99_990.0) == 100_000.0
-    assert counter_delta(99_990.0, 10.0, CounterPolicy()) == (20.0, "rollover")
-    assert counter_delta(50_000.0, 10.0, CounterPolicy()) == (0.0, "reset")
-    ts = datetime(2025, 1, 31, 17, 30, tzinfo=UTC)  # 2025-02-01 01:30 in Beijing
-    assert period_start(ts, DAY, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)
-    assert period_start(ts, MONTH, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)
-    feb = period_start(ts, MONTH, SHANGHAI)
-    assert next_period(feb, MONTH, SHANGHAI) == datetime(2025, 2, 28, 16, tzinfo=UTC)
-    assert next_period(feb, DAY, SHANGHAI) == datetime(2025, 2, 1, 16, tzinfo=UTC)
-
-
-@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=40), st.integers(1, 39))
-@settings(max_examples=100)
-def test_merge_is_additive(values: list[float], cut: int) -> None:
-    t0 = datetime(2025, 1, 1, tzinfo=UTC)
-    whole, left, right = Agg(), Agg(), Agg()
-    for i, v in enumerate(values):
-        ts = t0 + timedelta(minutes=i)
-        whole.add(ts, v, v)
-        (left if i < cut else right).add(ts, v, v)
-    right.merge(left)
-    assert right.count == whole.count and right.sum == pytest.approx(whole.sum)
-    assert (right.first, right.last, right.min, right.max) == (
-        whole.first, whole.last, whole.min, whole.max
-    )  # fmt: skip
 
 
 def _snapshot(session: Session) -> list[tuple[object, ...]]:
@@ -115,7 +69,6 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
 
 def test_sql_rollups_equal_the_python_reference(session: Session) -> None:
     """Counters with roll-overs, resets, corrections: SQL refresh == row-by-row refresh."""
-    from kilnwatch.store.repos.rollups import refresh_rollups, refresh_rollups_python
 
     import_registry(session, REGISTRY)
     session.commit()
@@ -188,7 +141,6 @@ def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session:
 
 def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session) -> None:
     """A reading arriving later at exactly hh:00 joins hour hh-1; the next counter step moves."""
-    from kilnwatch.store.repos.rollups import refresh_rollups_python
 
     import_registry(session, REGISTRY)
     session.commit()
@@ -222,19 +174,8 @@ def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session
     assert _snapshot(session) == incremental
 
 
-def test_reading_period_shifts_only_interval_ends() -> None:
-    from kilnwatch.store.repos.rollups import reading_period
-
-    assert reading_period(APRIL, MONTH, SHANGHAI, "interval") == MARCH_START
-    assert reading_period(APRIL, MONTH, SHANGHAI, "counter") == MARCH_START
-    assert reading_period(APRIL, MONTH, SHANGHAI, "instant") == APRIL
-    later = APRIL + timedelta(microseconds=1)
-    assert reading_period(later, DAY, SHANGHAI, "counter") == APRIL
-
-
 def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
     """The fast path (hours of fresh ranges computed in Polars) == the SQL rollups."""
-    from kilnwatch.store.repos.rollups import refresh_rollups
 
     import_registry(session, REGISTRY)
     session.commit()
@@ -259,31 +200,3 @@ def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
     refresh_rollups(session, {m: [t0, t0 + timedelta(days=1)] for m in ids}, ids, SHANGHAI)
     session.commit()
     assert _snapshot(session) == fast
-
-
-def test_hour_rollups_in_memory() -> None:
-    import polars as pl
-
-    from kilnwatch.store.rollups_sql import hour_rollups
-
-    h = datetime(2025, 1, 1, 1, tzinfo=UTC)
-    readings = pl.DataFrame(
-        {
-            "meter_id": [1, 1, 1, 2, 2],
-            "ts": [h, h + timedelta(minutes=30), h + timedelta(hours=1), h, h + timedelta(hours=1)],
-            "value": [99_990.0, 5.0, 8.0, 4.0, 6.0],
-        },
-        schema={"meter_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "value": pl.Float64},
-    )
-    meters = pl.DataFrame(
-        {"meter_id": [1, 2], "counter": [1, 0], "shift": [1, 0], "p0": [99_980.0, None]},
-        schema={"meter_id": pl.Int64, "counter": pl.Int32, "shift": pl.Int64, "p0": pl.Float64},
-    )
-    out = hour_rollups(readings, meters, CounterPolicy()).sort("meter_id", "period_start")
-    got = out.select("meter_id", "period_start", "sum", "count", "rollovers", "last").rows()
-    assert got == [
-        (1, h - timedelta(hours=1), 10.0, 1, 0, 99_990.0),  # 01:00 closes the hour 00:00-01:00
-        (1, h, 18.0, 2, 1, 8.0),  # roll-over 99 990 -> 5 (+15), then +3
-        (2, h, 4.0, 1, 0, 4.0),  # instant: its own hour
-        (2, h + timedelta(hours=1), 6.0, 1, 0, 6.0),
-    ]
