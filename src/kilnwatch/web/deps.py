@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.config import Settings
 from kilnwatch.errors import AuthenticationError, PermissionDeniedError
 from kilnwatch.identity import Principal, read_token
+from kilnwatch.store.engine import unit_of_work
 from kilnwatch.store.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -24,16 +25,10 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
-    session: Session = request.app.state.session_factory()
-    try:
+    """One transaction per request (:func:`~kilnwatch.store.engine.unit_of_work`): committed
+    when the handler returns, rolled back on error."""
+    with unit_of_work(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
