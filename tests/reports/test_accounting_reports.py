@@ -10,17 +10,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain import co2_combustion_t
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.reports.accounting import group_accounts, unit_accounts
-from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.repos.users import add_user
+from zone import POLICY, SHANGHAI
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 ADMIN = Principal("t", Role.ADMIN)
-MARCH = parse_period("2025-03")
+MARCH = parse_period("2025-03", SHANGHAI)
 
 
 def _load_march(session: Session, tmp_path: Path) -> None:
@@ -46,7 +47,9 @@ def _load_march(session: Session, tmp_path: Path) -> None:
         if day:
             rows.append(RawReading("M-JN-C0", ts, 12_000 / 31, "t"))
             rows.append(RawReading("M-JN-K1", ts, 100_000 / 31, "t"))
-    result = ingest_readings(session, rows, "file", "test", now=datetime(2026, 1, 1, tzinfo=UTC))
+    result = ingest_readings(
+        session, rows, "file", "test", now=datetime(2026, 1, 1, tzinfo=UTC), policy=POLICY
+    )
     assert result.rejected == [] and result.accepted == 94, result
     session.commit()
 

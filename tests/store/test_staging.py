@@ -20,6 +20,7 @@ from kilnwatch.store.models.ingest import DeliveryRepeat
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.rollups.attribution import HOUR
 from kilnwatch.store.staging import FRAME_SCHEMA, split_frame_rounds, store_frame
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
@@ -91,7 +92,7 @@ def test_two_workers_delivering_the_same_data(engine: Engine, meter: int) -> Non
         try:
             with factory() as s:
                 barrier.wait()
-                r = ingest_readings(s, rows, "mqtt", "race", now=NOW)
+                r = ingest_readings(s, rows, "mqtt", "race", now=NOW, policy=POLICY)
                 s.commit()
                 results.append(r.accepted)
         except BaseException as exc:  # noqa: BLE001 - reported below

@@ -15,7 +15,7 @@ from kilnwatch.store.repos.users import add_user
 from kilnwatch.verify.run import verify_period
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from _verify_factory import PERIOD, Plant, store  # noqa: E402
+from _verify_factory import MARCH, PERIOD, Plant, store  # noqa: E402
 
 PASSWORD = "correct-horse-9"
 
@@ -37,7 +37,7 @@ def _populate(engine: Engine) -> None:
                 uscc="91370200163562681G", name="青岛", region_code="370211", industry="cement"
             )
         )
-        verify_period(session, PERIOD)
+        verify_period(session, MARCH)
         add_user(session, "admin", PASSWORD, Role.ADMIN)
         add_user(session, "qingdao", PASSWORD, Role.CITY, region_code="370200")
 

@@ -43,6 +43,7 @@ def _spinner() -> Progress:
 
 def load_province(s: Settings, directory: Path, months: list[str]) -> None:
     """Import a simulated directory, then verify each of its months."""
+    from kilnwatch.domain.periods import parse_period
     from kilnwatch.ingest.directory import load_directory
     from kilnwatch.ingest.validate import ValidationPolicy
     from kilnwatch.verify.run import verify_period
@@ -71,7 +72,7 @@ def load_province(s: Settings, directory: Path, months: list[str]) -> None:
         for month in months:
             bar.update(task, description=f"verifying {month}")
             with session_scope(s) as session:
-                verify_period(session, month, None, verify_settings("default", None))
+                verify_period(session, parse_period(month, s.zone), None, verify_settings())
 
 
 def add_demo_users(session: Session) -> list[str]:

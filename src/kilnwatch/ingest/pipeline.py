@@ -229,13 +229,12 @@ def ingest_frame(
     raw: pl.DataFrame,
     raw_of: RawOf,
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
     cache: MeterCache | None = None,
 ) -> list[IngestResult]:
     """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit."""
-    policy = policy or ValidationPolicy()
     now = now or datetime.now(UTC)
     cache = cache or MeterCache(policy)
     cache.update(session, raw.get_column("meter_code").drop_nulls().unique().to_list())
@@ -263,7 +262,7 @@ def ingest_deliveries(
     session: Session,
     deliveries: Sequence[Delivery],
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> list[IngestResult]:
@@ -323,7 +322,7 @@ def ingest_readings(
     source_ref: str,
     *,
     gateway: GatewayInfo | None = None,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> IngestResult:

@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -23,6 +22,8 @@ from kilnwatch.analytics.quantities import (
     total_between,
 )
 from kilnwatch.analytics.readings import F64, I64, Series, empty_series
+from kilnwatch.domain.periods import Period
+from kilnwatch.errors import InputError
 from kilnwatch.store.models import (
     GridElectricity,
     LogisticsWaybill,
@@ -35,12 +36,31 @@ from kilnwatch.verify.settings import VerifySettings
 
 @dataclass(frozen=True)
 class PeriodWindow:
-    """A month in the platform's time zone, as aware datetimes and epoch seconds."""
+    """The month a verification looks at (a :class:`~kilnwatch.domain.periods.Period` of kind
+    ``month``), as the rules read it: label, aware datetimes, epoch seconds, days."""
 
-    period: str
-    start_at: datetime
-    end_at: datetime
-    n_days: int
+    month: Period
+
+    def __post_init__(self) -> None:
+        if self.month.kind != "month":
+            message = f"verification is monthly; {self.month} is a {self.month.kind}"
+            raise InputError(message, field="period")
+
+    @property
+    def period(self) -> str:
+        return self.month.label
+
+    @property
+    def start_at(self) -> datetime:
+        return self.month.start
+
+    @property
+    def end_at(self) -> datetime:
+        return self.month.end
+
+    @property
+    def n_days(self) -> int:
+        return self.month.days
 
     @property
     def start_s(self) -> int:
@@ -52,15 +72,6 @@ class PeriodWindow:
 
     def day_start(self, index: int) -> datetime:
         return self.start_at + timedelta(days=index)
-
-
-def period_window(period: str, timezone: str) -> PeriodWindow:
-    """The month ``YYYY-MM`` from local midnight of its first day to that of the next."""
-    tz = ZoneInfo(timezone)
-    year, month = int(period[:4]), int(period[5:7])
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    return PeriodWindow(period, start, end, (end.date() - start.date()).days)
 
 
 @dataclass

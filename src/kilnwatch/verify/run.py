@@ -22,6 +22,7 @@ from kilnwatch.analytics.readings import (
     load_readings,
     load_repeats,
 )
+from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
@@ -31,7 +32,6 @@ from kilnwatch.verify.context import (
     Sources,
     build_context,
     group_sources,
-    period_window,
 )
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.peers import RatioSample, check_peers, ratio_samples
@@ -57,7 +57,7 @@ class RunReport:
 
 
 def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
-    start, end = src.month_bounds(window.period)
+    start, end = window.month.first, window.month.stop
     return group_sources(
         ids,
         src.statistical_reports(session, ids, [window.period]),
@@ -107,20 +107,24 @@ def verify_enterprise(
 
 def verify_period(
     session: Session,
-    period: str,
+    period: Period,
     enterprise_ids: Sequence[int] | None = None,
     settings: VerifySettings | None = None,
     progress: Progress | None = None,
     trigger: str = "batch",
 ) -> RunReport:
-    """Verify every (or the given) enterprise for ``period``; returns what changed."""
+    """Verify every (or the given) enterprise for the month ``period``; returns what changed.
+
+    Verification is monthly: a longer period is verified month by month
+    (``period.split("month")``, as ``kilnwatch verify`` does).
+    """
     settings = settings or verify_settings()
+    window = PeriodWindow(period)
     started = time.perf_counter()
-    run = VerificationRun(trigger=trigger, periods=period, started_at=utcnow())
+    run = VerificationRun(trigger=trigger, periods=window.period, started_at=utcnow())
     session.add(run)
     session.flush()
     report = RunReport(run.id)
-    window = period_window(period, settings.timezone)
     infos = load_enterprises(session, enterprise_ids)
     by_enterprise = _sources(session, [i.id for i in infos], window)
     found_by: dict[int, list[Finding]] = {}
@@ -138,8 +142,8 @@ def verify_period(
     for f in check_peers(samples, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
-        counts = repo.sync_findings(session, found_by[info.id], [(info.id, period)], run.id)
-        _score(session, info.id, period, settings)
+        counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)
+        _score(session, info.id, window.period, settings)
         report.findings += found_by[info.id]
         report.new, report.updated = report.new + counts.new, report.updated + counts.updated
         report.closed += counts.closed
@@ -160,7 +164,7 @@ def _score(session: Session, enterprise_id: int, period: str, settings: VerifySe
 def verify_changed(
     session: Session,
     enterprise_ids: Iterable[int],
-    periods: Iterable[str],
+    periods: Iterable[Period],
     settings: VerifySettings | None = None,
 ) -> list[RunReport]:
     """Re-verify the enterprises whose data changed, for the periods it touched (called by
@@ -170,5 +174,5 @@ def verify_changed(
         return []
     return [
         verify_period(session, p, ids, settings, trigger="incremental")
-        for p in sorted(set(periods))
+        for p in sorted(set(periods), key=lambda p: p.first)
     ]

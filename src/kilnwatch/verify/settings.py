@@ -43,7 +43,6 @@ class VerifySettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     preset: Preset = "default"
-    timezone: str = "Asia/Shanghai"
     params: Mapping[str, Mapping[str, float]] = Field(default_factory=dict)
 
     def value(self, rule_code: str, parameter: str) -> float:
@@ -90,9 +89,7 @@ def read_override(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-def verify_settings(
-    preset: Preset = "default", override: Path | None = None, timezone: str = "Asia/Shanghai"
-) -> VerifySettings:
+def verify_settings(preset: Preset = "default", override: Path | None = None) -> VerifySettings:
     """Build the settings: packaged defaults, scaled by the preset, then the override file."""
     params = _defaults()
     scale = PRESET_SCALE[preset]
@@ -104,4 +101,4 @@ def verify_settings(
         for code, values in read_override(override).items():
             params.setdefault(code, {}).update(values)
     frozen = {k: MappingProxyType(v) for k, v in params.items()}
-    return VerifySettings(preset=preset, timezone=timezone, params=MappingProxyType(frozen))
+    return VerifySettings(preset=preset, params=MappingProxyType(frozen))

@@ -21,6 +21,7 @@ from kilnwatch.store.rollups.attribution import HOUR, MONTH
 from kilnwatch.store.rollups.recompute import refresh_rollups
 from kilnwatch.store.rollups.reference import refresh_rollups_python
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -102,7 +103,7 @@ def test_append_groups_equal_the_full_recompute(session: Session) -> None:
                 triples = [(r.meter_code or "", _aware(r.ts), float(r.value or 0)) for r in group]
                 assert len(_store(session, triples, small_rows=0)) == 3
             elif group:  # through the pipeline: small groups, aggregated row by row
-                result = ingest_readings(session, group, "file", "append", now=NOW)
+                result = ingest_readings(session, group, "file", "append", now=NOW, policy=POLICY)
                 assert result.rejected == []
                 session.commit()
         appended = _snapshot(session)

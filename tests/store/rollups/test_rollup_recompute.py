@@ -20,6 +20,7 @@ from kilnwatch.store.repos.rollups import carrier_totals, meter_series
 from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
 from kilnwatch.store.rollups.recompute import refresh_rollups
 from kilnwatch.store.rollups.reference import refresh_rollups_python
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,7 +48,7 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
         ts = (t0 + timedelta(minutes=37 * i)).isoformat()
         rows.append(RawReading("M-JN-E0", ts, register, "kWh", None, i))
         rows.append(RawReading("M-JN-C0", ts, register % 5, "t", None, i))
-    ingest_readings(session, rows, "file", "all", now=NOW)
+    ingest_readings(session, rows, "file", "all", now=NOW, policy=POLICY)
     session.commit()
     expected = _snapshot(session)
     session.execute(Rollup.__table__.delete())
@@ -56,7 +57,7 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
     chunks = [rows[i : i + 50] for i in range(0, len(rows), 50)]
     rng.shuffle(chunks)
     for chunk in chunks:
-        ingest_readings(session, chunk, "file", "chunk", now=NOW)
+        ingest_readings(session, chunk, "file", "chunk", now=NOW, policy=POLICY)
         session.commit()
     assert _snapshot(session) == expected
     months = carrier_totals(session, MONTH, t0 - timedelta(days=40), t0 + timedelta(days=40))
@@ -82,7 +83,7 @@ def test_sql_rollups_equal_the_python_reference(session: Session) -> None:
         rows.append(RawReading("M-JN-E0", ts, register, "kWh", None, i))
         rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
     rows += [RawReading("M-JN-E0", rows[20].ts, 5.0, "kWh", None, 999)]  # a correction
-    ingest_readings(session, rows, "file", "all", now=NOW)
+    ingest_readings(session, rows, "file", "all", now=NOW, policy=POLICY)
     session.commit()
     sql = _snapshot(session)
     assert any(r[7] for r in sql)  # resets were seen
@@ -121,7 +122,7 @@ def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session:
         rows.append(RawReading("M-JN-E1", ts.isoformat(), register, "kWh", None, i))
         rows.append(RawReading("M-JN-C0", ts.isoformat(), float(i + 1), "t", None, i))
         rows.append(RawReading("M-JN-SO2", ts.isoformat(), float(10 * (i + 1)), "mg/m3", None, i))
-    result = ingest_readings(session, rows, "file", "boundary", now=NOW)
+    result = ingest_readings(session, rows, "file", "boundary", now=NOW, policy=POLICY)
     assert result.rejected == [] and result.accepted == 9
     session.commit()
     assert _month_sums(session, "M-JN-C0") == {MARCH_START: (3.0, 2), APRIL: (3.0, 1)}
@@ -152,13 +153,13 @@ def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session
         RawReading("M-JN-E1", (h0 + timedelta(minutes=30)).isoformat(), 100.0, "kWh", None, 1),
         RawReading("M-JN-E1", (h0 + timedelta(hours=2)).isoformat(), 130.0, "kWh", None, 2),
     ]
-    ingest_readings(session, first, "file", "first", now=NOW)
+    ingest_readings(session, first, "file", "first", now=NOW, policy=POLICY)
     session.commit()
     late = [
         RawReading("M-JN-C0", (h0 + timedelta(hours=1)).isoformat(), 1.0, "t", None, 1),
         RawReading("M-JN-E1", (h0 + timedelta(hours=1)).isoformat(), 120.0, "kWh", None, 2),
     ]
-    ingest_readings(session, late, "file", "late", now=NOW)
+    ingest_readings(session, late, "file", "late", now=NOW, policy=POLICY)
     session.commit()
     ids = dict(session.execute(select(Meter.code, Meter.id)).all())
     c0 = meter_series(session, [ids["M-JN-C0"]], HOUR, h0, h0 + timedelta(hours=3))
@@ -191,7 +192,7 @@ def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
         rows.append(RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i))
     half = len(rows) // 2
     for part in (rows[:half], rows[half:]):  # the second part continues stored hours
-        ingest_readings(session, part, "file", "fast", now=NOW)
+        ingest_readings(session, part, "file", "fast", now=NOW, policy=POLICY)
         session.commit()
     fast = _snapshot(session)
     assert any(r[7] for r in fast)  # resets were seen
