@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from kilnwatch.config import Settings
-from kilnwatch.domain.periods import Period, parse_period
+from kilnwatch.domain.periods import Period
 from kilnwatch.ingest.readings_file import import_readings_file
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.statements import import_sources
@@ -44,8 +44,7 @@ MATERIAL = 0.05
 
 def months(start: date, days: int, zone: tzinfo) -> list[Period]:
     """The months of the simulated days, in the platform zone."""
-    last = start + timedelta(days=days - 1)
-    return parse_period(f"{start}..{last}", zone).split("month")
+    return Period.of_days(start, start + timedelta(days=days - 1), zone).split("month")
 
 
 def load_pipeline(out: Path, db: Path) -> tuple[Any, dict[str, float]]:

@@ -152,3 +152,11 @@ def test_the_period_of_a_day_holds_it_and_parses_back(day: date, unit: str) -> N
     earlier = period.previous_year()
     assert earlier.kind == period.kind and earlier.stop <= period.stop
     assert 360 <= (period.first - earlier.first).days <= 371
+
+
+def test_of_days_is_a_range_of_days() -> None:
+    period = Period.of_days(date(2025, 1, 30), date(2025, 3, 2), SHANGHAI)
+    assert (period.kind, period.label, period.days) == ("range", "2025-01-30..2025-03-02", 32)
+    assert period.months() == ["2025-01", "2025-02", "2025-03"]
+    with pytest.raises(ValueError, match="before"):
+        Period.of_days(date(2025, 3, 2), date(2025, 3, 1), SHANGHAI)

@@ -96,6 +96,21 @@ class Period:
         first, stop = _unit_bounds(unit, day)
         return cls(unit, first, stop, zone, (unit, unit))
 
+    @classmethod
+    def of_days(cls, first: date, last: date, zone: tzinfo) -> Period:
+        """The range of local days ``first`` to ``last``, both included.
+
+        Parameters
+        ----------
+        first, last : date
+            The first and the last local calendar day (``first <= last``).
+        zone : tzinfo
+            The zone of the local calendar (``Settings.timezone``).
+        """
+        if last < first:
+            raise ValueError(f"{last} is before {first}")
+        return cls("range", first, last + _ONE_DAY, zone, ("day", "day"))
+
     @property
     def start(self) -> datetime:
         """Local midnight at the start of the first day (aware, in ``zone``)."""
