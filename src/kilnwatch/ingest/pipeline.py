@@ -248,8 +248,7 @@ def ingest_frame(
     valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh,
-                        state=outcome.fresh_state)  # fmt: skip
+    refresh_after_store(session, outcome, measurements, policy.tz)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)

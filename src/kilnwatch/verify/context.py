@@ -37,38 +37,24 @@ from kilnwatch.verify.settings import VerifySettings
 @dataclass(frozen=True)
 class PeriodWindow:
     """The month a verification looks at (a :class:`~kilnwatch.domain.periods.Period` of kind
-    ``month``), as the rules read it: label, aware datetimes, epoch seconds, days."""
+    ``month``), as the rules read it: its label, aware bounds and epoch seconds."""
 
     month: Period
+    period: str = field(init=False)
+    start_at: datetime = field(init=False)
+    end_at: datetime = field(init=False)
+    start_s: int = field(init=False)
+    end_s: int = field(init=False)
 
     def __post_init__(self) -> None:
         if self.month.kind != "month":
             message = f"verification is monthly; {self.month} is a {self.month.kind}"
             raise InputError(message, field="period")
-
-    @property
-    def period(self) -> str:
-        return self.month.label
-
-    @property
-    def start_at(self) -> datetime:
-        return self.month.start
-
-    @property
-    def end_at(self) -> datetime:
-        return self.month.end
-
-    @property
-    def n_days(self) -> int:
-        return self.month.days
-
-    @property
-    def start_s(self) -> int:
-        return int(self.start_at.timestamp())
-
-    @property
-    def end_s(self) -> int:
-        return int(self.end_at.timestamp())
+        start, end = self.month.start, self.month.end
+        derived = {"period": self.month.label, "start_at": start, "end_at": end,
+                   "start_s": int(start.timestamp()), "end_s": int(end.timestamp())}  # fmt: skip
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, from ``month``
 
     def day_start(self, index: int) -> datetime:
         return self.start_at + timedelta(days=index)
@@ -151,8 +137,8 @@ def meter_data(
         ts_q=ts_q,
         qty=qty,
         total=total_between(ts_q, qty, window.start_s, window.end_s),
-        daily=daily_totals(ts_q, qty, window.start_s, window.n_days),
-        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.n_days),
+        daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
+        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
         step_s=median_step_s(series.ts_s),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )

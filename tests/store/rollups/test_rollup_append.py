@@ -18,7 +18,7 @@ from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
 from kilnwatch.store.rollups.append import SMALL_APPEND_ROWS, refresh_after_store
 from kilnwatch.store.rollups.attribution import HOUR, MONTH
-from kilnwatch.store.rollups.recompute import refresh_rollups
+from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
 from kilnwatch.store.rollups.reference import refresh_rollups_python
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
 from zone import POLICY
@@ -72,10 +72,12 @@ def _rows(steps: list[tuple[int, int, int, int]]) -> list[list[RawReading]]:
 
 def _recomputed(session: Session, reference: bool) -> list[tuple[object, ...]]:
     ids = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    changed = {m: [T0 - timedelta(days=1), T0 + timedelta(days=60)] for m in ids}
+    span = (T0 - timedelta(days=1), T0 + timedelta(days=60))
     session.execute(Rollup.__table__.delete())
-    refresh = refresh_rollups_python if reference else refresh_rollups
-    refresh(session, changed, ids, SHANGHAI)
+    if reference:
+        refresh_rollups_python(session, {m: list(span) for m in ids}, ids, SHANGHAI)
+    else:
+        refresh_rollup_ranges(session, dict.fromkeys(ids, span), ids, SHANGHAI)
     session.commit()
     return _snapshot(session)
 
@@ -134,10 +136,7 @@ def _store(
     """Store and roll up like the pipeline (without validation); the meters appended."""
     measurements = dict(session.execute(select(Meter.id, Meter.measurement)).all())
     outcome = store_frame(session, _frame(session, rows))
-    done = refresh_after_store(
-        session, outcome.ranges, measurements, SHANGHAI, fresh=outcome.fresh,
-        small_rows=small_rows,
-    )  # fmt: skip
+    done = refresh_after_store(session, outcome, measurements, SHANGHAI, small_rows=small_rows)
     session.commit()
     return done
 

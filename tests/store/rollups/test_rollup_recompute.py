@@ -18,7 +18,7 @@ from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
 from kilnwatch.store.repos.rollups import carrier_totals, meter_series
 from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
-from kilnwatch.store.rollups.recompute import refresh_rollups
+from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
 from kilnwatch.store.rollups.reference import refresh_rollups_python
 from zone import POLICY
 
@@ -68,35 +68,48 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
     assert sum(p.sum for p in hours) == pytest.approx(register - rows[0].value)  # type: ignore[operator]
 
 
+def _walk(
+    counter: str, t0: datetime, n: int, minutes: int, register: float, steps: list[float]
+) -> list[RawReading]:
+    """A 5-digit ``counter`` stepping at random (roll-overs at 100 000, resets on a negative
+    step), with interval coal and instant SO2 values derived from it, every ``minutes``."""
+    rng, rows = random.Random(n), []
+    for i in range(n):
+        step = rng.choice(steps)
+        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
+        ts = (t0 + timedelta(minutes=minutes * i)).isoformat()
+        rows += [RawReading(counter, ts, register, "kWh", None, i),
+                 RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i),
+                 RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i)]  # fmt: skip
+    return rows
+
+
+def _recomputed_equal(session: Session, expected: list[tuple[object, ...]], t0: datetime) -> None:
+    """Both recomputes from scratch over the days after ``t0`` give ``expected``."""
+    ids: dict[int, str] = dict(session.execute(select(Meter.id, Meter.measurement)).all())  # type: ignore[arg-type]
+    span = (t0, t0 + timedelta(days=4))
+    session.execute(Rollup.__table__.delete())
+    refresh_rollups_python(session, {m: list(span) for m in ids}, ids, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == expected
+    session.execute(Rollup.__table__.delete())
+    refresh_rollup_ranges(session, dict.fromkeys(ids, span), ids, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == expected
+
+
 def test_sql_rollups_equal_the_python_reference(session: Session) -> None:
     """Counters with roll-overs, resets, corrections: SQL refresh == row-by-row refresh."""
-
     import_registry(session, REGISTRY)
     session.commit()
     t0 = datetime(2025, 3, 31, 14, tzinfo=UTC)
-    rng = random.Random(11)
-    register, rows = 99_000.0, []
-    for i in range(400):
-        step = rng.choice([0.0, 3.5, 250.0, -50.0])
-        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
-        ts = (t0 + timedelta(minutes=13 * i)).isoformat()
-        rows.append(RawReading("M-JN-E0", ts, register, "kWh", None, i))
-        rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
-    rows += [RawReading("M-JN-E0", rows[20].ts, 5.0, "kWh", None, 999)]  # a correction
+    rows = _walk("M-JN-E0", t0, 400, 13, 99_000.0, [0.0, 3.5, 250.0, -50.0])
+    rows += [RawReading("M-JN-E0", rows[30].ts, 5.0, "kWh", None, 999)]  # a correction
     ingest_readings(session, rows, "file", "all", now=NOW, policy=POLICY)
     session.commit()
     sql = _snapshot(session)
     assert any(r[7] for r in sql)  # resets were seen
-    ids: dict[int, str] = {m: k for m, k in session.execute(select(Meter.id, Meter.measurement))}  # noqa: C416
-    changed = {m: [t0, t0 + timedelta(days=4)] for m in ids}
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups_python(session, changed, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == sql
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups(session, changed, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == sql
+    _recomputed_equal(session, sql, t0)
 
 
 def _month_sums(session: Session, code: str) -> dict[datetime, tuple[float, int]]:
@@ -142,7 +155,6 @@ def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session:
 
 def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session) -> None:
     """A reading arriving later at exactly hh:00 joins hour hh-1; the next counter step moves."""
-
     import_registry(session, REGISTRY)
     session.commit()
     h0 = datetime(2025, 5, 1, 2, tzinfo=UTC)
@@ -166,38 +178,19 @@ def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session
     assert [(p.period_start, p.sum, p.count) for p in c0] == [(h0, 4.0, 4)]
     e1 = meter_series(session, [ids["M-JN-E1"]], HOUR, h0, h0 + timedelta(hours=3))
     assert [(p.period_start, p.sum) for p in e1] == [(h0, 20.0), (h0 + timedelta(hours=1), 10.0)]
-    incremental = _snapshot(session)
-    measurements = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    session.execute(Rollup.__table__.delete())
-    changed = {m: [h0, h0 + timedelta(hours=3)] for m in (ids["M-JN-C0"], ids["M-JN-E1"])}
-    refresh_rollups_python(session, changed, measurements, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == incremental
+    _recomputed_equal(session, _snapshot(session), h0)
 
 
 def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
     """The fast path (hours of fresh ranges computed in Polars) == the SQL rollups."""
-
     import_registry(session, REGISTRY)
     session.commit()
     t0 = datetime(2025, 3, 31, 15, tzinfo=UTC)
-    rng = random.Random(5)
-    register, rows = 99_500.0, []
-    for i in range(240):
-        step = rng.choice([0.0, 3.5, 120.0, -40.0])
-        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
-        ts = (t0 + timedelta(minutes=5 * i)).isoformat()
-        rows.append(RawReading("M-JN-E1", ts, register, "kWh", None, i))
-        rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
-        rows.append(RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i))
+    rows = _walk("M-JN-E1", t0, 240, 5, 99_500.0, [0.0, 3.5, 120.0, -40.0])
     half = len(rows) // 2
     for part in (rows[:half], rows[half:]):  # the second part continues stored hours
         ingest_readings(session, part, "file", "fast", now=NOW, policy=POLICY)
         session.commit()
     fast = _snapshot(session)
     assert any(r[7] for r in fast)  # resets were seen
-    ids = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups(session, {m: [t0, t0 + timedelta(days=1)] for m in ids}, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == fast
+    _recomputed_equal(session, fast, t0)

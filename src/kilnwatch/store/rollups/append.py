@@ -50,7 +50,7 @@ from kilnwatch.store.rollups.attribution import (
     reading_period,
 )
 from kilnwatch.store.rollups.recompute import copy_rollups, refresh_rollup_ranges
-from kilnwatch.store.staging import StoredState, probe_ranges
+from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges
 
 DELTA = "kw_rollup_delta"
 SMALL_APPEND_ROWS = 2_000
@@ -84,21 +84,22 @@ _SQLITE_UPSERT = (
 
 def refresh_after_store(
     session: Session,
-    ranges: Mapping[int, tuple[datetime, datetime]],
+    outcome: FrameOutcome,
     measurements: Mapping[int, str],
     tz: tzinfo,
     policy: CounterPolicy | None = None,
     *,
-    fresh: pl.DataFrame | None = None,
-    state: Mapping[int, StoredState] | None = None,
     small_rows: int = SMALL_APPEND_ROWS,
 ) -> set[int]:
     """Rollups after a stored frame: appends incrementally, the other meters recomputed.
 
-    Parameters as :func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges`; ``state`` and
-    ``small_rows`` as :func:`append_rollups`. Returns the meters updated by the append path.
+    ``outcome`` is what :func:`~kilnwatch.store.staging.store_frame` stored (its ``ranges``,
+    ``fresh`` rows and ``fresh_state``); the other parameters as
+    :func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges` and
+    :func:`append_rollups`. Returns the meters updated by the append path.
     """
     policy = policy or CounterPolicy()
+    ranges, fresh, state = outcome.ranges, outcome.fresh, outcome.fresh_state
     appended: set[int] = set()
     if fresh is not None and fresh.height:
         appended = append_rollups(

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 HOUR, DAY, MONTH = "hour", "day", "month"
 GRAINS = (HOUR, DAY, MONTH)
+COARSER = ((HOUR, DAY), (DAY, MONTH))
+"""(finer, grain): days are built from hours, months from days."""
 PERIOD_END_MEASUREMENTS = frozenset({"counter", "interval"})
 """Measurements whose reading closes the interval ending at ``ts`` (periods ``(start, end]``)."""
 ONE_HOUR = timedelta(hours=1)
@@ -78,6 +80,16 @@ def reading_period(ts: datetime, grain: str, tz: tzinfo, measurement: str) -> da
     containing ``ts``.
     """
     return period_start(ts - attribution_offset(measurement), grain, tz)
+
+
+def touched_hours(
+    first_ts: datetime, last_ts: datetime, measurement: str
+) -> tuple[datetime, datetime]:
+    """UTC [start, end) of the hours that readings from ``first_ts`` to ``last_ts`` belong to."""
+    return (
+        reading_period(first_ts, HOUR, UTC, measurement),
+        reading_period(last_ts, HOUR, UTC, measurement) + ONE_HOUR,
+    )
 
 
 def next_period(start: datetime, grain: str, tz: tzinfo) -> datetime:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
@@ -38,16 +38,14 @@ from sqlalchemy.orm import Session
 from kilnwatch.store.dialects import aware_utc, pg_binary_copy_data, sqlite_rows, sqlite_timestamp
 from kilnwatch.store.rollups.aggregate import PG_ROLLUP_TYPES, ROLLUP_COLUMNS, hour_rollups
 from kilnwatch.store.rollups.attribution import (
-    DAY,
+    COARSER,
     HOUR,
-    MONTH,
-    ONE_HOUR,
     CounterPolicy,
     attribution_offset,
     covering_periods,
     period_start,
-    reading_period,
     register_top,
+    touched_hours,
 )
 
 TOUCHED = "kw_touched"
@@ -57,24 +55,18 @@ _TOUCHED_COLUMNS = ("meter_id", "counter", "shift", "hour_lo", "hour_hi", "ts_lo
                     "day_lo", "day_hi", "month_lo", "month_hi", "w_lo", "w_hi",
                     "cand")  # fmt: skip
 
-_PG_TOUCHED = f"""
+_TOUCHED_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
     meter_id integer PRIMARY KEY, counter smallint NOT NULL, shift smallint NOT NULL,
     hour_lo timestamptz, hour_hi timestamptz, ts_lo timestamptz, ts_hi timestamptz,
     day_lo timestamptz, day_hi timestamptz, month_lo timestamptz, month_hi timestamptz,
     w_lo timestamptz, w_hi timestamptz, cand smallint NOT NULL,
     fresh smallint NOT NULL DEFAULT 0, p0 double precision
-) ON COMMIT DELETE ROWS
-"""
-_SQLITE_TOUCHED = f"""
-CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
-    meter_id INTEGER PRIMARY KEY, counter SMALLINT NOT NULL, shift SMALLINT NOT NULL,
-    hour_lo DATETIME, hour_hi DATETIME, ts_lo DATETIME, ts_hi DATETIME,
-    day_lo DATETIME, day_hi DATETIME, month_lo DATETIME, month_hi DATETIME,
-    w_lo DATETIME, w_hi DATETIME, cand SMALLINT NOT NULL,
-    fresh SMALLINT NOT NULL DEFAULT 0, p0 FLOAT
 )
 """
+"""One DDL for both backends: SQLite reads the type names by affinity (``timestamptz`` is
+NUMERIC like SQLAlchemy's ``DATETIME``, ``double precision`` REAL); PostgreSQL adds
+``ON COMMIT DELETE ROWS``."""
 _PREVIOUS = f"""
 UPDATE {TOUCHED} SET p0 = (
     SELECT r."last" FROM rollups r
@@ -229,23 +221,22 @@ def touched_bounds(
 ) -> list[TouchedRow]:
     """Per meter: counter and shift flags, hour, raw-timestamp, day and month ranges.
 
-    The hours are those of the written readings' periods (:func:`reading_period`), extended
+    The hours are those of the written readings' periods
+    (:func:`~kilnwatch.store.rollups.attribution.touched_hours`), extended
     for counters to the hour of the next later reading (its difference changed).
     """
-    hours = {}
-    for m, (lo, hi) in ranges.items():
-        kind = measurements.get(m, "instant")
-        start = reading_period(lo, HOUR, UTC, kind)
-        hours[m] = (start, reading_period(hi, HOUR, UTC, kind) + ONE_HOUR)
+    hours = {
+        m: touched_hours(lo, hi, measurements.get(m, "instant")) for m, (lo, hi) in ranges.items()
+    }
     counters = {m for m in ranges if measurements.get(m) == "counter"}
     # counter hours are (start, end]: the next reading is the first one after ``hour_hi``
     later = _next_readings(conn, {m: hours[m][1] for m in sorted(counters)})
     rows: list[TouchedRow] = []
     for m, (lo, hi) in sorted(hours.items()):
         if m in later:
-            hi = max(hi, reading_period(later[m], HOUR, UTC, "counter") + ONE_HOUR)
+            hi = max(hi, touched_hours(later[m], later[m], "counter")[1])
         shift = attribution_offset(measurements.get(m, "instant"))
-        day, month = covering_periods(lo, hi, DAY, tz), covering_periods(lo, hi, MONTH, tz)
+        day, month = (covering_periods(lo, hi, grain, tz) for _, grain in COARSER)
         flags = (int(m in counters), int(shift > timedelta(0)))
         rows.append((m, *flags, lo, hi, lo + shift, hi + shift, *day, *month, *ranges[m]))
     return rows
@@ -254,7 +245,7 @@ def touched_bounds(
 def _load_touched(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """The touched table; ``rows`` end with ``cand`` (fast-path candidate, 0/1)."""
     pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql(_PG_TOUCHED if pg else _SQLITE_TOUCHED)
+    conn.exec_driver_sql(_TOUCHED_DDL + (" ON COMMIT DELETE ROWS" if pg else ""))
     conn.exec_driver_sql(f"DELETE FROM {TOUCHED}")
     names = ", ".join(_TOUCHED_COLUMNS)
     marks = ", ".join(f":{c}" for c in _TOUCHED_COLUMNS)
@@ -265,23 +256,6 @@ def _load_touched(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     ]  # fmt: skip
     conn.execute(text(f"INSERT INTO {TOUCHED} ({names}) VALUES ({marks})"), params)
     conn.exec_driver_sql(_PREVIOUS)
-
-
-def refresh_rollups(
-    session: Session,
-    changed: Mapping[int, Sequence[datetime]],
-    measurements: Mapping[int, str],
-    tz: tzinfo,
-    policy: CounterPolicy | None = None,
-) -> None:
-    """Recompute the rollups touched by readings written at ``changed[meter_id]`` times.
-
-    :func:`refresh_rollup_ranges` over each meter's earliest and latest time;
-    :func:`~kilnwatch.store.rollups.reference.refresh_rollups_python` is the row-by-row
-    reference.
-    """
-    ranges = {m: (min(times), max(times)) for m, times in changed.items() if times}
-    refresh_rollup_ranges(session, ranges, measurements, tz, policy)
 
 
 def refresh_rollup_ranges(
@@ -327,7 +301,7 @@ def refresh_rollup_ranges(
     if candidates and fresh is not None:
         _insert_fresh_hours(conn, fresh, policy)
     zone = {"tz": getattr(tz, "key", str(tz))} if pg else {}
-    for finer, grain in ((HOUR, DAY), (DAY, MONTH)):
+    for finer, grain in COARSER:
         period = _pg_period(grain) if pg else _sqlite_period(grain)
         coarse = _COARSE.format(insert=_INSERT, period=period, touched=TOUCHED, g=grain)
         conn.execute(text(_DELETE.format(touched=TOUCHED, g=grain)), {"grain": grain})

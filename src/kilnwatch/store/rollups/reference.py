@@ -3,15 +3,16 @@
 :func:`refresh_rollups_python` recomputes the touched hours from the raw readings with
 :func:`~kilnwatch.store.rollups.aggregate.hourly_aggregates`, then days from hours and
 months from days with :meth:`Agg.merge <kilnwatch.store.rollups.aggregate.Agg.merge>`;
-``tests/store/rollups/`` checks that :func:`kilnwatch.store.rollups.recompute.refresh_rollups`
-and the append path give the same rows.
+``tests/store/rollups/`` checks that
+:func:`kilnwatch.store.rollups.recompute.refresh_rollup_ranges` and the append path give the
+same rows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select
@@ -27,15 +28,13 @@ from kilnwatch.store.rollups.aggregate import (
     rollup_values,
 )
 from kilnwatch.store.rollups.attribution import (
-    DAY,
+    COARSER,
     HOUR,
-    MONTH,
-    ONE_HOUR,
     CounterPolicy,
     attribution_offset,
     covering_periods,
     period_start,
-    reading_period,
+    touched_hours,
 )
 
 
@@ -47,21 +46,21 @@ def refresh_rollups_python(
     policy: CounterPolicy | None = None,
 ) -> None:
     """Recompute the rollups touched by readings written at ``changed[meter_id]`` times,
-    row by row (the reference of :func:`~kilnwatch.store.rollups.recompute.refresh_rollups`).
+    row by row (the reference of
+    :func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges`).
     """
     policy = policy or CounterPolicy()
     groups: dict[tuple[datetime, datetime, timedelta], list[int]] = defaultdict(list)
     for meter_id, times in changed.items():
         if times:
             kind = measurements.get(meter_id, "instant")
-            lo = reading_period(min(times), HOUR, UTC, kind)
-            hi = reading_period(max(times), HOUR, UTC, kind)
+            lo, hi = touched_hours(min(times), max(times), kind)
             groups[(lo, hi, attribution_offset(kind))].append(meter_id)
     for (lo, hi, shift), meter_ids in groups.items():
-        end = _extended_end(session, meter_ids, measurements, hi + ONE_HOUR)
+        end = _extended_end(session, meter_ids, measurements, hi)
         _refresh_hours(session, meter_ids, measurements, lo, end, shift, policy)
-        _refresh_coarse(session, meter_ids, HOUR, DAY, lo, end, tz)
-        _refresh_coarse(session, meter_ids, DAY, MONTH, lo, end, tz)
+        for finer, grain in COARSER:
+            _refresh_coarse(session, meter_ids, finer, grain, lo, end, tz)
 
 
 def _extended_end(
@@ -83,7 +82,7 @@ def _extended_end(
     later = [ts for ts in session.scalars(stmt) if ts is not None]
     if not later:
         return end
-    return max(end, reading_period(max(later), HOUR, UTC, "counter") + ONE_HOUR)
+    return max(end, touched_hours(max(later), max(later), "counter")[1])
 
 
 def _previous_values(session: Session, meter_ids: list[int], before: datetime) -> dict[int, float]:
