@@ -14,6 +14,7 @@ import pytest
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.reference.verify_rules import RuleParameter, load_verify_rules
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.check import GROUPS, KINDS, WINDOW_MONTHS
@@ -22,9 +23,9 @@ from kilnwatch.verify.context import (
     EarlierMonth,
     EnterpriseContext,
     MonthTotal,
+    PeriodWindow,
     Sources,
     build_context,
-    period_window,
 )
 from kilnwatch.verify.evidence import severity_for
 from kilnwatch.verify.findings import Finding
@@ -32,12 +33,12 @@ from kilnwatch.verify.parameters import PRESETS, SHARED_GROUP, ParameterRead, re
 from kilnwatch.verify.score import credibility
 from kilnwatch.verify.settings import verify_settings
 from kilnwatch.verify.window import months_before
+from zone import SHANGHAI
 
-TZ = "Asia/Shanghai"
-WINDOW = period_window("2025-03", TZ)
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
 TONNES_PER_H = 10.0
 COAL = MeterInfo(1, "E-COAL", 1, None, "raw_coal", "entry", None, "interval", "t", 0.5, None)
-EARLIER = months_before(WINDOW, 5, TZ)  # Feb, Jan, Dec, Nov, Oct 2024-25
+EARLIER = months_before(WINDOW, 5)  # Feb, Jan, Dec, Nov, Oct 2024-25
 INCOMPLETE = "2024-10"  # the coal meter misses readings, the enterprise has no shipments
 
 
@@ -75,17 +76,17 @@ def _month_rows(
 def _context(settings_path: Path | None = None) -> EnterpriseContext:
     """One enterprise with an hourly entry coal meter, March and five earlier months."""
     settings = verify_settings(override=settings_path)
-    hours = _hours(WINDOW.n_days)
+    hours = _hours(WINDOW.month.days)
     ts = WINDOW.start_s + 3600 * np.arange(1, hours + 1, dtype=np.int64)
     values = np.full(hours, TONNES_PER_H)
     ones = np.ones(hours, dtype=np.int64)
     series = Series(ts, values, np.full(hours, "", dtype=object), ones, values, ones * 600, ones)
-    invoices, waybills = _month_rows(WINDOW.period, WINDOW.n_days)
+    invoices, waybills = _month_rows(WINDOW.period, WINDOW.month.days)
     sources = Sources(invoices=invoices, waybills=waybills)
     earlier = []
     for w in EARLIER:
-        readings = _hours(w.n_days) - (5 if w.period == INCOMPLETE else 0)
-        month_invoices, month_waybills = _month_rows(w.period, w.n_days)
+        readings = _hours(w.month.days) - (5 if w.period == INCOMPLETE else 0)
+        month_invoices, month_waybills = _month_rows(w.period, w.month.days)
         if w.period == INCOMPLETE:
             month_waybills = []
         earlier.append(

@@ -7,16 +7,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from _verify_factory import PERIOD, Plant, store
+from _verify_factory import MARCH, Plant, store
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.store.models import Meter, Rollup, TaxInvoice
-from kilnwatch.verify.context import period_window
+from kilnwatch.verify.context import PeriodWindow
 from kilnwatch.verify.run import verify_period
 from kilnwatch.verify.settings import verify_settings
+from zone import SHANGHAI
 
-FEBRUARY = period_window("2025-02", "Asia/Shanghai")
+FEBRUARY = PeriodWindow(parse_period("2025-02", SHANGHAI))
 FUEL = "verify.fuel.invoice_vs_metered"
 
 
@@ -25,7 +27,7 @@ def _february(session: Session, plant: Plant) -> float:
     and coal invoices of February (1.5 x its use) and January (no meter data that month)."""
     enterprise_id = store(session, plant)
     meter_id = session.scalar(select(Meter.id).where(Meter.code == "E-IN-COAL"))
-    hours = FEBRUARY.n_days * 24
+    hours = FEBRUARY.month.days * 24
     per_hour = float(plant.values["E-IN-COAL"].mean())
     used_t = per_hour * hours
     session.add(
@@ -47,7 +49,7 @@ def _february(session: Session, plant: Plant) -> float:
 
 def test_the_run_cumulates_the_complete_earlier_months(session: Session) -> None:
     used_t = _february(session, Plant())
-    found = verify_period(session, PERIOD).findings
+    found = verify_period(session, MARCH).findings
     assert [f.rule_code for f in found] == [FUEL]
     evidence = found[0].evidence
     assert evidence["months"] == ["2025-02", "2025-03"]  # January has no meter data
@@ -61,6 +63,4 @@ def test_a_one_month_window_looks_at_the_month_only(session: Session, tmp_path: 
     _february(session, Plant())
     override = tmp_path / "one.toml"
     override.write_text(f'[rules."{FUEL}"]\nwindow_months = 1\n')
-    assert (
-        verify_period(session, PERIOD, settings=verify_settings(override=override)).findings == []
-    )
+    assert verify_period(session, MARCH, settings=verify_settings(override=override)).findings == []

@@ -9,15 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.reports.accounting import GroupAccount, UnitAccount, group_accounts, unit_accounts
-from kilnwatch.reports.periods import parse_period
 
 app = typer.Typer(help="Energy-efficiency and carbon reports.", no_args_is_help=True)
 
 By = Annotated[str, typer.Option(help="unit, enterprise, city, industry or province")]
-PeriodOpt = Annotated[str, typer.Option(help="YYYY-MM or YYYY")]
+PeriodOpt = Annotated[Period, period_option("The period:")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
@@ -25,15 +25,14 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _compute(period: str, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
+def _compute(period: Period, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
     if by not in ("unit", "enterprise", "city", "industry", "province"):
         raise typer.BadParameter(
             "use unit, enterprise, city, industry or province", param_hint="--by"
         )  # noqa: E501
-    s = settings()
     try:
-        with session_scope(s) as session:
-            accounts = unit_accounts(session, SYSTEM, parse_period(period, s.timezone))
+        with session_scope() as session:
+            accounts = unit_accounts(session, SYSTEM, period)
             groups = [] if by == "unit" else group_accounts(session, accounts, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
@@ -133,7 +132,8 @@ def carbon(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> None
 @app.command("intensity")
 def intensity(
     period: PeriodOpt,
-    base: Annotated[str, typer.Option(help="Base period, YYYY-MM or YYYY.")] = "2020",
+    # Typer parses the default text like a given one
+    base: Annotated[Period, period_option("Base period:", field="base")] = "2020",  # type: ignore[assignment]
     by: Annotated[str, typer.Option(help="enterprise, city or province")] = "city",
     as_json: JsonOpt = False,
 ) -> None:
@@ -142,16 +142,9 @@ def intensity(
 
     if by not in ("enterprise", "city", "province"):
         raise typer.BadParameter("use enterprise, city or province", param_hint="--by")
-    s = settings()
     try:
-        with session_scope(s) as session:
-            rows = intensity_rows(
-                session,
-                SYSTEM,
-                parse_period(period, s.timezone),
-                parse_period(base, s.timezone),
-                by,
-            )
+        with session_scope() as session:
+            rows = intensity_rows(session, SYSTEM, period, base, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
     if as_json:

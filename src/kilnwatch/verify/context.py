@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -24,6 +23,8 @@ from kilnwatch.analytics.quantities import (
     total_between,
 )
 from kilnwatch.analytics.readings import F64, I64, Series, empty_series
+from kilnwatch.domain.periods import Period
+from kilnwatch.errors import InputError
 from kilnwatch.store.models import (
     GridElectricity,
     LogisticsWaybill,
@@ -38,32 +39,28 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class PeriodWindow:
-    """A month in the platform's time zone, as aware datetimes and epoch seconds."""
+    """The month a verification looks at (a :class:`~kilnwatch.domain.periods.Period` of kind
+    ``month``), as the rules read it: its label, aware bounds and epoch seconds."""
 
-    period: str
-    start_at: datetime
-    end_at: datetime
-    n_days: int
+    month: Period
+    period: str = field(init=False)
+    start_at: datetime = field(init=False)
+    end_at: datetime = field(init=False)
+    start_s: int = field(init=False)
+    end_s: int = field(init=False)
 
-    @property
-    def start_s(self) -> int:
-        return int(self.start_at.timestamp())
-
-    @property
-    def end_s(self) -> int:
-        return int(self.end_at.timestamp())
+    def __post_init__(self) -> None:
+        if self.month.kind != "month":
+            message = f"verification is monthly; {self.month} is a {self.month.kind}"
+            raise InputError(message, field="period")
+        start, end = self.month.start, self.month.end
+        derived = {"period": self.month.label, "start_at": start, "end_at": end,
+                   "start_s": int(start.timestamp()), "end_s": int(end.timestamp())}  # fmt: skip
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, from ``month``
 
     def day_start(self, index: int) -> datetime:
         return self.start_at + timedelta(days=index)
-
-
-def period_window(period: str, timezone: str) -> PeriodWindow:
-    """The month ``YYYY-MM`` from local midnight of its first day to that of the next."""
-    tz = ZoneInfo(timezone)
-    year, month = int(period[:4]), int(period[5:7])
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    return PeriodWindow(period, start, end, (end.date() - start.date()).days)
 
 
 @dataclass
@@ -175,8 +172,8 @@ def meter_data(
         ts_q=ts_q,
         qty=qty,
         total=total_between(ts_q, qty, window.start_s, window.end_s),
-        daily=daily_totals(ts_q, qty, window.start_s, window.n_days),
-        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.n_days),
+        daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
+        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
         step_s=median_step_s(series.ts_s),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )

@@ -54,7 +54,6 @@ class VerifySettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     preset: Preset = "default"
-    timezone: str = "Asia/Shanghai"
     params: Mapping[str, Mapping[str, float]] = Field(default_factory=dict)
 
     def value(self, code: str, parameter: str) -> float:

@@ -24,11 +24,13 @@ from kilnwatch.analytics.readings import (
     load_readings,
     load_repeats,
 )
+from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos import sources as src
-from kilnwatch.store.repos.rollups import MONTH, meter_series
+from kilnwatch.store.repos.rollups import meter_series
+from kilnwatch.store.rollups.attribution import MONTH
 from kilnwatch.verify.checks import CHECKS, run_checks, run_province_checks
 from kilnwatch.verify.context import (
     EarlierMonth,
@@ -38,7 +40,6 @@ from kilnwatch.verify.context import (
     Sources,
     build_context,
     group_sources,
-    period_window,
 )
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
@@ -66,7 +67,7 @@ class RunReport:
 
 
 def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
-    start, end = src.month_bounds(window.period)
+    start, end = window.month.first, window.month.stop
     return group_sources(
         ids,
         src.statistical_reports(session, ids, [window.period]),
@@ -82,7 +83,7 @@ def _earlier(
 ) -> dict[int, list[EarlierMonth]]:
     """Per enterprise, the months before ``window`` the longest check window needs (most
     recent first): their invoices, waybills and the meters' monthly rollups."""
-    windows = months_before(window, CHECKS.longest_window_months(settings) - 1, settings.timezone)
+    windows = months_before(window, CHECKS.longest_window_months(settings) - 1)
     if not windows or not infos:
         return {}
     out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
@@ -161,20 +162,24 @@ def verify_enterprise(
 
 def verify_period(
     session: Session,
-    period: str,
+    period: Period,
     enterprise_ids: Sequence[int] | None = None,
     settings: VerifySettings | None = None,
     progress: Progress | None = None,
     trigger: str = "batch",
 ) -> RunReport:
-    """Verify every (or the given) enterprise for ``period``; returns what changed."""
+    """Verify every (or the given) enterprise for the month ``period``; returns what changed.
+
+    Verification is monthly: a longer period is verified month by month
+    (``period.split("month")``, as ``kilnwatch verify`` does).
+    """
     settings = settings or verify_settings()
+    window = PeriodWindow(period)
     started = time.perf_counter()
-    run = VerificationRun(trigger=trigger, periods=period, started_at=utcnow())
+    run = VerificationRun(trigger=trigger, periods=window.period, started_at=utcnow())
     session.add(run)
     session.flush()
     report = RunReport(run.id)
-    window = period_window(period, settings.timezone)
     infos = load_enterprises(session, enterprise_ids)
     by_enterprise = _sources(session, [i.id for i in infos], window)
     earlier = _earlier(session, infos, window, settings)
@@ -193,8 +198,8 @@ def verify_period(
     for f in run_province_checks(contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
-        counts = repo.sync_findings(session, found_by[info.id], [(info.id, period)], run.id)
-        _score(session, info.id, period, settings)
+        counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)
+        _score(session, info.id, window.period, settings)
         report.findings += found_by[info.id]
         report.new, report.updated = report.new + counts.new, report.updated + counts.updated
         report.closed += counts.closed
@@ -215,7 +220,7 @@ def _score(session: Session, enterprise_id: int, period: str, settings: VerifySe
 def verify_changed(
     session: Session,
     enterprise_ids: Iterable[int],
-    periods: Iterable[str],
+    periods: Iterable[Period],
     settings: VerifySettings | None = None,
 ) -> list[RunReport]:
     """Re-verify the enterprises whose data changed, for the periods it touched (called by
@@ -225,5 +230,5 @@ def verify_changed(
         return []
     return [
         verify_period(session, p, ids, settings, trigger="incremental")
-        for p in sorted(set(periods))
+        for p in sorted(set(periods), key=lambda p: p.first)
     ]

@@ -143,24 +143,22 @@ def _defaults() -> dict[str, dict[str, float]]:
     return out
 
 
-def _frozen(params: dict[str, dict[str, float]], preset: Preset, timezone: str) -> VerifySettings:
+def _frozen(params: dict[str, dict[str, float]], preset: Preset) -> VerifySettings:
     frozen = {k: MappingProxyType(v) for k, v in params.items()}
-    return VerifySettings(preset=preset, timezone=timezone, params=MappingProxyType(frozen))
+    return VerifySettings(preset=preset, params=MappingProxyType(frozen))
 
 
-def verify_settings(
-    preset: Preset = "default", override: Path | None = None, timezone: str = "Asia/Shanghai"
-) -> VerifySettings:
+def verify_settings(preset: Preset = "default", override: Path | None = None) -> VerifySettings:
     """Build the settings: packaged defaults, scaled by the preset, then the override file."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; use {', '.join(PRESETS)}")
     params = _defaults()
     if preset != "default":
-        scale = _frozen(params, preset, timezone).value(PRESET_GROUP, f"{preset}_scale")
+        scale = _frozen(params, preset).value(PRESET_GROUP, f"{preset}_scale")
         for row in load_verify_rules():
             if row.preset_scaling == "tolerance":
                 params[row.rule_code][row.parameter] *= scale
     if override is not None:
         for code, values in read_override(override).items():
             params.setdefault(code, {}).update(values)
-    return _frozen(params, preset, timezone)
+    return _frozen(params, preset)

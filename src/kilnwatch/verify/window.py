@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.context import (
     EarlierMonth,
     EnterpriseContext,
     MeterData,
     PeriodWindow,
-    period_window,
 )
 
 
@@ -70,13 +70,13 @@ class Window:
         return f" over {self.months[0].period}..{self.months[-1].period}"
 
 
-def months_before(window: PeriodWindow, count: int, timezone: str) -> list[PeriodWindow]:
+def months_before(window: PeriodWindow, count: int) -> list[PeriodWindow]:
     """The ``count`` months before ``window``, most recent first."""
     out: list[PeriodWindow] = []
-    current = window
+    current = window.month
     for _ in range(count):
-        current = period_window(f"{current.start_at - timedelta(days=1):%Y-%m}", timezone)
-        out.append(current)
+        current = Period.containing("month", current.first - timedelta(days=1), current.zone)
+        out.append(PeriodWindow(current))
     return out
 
 
@@ -85,7 +85,7 @@ def _complete(meter: MeterData, month: EarlierMonth) -> bool:
     if total is None:
         return False
     seconds = month.window.end_s - month.window.start_s
-    expected = seconds // meter.step_s if meter.step_s > 0 else month.window.n_days
+    expected = seconds // meter.step_s if meter.step_s > 0 else month.window.month.days
     return total.readings >= expected
 
 
