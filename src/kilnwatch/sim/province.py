@@ -12,10 +12,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference.registry import load_processes, load_regions
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.model import Enterprise, Project, Unit
-from kilnwatch.sim.processes import KGCE_PER_METERED_UNIT, PROCESS_SPECS, anchor_for
+from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for, kgce_per_metered_unit
 from kilnwatch.sim.uscc import make_uscc
 
 #: Share of enterprises per industry in the synthetic province (synthetic, Shandong-flavoured:
@@ -101,9 +101,9 @@ COMMISSIONED_YEARS = (2004, 2022)
 
 def load_counties() -> list[tuple[str, str]]:
     """(code, city name) of every county-level division shipped with the package."""
-    rows = read_package_csv("kilnwatch.reference.registry", "regions_shandong.csv")
-    cities = {r["code"]: r["name_zh"] for r in rows if r["level"] == "city"}
-    return [(r["code"], cities[r["parent_code"]]) for r in rows if r["level"] == "county"]
+    rows = load_regions()
+    cities = {r.code: r.name_zh for r in rows if r.level == "city"}
+    return [(r.code, cities[r.parent_code or ""]) for r in rows if r.level == "county"]
 
 
 def _unit_processes(industry: str, rng: np.random.Generator) -> list[str]:
@@ -164,7 +164,7 @@ def carrier_rates(process: str, indicator: str, value: float, steam_unit: str) -
     rates = {}
     for carrier, share in spec.carriers.items():
         uom = steam_unit if carrier == "steam" else metered_unit(carrier)
-        rates[carrier] = kgce * share / KGCE_PER_METERED_UNIT[(carrier, uom)]
+        rates[carrier] = kgce * share / kgce_per_metered_unit(carrier, uom)
     return rates
 
 
@@ -276,10 +276,7 @@ def _units_of(ent: Enterprise, start_idx: int, rng: np.random.Generator) -> list
     return units
 
 
-PROCESS_NAMES_ZH = {
-    row["process"]: row["name_zh"]
-    for row in read_package_csv("kilnwatch.reference.registry", "processes.csv")
-}
+PROCESS_NAMES_ZH = {process: row.name_zh for process, row in load_processes().items()}
 
 
 def build_enterprises(
