@@ -10,8 +10,15 @@ import pytest
 from kilnwatch.domain.energy import coefficient_for
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import NoConfirmedValueError
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference import read_package_csv
 from kilnwatch.reference.registry import load_processes
+from kilnwatch.sim.assumptions import (
+    load_efficiency_classes,
+    load_fault_durations,
+    load_industry_mix,
+    load_loss_ranges,
+)
+from kilnwatch.sim.faults import READING_KINDS
 from kilnwatch.sim.processes import (
     PROCESS_SPECS,
     AnchorBand,
@@ -30,6 +37,10 @@ SIM_TABLES = (
     "process_anchors.csv",
     "prices.csv",
     "constants.csv",
+    "industry_mix.csv",
+    "efficiency_classes.csv",
+    "loss_ranges.csv",
+    "fault_durations.csv",
 )
 
 
@@ -101,6 +112,17 @@ def test_metered_coefficients_are_the_gbt2589_rows_in_the_metered_unit(
     assert row.kgce_per_unit is not None
     expected = row.kgce_per_unit * convert(1.0, unit, row.unit)
     assert math.isclose(kgce_per_metered_unit(carrier, unit), expected, rel_tol=1e-12)
+
+
+def test_the_draw_tables_are_complete() -> None:
+    industries = load_industry_mix()
+    assert math.isclose(sum(i.enterprise_share_fraction for i in industries), 1.0)
+    assert {i.industry for i in industries} <= {p.industry for p in load_processes().values()}
+    classes = load_efficiency_classes()
+    assert math.isclose(sum(c.probability_fraction for c in classes), 1.0)
+    assert all(c.z_min < c.z_max for c in classes)
+    assert set(READING_KINDS) <= set(load_fault_durations())
+    assert all(0 <= lo < hi < 1 for lo, hi in load_loss_ranges().values())
 
 
 def test_a_weight_box_weighs_fifty_kilograms() -> None:

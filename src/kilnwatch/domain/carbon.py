@@ -489,14 +489,10 @@ def co2_process_clinker_t(
     ----------
     clinker_t : float
         Clinker produced. [t]
-    cao_fraction : float
-        CaO mass fraction of the clinker, 0-1. [-]
-    mgo_fraction : float
-        MgO mass fraction of the clinker, 0-1. [-]
-    non_carbonate_cao_fraction : float
-        CaO that did not come from carbonates, 0-1. [-]
-    non_carbonate_mgo_fraction : float
-        MgO that did not come from carbonates, 0-1. [-]
+    cao_fraction, mgo_fraction : float
+        CaO and MgO mass fractions of the clinker, each 0-1. [-]
+    non_carbonate_cao_fraction, non_carbonate_mgo_fraction : float
+        The parts of those oxides that did not come from carbonates, each 0-1. [-]
 
     Returns
     -------

@@ -118,7 +118,7 @@ def region_parent(code: str) -> str | None:
     Parameters
     ----------
     code : str
-        A six-digit GB/T 2260 code. [-]
+        A county or city code of GB/T 2260. [-]
 
     Returns
     -------
@@ -126,9 +126,14 @@ def region_parent(code: str) -> str | None:
         The city of a county (``370102`` -> ``370100``), the province of a city
         (``370100`` -> ``370000``); None for a province or an invalid code.
 
+    Notes
+    -----
+    The parent keeps the code's leading levels and sets the rest to ``00``.
+
     References
     ----------
-    .. [1] GB/T 2260-2007, 中华人民共和国行政区划代码: code structure. Clause not checked.
+    .. [1] GB/T 2260-2007, 中华人民共和国行政区划代码: the code nests the county within the
+       city within the province. Clause not checked.
     """
     level = region_level(code)
     if level == "county":
@@ -144,7 +149,7 @@ def region_prefix(code: str) -> str:
     Parameters
     ----------
     code : str
-        A six-digit GB/T 2260 code. [-]
+        The division whose area is wanted, a GB/T 2260 code. [-]
 
     Returns
     -------
@@ -152,9 +157,13 @@ def region_prefix(code: str) -> str:
         ``37`` for a province, ``3701`` for a city, the full code for a county (or for a code
         that is not a division code).
 
+    Notes
+    -----
+    Every code inside a division starts with its prefix, so ``LIKE '3701%'`` selects a city.
+
     References
     ----------
-    .. [1] GB/T 2260-2007, 中华人民共和国行政区划代码: code structure. Clause not checked.
+    .. [1] GB/T 2260-2007, 中华人民共和国行政区划代码: two digits per level. Clause not checked.
     """
     level = region_level(code)
     if level == "province":

@@ -71,9 +71,9 @@ class TargetCheck:
     met : bool
         Whether the reduction meets the target. [-]
     source : str
-        Source of the target row. [-]
+        Where the target figure was read (``levels/targets.csv``). [-]
     confidence : str
-        Confidence of the target row. [-]
+        How far that reading is trusted: good, medium or low. [-]
 
     References
     ----------

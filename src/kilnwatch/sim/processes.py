@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar, cast
 from kilnwatch.domain.energy import coefficient_for
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import NoConfirmedValueError, ReferenceDataError
-from kilnwatch.reference._csv import Confidence, keyed, read_table
+from kilnwatch.reference import Confidence, keyed, read_table
 from kilnwatch.reference.energy import Constant
 from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import ProcessRow, load_processes
