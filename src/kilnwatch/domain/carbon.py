@@ -145,7 +145,7 @@ def fuel_factor(fuel: str, factors: Mapping[str, FuelFactor] | None = None) -> F
     fuel : str
         Fuel key of ``carbon/fuel_factors.csv`` (``bituminous_coal``, ``natural_gas`` ...). [-]
     factors : mapping of str to FuelFactor, optional
-        The factor table; defaults to the packaged one. [-]
+        Defaults for each fuel; ``carbon/fuel_factors.csv`` when omitted. [-]
 
     Returns
     -------
