@@ -54,7 +54,7 @@ def test_cells_are_parsed_by_the_field_annotations() -> None:
         ({"value": ""}, "field 'value': value is required"),
         ({"year": "2023.5"}, "field 'year': not a whole number"),
         ({"better_lower": "yes"}, "field 'better_lower': expected true/false, got 'yes'"),
-        ({"source": ""}, "field 'source': source is required"),
+        ({"source": ""}, "field 'source': value is required"),
         ({"confidence": "high"}, "field 'confidence': must be one of good/medium/low"),
     ],
 )

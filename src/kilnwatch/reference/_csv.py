@@ -70,6 +70,13 @@ class Row:
         except KeyError:
             raise self.fail(column, "column is missing") from None
 
+    def filled(self, column: str) -> str:
+        """The cell as text, which must not be empty."""
+        text = self.text(column)
+        if not text:
+            raise self.fail(column, "value is required")
+        return text
+
     def optional_text(self, column: str) -> str | None:
         """The cell as text, or None when empty."""
         return self.text(column) or None
@@ -125,10 +132,7 @@ class Row:
 
     def source(self) -> str:
         """The ``source`` cell, which every reference row must fill."""
-        source = self.text("source")
-        if not source:
-            raise self.fail("source", "source is required")
-        return source
+        return self.filled("source")
 
 
 def package_rows(package: str, name: str) -> list[Row]:

@@ -57,6 +57,15 @@ class _FaultDuration:
     confidence: Confidence
 
 
+@dataclass(frozen=True)
+class _Price:
+    item: str
+    price_cny_per_unit: float
+    unit: str
+    source: str
+    confidence: Confidence
+
+
 @cache
 def load_industry_mix() -> tuple[IndustryShare, ...]:
     """Industries of ``sim/industry_mix.csv`` in file order (the draw follows this order)."""
@@ -81,3 +90,10 @@ def load_fault_durations() -> Mapping[str, tuple[float, float]]:
     """Per reading-level fault kind, the duration range [h] (``sim/fault_durations.csv``)."""
     rows = read_table(PACKAGE, "sim/fault_durations.csv", _FaultDuration)
     return {r.fault_kind: (r.duration_min_h, r.duration_max_h) for r in rows}
+
+
+@cache
+def load_base_prices() -> Mapping[str, tuple[float, str]]:
+    """Centre of the synthetic market by item: (price [CNY/unit], unit), in file order."""
+    rows = read_table(PACKAGE, "sim/prices.csv", _Price)
+    return {r.item: (r.price_cny_per_unit, r.unit) for r in rows}

@@ -9,7 +9,7 @@ tables (every row with ``source`` and ``confidence``; see ``reference/sim/README
 - ``process_stacks.csv``: flue gas and concentrations at rated load;
 - ``process_anchors.csv``: which efficiency-level row anchors a unit's indicator (the values
   themselves are read from ``reference/levels/``, the one home of level figures);
-- ``prices.csv`` and ``constants.csv``: the centre of the synthetic market, the weight box.
+- ``constants.csv``: the mass of a weight box (``prices.csv``: see :mod:`.assumptions`).
 
 Everything but the anchors is a **modelling choice** (plausible orders of magnitude, not
 published figures), and the ``source`` column of each row says so.
@@ -31,6 +31,7 @@ from kilnwatch.reference import Confidence, keyed, read_table
 from kilnwatch.reference.energy import Constant
 from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import ProcessRow, load_processes
+from kilnwatch.sim.assumptions import load_base_prices
 
 PACKAGE = "kilnwatch.reference"
 WEIGHT_BOX = "weight_box"
@@ -158,15 +159,6 @@ class AnchorBand:
         return (above is None or capacity > above) and (upto is None or capacity <= upto)
 
 
-@dataclass(frozen=True)
-class _Price:
-    item: str
-    price_cny_per_unit: float
-    unit: str
-    source: str
-    confidence: Confidence
-
-
 class _PerProcess(Protocol):
     @property
     def process(self) -> str: ...
@@ -232,13 +224,6 @@ def load_anchor_bands() -> Mapping[str, tuple[tuple[AnchorBand, Anchor], ...]]:
     """Per process, its capacity bands with the anchor each gives, in file order."""
     bands = _per_process("process_anchors.csv", AnchorBand)
     return {p: tuple((band, level_anchor(band)) for band in rows) for p, rows in bands.items()}
-
-
-@cache
-def load_base_prices() -> Mapping[str, tuple[float, str]]:
-    """Centre of the synthetic market by item: (price [CNY/unit], unit), in file order."""
-    rows = read_table(PACKAGE, "sim/prices.csv", _Price)
-    return {r.item: (r.price_cny_per_unit, r.unit) for r in rows}
 
 
 def _copy_fields(source: object, target: type[T], **given: object) -> T:
