@@ -15,8 +15,7 @@ from functools import cache
 from typing import Literal
 
 from kilnwatch.errors import ReferenceDataError
-from kilnwatch.reference._csv import read_package_csv
-from kilnwatch.reference.energy import Confidence, parse_confidence
+from kilnwatch.reference._csv import CONFIDENCES, Confidence, read_package_csv
 
 COLUMNS = (
     "rule_code", "parameter", "value", "type", "unit", "minimum", "maximum", "preset_scaling",
@@ -96,7 +95,7 @@ def _parameter(row: dict[str, str], where: str) -> RuleParameter:
             row["preset_scaling"], PRESET_SCALINGS, f"{where}, preset_scaling"
         ),
         source=row["source"],
-        confidence=parse_confidence(row["confidence"], f"{where}, confidence"),
+        confidence=_choice(row["confidence"], CONFIDENCES, f"{where}, confidence"),  # type: ignore[arg-type]
         rationale=row["rationale"],
     )
     problem = parameter.problem(parameter.value)
