@@ -70,6 +70,23 @@ class Period:
     Build one with :func:`parse_period` or :meth:`containing`. ``ends`` are the units of the
     first and last part (equal to ``kind`` unless it is a ``range``); they make the label and
     :meth:`previous_year`.
+
+    Parameters
+    ----------
+    kind : PeriodKind
+        ``day``, ``week``, ``month``, ``quarter``, ``half_year``, ``year`` or ``range`` [-]
+    first : date
+        The first local calendar day [local date]
+    stop : date
+        The local calendar day after the last one (excluded) [local date]
+    zone : tzinfo
+        The zone of the local calendar (``Settings.timezone``) [-]
+    ends : tuple of Unit
+        The units of the first and the last part of the period [-]
+
+    References
+    ----------
+    .. [1] ISO 8601-1:2019, 5.2.2 (calendar dates) and 5.2.3 (week dates).
     """
 
     kind: PeriodKind
@@ -181,11 +198,16 @@ def parse_period(text: str, zone: tzinfo, *, field: str = "period") -> Period:
     ----------
     text : str
         ``2025-03``, ``2025-Q1``, ``2025H1``, ``2025-W10``, ``2025``, ``2025-03-01`` or a range
-        ``A..B`` of two of these; letters in either case, surrounding blanks ignored.
+        ``A..B`` of two of these; letters in either case, surrounding blanks ignored [-]
     zone : tzinfo
-        The zone of the local calendar (``Settings.timezone``); there is no default.
+        The zone of the local calendar (``Settings.timezone``); there is no default [-]
     field : str
-        The name of the input the text came from, for the error.
+        The name of the input the text came from, for the error [-]
+
+    Returns
+    -------
+    Period
+        The period, its days in ``zone``.
 
     Raises
     ------
@@ -193,6 +215,11 @@ def parse_period(text: str, zone: tzinfo, *, field: str = "period") -> Period:
         When the text is none of the forms, names a day, week, month, quarter or half that
         does not exist, or a range that ends before it starts; the error names ``field`` and
         the accepted forms.
+
+    References
+    ----------
+    .. [1] ISO 8601-1:2019, 5.2.2 and 5.2.3; ranges after ISO 8601-2:2019, clause 9 (see the
+       module docstring for the separator).
     """
     cleaned = text.strip().upper()
     if cleaned.count(_RANGE) == 1:
