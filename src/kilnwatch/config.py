@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     token_ttl_s: int = 8 * 3600
     timezone: str = "Asia/Shanghai"
+    """IANA zone of local days, months and reporting periods (the one place it has a default)."""
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -55,7 +57,19 @@ class Settings(BaseSettings):
             raise ConfigError("KILNWATCH_SECRET_KEY must be set in production")
         if len(self.secret_key.encode()) < 32:
             raise ConfigError("KILNWATCH_SECRET_KEY must be at least 32 bytes (RFC 7518, 3.2)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"KILNWATCH_TIMEZONE {self.timezone!r} is not an IANA zone (e.g. Asia/Shanghai)"
+            ) from None
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a zone, for :func:`kilnwatch.domain.periods.parse_period` and
+        the local calendar of rollups."""
+        return ZoneInfo(self.timezone)
 
     @property
     def effective_database_url(self) -> str:

@@ -10,12 +10,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry_load import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.models import CredibilityScore, Enterprise, FindingRecord, TaxInvoice
+from zone import POLICY, SHANGHAI
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 ADMIN = Principal("t", Role.ADMIN)
@@ -65,11 +66,13 @@ def load_report_province(session: Session, tmp_path: Path) -> None:
     import_registry(session, extra)
     rows = []
     for year in YEARS:
-        start = parse_period(f"{year}-03").start.astimezone(UTC)
+        start = parse_period(f"{year}-03", SHANGHAI).start.astimezone(UTC)
         for day in range(1, 32):  # interval readings close each day: 1 Mar 00:00 .. 1 Apr 00:00
             ts = start + timedelta(days=day)
             rows += [RawReading(code, ts, q[year] / 31, "") for code, q in QUANTITIES.items()]
-    result = ingest_readings(session, rows, "file", "test", now=datetime(2026, 1, 1, tzinfo=UTC))
+    result = ingest_readings(
+        session, rows, "file", "test", policy=POLICY, now=datetime(2026, 1, 1, tzinfo=UTC)
+    )
     assert result.rejected == [], result.rejected[:3]
     ids = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
     for uscc, by_year in REVENUE_CNY.items():

@@ -21,6 +21,7 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.reports.export import ExportFilter, export_rows
 from kilnwatch.reports.export_writers import csv_stream, parquet_stream
+from zone import POLICY
 
 MARCH_2025 = (datetime(2025, 2, 28, 16, tzinfo=UTC), datetime(2025, 3, 31, 16, 30, tzinfo=UTC))
 ZIBO_METERS = sorted(m for m in QUANTITIES if m.startswith("M-ZB"))
@@ -58,7 +59,7 @@ def test_cli_exports_a_city_as_csv_and_parquet(
 def test_latest_version_only_and_chunked_writers_agree(province: Session) -> None:
     ts = datetime(2025, 3, 5, 16, tzinfo=UTC)
     ingest_readings(province, [RawReading("M-ZB-C0", ts, 9999.0, "")], "manual", "fix",
-                    now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+                    policy=POLICY, now=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
     province.commit()
     f = ExportFilter(*MARCH_2025, meter_code="M-ZB-C0")
     small = export_rows(province, ADMIN, "readings", f, chunk_rows=7)

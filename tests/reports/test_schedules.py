@@ -52,7 +52,7 @@ MONTHLY = ScheduleRequest("monthly", "monthly", "08:00", ("zibo-office@example.o
 )  # fmt: skip
 def test_due_times_and_periods(rule: Rule, now: datetime, due: datetime, period: str) -> None:
     got = due_occurrence(rule, datetime(2020, 1, 1, tzinfo=UTC), now, TZ)
-    assert got == due and period_for(rule, due, TZ) == period
+    assert got == due and period_for(rule, due, TZ).label == period
     assert next_occurrence(rule, due, TZ) > due
 
 

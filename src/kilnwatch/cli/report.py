@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.reports.accounts_tables import (
     carbon_table,
@@ -24,7 +25,6 @@ from kilnwatch.reports.services import (
     UnitAccount,
     group_accounts,
     intensity_rows,
-    parse_period,
     unit_accounts,
 )
 from kilnwatch.reports.terminal import rich_table
@@ -32,7 +32,7 @@ from kilnwatch.reports.terminal import rich_table
 app = typer.Typer(help="Reports (XLSX/PDF) and accounting tables.", no_args_is_help=True)
 
 By = Annotated[str, typer.Option(help="unit, enterprise, city, industry or province")]
-PeriodOpt = Annotated[str, typer.Option(help="YYYY-MM or YYYY")]
+PeriodOpt = Annotated[Period, period_option("The period:")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 LangOpt = Annotated[str, typer.Option("--lang", help="zh-CN (default) or en")]
 FormatOpt = Annotated[str, typer.Option("--format", help="xlsx, pdf (or csv for one table)")]
@@ -51,15 +51,14 @@ def _print(table: Table, lang: str) -> None:
     console.print(rich_table(table, _lang(lang), settings().timezone))
 
 
-def _compute(period: str, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
+def _compute(period: Period, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
     if by not in ("unit", "enterprise", "city", "industry", "province"):
         raise typer.BadParameter(
             "use unit, enterprise, city, industry or province", param_hint="--by"
         )
-    s = settings()
     try:
-        with session_scope(s) as session:
-            accounts = unit_accounts(session, SYSTEM, parse_period(period, s.timezone))
+        with session_scope() as session:
+            accounts = unit_accounts(session, SYSTEM, period)
             groups = [] if by == "unit" else group_accounts(session, accounts, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
@@ -68,7 +67,7 @@ def _compute(period: str, by: str) -> tuple[list[UnitAccount], list[GroupAccount
 
 def write_report(
     name: str,
-    period: str,
+    period: Period,
     fmt: str,
     out: Path,
     lang: str,
@@ -129,9 +128,9 @@ def efficiency(
         typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
         return
     if by == "unit":
-        _print(efficiency_units_table(accounts, period), lang)
+        _print(efficiency_units_table(accounts, period.label), lang)
     else:
-        _print(efficiency_groups_table(groups, by, period), lang)
+        _print(efficiency_groups_table(groups, by, period.label), lang)
 
 
 @app.command("carbon")
@@ -157,13 +156,14 @@ def carbon(
         )
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    _print(carbon_table(accounts, groups, by, period), lang)
+    _print(carbon_table(accounts, groups, by, period.label), lang)
 
 
 @app.command("intensity")
 def intensity(
     period: PeriodOpt,
-    base: Annotated[str, typer.Option(help="Base period, YYYY-MM or YYYY.")] = "2020",
+    # Typer parses the default text like a given one
+    base: Annotated[Period, period_option("Base period:", field="base")] = "2020",  # type: ignore[assignment]
     by: Annotated[str, typer.Option(help="enterprise, city, industry or province")] = "city",
     as_json: JsonOpt = False,
     lang: LangOpt = "zh-CN",
@@ -171,19 +171,12 @@ def intensity(
     """Energy and carbon intensity per 10^4 CNY revenue against a base period."""
     if by not in ("enterprise", "city", "industry", "province"):
         raise typer.BadParameter("use enterprise, city, industry or province", param_hint="--by")
-    s = settings()
     try:
-        with session_scope(s) as session:
-            rows = intensity_rows(
-                session,
-                SYSTEM,
-                parse_period(period, s.timezone),
-                parse_period(base, s.timezone),
-                by,
-            )
+        with session_scope() as session:
+            rows = intensity_rows(session, SYSTEM, period, base, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return
-    _print(intensity_table(rows, by, period, base), lang)
+    _print(intensity_table(rows, by, period.label, base.label), lang)

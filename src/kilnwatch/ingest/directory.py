@@ -36,7 +36,7 @@ def load_directory(
     session: Session,
     directory: Path,
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     on_progress: Callable[[int], None] | None = None,
 ) -> DirectoryReport:
     """Import every file of ``directory`` that kilnwatch knows. The registry and the sources are

@@ -32,13 +32,13 @@ from kilnwatch.domain import (
     share_at_benchmark,
 )
 from kilnwatch.domain.carbon import grid_factor
+from kilnwatch.domain.periods import Period
 from kilnwatch.domain.units import convert, dimension_of
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
 from kilnwatch.reference._csv import read_package_csv
 from kilnwatch.reference.carbon import load_grid_factors
 from kilnwatch.reference.registry import load_industries, load_processes
-from kilnwatch.reports.periods import Period
 from kilnwatch.store.models import Meter, ProductionUnit, Region
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise

@@ -19,7 +19,7 @@ from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal
 from kilnwatch.reports.document import ReportDocument, Text
 from kilnwatch.reports.scope import ReportScope, resolve_scope
-from kilnwatch.reports.services import ReportPeriod, parse_period
+from kilnwatch.reports.services import ReportPeriod
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def build_report(
     session: Session,
     principal: Principal,
     name: str,
-    period: str,
+    period: ReportPeriod,
     *,
     timezone: str,
     city: str | None = None,
@@ -106,9 +106,7 @@ def build_report(
     if spec.needs_enterprise and not enterprise:
         raise InputError(f"report {name} needs an enterprise (USCC)", field="enterprise")
     scope = resolve_scope(session, principal, city, enterprise)
-    ctx = ReportContext(
-        session, scope, parse_period(period, timezone), timezone, now or datetime.now(UTC)
-    )
+    ctx = ReportContext(session, scope, period, timezone, now or datetime.now(UTC))
     return spec.build(ctx)
 
 

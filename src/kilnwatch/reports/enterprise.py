@@ -119,8 +119,8 @@ def _intensity_table(ctx: ReportContext, uscc: str) -> Table:
     rows: list[tuple[CellValue, ...]] = []
     now_added = False
     for other in (
-        same_period_in(ctx.period, year - 1, tz),
-        same_period_in(ctx.period, base_year, tz),
+        same_period_in(ctx.period, year - 1),
+        same_period_in(ctx.period, base_year),
     ):
         found = [
             r
@@ -163,7 +163,7 @@ def _findings_table(ctx: ReportContext, enterprise: Enterprise) -> tuple[Table, 
     stmt = (
         select(FindingRecord)
         .where(FindingRecord.enterprise_id == enterprise.id)
-        .where(FindingRecord.period.in_(month_labels(ctx.period, ctx.timezone)))
+        .where(FindingRecord.period.in_(month_labels(ctx.period)))
         .where(FindingRecord.status.in_(STANDING_STATUSES))
     )
     found = sorted(
@@ -188,7 +188,7 @@ def _credibility(ctx: ReportContext, enterprise_id: int) -> float | None:
     scores = ctx.session.scalars(
         select(CredibilityScore.score).where(
             CredibilityScore.enterprise_id == enterprise_id,
-            CredibilityScore.period.in_(month_labels(ctx.period, ctx.timezone)),
+            CredibilityScore.period.in_(month_labels(ctx.period)),
         )
     ).all()
     return min(scores) if scores else None

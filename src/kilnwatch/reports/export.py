@@ -31,8 +31,8 @@ from kilnwatch.store.models import (
     Rollup,
 )
 from kilnwatch.store.models.readings import SOURCE_NAMES
-from kilnwatch.store.repos.rollups import GRAINS
 from kilnwatch.store.repos.scope import enterprise_scope
+from kilnwatch.store.rollups.attribution import GRAINS
 
 CHUNK_ROWS = 20_000
 """Rows per fetch and per Parquet row group: large enough for throughput, small for memory."""

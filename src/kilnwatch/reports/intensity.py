@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain import check_reduction_target, intensity_vs_base
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.registry import load_industries
 from kilnwatch.reports.accounting import MeterInput, co2_of, energy_kgce_of
-from kilnwatch.reports.periods import Period
 from kilnwatch.store.models import Enterprise, Meter, Region, TaxInvoice
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import enterprise_scope
@@ -79,8 +78,7 @@ def _entry_figures(
         session.execute(
             select(TaxInvoice.enterprise_id, func.sum(TaxInvoice.amount_cny))
             .where(TaxInvoice.enterprise_id.in_(ids), TaxInvoice.direction == "sale")
-            .where(TaxInvoice.issued_on >= period.start.date())
-            .where(TaxInvoice.issued_on <= (period.end - timedelta(days=1)).date())
+            .where(TaxInvoice.issued_on >= period.first, TaxInvoice.issued_on < period.stop)
             .group_by(TaxInvoice.enterprise_id)
         ).all()
     )

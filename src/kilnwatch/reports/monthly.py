@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from kilnwatch.domain.levels import convert_pct
+from kilnwatch.domain.levels import target_fraction as fraction_of_target
 from kilnwatch.domain.units import convert
 from kilnwatch.reference._csv import read_package_csv
 from kilnwatch.reference.levels import Target, load_targets
@@ -231,7 +231,7 @@ def _intensity_table(by: str, rows: Sequence[GroupFigures], target: Target) -> T
         Column("carbon_intensity", unit="tCO2/10k_CNY", digits=4),
         _pct("carbon_intensity_vs_base_fraction"),
     )
-    target_fraction = -convert_pct(target.value, target.unit)
+    target_fraction = -fraction_of_target(target)
     body: list[tuple[CellValue, ...]] = []
     for r in rows:
         last, base = r.vs_last, r.vs_base
@@ -264,7 +264,7 @@ def _levels_table(by: str, rows: Sequence[GroupFigures], target: Target) -> Tabl
         _pct("share_target_fraction"),
         Column("share_target", kind="code", codes="target"),
     )
-    target_fraction = convert_pct(target.value, target.unit)
+    target_fraction = fraction_of_target(target)
     body: list[tuple[CellValue, ...]] = []
     for r in rows:
         g = r.account
@@ -296,7 +296,7 @@ def _levels_table(by: str, rows: Sequence[GroupFigures], target: Target) -> Tabl
 
 def findings_by_city(ctx: ReportContext) -> dict[str, dict[str, int]]:
     """Standing findings of the period's months per city and severity, in the caller's scope."""
-    months = month_labels(ctx.period, ctx.timezone)
+    months = month_labels(ctx.period)
     city = func.substr(Enterprise.region_code, 1, 4)
     stmt = (
         select(city, FindingRecord.severity, func.count(FindingRecord.id))
@@ -396,8 +396,8 @@ def monthly_report(ctx: ReportContext) -> ReportDocument:
     year = ctx.period.start.astimezone(ZoneInfo(ctx.timezone)).year
     periods = Periods(
         ctx.period,
-        same_period_in(ctx.period, year - 1, ctx.timezone),
-        same_period_in(ctx.period, base_year, ctx.timezone),
+        same_period_in(ctx.period, year - 1),
+        same_period_in(ctx.period, base_year),
     )
     accounts = {
         tag: unit_accounts(ctx.session, ctx.principal, p)

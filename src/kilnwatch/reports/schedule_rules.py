@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from kilnwatch.domain.periods import Period, Unit
 from kilnwatch.errors import InputError
 
 RULES = ("weekly", "monthly")
@@ -79,14 +80,12 @@ def next_occurrence(rule: Rule, after: datetime, tz: str) -> datetime:
     return _at(_month_day(local.year, local.month + 1, rule.day_of_month), rule.clock, zone)
 
 
-def period_for(rule: Rule, due: datetime, tz: str) -> str:
-    """The previous complete period at ``due``: ``2025-W10`` or ``2025-03``."""
-    local = due.astimezone(ZoneInfo(tz)).date()
-    if rule.rule == "weekly":
-        iso = (local - timedelta(days=local.isoweekday())).isocalendar()
-        return f"{iso.year}-W{iso.week:02d}"
-    previous = local.replace(day=1) - timedelta(days=1)
-    return f"{previous:%Y-%m}"
+def period_for(rule: Rule, due: datetime, tz: str) -> Period:
+    """The previous complete period at ``due``: the ISO week or the month before it."""
+    zone = ZoneInfo(tz)
+    unit: Unit = "week" if rule.rule == "weekly" else "month"
+    current = Period.containing(unit, due.astimezone(zone).date(), zone)
+    return Period.containing(unit, current.first - timedelta(days=1), zone)
 
 
 def due_occurrence(rule: Rule, created_at: datetime, now: datetime, tz: str) -> datetime | None:

@@ -170,8 +170,8 @@ def _generate(
     period = period_for(rule, due, settings.timezone)
     entry = ReportArchive(
         schedule_id=schedule.id, due_at=due, created_by=schedule.owner, report=schedule.report,
-        period=period, scope=schedule.enterprise_uscc or schedule.city or "", lang=schedule.lang,
-        format=schedule.format, status="generated", generated_at=now,
+        period=period.label, scope=schedule.enterprise_uscc or schedule.city or "",
+        lang=schedule.lang, format=schedule.format, status="generated", generated_at=now,
     )  # fmt: skip
     session.add(entry)
     session.flush()  # the unique (schedule, due) key: a second generation fails here

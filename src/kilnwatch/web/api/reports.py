@@ -10,16 +10,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from kilnwatch.domain.periods import Period
 from kilnwatch.reports.catalogue import REPORTS, build_report
 from kilnwatch.reports.document import Label, ReportDocument
 from kilnwatch.reports.labels import text
 from kilnwatch.reports.render import content_disposition, document_json, render
-from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.web.deps import PeriodDep, PrincipalDep, SessionDep, SettingsDep
 from kilnwatch.web.schemas.reports import Bilingual, ReportDocumentPublic, ReportSpecPublic
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-PeriodQuery = Annotated[str, Query(description="2025-03, 2025 …")]
 CityQuery = Annotated[str | None, Query(description="City code, 3703 or 370300")]
 EnterpriseQuery = Annotated[str | None, Query(description="Enterprise USCC")]
 Lang = Literal["zh-CN", "en"]
@@ -49,7 +49,7 @@ def _document(
     principal: PrincipalDep,
     settings: SettingsDep,
     name: str,
-    period: str,
+    period: Period,
     city: str | None,
     enterprise: str | None,
 ) -> ReportDocument:
@@ -65,7 +65,7 @@ def report_data(
     principal: PrincipalDep,
     settings: SettingsDep,
     name: str,
-    period: PeriodQuery,
+    period: PeriodDep,
     city: CityQuery = None,
     enterprise: EnterpriseQuery = None,
 ) -> ReportDocumentPublic:
@@ -84,7 +84,7 @@ def report_file(
     principal: PrincipalDep,
     settings: SettingsDep,
     name: str,
-    period: PeriodQuery,
+    period: PeriodDep,
     format: Literal["xlsx", "pdf", "csv"] = "xlsx",  # noqa: A002 - the query parameter's name
     lang: Lang = "zh-CN",
     city: CityQuery = None,
