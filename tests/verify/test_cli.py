@@ -39,7 +39,8 @@ def test_verify_a_quarter_month_by_month(settings: Settings, engine: Engine) -> 
     env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url, "COLUMNS": "400"}
     r = runner.invoke(app, ["--period", "2025-Q1"], env=env)
     assert r.exit_code == 0, r.output
-    assert "2025-Q1 verified as 3 months (2025-01, 2025-02, 2025-03)" in r.output
+    # the console's width is fixed when it is first made, so a long line may wrap
+    assert "2025-Q1 verified as 3 months (2025-01, 2025-02, 2025-03)" in " ".join(r.output.split())
     assert "verify.metered_vs_reported.production_overreported" in r.output
     assert "2025-01: 1 enterprises, 0 findings" in r.output
     assert "2025-03: 1 enterprises," in r.output
