@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.intensity import intensity_rows
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.models import Enterprise, TaxInvoice
+from zone import POLICY, SHANGHAI
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 ADMIN = Principal("t", Role.ADMIN)
@@ -26,7 +27,7 @@ def _month(session: Session, year: int, coal_t: float, revenue_cny: float) -> No
     start = datetime(year, 3, 2, 12, tzinfo=UTC)
     rows = [RawReading("M-JN-C0", start + timedelta(days=d), coal_t / 10, "t") for d in range(10)]
     result = ingest_readings(
-        session, rows, "file", f"m{year}", now=datetime(2026, 1, 1, tzinfo=UTC)
+        session, rows, "file", f"m{year}", now=datetime(2026, 1, 1, tzinfo=UTC), policy=POLICY
     )
     assert result.accepted == 10
     enterprise_id = session.scalar(
@@ -48,7 +49,9 @@ def test_intensity_against_the_base_year(session: Session) -> None:
     _month(session, 2020, 1_000, 10_000_000)
     _month(session, 2025, 900, 11_000_000)
     session.commit()
-    rows = intensity_rows(session, ADMIN, parse_period("2025-03"), parse_period("2020-03"), "city")
+    rows = intensity_rows(
+        session, ADMIN, parse_period("2025-03", SHANGHAI), parse_period("2020-03", SHANGHAI), "city"
+    )
     jinan = next(r for r in rows if r.key == "370100")
     assert jinan.name == "济南市"
     assert jinan.base.energy_intensity_tce_per_10k_cny == pytest.approx(0.7143)

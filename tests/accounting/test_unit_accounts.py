@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from kilnwatch.accounting.groups import group_accounts
 from kilnwatch.accounting.units import unit_accounts
+from kilnwatch.cli import app
+from kilnwatch.config import Settings
 from kilnwatch.domain import co2_combustion_t
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.repos.users import add_user
+from zone import POLICY, SHANGHAI
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 ADMIN = Principal("t", Role.ADMIN)
-MARCH = parse_period("2025-03")
+runner = CliRunner()
+MARCH = parse_period("2025-03", SHANGHAI)
 
 
 def _load_march(session: Session, tmp_path: Path) -> None:
@@ -47,7 +53,9 @@ def _load_march(session: Session, tmp_path: Path) -> None:
         if day:
             rows.append(RawReading("M-JN-C0", ts, 12_000 / 31, "t"))
             rows.append(RawReading("M-JN-K1", ts, 100_000 / 31, "t"))
-    result = ingest_readings(session, rows, "file", "test", now=datetime(2026, 1, 1, tzinfo=UTC))
+    result = ingest_readings(
+        session, rows, "file", "test", now=datetime(2026, 1, 1, tzinfo=UTC), policy=POLICY
+    )
     assert result.rejected == [] and result.accepted == 94, result
     session.commit()
 
@@ -101,3 +109,42 @@ def test_accounting_api_is_scoped(client: TestClient, session: Session, tmp_path
     assert "能效水平（2025-03，按行业）" in page and "水泥制造" in page
     r = client.get("/api/v1/accounting/summary?period=2025-13", headers=headers)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "period"
+
+
+def test_quarters_and_years_in_the_api_and_the_cli(
+    client: TestClient, session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    """Every period form is taken where a period is: only March has data, so the first
+    quarter and the year hold March's energy under their own label."""
+    _load_march(session, tmp_path)
+    add_user(session, "admin", "long-password-1", Role.ADMIN)
+    session.commit()
+    quarter = unit_accounts(session, ADMIN, parse_period("2025-Q1", SHANGHAI))
+    cl1 = next(a for a in quarter if a.unit_code == "CL1")
+    assert (cl1.period, cl1.energy_tce) == ("2025-Q1", pytest.approx(9_186.1))
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "admin", "password": "long-password-1"}
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    units = client.get("/api/v1/accounting/units?period=2025-Q1", headers=headers).json()
+    assert {(u["unit_code"], u["period"]) for u in units if u["energy_tce"]} == {
+        ("CL1", "2025-Q1")
+    }  # fmt: skip
+    summary = client.get("/api/v1/accounting/summary?period=2025", headers=headers)
+    assert summary.status_code == 200 and summary.json()[0]["key"] == "370100"
+    r = client.get("/api/v1/accounting/intensity?period=2025-Q1&base=2020-Q5", headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "base"
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url, "COLUMNS": "400"}
+    r = runner.invoke(app, ["report", "efficiency", "--period", "2025-Q1", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    [row] = [a for a in json.loads(r.output) if a["unit_code"] == "CL1"]
+    assert (row["period"], row["energy_tce"]) == ("2025-Q1", pytest.approx(9_186.1))
+    r = runner.invoke(
+        app, ["report", "carbon", "--period", "2025", "--by", "city", "--lang", "en"], env=env
+    )
+    assert r.exit_code == 0 and "carbon 2025 by city" in r.output, r.output
+    r = runner.invoke(app, ["report", "intensity", "--period", "2025-Q1", "--base", "2024-Q1",
+                            "--json"], env=env)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["report", "efficiency", "--period", "2025-Q5"], env=env)
+    assert r.exit_code == 2 and "--period" in r.output and "no quarter 5" in r.output

@@ -28,8 +28,10 @@ from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import DeadLetter, Enterprise, Gateway, Meter, Reading
-from kilnwatch.store.repos.rollups import DAY, HOUR, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import DAY, HOUR
 from servers import need_server
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 BROKER = ("127.0.0.1", 1883)
@@ -131,7 +133,7 @@ def test_every_reading_arrives_once_in_the_rollups(
                           prefix=names["prefix"], batch_readings=300, max_delay_ms=50,
                           session_expiry_s=5)  # fmt: skip
     ready = threading.Event()
-    worker = MqttIngestWorker(make_session_factory(engine), options, on_ready=ready.set)
+    worker = MqttIngestWorker(make_session_factory(engine), options, POLICY, on_ready=ready.set)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()

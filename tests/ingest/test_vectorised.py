@@ -23,7 +23,7 @@ from kilnwatch.ingest.vectorised import (
 )
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-POLICY = ValidationPolicy()
+POLICY = ValidationPolicy(local_tz="Asia/Shanghai")  # the platform zone, passed explicitly
 METERS = {
     "E": IngestMeter(1, "E", 10, 100, "electricity", "counter", "kWh", date(2020, 1, 1)),
     "C": IngestMeter(2, "C", 10, None, "raw_coal", "interval", "t"),

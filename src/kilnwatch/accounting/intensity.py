@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,9 +22,9 @@ from sqlalchemy.orm import Session
 from kilnwatch.accounting.groups import group_key, group_names
 from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.domain import IntensityChange, check_reduction_target, intensity_vs_base
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
-from kilnwatch.reports.periods import Period
 from kilnwatch.store.models import Enterprise, Meter, TaxInvoice
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import enterprise_scope
@@ -84,8 +83,7 @@ def _entry_figures(
         session.execute(
             select(TaxInvoice.enterprise_id, func.sum(TaxInvoice.amount_cny))
             .where(TaxInvoice.enterprise_id.in_(ids), TaxInvoice.direction == "sale")
-            .where(TaxInvoice.issued_on >= period.start.date())
-            .where(TaxInvoice.issued_on <= (period.end - timedelta(days=1)).date())
+            .where(TaxInvoice.issued_on >= period.first, TaxInvoice.issued_on < period.stop)
             .group_by(TaxInvoice.enterprise_id)
         ).all()
     )
@@ -128,7 +126,8 @@ def _row(
 def intensity_rows(
     session: Session, principal: Principal, period: Period, base: Period, by: str = "enterprise"
 ) -> list[IntensityRow]:
-    """Energy and carbon intensity per ``enterprise``, ``city`` or ``province``, vs ``base``."""
+    """Energy and carbon intensity per ``enterprise``, ``city``, ``industry`` or ``province``,
+    vs ``base``."""
     enterprises = list(session.scalars(select(Enterprise).where(enterprise_scope(principal))))
     now = _entry_figures(session, enterprises, period)
     then = _entry_figures(session, enterprises, base)

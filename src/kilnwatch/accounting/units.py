@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.domain import classify, field_def, field_intensity
+from kilnwatch.domain.periods import Period
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.registry import load_processes
-from kilnwatch.reports.periods import Period
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise

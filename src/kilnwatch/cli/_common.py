@@ -1,9 +1,10 @@
-"""Helpers shared by CLI commands: settings, the unit of work, error reporting, progress."""
+"""Helpers shared by CLI commands: settings, sessions, periods, errors, progress."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -11,7 +12,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
-from kilnwatch.errors import ImportRejected, KilnwatchError
+from kilnwatch.domain.periods import PERIOD_FORMS, Period, parse_period
+from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
@@ -39,6 +41,26 @@ def session_scope(s: Settings | None = None, *, migrate: bool = True) -> Iterato
             yield session
     finally:
         engine.dispose()
+
+
+def period_parser(field: str = "period") -> Callable[[str], Period]:
+    """A Typer ``parser`` for ``--<field>``: the text as a :class:`Period` in
+    ``Settings.timezone``; a bad value is a usage error naming the option and the forms."""
+
+    def parse(text: str) -> Period:
+        try:
+            return parse_period(text, settings().zone, field=field)
+        except InputError as exc:
+            raise typer.BadParameter(exc.reason) from None
+
+    return parse
+
+
+def period_option(help_text: str, field: str = "period") -> Any:
+    """The Typer option of a period (every form of :data:`PERIOD_FORMS`)."""
+    return typer.Option(
+        help=f"{help_text} {PERIOD_FORMS}.", parser=period_parser(field), metavar="PERIOD"
+    )
 
 
 def fail(exc: KilnwatchError) -> typer.Exit:

@@ -25,18 +25,10 @@ DEMO_USERS = (
 )
 
 
-def months_between(start: date, days: int) -> list[str]:
-    """The ``YYYY-MM`` labels of the months that ``days`` days from ``start`` touch."""
-    last = start + timedelta(days=days - 1)
-    labels, cursor = [], start.replace(day=1)
-    while cursor <= last:
-        labels.append(f"{cursor:%Y-%m}")
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return labels
-
-
-def load_province(s: Settings, folder: Path, months: list[str]) -> None:
-    """Import a simulated province folder, then verify each of its months."""
+def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None:
+    """Import a simulated province folder of ``days`` days from ``first_day``, then verify each
+    month those days touch."""
+    from kilnwatch.domain.periods import Period
     from kilnwatch.ingest.folder import import_folder
     from kilnwatch.ingest.validate import ValidationPolicy
     from kilnwatch.verify.run import verify_period
@@ -52,10 +44,11 @@ def load_province(s: Settings, folder: Path, months: list[str]) -> None:
     )
     with spinner() as bar:
         task = bar.add_task("verifying", total=None)
-        for month in months:
+        last_day = first_day + timedelta(days=days - 1)
+        for month in Period.of_days(first_day, last_day, s.zone).split("month"):
             bar.update(task, description=f"verifying {month}")
             with session_scope(s) as session:
-                verify_period(session, month, None, verify_settings("default", None))
+                verify_period(session, month, None, verify_settings())
 
 
 def add_demo_users(session: Session) -> list[str]:
@@ -100,7 +93,7 @@ def demo(
             with spinner() as bar:
                 bar.add_task(f"simulating {enterprises} enterprises x {days} days", total=None)
                 simulate_to_dir(params, out)
-            load_province(s, out, months_between(first_day, days))
+            load_province(s, out, first_day, days)
         with session_scope(s) as session:
             added = add_demo_users(session)
         if added:

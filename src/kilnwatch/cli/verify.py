@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import console, fail, session_scope
+from kilnwatch.cli._common import console, fail, period_option, session_scope
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
+
+if TYPE_CHECKING:
+    from kilnwatch.verify.run import RunReport
 
 app = typer.Typer(help="Cross-verification: find false and missing reporting.")
 
 
 @app.callback(invoke_without_command=True)
 def verify_cmd(
-    period: Annotated[str, typer.Option(help="Month to verify, YYYY-MM.")],
+    period: Annotated[
+        Period, period_option("Period to verify; verification is monthly, so each month in it:")
+    ],
     enterprise: Annotated[
         list[str] | None, typer.Option(help="USCC of an enterprise (repeatable); default all.")
     ] = None,
@@ -27,13 +34,15 @@ def verify_cmd(
         Path | None, typer.Option(help="Province override of rule parameters (TOML or CSV).")
     ] = None,
 ) -> None:
-    """Verify a period: run every rule and detector, store findings and scores."""
+    """Verify a period: run every rule and detector, store findings and scores, month by
+    month (a quarter or a year is verified as each of its months)."""
     from kilnwatch.store.models import Enterprise
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
 
     if preset not in ("default", "strict", "lenient"):
         raise typer.BadParameter("use default, strict or lenient", param_hint="--preset")
+    months = period.split("month")
     try:
         settings = verify_settings(preset, rules)  # type: ignore[arg-type]
         with session_scope() as session, _progress() as bar:
@@ -46,17 +55,23 @@ def verify_cmd(
                 if unknown:
                     raise typer.BadParameter(f"unknown enterprise {', '.join(sorted(unknown))}")
                 ids = [i for _, i in found]
-            task = bar.add_task(f"verifying {period}", total=None)
-            report = verify_period(
-                session,
-                period,
-                ids,
-                settings,
-                progress=lambda n, total: bar.update(task, completed=n, total=total),
-            )
+            reports = []
+            for month in months:
+                task = bar.add_task(f"verifying {month}", total=None)
+                advance = partial(_advance, bar, task)
+                reports.append(verify_period(session, month, ids, settings, progress=advance))
     except KilnwatchError as exc:
         raise fail(exc) from exc
-    _summary(report)
+    if len(months) > 1:
+        labels = ", ".join(m.label for m in months)
+        console.print(
+            f"verification is monthly: {period} verified as {len(months)} months ({labels})"
+        )
+    _summary(reports, months)
+
+
+def _advance(bar: Progress, task: TaskID, n: int, total: int) -> None:
+    bar.update(task, completed=n, total=total)
 
 
 def _progress() -> Progress:
@@ -70,16 +85,18 @@ def _progress() -> Progress:
     )
 
 
-def _summary(report: object) -> None:
+def _summary(reports: list[RunReport], months: list[Period]) -> None:
+    """The findings by rule over all months, then one line per month."""
     from collections import Counter
 
-    findings = getattr(report, "findings", [])
     table = Table("rule", "findings")
-    for code, n in sorted(Counter(f.rule_code for f in findings).items()):
+    counts = Counter(f.rule_code for r in reports for f in r.findings)
+    for code, n in sorted(counts.items()):
         table.add_row(code, str(n))
     console.print(table)
-    console.print(
-        f"{getattr(report, 'enterprises', 0)} enterprises, {len(findings)} findings "
-        f"({getattr(report, 'new', 0)} new, {getattr(report, 'updated', 0)} updated, "
-        f"{getattr(report, 'closed', 0)} closed) in {getattr(report, 'seconds', 0.0):.1f} s"
-    )
+    for month, r in zip(months, reports, strict=True):
+        console.print(
+            f"{f'{month}: ' if len(months) > 1 else ''}{r.enterprises} enterprises, "
+            f"{len(r.findings)} findings ({r.new} new, {r.updated} updated, {r.closed} closed) "
+            f"in {r.seconds:.1f} s"
+        )

@@ -37,7 +37,7 @@ def import_folder(
     session: Session,
     folder: Path,
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     on_progress: Callable[[int], None] | None = None,
 ) -> FolderImportReport:
     """Import every file of ``folder`` that kilnwatch knows. The registry and the sources are

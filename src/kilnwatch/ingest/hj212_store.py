@@ -241,7 +241,7 @@ class DbFrameSink:
         Sessions of the store.
     directory : DbDeviceDirectory
         Gateways of the devices; its reloads also refresh the cached meter facts.
-    policy : ValidationPolicy, optional
+    policy : ValidationPolicy
         Validation settings.
     max_batch_frames : int
         Most frames in one group commit.
@@ -256,7 +256,7 @@ class DbFrameSink:
         self,
         factory: sessionmaker[Session],
         directory: DbDeviceDirectory,
-        policy: ValidationPolicy | None = None,
+        policy: ValidationPolicy,
         *,
         max_batch_frames: int = 500,
         max_delay_ms: int = 10,
@@ -264,7 +264,7 @@ class DbFrameSink:
     ) -> None:
         self.factory = factory
         self.directory = directory
-        self.policy = policy or ValidationPolicy()
+        self.policy = policy
         self.max_batch_frames = max_batch_frames
         self.max_delay_s = max_delay_ms / 1000
         self.writers = writers if writers is not None else _default_writers(factory)

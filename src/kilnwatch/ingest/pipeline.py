@@ -4,7 +4,7 @@ One path for every source, vectorised: the rows of all deliveries of a call beco
 frame, validated column-wise (:mod:`kilnwatch.ingest.vectorised`; rows failing a check are
 decided, with their reason code, by the per-row :mod:`kilnwatch.ingest.validate`), stored
 set-based (:mod:`kilnwatch.store.staging`) and rolled up in SQL
-(:mod:`kilnwatch.store.rollups_sql`). The caller owns the transaction: it commits after
+(:mod:`kilnwatch.store.rollups`). The caller owns the transaction: it commits after
 :func:`ingest_deliveries` returns and only then acknowledges the delivery (MQTT ack, HJ 212
 reply, HTTP response), so that an acknowledged value is always stored and a crash before the
 commit leads to a redelivery that the idempotent store absorbs.
@@ -30,11 +30,11 @@ from kilnwatch.ingest.vectorised import (
     raw_frame_from_readings,
     validate_frame,
 )
-from kilnwatch.store.bulk import lock_meters
+from kilnwatch.store.locks import lock_meters
 from kilnwatch.store.models import SOURCE_CODES, IngestBatch
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
-from kilnwatch.store.rollups_append import refresh_after_store
+from kilnwatch.store.rollups.append import refresh_after_store
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 
@@ -170,13 +170,12 @@ def ingest_frame(
     raw: pl.DataFrame,
     raw_of: RawOf,
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
     cache: MeterCache | None = None,
 ) -> list[IngestResult]:
     """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit."""
-    policy = policy or ValidationPolicy()
     now = now or datetime.now(UTC)
     cache = cache or MeterCache(policy)
     cache.update(session, raw.get_column("meter_code").drop_nulls().unique().to_list())
@@ -191,8 +190,7 @@ def ingest_frame(
     valid, too_fast = check_frame_rates(valid, by_id, policy, raw_of, previous)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh,
-                        state=outcome.fresh_state)  # fmt: skip
+    refresh_after_store(session, outcome, measurements, policy.tz)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)
@@ -205,7 +203,7 @@ def ingest_deliveries(
     session: Session,
     deliveries: Sequence[Delivery],
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> list[IngestResult]:
@@ -265,7 +263,7 @@ def ingest_readings(
     source_ref: str,
     *,
     gateway: GatewayInfo | None = None,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> IngestResult:

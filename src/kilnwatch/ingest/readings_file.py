@@ -108,7 +108,7 @@ def import_readings_file(
     *,
     skip_invalid: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     on_progress: ProgressFn | None = None,
     now: datetime | None = None,
 ) -> FileImportReport:
@@ -117,7 +117,6 @@ def import_readings_file(
     Chunks of ``chunk_rows`` go through the vectorised pipeline
     (:func:`~kilnwatch.ingest.pipeline.ingest_frame`); the meter table is read once per run.
     """
-    policy = policy or ValidationPolicy()
     now = now or datetime.now(UTC)
     cache = MeterCache(policy)
     report = FileImportReport()

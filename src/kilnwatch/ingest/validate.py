@@ -16,7 +16,7 @@ Each check refuses a value with a stable dotted reason code (see docs/ingestion.
 =============================  ===========================================================
 
 Duplicates, corrections, late data and counter decreases are not rejections: they are
-handled by the store (:mod:`kilnwatch.store.bulk`, :mod:`kilnwatch.store.repos.rollups`).
+handled by the store (:mod:`kilnwatch.store.staging`, :mod:`kilnwatch.store.rollups`).
 """
 
 from __future__ import annotations
@@ -103,16 +103,17 @@ class ValidationPolicy:
 
     Parameters
     ----------
+    local_tz : str
+        Zone of commissioning dates and of daily/monthly rollup periods (``Settings.timezone``;
+        no default: the caller always passes it).
     future_tolerance_s : float
         How far a timestamp may lie ahead of the receiving clock (clock skew of loggers) [s].
-    local_tz : str
-        Zone of commissioning dates and of daily/monthly rollup periods.
     limits : IngestLimits
         Range and rate-of-change limits per carrier.
     """
 
+    local_tz: str
     future_tolerance_s: float = 300.0
-    local_tz: str = "Asia/Shanghai"
     limits: IngestLimits = field(default_factory=load_ingest_limits)
 
     @property

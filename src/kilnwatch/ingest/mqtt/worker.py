@@ -87,12 +87,12 @@ class MqttIngestWorker:
         self,
         factory: sessionmaker[Session],
         options: MqttOptions,
-        policy: ValidationPolicy | None = None,
+        policy: ValidationPolicy,
         on_ready: Callable[[], None] | None = None,
     ) -> None:
         self.factory = factory
         self.options = options
-        self.policy = policy or ValidationPolicy()
+        self.policy = policy
         self.stats = WorkerStats()
         self.gateways = GatewayDirectory(factory, "mqtt")
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()

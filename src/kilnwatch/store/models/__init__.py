@@ -55,3 +55,11 @@ __all__ += [
 from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
 
 __all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+
+from kilnwatch.store.models.reports import (  # noqa: E402
+    ReportArchive,
+    ReportDelivery,
+    ReportSchedule,
+)
+
+__all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]

@@ -1,4 +1,5 @@
-"""Rollups: pure parts (counter deltas, periods, merge) and incremental == from-scratch."""
+"""Rollup recompute: the SQL recompute equals the row-by-row reference, late data in any
+order equals one delivery, and readings at the hour close the period before."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,59 +16,15 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
-from kilnwatch.store.repos.rollups import (
-    DAY,
-    HOUR,
-    MONTH,
-    Agg,
-    CounterPolicy,
-    carrier_totals,
-    counter_delta,
-    meter_series,
-    next_period,
-    period_start,
-    register_top,
-)
+from kilnwatch.store.repos.rollups import carrier_totals, meter_series
+from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
+from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
+from kilnwatch.store.rollups.reference import refresh_rollups_python
+from zone import POLICY
 
-REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
+REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-
-
-@given(st.floats(0, 1e9), st.floats(0, 1e9))
-@settings(max_examples=200)
-def test_counter_delta_is_never_negative(previous: float, value: float) -> None:
-    delta, event = counter_delta(previous, value, CounterPolicy())
-    assert delta >= 0
-    assert (event is None) == (value >= previous)
-
-
-def test_rollover_and_periods() -> None:
-    assert register_top(99_990.0) == 100_000.0
-    assert counter_delta(99_990.0, 10.0, CounterPolicy()) == (20.0, "rollover")
-    assert counter_delta(50_000.0, 10.0, CounterPolicy()) == (0.0, "reset")
-    ts = datetime(2025, 1, 31, 17, 30, tzinfo=UTC)  # 2025-02-01 01:30 in Beijing
-    assert period_start(ts, DAY, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)
-    assert period_start(ts, MONTH, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)
-    feb = period_start(ts, MONTH, SHANGHAI)
-    assert next_period(feb, MONTH, SHANGHAI) == datetime(2025, 2, 28, 16, tzinfo=UTC)
-    assert next_period(feb, DAY, SHANGHAI) == datetime(2025, 2, 1, 16, tzinfo=UTC)
-
-
-@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=40), st.integers(1, 39))
-@settings(max_examples=100)
-def test_merge_is_additive(values: list[float], cut: int) -> None:
-    t0 = datetime(2025, 1, 1, tzinfo=UTC)
-    whole, left, right = Agg(), Agg(), Agg()
-    for i, v in enumerate(values):
-        ts = t0 + timedelta(minutes=i)
-        whole.add(ts, v, v)
-        (left if i < cut else right).add(ts, v, v)
-    right.merge(left)
-    assert right.count == whole.count and right.sum == pytest.approx(whole.sum)
-    assert (right.first, right.last, right.min, right.max) == (
-        whole.first, whole.last, whole.min, whole.max
-    )  # fmt: skip
 
 
 def _snapshot(session: Session) -> list[tuple[object, ...]]:
@@ -93,7 +48,7 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
         ts = (t0 + timedelta(minutes=37 * i)).isoformat()
         rows.append(RawReading("M-JN-E0", ts, register, "kWh", None, i))
         rows.append(RawReading("M-JN-C0", ts, register % 5, "t", None, i))
-    ingest_readings(session, rows, "file", "all", now=NOW)
+    ingest_readings(session, rows, "file", "all", now=NOW, policy=POLICY)
     session.commit()
     expected = _snapshot(session)
     session.execute(Rollup.__table__.delete())
@@ -102,7 +57,7 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
     chunks = [rows[i : i + 50] for i in range(0, len(rows), 50)]
     rng.shuffle(chunks)
     for chunk in chunks:
-        ingest_readings(session, chunk, "file", "chunk", now=NOW)
+        ingest_readings(session, chunk, "file", "chunk", now=NOW, policy=POLICY)
         session.commit()
     assert _snapshot(session) == expected
     months = carrier_totals(session, MONTH, t0 - timedelta(days=40), t0 + timedelta(days=40))
@@ -113,36 +68,48 @@ def test_out_of_order_chunks_equal_one_delivery(session: Session) -> None:
     assert sum(p.sum for p in hours) == pytest.approx(register - rows[0].value)  # type: ignore[operator]
 
 
+def _walk(
+    counter: str, t0: datetime, n: int, minutes: int, register: float, steps: list[float]
+) -> list[RawReading]:
+    """A 5-digit ``counter`` stepping at random (roll-overs at 100 000, resets on a negative
+    step), with interval coal and instant SO2 values derived from it, every ``minutes``."""
+    rng, rows = random.Random(n), []
+    for i in range(n):
+        step = rng.choice(steps)
+        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
+        ts = (t0 + timedelta(minutes=minutes * i)).isoformat()
+        rows += [RawReading(counter, ts, register, "kWh", None, i),
+                 RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i),
+                 RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i)]  # fmt: skip
+    return rows
+
+
+def _recomputed_equal(session: Session, expected: list[tuple[object, ...]], t0: datetime) -> None:
+    """Both recomputes from scratch over the days after ``t0`` give ``expected``."""
+    ids: dict[int, str] = dict(session.execute(select(Meter.id, Meter.measurement)).all())  # type: ignore[arg-type]
+    span = (t0, t0 + timedelta(days=4))
+    session.execute(Rollup.__table__.delete())
+    refresh_rollups_python(session, {m: list(span) for m in ids}, ids, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == expected
+    session.execute(Rollup.__table__.delete())
+    refresh_rollup_ranges(session, dict.fromkeys(ids, span), ids, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == expected
+
+
 def test_sql_rollups_equal_the_python_reference(session: Session) -> None:
     """Counters with roll-overs, resets, corrections: SQL refresh == row-by-row refresh."""
-    from kilnwatch.store.repos.rollups import refresh_rollups, refresh_rollups_python
-
     import_registry(session, REGISTRY)
     session.commit()
     t0 = datetime(2025, 3, 31, 14, tzinfo=UTC)
-    rng = random.Random(11)
-    register, rows = 99_000.0, []
-    for i in range(400):
-        step = rng.choice([0.0, 3.5, 250.0, -50.0])
-        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
-        ts = (t0 + timedelta(minutes=13 * i)).isoformat()
-        rows.append(RawReading("M-JN-E0", ts, register, "kWh", None, i))
-        rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
-    rows += [RawReading("M-JN-E0", rows[20].ts, 5.0, "kWh", None, 999)]  # a correction
-    ingest_readings(session, rows, "file", "all", now=NOW)
+    rows = _walk("M-JN-E0", t0, 400, 13, 99_000.0, [0.0, 3.5, 250.0, -50.0])
+    rows += [RawReading("M-JN-E0", rows[30].ts, 5.0, "kWh", None, 999)]  # a correction
+    ingest_readings(session, rows, "file", "all", now=NOW, policy=POLICY)
     session.commit()
     sql = _snapshot(session)
     assert any(r[7] for r in sql)  # resets were seen
-    ids: dict[int, str] = {m: k for m, k in session.execute(select(Meter.id, Meter.measurement))}  # noqa: C416
-    changed = {m: [t0, t0 + timedelta(days=4)] for m in ids}
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups_python(session, changed, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == sql
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups(session, changed, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == sql
+    _recomputed_equal(session, sql, t0)
 
 
 def _month_sums(session: Session, code: str) -> dict[datetime, tuple[float, int]]:
@@ -168,7 +135,7 @@ def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session:
         rows.append(RawReading("M-JN-E1", ts.isoformat(), register, "kWh", None, i))
         rows.append(RawReading("M-JN-C0", ts.isoformat(), float(i + 1), "t", None, i))
         rows.append(RawReading("M-JN-SO2", ts.isoformat(), float(10 * (i + 1)), "mg/m3", None, i))
-    result = ingest_readings(session, rows, "file", "boundary", now=NOW)
+    result = ingest_readings(session, rows, "file", "boundary", now=NOW, policy=POLICY)
     assert result.rejected == [] and result.accepted == 9
     session.commit()
     assert _month_sums(session, "M-JN-C0") == {MARCH_START: (3.0, 2), APRIL: (3.0, 1)}
@@ -188,8 +155,6 @@ def test_reading_at_local_midnight_on_the_1st_closes_the_previous_month(session:
 
 def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session) -> None:
     """A reading arriving later at exactly hh:00 joins hour hh-1; the next counter step moves."""
-    from kilnwatch.store.repos.rollups import refresh_rollups_python
-
     import_registry(session, REGISTRY)
     session.commit()
     h0 = datetime(2025, 5, 1, 2, tzinfo=UTC)
@@ -200,90 +165,32 @@ def test_late_reading_at_the_hour_recomputes_the_hour_it_closes(session: Session
         RawReading("M-JN-E1", (h0 + timedelta(minutes=30)).isoformat(), 100.0, "kWh", None, 1),
         RawReading("M-JN-E1", (h0 + timedelta(hours=2)).isoformat(), 130.0, "kWh", None, 2),
     ]
-    ingest_readings(session, first, "file", "first", now=NOW)
+    ingest_readings(session, first, "file", "first", now=NOW, policy=POLICY)
     session.commit()
     late = [
         RawReading("M-JN-C0", (h0 + timedelta(hours=1)).isoformat(), 1.0, "t", None, 1),
         RawReading("M-JN-E1", (h0 + timedelta(hours=1)).isoformat(), 120.0, "kWh", None, 2),
     ]
-    ingest_readings(session, late, "file", "late", now=NOW)
+    ingest_readings(session, late, "file", "late", now=NOW, policy=POLICY)
     session.commit()
     ids = dict(session.execute(select(Meter.code, Meter.id)).all())
     c0 = meter_series(session, [ids["M-JN-C0"]], HOUR, h0, h0 + timedelta(hours=3))
     assert [(p.period_start, p.sum, p.count) for p in c0] == [(h0, 4.0, 4)]
     e1 = meter_series(session, [ids["M-JN-E1"]], HOUR, h0, h0 + timedelta(hours=3))
     assert [(p.period_start, p.sum) for p in e1] == [(h0, 20.0), (h0 + timedelta(hours=1), 10.0)]
-    incremental = _snapshot(session)
-    measurements = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    session.execute(Rollup.__table__.delete())
-    changed = {m: [h0, h0 + timedelta(hours=3)] for m in (ids["M-JN-C0"], ids["M-JN-E1"])}
-    refresh_rollups_python(session, changed, measurements, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == incremental
-
-
-def test_reading_period_shifts_only_interval_ends() -> None:
-    from kilnwatch.store.repos.rollups import reading_period
-
-    assert reading_period(APRIL, MONTH, SHANGHAI, "interval") == MARCH_START
-    assert reading_period(APRIL, MONTH, SHANGHAI, "counter") == MARCH_START
-    assert reading_period(APRIL, MONTH, SHANGHAI, "instant") == APRIL
-    later = APRIL + timedelta(microseconds=1)
-    assert reading_period(later, DAY, SHANGHAI, "counter") == APRIL
+    _recomputed_equal(session, _snapshot(session), h0)
 
 
 def test_hours_from_memory_equal_the_sql_recompute(session: Session) -> None:
     """The fast path (hours of fresh ranges computed in Polars) == the SQL rollups."""
-    from kilnwatch.store.repos.rollups import refresh_rollups
-
     import_registry(session, REGISTRY)
     session.commit()
     t0 = datetime(2025, 3, 31, 15, tzinfo=UTC)
-    rng = random.Random(5)
-    register, rows = 99_500.0, []
-    for i in range(240):
-        step = rng.choice([0.0, 3.5, 120.0, -40.0])
-        register = (register + step) % 100_000 if step >= 0 else max(register + step, 0.0)
-        ts = (t0 + timedelta(minutes=5 * i)).isoformat()
-        rows.append(RawReading("M-JN-E1", ts, register, "kWh", None, i))
-        rows.append(RawReading("M-JN-C0", ts, (register % 7) + 1, "t", None, i))
-        rows.append(RawReading("M-JN-SO2", ts, register % 50, "mg/m3", None, i))
+    rows = _walk("M-JN-E1", t0, 240, 5, 99_500.0, [0.0, 3.5, 120.0, -40.0])
     half = len(rows) // 2
     for part in (rows[:half], rows[half:]):  # the second part continues stored hours
-        ingest_readings(session, part, "file", "fast", now=NOW)
+        ingest_readings(session, part, "file", "fast", now=NOW, policy=POLICY)
         session.commit()
     fast = _snapshot(session)
     assert any(r[7] for r in fast)  # resets were seen
-    ids = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    session.execute(Rollup.__table__.delete())
-    refresh_rollups(session, {m: [t0, t0 + timedelta(days=1)] for m in ids}, ids, SHANGHAI)
-    session.commit()
-    assert _snapshot(session) == fast
-
-
-def test_hour_rollups_in_memory() -> None:
-    import polars as pl
-
-    from kilnwatch.store.rollups_sql import hour_rollups
-
-    h = datetime(2025, 1, 1, 1, tzinfo=UTC)
-    readings = pl.DataFrame(
-        {
-            "meter_id": [1, 1, 1, 2, 2],
-            "ts": [h, h + timedelta(minutes=30), h + timedelta(hours=1), h, h + timedelta(hours=1)],
-            "value": [99_990.0, 5.0, 8.0, 4.0, 6.0],
-        },
-        schema={"meter_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "value": pl.Float64},
-    )
-    meters = pl.DataFrame(
-        {"meter_id": [1, 2], "counter": [1, 0], "shift": [1, 0], "p0": [99_980.0, None]},
-        schema={"meter_id": pl.Int64, "counter": pl.Int32, "shift": pl.Int64, "p0": pl.Float64},
-    )
-    out = hour_rollups(readings, meters, CounterPolicy()).sort("meter_id", "period_start")
-    got = out.select("meter_id", "period_start", "sum", "count", "rollovers", "last").rows()
-    assert got == [
-        (1, h - timedelta(hours=1), 10.0, 1, 0, 99_990.0),  # 01:00 closes the hour 00:00-01:00
-        (1, h, 18.0, 2, 1, 8.0),  # roll-over 99 990 -> 5 (+15), then +3
-        (2, h, 4.0, 1, 0, 4.0),  # instant: its own hour
-        (2, h + timedelta(hours=1), 6.0, 1, 0, 6.0),
-    ]
+    _recomputed_equal(session, fast, t0)

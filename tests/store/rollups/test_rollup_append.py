@@ -16,18 +16,14 @@ from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import Meter, Reading, Rollup
-from kilnwatch.store.repos.rollups import (
-    DAY,
-    HOUR,
-    MONTH,
-    refresh_rollups,
-    refresh_rollups_python,
-)
-from kilnwatch.store.rollups_append import SMALL_APPEND_ROWS, coarse_deltas, refresh_after_store
-from kilnwatch.store.rollups_sql import ROLLUP_COLUMNS
+from kilnwatch.store.rollups.append import SMALL_APPEND_ROWS, refresh_after_store
+from kilnwatch.store.rollups.attribution import HOUR, MONTH
+from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
+from kilnwatch.store.rollups.reference import refresh_rollups_python
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
+from zone import POLICY
 
-REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
+REGISTRY = Path(__file__).parents[2] / "fixtures" / "registry"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 T0 = datetime(2025, 3, 31, 13, tzinfo=UTC)  # 21:00 in Beijing: days and a month end ahead
@@ -76,10 +72,12 @@ def _rows(steps: list[tuple[int, int, int, int]]) -> list[list[RawReading]]:
 
 def _recomputed(session: Session, reference: bool) -> list[tuple[object, ...]]:
     ids = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-    changed = {m: [T0 - timedelta(days=1), T0 + timedelta(days=60)] for m in ids}
+    span = (T0 - timedelta(days=1), T0 + timedelta(days=60))
     session.execute(Rollup.__table__.delete())
-    refresh = refresh_rollups_python if reference else refresh_rollups
-    refresh(session, changed, ids, SHANGHAI)
+    if reference:
+        refresh_rollups_python(session, {m: list(span) for m in ids}, ids, SHANGHAI)
+    else:
+        refresh_rollup_ranges(session, dict.fromkeys(ids, span), ids, SHANGHAI)
     session.commit()
     return _snapshot(session)
 
@@ -107,7 +105,7 @@ def test_append_groups_equal_the_full_recompute(session: Session) -> None:
                 triples = [(r.meter_code or "", _aware(r.ts), float(r.value or 0)) for r in group]
                 assert len(_store(session, triples, small_rows=0)) == 3
             elif group:  # through the pipeline: small groups, aggregated row by row
-                result = ingest_readings(session, group, "file", "append", now=NOW)
+                result = ingest_readings(session, group, "file", "append", now=NOW, policy=POLICY)
                 assert result.rejected == []
                 session.commit()
         appended = _snapshot(session)
@@ -138,10 +136,7 @@ def _store(
     """Store and roll up like the pipeline (without validation); the meters appended."""
     measurements = dict(session.execute(select(Meter.id, Meter.measurement)).all())
     outcome = store_frame(session, _frame(session, rows))
-    done = refresh_after_store(
-        session, outcome.ranges, measurements, SHANGHAI, fresh=outcome.fresh,
-        small_rows=small_rows,
-    )  # fmt: skip
+    done = refresh_after_store(session, outcome, measurements, SHANGHAI, small_rows=small_rows)
     session.commit()
     return done
 
@@ -169,31 +164,3 @@ def test_only_pure_appends_take_the_fast_path(session: Session) -> None:
     assert _store(session, corrected) == set()  # a correction: full recompute
     incremental = _snapshot(session)
     assert _recomputed(session, reference=True) == incremental
-
-
-UTC_US = pl.Datetime("us", "UTC")
-TYPES = (pl.Int64, pl.Utf8, UTC_US, pl.Float64, pl.Int32, pl.Float64, pl.Float64, pl.Float64,
-         pl.Float64, UTC_US, UTC_US, pl.Int32, pl.Int32)  # fmt: skip
-
-
-def test_coarse_deltas_group_hours_by_local_day() -> None:
-    h = datetime(2025, 3, 31, 15, tzinfo=UTC)  # 23:00 Beijing
-    h2 = h + timedelta(hours=1)
-    hours = pl.DataFrame(
-        [
-            (1, HOUR, h, 2.0, 2, 1.0, 1.0, 10.0, 12.0, h, h + timedelta(minutes=30), 0, 0),
-            (1, HOUR, h2, 3.0, 1, 3.0, 3.0, 15.0, 15.0, h2, h2, 1, 0),
-        ],
-        schema=dict(zip(ROLLUP_COLUMNS, TYPES, strict=True)),
-        orient="row",
-    )
-    days = coarse_deltas(hours, DAY, SHANGHAI).rows()
-    assert [d[2:9] for d in days] == [
-        (datetime(2025, 3, 30, 16, tzinfo=UTC), 2.0, 2, 1.0, 1.0, 10.0, 12.0),
-        (datetime(2025, 3, 31, 16, tzinfo=UTC), 3.0, 1, 3.0, 3.0, 15.0, 15.0),
-    ]
-    months = coarse_deltas(hours, MONTH, SHANGHAI).rows()
-    assert [(m[2], m[3], m[4], m[7], m[8], m[11]) for m in months] == [
-        (datetime(2025, 2, 28, 16, tzinfo=UTC), 2.0, 2, 10.0, 12.0, 0),
-        (datetime(2025, 3, 31, 16, tzinfo=UTC), 3.0, 1, 15.0, 15.0, 1),
-    ]

@@ -6,16 +6,20 @@ losses)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.findings import Finding, rounded
-from kilnwatch.verify.rules._base import finding
+from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
+from kilnwatch.verify.detectors.shift import MAD_TO_SD
+from kilnwatch.verify.evidence import finding, rounded
+from kilnwatch.verify.findings import Finding
 
 PEERS = "verify.submeter.level_vs_peers"
-MAD_TO_SD = 1.4826
+SPREAD_FLOOR = 1e-6  # [log units] numerical floor of the peers' spread (identical ratios)
 
 
 @dataclass(frozen=True)
@@ -42,16 +46,19 @@ def ratio_samples(ctx: EnterpriseContext) -> list[RatioSample]:
     return out
 
 
-def check_peers(samples: list[RatioSample], existing: list[Finding]) -> list[Finding]:
-    """Parents whose ratio is a high outlier among their peers (not already found)."""
-    if not samples or not samples[0].ctx.settings.enabled(PEERS):
+def check_peers(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> list[Finding]:
+    """Parents whose ratio is a high outlier among their peers over every enterprise of the
+    run (not already found by the enterprise's own checks in ``existing``)."""
+    if not contexts:
         return []
-    settings = samples[0].ctx.settings
+    settings = contexts[0].settings
     z_threshold = settings.value(PEERS, "z_threshold")
-    least = settings.value(PEERS, "min_meters")
+    least = settings.count(PEERS, "min_meters")
+    samples = [s for ctx in contexts for s in ratio_samples(ctx)]
     known = {(f.meter_id, f.period) for f in existing if f.rule_code.startswith("verify.submeter.")}
-    reads_low = ("verify.meter.intensity_drop", "verify.submeter.child_reads_low")
-    low = {(f.meter_id, f.period) for f in existing if f.rule_code in reads_low}
+    low = {(f.meter_id, f.period) for f in existing if f.rule_code in (INTENSITY, CHILD_LOW)}
     out = []
     for group in sorted({s.group for s in samples}):
         peers = [s for s in samples if s.group == group]
@@ -59,31 +66,38 @@ def check_peers(samples: list[RatioSample], existing: list[Finding]) -> list[Fin
             continue
         logs = np.array([s.log_ratio for s in peers])
         median = float(np.median(logs))
-        spread = max(MAD_TO_SD * float(np.median(np.abs(logs - median))), 1e-6)
+        spread = max(MAD_TO_SD * float(np.median(np.abs(logs - median))), SPREAD_FLOOR)
         for s in peers:
             z = (s.log_ratio - median) / spread
             period = s.ctx.window.period
             children = {(c.info.id, period) for c in s.ctx.children(s.meter_id)}
             if z < z_threshold or (s.meter_id, period) in known or children & low:
                 continue  # not an outlier, or explained by a sub-meter found reading low
-            excess = float(np.exp(s.log_ratio - median) - 1)
-            m = s.ctx.meters[s.meter_id]
-            evidence = {
-                "parent": m.info.code,
-                "ratio": rounded(float(np.exp(s.log_ratio))),
-                "peer_median_ratio": rounded(float(np.exp(median))),
-                "peers": len(peers),
-                "robust_z": rounded(z, 2),
-                "children": [c.info.code for c in s.ctx.children(s.meter_id)],
-            }
-            out.append(
-                finding(
-                    s.ctx,
-                    "verify.submeter.parent_exceeds_children",
-                    f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do",
-                    evidence,
-                    fraction=excess,
-                    meter=m.info,
-                )
-            )
+            out.append(_outlier(s, median, len(peers), z))
     return out
+
+
+def _outlier(s: RatioSample, median: float, peers: int, z: float) -> Finding:
+    excess = float(np.exp(s.log_ratio - median) - 1)
+    m = s.ctx.meters[s.meter_id]
+    evidence = {
+        "parent": m.info.code,
+        "ratio": rounded(float(np.exp(s.log_ratio))),
+        "peer_median_ratio": rounded(float(np.exp(median))),
+        "peers": peers,
+        "robust_z": rounded(z, 2),
+        "children": [c.info.code for c in s.ctx.children(s.meter_id)],
+    }
+    return finding(
+        s.ctx,
+        PARENT_EXCEEDS,
+        f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do",
+        evidence,
+        fraction=excess,
+        meter=m.info,
+    )
+
+
+PEERS_CHECK = Check(
+    PEERS, "integrity", {PARENT_EXCEEDS: ("submeter_mismatch",)}, run_province=check_peers
+)

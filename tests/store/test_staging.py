@@ -1,4 +1,4 @@
-"""Bulk writes: dedup, versioning, rounds, and two concurrent writers of the same data."""
+"""Storing frames of readings: dedup, versioning, rounds, repeats, and two concurrent writers."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from sqlalchemy.orm import Session
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
-from kilnwatch.store.bulk import ReadingRow, split_rounds, sqlite_timestamp, store_readings
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import Meter, Reading
-from kilnwatch.store.repos.rollups import HOUR, meter_totals
+from kilnwatch.store.models.ingest import DeliveryRepeat
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import HOUR
+from kilnwatch.store.staging import FRAME_SCHEMA, split_frame_rounds, store_frame
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
@@ -33,28 +36,44 @@ def meter(session: Session) -> int:
     return found
 
 
-def _row(meter_id: int, minutes: int, value: float) -> ReadingRow:
-    return ReadingRow(meter_id, T0 + timedelta(minutes=minutes), value, None, 1, None, NOW)
+def _frame(meter_id: int, items: list[tuple[int, float]], batch: int | None = None) -> pl.DataFrame:
+    """Rows of one meter at ``T0 + minutes`` with the given values, in the order given."""
+    return pl.DataFrame(
+        {
+            "meter_id": [meter_id] * len(items),
+            "ts": [T0 + timedelta(minutes=m) for m, _ in items],
+            "value": [v for _, v in items],
+            "flag": [None] * len(items),
+            "source": [1] * len(items),
+            "batch_id": [batch] * len(items),
+            "received_at": [NOW] * len(items),
+            "part": [0] * len(items),
+        },
+        schema=FRAME_SCHEMA,
+    )
 
 
 def test_split_rounds_orders_versions() -> None:
-    rows = [_row(1, 0, 1.0), _row(1, 0, 1.0), _row(1, 0, 2.0), _row(1, 5, 3.0)]
-    rounds = split_rounds(rows)
-    assert [[r.value for r in rnd] for rnd in rounds] == [[1.0, 3.0], [2.0]]
-    assert sqlite_timestamp(T0) == "2025-04-01 00:00:00.000000"
+    rounds = split_frame_rounds(_frame(1, [(0, 1.0), (0, 1.0), (0, 2.0), (5, 3.0)]))
+    assert [r.get_column("value").to_list() for r in rounds] == [[1.0, 3.0], [2.0]]
+
+
+def _versions(session: Session, meter: int, minutes: int) -> list[tuple[int, float]]:
+    stored = session.execute(
+        select(Reading.version, Reading.value).where(Reading.meter_id == meter)
+        .where(Reading.ts == T0 + timedelta(minutes=minutes)).order_by(Reading.version)
+    ).all()  # fmt: skip
+    return [tuple(r) for r in stored]  # type: ignore[misc]
 
 
 def test_store_new_duplicate_and_correction(session: Session, meter: int) -> None:
-    first = store_readings(session, [_row(meter, i, float(i)) for i in range(100)])
-    assert (len(first.inserted), first.duplicates) == (100, 0)
-    second = store_readings(
-        session, [_row(meter, 5, 5.0), _row(meter, 6, 60.0), _row(meter, 6, 61.0)]
-    )
-    assert second.duplicates == 1
-    assert sorted((r.ts.minute, r.version, r.value) for r in second.inserted) == [
-        (6, 2, 60.0), (6, 3, 61.0)
-    ]  # fmt: skip
+    first = store_frame(session, _frame(meter, [(i, float(i)) for i in range(100)]))
+    assert (first.inserted, first.corrections[0]) == (100, 0)
+    second = store_frame(session, _frame(meter, [(5, 5.0), (6, 60.0), (6, 61.0)]))
+    assert (second.inserted, second.corrections[0]) == (2, 2)  # 3 rows, 1 duplicate
     session.commit()
+    assert _versions(session, meter, 6) == [(1, 6.0), (2, 60.0), (3, 61.0)]
+    assert _versions(session, meter, 5) == [(1, 5.0)]
     assert session.scalar(select(func.count()).select_from(Reading)) == 102
 
 
@@ -73,7 +92,7 @@ def test_two_workers_delivering_the_same_data(engine: Engine, meter: int) -> Non
         try:
             with factory() as s:
                 barrier.wait()
-                r = ingest_readings(s, rows, "mqtt", "race", now=NOW)
+                r = ingest_readings(s, rows, "mqtt", "race", now=NOW, policy=POLICY)
                 s.commit()
                 results.append(r.accepted)
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -94,30 +113,8 @@ def test_two_workers_delivering_the_same_data(engine: Engine, meter: int) -> Non
     assert (total.count, total.sum) == (600, sum(1.0 + i % 3 for i in range(600)))
 
 
-def _frame(meter_id: int, items: list[tuple[int, float]], batch: int | None = None):  # type: ignore[no-untyped-def]
-    import polars as pl
-
-    from kilnwatch.store.staging import FRAME_SCHEMA
-
-    return pl.DataFrame(
-        {
-            "meter_id": [meter_id] * len(items),
-            "ts": [T0 + timedelta(minutes=m) for m, _ in items],
-            "value": [v for _, v in items],
-            "flag": [None] * len(items),
-            "source": [1] * len(items),
-            "batch_id": [batch] * len(items),
-            "received_at": [NOW] * len(items),
-            "part": [0] * len(items),
-        },
-        schema=FRAME_SCHEMA,
-    )
-
-
 def test_store_frame_fast_path_staging_and_versions(session: Session, meter: int) -> None:
     """Direct insert when the range is empty; staging for repeats, corrections, rounds."""
-    from kilnwatch.store.staging import store_frame
-
     first = store_frame(session, _frame(meter, [(i, float(i)) for i in range(50)]))
     assert (first.inserted, first.direct_rows) == (50, 50)
     again = store_frame(
@@ -125,19 +122,13 @@ def test_store_frame_fast_path_staging_and_versions(session: Session, meter: int
     )
     assert (again.inserted, again.corrections[0], again.direct_rows) == (3, 2, 0)
     session.commit()
-    stored = session.execute(
-        select(Reading.version, Reading.value).where(Reading.meter_id == meter)
-        .where(Reading.ts == T0 + timedelta(minutes=6)).order_by(Reading.version)
-    ).all()  # fmt: skip
-    assert [tuple(r) for r in stored] == [(1, 6.0), (2, 60.0), (3, 61.0)]
+    assert _versions(session, meter, 6) == [(1, 6.0), (2, 60.0), (3, 61.0)]
     assert session.scalar(select(func.count()).select_from(Reading)) == 53
     assert again.ranges[meter] == (T0 + timedelta(minutes=6), T0 + timedelta(minutes=100))
 
 
 def test_direct_copy_keeps_flags_nulls_and_timestamps(session: Session, meter: int) -> None:
     """The binary COPY (PostgreSQL) / executemany (SQLite) stores every column exactly."""
-    from kilnwatch.store.staging import store_frame
-
     frame = _frame(meter, [(i, i / 3) for i in range(6)])
     frame = frame.with_columns(
         flag=pl.Series(["N", None, "D", "", "N", None], dtype=pl.Utf8),
@@ -158,9 +149,6 @@ def test_direct_copy_keeps_flags_nulls_and_timestamps(session: Session, meter: i
 
 def test_repeated_deliveries_leave_their_record(session: Session, meter: int) -> None:
     """A repeat of a stored value, or within one frame, is not stored but recorded."""
-    from kilnwatch.store.models.ingest import DeliveryRepeat
-    from kilnwatch.store.staging import store_frame
-
     first = store_frame(session, _frame(meter, [(0, 1.0), (1, 2.0), (1, 2.0), (2, 3.0)], batch=1))
     assert (first.inserted, first.repeats_in_frame) == (3, 1)
     again = store_frame(session, _frame(meter, [(0, 1.0), (2, 3.5), (5, 4.0)], batch=2))

@@ -5,17 +5,17 @@ readings all lie after its last stored reading, with no stored reading later tha
 late data, no correction, nothing that reopens an earlier hour), is an *append*: every hour,
 day and month it touches is its stored rollup (if any) followed by the new readings. Its new
 readings are aggregated in memory (row by row with
-:func:`~kilnwatch.store.repos.rollups.hourly_aggregates` for a live feed's few rows, in Polars
-with :func:`~kilnwatch.store.rollups_sql.hour_rollups` for large appends; the counter's
-previous value is its last stored reading) and folded into the stored rows of all
+:func:`~kilnwatch.store.rollups.aggregate.hourly_aggregates` for a live feed's few rows, in
+Polars with :func:`~kilnwatch.store.rollups.aggregate.hour_rollups` for large appends; the
+counter's previous value is its last stored reading) and folded into the stored rows of all
 three grains by one upsert: ``sum``, ``count``, ``resets``, ``rollovers`` add up, ``min`` /
 ``max`` combine, ``last`` / ``last_ts`` are the new ones and ``first`` / ``first_ts`` stay
-(the rules of :meth:`Agg.merge <kilnwatch.store.repos.rollups.Agg.merge>` for a later
+(the rules of :meth:`Agg.merge <kilnwatch.store.rollups.aggregate.Agg.merge>` for a later
 aggregate). A new period is inserted as it is.
 
 Every other meter keeps the full recompute
-(:func:`~kilnwatch.store.rollups_sql.refresh_rollup_ranges`); the result is the same (tests:
-``tests/store/test_rollups_append.py``).
+(:func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges`); the result is the same
+(tests: ``tests/store/rollups/test_append.py``).
 """
 
 from __future__ import annotations
@@ -29,28 +29,30 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import (
-    pg_binary_copy_data,
-    sqlite_timestamp,
+from kilnwatch.store.dialects import sqlite_timestamp
+from kilnwatch.store.rollups.aggregate import (
+    PG_ROLLUP_TYPES,
+    ROLLUP_COLUMNS,
+    Agg,
+    coarse_deltas,
+    hour_rollups,
+    hourly_aggregates,
+    rollup_values,
 )
-from kilnwatch.store.repos.rollups import (
+from kilnwatch.store.rollups.attribution import (
     DAY,
     HOUR,
     MONTH,
-    Agg,
     CounterPolicy,
     closes_interval,
     counter_delta,
-    hourly_aggregates,
     period_start,
     reading_period,
 )
-from kilnwatch.store.rollups_sql import ROLLUP_COLUMNS, hour_rollups, refresh_rollup_ranges
-from kilnwatch.store.staging import StoredState, probe_ranges
+from kilnwatch.store.rollups.recompute import copy_rollups, refresh_rollup_ranges
+from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges
 
 DELTA = "kw_rollup_delta"
-_PG_TYPES = ("int4", "text", "timestamptz", "float8", "int4", "float8", "float8",
-             "float8", "float8", "timestamptz", "timestamptz", "int4", "int4")  # fmt: skip
 SMALL_APPEND_ROWS = 2_000
 """Appends up to this many rows are aggregated row by row (cheaper than Polars' per-call
 overhead for the few rows of a live-feed group); a measured tuning value, not a rule."""
@@ -82,21 +84,22 @@ _SQLITE_UPSERT = (
 
 def refresh_after_store(
     session: Session,
-    ranges: Mapping[int, tuple[datetime, datetime]],
+    outcome: FrameOutcome,
     measurements: Mapping[int, str],
     tz: tzinfo,
     policy: CounterPolicy | None = None,
     *,
-    fresh: pl.DataFrame | None = None,
-    state: Mapping[int, StoredState] | None = None,
     small_rows: int = SMALL_APPEND_ROWS,
 ) -> set[int]:
     """Rollups after a stored frame: appends incrementally, the other meters recomputed.
 
-    Parameters as :func:`~kilnwatch.store.rollups_sql.refresh_rollup_ranges`; ``state`` and
-    ``small_rows`` as :func:`append_rollups`. Returns the meters updated by the append path.
+    ``outcome`` is what :func:`~kilnwatch.store.staging.store_frame` stored (its ``ranges``,
+    ``fresh`` rows and ``fresh_state``); the other parameters as
+    :func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges` and
+    :func:`append_rollups`. Returns the meters updated by the append path.
     """
     policy = policy or CounterPolicy()
+    ranges, fresh, state = outcome.ranges, outcome.fresh, outcome.fresh_state
     appended: set[int] = set()
     if fresh is not None and fresh.height:
         appended = append_rollups(
@@ -130,8 +133,9 @@ def append_rollups(
     ones are left alone; the updated meters are returned. ``state`` is what was stored around
     each meter's new rows (``FrameOutcome.fresh_state``); without it (or when it lacks a
     meter) it is read from ``readings``. Up to ``small_rows`` rows are
-    aggregated row by row (:func:`~kilnwatch.store.repos.rollups.hourly_aggregates`, no
-    per-call Polars overhead), larger inputs in Polars (:func:`hour_rollups`).
+    aggregated row by row (:func:`~kilnwatch.store.rollups.aggregate.hourly_aggregates`, no
+    per-call Polars overhead), larger inputs in Polars
+    (:func:`~kilnwatch.store.rollups.aggregate.hour_rollups`).
     """
     series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     if fresh.height <= small_rows:
@@ -181,26 +185,21 @@ def _python_rows(
         if len(hours) == 1:  # a live feed's usual case: the hour's delta is the day's too
             ((hour, agg),) = hours.items()
             day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
-            rows += [_values(m, HOUR, hour, agg), _values(m, DAY, day, agg),
-                     _values(m, MONTH, month, agg)]  # fmt: skip
+            rows += [rollup_values(m, HOUR, hour, agg), rollup_values(m, DAY, day, agg),
+                     rollup_values(m, MONTH, month, agg)]  # fmt: skip
             continue
         coarse: dict[tuple[str, datetime], Agg] = {}
         for hour, agg in hours.items():
-            rows.append(_values(m, HOUR, hour, agg))
+            rows.append(rollup_values(m, HOUR, hour, agg))
             day, month = local.get(hour) or local.setdefault(hour, _day_month(hour, tz))
             coarse.setdefault((DAY, day), Agg()).merge(agg)
             coarse.setdefault((MONTH, month), Agg()).merge(agg)
-        rows.extend(_values(m, grain, start, agg) for (grain, start), agg in coarse.items())
+        rows.extend(rollup_values(m, grain, start, agg) for (grain, start), agg in coarse.items())
     return rows
 
 
 def _day_month(hour: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
     return period_start(hour, DAY, tz), period_start(hour, MONTH, tz)
-
-
-def _values(meter_id: int, grain: str, start: datetime, a: Agg) -> tuple[Any, ...]:
-    return (meter_id, grain, start, a.sum, a.count, a.min, a.max, a.first, a.last, a.first_ts,
-            a.last_ts, a.resets, a.rollovers)  # fmt: skip
 
 
 def _polars_rows(
@@ -223,34 +222,6 @@ def _polars_rows(
     readings = fresh.join(meters.select("meter_id"), on="meter_id", how="semi")
     hours = hour_rollups(readings, meters, policy)
     return pl.concat([hours, coarse_deltas(hours, DAY, tz), coarse_deltas(hours, MONTH, tz)])
-
-
-def coarse_deltas(hours: pl.DataFrame, grain: str, tz: tzinfo) -> pl.DataFrame:
-    """Day or month aggregates (:data:`ROLLUP_COLUMNS`) of hour aggregates, in zone ``tz``."""
-    starts = hours.get_column("period_start").unique().to_list()
-    mapping = pl.DataFrame(
-        {"period_start": starts, "p": [period_start(h, grain, tz) for h in starts]},
-        schema={"period_start": hours.schema["period_start"], "p": hours.schema["period_start"]},
-    )
-    return (
-        hours.join(mapping, on="period_start")
-        .sort("meter_id", "first_ts")
-        .group_by("meter_id", "p", maintain_order=True)
-        .agg(
-            pl.col("sum").sum(),
-            pl.col("count").sum().cast(pl.Int32),
-            pl.col("min").min(),
-            pl.col("max").max(),
-            pl.col("first").first(),
-            pl.col("last").last(),
-            pl.col("first_ts").min(),
-            pl.col("last_ts").max(),
-            pl.col("resets").sum().cast(pl.Int32),
-            pl.col("rollovers").sum().cast(pl.Int32),
-        )  # fmt: skip
-        .with_columns(pl.lit(grain).alias("grain"), pl.col("p").alias("period_start"))
-        .select(ROLLUP_COLUMNS)
-    )
 
 
 def _stored_state(
@@ -277,7 +248,7 @@ def _upsert(session: Session, rows: list[tuple[Any, ...]]) -> None:
         with raw.cursor() as cursor:
             cursor.execute(f"{_PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
             with cursor.copy(f"COPY {DELTA} ({_NAMES}) FROM STDIN (FORMAT binary)") as copy:
-                copy.set_types(_PG_TYPES)
+                copy.set_types(PG_ROLLUP_TYPES)
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(_PG_UPSERT)
@@ -297,12 +268,7 @@ def _upsert_frame(session: Session, rows: pl.DataFrame) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG_DELTA)
         conn.exec_driver_sql(f"DELETE FROM {DELTA}")
-        data = pg_binary_copy_data(rows, list(zip(ROLLUP_COLUMNS, _PG_TYPES, strict=True)))
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cursor:
-            with cursor.copy(f"COPY {DELTA} ({_NAMES}) FROM STDIN (FORMAT binary)") as copy:
-                copy.write(data)
+        copy_rollups(conn, DELTA, rows)
         conn.exec_driver_sql(_PG_UPSERT)
         return
     _upsert(session, rows.rows())

@@ -1,8 +1,8 @@
 """Set-based rollup maintenance in SQL (PostgreSQL and SQLite >= 3.28).
 
-The same rules as the Python reference in :mod:`kilnwatch.store.repos.rollups`
-(:func:`~kilnwatch.store.repos.rollups.hourly_aggregates`, ``counter_delta``, ``Agg.merge``),
-written as a few statements over all touched meters at once:
+The same rules as the row-by-row reference (:mod:`kilnwatch.store.rollups.reference`:
+:func:`~kilnwatch.store.rollups.aggregate.hourly_aggregates`, ``counter_delta``,
+``Agg.merge``), written as a few statements over all touched meters at once:
 
 1. the touched ranges go into a temporary table ``kw_touched`` (per meter: hours
    ``[hour_lo, hour_hi)``, extended for counters to the hour of the next later reading, the
@@ -11,69 +11,62 @@ written as a few statements over all touched meters at once:
    the range);
 2. hours: latest version per timestamp (``row_number()``), the previous value by ``lag()``
    (the stored previous value for the first reading), the counter delta with the roll-over /
-   reset policy (:class:`~kilnwatch.store.repos.rollups.CounterPolicy`), grouped by hour;
+   reset policy (:class:`~kilnwatch.store.rollups.attribution.CounterPolicy`), grouped by hour;
 3. days from hours and months from days in the platform zone (PostgreSQL ``AT TIME ZONE``;
    SQLite: a registered function using the same Python period arithmetic).
 
 Each grain is replaced (``DELETE`` + ``INSERT … SELECT``) within its touched range only.
 
 Counter and interval readings close the interval ending at ``ts`` and belong to the period
-containing ``ts - 1 µs`` (``shift = 1``; :func:`~kilnwatch.store.repos.rollups.reading_period`):
-their hours are ``(start, end]``, so ``ts_lo = hour_lo + 1 µs`` and ``ts_hi = hour_hi + 1 µs``.
-Days and months are built from hours by the hour's start, which keeps the same attribution.
+containing ``ts - 1 µs`` (``shift = 1``;
+:func:`~kilnwatch.store.rollups.attribution.reading_period`): their hours are ``(start, end]``,
+so ``ts_lo = hour_lo + 1 µs`` and ``ts_hi = hour_hi + 1 µs``. Days and months are built from
+hours by the hour's start, which keeps the same attribution.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
-from kilnwatch.store.repos.rollups import (
-    DAY,
+from kilnwatch.store.dialects import aware_utc, pg_binary_copy_data, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.rollups.aggregate import PG_ROLLUP_TYPES, ROLLUP_COLUMNS, hour_rollups
+from kilnwatch.store.rollups.attribution import (
+    COARSER,
     HOUR,
-    MONTH,
     CounterPolicy,
     attribution_offset,
-    next_period,
+    covering_periods,
     period_start,
-    reading_period,
     register_top,
+    touched_hours,
 )
 
 TOUCHED = "kw_touched"
-_ONE_HOUR = timedelta(hours=1)
-_TINY = timedelta(microseconds=1)
 _AGG = '"sum", "count", "min", "max", "first", "last", first_ts, last_ts, resets, rollovers'
 _INSERT = f"INSERT INTO rollups (meter_id, grain, period_start, {_AGG})"
 _TOUCHED_COLUMNS = ("meter_id", "counter", "shift", "hour_lo", "hour_hi", "ts_lo", "ts_hi",
                     "day_lo", "day_hi", "month_lo", "month_hi", "w_lo", "w_hi",
                     "cand")  # fmt: skip
 
-_PG_TOUCHED = f"""
+_TOUCHED_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
     meter_id integer PRIMARY KEY, counter smallint NOT NULL, shift smallint NOT NULL,
     hour_lo timestamptz, hour_hi timestamptz, ts_lo timestamptz, ts_hi timestamptz,
     day_lo timestamptz, day_hi timestamptz, month_lo timestamptz, month_hi timestamptz,
     w_lo timestamptz, w_hi timestamptz, cand smallint NOT NULL,
     fresh smallint NOT NULL DEFAULT 0, p0 double precision
-) ON COMMIT DELETE ROWS
-"""
-_SQLITE_TOUCHED = f"""
-CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (
-    meter_id INTEGER PRIMARY KEY, counter SMALLINT NOT NULL, shift SMALLINT NOT NULL,
-    hour_lo DATETIME, hour_hi DATETIME, ts_lo DATETIME, ts_hi DATETIME,
-    day_lo DATETIME, day_hi DATETIME, month_lo DATETIME, month_hi DATETIME,
-    w_lo DATETIME, w_hi DATETIME, cand SMALLINT NOT NULL,
-    fresh SMALLINT NOT NULL DEFAULT 0, p0 FLOAT
 )
 """
+"""One DDL for both backends: SQLite reads the type names by affinity (``timestamptz`` is
+NUMERIC like SQLAlchemy's ``DATETIME``, ``double precision`` REAL); PostgreSQL adds
+``ON COMMIT DELETE ROWS``."""
 _PREVIOUS = f"""
 UPDATE {TOUCHED} SET p0 = (
     SELECT r."last" FROM rollups r
@@ -178,8 +171,7 @@ def _register_sqlite_functions(conn: Connection, tz: tzinfo) -> None:
     assert isinstance(raw, sqlite3.Connection)
 
     def period(ts: str, grain: str) -> str:
-        aware = datetime.fromisoformat(ts).replace(tzinfo=UTC)
-        return sqlite_timestamp(period_start(aware, grain, tz))
+        return sqlite_timestamp(period_start(aware_utc(ts), grain, tz))
 
     raw.create_function("kw_top", 1, register_top, deterministic=True)
     raw.create_function("kw_period", 2, period, deterministic=True)
@@ -202,20 +194,13 @@ def _next_readings(conn: Connection, after: Mapping[int, datetime]) -> dict[int,
     if conn.dialect.name == "postgresql":
         params = {"m": list(after), "t": list(after.values())}
         rows = conn.exec_driver_sql(_PG_NEXT, params).all()
-        return {int(m): _aware(t) for m, t in rows if t is not None}
+        return {int(m): aware_utc(t) for m, t in rows if t is not None}
     found: dict[int, datetime] = {}
     for meter_id, start in after.items():
         value = conn.exec_driver_sql(_SQLITE_NEXT, (meter_id, sqlite_timestamp(start))).scalar()
         if value is not None:
-            found[meter_id] = _aware(value)
+            found[meter_id] = aware_utc(value)
     return found
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _bind(conn: Connection, ts: datetime) -> datetime | str:
@@ -236,27 +221,22 @@ def touched_bounds(
 ) -> list[TouchedRow]:
     """Per meter: counter and shift flags, hour, raw-timestamp, day and month ranges.
 
-    The hours are those of the written readings' periods (:func:`reading_period`), extended
+    The hours are those of the written readings' periods
+    (:func:`~kilnwatch.store.rollups.attribution.touched_hours`), extended
     for counters to the hour of the next later reading (its difference changed).
     """
-    hours = {}
-    for m, (lo, hi) in ranges.items():
-        kind = measurements.get(m, "instant")
-        start = reading_period(lo, HOUR, UTC, kind)
-        hours[m] = (start, reading_period(hi, HOUR, UTC, kind) + _ONE_HOUR)
+    hours = {
+        m: touched_hours(lo, hi, measurements.get(m, "instant")) for m, (lo, hi) in ranges.items()
+    }
     counters = {m for m in ranges if measurements.get(m) == "counter"}
     # counter hours are (start, end]: the next reading is the first one after ``hour_hi``
     later = _next_readings(conn, {m: hours[m][1] for m in sorted(counters)})
     rows: list[TouchedRow] = []
     for m, (lo, hi) in sorted(hours.items()):
         if m in later:
-            hi = max(hi, reading_period(later[m], HOUR, UTC, "counter") + _ONE_HOUR)
+            hi = max(hi, touched_hours(later[m], later[m], "counter")[1])
         shift = attribution_offset(measurements.get(m, "instant"))
-        day = (period_start(lo, DAY, tz), next_period(period_start(hi - _TINY, DAY, tz), DAY, tz))
-        month = (
-            period_start(lo, MONTH, tz),
-            next_period(period_start(hi - _TINY, MONTH, tz), MONTH, tz),
-        )
+        day, month = (covering_periods(lo, hi, grain, tz) for _, grain in COARSER)
         flags = (int(m in counters), int(shift > timedelta(0)))
         rows.append((m, *flags, lo, hi, lo + shift, hi + shift, *day, *month, *ranges[m]))
     return rows
@@ -265,7 +245,7 @@ def touched_bounds(
 def _load_touched(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """The touched table; ``rows`` end with ``cand`` (fast-path candidate, 0/1)."""
     pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql(_PG_TOUCHED if pg else _SQLITE_TOUCHED)
+    conn.exec_driver_sql(_TOUCHED_DDL + (" ON COMMIT DELETE ROWS" if pg else ""))
     conn.exec_driver_sql(f"DELETE FROM {TOUCHED}")
     names = ", ".join(_TOUCHED_COLUMNS)
     marks = ", ".join(f":{c}" for c in _TOUCHED_COLUMNS)
@@ -292,7 +272,8 @@ def refresh_rollup_ranges(
     ``fresh`` (``meter_id``, ``ts``, ``value``; :attr:`FrameOutcome.fresh
     <kilnwatch.store.staging.FrameOutcome.fresh>`): rows just stored as the only version of
     their timestamp. A meter of ``fresh`` whose touched hours hold no other stored reading
-    (for counters: no later one either) gets its hours from memory (:func:`hour_rollups`),
+    (for counters: no later one either) gets its hours from memory
+    (:func:`~kilnwatch.store.rollups.aggregate.hour_rollups`),
     the others are recomputed in SQL; days and months always come from the hours in SQL.
     """
     if not ranges:
@@ -320,7 +301,7 @@ def refresh_rollup_ranges(
     if candidates and fresh is not None:
         _insert_fresh_hours(conn, fresh, policy)
     zone = {"tz": getattr(tz, "key", str(tz))} if pg else {}
-    for finer, grain in ((HOUR, DAY), (DAY, MONTH)):
+    for finer, grain in COARSER:
         period = _pg_period(grain) if pg else _sqlite_period(grain)
         coarse = _COARSE.format(insert=_INSERT, period=period, touched=TOUCHED, g=grain)
         conn.execute(text(_DELETE.format(touched=TOUCHED, g=grain)), {"grain": grain})
@@ -341,69 +322,6 @@ WHERE cand = 1
 (the store found none inside them before writing); a counter's next later reading would lie in
 its touched hours (:func:`touched_bounds`), so a fresh counter has none."""
 _FRESH_METERS = f"SELECT meter_id, counter, shift, p0 FROM {TOUCHED} WHERE fresh = 1"
-ROLLUP_COLUMNS = ("meter_id", "grain", "period_start", "sum", "count", "min", "max", "first",
-                  "last", "first_ts", "last_ts", "resets", "rollovers")  # fmt: skip
-_PG_ROLLUP_TYPES = ("int4", "text", "timestamptz", "float8", "int4", "float8", "float8",
-                    "float8", "float8", "timestamptz", "timestamptz", "int4", "int4")  # fmt: skip
-_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
-
-
-def hour_rollups(
-    readings: pl.DataFrame, meters: pl.DataFrame, policy: CounterPolicy
-) -> pl.DataFrame:
-    """Hour rollups (:data:`ROLLUP_COLUMNS`) of complete hours, computed in memory.
-
-    ``readings``: ``meter_id``, ``ts`` (UTC), ``value``, one row per (meter, ts), holding every
-    reading of the hours they touch; ``meters``: ``meter_id``, ``counter`` and ``shift`` (0/1)
-    and ``p0`` (the counter's previous value, or null). The rules are those of ``_HOURS``.
-    """
-    value, prev = pl.col("value"), pl.col("prev")
-    counter = pl.col("counter") == 1
-    top = pl.when(prev <= 0).then(1.0).otherwise(10.0 ** (prev.log10().floor() + 1))
-    roll = (prev >= policy.rollover_high_fraction * pl.col("top")) & (
-        value <= policy.rollover_low_fraction * pl.col("top")
-    )
-    down = counter & prev.is_not_null() & (value < prev)
-    rows = (
-        readings.join(meters, on="meter_id")
-        .sort("meter_id", "ts")
-        .with_columns(prev=pl.coalesce(value.shift(1).over("meter_id"), pl.col("p0")))
-        .with_columns(top=top)
-        .with_columns(
-            q=pl.when(~counter)
-            .then(value)
-            .when(prev.is_null())
-            .then(0.0)
-            .when(value >= prev)
-            .then(value - prev)
-            .when(roll)
-            .then(pl.col("top") - prev + value)
-            .otherwise(0.0),
-            is_reset=(down & ~roll).cast(pl.Int32),
-            is_rollover=(down & roll).cast(pl.Int32),
-            period_start=(pl.col("ts") - pl.duration(microseconds=pl.col("shift"))).dt.truncate(
-                "1h"
-            ),
-        )  # fmt: skip
-    )
-    q = pl.col("q")
-    return (
-        rows.group_by("meter_id", "period_start", maintain_order=True)
-        .agg(
-            q.sum().alias("sum"),
-            pl.len().cast(pl.Int32).alias("count"),
-            q.min().alias("min"),
-            q.max().alias("max"),
-            value.first().alias("first"),
-            value.last().alias("last"),
-            pl.col("ts").min().alias("first_ts"),
-            pl.col("ts").max().alias("last_ts"),
-            pl.col("is_reset").sum().alias("resets"),
-            pl.col("is_rollover").sum().alias("rollovers"),
-        )  # fmt: skip
-        .with_columns(pl.lit(HOUR).alias("grain"))
-        .select(ROLLUP_COLUMNS)
-    )
 
 
 def _insert_fresh_hours(conn: Connection, fresh: pl.DataFrame, policy: CounterPolicy) -> None:
@@ -417,26 +335,23 @@ def _insert_fresh_hours(conn: Connection, fresh: pl.DataFrame, policy: CounterPo
         orient="row",
     )
     readings = fresh.join(meters.select("meter_id"), on="meter_id", how="semi")
-    _insert_rollups(conn, hour_rollups(readings, meters, policy))
+    copy_rollups(conn, "rollups", hour_rollups(readings, meters, policy))
 
 
-def _insert_rollups(conn: Connection, rows: pl.DataFrame) -> None:
+def copy_rollups(conn: Connection, table: str, rows: pl.DataFrame) -> None:
+    """Insert ``rows`` (:data:`ROLLUP_COLUMNS`) into ``table`` (``rollups`` or a temporary
+    table of its shape): PostgreSQL binary ``COPY``, SQLite ``executemany``."""
+    names = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
     if conn.dialect.name == "postgresql":
-        data = pg_binary_copy_data(rows, list(zip(ROLLUP_COLUMNS, _PG_ROLLUP_TYPES, strict=True)))
+        data = pg_binary_copy_data(rows, list(zip(ROLLUP_COLUMNS, PG_ROLLUP_TYPES, strict=True)))
         raw = conn.connection.driver_connection
         assert raw is not None
-        names = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
         with raw.cursor() as cursor:
-            with cursor.copy(f"COPY rollups ({names}) FROM STDIN (FORMAT binary)") as copy:
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(data)
         return
-    stamps = ("period_start", "first_ts", "last_ts")
-    as_text = rows.with_columns(
-        pl.col(c).dt.replace_time_zone(None).dt.strftime(_SQLITE_TS) for c in stamps
-    )
     marks = ", ".join("?" for _ in ROLLUP_COLUMNS)
-    names = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
     raw_lite = conn.connection.driver_connection
     assert isinstance(raw_lite, sqlite3.Connection)
-    values: Sequence[tuple[Any, ...]] = as_text.rows()
-    raw_lite.executemany(f"INSERT INTO rollups ({names}) VALUES ({marks})", values)
+    values: Sequence[tuple[Any, ...]] = sqlite_rows(rows, ROLLUP_COLUMNS)
+    raw_lite.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
