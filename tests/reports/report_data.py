@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from kilnwatch.ingest.registry import import_registry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import CredibilityScore, Enterprise, FindingRecord, TaxInvoice
 from zone import POLICY, SHANGHAI
