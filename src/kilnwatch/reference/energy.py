@@ -135,3 +135,21 @@ def load_densities() -> Mapping[str, float]:
     """Densities [t/m3] of ``energy/densities.csv``, keyed by carrier."""
     rows = read_table(PACKAGE, "energy/densities.csv", Density)
     return MappingProxyType({r.carrier: r.density_t_per_m3 for r in rows})
+
+
+@dataclass(frozen=True)
+class CoalCarrier:
+    """A carrier counted in coal consumption (煤炭消费量) in physical tonnes."""
+
+    carrier: str
+    source: str
+    confidence: Confidence
+    notes: str | None
+
+
+@cache
+def load_coal_carriers() -> frozenset[str]:
+    """Carriers counted in coal consumption (``energy/coal_carriers.csv``)."""
+    return frozenset(
+        r.carrier for r in read_table(PACKAGE, "energy/coal_carriers.csv", CoalCarrier)
+    )

@@ -2,6 +2,8 @@
 produce, by name, with the function that builds its document.
 
 Adding a report (docs/reports.md, "Adding a report"): write ``build(ctx) -> ReportDocument``
+(``ctx`` a :class:`~kilnwatch.reports.context.ReportContext`; the builder's module never imports
+this catalogue, which imports it)
 from the capability's own service functions (the ones its API uses), add a
 :class:`ReportSpec` to :data:`REPORTS`, a CLI command in ``cli/report.py``, and a test that
 reads the file back and compares it with the API.
@@ -17,24 +19,12 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal
+from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
-from kilnwatch.reports.scope import ReportScope, resolve_scope
+from kilnwatch.reports.enterprise import enterprise_report
+from kilnwatch.reports.monthly import monthly_report
+from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
-
-
-@dataclass(frozen=True)
-class ReportContext:
-    """What a report builder gets: a session, the narrowed scope, the period, the clock."""
-
-    session: Session
-    scope: ReportScope
-    period: ReportPeriod
-    timezone: str
-    generated_at: datetime
-
-    @property
-    def principal(self) -> Principal:
-        return self.scope.principal
 
 
 @dataclass(frozen=True)
@@ -47,25 +37,13 @@ class ReportSpec:
     description: Text = Text("", "")
 
 
-def _monthly(ctx: ReportContext) -> ReportDocument:
-    from kilnwatch.reports.monthly import monthly_report
-
-    return monthly_report(ctx)
-
-
-def _enterprise(ctx: ReportContext) -> ReportDocument:
-    from kilnwatch.reports.enterprise import enterprise_report
-
-    return enterprise_report(ctx)
-
-
 REPORTS: dict[str, ReportSpec] = {
     spec.name: spec
     for spec in (
         ReportSpec(
             "monthly",
             Text("两高行业能耗与碳排放月度统计分析", "Monthly statistical analysis"),
-            _monthly,
+            monthly_report,
             description=Text(
                 "能耗、煤耗、用电量、二氧化碳、强度，按城市和行业，与上年同期、2020年和2025年目标比较",
                 "energy, coal, electricity, CO₂ and intensities by city and industry against "
@@ -75,7 +53,7 @@ REPORTS: dict[str, ReportSpec] = {
         ReportSpec(
             "enterprise",
             Text("企业能耗概况", "Enterprise profile"),
-            _enterprise,
+            enterprise_report,
             needs_enterprise=True,
             description=Text("一家企业的单页概况", "one enterprise on one page"),
         ),
@@ -110,4 +88,4 @@ def build_report(
     return spec.build(ctx)
 
 
-__all__ = ["REPORTS", "ReportContext", "ReportSpec", "build_report", "report_spec"]
+__all__ = ["REPORTS", "ReportSpec", "build_report", "report_spec"]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from kilnwatch.reference.energy import load_coal_coefficients
 from kilnwatch.reference.levels import load_targets
 from kilnwatch.reference.registry import load_industries, load_processes
-from kilnwatch.reports.catalogue import ReportContext
+from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import (
     CellValue,
     Column,

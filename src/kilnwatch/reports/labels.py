@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference import read_package_csv
 from kilnwatch.reports.document import CellValue, Column, ColumnKind, Label, Text
 
 LANGS = ("zh-CN", "en")

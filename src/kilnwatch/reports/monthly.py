@@ -20,17 +20,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from kilnwatch.domain.levels import target_fraction as fraction_of_target
 from kilnwatch.domain.units import convert
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference.energy import load_coal_carriers
 from kilnwatch.reference.levels import Target, load_targets
 from kilnwatch.reference.registry import load_industries
-from kilnwatch.reports.catalogue import ReportContext
+from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import (
     CellValue,
     Chart,
@@ -61,13 +60,6 @@ STANDING_STATUSES = ("open", "confirmed")
 """Findings that stand: not dismissed as false, not closed by a re-run that no longer sees them."""
 KWH_PER_10K_KWH = 10_000.0
 TOTAL_KEY = "total"
-
-
-@cache
-def coal_carriers() -> frozenset[str]:
-    """Carriers counted in coal consumption (煤炭消费量), from the sourced reference table."""
-    rows = read_package_csv("kilnwatch.reference", "energy/coal_carriers.csv")
-    return frozenset(r["carrier"] for r in rows)
 
 
 @dataclass
@@ -106,7 +98,7 @@ def group_key(acc: UnitAccount, by: str) -> str:
 
 def quantities_by(accounts: Iterable[UnitAccount], by: str) -> dict[str, Quantities]:
     """Energy and CO₂ as accounted, coal [t] and electricity [kWh] from the metered inputs."""
-    coal = coal_carriers()
+    coal = load_coal_carriers()
     out: dict[str, Quantities] = defaultdict(Quantities)
     for acc in accounts:
         q = out[group_key(acc, by)]
@@ -438,4 +430,4 @@ def monthly_report(ctx: ReportContext) -> ReportDocument:
     )
 
 
-__all__ = ["GroupFigures", "Quantities", "coal_carriers", "findings_by_city", "monthly_report"]
+__all__ = ["GroupFigures", "Quantities", "findings_by_city", "monthly_report"]
