@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy, counter_delta
 from kilnwatch.store.bulk import (
     pg_binary_copy_data,
     sqlite_timestamp,
@@ -38,9 +39,7 @@ from kilnwatch.store.repos.rollups import (
     HOUR,
     MONTH,
     Agg,
-    CounterPolicy,
     closes_interval,
-    counter_delta,
     hourly_aggregates,
     period_start,
     reading_period,

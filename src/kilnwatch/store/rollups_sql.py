@@ -34,17 +34,16 @@ import polars as pl
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy, register_top
 from kilnwatch.store.bulk import pg_binary_copy_data, sqlite_timestamp
 from kilnwatch.store.repos.rollups import (
     DAY,
     HOUR,
     MONTH,
-    CounterPolicy,
     attribution_offset,
     next_period,
     period_start,
     reading_period,
-    register_top,
 )
 
 TOUCHED = "kw_touched"

@@ -13,7 +13,7 @@ Quantities per reading, by ``Meter.measurement``:
   and the new one near zero (consumption = top - previous + new), otherwise a reset
   (consumption 0 for that step); both are counted in ``rollovers``/``resets`` so that
   verification can see them. Consumption is never negative. The very first reading of a
-  meter is its baseline (consumption 0).
+  meter is its baseline (consumption 0). The rule lives in :mod:`kilnwatch.domain.counters`.
 * ``interval``: the value (the quantity in the interval ending at ``ts``).
 * ``instant``: the value; ``sum / count`` is the mean.
 
@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy, counter_delta
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import Meter, Reading, Rollup
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise
@@ -50,38 +51,6 @@ PERIOD_END_MEASUREMENTS = frozenset({"counter", "interval"})
 """Measurements whose reading closes the interval ending at ``ts`` (periods ``(start, end]``)."""
 _ONE_HOUR = timedelta(hours=1)
 _TINY = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class CounterPolicy:
-    """How a decreasing register is read (platform tunables, not regulatory figures).
-
-    A decrease is a roll-over when ``previous >= rollover_high_fraction * top`` and
-    ``new <= rollover_low_fraction * top``, ``top`` being the next power of ten above
-    ``previous`` (the register's capacity); otherwise it is a reset.
-    """
-
-    rollover_high_fraction: float = 0.9
-    rollover_low_fraction: float = 0.1
-
-
-def register_top(value: float) -> float:
-    """The next power of ten above ``value`` (the capacity of a decimal register)."""
-    if value <= 0:
-        return 1.0
-    return float(10 ** (math.floor(math.log10(value)) + 1))
-
-
-def counter_delta(previous: float, value: float, policy: CounterPolicy) -> tuple[float, str | None]:
-    """Consumption between two register values and the kind of decrease, if any."""
-    if value >= previous:
-        return value - previous, None
-    top = register_top(previous)
-    if previous >= policy.rollover_high_fraction * top and value <= (
-        policy.rollover_low_fraction * top
-    ):
-        return top - previous + value, "rollover"
-    return 0.0, "reset"
 
 
 # -- periods -----------------------------------------------------------------------------
