@@ -55,3 +55,13 @@ __all__ += [
 from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
 
 __all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+
+from kilnwatch.store.models.forward import (  # noqa: E402
+    ForwardDevice,
+    ForwardFrame,
+    ForwardItem,
+    ForwardMeter,
+    ForwardTarget,
+)
+
+__all__ += ["ForwardDevice", "ForwardFrame", "ForwardItem", "ForwardMeter", "ForwardTarget"]
