@@ -24,7 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "sim": {"web", "cli", "verify", "analytics", "reports", "supervise", "store"},
     "web": {"cli"},
     "forward": {"web", "cli", "verify", "analytics", "reports", "sim", "supervise", "collect"},
-    "collect": {"store", "web", "cli", "ingest", "verify", "analytics", "reports", "sim",
+    "collect": {"store", "web", "cli", "verify", "analytics", "reports", "sim",
                 "supervise", "forward", "config", "identity"},
 }  # fmt: skip
 # Third-party modules that mean I/O and are banned from the pure domain layer.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kilnwatch.backoff import backoff_s
 from kilnwatch.forward.frames import (
     StoredReading,
     Upstream,
@@ -15,7 +16,7 @@ from kilnwatch.forward.frames import (
     next_qn,
     upload_flag,
 )
-from kilnwatch.forward.policy import ForwardPolicy, backoff_s
+from kilnwatch.forward.policy import ForwardPolicy
 from kilnwatch.ingest.hj212 import Edition, parse_frame
 
 T0 = datetime(2025, 6, 1, 0, 15, tzinfo=UTC)  # 08:15 in Beijing

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from kilnwatch.cli import admin, calc, demo, forward, hj212, ingest, report, simulate, verify
+from kilnwatch.collect.cli import app as collect_app
 
 app = typer.Typer(
     name="kilnwatch",
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 admin.register(app)
 app.add_typer(calc.app, name="calc")
+app.add_typer(collect_app, name="collect")
 app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")

@@ -12,8 +12,6 @@ References
 
 from __future__ import annotations
 
-import random
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from kilnwatch.reference.hj212 import load_hj212_link_timeouts
@@ -43,28 +41,3 @@ class ForwardPolicy(BaseModel):
     than that is forwarded only by ``kilnwatch forward enqueue --since``."""
     window_frames: int = Field(default=20, ge=1, le=1000)
     """Frames sent before waiting for their replies (one round)."""
-
-
-def backoff_s(attempts: int, initial_s: float, max_s: float, rng: random.Random) -> float:
-    """Wait before the next attempt after ``attempts`` failed ones: exponential, equal jitter.
-
-    ``base = min(max_s, initial_s * 2 ** (attempts - 1))``; the wait is drawn uniformly from
-    ``[base / 2, base]``, so that senders that failed together do not retry together.
-
-    Parameters
-    ----------
-    attempts : int
-        Failed attempts so far (>= 1).
-    initial_s, max_s : float
-        Bounds of the base wait [s].
-    rng : random.Random
-        Source of the jitter.
-
-    Returns
-    -------
-    float
-        The wait [s].
-    """
-    exponent = min(max(attempts - 1, 0), 62)
-    base = min(max_s, initial_s * 2.0**exponent)
-    return base / 2 + rng.uniform(0.0, base / 2)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from kilnwatch.backoff import backoff_s
 from kilnwatch.forward.frames import StoredReading, build_drafts, next_qn
-from kilnwatch.forward.policy import backoff_s
 from kilnwatch.forward.targets import selected_meters
 from kilnwatch.store.models import (
     ForwardFrame,

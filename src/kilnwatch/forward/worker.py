@@ -23,9 +23,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.backoff import backoff_s
 from kilnwatch.errors import FrameError, NotFoundError
 from kilnwatch.forward.frames import Upstream, encode_upload
-from kilnwatch.forward.policy import backoff_s
 from kilnwatch.forward.queue import (
     due_frames,
     enqueue_new,
