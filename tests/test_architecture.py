@@ -78,4 +78,4 @@ def test_cli_command_list_is_pinned() -> None:
     from kilnwatch.cli import app
 
     names = set(get_command(app).commands)  # type: ignore[attr-defined]
-    assert {"db", "import", "export", "user", "serve"} <= names
+    assert {"db", "import", "export", "user", "serve", "forward", "collect"} <= names

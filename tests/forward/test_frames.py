@@ -9,7 +9,7 @@ import pytest
 
 from kilnwatch.backoff import backoff_s
 from kilnwatch.forward.frames import (
-    StoredReading,
+    ForwardReading,
     Upstream,
     build_drafts,
     encode_upload,
@@ -23,8 +23,8 @@ T0 = datetime(2025, 6, 1, 0, 15, tzinfo=UTC)  # 08:15 in Beijing
 
 
 def reading(meter: int, ts: datetime, value: float, *, device: int = 1, code: str = "a21026",
-            version: int = 1, unit: str = "mg/m3") -> StoredReading:  # fmt: skip
-    return StoredReading(meter, ts, version, value, None, device, code, unit)
+            version: int = 1, unit: str = "mg/m3") -> ForwardReading:  # fmt: skip
+    return ForwardReading(meter, ts, version, value, None, device, code, unit)
 
 
 def test_one_frame_per_device_and_data_time_with_rtd_and_flag() -> None:

@@ -39,7 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kilnwatch.collect.registers import DataType, Order
-from kilnwatch.errors import ImportRejected, InputError
+from kilnwatch.errors import InputError, rejected_fields
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,13 +110,6 @@ class CollectorConfig(BaseModel):
     buffer: Path | None = None
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _read_mapping(path: Path) -> object:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -143,9 +136,7 @@ def read_config(path: Path) -> CollectorConfig:
     try:
         config = CollectorConfig.model_validate(doc)
     except ValidationError as exc:
-        errors = [InputError(e["msg"], file=str(path), field=_location(e["loc"]))
-                  for e in exc.errors()]  # fmt: skip
-        raise ImportRejected(errors, file=str(path)) from None
+        raise rejected_fields(exc.errors(), str(path)) from None
     buffer = config.buffer or Path(f"{path.stem}.buffer.sqlite")
     if not buffer.is_absolute():
         buffer = path.parent / buffer

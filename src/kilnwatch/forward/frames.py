@@ -44,7 +44,7 @@ ReadingKey = tuple[int, datetime, int]  # meter_id, ts, version
 
 
 @dataclass(frozen=True, slots=True)
-class StoredReading:
+class ForwardReading:
     """A reading selected for a target, with where it goes upstream."""
 
     meter_id: int
@@ -76,7 +76,7 @@ def _cst(moment: datetime) -> datetime:
     return moment.astimezone(CHINA_STANDARD_TIME)
 
 
-def upstream_value(reading: StoredReading) -> float:
+def upstream_value(reading: ForwardReading) -> float:
     """The value in the unit HJ 212 gives the factor code, when both units are known.
 
     A factor code outside the packaged table, or a unit the platform cannot convert, is sent
@@ -92,10 +92,10 @@ def upstream_value(reading: StoredReading) -> float:
 
 
 def latest_versions(
-    readings: Iterable[StoredReading],
-) -> tuple[list[StoredReading], list[ReadingKey]]:
+    readings: Iterable[ForwardReading],
+) -> tuple[list[ForwardReading], list[ReadingKey]]:
     """The latest version of each (meter, ts) and the keys of the older ones (sent with it)."""
-    best: dict[tuple[int, datetime], StoredReading] = {}
+    best: dict[tuple[int, datetime], ForwardReading] = {}
     older: list[ReadingKey] = []
     for r in readings:
         key = (r.meter_id, r.ts)
@@ -109,7 +109,7 @@ def latest_versions(
     return list(best.values()), older
 
 
-def _group(reading: StoredReading) -> dict[str, str | float]:
+def _group(reading: ForwardReading) -> dict[str, str | float]:
     code = reading.factor_code
     value = upstream_value(reading)
     return {f"{code}-{VALUE_KIND}": value, f"{code}-Flag": reading.flag or NORMAL_FLAG}
@@ -120,7 +120,7 @@ def _fits(draft: FrameDraft, group: dict[str, str | float]) -> bool:
     return len(trial) + _CP_WRAPPER <= MAX_CP_CHARS
 
 
-def build_drafts(readings: Sequence[StoredReading]) -> list[FrameDraft]:
+def build_drafts(readings: Sequence[ForwardReading]) -> list[FrameDraft]:
     """Frames for readings of possibly many devices: one per (device, DataTime) and chunk.
 
     Older versions of a (meter, ts) in ``readings`` ride along as keys of the frame that
@@ -128,7 +128,7 @@ def build_drafts(readings: Sequence[StoredReading]) -> list[FrameDraft]:
     (their keys are marked as carried so that they are not selected again).
     """
     latest, older = latest_versions(readings)
-    by_slot: dict[tuple[int, str], list[StoredReading]] = defaultdict(list)
+    by_slot: dict[tuple[int, str], list[ForwardReading]] = defaultdict(list)
     for r in latest:
         by_slot[(r.device_id, format_data_time(_cst(r.ts)))].append(r)
     carried_by: dict[tuple[int, datetime], FrameDraft] = {}

@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from kilnwatch.backoff import backoff_s
-from kilnwatch.forward.frames import StoredReading, build_drafts, next_qn
+from kilnwatch.forward.frames import ForwardReading, build_drafts, next_qn
 from kilnwatch.forward.targets import selected_meters
 from kilnwatch.store.models import (
     ForwardFrame,
@@ -66,11 +66,11 @@ def enqueue_new(
     meters = selected_meters(session, target.id)
     ids = sorted(meters)
     lo = _window_start(target, now, since)
-    rows: list[StoredReading] = []
+    rows: list[ForwardReading] = []
     for start in range(0, len(ids), _IN_CHUNK):
         for r in _unmarked(session, target.id, ids[start : start + _IN_CHUNK], lo):
             s = meters[r.meter_id]
-            rows.append(StoredReading(r.meter_id, r.ts, r.version, r.value, r.flag,
+            rows.append(ForwardReading(r.meter_id, r.ts, r.version, r.value, r.flag,
                                       s.device_id, s.factor_code, s.meter_unit))  # fmt: skip
     drafts = build_drafts(rows)
     if not drafts:

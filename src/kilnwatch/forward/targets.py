@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kilnwatch.errors import ImportRejected, InputError, NotFoundError
+from kilnwatch.errors import ImportRejected, InputError, NotFoundError, rejected_fields
 from kilnwatch.forward.policy import ForwardPolicy
 from kilnwatch.store.models import (
     ForwardDevice,
@@ -81,13 +81,6 @@ class TargetsFile(BaseModel):
     target: list[TargetConfig]
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def read_targets(path: Path) -> list[TargetConfig]:
     """Parse a targets file.
 
@@ -103,9 +96,7 @@ def read_targets(path: Path) -> list[TargetConfig]:
     try:
         return TargetsFile.model_validate(doc).target
     except ValidationError as exc:
-        errors = [InputError(e["msg"], file=str(path), field=_location(e["loc"]))
-                  for e in exc.errors()]  # fmt: skip
-        raise ImportRejected(errors, file=str(path)) from None
+        raise rejected_fields(exc.errors(), str(path)) from None
 
 
 def save_targets(session: Session, configs: list[TargetConfig], file: str = "targets") -> int:
