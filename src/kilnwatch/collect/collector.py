@@ -99,12 +99,16 @@ class Collector:
     def run_once(self) -> CollectStats:
         """Poll every point once and send what the buffer holds (commissioning)."""
         try:
-            for group in self.groups:
-                self._poll(group)
+            self.poll_all()
             self.flush()
         finally:
             self.close()
         return self.stats
+
+    def poll_all(self) -> None:
+        """Poll every group of points now, whatever its schedule."""
+        for group in self.groups:
+            self._poll(group)
 
     def close(self) -> None:
         for group in self.groups:
