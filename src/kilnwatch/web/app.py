@@ -11,7 +11,16 @@ from fastapi.templating import Jinja2Templates
 from kilnwatch import __version__
 from kilnwatch.config import Settings
 from kilnwatch.store.engine import make_engine, make_session_factory
-from kilnwatch.web.api import accounting, auth, findings, ingest, registry
+from kilnwatch.web.api import (
+    accounting,
+    auth,
+    exports,
+    findings,
+    ingest,
+    registry,
+    report_schedules,
+    reports,
+)
 from kilnwatch.web.errors import install_error_handlers
 from kilnwatch.web.pages import overview
 
@@ -25,6 +34,9 @@ def api_router() -> APIRouter:
     router.include_router(ingest.router)
     router.include_router(accounting.router)
     router.include_router(findings.router)
+    router.include_router(report_schedules.router)  # before /reports/{name}
+    router.include_router(reports.router)
+    router.include_router(exports.router)
     return router
 
 

@@ -65,3 +65,10 @@ from kilnwatch.store.models.forward import (  # noqa: E402
 )
 
 __all__ += ["ForwardDevice", "ForwardFrame", "ForwardItem", "ForwardMeter", "ForwardTarget"]
+from kilnwatch.store.models.reports import (  # noqa: E402
+    ReportArchive,
+    ReportDelivery,
+    ReportSchedule,
+)
+
+__all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch import __version__
+from kilnwatch.accounting.groups import group_accounts
+from kilnwatch.accounting.units import unit_accounts
+from kilnwatch.domain.periods import Period
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.registry import load_industries
-from kilnwatch.reports.accounting import group_accounts, unit_accounts
-from kilnwatch.reports.periods import parse_period
 from kilnwatch.store.models import Enterprise, Meter, ProductionUnit, Reading, Region, Rollup
 from kilnwatch.web.deps import SessionDep, SettingsDep
 from kilnwatch.web.i18n import pick_locale, translator
@@ -25,7 +26,7 @@ OVERVIEW = Principal(subject="overview-page", role=Role.ADMIN)
 """The public page shows province aggregates only, never an enterprise's own figures."""
 
 
-def overview_data(session: Session, locale: str) -> dict[str, Any]:
+def overview_data(session: Session, locale: str, zone: tzinfo) -> dict[str, Any]:
     """Province totals and counts by city and industry (no enterprise-level data)."""
     totals = {
         "enterprises": session.scalar(select(func.count(Enterprise.id))) or 0,
@@ -60,12 +61,12 @@ def overview_data(session: Session, locale: str) -> dict[str, Any]:
         "totals": totals,
         "by_city": by_city,
         "by_industry": by_industry,
-        **efficiency_summary(session, locale),
+        **efficiency_summary(session, locale, zone),
     }
 
 
-def efficiency_summary(session: Session, locale: str) -> dict[str, Any]:
-    """Classes by industry for the newest month with rollups (aggregates only)."""
+def efficiency_summary(session: Session, locale: str, zone: tzinfo) -> dict[str, Any]:
+    """Classes by industry for the newest month (in ``zone``) with rollups (aggregates only)."""
     # the newest month with metered production: a month holding only a trailing instant
     # reading (e.g. CEMS at 00:00 on the 1st) has nothing to classify
     newest = session.scalar(
@@ -75,12 +76,12 @@ def efficiency_summary(session: Session, locale: str) -> dict[str, Any]:
     )
     if newest is None:
         return {"efficiency": [], "efficiency_period": None}
-    label = newest.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
-    accounts = unit_accounts(session, OVERVIEW, parse_period(label))
+    month = Period.containing("month", newest.astimezone(zone).date(), zone)
+    accounts = unit_accounts(session, OVERVIEW, month)
     groups = [
         g for g in group_accounts(session, accounts, "industry", locale) if g.units_classified
     ]
-    return {"efficiency": groups, "efficiency_period": label}
+    return {"efficiency": groups, "efficiency_period": month.label}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -89,7 +90,7 @@ def overview(
 ) -> HTMLResponse:
     locale = pick_locale(lang, settings.default_locale)
     context = {"locale": locale, "t": translator(locale), "version": __version__}
-    context.update(overview_data(session, locale))
+    context.update(overview_data(session, locale, settings.zone))
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(request, "overview.html", context)
     return response
