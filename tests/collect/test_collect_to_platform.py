@@ -29,7 +29,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import DeliveryRepeat, Meter, Reading
 from servers import need_server

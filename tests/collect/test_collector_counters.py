@@ -15,7 +15,7 @@ from kilnwatch.collect.checks import RESET, ROLLOVER
 from kilnwatch.collect.collector import Collector
 from kilnwatch.collect.config import read_config
 from kilnwatch.collect.senders import HttpSender
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Meter
 from kilnwatch.store.repos.rollups import HOUR, meter_totals

@@ -17,11 +17,12 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import DeliveryRepeat, Reading
+from zone import POLICY
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "registry"
 UPSTREAM_MN, UPSTREAM_PW = "UPMN-37-0001", "up-s3cret"
@@ -67,7 +68,7 @@ def add_readings(session: Session, minutes: range, *, so2: float = 10.0) -> None
         ts = (NOW - timedelta(minutes=30) + timedelta(minutes=m)).isoformat()
         rows.append(RawReading("M-JN-SO2", ts, so2 + m, "mg/m3"))
         rows.append(RawReading("M-JN-NOX", ts, 40.0 + m, "mg/m3"))
-    ingest_readings(session, rows, "file", "forward-test")
+    ingest_readings(session, rows, "file", "forward-test", policy=POLICY)
 
 
 def targets_toml(path: Path, port: int, **policy: object) -> Path:

@@ -27,6 +27,7 @@ from kilnwatch.ingest.hj212 import Packet, parse_data_segment
 from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import ForwardFrame, ForwardItem, Meter
+from zone import POLICY
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_each_reading_is_queued_once_late_data_and_corrections_too(
     add_readings(session, range(10, 12))  # in time
     add_readings(session, range(-5, -4))  # late: before everything queued so far
     ingest_readings(session, [RawReading("M-JN-SO2", (NOW - timedelta(minutes=30)).isoformat(),
-                                         99.0, "mg/m3")], "file", "fix")  # fmt: skip
+                                         99.0, "mg/m3")], "file", "fix", policy=POLICY)  # fmt: skip
     assert enqueue_new(session, target, NOW) == 4  # 2 in time, 1 late, 1 correction
     frames = _frames(session)
     assert [f.qn for f in frames] == sorted(f.qn for f in frames)  # QN strictly increasing
