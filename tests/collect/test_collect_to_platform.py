@@ -55,6 +55,13 @@ POINTS = """
 """
 
 
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(pg_database: str, tmp_path: Path) -> Settings:
+    """PostgreSQL only: these tests run real processes through outages (tens of seconds each);
+    the storage paths they end in are tested on both backends elsewhere."""
+    return Settings(database_url=pg_database, environment="test", var_dir=tmp_path)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -32,6 +32,13 @@ from kilnwatch.store.models import ForwardFrame
 STUB = Path(__file__).with_name("hj212_stub_receiver.py")
 
 
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(pg_database: str, tmp_path: Path) -> Settings:
+    """PostgreSQL only: these tests run real processes through outages (tens of seconds each);
+    the storage paths they end in are tested on both backends elsewhere."""
+    return Settings(database_url=pg_database, environment="test", var_dir=tmp_path)
+
+
 def _setup(engine: Engine, tmp_path: Path, port: int, readings: range, **policy: object) -> None:
     with unit_of_work(make_session_factory(engine)) as session:
         load_platform_registry(session, tmp_path)
