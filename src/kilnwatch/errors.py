@@ -22,8 +22,9 @@ refer to it without parsing messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class KilnwatchError(Exception):
@@ -158,3 +159,18 @@ class NoConfirmedValueError(ReferenceDataError):
     supply a measured or official value explicitly."""
 
     code = "reference.no_confirmed_value"
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A field's path in a nested document: ``("devices", 0, "port")`` -> ``devices[0].port``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def rejected_fields(problems: Iterable[Mapping[str, Any]], file: str) -> ImportRejected:
+    """Every problem of a validated document (pydantic's ``errors()``: ``loc`` and ``msg``) as
+    one :class:`ImportRejected`, each fault named by its field path."""
+    errors = [InputError(p["msg"], file=file, field=field_path(p["loc"])) for p in problems]
+    return ImportRejected(errors, file=file)

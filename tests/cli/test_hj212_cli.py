@@ -73,6 +73,16 @@ def test_decode_human_output_of_real_frames() -> None:
     assert "compat=crc_modbus_swapped,too_long" in lenient.stdout
 
 
+def test_decode_accepts_real_lower_case_crc_frames_strictly() -> None:
+    paths = sorted(FRAMES.glob("*crc_lower*.bin"))
+    assert len(paths) == 3
+    stream = b"".join(path.read_bytes() for path in paths)
+    result = runner.invoke(app, ["decode", "-", "--json"], input=stream)
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(x["ok"], x["compat"]) for x in lines] == [(True, [])] * 3
+
+
 def test_decode_refuses_unknown_compat() -> None:
     result = runner.invoke(app, ["decode", "-", "--compat", "nope"], input=b"")
     assert result.exit_code == 2

@@ -10,6 +10,7 @@ from kilnwatch.cli import (
     calc,
     demo,
     export,
+    forward,
     hj212,
     imports,
     ingest,
@@ -18,6 +19,7 @@ from kilnwatch.cli import (
     simulate,
     verify,
 )
+from kilnwatch.collect.cli import app as collect_app
 
 app = typer.Typer(
     name="kilnwatch",
@@ -29,6 +31,8 @@ admin.register(app)
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
+app.add_typer(collect_app, name="collect")
+app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from kilnwatch.errors import ReferenceDataError
-from kilnwatch.reference._csv import Row, build_row, package_rows
+from kilnwatch.reference._csv import Row, build_row, package_rows, read_package_csv
 
 _FILE = "hj212_codes.csv"
 _COLUMNS = (
@@ -88,3 +88,38 @@ def load_hj212_codes() -> PollutantCodeTable:
         if code.code_2005:
             by_2005[code.code_2005] = code
     return PollutantCodeTable(by_code=by_code, by_code_2005=by_2005)
+
+
+_TIMEOUTS_FILE = "hj212_link_timeouts.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTimeout:
+    """Default answer timeout and retry count of a link type (HJ 212-2017 Table 1)."""
+
+    link: str
+    overtime_s: float
+    recount: int
+    source: str
+
+
+@lru_cache(maxsize=1)
+def load_hj212_link_timeouts() -> dict[str, LinkTimeout]:
+    """The packaged ``hj212_link_timeouts.csv`` by link name (``GPRS``, ``ADSL`` ...).
+
+    Raises
+    ------
+    ReferenceDataError
+        When a row lacks a source or holds a value that is not a number.
+    """
+    table: dict[str, LinkTimeout] = {}
+    for line, raw in enumerate(read_package_csv("kilnwatch.reference", _TIMEOUTS_FILE), 2):
+        try:
+            row = LinkTimeout(raw["link"], float(raw["overtime_s"]), int(raw["recount"]),
+                              raw["source"])  # fmt: skip
+        except (KeyError, ValueError) as exc:
+            raise ReferenceDataError(f"{_TIMEOUTS_FILE}, row {line}: {exc}") from None
+        if not row.source:
+            raise ReferenceDataError(f"{_TIMEOUTS_FILE}, row {line}: source is required")
+        table[row.link] = row
+    return table

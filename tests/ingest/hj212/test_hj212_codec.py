@@ -198,7 +198,6 @@ def _variants() -> list[tuple[bytes, Compat]]:
     return [
         (frame_with(seg, crc=b"%04X" % modbus), Compat.CRC_MODBUS),
         (frame_with(seg, crc=b"%04X" % swap_bytes(modbus)), Compat.CRC_MODBUS_SWAPPED),
-        (frame_with(seg, crc=(b"%04x" % crc_hj212(seg))), Compat.CRC_LOWERCASE),
         (std[:-2] + b"\n", Compat.LF_ONLY),
         (std[:-2], Compat.NO_TERMINATOR),
         (frame_with(segment(cp="a21026-Rtd=1.0;" * 70)), Compat.TOO_LONG),
@@ -207,9 +206,8 @@ def _variants() -> list[tuple[bytes, Compat]]:
 
 @pytest.mark.parametrize(("data", "mark"), _variants())
 def test_deviation_rejected_strict_and_marked_when_allowed(data: bytes, mark: Compat) -> None:
-    if not (mark is Compat.CRC_LOWERCASE and b"%04x" % 0 in data):
-        with pytest.raises(FrameError):
-            parse_frame(data)
+    with pytest.raises(FrameError):
+        parse_frame(data)
     packet = parse_frame(data, frozenset({mark}))
     assert mark in packet.compat
     assert parse_frame(data, ALL_COMPAT).compat == packet.compat
@@ -229,8 +227,74 @@ def test_parse_compat_names() -> None:
     assert parse_compat("crc_modbus, lf_only") == {Compat.CRC_MODBUS, Compat.LF_ONLY}
     assert parse_compat("all") == ALL_COMPAT
     assert parse_compat("") == frozenset()
+    # retired: lower-case CRC hex is standard now; old registry rows still load
+    assert parse_compat("crc_lowercase") == frozenset()
+    assert parse_compat(["crc_lowercase", "lf_only"]) == {Compat.LF_ONLY}
     with pytest.raises(ValueError, match="unknown compat"):
         parse_compat("crc_ccitt")
+
+
+# --- CRC hex case ------------------------------------------------------------------------
+
+
+def lower_crc(frame: bytes) -> bytes:
+    """The same frame with its four CRC digits in lower case (terminator CR LF kept)."""
+    return frame[:-6] + frame[-6:-2].lower() + frame[-2:]
+
+
+def _lower_case_frames() -> list[bytes]:
+    """Encoder output whose CRC has letters, so lower-casing changes the bytes."""
+    frames = []
+    for n in range(400):
+        frame = encode_data_frame(
+            mn="MN0001",
+            pw="123456",
+            cn="2011",
+            data_time=datetime(2025, 3, 1, 8, 15, tzinfo=UTC),
+            values={"a21026": (float(n), "N")},
+            qn=f"20250301081500{n:03d}",
+        )
+        if lower_crc(frame) != frame:
+            frames.append(frame)
+    return frames
+
+
+def test_lower_case_crc_is_standard_in_strict_mode() -> None:
+    frames = _lower_case_frames()
+    assert len(frames) > 100
+    assert len({frame[-6:-2] for frame in frames}) > 30  # many distinct CRC values
+    for frame in frames:
+        lower = lower_crc(frame)
+        assert lower[-6:-2].islower() and lower[-6:-2] != frame[-6:-2]
+        packet = parse_frame(lower)
+        assert packet == parse_frame(frame)
+        assert packet.compat == ()
+
+
+@pytest.mark.parametrize("crc", [b"7d00", b"8c41", b"f001", b"aCc1", b"FcC1"])
+def test_lower_or_mixed_case_crc_is_read_as_a_number(crc: bytes) -> None:
+    """Find a segment whose HJ 212 CRC is the given number, then send it in that case."""
+    wanted = int(crc, 16)
+    for n in range(20_000):
+        seg = segment(cp=f"DataTime=20250301081500;a21026-Rtd={n}")
+        if crc_hj212(seg) == wanted:
+            break
+    else:
+        pytest.fail(f"no segment with CRC {crc!r}")  # only 256 CRC values exist (see crc.py)
+    assert parse_frame(frame_with(seg, crc=crc)).compat == ()
+
+
+def test_only_the_case_is_forgiven_not_the_value_or_other_rules() -> None:
+    seg = segment()
+    good = crc_hj212(seg)
+    wrong = b"%04x" % (good ^ 0x0100)
+    assert _reason(frame_with(seg, crc=wrong)) == "crc"
+    assert _reason(frame_with(seg, crc=b"%04x" % crc_modbus(seg))) == "crc"
+    assert parse_frame(
+        frame_with(seg, crc=b"%04x" % crc_modbus(seg)), frozenset({Compat.CRC_MODBUS})
+    ).compat == (Compat.CRC_MODBUS,)
+    assert _reason(frame_with(seg, crc=b"%04x" % good, tail=b"\n")) == "framing"
+    assert _reason(frame_with(seg, crc=b"0x1c")) == "crc"  # still four hex digits
 
 
 # --- encoding guards ----------------------------------------------------------------------

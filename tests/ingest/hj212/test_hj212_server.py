@@ -100,6 +100,22 @@ def test_ack_only_after_commit_and_counters() -> None:
     run(scenario())
 
 
+def test_a_strict_device_sending_lower_case_crc_is_stored_and_answered() -> None:
+    async def scenario() -> None:
+        sink = ListSink()
+        async with running(sink) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            frame = next(f for n in range(100) if (f := data_frame(n))[-6:-2].lower() != f[-6:-2])
+            writer.write(frame[:-6] + frame[-6:-2].lower() + b"\r\n")
+            await writer.drain()
+            reply = await read_reply(reader)
+            assert sink.packets[0].qn == reply.qn and sink.packets[0].compat == ()
+            assert server.stats.frames_rejected_total == 0
+            writer.close()
+
+    run(scenario())
+
+
 def test_no_ack_when_commit_fails_and_connection_survives() -> None:
     async def scenario() -> None:
         sink = ListSink()

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kilnwatch.domain.counters import CounterPolicy
 from kilnwatch.store.rollups.aggregate import ROLLUP_COLUMNS, Agg, coarse_deltas, hour_rollups
-from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH, CounterPolicy
+from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -1,23 +1,18 @@
-"""Rollup attribution: counter deltas, grains and the period a reading belongs to."""
+"""Rollup attribution: grains and the period a reading belongs to (counter deltas are tested
+in tests/domain/test_counters.py)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from kilnwatch.store.rollups.attribution import (
     DAY,
     MONTH,
-    CounterPolicy,
-    counter_delta,
     covering_periods,
     next_period,
     period_start,
     reading_period,
-    register_top,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,18 +20,7 @@ APRIL = datetime(2025, 3, 31, 16, tzinfo=UTC)  # 2025-04-01 00:00 Asia/Shanghai
 MARCH_START = datetime(2025, 2, 28, 16, tzinfo=UTC)
 
 
-@given(st.floats(0, 1e9), st.floats(0, 1e9))
-@settings(max_examples=200)
-def test_counter_delta_is_never_negative(previous: float, value: float) -> None:
-    delta, event = counter_delta(previous, value, CounterPolicy())
-    assert delta >= 0
-    assert (event is None) == (value >= previous)
-
-
-def test_rollover_and_periods() -> None:
-    assert register_top(99_990.0) == 100_000.0
-    assert counter_delta(99_990.0, 10.0, CounterPolicy()) == (20.0, "rollover")
-    assert counter_delta(50_000.0, 10.0, CounterPolicy()) == (0.0, "reset")
+def test_periods() -> None:
     ts = datetime(2025, 1, 31, 17, 30, tzinfo=UTC)  # 2025-02-01 01:30 in Beijing
     assert period_start(ts, DAY, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)
     assert period_start(ts, MONTH, SHANGHAI) == datetime(2025, 1, 31, 16, tzinfo=UTC)

@@ -41,7 +41,6 @@ TEXT_QUOTE = "//"  # HJ 212-2017 Table 4, xxxxxx-Info: free text between a pair 
 _HEADER_KEYS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 _REQUIRED_KEYS = ("ST", "CN", "PW", "MN")
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
-_LOWER_HEX = frozenset(b"abcdef")
 _FLAG_MAX = 255  # Flag is one byte (HJ 212-2017 Flag definition)
 
 
@@ -91,6 +90,9 @@ def parse_raw_frame(frame: RawFrame, compat: frozenset[Compat] = STRICT) -> Pack
 def check_crc(segment: bytes, crc_text: bytes) -> set[Compat]:
     """Verify the CRC; return the deviations needed to accept it (empty when standard).
 
+    The four hex digits are read as a number, in either case: ``7d00`` and ``7D00`` are the
+    same CRC (HJ 212-2017 Appendix A defines the value; many devices print it in lower case).
+
     Raises
     ------
     FrameError
@@ -98,18 +100,15 @@ def check_crc(segment: bytes, crc_text: bytes) -> set[Compat]:
     """
     if len(crc_text) != 4 or not _HEX.issuperset(crc_text):
         raise FrameError("crc", f"CRC field {crc_text!r} is not four hex digits")
-    deviations: set[Compat] = set()
-    if _LOWER_HEX.intersection(crc_text):
-        deviations.add(Compat.CRC_LOWERCASE)
     received = int(crc_text, 16)
     expected = crc_hj212(segment)
     if received == expected:
-        return deviations
+        return set()
     modbus = crc_modbus(segment)
     if received == modbus:
-        return deviations | {Compat.CRC_MODBUS}
+        return {Compat.CRC_MODBUS}
     if received == swap_bytes(modbus):
-        return deviations | {Compat.CRC_MODBUS_SWAPPED}
+        return {Compat.CRC_MODBUS_SWAPPED}
     raise FrameError("crc", f"CRC is {crc_text.decode()}, expected {expected:04X}")
 
 

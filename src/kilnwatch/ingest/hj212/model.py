@@ -41,7 +41,6 @@ class Compat(StrEnum):
 
     CRC_MODBUS = "crc_modbus"  # plain CRC-16/MODBUS, high byte first
     CRC_MODBUS_SWAPPED = "crc_modbus_swapped"  # plain CRC-16/MODBUS, low byte first
-    CRC_LOWERCASE = "crc_lowercase"  # CRC written in lower-case hex
     LF_ONLY = "lf_only"  # frame ends with LF instead of CR LF
     NO_TERMINATOR = "no_terminator"  # frame ends right after the CRC
     TOO_LONG = "too_long"  # data segment over 1024 bytes or CP over 950
@@ -51,11 +50,16 @@ class Compat(StrEnum):
 ALL_COMPAT: frozenset[Compat] = frozenset(Compat)
 STRICT: frozenset[Compat] = frozenset()
 
+#: Option names that were once deviations and are now part of strict decoding. They are still
+#: accepted in a device's compat setting (registry rows written before) and enable nothing:
+#: ``crc_lowercase`` -- the CRC is a number, the case of its hex digits carries no meaning, so
+#: strict decoding reads ``7d00`` as ``7D00`` (HJ 212-2017 Appendix A defines the value only).
+RETIRED_COMPAT_NAMES: frozenset[str] = frozenset({"crc_lowercase"})
+
 #: FrameError reason used when a deviation is present but not allowed.
 COMPAT_REJECT_REASON: dict[Compat, str] = {
     Compat.CRC_MODBUS: "crc",
     Compat.CRC_MODBUS_SWAPPED: "crc",
-    Compat.CRC_LOWERCASE: "crc",
     Compat.LF_ONLY: "framing",
     Compat.NO_TERMINATOR: "framing",
     Compat.TOO_LONG: "too_long",
@@ -66,13 +70,16 @@ COMPAT_REJECT_REASON: dict[Compat, str] = {
 def parse_compat(names: str | list[str] | tuple[str, ...] | frozenset[str]) -> frozenset[Compat]:
     """Turn ``"crc_modbus,lf_only"`` (or a list of names, or ``"all"``) into a compat set.
 
+    Names in :data:`RETIRED_COMPAT_NAMES` are accepted and enable nothing.
+
     Raises
     ------
     ValueError
         For a name that is not a :class:`Compat` value.
     """
     items = names.split(",") if isinstance(names, str) else list(names)
-    cleaned = [item.strip() for item in items if item.strip()]
+    stripped = (item.strip() for item in items)
+    cleaned = [name for name in stripped if name and name not in RETIRED_COMPAT_NAMES]
     if cleaned == ["all"]:
         return ALL_COMPAT
     known = {c.value: c for c in Compat}

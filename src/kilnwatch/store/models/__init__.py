@@ -56,6 +56,15 @@ from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # 
 
 __all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
 
+from kilnwatch.store.models.forward import (  # noqa: E402
+    ForwardDevice,
+    ForwardFrame,
+    ForwardItem,
+    ForwardMeter,
+    ForwardTarget,
+)
+
+__all__ += ["ForwardDevice", "ForwardFrame", "ForwardItem", "ForwardMeter", "ForwardTarget"]
 from kilnwatch.store.models.reports import (  # noqa: E402
     ReportArchive,
     ReportDelivery,

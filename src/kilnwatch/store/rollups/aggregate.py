@@ -15,11 +15,10 @@ from typing import Any
 
 import polars as pl
 
+from kilnwatch.domain.counters import CounterPolicy, counter_delta
 from kilnwatch.store.models import Rollup
 from kilnwatch.store.rollups.attribution import (
     HOUR,
-    CounterPolicy,
-    counter_delta,
     period_start,
     reading_period,
 )

@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy, counter_delta
 from kilnwatch.store.dialects import sqlite_timestamp
 from kilnwatch.store.rollups.aggregate import (
     PG_ROLLUP_TYPES,
@@ -43,9 +44,7 @@ from kilnwatch.store.rollups.attribution import (
     DAY,
     HOUR,
     MONTH,
-    CounterPolicy,
     closes_interval,
-    counter_delta,
     period_start,
     reading_period,
 )

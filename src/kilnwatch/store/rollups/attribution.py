@@ -1,4 +1,4 @@
-"""Grains, the period a reading belongs to, and the quantity a counter step contributes.
+"""Grains and the period a reading belongs to (counters: :mod:`kilnwatch.domain.counters`).
 
 See :mod:`kilnwatch.store.rollups` for the rules (counter / interval / instant, ``(start,
 end]`` attribution).
@@ -6,8 +6,6 @@ end]`` attribution).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 HOUR, DAY, MONTH = "hour", "day", "month"
@@ -18,38 +16,6 @@ PERIOD_END_MEASUREMENTS = frozenset({"counter", "interval"})
 """Measurements whose reading closes the interval ending at ``ts`` (periods ``(start, end]``)."""
 ONE_HOUR = timedelta(hours=1)
 ONE_MICROSECOND = timedelta(microseconds=1)
-
-
-@dataclass(frozen=True)
-class CounterPolicy:
-    """How a decreasing register is read (platform tunables, not regulatory figures).
-
-    A decrease is a roll-over when ``previous >= rollover_high_fraction * top`` and
-    ``new <= rollover_low_fraction * top``, ``top`` being the next power of ten above
-    ``previous`` (the register's capacity); otherwise it is a reset.
-    """
-
-    rollover_high_fraction: float = 0.9
-    rollover_low_fraction: float = 0.1
-
-
-def register_top(value: float) -> float:
-    """The next power of ten above ``value`` (the capacity of a decimal register)."""
-    if value <= 0:
-        return 1.0
-    return float(10 ** (math.floor(math.log10(value)) + 1))
-
-
-def counter_delta(previous: float, value: float, policy: CounterPolicy) -> tuple[float, str | None]:
-    """Consumption between two register values and the kind of decrease, if any."""
-    if value >= previous:
-        return value - previous, None
-    top = register_top(previous)
-    if previous >= policy.rollover_high_fraction * top and value <= (
-        policy.rollover_low_fraction * top
-    ):
-        return top - previous + value, "rollover"
-    return 0.0, "reset"
 
 
 def period_start(ts: datetime, grain: str, tz: tzinfo) -> datetime:

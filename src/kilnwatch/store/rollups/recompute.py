@@ -11,7 +11,7 @@ The same rules as the row-by-row reference (:mod:`kilnwatch.store.rollups.refere
    the range);
 2. hours: latest version per timestamp (``row_number()``), the previous value by ``lag()``
    (the stored previous value for the first reading), the counter delta with the roll-over /
-   reset policy (:class:`~kilnwatch.store.rollups.attribution.CounterPolicy`), grouped by hour;
+   reset policy (:class:`~kilnwatch.domain.counters.CounterPolicy`), grouped by hour;
 3. days from hours and months from days in the platform zone (PostgreSQL ``AT TIME ZONE``;
    SQLite: a registered function using the same Python period arithmetic).
 
@@ -35,16 +35,15 @@ import polars as pl
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy, register_top
 from kilnwatch.store.dialects import aware_utc, pg_binary_copy_data, sqlite_rows, sqlite_timestamp
 from kilnwatch.store.rollups.aggregate import PG_ROLLUP_TYPES, ROLLUP_COLUMNS, hour_rollups
 from kilnwatch.store.rollups.attribution import (
     COARSER,
     HOUR,
-    CounterPolicy,
     attribution_offset,
     covering_periods,
     period_start,
-    register_top,
     touched_hours,
 )
 

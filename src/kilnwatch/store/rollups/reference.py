@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.counters import CounterPolicy
 from kilnwatch.store.models import Reading, Rollup
 from kilnwatch.store.rollups.aggregate import (
     AGG_COLUMNS,
@@ -30,7 +31,6 @@ from kilnwatch.store.rollups.aggregate import (
 from kilnwatch.store.rollups.attribution import (
     COARSER,
     HOUR,
-    CounterPolicy,
     attribution_offset,
     covering_periods,
     period_start,
