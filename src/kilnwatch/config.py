@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     secret_key: str = DEV_SECRET
     token_ttl_s: int = 8 * 3600
+    session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
+    )
     timezone: str = "Asia/Shanghai"
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
     host: str = "127.0.0.1"
@@ -43,6 +46,11 @@ class Settings(BaseSettings):
         if len(self.secret_key.encode()) < 32:
             raise ConfigError("KILNWATCH_SECRET_KEY must be at least 32 bytes (RFC 7518, 3.2)")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` everywhere but in development (plain HTTP on a laptop)."""
+        return self.environment != "dev"
 
     @property
     def effective_database_url(self) -> str:

@@ -55,3 +55,7 @@ __all__ += [
 from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
 
 __all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+
+from kilnwatch.store.models.web import FindingEvent, WebSession  # noqa: E402
+
+__all__ += ["FindingEvent", "WebSession"]

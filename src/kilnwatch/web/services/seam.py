@@ -1,0 +1,36 @@
+"""The one place where the web application imports accounting, periods and rollup queries.
+
+Everything in ``web/`` that needs them imports from here (docs/web.md, "Where the numbers come
+from"); when those modules move, only this file changes.
+"""
+
+from __future__ import annotations
+
+from kilnwatch.reports.accounting import (
+    GroupAccount,
+    MeterInput,
+    UnitAccount,
+    co2_of,
+    energy_kgce_of,
+    group_accounts,
+    unit_account,
+    unit_accounts,
+)
+from kilnwatch.reports.periods import Period
+from kilnwatch.store.repos.rollups import RollupPoint, latest_state, meter_series, meter_totals
+
+__all__ = [
+    "GroupAccount",
+    "MeterInput",
+    "Period",
+    "RollupPoint",
+    "UnitAccount",
+    "co2_of",
+    "energy_kgce_of",
+    "group_accounts",
+    "latest_state",
+    "meter_series",
+    "meter_totals",
+    "unit_account",
+    "unit_accounts",
+]
