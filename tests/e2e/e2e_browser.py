@@ -52,8 +52,12 @@ def kilnwatch(*args: str, env: dict[str, str], log: Path, timeout: float) -> Non
 def serve(env: dict[str, str], log: Path) -> Iterator[str]:
     port = free_port()
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "kilnwatch.cli", "serve", "--port",
-                                 str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kilnwatch.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from e2e_browser import Session, kilnwatch, launch, serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -18,6 +18,8 @@ from kilnwatch.identity import Role
 from kilnwatch.store.models import Enterprise, User
 
 DEMO_PASSWORD = "kilnwatch-demo"
+
+
 def _demo_users() -> tuple[tuple[str, Role, str | None], ...]:
     """admin, the province (``shandong``) and one user per city named after it (``jinan``)."""
     from kilnwatch.reference.registry import load_regions
@@ -91,9 +93,9 @@ def add_demo_users(session: Session) -> list[str]:
             add_user(session, name, DEMO_PASSWORD, role, region_code=region)
             added.append(name)
     first = session.scalar(
-        select(Enterprise.uscc).where(Enterprise.region_code.startswith("3701")).order_by(
-            Enterprise.id
-        )
+        select(Enterprise.uscc)
+        .where(Enterprise.region_code.startswith("3701"))
+        .order_by(Enterprise.id)
     )
     exists = session.scalar(select(User.id).where(User.username == DEMO_ENTERPRISE_USER))
     if first is not None and exists is None:

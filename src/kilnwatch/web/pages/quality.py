@@ -16,7 +16,7 @@ from typing import Any
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kilnwatch.store.models import Meter
+from kilnwatch.store.models import Enterprise, Meter
 from kilnwatch.store.repos.figures import (
     Where,
     calibration_overdue,
@@ -26,9 +26,10 @@ from kilnwatch.store.repos.figures import (
     gateways_in,
 )
 from kilnwatch.web.pages._period import picked_period
-from kilnwatch.web.pages.kit import SignedIn, page_router
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
+from kilnwatch.web.services.periods import PagePeriod
 from kilnwatch.web.services.region import ONLINE_WINDOW, quality_of
 
 router = page_router()
@@ -48,16 +49,26 @@ def _ratio(a: float, b: float) -> float | None:
 
 @router.get("/quality")
 def quality_page(env: SignedIn) -> Response:
-    t, db, me = env.t, env.db, env.me
-    where = Where(me)
+    where = Where(env.me)
     period, picker = picked_period(env, where)
+    key = ("quality-page", env.scope_key, env.locale, period.label)
+    context, tables = env.cached(key, lambda: _quality(env, where, period))
+    return env.render("quality.html", {**context, "picker": picker}, tables)
+
+
+def _quality(env: PageEnv, where: Where, period: PagePeriod) -> tuple[dict[str, Any], list[Table]]:
+    t, db = env.t, env.db
     facts = {f.id: f for f in enterprises_in(db, where)}
     total_q, per_q = quality_of(db, where)
     as_of = total_q.as_of or datetime.now(UTC)
     end = min(period.end, as_of + timedelta(microseconds=1))
     days = max((end - period.start).total_seconds() / 86400, 0.0)
     covered = {c.meter_id: c for c in coverage(db, where, period.start, period.end)}
-    meters = list(db.scalars(select(Meter).where(Meter.enterprise_id.in_(list(facts)))))
+    meters = db.execute(
+        select(Meter.id, Meter.code, Meter.enterprise_id).where(
+            Meter.enterprise_id.in_(select(Enterprise.id).where(*where.enterprises()))
+        )
+    ).all()
     by_ent: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     meter_rows: list[dict[str, Any]] = []
     for m in meters:
@@ -166,10 +177,10 @@ def quality_page(env: SignedIn) -> Response:
     got = sum(a[0] for a in by_ent.values())
     expected = sum(a[1] for a in by_ent.values())
     context: dict[str, Any] = {
-        "picker": picker, "period": period, "quality": total_q, "as_of": as_of,
+        "period": period, "quality": total_q, "as_of": as_of,
         "completeness": _ratio(got, expected), "late": sum(g["state"] == "late" for g in gateways),
         "dead_total": sum(d["count"] for d in dead), "overdue": len(overdue),
         "online_window_h": ONLINE_WINDOW.total_seconds() / 3600,
         "dead_days": DEAD_LETTER_DAYS, "crumbs": [(t("nav.quality"), None)],
     }  # fmt: skip
-    return env.render("quality.html", context, tables)
+    return context, tables

@@ -21,7 +21,13 @@ from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.figures import Totals, change_fraction, compute_figures
-from kilnwatch.web.services.labels import city_of, industry_name, process_name, region_name
+from kilnwatch.web.services.labels import (
+    account_notes,
+    city_of,
+    industry_name,
+    process_name,
+    region_name,
+)
 from kilnwatch.web.services.periods import PagePeriod
 from kilnwatch.web.services.region import (
     BASE_YEAR,
@@ -205,6 +211,7 @@ def _tables(
     if not public:
         unclassified = [
             {**u, "process": process_name(u["process"], t),
+             "reason": account_notes(u["notes"], t) or t("note.acc.no_level_table"),
              "industry": industry_name(u["industry"], t),
              "unit_href": f"/units/{u['unit_id']}",
              "enterprise_href": f"/enterprises/{u['enterprise_id']}"}

@@ -27,6 +27,15 @@ HISTORY_MONTHS = 12
 
 def _history(req: SectionRequest) -> dict[str, Any]:
     env, unit, period = req.env, req.subject, req.period
+    key = ("unit-history", env.scope_key, env.locale, unit.id, period.label)
+    rows = env.cached(key, lambda: _history_rows(req))
+    skip = ("code", "name", "process", "capacity_unit")
+    cols = [Col("period", "col.period"), *[c for c in UNIT_COLS if c.key not in skip]]
+    return {"tables": [Table("history", cols, rows, wide=True, empty="table.no_history")]}
+
+
+def _history_rows(req: SectionRequest) -> list[dict[str, Any]]:
+    env, unit, period = req.env, req.subject, req.period
     y, m = period.last
     rows = []
     for _ in range(HISTORY_MONTHS):
@@ -37,9 +46,7 @@ def _history(req: SectionRequest) -> dict[str, Any]:
             if row["energy_tce"]:
                 rows.append({**row, "period": month.label})
         y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-    skip = ("code", "name", "process", "capacity_unit")
-    cols = [Col("period", "col.period"), *[c for c in UNIT_COLS if c.key not in skip]]
-    return {"tables": [Table("history", cols, rows, wide=True, empty="table.no_history")]}
+    return rows
 
 
 def _unit_chart(req: SectionRequest) -> dict[str, Any]:

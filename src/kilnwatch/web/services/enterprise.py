@@ -59,7 +59,7 @@ def levels_of(acc: UnitAccount) -> dict[str, float | None]:
 def unit_rows(
     accounts: list[UnitAccount], names: dict[int, str], t: Translator
 ) -> list[dict[str, Any]]:
-    from kilnwatch.web.services.labels import process_name
+    from kilnwatch.web.services.labels import account_notes, process_name
 
     rows = []
     for a in accounts:
@@ -74,7 +74,7 @@ def unit_rows(
             "class": a.class_ or "none", "benchmark": lv["benchmark"], "baseline": lv["baseline"],
             "to_benchmark": lv.get("to_benchmark"), "to_baseline": lv.get("to_baseline"),
             "gap_tce": a.gap_to_baseline_tce_per_year, "table": a.class_table,
-            "notes": "; ".join(a.notes), "co2_t": a.co2_t,
+            "notes": account_notes(a.notes, t), "co2_t": a.co2_t,
         })  # fmt: skip
     return rows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -62,3 +63,29 @@ def carrier_name(carrier: str, t: Translator) -> str:
     if carrier.startswith("product:"):
         return t("carrier.product", name=carrier.split(":", 1)[1])
     return carrier
+
+
+_NOTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^no confirmed level for this field$"), "note.acc.no_confirmed_level"),
+    (re.compile(r"^no production metered in the period$"), "note.acc.no_production"),
+    (re.compile(r"^no intensity: (?P<detail>.*)$"), "note.acc.no_intensity"),
+    (re.compile(r"^not classified: (?P<detail>.*)$"), "note.acc.not_classified"),
+    (re.compile(r"^(?P<meter>\S+): no CO2 \((?P<detail>.*)\)$"), "note.acc.no_co2"),
+]
+_INFO = re.compile(r"^electricity CO2 uses the .* grid factor$")
+
+
+def account_notes(notes: list[str], t: Translator) -> str:
+    """The accounting package's notes on a unit, in the user's language (informational notes
+    such as the grid factor used are left out; an unknown note is shown as it is)."""
+    shown = []
+    for note in notes:
+        if _INFO.match(note):
+            continue
+        for pattern, key in _NOTES:
+            if m := pattern.match(note):
+                shown.append(t(key, **m.groupdict()))
+                break
+        else:
+            shown.append(note)
+    return "; ".join(dict.fromkeys(shown))

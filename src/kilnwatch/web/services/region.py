@@ -145,7 +145,7 @@ def class_summaries(session: Any, principal: Principal, period: PagePeriod) -> d
     unclassified = [
         {"unit_id": a.unit_id, "unit_code": a.unit_code, "enterprise_id": a.enterprise_id,
          "enterprise_name": a.enterprise_name, "industry": a.industry, "process": a.process,
-         "level_field": a.level_field, "reason": "; ".join(a.notes) or "no level table"}
+         "level_field": a.level_field, "notes": a.notes}
         for a in accounts if a.class_ is None
     ]  # fmt: skip
     units_energy = sum(a.energy_tce or 0.0 for a in accounts)
