@@ -44,7 +44,8 @@ ENTERPRISES = 300
 USERS = 50
 DURATION_S = float(os.environ.get("BENCH_WEB_DURATION_S", "60"))
 WARMUP_S = 15.0
-THINK_S = (0.5, 1.5)
+THINK_S = tuple(float(x) for x in os.environ.get("BENCH_WEB_THINK_S", "2,8").split(","))
+WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
 PASSWORD = "kilnwatch-bench"
 SIM_START = date(2025, 12, 30)
 SIM_DAYS = 2
@@ -252,6 +253,9 @@ async def load(base: str, users: dict[str, list[tuple[str, str]]]) -> dict[str, 
         "error_examples": errors[:5],
         "cold_ms": {k: round(v, 1) for k, v in cold.items()},
         "users": sum(len(v) for v in users.values()),
+        "think_s": list(THINK_S),
+        "workers": WORKERS,
+        "requests_per_s": round(sum(len(v) for v in samples.values()) / DURATION_S, 1),
         "duration_s": DURATION_S,
     }
 
@@ -283,7 +287,8 @@ def main() -> int:
                "KILNWATCH_ENVIRONMENT": "dev"}  # fmt: skip
         out = (var / "serve.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kilnwatch.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "kilnwatch.cli", "serve", "--port", str(port),
+             "--workers", str(WORKERS)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

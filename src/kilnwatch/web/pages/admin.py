@@ -21,7 +21,7 @@ from kilnwatch.errors import ImportRejected, InputError, KilnwatchError, NotFoun
 from kilnwatch.identity import Role
 from kilnwatch.store.models import Enterprise, User
 from kilnwatch.store.repos.users import add_user
-from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router, redirect
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import region_name
 
@@ -88,7 +88,7 @@ def add_user_form(
         env.db.rollback()
         message = exc.message if isinstance(exc, KilnwatchError) else str(exc)
         return _users_page(env, error=message, status=422)
-    return redirect(f"/admin/users?done={username.strip()}")
+    return done(env, f"/admin/users?done={username.strip()}")
 
 
 @router.post("/admin/users/{username}/active")
@@ -101,7 +101,7 @@ def set_active(env: SignedIn, username: str, active: Annotated[str, Form()]) -> 
         raise InputError("you cannot disable yourself", field="active")
     user.active = active == "yes"
     env.db.flush()
-    return redirect("/admin/users")
+    return done(env, "/admin/users")
 
 
 def _safe_name(name: str) -> str:

@@ -90,9 +90,17 @@ def finding_rows(env: PageEnv, findings: list[Any]) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+SECTION_FINDINGS = 30
+
+
 def _findings(req: SectionRequest) -> dict[str, Any]:
-    rows = finding_rows(req.env, findings_of(req.env.db, req.subject.id))
-    return {"tables": [Table("findings", FINDING_COLS, rows, wide=True)]}
+    found = findings_of(req.env.db, req.subject.id)
+    rows = finding_rows(req.env, found[:SECTION_FINDINGS])
+    note = None
+    if len(found) > SECTION_FINDINGS:
+        note = req.env.t("findings.more", shown=SECTION_FINDINGS, total=len(found))
+    table = Table("findings", FINDING_COLS, rows, wide=True, note=note)
+    return {"tables": [table], "queue_href": f"/findings?enterprise={req.subject.id}&status="}
 
 
 def _credibility(req: SectionRequest) -> dict[str, Any]:
@@ -123,7 +131,9 @@ SECTION_TEMPLATE = "sections/_tables.html"
 add_section(Section("enterprise", "chart", "section.daily", "sections/_chart.html", _chart, 10))
 add_section(Section("enterprise", "units", "section.units", SECTION_TEMPLATE, _units, 20))
 add_section(Section("enterprise", "meters", "section.meters", SECTION_TEMPLATE, _meters, 30))
-add_section(Section("enterprise", "findings", "section.findings", SECTION_TEMPLATE, _findings, 40))
+add_section(
+    Section("enterprise", "findings", "section.findings", "sections/_findings.html", _findings, 40)
+)
 add_section(
     Section("enterprise", "credibility", "section.credibility", SECTION_TEMPLATE, _credibility, 50)
 )
@@ -143,15 +153,25 @@ def run_sections(
     return done, tables
 
 
+def cached_sections(
+    env: PageEnv, page: str, subject: Any, period: Any
+) -> tuple[list[Any], list[Table]]:
+    """:func:`run_sections`, cached per subject, period, language and role (the caller has
+    checked that the user may see the subject; sections are filtered by role)."""
+    key = ("sections", page, subject.id, period.label, env.locale, env.me.role.value)
+    return env.cached(key, lambda: run_sections(env, page, subject, period))
+
+
 @router.get("/enterprises/{enterprise_id}")
 def enterprise_page(env: SignedIn, enterprise_id: int = Id) -> Response:
     e = get_enterprise(env.db, env.me, enterprise_id)
     t = env.t
     where = Where(env.me, enterprise_id=e.id)
     period, picker = picked_period(env, where)
-    figs = compute_figures(env.db, where, period).total()
-    last = compute_figures(env.db, where, period.shifted_years(-1)).total()
-    sections, tables = run_sections(env, "enterprise", e, period)
+    figs, last = env.cached(("ent-figs", e.id, period.label), lambda: (
+        compute_figures(env.db, where, period).total(),
+        compute_figures(env.db, where, period.shifted_years(-1)).total()))  # fmt: skip
+    sections, tables = cached_sections(env, "enterprise", e, period)
     gateways = env.db.scalar(select(func.count(Gateway.id)).where(Gateway.enterprise_id == e.id))
     city = city_of(e.region_code)
     crumbs: list[tuple[str, str | None]] = [(region_name("370000", t), "/")]

@@ -27,7 +27,7 @@ from kilnwatch.store.repos.finding_actions import ACTIONS, act_on_finding, assig
 from kilnwatch.store.repos.finding_queue import SORTS, QueueFilter, facets, queue
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
-from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router, redirect
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.findings_text import evidence_rows, finding_message, rule_title
 from kilnwatch.web.services.labels import cities, city_of, industry_name, region_name
@@ -66,12 +66,13 @@ def findings_queue(
     period: Annotated[str | None, Query(pattern=r"^(|\d{4}-\d{2})$")] = None,
     sort: str = "severity",
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    enterprise: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     t, me = env.t, env.me
     if city and not (me.sees_everything or region_in_scope(me, city)):
         raise NotFoundError(f"region {city} not found")
     f = QueueFilter(city or None, industry or None, rule or None, severity or None,
-                    status or None, period or None)  # fmt: skip
+                    status or None, period or None, enterprise)  # fmt: skip
     limit = PAGE_SIZE if env.request.query_params.get("format") != "csv" else 10_000
     rows, total = queue(env.db, me, f, sort, offset, limit)
     assignees = assignees_of(env.db, [r.id for r, _ in rows])
@@ -201,7 +202,7 @@ def finding_action(
         response = finding_page(env, finding_id, error=env.t(f"finding.error.{exc.location.field}"))
         response.status_code = 422
         return response
-    return redirect(f"/findings/{finding_id}?done={action}")
+    return done(env, f"/findings/{finding_id}?done={action}")
 
 
 @router.get("/sources/{kind}/{key}")

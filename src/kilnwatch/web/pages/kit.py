@@ -25,7 +25,7 @@ from kilnwatch.store.models import User
 from kilnwatch.web.deps import SessionDep, SettingsDep
 from kilnwatch.web.i18n import Translator, pick_locale, translator
 from kilnwatch.web.pages.registry import nav_for
-from kilnwatch.web.pages.tables import Table, csv_response
+from kilnwatch.web.pages.tables import Table, csv_response, table_html
 from kilnwatch.web.services.cache import version_of
 from kilnwatch.web.sessions import (
     CSRF_FIELD,
@@ -156,6 +156,9 @@ class PageEnv:
             "nav": nav_for(self.principal),
             "csrf": self.csrf,
             "elapsed_ms": lambda: (time.perf_counter() - self.started) * 1000.0,
+            "table": lambda tb: table_html(
+                tb, self.t, self.tz, self.url_with(format="csv", table=tb.id)
+            ),
         }
 
 
@@ -213,6 +216,13 @@ def page_router() -> APIRouter:
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def done(env: PageEnv, url: str) -> RedirectResponse:
+    """Commit the request's writes, then redirect (post/redirect/get): the browser's next
+    request must see them, and the request dependency may commit after the response."""
+    env.db.commit()
+    return redirect(url)
 
 
 def home_of(principal: Principal) -> str:

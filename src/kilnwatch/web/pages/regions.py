@@ -120,9 +120,10 @@ def region_view(
     for f in facts:
         children[child_of(f.region_code, region_code)].add(f.id)
         industries[f.industry].add(f.id)
-    severity, per_child = findings_by(db, where, {f.id: child_of(f.region_code, region_code)
-                                                  for f in facts})  # fmt: skip
-    _, per_industry = findings_by(db, where, {f.id: f.industry for f in facts})
+    severity, per_child = env.cached(("findings-by-child", scope), lambda: findings_by(
+        db, where, {f.id: child_of(f.region_code, region_code) for f in facts}))  # fmt: skip
+    _, per_industry = env.cached(("findings-by-industry", scope), lambda: findings_by(
+        db, where, {f.id: f.industry for f in facts}))  # fmt: skip
     child_rows = _ranking(children, figs, last, per_child, lambda k: region_name(k, t),
                           lambda k: f"/regions/{k}", public)  # fmt: skip
     industry_rows = _ranking(industries, figs, last, per_industry,

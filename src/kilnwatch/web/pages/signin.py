@@ -12,7 +12,7 @@ from kilnwatch.identity import verify_secret
 from kilnwatch.store.models import Enterprise, User
 from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
 from kilnwatch.web.i18n import pick_locale
-from kilnwatch.web.pages.kit import SignedIn, Visitor, home_of, page_router, redirect
+from kilnwatch.web.pages.kit import SignedIn, Visitor, done, home_of, page_router, redirect
 from kilnwatch.web.sessions import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -54,7 +54,7 @@ def signin(
     key = open_session(env.db, user, env.locale, env.settings.session_ttl_s)
     from kilnwatch.web.sessions import principal_of
 
-    response = redirect(safe_next(next) or home_of(principal_of(user)))
+    response = done(env, safe_next(next) or home_of(principal_of(user)))
     set_session_cookie(response, env.settings, key)
     return response
 
@@ -64,7 +64,7 @@ def signout(env: Visitor) -> Response:
     key = env.request.cookies.get(SESSION_COOKIE)
     if key:
         close_session(env.db, key)
-    response = redirect("/signin")
+    response = done(env, "/signin")
     clear_session_cookie(response, env.settings)
     return response
 
@@ -75,7 +75,7 @@ def switch_language(env: Visitor, to: str, next: str | None = None) -> Response:
     key = env.request.cookies.get(SESSION_COOKIE)
     if key and env.principal is not None:
         set_locale(env.db, key, locale)
-    response = redirect(safe_next(next) or "/")
+    response = done(env, safe_next(next) or "/")
     set_lang_cookie(response, env.settings, locale)
     return response
 

@@ -13,7 +13,7 @@ from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_owned
 from kilnwatch.web.pages._period import picked_period
-from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, run_sections
+from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, cached_sections
 from kilnwatch.web.pages.kit import SignedIn, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
 from kilnwatch.web.pages.tables import Col, Table
@@ -75,7 +75,7 @@ def unit_page(env: SignedIn, unit_id: int = Path(ge=1, le=2**31 - 1)) -> Respons
     unit: ProductionUnit = get_owned(env.db, env.me, ProductionUnit, unit_id)
     e, t = unit.enterprise, env.t
     period, picker = picked_period(env, Where(env.me, enterprise_id=e.id))
-    sections, tables = run_sections(env, "unit", unit, period)
+    sections, tables = cached_sections(env, "unit", unit, period)
     city = city_of(e.region_code)
     crumbs: list[tuple[str, str | None]] = [
         (region_name("370000", t), "/"), (region_name(city, t), f"/regions/{city}"),
