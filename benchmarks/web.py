@@ -287,8 +287,16 @@ def main() -> int:
                "KILNWATCH_ENVIRONMENT": "dev"}  # fmt: skip
         out = (var / "serve.log").open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kilnwatch.cli", "serve", "--port", str(port),
-             "--workers", str(WORKERS)],
+            [
+                sys.executable,
+                "-m",
+                "kilnwatch.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(WORKERS),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

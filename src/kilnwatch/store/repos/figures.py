@@ -154,29 +154,21 @@ class MeterSeen:
 
 
 def meters_last_seen(session: Session, where: Where) -> list[MeterSeen]:
-    """Every meter in scope with the time of its newest reading (from the monthly rollups)."""
-    newest = (
-        select(Rollup.meter_id, func.max(Rollup.period_start).label("start"))
+    """Every meter in scope with the time of its newest reading: the largest ``last_ts`` of
+    its monthly rollups (read through ``ix_rollups_coarse_period``)."""
+    last = (
+        select(Rollup.meter_id, func.max(Rollup.last_ts).label("last_ts"))
         .where(Rollup.grain == "month")
         .group_by(Rollup.meter_id)
         .subquery()
     )
-    last = (
-        select(Rollup.meter_id, Rollup.last_ts)
-        .join(
-            newest,
-            (Rollup.meter_id == newest.c.meter_id) & (Rollup.period_start == newest.c.start),
-        )
-        .where(Rollup.grain == "month")
-        .subquery()
-    )  # fmt: skip
     stmt = (
         select(Meter.id, Meter.enterprise_id, Meter.gateway_id, last.c.last_ts)
         .join(Enterprise, Enterprise.id == Meter.enterprise_id)
         .outerjoin(last, last.c.meter_id == Meter.id)
         .where(*where.enterprises())
     )
-    return [MeterSeen(int(m), int(e), g, ts) for m, e, g, ts in session.execute(stmt)]
+    return [MeterSeen(m, e, g, ts) for m, e, g, ts in session.execute(stmt)]
 
 
 @dataclass(frozen=True, slots=True)

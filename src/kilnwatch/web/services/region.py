@@ -15,15 +15,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from kilnwatch.domain.levels import BENCHMARK
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.levels import load_targets
+from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.figures import (
     Where,
     meters_last_seen,
     newest_month,
     open_findings,
 )
+from kilnwatch.store.repos.scope import enterprise_scope
 from kilnwatch.web.services.figures import FigureSet, Totals, change_fraction
 from kilnwatch.web.services.periods import PagePeriod, period_of_kind
 from kilnwatch.web.services.seam import UnitAccount, group_accounts, unit_accounts
@@ -123,7 +127,11 @@ class ClassSummary:
 
 
 def class_summaries(session: Any, principal: Principal, period: PagePeriod) -> dict[str, Any]:
+    # the enterprises in one query, so that each account's ``unit.enterprise`` is found in
+    # the session's identity map instead of one query per unit
+    loaded = session.scalars(select(Enterprise).where(enterprise_scope(principal))).all()
     accounts = unit_accounts(session, principal, period.as_period())
+    del loaded
     groups = group_accounts(session, accounts, "industry")
     by_industry: dict[str, list[UnitAccount]] = defaultdict(list)
     for a in accounts:
