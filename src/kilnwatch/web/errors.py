@@ -24,7 +24,7 @@ from kilnwatch.errors import (
     PermissionDeniedError,
 )
 
-_STATUS: list[tuple[type[KilnwatchError], int]] = [
+STATUS: list[tuple[type[KilnwatchError], int]] = [
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
@@ -67,7 +67,7 @@ async def _kilnwatch_error(request: Request, exc: Exception) -> Response:
         from kilnwatch.web.pages.errors import page_error_for
 
         return page_error_for(request, exc)
-    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
+    status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
     details: list[dict[str, object]] = []
     if isinstance(exc, ImportRejected):
         details = [_detail(e) for e in exc.errors]

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.identifiers import region_prefix
@@ -66,6 +67,19 @@ def enterprises_in(session: Session, where: Where) -> list[EnterpriseFacts]:
     return [EnterpriseFacts(*row) for row in session.execute(stmt)]
 
 
+def rollups_in(
+    where: Where, grain: str, start: datetime, end: datetime, *columns: Any
+) -> Select[Any]:
+    """``columns`` of the ``grain`` rollups of [start, end) of the meters in scope."""
+    return (
+        select(*columns)
+        .join(Meter, Meter.id == Rollup.meter_id)
+        .join(Enterprise, Enterprise.id == Meter.enterprise_id)
+        .where(*where.enterprises(), Rollup.grain == grain)
+        .where(Rollup.period_start >= start, Rollup.period_start < end)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CarrierSum:
     """Σ of one enterprise's entry meters of one carrier and unit over one month."""
@@ -80,20 +94,13 @@ class CarrierSum:
 
 def entry_sums(session: Session, where: Where, start: datetime, end: datetime) -> list[CarrierSum]:
     """Monthly sums of the entry meters' consumption (counter and interval meters)."""
+    keys = (Meter.enterprise_id, Meter.carrier, Meter.unit_of_measure, Rollup.period_start)
     stmt = (
-        select(
-            Meter.enterprise_id,
-            Meter.carrier,
-            Meter.unit_of_measure,
-            Rollup.period_start,
-            func.sum(Rollup.sum),
-            func.sum(Rollup.count),
+        rollups_in(
+            where, "month", start, end, *keys, func.sum(Rollup.sum), func.sum(Rollup.count)
         )  # fmt: skip
-        .join(Meter, Meter.id == Rollup.meter_id)
-        .join(Enterprise, Enterprise.id == Meter.enterprise_id)
-        .where(*where.enterprises(), Meter.level == "entry", Meter.measurement != "instant")
-        .where(Rollup.grain == "month", Rollup.period_start >= start, Rollup.period_start < end)
-        .group_by(Meter.enterprise_id, Meter.carrier, Meter.unit_of_measure, Rollup.period_start)
+        .where(Meter.level == "entry", Meter.measurement != "instant")
+        .group_by(*keys)
     )
     return [
         CarrierSum(int(e), c, u, p, float(q), int(n)) for e, c, u, p, q, n in session.execute(stmt)
@@ -156,9 +163,10 @@ class MeterSeen:
 def meters_last_seen(session: Session, where: Where) -> list[MeterSeen]:
     """Every meter in scope with the time of its newest reading: the largest ``last_ts`` of
     its monthly rollups (read through ``ix_rollups_coarse_period``)."""
+    in_scope = select(Meter.id).join(Enterprise, Enterprise.id == Meter.enterprise_id)
     last = (
         select(Rollup.meter_id, func.max(Rollup.last_ts).label("last_ts"))
-        .where(Rollup.grain == "month")
+        .where(Rollup.grain == "month", Rollup.meter_id.in_(in_scope.where(*where.enterprises())))
         .group_by(Rollup.meter_id)
         .subquery()
     )
@@ -183,19 +191,10 @@ class Coverage:
 
 def coverage(session: Session, where: Where, start: datetime, end: datetime) -> list[Coverage]:
     """Per meter in scope, from the daily rollups of [start, end)."""
-    stmt = (
-        select(
-            Rollup.meter_id,
-            func.count(Rollup.period_start),
-            func.sum(Rollup.count),
-            func.max(Rollup.count),
-        )  # fmt: skip
-        .join(Meter, Meter.id == Rollup.meter_id)
-        .join(Enterprise, Enterprise.id == Meter.enterprise_id)
-        .where(*where.enterprises(), Rollup.grain == "day")
-        .where(Rollup.period_start >= start, Rollup.period_start < end)
-        .group_by(Rollup.meter_id)
-    )
+    stmt = rollups_in(
+        where, "day", start, end, Rollup.meter_id, func.count(Rollup.period_start),
+        func.sum(Rollup.count), func.max(Rollup.count),
+    ).group_by(Rollup.meter_id)  # fmt: skip
     return [
         Coverage(int(m), int(d), int(n or 0), int(x or 0)) for m, d, n, x in session.execute(stmt)
     ]
@@ -270,27 +269,12 @@ def daily_sums(
     session: Session, where: Where, start: datetime, end: datetime, unit_id: int | None = None
 ) -> list[DailySum]:
     """Daily sums per carrier and meter level of the enterprises (or one unit) in scope."""
+    keys = (Meter.carrier, Meter.unit_of_measure, Meter.level, Meter.measurement,
+            Rollup.period_start)  # fmt: skip
     stmt = (
-        select(
-            Meter.carrier,
-            Meter.unit_of_measure,
-            Meter.level,
-            Meter.measurement,
-            Rollup.period_start,
-            func.sum(Rollup.sum),
-            func.sum(Rollup.count),
-        )  # fmt: skip
-        .join(Meter, Meter.id == Rollup.meter_id)
-        .join(Enterprise, Enterprise.id == Meter.enterprise_id)
-        .where(*where.enterprises(), Meter.measurement != "instant")
-        .where(Rollup.grain == "day", Rollup.period_start >= start, Rollup.period_start < end)
-        .group_by(
-            Meter.carrier,
-            Meter.unit_of_measure,
-            Meter.level,
-            Meter.measurement,
-            Rollup.period_start,
-        )  # fmt: skip
+        rollups_in(where, "day", start, end, *keys, func.sum(Rollup.sum), func.sum(Rollup.count))
+        .where(Meter.measurement != "instant")
+        .group_by(*keys)
         .order_by(Rollup.period_start)
     )
     if unit_id is not None:

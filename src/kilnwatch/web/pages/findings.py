@@ -85,7 +85,7 @@ def findings_queue(
          "assignee": assignees.get(r.id), "first_seen": r.first_seen_at, "rule_code": r.rule_code}
         for r, e in rows
     ]  # fmt: skip
-    menus = facets(env.db, me)
+    menus = env.cached(("facets", env.scope_key), lambda: facets(env.db, me))
     visible_cities = [c for c in cities() if me.sees_everything or region_in_scope(me, c)
                       or (me.region_code or "").endswith("0000")]  # fmt: skip
     context = {

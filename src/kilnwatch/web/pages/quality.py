@@ -35,6 +35,7 @@ from kilnwatch.web.services.region import ONLINE_WINDOW, quality_of
 router = page_router()
 DEAD_LETTER_DAYS = 30
 WORST_METERS = 200
+GATEWAYS_SHOWN = 200
 LATE_GATEWAY = timedelta(hours=2)
 COMPLETENESS_COLS = (
     Col("readings", "col.readings", "num"), Col("expected", "col.expected", "num"),
@@ -153,8 +154,11 @@ def _quality(env: PageEnv, where: Where, period: PagePeriod) -> tuple[dict[str, 
                 Col("last", "col.last_delivery", "time"),
                 Col("state", "col.state", "badge", badge_prefix="gateway."),
             ],
-            gateways,
+            gateways[:GATEWAYS_SHOWN],
             empty="table.no_gateways",
+            note=t(
+                "quality.gateways_shown", n=min(GATEWAYS_SHOWN, len(gateways)), total=len(gateways)
+            ),  # fmt: skip
         ),  # fmt: skip
         Table(
             "dead_letters",

@@ -3,7 +3,9 @@ daily chart and its meters; later capabilities add sections with ``add_section("
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Path
 from fastapi.responses import Response
@@ -17,9 +19,10 @@ from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, cached_section
 from kilnwatch.web.pages.kit import SignedIn, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
 from kilnwatch.web.pages.tables import Col, Table
-from kilnwatch.web.services.enterprise import accounts_of, daily_chart, meter_rows, unit_rows
+from kilnwatch.web.services.enterprise import daily_chart, meter_rows, unit_rows
 from kilnwatch.web.services.labels import city_of, process_name, region_name
-from kilnwatch.web.services.periods import PagePeriod
+from kilnwatch.web.services.periods import PagePeriod, parse_page_period
+from kilnwatch.web.services.seam import meter_series, unit_account
 
 router = page_router()
 HISTORY_MONTHS = 12
@@ -27,7 +30,7 @@ HISTORY_MONTHS = 12
 
 def _history(req: SectionRequest) -> dict[str, Any]:
     env, unit, period = req.env, req.subject, req.period
-    key = ("unit-history", env.scope_key, env.locale, unit.id, period.label)
+    key = ("unit-history", env.locale, unit.id, period.label)
     rows = env.cached(key, lambda: _history_rows(req))
     skip = ("code", "name", "process", "capacity_unit")
     cols = [Col("period", "col.period"), *[c for c in UNIT_COLS if c.key not in skip]]
@@ -35,17 +38,28 @@ def _history(req: SectionRequest) -> dict[str, Any]:
 
 
 def _history_rows(req: SectionRequest) -> list[dict[str, Any]]:
+    """The unit's account for each of the twelve months ending with the period, from one
+    query of its meters' monthly rollups."""
     env, unit, period = req.env, req.subject, req.period
+    meters = list(env.db.scalars(select(Meter).where(Meter.unit_id == unit.id)))
     y, m = period.last
+    first = (y - 1, m + 1) if m < 12 else (y, 1)
+    months = PagePeriod("range", first, period.last, env.tz)
+    series = meter_series(env.db, [x.id for x in meters], "month", months.start, months.end)
+    by_month: dict[str, list[Any]] = defaultdict(list)
+    zone = ZoneInfo(env.tz)
+    for point in series:
+        by_month[point.period_start.astimezone(zone).strftime("%Y-%m")].append(point)
     rows = []
-    for _ in range(HISTORY_MONTHS):
-        month = PagePeriod("month", (y, m), (y, m), env.tz)
-        found = [a for a in accounts_of(env.db, env.me, unit.enterprise_id, month)
-                 if a.unit_id == unit.id]  # fmt: skip
-        for row in unit_rows(found, {unit.id: unit.name}, env.t):
+    for label in reversed(months.months()):
+        points = by_month.get(label, [])
+        totals = {p.meter_id: p.sum for p in points}
+        counts = {p.meter_id: p.count for p in points}
+        month = parse_page_period(label, env.tz)
+        account = unit_account(unit, meters, totals, counts, month.as_period())
+        for row in unit_rows([account], {unit.id: unit.name}, env.t):
             if row["energy_tce"]:
-                rows.append({**row, "period": month.label})
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+                rows.append({**row, "period": label})
     return rows
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.store.repos.figures import Where, entry_sums, sales_by_month
 from kilnwatch.web.services.periods import PagePeriod
-from kilnwatch.web.services.seam import MeterInput, co2_of, energy_kgce_of
+from kilnwatch.web.services.seam import MeterInput, PeriodFigures, co2_of, energy_kgce_of
 
 COAL_CARRIERS = frozenset({"raw_coal", "washed_coal", "middlings", "coal_slime"})
 """Carriers counted as coal consumption (煤炭消费量, physical tonnes): raw and washed coal."""
@@ -46,27 +46,17 @@ def co2_t_per_unit(carrier: str, unit: str, year: int) -> float:
 
 
 @dataclass
-class Totals:
-    """Figures of a group of enterprises over a period."""
+class Totals(PeriodFigures):
+    """Figures of a group of enterprises over a period: the intensity report's figures
+    (energy, CO₂, revenue and their ratios) with coal, electricity and who is counted."""
 
-    energy_tce: float = 0.0
     coal_t: float = 0.0
     electricity_kwh: float = 0.0
-    co2_t: float = 0.0
-    revenue_10k_cny: float = 0.0
     enterprise_ids: set[int] = field(default_factory=set)
 
     @property
     def enterprises(self) -> int:
         return len(self.enterprise_ids)
-
-    @property
-    def energy_intensity_tce_per_10k_cny(self) -> float | None:
-        return self.energy_tce / self.revenue_10k_cny if self.revenue_10k_cny > 0 else None
-
-    @property
-    def carbon_intensity_t_per_10k_cny(self) -> float | None:
-        return self.co2_t / self.revenue_10k_cny if self.revenue_10k_cny > 0 else None
 
     @property
     def has_data(self) -> bool:

@@ -16,6 +16,7 @@ from kilnwatch.reports.accounting import (
     unit_account,
     unit_accounts,
 )
+from kilnwatch.reports.intensity import PeriodFigures
 from kilnwatch.reports.periods import Period
 from kilnwatch.store.repos.rollups import RollupPoint, latest_state, meter_series, meter_totals
 
@@ -23,6 +24,7 @@ __all__ = [
     "GroupAccount",
     "MeterInput",
     "Period",
+    "PeriodFigures",
     "RollupPoint",
     "UnitAccount",
     "co2_of",
