@@ -217,7 +217,11 @@ async def user_loop(base: str, name: str, role: str, scope: str, deadline: float
                     started: float, samples: dict[str, list[float]], errors: list[str],
                     cold: dict[str, float]) -> None:  # fmt: skip
     rng = random.Random(name)
-    async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as client:
+    # uvicorn closes idle keep-alive connections after 5 s; expire them first on our side so
+    # that a think time of up to 8 s never reuses a connection the server is closing
+    limits = httpx.Limits(keepalive_expiry=3.0)
+    async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False,
+                                 limits=limits) as client:  # fmt: skip
         landing_ms = await sign_in(client, name)
         cold.setdefault("overview" if role == "province" else role, landing_ms)
         pages = await plan(client, role, scope)
@@ -226,7 +230,11 @@ async def user_loop(base: str, name: str, role: str, scope: str, deadline: float
             kind = rng.choice(kinds)
             path = rng.choice(pages[kind])
             t0 = time.perf_counter()
-            r = await client.get(path)
+            try:
+                r = await client.get(path)
+            except httpx.TransportError as exc:
+                errors.append(f"{name} {path} {type(exc).__name__}")
+                continue
             ms = (time.perf_counter() - t0) * 1000
             if r.status_code != 200:
                 errors.append(f"{name} {path} {r.status_code}")
