@@ -251,9 +251,11 @@ async def load(base: str, users: dict[str, list[tuple[str, str]]]) -> dict[str, 
     cold: dict[str, float] = {}
     now = time.monotonic()
     started, deadline = now + WARMUP_S, now + WARMUP_S + DURATION_S
+    load_before = os.getloadavg()[0]
     tasks = [user_loop(base, name, role, scope, deadline, started, samples, errors, cold)
              for role, members in users.items() for name, scope in members]  # fmt: skip
     await asyncio.gather(*tasks)
+    load_after = os.getloadavg()[0]
 
     def q(values: list[float], p: float) -> float:
         return round(statistics.quantiles(values, n=100)[int(p) - 1], 1) if len(values) > 1 \
@@ -273,6 +275,9 @@ async def load(base: str, users: dict[str, list[tuple[str, str]]]) -> dict[str, 
         "users": sum(len(v) for v in users.values()),
         "think_s": list(THINK_S),
         "workers": WORKERS,
+        # the machine's 1-minute load average before and after (2 cores, shared): queueing
+        # behind other processes shows in the baseline and in every page's tail
+        "load_average": [round(load_before, 1), round(load_after, 1)],
         "requests_per_s": round(sum(len(v) for v in samples.values()) / DURATION_S, 1),
         "duration_s": DURATION_S,
     }
