@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test check lint types pytest bench clean serve browser vendor
+.PHONY: install sysdeps demo test check lint types pytest bench clean serve browser vendor
 CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml requirements.lock
@@ -15,7 +15,22 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
+
+# System packages the reports need (docs/reports.md): Pango for WeasyPrint, a CJK font for
+# Chinese PDF text, poppler-utils (pdftotext) for the tests that read PDFs back. Installed with
+# apt-get only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@missing=""; \
+	ldconfig -p | grep -q libpangoft2-1.0 || missing="$$missing libpangoft2-1.0-0"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 demo: install
 	$(BIN)/kilnwatch demo
@@ -31,8 +46,8 @@ check: lint types
 
 # the browser tests drive Debian's chromium (CI runs as root); CJK font for the screenshots
 browser:
-	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq chromium fonts-wqy-zenhei; }
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei; }
 
 # refresh the browser assets from npm (package-lock.json); the result is committed so that
 # install and demo need no network

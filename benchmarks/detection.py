@@ -6,7 +6,7 @@ Generates a province with the simulator, imports registry + readings + sources i
 SQLite database, runs verification for every month, and scores the findings against
 ``labels.csv``. A finding matches a label when it is about the same enterprise (and the same
 meter when the label names one), its period overlaps the label's, and its rule code maps to
-the label's kind (``kilnwatch.verify.findings.KIND_OF_RULE``). Informational findings are
+the label's kind (``CHECKS.fault_kinds`` of ``kilnwatch.verify.checks``). Informational findings are
 context, not accusations, and are left out of precision. Recall counts labels of magnitude
 >= 5 %. Prints a ``RESULT`` JSON line.
 """
@@ -19,38 +19,38 @@ import json
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
 
 from kilnwatch.config import Settings
+from kilnwatch.domain.periods import Period
+from kilnwatch.ingest.external_sources import import_sources
 from kilnwatch.ingest.readings_file import import_readings_file
-from kilnwatch.ingest.registry_load import import_registry
-from kilnwatch.ingest.statements import import_sources
+from kilnwatch.ingest.registry import import_registry
+from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.run import simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Meter
-from kilnwatch.verify.findings import KIND_OF_RULE, Finding
+from kilnwatch.verify.checks import CHECKS
+from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.run import verify_period
 
 MATERIAL = 0.05
 
 
-def months(start: date, days: int) -> list[str]:
-    out, d = [], start
-    end = date.fromordinal(start.toordinal() + days - 1)
-    while d <= end:
-        out.append(f"{d:%Y-%m}")
-        d = date(d.year + d.month // 12, d.month % 12 + 1, 1)
-    return out
+def months(start: date, days: int, zone: tzinfo) -> list[Period]:
+    """The months of the simulated days, in the platform zone."""
+    return Period.of_days(start, start + timedelta(days=days - 1), zone).split("month")
 
 
 def load_pipeline(out: Path, db: Path) -> tuple[Any, dict[str, float]]:
-    engine = make_engine(Settings(database_url=f"sqlite:///{db}", environment="test"))
+    settings = Settings(database_url=f"sqlite:///{db}", environment="test")
+    engine = make_engine(settings)
     upgrade(engine)
     timings = {}
     factory = make_session_factory(engine)
@@ -58,7 +58,8 @@ def load_pipeline(out: Path, db: Path) -> tuple[Any, dict[str, float]]:
         t = time.perf_counter()
         import_registry(session, out)
         reading_file = out / "readings.csv"
-        import_readings_file(session, reading_file)
+        policy = ValidationPolicy(local_tz=settings.timezone)
+        import_readings_file(session, reading_file, policy=policy)
         timings["import_readings_s"] = time.perf_counter() - t
         import_sources(session, out)
     return engine, timings
@@ -87,7 +88,7 @@ def score(
     for f in accusing:
         hit = False
         for lab in labels:
-            if lab["kind"] not in KIND_OF_RULE.get(f.rule_code, ()):
+            if lab["kind"] not in CHECKS.fault_kinds(f.rule_code):
                 continue
             if ent_ids.get(lab["enterprise_uscc"]) != f.enterprise_id:
                 continue
@@ -171,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         findings: list[Finding] = []
         readings = 0
         with unit_of_work(factory) as session:
-            for period in months(args.start, args.days):
-                report = verify_period(session, period)
+            for month in months(args.start, args.days, Settings().zone):
+                report = verify_period(session, month)
                 findings += report.findings
                 readings += report.readings
             ids = {

@@ -40,6 +40,7 @@ from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.mqtt.parse import readings_topic
 from kilnwatch.ingest.readings_file import import_readings_file
+from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Gateway, Meter
@@ -163,7 +164,8 @@ def bulk(settings: Settings, csv_path: Path, n: int) -> float:
     engine = make_engine(settings)
     t0 = time.perf_counter()
     with make_session_factory(engine)() as s:
-        report = import_readings_file(s, csv_path)
+        policy = ValidationPolicy(local_tz=settings.timezone)
+        report = import_readings_file(s, csv_path, policy=policy)
         s.commit()
     elapsed = time.perf_counter() - t0
     engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,10 +35,24 @@ class Settings(BaseSettings):
         default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
     )
     timezone: str = "Asia/Shanghai"
+    """IANA zone of local days, months and reporting periods (the one place it has a default)."""
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    smtp_host: str = Field(default="", description="SMTP server for report e-mail; empty: none.")
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "kilnwatch@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = 30.0
+    report_delivery_attempts: int = Field(default=5, ge=1)
+    """E-mail attempts per recipient before a delivery is recorded as failed."""
+    report_retry_s: float = Field(default=300.0, gt=0)
+    """Wait before the first retry of a failed e-mail; doubled after each further failure."""
+    schedule_poll_s: float = Field(default=30.0, gt=0)
+    """How often ``kilnwatch schedule run`` looks for due reports."""
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
@@ -45,6 +60,12 @@ class Settings(BaseSettings):
             raise ConfigError("KILNWATCH_SECRET_KEY must be set in production")
         if len(self.secret_key.encode()) < 32:
             raise ConfigError("KILNWATCH_SECRET_KEY must be at least 32 bytes (RFC 7518, 3.2)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"KILNWATCH_TIMEZONE {self.timezone!r} is not an IANA zone (e.g. Asia/Shanghai)"
+            ) from None
         return self
 
     @property
@@ -53,8 +74,18 @@ class Settings(BaseSettings):
         return self.environment != "dev"
 
     @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a zone, for :func:`kilnwatch.domain.periods.parse_period` and
+        the local calendar of rollups."""
+        return ZoneInfo(self.timezone)
+
+    @property
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite database under ``var_dir``."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'kilnwatch.sqlite').as_posix()}"
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)

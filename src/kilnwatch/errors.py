@@ -39,22 +39,35 @@ class KilnwatchError(Exception):
 
 
 class ConfigError(KilnwatchError):
+    """Settings that cannot work, e.g. a default secret outside development; raised when the
+    settings are built, before anything starts."""
+
     code = "config.invalid"
 
 
 class ReferenceDataError(KilnwatchError):
+    """A packaged reference table is missing or malformed; the message names the file, the row
+    and the column."""
+
     code = "reference.invalid"
 
 
 class UnitError(KilnwatchError):
+    """An unknown unit key, or a conversion between units of different dimensions
+    (``t`` to ``kWh``); a quantity is never converted to zero instead."""
+
     code = "units.unknown_or_incompatible"
 
 
 class UnknownCarrierError(KilnwatchError):
+    """An energy carrier or fuel key that no reference table defines."""
+
     code = "energy.unknown_carrier"
 
 
 class UnknownFieldError(KilnwatchError):
+    """An efficiency-level field key that ``levels/fields.csv`` does not define."""
+
     code = "levels.unknown_field"
 
 
@@ -108,14 +121,21 @@ class ImportRejected(InputError):
 
 
 class NotFoundError(KilnwatchError):
+    """A registry object that does not exist, or is outside the caller's scope."""
+
     code = "registry.not_found"
 
 
 class PermissionDeniedError(KilnwatchError):
+    """The caller is authenticated, but its role or jurisdiction does not allow the action
+    (e.g. a region outside its jurisdiction, an enterprise user changing a finding)."""
+
     code = "auth.permission_denied"
 
 
 class AuthenticationError(KilnwatchError):
+    """An unknown user, gateway or device, or a wrong secret."""
+
     code = "auth.failed"
 
 

@@ -21,6 +21,7 @@ from kilnwatch.domain.identifiers import (
         "913701007062084595",
         # A published example code (GB 32100 explanatory material): check character 9
         "91350100M000100Y43",
+        "914403001922038216",  # a published enterprise code
     ],
 )
 def test_valid_codes(code: str) -> None:

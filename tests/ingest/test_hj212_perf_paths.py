@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import DeadLetter, Gateway, IngestBatch, Meter, Reading
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 MN, PW = "88888880000001", "s3cret-jn-212"
@@ -57,7 +58,7 @@ def _so2_values(factory: sessionmaker[Session]) -> list[float]:
 
 def test_concurrent_group_commits_store_once_and_ack_each(factory) -> None:  # type: ignore[no-untyped-def]
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_batch_frames=3, max_delay_ms=1, writers=2)
+    sink = DbFrameSink(factory, directory, POLICY, max_batch_frames=3, max_delay_ms=1, writers=2)
     per_conn = [[_frame(c * 10 + i, float(c * 10 + i)) for i in range(4)] for c in range(6)]
     # connections 0-2 send again what 3-5 send (a device re-delivering on another socket)
     per_conn += [list(frames) for frames in per_conn[:3]]
@@ -106,7 +107,7 @@ def test_devices_are_cached_until_reload_and_secret_change_applies(factory) -> N
 
 def test_meter_cache_follows_directory_reload(factory) -> None:  # type: ignore[no-untyped-def]
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
+    sink = DbFrameSink(factory, directory, POLICY, max_delay_ms=1, writers=1)
     nox = encode_data_frame(mn=MN, pw=PW, cn="2011", values={"a21002": (41.0, "N")},
                             data_time=WHEN)  # fmt: skip
 
@@ -137,7 +138,7 @@ def test_meter_cache_follows_directory_reload(factory) -> None:  # type: ignore[
 
 def test_password_scrypt_runs_once_per_secret_across_connections_and_reloads(factory) -> None:  # type: ignore[no-untyped-def]
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
+    sink = DbFrameSink(factory, directory, POLICY, max_delay_ms=1, writers=1)
     right = [[_frame(c, float(c))] for c in range(8)]
     wrong = [[_frame(10 + c, 1.0, pw="not-the-secret")] for c in range(4)]
 
@@ -151,30 +152,30 @@ def test_password_scrypt_runs_once_per_secret_across_connections_and_reloads(fac
     replies = asyncio.run(burst(right + wrong))
     assert all(b"CN=9014" in r[0] for r in replies[:8])
     assert all(r == [b""] for r in replies[8:])  # bad password: no reply, nothing stored
-    assert directory._secrets.checks == 2  # one scrypt for the right secret, one for the wrong
+    assert directory.secrets.checks == 2  # one scrypt for the right secret, one for the wrong
     directory.reload()  # drops the devices, not the outcomes of the checks
     replies = asyncio.run(burst([[_frame(30, 3.0)], [_frame(31, 1.0, pw="not-the-secret")]]))
     assert b"CN=9014" in replies[0][0] and replies[1] == [b""]
-    assert directory._secrets.checks == 2
+    assert directory.secrets.checks == 2
     assert _so2_values(factory) == sorted([float(c) for c in range(8)] + [3.0])
 
 
 def test_a_slow_password_check_does_not_hold_up_verified_devices(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import threading
 
-    import kilnwatch.ingest.sources as sources
+    import kilnwatch.ingest.gateways as gateways
 
     directory = DbDeviceDirectory(factory)
     directory.verify(MN, PW)
     release = threading.Event()
-    real = sources.verify_secret
+    real = gateways.verify_secret
 
     def held(secret: str, stored: str | None) -> bool:
         release.wait(10)
         return real(secret, stored)
 
-    monkeypatch.setattr(sources, "verify_secret", held)
-    sink = DbFrameSink(factory, directory, max_delay_ms=1, writers=1)
+    monkeypatch.setattr(gateways, "verify_secret", held)
+    sink = DbFrameSink(factory, directory, POLICY, max_delay_ms=1, writers=1)
 
     async def scenario() -> tuple[list[bytes], list[bytes]]:
         server = StoreBackedServer(directory, sink, host="127.0.0.1", port=0)

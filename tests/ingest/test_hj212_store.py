@@ -11,9 +11,10 @@ from sqlalchemy import Engine, select
 
 from kilnwatch.ingest.hj212 import encode_data_frame
 from kilnwatch.ingest.hj212_store import DbDeviceDirectory, DbFrameSink, StoreBackedServer
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import DeadLetter, Meter, Reading
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 MN, PW = "88888880000001", "s3cret-jn-212"
@@ -44,7 +45,7 @@ async def _exchange(port: int, frames: list[bytes]) -> list[bytes]:
 
 def test_frames_are_stored_then_acknowledged(factory) -> None:  # type: ignore[no-untyped-def]
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_delay_ms=5)
+    sink = DbFrameSink(factory, directory, POLICY, max_delay_ms=5)
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 
     def frame(pw: str, minutes: int, so2: float) -> bytes:
@@ -93,7 +94,7 @@ def test_registry_gateway_compat_decides_modbus_crc(factory, compat, stored) -> 
         assert gateway is not None
         gateway.hj212_compat = compat
     directory = DbDeviceDirectory(factory)
-    sink = DbFrameSink(factory, directory, max_delay_ms=5)
+    sink = DbFrameSink(factory, directory, POLICY, max_delay_ms=5)
     when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     frame = encode_data_frame(mn=MN, pw=PW, cn="2011", values={"a21026": (7.0, "N")},
                               data_time=when)  # fmt: skip

@@ -25,11 +25,13 @@ from sqlalchemy.orm import Session
 from kilnwatch.config import Settings
 from kilnwatch.ingest.mqtt.parse import gateway_of, readings_topic, shared_filter
 from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import DeadLetter, Enterprise, Gateway, Meter, Reading
-from kilnwatch.store.repos.rollups import DAY, HOUR, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import DAY, HOUR
 from servers import need_server
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 BROKER = ("127.0.0.1", 1883)
@@ -131,7 +133,7 @@ def test_every_reading_arrives_once_in_the_rollups(
                           prefix=names["prefix"], batch_readings=300, max_delay_ms=50,
                           session_expiry_s=5)  # fmt: skip
     ready = threading.Event()
-    worker = MqttIngestWorker(make_session_factory(engine), options, on_ready=ready.set)
+    worker = MqttIngestWorker(make_session_factory(engine), options, POLICY, on_ready=ready.set)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
@@ -148,7 +150,7 @@ def test_every_reading_arrives_once_in_the_rollups(
         stop.set()
         thread.join(10)
     assert _count(engine, mqtt_meter) == 1000
-    assert worker.stats.readings_duplicate == 125
+    assert worker.stats.readings.duplicates == 125
     with make_session_factory(engine)() as s:
         span = (T0 - timedelta(days=2), T0 + timedelta(days=4))
         assert meter_totals(s, [mqtt_meter], HOUR, *span)[mqtt_meter].sum == _expected_sum(40, 25)

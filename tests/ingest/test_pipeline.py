@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.pipeline import ingest_readings
-from kilnwatch.ingest.registry_load import import_registry
-from kilnwatch.ingest.validate import RawReading, ValidationPolicy
+from kilnwatch.ingest.registry import import_registry
+from kilnwatch.ingest.validate import RawReading
 from kilnwatch.store.models import DeadLetter, Meter, Reading
-from kilnwatch.store.repos.rollups import DAY, HOUR, MONTH, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.rollups.attribution import DAY, HOUR, MONTH
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 T0 = datetime(2025, 3, 1, 0, 0, tzinfo=UTC)  # 08:00 Beijing
@@ -39,7 +41,7 @@ def raw(code: str, ts: datetime, value: float, unit: str = "kWh", row: int = 1) 
 
 
 def put(session: Session, rows: list[RawReading]):
-    result = ingest_readings(session, rows, "file", "test.csv", now=NOW)
+    result = ingest_readings(session, rows, "file", "test.csv", now=NOW, policy=POLICY)
     session.commit()
     return result
 
@@ -130,7 +132,7 @@ def test_counter_rollover_and_reset_never_negative(registry_session: Session) ->
 
 
 def test_not_authorised_gateway(registry_session: Session) -> None:
-    from kilnwatch.ingest.pipeline import gateway_info
+    from kilnwatch.ingest.gateways import gateway_by_code
     from kilnwatch.store.models import Enterprise, Gateway
 
     s = registry_session
@@ -139,9 +141,11 @@ def test_not_authorised_gateway(registry_session: Session) -> None:
     gw = Gateway(code="GW-QD-01", enterprise_id=other.id, protocol="http")
     s.add(gw)
     s.flush()
-    stranger = gateway_info(gw)
+    entry = gateway_by_code(s, "GW-QD-01")
+    assert entry is not None
+    stranger = entry.gateway
     result = ingest_readings(s, [raw("M-JN-E0", T0, 1.0)], "http", "GW-X", gateway=stranger,
-                             now=NOW)  # fmt: skip
+                             now=NOW, policy=POLICY)  # fmt: skip
     assert result.reasons() == {"ingest.not_authorised": 1}
 
 
@@ -151,4 +155,4 @@ def test_before_commissioning(registry_session: Session) -> None:
     result = put(s, [raw("M-JN-E1", old, 1.0), raw("M-JN-E1", old + timedelta(minutes=1), 1.0)])
     assert result.reasons() == {"ingest.before_commissioning": 1}
     assert result.accepted == 1
-    assert ValidationPolicy().future_tolerance_s > 0
+    assert POLICY.future_tolerance_s > 0

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from kilnwatch.config import Settings
 from kilnwatch.errors import ImportRejected
 from kilnwatch.ingest.readings_file import import_readings_file
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.models import DeadLetter, Reading
+from zone import POLICY
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ def _readings(session: Session) -> int:
 def test_all_or_nothing_names_file_row_field(loaded: Session, tmp_path: Path) -> None:
     path = _csv(tmp_path, [_line(0), _line(1, "abc"), _line(2), _line(3, "2", "NOPE")])
     with pytest.raises(ImportRejected) as info:
-        import_readings_file(loaded, path, chunk_rows=2)
+        import_readings_file(loaded, path, chunk_rows=2, policy=POLICY)
     loaded.rollback()
     messages = [str(e) for e in info.value.errors]
     assert messages == [
@@ -59,11 +60,11 @@ def test_all_or_nothing_names_file_row_field(loaded: Session, tmp_path: Path) ->
 
 def test_skip_invalid_dead_letters_bad_rows(loaded: Session, tmp_path: Path) -> None:
     path = _csv(tmp_path, [_line(0), _line(1, "abc"), _line(2)])
-    report = import_readings_file(loaded, path, skip_invalid=True)
+    report = import_readings_file(loaded, path, skip_invalid=True, policy=POLICY)
     loaded.commit()
     assert (report.accepted, report.rejected) == (2, 1)
     assert loaded.scalar(select(DeadLetter.row_no)) == 2
-    again = import_readings_file(loaded, path, skip_invalid=True)
+    again = import_readings_file(loaded, path, skip_invalid=True, policy=POLICY)
     assert (again.accepted, again.duplicates) == (0, 2)
 
 
@@ -80,23 +81,18 @@ def test_parquet_and_unknown_column(loaded: Session, tmp_path: Path) -> None:
     )
     path = tmp_path / "readings.parquet"
     frame.write_parquet(path)
-    assert import_readings_file(loaded, path, chunk_rows=2).accepted == 3
+    assert import_readings_file(loaded, path, chunk_rows=2, policy=POLICY).accepted == 3
     bad = tmp_path / "bad.csv"
     bad.write_text("meter_code,ts,value,unit,colour\n", encoding="utf-8")
     with pytest.raises(Exception, match="unknown column"):
-        import_readings_file(loaded, bad)
+        import_readings_file(loaded, bad, policy=POLICY)
 
 
 def test_cli_import_readings(
     settings: Settings, loaded: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import typer
+    from kilnwatch.cli.imports import app
 
-    from kilnwatch.cli.ingest import import_readings
-
-    app = typer.Typer()
-    app.command("readings")(import_readings)
-    app.command("noop")(lambda: None)
     monkeypatch.setenv("KILNWATCH_DATABASE_URL", settings.effective_database_url)
     path = _csv(tmp_path, [_line(0), _line(1, "abc")])
     runner = CliRunner()

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import ImportRejected
-from kilnwatch.ingest.registry_load import import_registry, write_rejects
+from kilnwatch.ingest.registry import import_registry
+from kilnwatch.ingest.tables import write_rejects
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kilnwatch.ingest.validate import (
     GatewayInfo,
-    MeterInfo,
+    IngestMeter,
     RawReading,
     Rejection,
     ValidationPolicy,
@@ -23,11 +23,11 @@ from kilnwatch.ingest.vectorised import (
 )
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
-POLICY = ValidationPolicy()
+POLICY = ValidationPolicy(local_tz="Asia/Shanghai")  # the platform zone, passed explicitly
 METERS = {
-    "E": MeterInfo(1, "E", 10, 100, "electricity", "counter", "kWh", date(2020, 1, 1)),
-    "C": MeterInfo(2, "C", 10, None, "raw_coal", "interval", "t"),
-    "O": MeterInfo(3, "O", 20, 300, "o2", "instant", "%"),
+    "E": IngestMeter(1, "E", 10, 100, "electricity", "counter", "kWh", date(2020, 1, 1)),
+    "C": IngestMeter(2, "C", 10, None, "raw_coal", "interval", "t"),
+    "O": IngestMeter(3, "O", 20, 300, "o2", "instant", "%"),
 }
 GATEWAYS = [None, GatewayInfo(100, "GW", 10, "http"), GatewayInfo(300, "GW3", 30, "mqtt")]
 

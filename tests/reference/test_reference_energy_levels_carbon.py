@@ -21,7 +21,7 @@ from kilnwatch.reference.levels import (
 )
 
 PKG = "kilnwatch.reference"
-SUBDIRS = ("energy", "levels", "carbon")
+SUBDIRS = ("energy", "levels", "carbon", "sim")
 
 
 def _csv_files():

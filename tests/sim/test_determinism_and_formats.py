@@ -10,7 +10,8 @@ import polars as pl
 import pyarrow.parquet
 from sim_runs import Run
 
-from kilnwatch.sim import SimParams, is_valid_uscc, simulate_to_dir
+from kilnwatch.domain.identifiers import uscc_problem
+from kilnwatch.sim import SimParams, simulate_to_dir
 from kilnwatch.sim.tables import COLUMNS
 
 DOCS = Path(__file__).parents[2] / "docs" / "formats.md"
@@ -71,7 +72,7 @@ def test_parquet_holds_the_same_readings_as_csv(faulty: Run) -> None:
 
 def test_registry_is_valid_and_linked(faulty: Run) -> None:
     ents = faulty.csv("enterprises")
-    assert all(is_valid_uscc(c) for c in ents["uscc"])
+    assert all(uscc_problem(c) is None for c in ents["uscc"])
     assert ents["uscc"].n_unique() == ents.height
     assert set(ents["industry"]) >= {"cement", "coal_power", "steel", "refining"}
     units, meters, gws = faulty.csv("units"), faulty.csv("meters"), faulty.csv("gateways")

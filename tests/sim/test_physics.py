@@ -8,7 +8,7 @@ import pytest
 from sim_runs import Run, increments
 
 from kilnwatch.sim.metering import EQUIPMENT_LOSS
-from kilnwatch.sim.processes import KGCE_PER_METERED_UNIT, PROCESS_SPECS
+from kilnwatch.sim.processes import PROCESS_SPECS, kgce_per_metered_unit
 from kilnwatch.sim.province import LOSS_RANGES
 
 ACCURACY_TOL = 0.01  # meter accuracy classes and noise over a run
@@ -112,7 +112,7 @@ def test_unit_intensities_follow_their_classes(clean: Run, totals: pl.DataFrame)
             realized = subs["qty"].sum() / output
         else:
             kgce = sum(
-                q * KGCE_PER_METERED_UNIT[(c, u)]
+                q * kgce_per_metered_unit(c, u)
                 for c, u, q in subs.select("carrier", "unit_of_measure", "qty").iter_rows()
             )
             realized = kgce / output * (1000.0 if unit.indicator == "gce/kWh" else 1.0)

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.store.models import (
     Enterprise,
     GridElectricity,
@@ -26,8 +27,11 @@ from kilnwatch.store.models import (
     StatisticalReport,
     TaxInvoice,
 )
+from zone import SHANGHAI
 
 PERIOD = "2025-03"
+MARCH = parse_period(PERIOD, SHANGHAI)
+"""The verified month, parsed as the CLI and API parse it."""
 START = datetime(2025, 2, 28, 16, tzinfo=UTC)  # 2025-03-01T00:00+08:00
 HOURS = 31 * 24
 CLINKER_T_PER_H = 200.0

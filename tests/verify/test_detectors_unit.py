@@ -9,14 +9,16 @@ import pytest
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.store.models import SOURCE_CODES
-from kilnwatch.verify.context import Sources, build_context, period_window
+from kilnwatch.verify.context import PeriodWindow, Sources, build_context
+from kilnwatch.verify.detectors.peers import check_peers
 from kilnwatch.verify.detectors.shift import level_shift
 from kilnwatch.verify.detectors.timeseries import check_impossible, check_late
-from kilnwatch.verify.peers import check_peers, ratio_samples
 from kilnwatch.verify.settings import verify_settings
+from zone import SHANGHAI
 
-WINDOW = period_window("2025-03", "Asia/Shanghai")
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
 HOURS = 31 * 24
 SETTINGS = verify_settings()
 
@@ -77,8 +79,7 @@ def _enterprise(idx: int, extra_load: float, rng: np.random.Generator):
 def test_parent_far_above_its_peers(extra: float) -> None:
     rng = np.random.default_rng(4)
     contexts = [_enterprise(i, extra if i == 0 else 0.0, rng) for i in range(12)]
-    samples = [s for c in contexts for s in ratio_samples(c)]
-    found = check_peers(samples, [])
+    found = check_peers(contexts, [])
     expected = ["verify.submeter.parent_exceeds_children"] if extra else []
     assert [f.rule_code for f in found] == expected
     if extra:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _verify_factory import PERIOD, Plant, store
+from _verify_factory import MARCH, Plant, store
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from kilnwatch.store.models import Meter, Reading
 from kilnwatch.store.models.ingest import DeliveryRepeat
 from kilnwatch.verify.detectors.timeseries import busy_windows, repeat_episodes
 from kilnwatch.verify.run import verify_period
+from zone import POLICY
 
 CODE = "E-K1-COAL"
 
@@ -26,13 +27,13 @@ def _redeliver(session: Session, positions: list[int]) -> int:
         select(Reading.ts, Reading.value).where(Reading.meter_id == meter_id).order_by(Reading.ts)
     ).all()
     rows = [RawReading(CODE, stored[i][0], stored[i][1], "t") for i in positions]
-    result = ingest_readings(session, rows, "http", "test")
+    result = ingest_readings(session, rows, "http", "test", policy=POLICY)
     assert (result.accepted, result.duplicates) == (0, len(positions))
     return int(meter_id or 0)
 
 
 def _codes(session: Session) -> list[str]:
-    return sorted(f.rule_code for f in verify_period(session, PERIOD).findings)
+    return sorted(f.rule_code for f in verify_period(session, MARCH).findings)
 
 
 def test_repeats_scattered_over_a_day_are_found(session: Session) -> None:

@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from _verify_factory import PERIOD, Plant, store
+from _verify_factory import MARCH, Plant, store
 from sqlalchemy.orm import Session
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
@@ -15,7 +15,7 @@ from kilnwatch.verify.run import verify_period
 
 def codes(session: Session, plant: Plant) -> list[str]:
     store(session, plant)
-    return sorted(f.rule_code for f in verify_period(session, PERIOD).findings)
+    return sorted(f.rule_code for f in verify_period(session, MARCH).findings)
 
 
 def test_clean_enterprise_raises_nothing(session: Session) -> None:
@@ -207,7 +207,7 @@ def test_corrections_lowering_values(session: Session, change: float) -> None:
             )
         )
     session.flush()
-    found = sorted(f.rule_code for f in verify_period(session, PERIOD).findings)
+    found = sorted(f.rule_code for f in verify_period(session, MARCH).findings)
     assert found == ["verify.timeseries.corrections"]
 
 
@@ -220,7 +220,7 @@ def test_ratio_shift_attributed_to_the_sub_meter_that_changed(session: Session) 
     plant.values["E-K1-COAL"][240:360] *= 0.975
     plant.refresh_sources()
     store(session, plant)
-    found = verify_period(session, PERIOD).findings
+    found = verify_period(session, MARCH).findings
     assert sorted(f.rule_code for f in found) == ["verify.submeter.child_reads_low"]
     assert found[0].evidence["meter"] == "E-K1-COAL"
     assert found[0].magnitude_fraction == pytest.approx(0.025, abs=0.004)

@@ -15,7 +15,7 @@ from kilnwatch.store.repos.users import add_user
 from kilnwatch.verify.run import verify_period
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from _verify_factory import PERIOD, Plant, store  # noqa: E402
+from _verify_factory import MARCH, PERIOD, Plant, store  # noqa: E402
 
 PASSWORD = "correct-horse-9"
 
@@ -37,7 +37,7 @@ def _populate(engine: Engine) -> None:
                 uscc="91370200163562681G", name="青岛", region_code="370211", industry="cement"
             )
         )
-        verify_period(session, PERIOD)
+        verify_period(session, MARCH)
         add_user(session, "admin", PASSWORD, Role.ADMIN)
         add_user(session, "qingdao", PASSWORD, Role.CITY, region_code="370200")
 
@@ -49,6 +49,11 @@ def test_findings_are_listed_filtered_and_scoped(client: TestClient, engine: Eng
     assert response.status_code == 200, response.text
     page = response.json()
     assert page["total"] == 2
+    for period, total in (("2025-Q1", 2), ("2025", 2), ("2025-02", 0), ("2025-03-10..2025-04", 2)):
+        found = client.get("/api/v1/findings", headers=admin, params={"period": period}).json()
+        assert found["total"] == total, period  # verification is monthly: the months in it
+    bad = client.get("/api/v1/findings", headers=admin, params={"period": "2025-3"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "period"
     high = client.get("/api/v1/findings", headers=admin, params={"severity": "high"}).json()
     assert [f["rule_code"] for f in high["items"]] == [
         "verify.metered_vs_reported.energy_underreported"
@@ -89,4 +94,6 @@ def test_status_change_and_credibility(client: TestClient, engine: Engine) -> No
     ]
     scores = client.get("/api/v1/credibility", headers=admin, params={"period": PERIOD}).json()
     assert scores["total"] == 2  # the enterprise without findings scores 100
+    year = client.get("/api/v1/credibility", headers=admin, params={"period": "2025"}).json()
+    assert year["total"] == 2
     assert scores["items"][0]["score"] == 65.0  # 100 - 25 (high) - 10 (medium)

@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from kilnwatch.identity import Role
-from kilnwatch.ingest.registry_load import import_registry
+from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Meter, Reading
-from kilnwatch.store.repos.rollups import HOUR, meter_totals
+from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.users import add_user
+from kilnwatch.store.rollups.attribution import HOUR
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 PASSWORD = "correct-horse-9"

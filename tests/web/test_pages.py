@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,12 +22,14 @@ from kilnwatch.identity import Role
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Enterprise, FindingRecord, Meter, Reading, WebSession
 from kilnwatch.store.models.base import utcnow
-from kilnwatch.store.repos.rollups import refresh_rollups
 from kilnwatch.store.repos.users import add_user
+from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
 from kilnwatch.verify.run import verify_period
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from _verify_factory import PERIOD, Plant, store  # noqa: E402
+from _verify_factory import MARCH, Plant, store  # noqa: E402
+
+from zone import SHANGHAI  # noqa: E402
 
 PASSWORD = "correct-horse-9"
 WEB = resources.files("kilnwatch.web")
@@ -48,12 +49,12 @@ def province(engine: Engine) -> dict[str, int]:
             )
         ).all()
         kinds = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-        refresh_rollups(session, {m: [a, b] for m, a, b in span}, kinds, ZoneInfo("Asia/Shanghai"))
+        refresh_rollup_ranges(session, {m: (a, b) for m, a, b in span}, kinds, SHANGHAI)
         other = Enterprise(uscc="91370200163562681G", name="青岛焦化", region_code="370211",
                            industry="coking")  # fmt: skip
         session.add(other)
         session.flush()
-        verify_period(session, PERIOD)
+        verify_period(session, MARCH)
         add_user(session, "admin", PASSWORD, Role.ADMIN)
         add_user(session, "sd", PASSWORD, Role.PROVINCE, region_code="370000")
         add_user(session, "jinan", PASSWORD, Role.CITY, region_code="370100")

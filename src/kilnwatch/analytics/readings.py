@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from kilnwatch.store.dialects import sqlite_timestamp
 from kilnwatch.store.models import SOURCE_CODES
 
 #: Sources that deliver in real time.
@@ -91,11 +92,6 @@ _POSTGRES_REPEATS = (
 )
 
 
-def _sqlite_text(ts: datetime) -> str:
-    """The text form SQLAlchemy stores for a UTC datetime in SQLite (see ``UTCDateTime``)."""
-    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-
 def _query(
     session: Session, kind: str, meter_ids: Sequence[int] | None, start_at: datetime,
     end_at: datetime,
@@ -104,7 +100,7 @@ def _query(
     ids = None if meter_ids is None else [int(i) for i in meter_ids]
     if session.get_bind().dialect.name == "sqlite":
         where = "" if ids is None else f" AND meter_id IN ({','.join(map(str, ids))})"
-        bounds: tuple[Any, ...] = (_sqlite_text(start_at), _sqlite_text(end_at))
+        bounds: tuple[Any, ...] = (sqlite_timestamp(start_at), sqlite_timestamp(end_at))
         if kind == "readings":
             return _packed_sql(_SQLITE_EPOCH, where, "?"), bounds
         return _SQLITE_REPEATS.format(meters=where), bounds

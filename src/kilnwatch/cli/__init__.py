@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import typer
 
-from kilnwatch.cli import admin, calc, demo, hj212, ingest, report, simulate, verify
+from kilnwatch.cli import (
+    admin,
+    calc,
+    demo,
+    export,
+    hj212,
+    imports,
+    ingest,
+    report,
+    schedule,
+    simulate,
+    verify,
+)
 
 app = typer.Typer(
     name="kilnwatch",
@@ -14,15 +26,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+app.add_typer(imports.app, name="import")
+export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
+app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")
 app.command("demo")(demo.demo)
 app.add_typer(verify.app, name="verify")
-admin.import_app.command("readings")(ingest.import_readings)
-admin.import_app.command("sources")(verify.import_sources_cmd)
 
 
 def main() -> None:

@@ -1,16 +1,19 @@
-"""Helpers shared by CLI commands: settings, the unit of work, error reporting."""
+"""Helpers shared by CLI commands: settings, sessions, periods, errors, progress."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
-from kilnwatch.errors import ImportRejected, KilnwatchError
+from kilnwatch.domain.periods import PERIOD_FORMS, Period, parse_period
+from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
@@ -40,6 +43,26 @@ def session_scope(s: Settings | None = None, *, migrate: bool = True) -> Iterato
         engine.dispose()
 
 
+def period_parser(field: str = "period") -> Callable[[str], Period]:
+    """A Typer ``parser`` for ``--<field>``: the text as a :class:`Period` in
+    ``Settings.timezone``; a bad value is a usage error naming the option and the forms."""
+
+    def parse(text: str) -> Period:
+        try:
+            return parse_period(text, settings().zone, field=field)
+        except InputError as exc:
+            raise typer.BadParameter(exc.reason) from None
+
+    return parse
+
+
+def period_option(help_text: str, field: str = "period") -> Any:
+    """The Typer option of a period (every form of :data:`PERIOD_FORMS`)."""
+    return typer.Option(
+        help=f"{help_text} {PERIOD_FORMS}.", parser=period_parser(field), metavar="PERIOD"
+    )
+
+
 def fail(exc: KilnwatchError) -> typer.Exit:
     """Print a clear error (every located fault on its own line) and give exit code 2."""
     if isinstance(exc, ImportRejected):
@@ -47,3 +70,23 @@ def fail(exc: KilnwatchError) -> typer.Exit:
             err_console.print(f"[red]error[/red] {error.message}", highlight=False, soft_wrap=True)
     err_console.print(f"[red]error[/red] {exc.message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def spinner() -> Progress:
+    """A transient spinner with the elapsed time, for work of unknown length."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    return Progress(*columns, console=console, transient=True)
+
+
+@contextmanager
+def counting_rows(label: str) -> Iterator[Callable[[int], None]]:
+    """A spinner counting rows as they are done; yields the callback that adds ``n`` rows."""
+    with spinner() as bar:
+        task = bar.add_task(f"{label}: 0 rows", total=None)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            bar.update(task, description=f"{label}: {done[0]:,} rows")
+
+        yield advance

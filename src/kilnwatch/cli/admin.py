@@ -1,4 +1,4 @@
-"""Operating commands: db, import/export registry, users, serve, demo."""
+"""Operating commands: db, export registry, users, serve."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Role
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-import_app = typer.Typer(help="Import data files (formats: docs/formats.md).", no_args_is_help=True)
 export_app = typer.Typer(help="Export data files.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their jurisdictions.", no_args_is_help=True)
 
@@ -31,41 +30,13 @@ def db_upgrade() -> None:
     engine.dispose()
 
 
-@import_app.command("registry")
-def import_registry_cmd(
-    path: Annotated[Path, typer.Argument(help="A registry file (CSV/XLSX) or a folder of them.")],
-    skip_invalid: Annotated[
-        bool,
-        typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file."),
-    ] = False,
-    kind: Annotated[str | None, typer.Option(help="File kind when the name does not say.")] = None,
-    rejects: Annotated[
-        Path | None, typer.Option(help="Where rejected rows go (with --skip-invalid).")
-    ] = None,
-) -> None:
-    """Import regions, enterprises, units, projects, gateways and meters."""
-    from kilnwatch.ingest.registry_load import import_registry, write_rejects
-
-    try:
-        with session_scope() as session:
-            report = import_registry(session, path, skip_invalid=skip_invalid, kind=kind)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
-    for k in report.created:
-        console.print(f"{k}: {report.created[k]} created, {report.updated[k]} updated")
-    if report.rejected:
-        out = rejects or path.with_name(f"{path.stem}.rejected.csv")
-        write_rejects(report.rejected, out)
-        console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
-
-
 @export_app.command("registry")
 def export_registry_cmd(
     out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("registry-export"),
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
 ) -> None:
     """Export the registry in the import format (secrets are never exported)."""
-    from kilnwatch.reports.registry_export import export_registry
+    from kilnwatch.ingest.registry import export_registry
 
     if fmt not in ("csv", "xlsx"):
         raise typer.BadParameter("use csv or xlsx", param_hint="--format")
@@ -140,7 +111,6 @@ def serve(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
-    app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
     app.add_typer(user_app, name="user")
     app.command("serve")(serve)

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kilnwatch.cli._common import console, fail, session_scope, settings
+from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings, spinner
 from kilnwatch.config import Settings
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Role
@@ -36,52 +35,30 @@ DEMO_ENTERPRISE_USER = "qiye"
 """An enterprise user of the demo, for the first enterprise of Jinan."""
 
 
-def months_between(start: date, days: int) -> list[str]:
-    """The ``YYYY-MM`` labels of the months that ``days`` days from ``start`` touch."""
-    last = start + timedelta(days=days - 1)
-    labels, cursor = [], start.replace(day=1)
-    while cursor <= last:
-        labels.append(f"{cursor:%Y-%m}")
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return labels
-
-
-def _spinner() -> Progress:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    return Progress(*columns, console=console, transient=True)
-
-
-def load_province(s: Settings, directory: Path, months: list[str]) -> None:
-    """Import a simulated directory, then verify each of its months."""
-    from kilnwatch.ingest.directory import load_directory
+def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None:
+    """Import a simulated province folder of ``days`` days from ``first_day``, then verify each
+    month those days touch."""
+    from kilnwatch.domain.periods import Period
+    from kilnwatch.ingest.folder import import_folder
     from kilnwatch.ingest.validate import ValidationPolicy
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
 
-    with _spinner() as bar:
-        task = bar.add_task("importing", total=None)
-        done = [0]
-
-        def advance(n: int) -> None:
-            done[0] += n
-            bar.update(task, description=f"importing readings: {done[0]:,}")
-
-        with session_scope(s) as session:
-            report = load_directory(
-                session,
-                directory,
-                policy=ValidationPolicy(local_tz=s.timezone),
-                on_progress=advance,
-            )
-        console.print(
-            f"registry {report.registry_created}; {report.readings_stored:,} readings stored, "
-            f"{report.readings_rejected:,} rejected to dead letters; "
-            f"sources {report.sources_created}"
-        )
-        for month in months:
+    policy = ValidationPolicy(local_tz=s.timezone)
+    with counting_rows("importing readings") as advance, session_scope(s) as session:
+        report = import_folder(session, folder, policy=policy, on_progress=advance)
+    console.print(
+        f"registry {report.registry_created}; {report.readings.accepted:,} readings stored, "
+        f"{report.readings.rejected:,} rejected to dead letters; "
+        f"sources {report.sources_created}"
+    )
+    with spinner() as bar:
+        task = bar.add_task("verifying", total=None)
+        last_day = first_day + timedelta(days=days - 1)
+        for month in Period.of_days(first_day, last_day, s.zone).split("month"):
             bar.update(task, description=f"verifying {month}")
             with session_scope(s) as session:
-                verify_period(session, month, None, verify_settings("default", None))
+                verify_period(session, month, None, verify_settings())
 
 
 def add_demo_users(session: Session) -> list[str]:
@@ -135,10 +112,10 @@ def demo(
                 seed=seed, enterprises=enterprises, start=first_day, days=days,
                 output_format="parquet", every_city=True,
             )  # fmt: skip
-            with _spinner() as bar:
+            with spinner() as bar:
                 bar.add_task(f"simulating {enterprises} enterprises x {days} days", total=None)
                 simulate_to_dir(params, out)
-            load_province(s, out, months_between(first_day, days))
+            load_province(s, out, first_day, days)
         with session_scope(s) as session:
             added = add_demo_users(session)
         if added:

@@ -1,5 +1,5 @@
-"""Ingest commands: ``kilnwatch import readings FILE`` (``import_readings``) and the
-long-running receivers ``kilnwatch ingest mqtt`` and ``kilnwatch ingest hj212``.
+"""Ingest commands: the long-running receivers ``kilnwatch ingest mqtt`` and
+``kilnwatch ingest hj212`` (file imports are ``kilnwatch import …``, :mod:`kilnwatch.cli.imports`).
 
 The receivers stop on SIGTERM/SIGINT after committing and acknowledging the current batch.
 """
@@ -13,15 +13,12 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from kilnwatch.cli._common import console, fail, session_scope, settings
-from kilnwatch.errors import KilnwatchError
+from kilnwatch.cli._common import settings
 from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
@@ -31,43 +28,6 @@ if TYPE_CHECKING:
     from kilnwatch.ingest.hj212_store import ServeOptions
 
 app = typer.Typer(help="Live ingestion: MQTT and HJ 212 receivers.", no_args_is_help=True)
-
-
-def import_readings(
-    path: Annotated[Path, typer.Argument(help="A readings CSV or Parquet file.")],
-    skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
-    ] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
-) -> None:
-    """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
-    from kilnwatch.ingest.readings_file import import_readings_file
-
-    s = settings()
-    policy = ValidationPolicy(local_tz=s.timezone)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"{path.name}: 0 rows", total=None)
-            done = [0]
-
-            def advance(n: int) -> None:
-                done[0] += n
-                progress.update(task, description=f"{path.name}: {done[0]:,} rows")
-
-            with session_scope(s) as session:
-                report = import_readings_file(
-                    session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows,
-                    policy=policy, on_progress=advance,
-                )  # fmt: skip
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
-    console.print(
-        f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
-        f"{report.duplicates} duplicates, {report.rejected} rejected"
-    )
-    for code, n in sorted(report.reasons.items()):
-        console.print(f"  [yellow]{code}[/yellow]: {n} (see GET /api/v1/ingest/dead-letters)")
 
 
 def _broker(url: str) -> tuple[str, int]:
@@ -201,4 +161,4 @@ def _hj212_workers(s: Settings, options: ServeOptions, workers: int) -> None:
     typer.echo(f"hj212 ingest stopped: {merge_counters(snapshots)}")
 
 
-__all__ = ["app", "import_readings"]
+__all__ = ["app"]

@@ -1,47 +1,126 @@
-"""``kilnwatch report efficiency|carbon``: accounts per unit or aggregated, with their inputs."""
+"""``kilnwatch report …``: report files (monthly, enterprise) and the accounting tables in the
+terminal (efficiency, carbon, intensity), Chinese by default, English with ``--lang en``."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.reports.accounting import GroupAccount, UnitAccount, group_accounts, unit_accounts
-from kilnwatch.reports.periods import parse_period
+from kilnwatch.reports.accounts_tables import (
+    carbon_table,
+    efficiency_groups_table,
+    efficiency_units_table,
+    intensity_table,
+)
+from kilnwatch.reports.document import Table
+from kilnwatch.reports.services import (
+    GroupAccount,
+    UnitAccount,
+    group_accounts,
+    intensity_rows,
+    unit_accounts,
+)
+from kilnwatch.reports.terminal import rich_table
 
-app = typer.Typer(help="Energy-efficiency and carbon reports.", no_args_is_help=True)
+app = typer.Typer(help="Reports (XLSX/PDF) and accounting tables.", no_args_is_help=True)
 
 By = Annotated[str, typer.Option(help="unit, enterprise, city, industry or province")]
-PeriodOpt = Annotated[str, typer.Option(help="YYYY-MM or YYYY")]
+PeriodOpt = Annotated[Period, period_option("The period:")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="zh-CN (default) or en")]
+FormatOpt = Annotated[str, typer.Option("--format", help="xlsx, pdf (or csv for one table)")]
+OutOpt = Annotated[Path, typer.Option("--out", help="File to write.")]
+CityOpt = Annotated[str | None, typer.Option("--city", help="City code, e.g. 3703.")]
+EnterpriseOpt = Annotated[str | None, typer.Option("--enterprise", help="Enterprise USCC.")]
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+def _lang(lang: str) -> str:
+    if lang not in ("zh-CN", "en"):
+        raise typer.BadParameter("use zh-CN or en", param_hint="--lang")
+    return lang
 
 
-def _compute(period: str, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
+def _print(table: Table, lang: str) -> None:
+    console.print(rich_table(table, _lang(lang), settings().timezone))
+
+
+def _compute(period: Period, by: str) -> tuple[list[UnitAccount], list[GroupAccount]]:
     if by not in ("unit", "enterprise", "city", "industry", "province"):
         raise typer.BadParameter(
             "use unit, enterprise, city, industry or province", param_hint="--by"
-        )  # noqa: E501
-    s = settings()
+        )
     try:
-        with session_scope(s) as session:
-            accounts = unit_accounts(session, SYSTEM, parse_period(period, s.timezone))
+        with session_scope() as session:
+            accounts = unit_accounts(session, SYSTEM, period)
             groups = [] if by == "unit" else group_accounts(session, accounts, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
     return accounts, groups
 
 
+def write_report(
+    name: str,
+    period: Period,
+    fmt: str,
+    out: Path,
+    lang: str,
+    city: str | None,
+    enterprise: str | None,
+) -> None:
+    """Build report ``name`` and write it to ``out`` (the operator's scope, narrowed)."""
+    from kilnwatch.reports.catalogue import build_report
+    from kilnwatch.reports.render import render
+
+    s = settings()
+    try:
+        with session_scope(s) as session:
+            doc = build_report(
+                session, SYSTEM, name, period, timezone=s.timezone, city=city, enterprise=enterprise
+            )
+        rendered = render(doc, fmt, _lang(lang))
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(rendered.content)
+    console.print(f"{name} {period}: {len(rendered.content):,} bytes -> {out}")
+
+
+@app.command("monthly")
+def monthly(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The monthly statistical analysis (energy, coal, electricity, CO2, intensities, levels,
+    findings) by city and industry against last year, 2020 and the 2025 targets."""
+    write_report("monthly", period, fmt, out, lang, city, None)
+
+
+@app.command("enterprise")
+def enterprise_profile(
+    period: PeriodOpt,
+    enterprise: Annotated[str, typer.Option("--enterprise", help="Enterprise USCC.")],
+    out: OutOpt,
+    fmt: FormatOpt = "pdf",
+    lang: LangOpt = "zh-CN",
+) -> None:
+    """An enterprise's one-page profile."""
+    write_report("enterprise", period, fmt, out, lang, None, enterprise)
+
+
 @app.command("efficiency")
-def efficiency(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> None:
+def efficiency(
+    period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False, lang: LangOpt = "zh-CN"
+) -> None:
     """Unit product energy consumption and class against the benchmark/baseline levels."""
     accounts, groups = _compute(period, by)
     if as_json:
@@ -49,57 +128,15 @@ def efficiency(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> 
         typer.echo(json.dumps(rows, ensure_ascii=False, default=str))
         return
     if by == "unit":
-        table = Table(
-            "enterprise",
-            "unit",
-            "field",
-            "energy tce",
-            "intensity",
-            "unit of",
-            "class",
-            "table",
-            "gap tce/a",
-            title=f"efficiency {period}",
-        )
-        for a in accounts:
-            table.add_row(
-                a.enterprise_name,
-                a.unit_code,
-                a.level_field,
-                _fmt(a.energy_tce),
-                _fmt(a.intensity, 2),
-                a.intensity_unit or "",
-                a.class_ or "-",
-                a.class_table or "",
-                _fmt(a.gap_to_baseline_tce_per_year),
-            )
+        _print(efficiency_units_table(accounts, period.label), lang)
     else:
-        table = Table(
-            by,
-            "units",
-            "classified",
-            "below baseline",
-            "energy tce",
-            "share at benchmark",
-            "target",
-            title=f"efficiency {period} by {by}",
-        )
-        for g in groups:
-            share = g.capacity_share_at_benchmark_fraction
-            table.add_row(
-                g.name,
-                str(g.units),
-                str(g.units_classified),
-                str(g.units_below_baseline),
-                _fmt(g.energy_tce),
-                "-" if share is None else f"{share:.1%}",
-                "-" if g.meets_target is None else ("met" if g.meets_target else "not met"),
-            )
-    console.print(table)
+        _print(efficiency_groups_table(groups, by, period.label), lang)
 
 
 @app.command("carbon")
-def carbon(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> None:
+def carbon(
+    period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False, lang: LangOpt = "zh-CN"
+) -> None:
     """CO2 from fuel combustion and purchased electricity and heat."""
     accounts, groups = _compute(period, by)
     if as_json:
@@ -119,60 +156,27 @@ def carbon(period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False) -> None
         )
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table(by, "CO2 t", "by source", title=f"carbon {period} by {by}")
-    if by == "unit":
-        for a in accounts:
-            sources = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(a.co2_by_source_t.items()))
-            table.add_row(f"{a.enterprise_name} {a.unit_code}", _fmt(a.co2_t), sources)
-    else:
-        for g in groups:
-            table.add_row(g.name, _fmt(g.co2_t), "")
-    console.print(table)
+    _print(carbon_table(accounts, groups, by, period.label), lang)
 
 
 @app.command("intensity")
 def intensity(
     period: PeriodOpt,
-    base: Annotated[str, typer.Option(help="Base period, YYYY-MM or YYYY.")] = "2020",
-    by: Annotated[str, typer.Option(help="enterprise, city or province")] = "city",
+    # Typer parses the default text like a given one
+    base: Annotated[Period, period_option("Base period:", field="base")] = "2020",  # type: ignore[assignment]
+    by: Annotated[str, typer.Option(help="enterprise, city, industry or province")] = "city",
     as_json: JsonOpt = False,
+    lang: LangOpt = "zh-CN",
 ) -> None:
     """Energy and carbon intensity per 10^4 CNY revenue against a base period."""
-    from kilnwatch.reports.intensity import intensity_rows
-
-    if by not in ("enterprise", "city", "province"):
-        raise typer.BadParameter("use enterprise, city or province", param_hint="--by")
-    s = settings()
+    if by not in ("enterprise", "city", "industry", "province"):
+        raise typer.BadParameter("use enterprise, city, industry or province", param_hint="--by")
     try:
-        with session_scope(s) as session:
-            rows = intensity_rows(
-                session,
-                SYSTEM,
-                parse_period(period, s.timezone),
-                parse_period(base, s.timezone),
-                by,
-            )
+        with session_scope() as session:
+            rows = intensity_rows(session, SYSTEM, period, base, by)
     except KilnwatchError as exc:
         raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return
-    table = Table(
-        by,
-        "tce/10^4 CNY",
-        f"base {base}",
-        "change",
-        "tCO2/10^4 CNY",
-        "change",
-        title=f"intensity {period} vs {base}",
-    )
-    for r in rows:
-        table.add_row(
-            r.name,
-            _fmt(r.period.energy_intensity_tce_per_10k_cny, 3),
-            _fmt(r.base.energy_intensity_tce_per_10k_cny, 3),
-            "-" if r.energy_change_fraction is None else f"{r.energy_change_fraction:+.1%}",
-            _fmt(r.period.carbon_intensity_t_per_10k_cny, 3),
-            "-" if r.carbon_change_fraction is None else f"{r.carbon_change_fraction:+.1%}",
-        )
-    console.print(table)
+    _print(intensity_table(rows, by, period.label, base.label), lang)

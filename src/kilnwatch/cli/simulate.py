@@ -86,9 +86,9 @@ def generate(
     )
     if into_db:
         from kilnwatch.cli._common import settings
-        from kilnwatch.cli.demo import load_province, months_between
+        from kilnwatch.cli.demo import load_province
 
-        load_province(settings(), out, months_between(date.fromisoformat(start), days))
+        load_province(settings(), out, date.fromisoformat(start), days)
 
 
 @app.command("stream")

@@ -1,28 +1,31 @@
-"""``kilnwatch verify`` (batch verification of a period) and ``kilnwatch import sources``.
-
-The lead mounts :data:`app` as ``kilnwatch verify`` and registers :func:`import_sources_cmd`
-under the ``import`` group as ``sources``.
-"""
+"""``kilnwatch verify``: batch verification of a period."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import console, fail, session_scope
+from kilnwatch.cli._common import console, fail, period_option, session_scope
+from kilnwatch.domain.periods import Period
 from kilnwatch.errors import KilnwatchError
+
+if TYPE_CHECKING:
+    from kilnwatch.verify.run import RunReport
 
 app = typer.Typer(help="Cross-verification: find false and missing reporting.")
 
 
 @app.callback(invoke_without_command=True)
 def verify_cmd(
-    period: Annotated[str, typer.Option(help="Month to verify, YYYY-MM.")],
+    period: Annotated[
+        Period, period_option("Period to verify; verification is monthly, so each month in it:")
+    ],
     enterprise: Annotated[
         list[str] | None, typer.Option(help="USCC of an enterprise (repeatable); default all.")
     ] = None,
@@ -31,13 +34,15 @@ def verify_cmd(
         Path | None, typer.Option(help="Province override of rule parameters (TOML or CSV).")
     ] = None,
 ) -> None:
-    """Verify a period: run every rule and detector, store findings and scores."""
+    """Verify a period: run every rule and detector, store findings and scores, month by
+    month (a quarter or a year is verified as each of its months)."""
     from kilnwatch.store.models import Enterprise
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
 
     if preset not in ("default", "strict", "lenient"):
         raise typer.BadParameter("use default, strict or lenient", param_hint="--preset")
+    months = period.split("month")
     try:
         settings = verify_settings(preset, rules)  # type: ignore[arg-type]
         with session_scope() as session, _progress() as bar:
@@ -50,17 +55,23 @@ def verify_cmd(
                 if unknown:
                     raise typer.BadParameter(f"unknown enterprise {', '.join(sorted(unknown))}")
                 ids = [i for _, i in found]
-            task = bar.add_task(f"verifying {period}", total=None)
-            report = verify_period(
-                session,
-                period,
-                ids,
-                settings,
-                progress=lambda n, total: bar.update(task, completed=n, total=total),
-            )
+            reports = []
+            for month in months:
+                task = bar.add_task(f"verifying {month}", total=None)
+                advance = partial(_advance, bar, task)
+                reports.append(verify_period(session, month, ids, settings, progress=advance))
     except KilnwatchError as exc:
         raise fail(exc) from exc
-    _summary(report)
+    if len(months) > 1:
+        labels = ", ".join(m.label for m in months)
+        console.print(
+            f"verification is monthly: {period} verified as {len(months)} months ({labels})"
+        )
+    _summary(reports, months)
+
+
+def _advance(bar: Progress, task: TaskID, n: int, total: int) -> None:
+    bar.update(task, completed=n, total=total)
 
 
 def _progress() -> Progress:
@@ -74,52 +85,18 @@ def _progress() -> Progress:
     )
 
 
-def _summary(report: object) -> None:
+def _summary(reports: list[RunReport], months: list[Period]) -> None:
+    """The findings by rule over all months, then one line per month."""
     from collections import Counter
 
-    findings = getattr(report, "findings", [])
     table = Table("rule", "findings")
-    for code, n in sorted(Counter(f.rule_code for f in findings).items()):
+    counts = Counter(f.rule_code for r in reports for f in r.findings)
+    for code, n in sorted(counts.items()):
         table.add_row(code, str(n))
     console.print(table)
-    console.print(
-        f"{getattr(report, 'enterprises', 0)} enterprises, {len(findings)} findings "
-        f"({getattr(report, 'new', 0)} new, {getattr(report, 'updated', 0)} updated, "
-        f"{getattr(report, 'closed', 0)} closed) in {getattr(report, 'seconds', 0.0):.1f} s"
-    )
-
-
-def import_sources_cmd(
-    path: Annotated[Path, typer.Argument(help="A source file (CSV/XLSX) or a folder of them.")],
-    kind: Annotated[
-        str | None,
-        typer.Option(
-            help="statistical_reports, tax_invoices, logistics, grid_electricity, "
-            "market_prices (when the file name does not say)"
-        ),
-    ] = None,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file."),
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Where rejected rows go.")] = None,
-) -> None:
-    """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
-    from kilnwatch.ingest.registry_load import write_rejects
-    from kilnwatch.ingest.statements import import_sources
-
-    try:
-        with session_scope() as session:
-            report = import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
-    for k in report.created:
-        console.print(f"{k}: {report.created[k]} created, {report.updated[k]} updated")
-    if report.rejected:
-        out = rejects or path.with_name(f"{path.stem}.rejected.csv")
-        write_rejects(report.rejected, out)
-        console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
-
-
-import_app = typer.Typer(help="Import external sources.")
-import_app.command("sources")(import_sources_cmd)
+    for month, r in zip(months, reports, strict=True):
+        console.print(
+            f"{f'{month}: ' if len(months) > 1 else ''}{r.enterprises} enterprises, "
+            f"{len(r.findings)} findings ({r.new} new, {r.updated} updated, {r.closed} closed) "
+            f"in {r.seconds:.1f} s"
+        )

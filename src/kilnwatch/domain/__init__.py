@@ -2,6 +2,13 @@
 
 Nothing here does I/O; reference tables come from the cached loaders of ``kilnwatch.reference``
 or are passed in.
+
+Docstrings follow numpydoc: every public function and class has ``Parameters`` (each line ends
+with the unit in brackets), ``Returns``, ``Notes`` with the formula where there is one, and
+``References`` naming the standard or document and, where it was confirmed, the clause or table
+(``tests/domain/test_docstrings.py`` checks this). Unit notation: SI and statutory symbols with
+superscripts and subscripts (``[m³]``, ``[tCO₂/MWh]``, ``[kgce/t]``); ``[-]`` for a dimensionless
+number or a key; ``[unit of ``x``]`` where another argument names the unit.
 """
 
 from kilnwatch.domain.carbon import (

@@ -2,10 +2,13 @@
 
 References
 ----------
-.. [1] GB/T 2589-2020, 综合能耗计算通则: definition of 1 kgce (low heat value 29 307 kJ),
-   comprehensive energy consumption (input energy minus energy supplied outside), unit product
-   comprehensive energy consumption, and Annex A (reference standard-coal coefficients).
-   Clause numbers were not checked against the text; see ``docs/accounting.md``.
+.. [1] GB/T 2589-2020, 综合能耗计算通则 (issued 2020-09-29, in force 2021-04-01). Its foreword
+   places the definitions of 能量的当量值 in 3.2, 能源的等价值 in 3.3, 综合能耗, 单位产值综合能耗
+   and 单位产品综合能耗 in 3.5-3.8 and 折标准煤系数 in 3.9; the calculation principles in
+   Clause 4, the boundary in Clause 5, the calculation scope in Clause 6, the conversion to
+   standard coal in Clause 8, and reference coefficients in Annex A. The body text was not
+   read: which of 3.5-3.8 holds which definition, and the clause of the formulas, are not
+   known; see ``docs/accounting.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from kilnwatch.domain.units import check_finite, convert, dimension_of, unit_def
+from kilnwatch.domain._validate import check_finite, check_nonnegative, split_ratio_unit
+from kilnwatch.domain.units import convert, dimension_of, unit_def
 from kilnwatch.errors import InputError, NoConfirmedValueError, UnitError, UnknownCarrierError
 from kilnwatch.reference.energy import (
     CoalCoefficient,
@@ -32,9 +36,34 @@ Quantities = Mapping[str, tuple[float, str]]
 
 @dataclass(frozen=True)
 class ConversionResult:
-    """One carrier quantity converted to standard coal.
+    """One carrier quantity converted to standard coal, with the coefficient used.
 
-    ``coefficient`` is [kgce per ``coefficient_unit``]; ``kgce`` is the result [kgce].
+    Parameters
+    ----------
+    carrier : str
+        Carrier key (``raw_coal``, ``electricity`` ...). [-]
+    quantity : float
+        The physical quantity as given. [unit of ``unit``]
+    unit : str
+        Unit key of ``quantity``. [-]
+    kgce : float
+        The quantity in standard coal. [kgce]
+    coefficient : float
+        The conversion coefficient used. [kgce per ``coefficient_unit``]
+    coefficient_unit : str
+        Unit of the coefficient, ``kgce/<reference unit>``. [-]
+    method : {"reference_coefficient", "measured_lhv", "equal_value"}
+        Where the coefficient came from. [-]
+    basis : {"equivalent", "equal"} or None
+        For electricity: 当量值 or 等价值; None for other carriers. [-]
+    source : str
+        Source of the coefficient. [-]
+    confidence : str
+        ``good``, ``medium``, ``low``, or ``n/a`` for a value the caller supplied. [-]
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020, 3.2 (当量值), 3.3 (等价值), 3.9 (折标准煤系数) and Annex A.
     """
 
     carrier: str
@@ -50,13 +79,29 @@ class ConversionResult:
 
     @property
     def tce(self) -> float:
-        """The result [tce]."""
+        """The result in tonnes of standard coal [tce]."""
         return convert(self.kgce, "kgce", KGCE_PER_TCE_UNIT)
 
 
 @dataclass(frozen=True)
 class ComprehensiveEnergy:
-    """Comprehensive energy consumption: consumed minus exported [tce], with the parts."""
+    """Comprehensive energy consumption of a boundary for a period, with its parts.
+
+    Parameters
+    ----------
+    consumed_tce : float
+        Energy consumed within the boundary. [tce]
+    exported_tce : float
+        Energy supplied outside the boundary. [tce]
+    parts_consumed : tuple of ConversionResult
+        The conversion of each consumed carrier. [-]
+    parts_exported : tuple of ConversionResult
+        The conversion of each exported carrier. [-]
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020, 3.5-3.8 (综合能耗) and Clauses 4-6 (principles, boundary, scope).
+    """
 
     consumed_tce: float
     exported_tce: float
@@ -70,7 +115,23 @@ class ComprehensiveEnergy:
 
 
 def carrier_keys(coefficients: tuple[CoalCoefficient, ...] | None = None) -> tuple[str, ...]:
-    """Every carrier key with a GB/T 2589 row, in table order, without repeats."""
+    """Every carrier key with a GB/T 2589 row, in table order, without repeats.
+
+    Parameters
+    ----------
+    coefficients : tuple of CoalCoefficient, optional
+        The coefficient table; defaults to ``energy/standard_coal_coefficients.csv``. [-]
+
+    Returns
+    -------
+    tuple of str
+        ``raw_coal``, ``washed_coal`` ... ``electricity`` ...
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020, Annex A (reference standard-coal coefficients), as transcribed in
+       ``energy/standard_coal_coefficients.csv`` (source and confidence per row).
+    """
     rows = load_coal_coefficients() if coefficients is None else coefficients
     return tuple(dict.fromkeys(row.carrier for row in rows))
 
@@ -80,12 +141,31 @@ def coefficient_for(
 ) -> CoalCoefficient:
     """The coefficient row of ``carrier`` whose unit has the dimension of ``unit``.
 
+    Parameters
+    ----------
+    carrier : str
+        Carrier key of ``energy/standard_coal_coefficients.csv``. [-]
+    unit : str
+        Unit key the carrier is measured in; picks the mass, volume or energy row. [-]
+    coefficients : tuple of CoalCoefficient, optional
+        The coefficient table; defaults to the packaged GB/T 2589 table. [-]
+
+    Returns
+    -------
+    CoalCoefficient
+        ``kgce_per_unit`` [kgce per the row's unit] (None when only a range is known), unit,
+        source and confidence.
+
     Raises
     ------
     UnknownCarrierError
         ``carrier`` has no row.
     UnitError
         ``unit`` is unknown, or no row of the carrier is in that dimension (e.g. coal in kWh).
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020, Annex A (reference standard-coal coefficients).
     """
     rows = load_coal_coefficients() if coefficients is None else coefficients
     candidates = [row for row in rows if row.carrier == carrier]
@@ -98,12 +178,6 @@ def coefficient_for(
             return row
     allowed = ", ".join(row.unit for row in candidates)
     raise UnitError(f"{carrier!r} cannot be measured in {unit!r}; use a unit like {allowed}")
-
-
-def _check_quantity(quantity: float) -> None:
-    check_finite(quantity, "quantity")
-    if quantity < 0:
-        raise InputError(f"quantity must not be negative, got {quantity}", field="quantity")
 
 
 def _from_measured_lhv(row: CoalCoefficient, lhv_kj_per_unit: float) -> tuple[float, str, str]:
@@ -139,32 +213,32 @@ def energy_kgce(
     equal_value_kgce_per_kwh: float | None = None,
     coefficients: tuple[CoalCoefficient, ...] | None = None,
 ) -> ConversionResult:
-    """Convert a carrier quantity to standard coal [kgce].
+    """Convert a carrier quantity to standard coal.
 
     Parameters
     ----------
     carrier : str
-        Carrier key (``raw_coal``, ``natural_gas``, ``electricity``, ``steam`` ...).
+        Carrier key (``raw_coal``, ``natural_gas``, ``electricity``, ``steam`` ...). [-]
     quantity : float
-        The physical quantity [unit], >= 0.
+        The physical quantity, >= 0. [unit of ``unit``]
     unit : str
-        Unit key of ``quantity`` (``t``, ``kg``, ``m3``, ``10^4m3``, ``kWh``, ``MWh``, ``GJ`` ...).
+        Unit key of ``quantity`` (``t``, ``kg``, ``m3``, ``10^4m3``, ``kWh``, ``GJ`` ...). [-]
     measured_lhv_kj_per_unit : float, optional
-        The enterprise's measured low heat value [kJ per the carrier's reference unit, e.g.
-        kJ/kg for coal, kJ/m3 for gas]; takes precedence over the reference coefficient.
+        The enterprise's measured low heat value, per the carrier's reference unit (kJ/kg for
+        coal, kJ/m³ for gas); takes precedence over the reference coefficient. [kJ/unit]
     electricity_basis : {"equivalent", "equal"}
-        当量值 (calorific, 0.1229 kgce/kWh) or 等价值 (generation-based, by year).
+        当量值 (calorific equivalent, 0.1229 kgce/kWh) or 等价值 (by year). [-]
     year : int, optional
-        The year whose 等价值 applies (only with ``electricity_basis="equal"``).
+        The calendar year whose 等价值 applies (only with ``electricity_basis="equal"``). [-]
     equal_value_kgce_per_kwh : float, optional
-        An explicit 等价值 [kgce/kWh], e.g. from the statistics bureau for the year.
+        An explicit 等价值, e.g. the statistics bureau's figure for the year. [kgce/kWh]
     coefficients : tuple of CoalCoefficient, optional
-        The coefficient table; defaults to the packaged GB/T 2589 table.
+        The coefficient table; defaults to the packaged GB/T 2589 table. [-]
 
     Returns
     -------
     ConversionResult
-        ``kgce`` [kgce], the coefficient used, its source and confidence.
+        ``kgce`` [kgce], the coefficient used [kgce/unit], its source and confidence.
 
     Raises
     ------
@@ -172,14 +246,18 @@ def energy_kgce(
 
     Notes
     -----
-    ``kgce = quantity [ref unit] * coefficient [kgce/ref unit]``, where the coefficient is the
-    measured LHV / 29 307 kJ/kgce when given, else the reference coefficient.
+    ``kgce = quantity [reference unit] × coefficient [kgce/reference unit]``, where the
+    coefficient is ``measured LHV [kJ/unit] / 29 307 [kJ/kgce]`` when a measured low heat value
+    is given, the 等价值 of the year for electricity on the ``equal`` basis, and otherwise the
+    reference coefficient of Annex A.
 
     References
     ----------
-    .. [1] GB/T 2589-2020, Annex A (reference coefficients) and the kgce definition.
+    .. [1] GB/T 2589-2020, Clause 8 (conversion to standard coal), 3.9 (折标准煤系数) and
+       Annex A (reference coefficients).
+    .. [2] GB/T 2589-2020, 3.2 (能量的当量值) and 3.3 (能源的等价值), for the electricity basis.
     """
-    _check_quantity(quantity)
+    check_nonnegative(quantity, "quantity")
     row = coefficient_for(carrier, unit, coefficients)
     quantity_ref = convert(quantity, unit, row.unit)
     method: Method = "reference_coefficient"
@@ -243,28 +321,38 @@ def comprehensive_energy_tce(
     year: int | None = None,
     equal_value_kgce_per_kwh: float | None = None,
 ) -> ComprehensiveEnergy:
-    """Comprehensive energy consumption of a unit, enterprise or region for a period [tce].
+    """Comprehensive energy consumption of a unit, enterprise or region for a period.
 
     Parameters
     ----------
-    consumed : mapping of carrier -> (quantity, unit)
-        Energy purchased/consumed in the period [unit].
-    exported : mapping of carrier -> (quantity, unit), optional
-        Energy sold or transferred out in the period [unit].
-    measured_lhv_kj_per_unit : mapping of carrier -> float, optional
-        Measured low heat values [kJ per reference unit], taking precedence per carrier.
-    electricity_basis, year, equal_value_kgce_per_kwh
-        As in :func:`energy_kgce`.
+    consumed : mapping of carrier to (quantity, unit)
+        Energy purchased or consumed in the period, each in its own unit key. [unit of each]
+    exported : mapping of carrier to (quantity, unit), optional
+        Energy sold or transferred outside the boundary in the period. [unit of each]
+    measured_lhv_kj_per_unit : mapping of carrier to float, optional
+        Measured low heat values per reference unit, taking precedence per carrier. [kJ/unit]
+    electricity_basis : {"equivalent", "equal"}
+        当量值 or 等价值 for electricity, as in :func:`energy_kgce`. [-]
+    year : int, optional
+        The calendar year whose 等价值 applies. [-]
+    equal_value_kgce_per_kwh : float, optional
+        An explicit electricity 等价值. [kgce/kWh]
 
     Returns
     -------
     ComprehensiveEnergy
-        ``consumed_tce``, ``exported_tce`` and ``net_tce`` = consumed - exported [tce].
+        ``consumed_tce``, ``exported_tce`` and ``net_tce`` [tce], with each carrier's
+        conversion.
+
+    Notes
+    -----
+    ``E = Σ consumed_i × coefficient_i − Σ exported_j × coefficient_j`` [tce]: the energy
+    entering the boundary converted to standard coal, minus the energy supplied outside it.
 
     References
     ----------
-    .. [1] GB/T 2589-2020, comprehensive energy consumption = energy input converted to
-       standard coal minus energy output supplied outside the boundary.
+    .. [1] GB/T 2589-2020, 3.5-3.8 (综合能耗), Clause 4 (calculation principles), Clause 5
+       (boundary) and Clause 6 (calculation scope); the clause of the formula was not read.
     """
     lhv = measured_lhv_kj_per_unit or {}
     parts_in = _convert_all(consumed, lhv, electricity_basis, year, equal_value_kgce_per_kwh)
@@ -278,33 +366,38 @@ def comprehensive_energy_tce(
 
 
 def unit_intensity(numerator: float, output: float) -> float:
-    """Energy (or emission) per unit of output: ``numerator / output``.
+    """Energy (or emission) per unit of output.
 
     Parameters
     ----------
     numerator : float
-        Energy [kgce, kWh, ...] or emission [tCO2] for the period.
+        Energy (kgce, kWh ...) or emission (tCO₂) of the period. [unit of the numerator]
     output : float
-        Product output for the same period [t, kWh, weight boxes ...], > 0.
+        Product output of the same period (t, kWh, weight boxes ...), > 0. [unit of output]
+
+    Returns
+    -------
+    float
+        ``numerator / output``. [numerator unit / output unit]
 
     Raises
     ------
     InputError
         ``output`` is zero, negative or not finite.
+
+    Notes
+    -----
+    ``e = E / P``: energy (or emission) of the period over the output of qualified product.
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020, 3.5-3.8 (单位产品综合能耗, 单位产值综合能耗).
     """
     check_finite(numerator, "numerator")
     check_finite(output, "output")
     if output <= 0:
         raise InputError(f"output must be positive, got {output}", field="output")
     return numerator / output
-
-
-def split_field_unit(field_unit: str) -> tuple[str, str]:
-    """Numerator and denominator of a field unit: ``kgce/t`` -> (``kgce``, ``t``)."""
-    numerator, sep, denominator = field_unit.partition("/")
-    if not sep:
-        raise UnitError(f"field unit {field_unit!r} is not a ratio")
-    return numerator, denominator
 
 
 def field_intensity(
@@ -321,22 +414,43 @@ def field_intensity(
     ----------
     field_unit : str
         The field's unit, e.g. ``kgce/t`` (clinker), ``kWh/t`` (aluminium liquid),
-        ``gce/kWh`` (electricity supplied).
+        ``gce/kWh`` (electricity supplied). [-]
     output : float
-        Product output [output_unit, default the field unit's denominator].
+        Product output, in ``output_unit`` or else the field unit's denominator. [unit of
+        ``output_unit``]
     energy_kgce : float, optional
-        Comprehensive energy [kgce]; needed when the numerator is coal equivalent.
+        Comprehensive energy; needed when the numerator is coal equivalent. [kgce]
     electricity_kwh : float, optional
-        Electricity [kWh]; needed when the numerator is an energy unit (kWh).
+        Electricity; needed when the numerator is an energy unit (kWh). [kWh]
     output_unit : str, optional
-        Unit of ``output`` when it differs from the denominator (e.g. ``MWh``).
+        Unit key of ``output`` when it differs from the denominator (e.g. ``MWh``). [-]
+
+    Returns
+    -------
+    float
+        The intensity. [unit of ``field_unit``]
+
+    Raises
+    ------
+    InputError
+        The numerator the field needs is not given, or ``output`` is not positive.
+    UnitError
+        ``field_unit`` is not a ratio, or ``output_unit`` does not convert to its denominator.
+
+    Notes
+    -----
+    ``e = E / P`` with ``E`` converted to the field unit's numerator and ``P`` to its
+    denominator, e.g. ``gce/kWh = 1000 × kgce / kWh supplied``.
 
     References
     ----------
-    .. [1] GB/T 2589-2020, unit product comprehensive energy consumption = comprehensive
-       energy consumption / output of qualified product.
+    .. [1] GB/T 2589-2020, 3.5-3.8 (单位产品综合能耗: comprehensive energy consumption over the
+       output of qualified product).
+    .. [2] The limit standards define each field's indicator and unit, e.g. GB 16780-2021
+       (cement, kgce/t clinker), GB 21258-2024 (coal power, gce/kWh supplied), GB 21346-2022
+       (aluminium, kWh/t liquid aluminium); see ``levels/fields.csv``.
     """
-    numerator, denominator = split_field_unit(field_unit)
+    numerator, denominator = split_ratio_unit(field_unit)
     if output_unit is not None and output_unit != denominator:
         output = convert(output, output_unit, denominator)
     kind = unit_def(numerator).dimension

@@ -1,8 +1,9 @@
 """The database side of the HJ 212 receiver: devices from the registry, a committing sink.
 
-* :class:`DbDeviceDirectory` builds :class:`~kilnwatch.ingest.hj212.Device` objects from
-  ``gateways`` (protocol ``hj212``, ``mn``, ``secret_hash``) and their meters' ``hj212_code``
-  (mapped for the measured ``-Rtd`` and ``-Avg`` values). It is reloaded every minute.
+* :class:`DbDeviceDirectory` builds :class:`~kilnwatch.ingest.hj212.Device` objects from the
+  ``hj212`` gateways of the :class:`~kilnwatch.ingest.gateways.GatewayDirectory` (by ``mn``)
+  and their meters' ``hj212_code`` (mapped for the measured ``-Rtd`` and ``-Avg`` values).
+  It is reloaded every minute.
 * :class:`DbFrameSink` turns a packet into readings and passes them through the one
   pipeline; commits of concurrent connections are grouped (``max_batch_frames`` frames or
   ``max_delay_ms``) into one transaction with one ``ingest_batches`` row, and every
@@ -13,7 +14,8 @@
   commits. Meter facts for validation are cached per writer and dropped when the directory
   reloads (every minute), like the device map itself.
 * :class:`StoreBackedServer` is the HJ 212 server checking the device password (``PW``)
-  against the stored scrypt hash (cached, see :class:`~kilnwatch.ingest.sources.SecretCache`).
+  against the stored scrypt hash (outcomes kept, see
+  :class:`~kilnwatch.ingest.gateways.SecretCheck`).
 
 Values of a mapped pollutant code whose kind is not stored (``-Min``, ``-Max``, ``-Cou``,
 converted ``-Zs*``) are skipped; a measured value of an unmapped code is dead-lettered as
@@ -31,107 +33,75 @@ import logging
 import secrets
 import signal
 import threading
-import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.config import Settings
+from kilnwatch.ingest.gateways import GatewayDirectory, GatewayEntry, SecretCheck
 from kilnwatch.ingest.hj212 import (
     Device,
-    FrameSink,
     HJ212Server,
     Packet,
     packet_readings,
 )
-from kilnwatch.ingest.hj212.model import STRICT, Compat, parse_compat
 from kilnwatch.ingest.hj212.records import DecodedReading
 from kilnwatch.ingest.hj212.server import CommitDone
-from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, MeterCache, ingest_frame
-from kilnwatch.ingest.sources import SecretCache
+from kilnwatch.ingest.meters import MeterCache
+from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, ingest_frame
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_readings
-from kilnwatch.store.models import Gateway, Meter
 
 logger = logging.getLogger("kilnwatch.ingest.hj212")
 _T = TypeVar("_T")
 
 STORED_KINDS = ("Rtd", "Avg")
 STORED_READING_KINDS = frozenset({"rtd", "avg"})
-RELOAD_S = 60.0
 PG_WRITERS = 2  # groups in flight on PostgreSQL: validate one while the other commits
-
-
-@dataclass(frozen=True)
-class _Entry:
-    gateway: GatewayInfo
-    secret_hash: str | None
-    meters: dict[str, str]
-    compat: frozenset[Compat] = STRICT
 
 
 class DbDeviceDirectory:
     """HJ 212 devices from the registry (``DeviceDirectory`` protocol of the server).
 
-    ``generation`` grows at every reload; caches built from registry data (the sink's meter
-    facts) compare it to know when to drop themselves.
+    The ``hj212`` gateways of a :class:`~kilnwatch.ingest.gateways.GatewayDirectory` by MN,
+    their passwords checked by a :class:`~kilnwatch.ingest.gateways.SecretCheck`. A device
+    object is kept per MN with its last verified password until the next reload;
+    ``generation`` grows at every reload, and caches built from registry data (the sink's
+    meter facts) compare it to know when to drop themselves.
     """
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self._factory = factory
-        self._entries: dict[str, _Entry] = {}
+    def __init__(self, factory: sessionmaker[Session], secrets: SecretCheck | None = None) -> None:
+        self.gateways = GatewayDirectory(factory, "hj212", by="mn", miss_reload_s=None)
+        self.secrets = secrets if secrets is not None else SecretCheck()
         self._devices: dict[str, Device] = {}
-        self._loaded = -RELOAD_S
-        self._secrets = SecretCache()
-        self.generation = 0
+        self._devices_generation = -1
+
+    @property
+    def generation(self) -> int:
+        """Reloads so far."""
+        return self.gateways.generation
 
     def reload(self) -> None:
         """Read hj212 gateways and their meters."""
-        with self._factory() as session:
-            gateways = session.scalars(
-                select(Gateway).where(Gateway.protocol == "hj212", Gateway.active.is_(True))
-            ).all()
-            meters = session.execute(
-                select(Meter.gateway_id, Meter.hj212_code, Meter.code).where(
-                    Meter.hj212_code.is_not(None)
-                )
-            ).all()
-        by_gateway: dict[int, dict[str, str]] = {}
-        for gateway_id, code, meter_code in meters:
-            if gateway_id is None:
-                continue
-            for kind in STORED_KINDS:
-                by_gateway.setdefault(gateway_id, {})[f"{code}-{kind}"] = meter_code
-        self._entries = {
-            g.mn: _Entry(
-                GatewayInfo(g.id, g.code, g.enterprise_id, g.protocol),
-                g.secret_hash,
-                by_gateway.get(g.id, {}),
-                parse_compat(g.hj212_compat) if g.hj212_compat else STRICT,
-            )  # fmt: skip
-            for g in gateways
-            if g.mn
-        }
-        self._devices = {}
-        self._loaded = time.monotonic()
-        self.generation += 1
+        self.gateways.reload()
 
-    def _entry(self, mn: str) -> _Entry | None:
-        if time.monotonic() - self._loaded > RELOAD_S:
-            self.reload()
-        return self._entries.get(mn)
+    def _entry(self, mn: str) -> GatewayEntry | None:
+        entry = self.gateways.lookup(mn)
+        if self._devices_generation != self.gateways.generation:
+            self._devices = {}  # a reload drops every device (secrets and meters may change)
+            self._devices_generation = self.gateways.generation
+        return entry
 
     def settled(self, mn: str, password: str) -> bool:
         """Whether ``password`` for ``mn`` is decided without scrypt (and apply the decision).
 
         True for an unknown MN (the lookup rejects it), a password verified since the last
-        reload, or one whose outcome the secret cache knows; False when :meth:`verify` must
-        run scrypt, which the server does off its event loop.
+        reload, or one whose outcome the secret check keeps; False when scrypt must run
+        (:meth:`verify`, or :meth:`verify_soon` off the event loop).
         """
         entry = self._entry(mn)
         if entry is None:
@@ -140,7 +110,7 @@ class DbDeviceDirectory:
         known_pw = current.password.encode() if current is not None else b""
         if known_pw and hmac.compare_digest(known_pw, password.encode()):
             return True  # verified since the last reload, which drops every device
-        known = self._secrets.cached(password, entry.secret_hash)
+        known = self.secrets.cached(password, entry.secret_hash)
         if known is None:
             return False
         if known:
@@ -152,8 +122,16 @@ class DbDeviceDirectory:
         if self.settled(mn, password):
             return
         entry = self._entry(mn)
-        if entry is not None and self._secrets.verify(password, entry.secret_hash):
+        if entry is not None and self.secrets.verify(password, entry.secret_hash):
             self._devices[mn] = self._device(mn, entry, password)
+
+    def verify_soon(self, mn: str, password: str) -> asyncio.Future[bool]:
+        """:meth:`verify` on the event loop: scrypt in the secret check's background thread;
+        the device is remembered before the future's other callbacks run."""
+        entry = self._entry(mn)
+        check = self.secrets.verify_soon(password, entry.secret_hash if entry else None)
+        check.add_done_callback(lambda _done: self.settled(mn, password))
+        return check
 
     def gateway(self, mn: str) -> GatewayInfo | None:
         entry = self._entry(mn)
@@ -170,8 +148,10 @@ class DbDeviceDirectory:
         return device
 
     @staticmethod
-    def _device(mn: str, entry: _Entry, password: str) -> Device:
-        return Device(mn=mn, password=password, compat=entry.compat, meters=entry.meters)
+    def _device(mn: str, entry: GatewayEntry, password: str) -> Device:
+        meters = {f"{code}-{kind}": meter for code, meter in entry.hj212_meters.items()
+                  for kind in STORED_KINDS}  # fmt: skip
+        return Device(mn=mn, password=password, compat=entry.hj212_compat, meters=meters)
 
 
 class StoreBackedServer(HJ212Server):
@@ -179,38 +159,23 @@ class StoreBackedServer(HJ212Server):
 
     Each frame is decoded once: the packet parsed here serves the password check, the device
     lookup, the compatibility check and the sink. A password not yet known (a device's first
-    frame, a changed secret) is checked with scrypt (≈ 65 ms) in one background thread, once
-    for all the frames that arrive with it meanwhile, so that the other connections are not
-    held up; every later frame with that password is settled from memory. A reconnect storm
-    (all devices after a restart) therefore costs one scrypt per device on at most one core:
-    1 000 devices ≈ 65 s before the last of them is acknowledged.
+    frame, a changed secret) is checked with scrypt (≈ 65 ms) in the secret check's one
+    background thread, once for all the frames that arrive with it meanwhile, so that the
+    other connections are not held up; every later frame with that password is settled from
+    memory. A reconnect storm (all devices after a restart) therefore costs one scrypt per
+    device on at most one core: 1 000 devices ≈ 65 s before the last of them is acknowledged.
     """
 
     directory: DbDeviceDirectory
 
-    def __init__(self, directory: DbDeviceDirectory, sink: FrameSink, **kwargs: Any) -> None:
-        super().__init__(directory, sink, **kwargs)
-        self._checking: dict[tuple[str, str], asyncio.Future[None]] = {}
-        # one thread: a reconnect storm (every device's first frame after a restart) takes
-        # at most one core for scrypt, the rest stays with verified devices' data
-        self._checker = ThreadPoolExecutor(1, thread_name_prefix="hj212-password")
-
     async def close(self) -> None:
         await super().close()
-        self._checker.shutdown(wait=False, cancel_futures=True)
+        self.directory.secrets.close()
 
-    def _before_lookup(self, packet: Packet) -> asyncio.Future[None] | None:
-        mn, password = packet.mn, packet.pw
-        if self.directory.settled(mn, password):
+    def _before_lookup(self, packet: Packet) -> asyncio.Future[Any] | None:
+        if self.directory.settled(packet.mn, packet.pw):
             return None
-        key = (mn, password)
-        check = self._checking.get(key)
-        if check is None:
-            loop = asyncio.get_running_loop()
-            check = loop.run_in_executor(self._checker, self.directory.verify, mn, password)
-            self._checking[key] = check
-            check.add_done_callback(lambda _done: self._checking.pop(key, None))
-        return check
+        return self.directory.verify_soon(packet.mn, packet.pw)
 
 
 class _Payload(Mapping[str, object]):
@@ -276,7 +241,7 @@ class DbFrameSink:
         Sessions of the store.
     directory : DbDeviceDirectory
         Gateways of the devices; its reloads also refresh the cached meter facts.
-    policy : ValidationPolicy, optional
+    policy : ValidationPolicy
         Validation settings.
     max_batch_frames : int
         Most frames in one group commit.
@@ -291,7 +256,7 @@ class DbFrameSink:
         self,
         factory: sessionmaker[Session],
         directory: DbDeviceDirectory,
-        policy: ValidationPolicy | None = None,
+        policy: ValidationPolicy,
         *,
         max_batch_frames: int = 500,
         max_delay_ms: int = 10,
@@ -299,7 +264,7 @@ class DbFrameSink:
     ) -> None:
         self.factory = factory
         self.directory = directory
-        self.policy = policy or ValidationPolicy()
+        self.policy = policy
         self.max_batch_frames = max_batch_frames
         self.max_delay_s = max_delay_ms / 1000
         self.writers = writers if writers is not None else _default_writers(factory)

@@ -4,7 +4,7 @@ One path for every source, vectorised: the rows of all deliveries of a call beco
 frame, validated column-wise (:mod:`kilnwatch.ingest.vectorised`; rows failing a check are
 decided, with their reason code, by the per-row :mod:`kilnwatch.ingest.validate`), stored
 set-based (:mod:`kilnwatch.store.staging`) and rolled up in SQL
-(:mod:`kilnwatch.store.rollups_sql`). The caller owns the transaction: it commits after
+(:mod:`kilnwatch.store.rollups`). The caller owns the transaction: it commits after
 :func:`ingest_deliveries` returns and only then acknowledges the delivery (MQTT ack, HJ 212
 reply, HTTP response), so that an acknowledged value is always stored and a crash before the
 commit leads to a redelivery that the idempotent store absorbs.
@@ -14,29 +14,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import polars as pl
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kilnwatch.ingest.validate import (
-    GatewayInfo,
-    MeterInfo,
-    RawReading,
-    Rejection,
-    ValidationPolicy,
-    ValidReading,
-    check_rates,
+from kilnwatch.ingest.meters import MeterCache
+from kilnwatch.ingest.validate import GatewayInfo, RawReading, Rejection, ValidationPolicy
+from kilnwatch.ingest.vectorised import (
+    RawOf,
+    check_frame_rates,
+    raw_frame_from_readings,
+    validate_frame,
 )
-from kilnwatch.ingest.vectorised import RawOf, meter_frame, raw_frame_from_readings, validate_frame
-from kilnwatch.store.bulk import lock_meters
-from kilnwatch.store.models import SOURCE_CODES, Gateway, IngestBatch, Meter, ProductionUnit
+from kilnwatch.store.locks import lock_meters
+from kilnwatch.store.models import SOURCE_CODES, IngestBatch
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
-from kilnwatch.store.rollups_append import refresh_after_store
+from kilnwatch.store.rollups.append import refresh_after_store
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 
@@ -74,55 +72,28 @@ class IngestResult:
         return dict(counts)
 
 
-def load_meters(session: Session, codes: Iterable[str | None]) -> dict[str, MeterInfo]:
-    """Validation facts of the meters with these codes (unknown codes are left out)."""
-    wanted = sorted({c for c in codes if c})
-    found: dict[str, MeterInfo] = {}
-    for start in range(0, len(wanted), 1000):
-        stmt = (
-            select(Meter.id, Meter.code, Meter.enterprise_id, Meter.gateway_id, Meter.carrier,
-                   Meter.measurement, Meter.unit_of_measure, ProductionUnit.commissioned_on)
-            .outerjoin(ProductionUnit, ProductionUnit.id == Meter.unit_id)
-            .where(Meter.code.in_(wanted[start : start + 1000]))
-        )  # fmt: skip
-        for row in session.execute(stmt):
-            found[row[1]] = MeterInfo(*row)
-    return found
+@dataclass
+class ReadingCounts:
+    """Readings of many deliveries (a file's chunks, a worker's batches) by outcome:
+    ``accepted`` stored (new values and corrections), ``duplicates`` already stored with the
+    same value and ignored, ``corrections`` stored as a new version of a stored value (also
+    counted in ``accepted``), ``rejected`` refused by validation, by reason code in
+    ``reasons``."""
 
+    accepted: int = 0
+    duplicates: int = 0
+    corrections: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
 
-class MeterCache:
-    """Meter facts and their Polars table, loaded once per run (file import chunks)."""
-
-    def __init__(self, policy: ValidationPolicy) -> None:
-        self.policy = policy
-        self.meters: dict[str, MeterInfo] = {}
-        self._missing: set[str] = set()
-        self._table: pl.DataFrame | None = None
-
-    def update(self, session: Session, codes: Iterable[str]) -> None:
-        """Load the codes not seen yet."""
-        new = {c for c in codes if c} - self.meters.keys() - self._missing
-        if not new:
-            return
-        found = load_meters(session, new)
-        self.meters.update(found)
-        self._missing |= new - found.keys()
-        self._table = None
-
-    def table(self) -> pl.DataFrame:
-        """The meter table for :func:`~kilnwatch.ingest.vectorised.validate_frame`."""
-        if self._table is None:
-            self._table = meter_frame(self.meters, self.policy)
-        return self._table
-
-
-def gateway_info(gateway: Gateway) -> GatewayInfo:
-    return GatewayInfo(gateway.id, gateway.code, gateway.enterprise_id, gateway.protocol)
-
-
-def find_gateway(session: Session, code: str) -> Gateway | None:
-    """An active gateway by code."""
-    return session.scalar(select(Gateway).where(Gateway.code == code, Gateway.active.is_(True)))
+    def add(self, result: IngestResult) -> None:
+        """Count one delivery's outcome."""
+        self.accepted += result.accepted
+        self.duplicates += result.duplicates
+        self.corrections += result.corrections
+        self.rejected += len(result.rejected)
+        for code, n in result.reasons().items():
+            self.reasons[code] = self.reasons.get(code, 0) + n
 
 
 @dataclass(frozen=True)
@@ -178,36 +149,6 @@ def _new_batches(
     return out
 
 
-def _rate_checked(
-    session: Session,
-    valid: pl.DataFrame,
-    meters: dict[int, MeterInfo],
-    policy: ValidationPolicy,
-    raw_of: RawOf,
-) -> tuple[pl.DataFrame, list[tuple[int, Rejection]]]:
-    """The per-row rate-of-change check, only for meters whose limits row sets a rate."""
-    rated = [
-        m.id for m in meters.values()
-        if (lim := policy.limits.for_meter(m.carrier, m.measurement, m.unit_of_measure))
-        and lim.max_rate_per_h is not None
-    ]  # fmt: skip
-    subject = valid.filter(pl.col("meter_id").is_in(rated)) if rated else valid.clear()
-    if subject.height == 0:
-        return valid, []
-    readings: list[ValidReading] = []
-    where: dict[int, tuple[int, int]] = {}
-    for idx, delivery, row_no, meter_id, ts, value, flag in subject.select(
-        "row_idx", "delivery", "row_no", "meter_id", "ts", "value", "flag"
-    ).iter_rows():
-        payload = dict(raw_of(idx).payload)  # a distinct object per reading: the lookup key
-        readings.append(ValidReading(meters[meter_id], ts, value, flag, row_no, payload))
-        where[id(payload)] = (idx, delivery)
-    _, too_fast = check_rates(readings, latest_state(session, rated), policy)
-    located = [(where[id(r.payload)], r) for r in too_fast]
-    drop = [idx for (idx, _), _ in located]
-    return valid.filter(~pl.col("row_idx").is_in(drop)), [(d, r) for (_, d), r in located]
-
-
 def _store_frame(valid: pl.DataFrame, metas: Sequence[DeliveryMeta],
                  batches: Sequence[IngestBatch], now: datetime) -> pl.DataFrame:  # fmt: skip
     per_delivery = pl.DataFrame(
@@ -229,13 +170,12 @@ def ingest_frame(
     raw: pl.DataFrame,
     raw_of: RawOf,
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
     cache: MeterCache | None = None,
 ) -> list[IngestResult]:
     """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit."""
-    policy = policy or ValidationPolicy()
     now = now or datetime.now(UTC)
     cache = cache or MeterCache(policy)
     cache.update(session, raw.get_column("meter_code").drop_nulls().unique().to_list())
@@ -246,11 +186,11 @@ def ingest_frame(
     lock_meters(session, valid.get_column("meter_id").unique().to_list())
     batches = _new_batches(session, metas, now)
     session.flush()
-    valid, too_fast = _rate_checked(session, valid, by_id, policy, raw_of)
+    previous = partial(latest_state, session)
+    valid, too_fast = check_frame_rates(valid, by_id, policy, raw_of, previous)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_after_store(session, outcome.ranges, measurements, policy.tz, fresh=outcome.fresh,
-                        state=outcome.fresh_state)  # fmt: skip
+    refresh_after_store(session, outcome, measurements, policy.tz)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)
@@ -263,7 +203,7 @@ def ingest_deliveries(
     session: Session,
     deliveries: Sequence[Delivery],
     *,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> list[IngestResult]:
@@ -323,7 +263,7 @@ def ingest_readings(
     source_ref: str,
     *,
     gateway: GatewayInfo | None = None,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     now: datetime | None = None,
     dead_letters: bool = True,
 ) -> IngestResult:

@@ -9,7 +9,7 @@ With ``skip_invalid`` the valid rows are stored and the faulty ones go to the de
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,9 @@ import polars as pl
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import ImportRejected, InputError
-from kilnwatch.ingest.pipeline import DeliveryMeta, IngestResult, MeterCache, ingest_frame
-from kilnwatch.ingest.sources import MALFORMED, check_columns, reading_from_mapping
+from kilnwatch.ingest.meters import MeterCache
+from kilnwatch.ingest.payloads import MALFORMED, check_columns, reading_from_mapping
+from kilnwatch.ingest.pipeline import DeliveryMeta, ReadingCounts, ingest_frame
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_table
 
@@ -30,25 +31,10 @@ ProgressFn = Callable[[int], None]
 
 
 @dataclass
-class FileImportReport:
-    """Counts of one file import."""
+class FileImportReport(ReadingCounts):
+    """Counts of one file import: its rows and their outcomes."""
 
     rows: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    corrections: int = 0
-    rejected: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def add(self, rows: int, result: IngestResult) -> None:
-        """Count one chunk."""
-        self.rows += rows
-        self.accepted += result.accepted
-        self.duplicates += result.duplicates
-        self.corrections += result.corrections
-        self.rejected += len(result.rejected)
-        for code, n in result.reasons().items():
-            self.reasons[code] = self.reasons.get(code, 0) + n
 
 
 def _clean_names(names: list[str]) -> list[str]:
@@ -122,7 +108,7 @@ def import_readings_file(
     *,
     skip_invalid: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-    policy: ValidationPolicy | None = None,
+    policy: ValidationPolicy,
     on_progress: ProgressFn | None = None,
     now: datetime | None = None,
 ) -> FileImportReport:
@@ -131,7 +117,6 @@ def import_readings_file(
     Chunks of ``chunk_rows`` go through the vectorised pipeline
     (:func:`~kilnwatch.ingest.pipeline.ingest_frame`); the meter table is read once per run.
     """
-    policy = policy or ValidationPolicy()
     now = now or datetime.now(UTC)
     cache = MeterCache(policy)
     report = FileImportReport()
@@ -142,7 +127,8 @@ def import_readings_file(
         meta = DeliveryMeta("file", str(path), table.height)
         result = ingest_frame(session, [meta], raw, _row_reader(table, row_no), policy=policy,
                               now=now, dead_letters=skip_invalid, cache=cache)[0]  # fmt: skip
-        report.add(table.height, result)
+        report.rows += table.height
+        report.add(result)
         room = MAX_REPORTED_ERRORS - len(errors)
         errors.extend(
             InputError(r.message, file=str(path), row=r.row_no, field=r.field, code=r.code)

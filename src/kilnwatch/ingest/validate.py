@@ -16,7 +16,7 @@ Each check refuses a value with a stable dotted reason code (see docs/ingestion.
 =============================  ===========================================================
 
 Duplicates, corrections, late data and counter decreases are not rejections: they are
-handled by the store (:mod:`kilnwatch.store.bulk`, :mod:`kilnwatch.store.repos.rollups`).
+handled by the store (:mod:`kilnwatch.store.staging`, :mod:`kilnwatch.store.rollups`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ class RawReading:
 
 
 @dataclass(frozen=True, slots=True)
-class MeterInfo:
-    """What validation needs to know about a meter."""
+class IngestMeter:
+    """A registered meter as the ingest path checks readings against it: its owner and
+    gateway (authorisation), carrier, measurement and unit (conversion and plausibility
+    limits) and its production unit's commissioning day."""
 
     id: int
     code: str
@@ -75,7 +77,7 @@ class GatewayInfo:
 class ValidReading:
     """A reading that passed: UTC timestamp and the value in the meter's unit."""
 
-    meter: MeterInfo
+    meter: IngestMeter
     ts: datetime
     value: float
     flag: str | None
@@ -91,7 +93,7 @@ class Rejection:
     message: str
     row_no: int | None
     payload: Mapping[str, object]
-    meter: MeterInfo | None = None
+    meter: IngestMeter | None = None
     field: str | None = None
 
 
@@ -101,16 +103,17 @@ class ValidationPolicy:
 
     Parameters
     ----------
+    local_tz : str
+        Zone of commissioning dates and of daily/monthly rollup periods (``Settings.timezone``;
+        no default: the caller always passes it).
     future_tolerance_s : float
         How far a timestamp may lie ahead of the receiving clock (clock skew of loggers) [s].
-    local_tz : str
-        Zone of commissioning dates and of daily/monthly rollup periods.
     limits : IngestLimits
         Range and rate-of-change limits per carrier.
     """
 
+    local_tz: str
     future_tolerance_s: float = 300.0
-    local_tz: str = "Asia/Shanghai"
     limits: IngestLimits = field(default_factory=load_ingest_limits)
 
     @property
@@ -153,7 +156,7 @@ def parse_value(value: float | str | None) -> float:
     return number
 
 
-def to_meter_unit(value: float, unit: str | None, meter: MeterInfo) -> float:
+def to_meter_unit(value: float, unit: str | None, meter: IngestMeter) -> float:
     """``value`` [unit] in the meter's unit; an empty unit means the meter's unit."""
     if not unit or unit == meter.unit_of_measure:
         return value
@@ -164,7 +167,7 @@ def to_meter_unit(value: float, unit: str | None, meter: MeterInfo) -> float:
         raise _Refused("ingest.unit_mismatch", message, "unit") from None
 
 
-def check_authorised(meter: MeterInfo, gateway: GatewayInfo | None) -> None:
+def check_authorised(meter: IngestMeter, gateway: GatewayInfo | None) -> None:
     """The gateway reports for the meter, or belongs to the meter's enterprise."""
     if gateway is None or meter.gateway_id == gateway.id:
         return
@@ -174,7 +177,7 @@ def check_authorised(meter: MeterInfo, gateway: GatewayInfo | None) -> None:
     raise _Refused("ingest.not_authorised", message, "meter_code")
 
 
-def check_time(ts: datetime, meter: MeterInfo, now: datetime, policy: ValidationPolicy) -> None:
+def check_time(ts: datetime, meter: IngestMeter, now: datetime, policy: ValidationPolicy) -> None:
     """Not in the future beyond the tolerance; not before the unit's commissioning day."""
     if ts > now + timedelta(seconds=policy.future_tolerance_s):
         message = f"{ts.isoformat()} is in the future (now {now.isoformat()})"
@@ -186,7 +189,7 @@ def check_time(ts: datetime, meter: MeterInfo, now: datetime, policy: Validation
             raise _Refused("ingest.before_commissioning", message, "ts")
 
 
-def check_range(value: float, meter: MeterInfo, policy: ValidationPolicy) -> None:
+def check_range(value: float, meter: IngestMeter, policy: ValidationPolicy) -> None:
     """Within the carrier's plausibility range (in the meter's unit)."""
     limit = policy.limits.for_meter(meter.carrier, meter.measurement, meter.unit_of_measure)
     if limit is None:
@@ -202,7 +205,7 @@ def check_range(value: float, meter: MeterInfo, policy: ValidationPolicy) -> Non
 
 def validate_reading(
     raw: RawReading,
-    meters: Mapping[str, MeterInfo],
+    meters: Mapping[str, IngestMeter],
     gateway: GatewayInfo | None,
     now: datetime,
     policy: ValidationPolicy,

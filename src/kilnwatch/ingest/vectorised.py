@@ -28,11 +28,12 @@ from kilnwatch.domain.units import unit_def
 from kilnwatch.errors import UnitError
 from kilnwatch.ingest.validate import (
     GatewayInfo,
-    MeterInfo,
+    IngestMeter,
     RawReading,
     Rejection,
     ValidationPolicy,
     ValidReading,
+    check_rates,
     validate_reading,
 )
 
@@ -70,6 +71,8 @@ FLAG_PATTERN = r"^[A-Za-z0-9]{1,2}$"
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%.f%:z"
 
 RawOf = Callable[[int], RawReading]
+PreviousOf = Callable[[list[int]], Mapping[int, tuple[datetime, float]]]
+"""Meter ids -> (time, value) of each meter's last stored reading."""
 
 
 @dataclass
@@ -91,7 +94,7 @@ def _commissioning_start(day: date | None, policy: ValidationPolicy) -> datetime
     return datetime.combine(day, time(), tzinfo=policy.tz).astimezone(UTC)
 
 
-def meter_frame(meters: Mapping[str, MeterInfo], policy: ValidationPolicy) -> pl.DataFrame:
+def meter_frame(meters: Mapping[str, IngestMeter], policy: ValidationPolicy) -> pl.DataFrame:
     """The meter table joined once per frame: ids, units, owner, commissioning, limits."""
     rows: dict[str, list[Any]] = {k: [] for k in (
         "meter_code", "meter_id", "m_enterprise", "m_gateway", "m_unit", "m_start",
@@ -189,7 +192,7 @@ def _checked(frame: pl.DataFrame, now: datetime, policy: ValidationPolicy) -> pl
 
 def validate_frame(
     raw: pl.DataFrame,
-    meters: Mapping[str, MeterInfo],
+    meters: Mapping[str, IngestMeter],
     gateways: Sequence[GatewayInfo | None],
     now: datetime,
     policy: ValidationPolicy,
@@ -307,3 +310,36 @@ def raw_frame_from_table(table: pl.DataFrame, first_row_no: int, first_idx: int)
         force.alias("force"),
     )
     return out.cast(RAW_SCHEMA)  # type: ignore[arg-type]
+
+
+def check_frame_rates(
+    valid: pl.DataFrame,
+    meters: Mapping[int, IngestMeter],
+    policy: ValidationPolicy,
+    raw_of: RawOf,
+    previous: PreviousOf,
+) -> tuple[pl.DataFrame, list[tuple[int, Rejection]]]:
+    """The per-row rate-of-change check (:func:`~kilnwatch.ingest.validate.check_rates`) of
+    accepted rows, only for meters whose limits row sets a rate; ``previous`` is asked for
+    the last stored readings only when such rows exist. Returns the rows still accepted and
+    the rejections by delivery."""
+    rated = [
+        m.id for m in meters.values()
+        if (lim := policy.limits.for_meter(m.carrier, m.measurement, m.unit_of_measure))
+        and lim.max_rate_per_h is not None
+    ]  # fmt: skip
+    subject = valid.filter(pl.col("meter_id").is_in(rated)) if rated else valid.clear()
+    if subject.height == 0:
+        return valid, []
+    readings: list[ValidReading] = []
+    where: dict[int, tuple[int, int]] = {}
+    for idx, delivery, row_no, meter_id, ts, value, flag in subject.select(
+        "row_idx", "delivery", "row_no", "meter_id", "ts", "value", "flag"
+    ).iter_rows():
+        payload = dict(raw_of(idx).payload)  # a distinct object per reading: the lookup key
+        readings.append(ValidReading(meters[meter_id], ts, value, flag, row_no, payload))
+        where[id(payload)] = (idx, delivery)
+    _, too_fast = check_rates(readings, previous(rated), policy)
+    located = [(where[id(r.payload)], r) for r in too_fast]
+    drop = [idx for (idx, _), _ in located]
+    return valid.filter(~pl.col("row_idx").is_in(drop)), [(d, r) for (_, d), r in located]

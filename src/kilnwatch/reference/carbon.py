@@ -16,14 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-from kilnwatch.reference._csv import read_package_csv
-from kilnwatch.reference.energy import (
-    PACKAGE,
-    Confidence,
-    parse_confidence,
-    parse_float,
-    require_source,
-)
+from kilnwatch.reference._csv import Confidence, keyed, read_table
+from kilnwatch.reference.energy import PACKAGE, Constant
 
 
 @dataclass(frozen=True)
@@ -75,88 +69,58 @@ class ProcessFactor:
     confidence: Confidence
 
 
-def _rows(name: str) -> list[tuple[str, dict[str, str]]]:
-    rows = read_package_csv(PACKAGE, f"carbon/{name}")
-    return [(f"carbon/{name}, row {i}", row) for i, row in enumerate(rows, start=1)]
-
-
-def _year(text: str, where: str) -> int | None:
-    return int(parse_float(text, where)) if text else None
-
-
 @cache
 def load_fuel_factors() -> Mapping[str, FuelFactor]:
-    """Fuel combustion defaults keyed by fuel key."""
-    factors: dict[str, FuelFactor] = {}
-    for where, row in _rows("fuel_factors.csv"):
-        factors[row["fuel"]] = FuelFactor(
-            fuel=row["fuel"],
-            name_zh=row["name_zh"],
-            name_en=row["name_en"],
-            ncv_gj_per_unit=parse_float(row["ncv_gj_per_unit"], where),
-            unit=row["unit"],
-            carbon_tc_per_gj=parse_float(row["carbon_tc_per_gj"], where),
-            oxidation_fraction=parse_float(row["oxidation_fraction"], where),
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(factors)
+    """Fuel combustion defaults of ``carbon/fuel_factors.csv``, keyed by fuel key.
+
+    Net calorific value [GJ/t or GJ/10^4 m3], carbon content [tC/GJ] and oxidation
+    [fraction], from the default-value table of the 企业温室气体排放核算方法与报告指南.
+    """
+    return keyed(read_table(PACKAGE, "carbon/fuel_factors.csv", FuelFactor), lambda f: f.fuel)
 
 
 @cache
 def load_grid_factors() -> tuple[GridFactor, ...]:
-    """Electricity CO2 factors, in file order."""
-    return tuple(
-        GridFactor(
-            factor_id=row["factor_id"],
-            kind=row["kind"],
-            region=row["region"],
-            year=_year(row["year"], where),
-            tco2_per_mwh=parse_float(row["tco2_per_mwh"], where),
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-        for where, row in _rows("grid_factors.csv")
-    )
+    """Electricity CO2 factors [tCO2/MWh] of ``carbon/grid_factors.csv``, in file order."""
+    return read_table(PACKAGE, "carbon/grid_factors.csv", GridFactor)
 
 
 @cache
 def load_heat_factors() -> tuple[HeatFactor, ...]:
-    """Purchased-heat CO2 factors, in file order."""
-    return tuple(
-        HeatFactor(
-            factor_id=row["factor_id"],
-            year=_year(row["year"], where),
-            tco2_per_gj=parse_float(row["tco2_per_gj"], where),
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-        for where, row in _rows("heat_factors.csv")
-    )
+    """Purchased-heat CO2 factors [tCO2/GJ] of ``carbon/heat_factors.csv``, in file order.
+
+    A row without a year applies to every year.
+    """
+    return read_table(PACKAGE, "carbon/heat_factors.csv", HeatFactor)
 
 
 @cache
 def load_process_factors() -> Mapping[str, ProcessFactor]:
-    """Carbonate calcination factors keyed by material."""
-    return MappingProxyType(
-        {
-            row["material"]: ProcessFactor(
-                material=row["material"],
-                tco2_per_t=parse_float(row["tco2_per_t"], where),
-                source=require_source(row, where),
-                confidence=parse_confidence(row["confidence"], where),
-            )
-            for where, row in _rows("process_factors.csv")
-        }
-    )
+    """Carbonate calcination factors [tCO2/t] of ``carbon/process_factors.csv``, by material."""
+    rows = read_table(PACKAGE, "carbon/process_factors.csv", ProcessFactor)
+    return keyed(rows, lambda f: f.material)
 
 
 @cache
 def load_carbon_constants() -> Mapping[str, float]:
     """Molar masses [g/mol] keyed by name (``molar_mass_co2`` ...)."""
-    values: dict[str, float] = {}
-    for where, row in _rows("constants.csv"):
-        require_source(row, where)
-        parse_confidence(row["confidence"], where)
-        values[row["name"]] = parse_float(row["value"], where)
-    return MappingProxyType(values)
+    rows = read_table(PACKAGE, "carbon/constants.csv", Constant)
+    return MappingProxyType({c.name: c.value for c in rows})
+
+
+@dataclass(frozen=True)
+class CarrierFuel:
+    """The fuel of ``fuel_factors.csv`` that an energy carrier burns as."""
+
+    carrier: str
+    fuel: str
+    source: str
+    confidence: Confidence
+    notes: str | None
+
+
+@cache
+def load_carrier_fuels() -> Mapping[str, str]:
+    """The fuel key of ``fuel_factors.csv`` that an energy carrier burns as, keyed by carrier."""
+    rows = read_table(PACKAGE, "carbon/carrier_fuels.csv", CarrierFuel)
+    return MappingProxyType({r.carrier: r.fuel for r in rows})

@@ -16,48 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
-from typing import Literal
 
-from kilnwatch.errors import ReferenceDataError
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference._csv import Confidence, keyed, read_table
 
 PACKAGE = "kilnwatch.reference"
-Confidence = Literal["good", "medium", "low"]
-CONFIDENCES: tuple[Confidence, ...] = ("good", "medium", "low")
-
-
-def parse_confidence(text: str, where: str) -> Confidence:
-    """The confidence grade of a reference row; a table without one is malformed."""
-    for grade in CONFIDENCES:
-        if text == grade:
-            return grade
-    raise ReferenceDataError(f"{where}: confidence must be good/medium/low, got {text!r}")
-
-
-def parse_optional_float(text: str, where: str) -> float | None:
-    """A numeric cell, or None for an empty (unconfirmed) cell."""
-    if text == "":
-        return None
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise ReferenceDataError(f"{where}: not a number: {text!r}") from exc
-
-
-def parse_float(text: str, where: str) -> float:
-    """A numeric cell that must be present."""
-    value = parse_optional_float(text, where)
-    if value is None:
-        raise ReferenceDataError(f"{where}: value is required")
-    return value
-
-
-def require_source(row: Mapping[str, str], where: str) -> str:
-    """The ``source`` cell, which every reference row must have."""
-    source = row.get("source", "")
-    if not source:
-        raise ReferenceDataError(f"{where}: source is required")
-    return source
 
 
 @dataclass(frozen=True)
@@ -83,11 +45,18 @@ class CoalCoefficient:
     name_en: str
     unit: str
     kgce_per_unit: float | None
-    kgce_range: tuple[float, float] | None
+    kgce_range_low: float | None
+    kgce_range_high: float | None
     reference_lhv_kj_per_unit: float | None
     source: str
     confidence: Confidence
-    notes: str
+    notes: str = ""
+
+    @property
+    def kgce_range(self) -> tuple[float, float] | None:
+        """The tabulated range [kgce/unit] where the standard gives one instead of a value."""
+        low, high = self.kgce_range_low, self.kgce_range_high
+        return (low, high) if low is not None and high is not None else None
 
 
 @dataclass(frozen=True)
@@ -111,83 +80,76 @@ class Constant:
     confidence: Confidence
 
 
-def _where(name: str, index: int) -> str:
-    return f"{PACKAGE}/{name}, row {index}"
-
-
 @cache
 def load_units() -> Mapping[str, UnitDef]:
-    """Unit keys from ``units.csv``, keyed by unit."""
-    name = "units.csv"
-    units: dict[str, UnitDef] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
-        where = _where(name, i)
-        units[row["unit"]] = UnitDef(
-            unit=row["unit"],
-            dimension=row["dimension"],
-            factor_to_base=parse_float(row["factor_to_base"], where),
-            base_unit=row["base_unit"],
-            name_zh=row["name_zh"],
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(units)
+    """Unit keys of ``units.csv``, keyed by unit.
 
-
-def _coefficient(row: Mapping[str, str], where: str) -> CoalCoefficient:
-    low = parse_optional_float(row["kgce_range_low"], where)
-    high = parse_optional_float(row["kgce_range_high"], where)
-    return CoalCoefficient(
-        carrier=row["carrier"],
-        name_zh=row["name_zh"],
-        name_en=row["name_en"],
-        unit=row["unit"],
-        kgce_per_unit=parse_optional_float(row["kgce_per_unit"], where),
-        kgce_range=(low, high) if low is not None and high is not None else None,
-        reference_lhv_kj_per_unit=parse_optional_float(row["reference_lhv_kj_per_unit"], where),
-        source=require_source(row, where),
-        confidence=parse_confidence(row["confidence"], where),
-        notes=row.get("notes", ""),
-    )
+    Each unit has a dimension (mass, volume, energy, coal_equivalent ...) and
+    ``factor_to_base`` to its dimension's base unit (kg, m3, MJ, kgce ...).
+    """
+    return keyed(read_table(PACKAGE, "units.csv", UnitDef), lambda u: u.unit)
 
 
 @cache
 def load_coal_coefficients() -> tuple[CoalCoefficient, ...]:
-    """GB/T 2589 reference coefficients, one row per (carrier, unit)."""
-    name = "energy/standard_coal_coefficients.csv"
-    rows = read_package_csv(PACKAGE, name)
-    return tuple(_coefficient(row, _where(name, i)) for i, row in enumerate(rows, start=1))
+    """GB/T 2589 reference coefficients of ``energy/standard_coal_coefficients.csv``.
+
+    One row per (carrier, unit), in file order: ``kgce_per_unit`` [kgce/unit], or a range
+    where the standard gives one, and the reference low heat value [kJ/unit] where seen.
+    """
+    return read_table(PACKAGE, "energy/standard_coal_coefficients.csv", CoalCoefficient)
 
 
 @cache
 def load_energy_constants() -> Mapping[str, Constant]:
-    """Energy constants (e.g. ``kj_per_kgce``), keyed by name."""
-    name = "energy/constants.csv"
-    constants: dict[str, Constant] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
-        where = _where(name, i)
-        constants[row["name"]] = Constant(
-            name=row["name"],
-            value=parse_float(row["value"], where),
-            unit=row["unit"],
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(constants)
+    """Energy constants of ``energy/constants.csv``, keyed by name.
+
+    ``kj_per_kgce``: the low heat value of 1 kgce [kJ/kgce] by the GB/T 2589 definition.
+    """
+    return keyed(read_table(PACKAGE, "energy/constants.csv", Constant), lambda c: c.name)
 
 
 @cache
 def load_electricity_equal_values() -> Mapping[int, EqualValue]:
-    """Electricity 等价值 [kgce/kWh] by year; empty while no year is sourced."""
-    name = "energy/electricity_equal_value.csv"
-    values: dict[int, EqualValue] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
-        where = _where(name, i)
-        year = int(parse_float(row["year"], where))
-        values[year] = EqualValue(
-            year=year,
-            kgce_per_kwh=parse_float(row["kgce_per_kwh"], where),
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(values)
+    """Electricity 等价值 [kgce/kWh] by year (``energy/electricity_equal_value.csv``).
+
+    Empty while no year is sourced; the calculation then asks the caller for the value.
+    """
+    rows = read_table(PACKAGE, "energy/electricity_equal_value.csv", EqualValue)
+    return keyed(rows, lambda v: v.year)
+
+
+@dataclass(frozen=True)
+class Density:
+    """The density of a carrier metered by volume but converted per tonne [t/m3]."""
+
+    carrier: str
+    density_t_per_m3: float
+    source: str
+    confidence: Confidence
+    notes: str | None
+
+
+@cache
+def load_densities() -> Mapping[str, float]:
+    """Densities [t/m3] of ``energy/densities.csv``, keyed by carrier."""
+    rows = read_table(PACKAGE, "energy/densities.csv", Density)
+    return MappingProxyType({r.carrier: r.density_t_per_m3 for r in rows})
+
+
+@dataclass(frozen=True)
+class CoalCarrier:
+    """A carrier counted in coal consumption (煤炭消费量) in physical tonnes."""
+
+    carrier: str
+    source: str
+    confidence: Confidence
+    notes: str | None
+
+
+@cache
+def load_coal_carriers() -> frozenset[str]:
+    """Carriers counted in coal consumption (``energy/coal_carriers.csv``)."""
+    return frozenset(
+        r.carrier for r in read_table(PACKAGE, "energy/coal_carriers.csv", CoalCarrier)
+    )

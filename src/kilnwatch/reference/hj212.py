@@ -12,12 +12,11 @@ References
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from kilnwatch.errors import ReferenceDataError
+from kilnwatch.reference._csv import Row, build_row, package_rows
 
 _FILE = "hj212_codes.csv"
 _COLUMNS = (
@@ -61,19 +60,12 @@ class PollutantCodeTable:
         return self.by_code.get(code) or self.by_code_2005.get(code)
 
 
-def _row(raw: dict[str, str], line: int) -> PollutantCode:
-    if not raw["code"] or not raw["unit"] or not raw["source"]:
-        raise ReferenceDataError(f"{_FILE}, row {line}: code, unit and source are required")
-    return PollutantCode(
-        code=raw["code"],
-        name_zh=raw["name_zh"],
-        name_en=raw["name_en"],
-        unit=raw["unit"],
-        cou_unit=raw["cou_unit"] or None,
-        code_2005=raw["code_2005"] or None,
-        source=raw["source"],
-        note=raw["note"],
-    )
+def _row(row: Row) -> PollutantCode:
+    if tuple(row.cells) != _COLUMNS:
+        raise ReferenceDataError(f"{_FILE}: columns must be {', '.join(_COLUMNS)}")
+    for column in ("code", "unit"):
+        row.filled(column)
+    return build_row(row, PollutantCode)
 
 
 @lru_cache(maxsize=1)
@@ -86,17 +78,13 @@ def load_hj212_codes() -> PollutantCodeTable:
         When the file is missing columns, has a row without code/unit/source, or repeats a
         code.
     """
-    text = resources.files("kilnwatch.reference").joinpath(_FILE).read_text(encoding="utf-8")
-    reader = csv.DictReader(text.splitlines())
-    if tuple(reader.fieldnames or ()) != _COLUMNS:
-        raise ReferenceDataError(f"{_FILE}: columns must be {', '.join(_COLUMNS)}")
     by_code: dict[str, PollutantCode] = {}
     by_2005: dict[str, PollutantCode] = {}
-    for line, raw in enumerate(reader, start=1):
-        row = _row(raw, line)
-        if row.code in by_code or (row.code_2005 and row.code_2005 in by_2005):
-            raise ReferenceDataError(f"{_FILE}, row {line}: code {row.code} repeated")
-        by_code[row.code] = row
-        if row.code_2005:
-            by_2005[row.code_2005] = row
+    for row in package_rows("kilnwatch.reference", _FILE):
+        code = _row(row)
+        if code.code in by_code or (code.code_2005 and code.code_2005 in by_2005):
+            raise ReferenceDataError(f"{row.where}: code {code.code} repeated")
+        by_code[code.code] = code
+        if code.code_2005:
+            by_2005[code.code_2005] = code
     return PollutantCodeTable(by_code=by_code, by_code_2005=by_2005)

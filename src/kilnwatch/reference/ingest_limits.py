@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from kilnwatch.errors import ReferenceDataError
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference._csv import Row, package_rows, strip_cells
 
 ANY = "*"
 
@@ -84,45 +83,34 @@ def _matches(row: IngestLimit, carrier: str, measurement: str, unit: str) -> boo
     )
 
 
-def _optional(text: str, where: str) -> float | None:
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise ReferenceDataError(f"{where}: {text!r} is not a number") from None
+def _limit(row: Row) -> IngestLimit:
+    def optional(column: str) -> float | None:
+        return row.optional_number(column) if row.has(column) else None
+
+    return IngestLimit(
+        carrier=row.text("carrier") or ANY,
+        measurement=row.text("measurement") or ANY,
+        unit=row.text("unit") or ANY,
+        min_value=optional("min_value"),
+        max_value=optional("max_value"),
+        max_rate_per_h=optional("max_rate_per_h"),
+        source=row.source(),
+    )
 
 
-def parse_limits(rows: list[dict[str, str]], name: str) -> IngestLimits:
+def parse_limits(rows: list[Row]) -> IngestLimits:
     """Limits from CSV rows; every row must name its source."""
-    parsed = []
-    for i, row in enumerate(rows, start=1):
-        where = f"{name}, row {i}"
-        if not row.get("source"):
-            raise ReferenceDataError(f"{where}: source is required")
-        parsed.append(
-            IngestLimit(
-                carrier=row["carrier"] or ANY,
-                measurement=row["measurement"] or ANY,
-                unit=row["unit"] or ANY,
-                min_value=_optional(row.get("min_value", ""), where),
-                max_value=_optional(row.get("max_value", ""), where),
-                max_rate_per_h=_optional(row.get("max_rate_per_h", ""), where),
-                source=row["source"],
-            )
-        )
-    return IngestLimits(tuple(parsed))
+    return IngestLimits(tuple(_limit(row) for row in rows))
 
 
 @lru_cache(maxsize=1)
 def load_ingest_limits() -> IngestLimits:
     """The packaged platform defaults."""
-    rows = read_package_csv("kilnwatch.reference", "ingest_limits.csv")
-    return parse_limits(rows, "ingest_limits.csv")
+    return parse_limits(package_rows("kilnwatch.reference", "ingest_limits.csv"))
 
 
 def read_ingest_limits(path: Path) -> IngestLimits:
     """A deployment's own limits table (same columns)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = [{k: (v or "").strip() for k, v in r.items()} for r in csv.DictReader(handle)]
-    return parse_limits(rows, str(path))
+        cells = strip_cells(csv.DictReader(handle))
+    return parse_limits([Row(c, f"{path}, row {i}") for i, c in enumerate(cells, start=1)])

@@ -19,21 +19,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from types import MappingProxyType
 from typing import Literal
 
 from kilnwatch.errors import ReferenceDataError, UnitError, UnknownFieldError
-from kilnwatch.reference._csv import read_package_csv
-from kilnwatch.reference.energy import (
-    PACKAGE,
+from kilnwatch.reference._csv import (
     Confidence,
-    parse_confidence,
-    parse_float,
-    parse_optional_float,
-    require_source,
+    Row,
+    keyed,
+    package_rows,
+    read_table,
+    strip_cells,
 )
+from kilnwatch.reference.energy import PACKAGE
 
 TableKind = Literal["ndrc", "province", "gb"]
+Comparison = Literal["gt", "ge", "lt", "le"]
 NDRC_LEVELS = ("benchmark", "baseline")
 GB_LEVELS = ("grade1", "grade2", "grade3")
 PROVINCIAL_COLUMNS = ("field", "variant", "unit", "benchmark", "baseline", "edition_year")
@@ -92,62 +92,34 @@ class Target:
     field: str
     value: float
     unit: str
-    comparison: str
+    comparison: Comparison
     year: int | None
     base_year: int | None
     source: str
     confidence: Confidence
 
 
-def _where(name: str, index: int) -> str:
-    return f"{name}, row {index}"
-
-
-def _parse_bool(text: str, where: str) -> bool:
-    if text in ("true", "false"):
-        return text == "true"
-    raise ReferenceDataError(f"{where}: expected true/false, got {text!r}")
-
-
 @cache
 def load_fields() -> Mapping[str, FieldDef]:
     """Field definitions keyed by field key."""
-    name = "levels/fields.csv"
-    fields: dict[str, FieldDef] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
-        where = _where(name, i)
-        fields[row["field"]] = FieldDef(
-            field=row["field"],
-            name_zh=row["name_zh"],
-            name_en=row["name_en"],
-            indicator_zh=row["indicator_zh"],
-            unit=row["unit"],
-            lower_is_better=_parse_bool(row["lower_is_better"], where),
-            product=row["product"],
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(fields)
+    return keyed(read_table(PACKAGE, "levels/fields.csv", FieldDef), lambda f: f.field)
 
 
-def _level_row(
-    row: Mapping[str, str], names: tuple[str, ...], where: str, fields: Mapping[str, FieldDef]
-) -> LevelRow:
-    field = row["field"]
+def _level_row(row: Row, names: tuple[str, ...], fields: Mapping[str, FieldDef]) -> LevelRow:
+    field = row.text("field")
     if field not in fields:
-        raise UnknownFieldError(f"{where}: field {field!r} is not defined in levels/fields.csv")
-    if row["unit"] != fields[field].unit:
-        raise UnitError(
-            f"{where}: unit {row['unit']!r} differs from field unit {fields[field].unit!r}"
-        )
+        raise UnknownFieldError(f"{row.where}: field {field!r} is not defined in levels/fields.csv")
+    unit, field_unit = row.text("unit"), fields[field].unit
+    if unit != field_unit:
+        raise UnitError(f"{row.where}: unit {unit!r} differs from field unit {field_unit!r}")
     return LevelRow(
         field=field,
-        variant=row.get("variant", ""),
-        unit=row["unit"],
-        levels=tuple((n, parse_optional_float(row[n], where)) for n in names),
-        source=require_source(row, where),
-        confidence=parse_confidence(row["confidence"], where),
-        notes=row.get("notes", ""),
+        variant=row.text("variant") if row.has("variant") else "",
+        unit=unit,
+        levels=tuple((n, row.optional_number(n)) for n in names),
+        source=row.source(),
+        confidence=row.confidence(),
+        notes=row.text("notes") if row.has("notes") else "",
     )
 
 
@@ -158,27 +130,23 @@ def _standard_year(standard: str) -> int:
 def _gb_tables(name: str) -> list[LevelTable]:
     fields = load_fields()
     by_standard: dict[str, list[LevelRow]] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, f"levels/{name}"), start=1):
-        level_row = _level_row(row, GB_LEVELS, _where(name, i), fields)
-        by_standard.setdefault(row["standard"], []).append(level_row)
+    for row in package_rows(PACKAGE, f"levels/{name}"):
+        by_standard.setdefault(row.text("standard"), []).append(_level_row(row, GB_LEVELS, fields))
     return [
         LevelTable(std, "gb", _standard_year(std), std, tuple(rows))
         for std, rows in by_standard.items()
     ]
 
 
-def _ndrc_table(meta: Mapping[str, str]) -> LevelTable:
+def _ndrc_table(meta: Row) -> LevelTable:
     fields = load_fields()
-    name = meta["file"]
-    rows = read_package_csv(PACKAGE, f"levels/{name}")
+    rows = package_rows(PACKAGE, f"levels/{meta.text('file')}")
     return LevelTable(
-        table_id=meta["table_id"],
+        table_id=meta.text("table_id"),
         kind="ndrc",
-        edition_year=int(meta["edition_year"]),
-        title=f"{meta['title']} ({meta['document']})",
-        rows=tuple(
-            _level_row(r, NDRC_LEVELS, _where(name, i), fields) for i, r in enumerate(rows, 1)
-        ),
+        edition_year=meta.integer("edition_year"),
+        title=f"{meta.text('title')} ({meta.text('document')})",
+        rows=tuple(_level_row(r, NDRC_LEVELS, fields) for r in rows),
     )
 
 
@@ -186,13 +154,11 @@ def _ndrc_table(meta: Mapping[str, str]) -> LevelTable:
 def load_level_tables() -> tuple[LevelTable, ...]:
     """The packaged NDRC tables and one GB table per limit standard."""
     tables: list[LevelTable] = []
-    for meta in read_package_csv(PACKAGE, "levels/tables.csv"):
-        if meta["kind"] == "ndrc":
+    for meta in package_rows(PACKAGE, "levels/tables.csv"):
+        if meta.choice("kind", ("ndrc", "gb")) == "ndrc":
             tables.append(_ndrc_table(meta))
-        elif meta["kind"] == "gb":
-            tables.extend(_gb_tables(meta["file"]))
         else:
-            raise ReferenceDataError(f"levels/tables.csv: unknown kind {meta['kind']!r}")
+            tables.extend(_gb_tables(meta.text("file")))
     return tuple(tables)
 
 
@@ -203,19 +169,17 @@ def read_provincial_table(path: Path) -> LevelTable:
     field's unit and carry ``edition_year``, ``source`` and ``confidence``.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        raw = list(csv.DictReader(handle))
-    missing = [c for c in PROVINCIAL_COLUMNS if raw and c not in raw[0]]
-    if not raw or missing:
+        cells = strip_cells(csv.DictReader(handle))
+    missing = [c for c in PROVINCIAL_COLUMNS if cells and c not in cells[0]]
+    if not cells or missing:
         raise ReferenceDataError(f"{path.name}: empty or missing columns {missing}")
-    rows = [{k.strip(): (v or "").strip() for k, v in r.items()} for r in raw]
+    rows = [Row(c, f"{path.name}, row {i}") for i, c in enumerate(cells, start=1)]
     fields = load_fields()
-    level_rows = tuple(
-        _level_row(r, NDRC_LEVELS, _where(path.name, i), fields) for i, r in enumerate(rows, 1)
-    )
-    years = {int(parse_float(r["edition_year"], path.name)) for r in rows}
+    level_rows = tuple(_level_row(r, NDRC_LEVELS, fields) for r in rows)
+    years = {r.integer("edition_year") for r in rows}
     if len(years) != 1:
         raise ReferenceDataError(f"{path.name}: all rows must share one edition_year")
-    title = rows[0].get("title", "") or path.stem
+    title = rows[0].cells.get("title", "") or path.stem
     return LevelTable(PROVINCIAL_PREFIX + path.stem, "province", years.pop(), title, level_rows)
 
 
@@ -226,28 +190,7 @@ def read_provincial_tables(directory: Path) -> tuple[LevelTable, ...]:
     return tuple(read_provincial_table(p) for p in sorted(directory.glob("*.csv")))
 
 
-def _optional_int(text: str) -> int | None:
-    return int(text) if text else None
-
-
 @cache
 def load_targets() -> Mapping[str, Target]:
     """Policy targets keyed by target id."""
-    name = "levels/targets.csv"
-    targets: dict[str, Target] = {}
-    for i, row in enumerate(read_package_csv(PACKAGE, name), start=1):
-        where = _where(name, i)
-        if row["comparison"] not in ("gt", "ge", "lt", "le"):
-            raise ReferenceDataError(f"{where}: bad comparison {row['comparison']!r}")
-        targets[row["target"]] = Target(
-            target=row["target"],
-            field=row["field"],
-            value=parse_float(row["value"], where),
-            unit=row["unit"],
-            comparison=row["comparison"],
-            year=_optional_int(row["year"]),
-            base_year=_optional_int(row["base_year"]),
-            source=require_source(row, where),
-            confidence=parse_confidence(row["confidence"], where),
-        )
-    return MappingProxyType(targets)
+    return keyed(read_table(PACKAGE, "levels/targets.csv", Target), lambda t: t.target)

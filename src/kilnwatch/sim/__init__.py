@@ -7,7 +7,7 @@ Public entry points: :func:`simulate_to_dir` (write a province into a directory)
 from kilnwatch.sim.config import PRESETS, SimParams, preset
 from kilnwatch.sim.run import SimSummary, build_faults, build_province, simulate_to_dir
 from kilnwatch.sim.stream import StreamSummary, stream
-from kilnwatch.sim.uscc import is_valid_uscc, make_uscc, uscc_check_char
+from kilnwatch.sim.uscc import make_uscc
 
 __all__ = [
     "PRESETS",
@@ -16,10 +16,8 @@ __all__ = [
     "StreamSummary",
     "build_faults",
     "build_province",
-    "is_valid_uscc",
     "make_uscc",
     "preset",
     "simulate_to_dir",
     "stream",
-    "uscc_check_char",
 ]

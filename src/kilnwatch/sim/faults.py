@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from kilnwatch.sim.assumptions import load_fault_durations
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.model import Meter, Province
 
@@ -34,18 +35,8 @@ SOURCE_KINDS = (
 ALL_KINDS = READING_KINDS + SOURCE_KINDS
 SUBTLE = (0.03, 0.05)
 ORDINARY = (0.05, 0.25)
-#: Duration range [h] of each reading-level fault (synthetic).
-DURATION_H: dict[str, tuple[float, float]] = {
-    "meter_scaled": (72.0, 600.0),
-    "meter_capped": (72.0, 600.0),
-    "stuck_sensor": (4.0, 72.0),
-    "data_gap": (2.0, 48.0),
-    "duplicate_packets": (24.0, 120.0),
-    "backdated_packets": (24.0, 72.0),
-    "submeter_mismatch": (120.0, 900.0),
-    "flag_abuse": (48.0, 168.0),
-    "unmetered_coal": (240.0, 900.0),
-}
+#: Duration range [h] of each reading-level fault (``reference/sim/fault_durations.csv``).
+DURATION_H = load_fault_durations()
 DUPLICATE_SHARE = (0.05, 0.3)
 FLAG_ABUSE_SHARE = (0.3, 0.8)
 FLAG_ABUSE_ELEVATION = (1.5, 3.0)

@@ -12,38 +12,20 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference.registry import load_processes, load_regions
+from kilnwatch.sim.assumptions import (
+    load_efficiency_classes,
+    load_industry_mix,
+    load_loss_ranges,
+)
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.model import Enterprise, Project, Unit
-from kilnwatch.sim.processes import KGCE_PER_METERED_UNIT, PROCESS_SPECS, anchor_for
+from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for, kgce_per_metered_unit
 from kilnwatch.sim.uscc import make_uscc
 
-#: Share of enterprises per industry in the synthetic province (synthetic, Shandong-flavoured:
-#: many cement, power, tire and refining plants).
-INDUSTRY_WEIGHTS: dict[str, float] = {
-    "cement": 0.18,
-    "coal_power": 0.14,
-    "tires": 0.13,
-    "refining": 0.10,
-    "coking": 0.09,
-    "steel": 0.08,
-    "chemicals": 0.09,
-    "flat_glass": 0.06,
-    "aluminium": 0.05,
-    "ferroalloy": 0.08,
-}
-INDUSTRY_SUFFIX: dict[str, str] = {
-    "cement": "水泥",
-    "coal_power": "热电",
-    "tires": "轮胎",
-    "refining": "石化",
-    "coking": "焦化",
-    "steel": "钢铁",
-    "chemicals": "化工",
-    "flat_glass": "玻璃",
-    "aluminium": "铝业",
-    "ferroalloy": "合金",
-}
+_INDUSTRIES = load_industry_mix()
+INDUSTRY_WEIGHTS: dict[str, float] = {i.industry: i.enterprise_share_fraction for i in _INDUSTRIES}
+INDUSTRY_SUFFIX: dict[str, str] = {i.industry: i.name_suffix_zh for i in _INDUSTRIES}
 NAME_WORDS = (
     "鲁",
     "华",
@@ -76,23 +58,12 @@ NAME_WORDS = (
     "河",
     "润",
 )
-#: Probability of each efficiency class for units of anchored processes (synthetic).
-CLASS_PROBS = {"better_than_advanced": 0.15, "between": 0.65, "worse_than_limit": 0.20}
+_CLASSES = load_efficiency_classes()
+CLASS_PROBS = {c.efficiency_class: c.probability_fraction for c in _CLASSES}
 #: Position of the intensity between the advanced (0) and the limit (1) level, per class.
-CLASS_Z_RANGE = {
-    "better_than_advanced": (-0.30, -0.06),
-    "between": (0.10, 0.90),
-    "worse_than_limit": (1.08, 1.40),
-}
+CLASS_Z_RANGE = {c.efficiency_class: (c.z_min, c.z_max) for c in _CLASSES}
 NO_LEVEL_SPREAD = 0.15  # relative spread of the synthetic indicator where no level is confirmed
-LOSS_RANGES: dict[str, tuple[float, float]] = {
-    "electricity": (0.01, 0.03),
-    "raw_coal": (0.003, 0.01),
-    "coke": (0.003, 0.01),
-    "natural_gas": (0.002, 0.01),
-    "steam": (0.02, 0.05),
-    "water": (0.01, 0.04),
-}
+LOSS_RANGES = load_loss_ranges()
 UTIL_RANGE = (0.78, 0.95)
 CONTROLLED_UTIL_FACTOR = (0.55, 0.75)
 HOURS_PER_YEAR = 8760.0
@@ -101,9 +72,9 @@ COMMISSIONED_YEARS = (2004, 2022)
 
 def load_counties() -> list[tuple[str, str]]:
     """(code, city name) of every county-level division shipped with the package."""
-    rows = read_package_csv("kilnwatch.reference.registry", "regions_shandong.csv")
-    cities = {r["code"]: r["name_zh"] for r in rows if r["level"] == "city"}
-    return [(r["code"], cities[r["parent_code"]]) for r in rows if r["level"] == "county"]
+    rows = load_regions()
+    cities = {r.code: r.name_zh for r in rows if r.level == "city"}
+    return [(r.code, cities[r.parent_code or ""]) for r in rows if r.level == "county"]
 
 
 def _unit_processes(industry: str, rng: np.random.Generator) -> list[str]:
@@ -164,7 +135,7 @@ def carrier_rates(process: str, indicator: str, value: float, steam_unit: str) -
     rates = {}
     for carrier, share in spec.carriers.items():
         uom = steam_unit if carrier == "steam" else metered_unit(carrier)
-        rates[carrier] = kgce * share / KGCE_PER_METERED_UNIT[(carrier, uom)]
+        rates[carrier] = kgce * share / kgce_per_metered_unit(carrier, uom)
     return rates
 
 
@@ -284,10 +255,7 @@ def _units_of(ent: Enterprise, start_idx: int, rng: np.random.Generator) -> list
     return units
 
 
-PROCESS_NAMES_ZH = {
-    row["process"]: row["name_zh"]
-    for row in read_package_csv("kilnwatch.reference.registry", "processes.csv")
-}
+PROCESS_NAMES_ZH = {process: row.name_zh for process, row in load_processes().items()}
 
 
 def build_enterprises(

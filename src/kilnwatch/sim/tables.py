@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kilnwatch.ingest.registry import REGISTRY_ORDER
+from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, READINGS_FORMAT, REGISTRY_FORMATS
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for
 from kilnwatch.sim.sources import fmt
@@ -13,32 +13,12 @@ def _variant(process: str, capacity: float) -> str:
     return anchor.variant if anchor else ""
 
 
+REGISTRY_FILES = ("enterprises", "units", "projects", "gateways", "meters")
+SOURCE_FILES = tuple(EXTERNAL_SOURCE_FORMATS)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    **{k: REGISTRY_ORDER[k] for k in ("enterprises", "units", "projects", "meters")},
-    "gateways": (*REGISTRY_ORDER["gateways"], "secret"),
-    "readings": ("meter_code", "ts", "value", "unit", "flag"),
-    "statistical_reports": ("enterprise_uscc", "period", "item", "quantity", "unit"),
-    "tax_invoices": (
-        "invoice_no",
-        "enterprise_uscc",
-        "issued_on",
-        "direction",
-        "item",
-        "quantity",
-        "unit",
-        "amount_cny",
-    ),
-    "logistics": (
-        "waybill_no",
-        "enterprise_uscc",
-        "shipped_on",
-        "direction",
-        "mode",
-        "item",
-        "quantity_t",
-    ),
-    "grid_electricity": ("enterprise_uscc", "period", "electricity_kwh"),
-    "market_prices": ("period", "item", "price_cny_per_unit", "unit"),
+    **{k: REGISTRY_FORMATS[k].written for k in REGISTRY_FILES},
+    "readings": READINGS_FORMAT.columns,
+    **{k: f.columns for k, f in EXTERNAL_SOURCE_FORMATS.items()},
     "retrofits": (
         "enterprise_uscc",
         "unit_code",
@@ -68,14 +48,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "detail",
     ),
 }
-REGISTRY_FILES = ("enterprises", "units", "projects", "gateways", "meters")
-SOURCE_FILES = (
-    "statistical_reports",
-    "tax_invoices",
-    "logistics",
-    "grid_electricity",
-    "market_prices",
-)
 
 Rows = list[dict[str, str]]
 

@@ -18,7 +18,7 @@ A Polars frame (:data:`FRAME_SCHEMA`) is written in as few statements as the dat
   that moves the changed rows writes them (PostgreSQL: one data-modifying ``WITH``); the
   fast path has no stored row to repeat, so it does no extra work.
 
-The caller serialises writers of the same meters (:func:`kilnwatch.store.bulk.lock_meters`):
+The caller serialises writers of the same meters (:func:`kilnwatch.store.locks.lock_meters`):
 under those locks the "no stored reading in the range" check and the insert are one atomic
 step, and the primary key (meter, ts, version) stops any remaining race on the staging path.
 """
@@ -35,10 +35,12 @@ import polars as pl
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.bulk import (
+from kilnwatch.store.dialects import (
     PG_FROM_EPOCH_US,
+    aware_utc,
     pg_binary_copy_data,
     pg_int_array,
+    sqlite_rows,
     sqlite_timestamp,
 )
 
@@ -61,7 +63,6 @@ _READING_COLUMNS = ("meter_id", "ts", "version", "value", "flag", "source", "bat
                     "received_at")  # fmt: skip
 _REPEAT_COLUMNS = ("meter_id", "ts", "batch_id", "received_at")
 REPEATS_TABLE = "delivery_repeats"
-_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
 
 _PG_STAGE = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (
@@ -173,7 +174,7 @@ class FrameOutcome:
     fresh: pl.DataFrame | None = None
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
-    (:func:`kilnwatch.store.rollups_sql.refresh_rollup_ranges`)."""
+    (:func:`kilnwatch.store.rollups.recompute.refresh_rollup_ranges`)."""
     fresh_state: dict[int, StoredState] = field(default_factory=dict)
     """For each meter of :attr:`fresh`: what was stored around its new rows before the write
     (read by the same statement that found the range free; the write does not change it)."""
@@ -224,13 +225,6 @@ def _record_repeats(conn: Connection, repeats: pl.DataFrame) -> None:
         _pg_copy(conn, REPEATS_TABLE, _REPEAT_COLUMNS, repeats)
     else:
         _sqlite_insert(conn, REPEATS_TABLE, _REPEAT_COLUMNS, repeats)
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _meter_ranges(frame: pl.DataFrame) -> pl.DataFrame:
@@ -289,22 +283,13 @@ def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.D
             copy.write(data)
 
 
-def _sqlite_rows(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple[Any, ...]]:
-    text = frame.select(columns).with_columns(
-        pl.col(c).dt.replace_time_zone(None).dt.strftime(_SQLITE_TS)
-        for c in ("ts", "received_at")
-        if c in columns
-    )
-    return text.rows()
-
-
 def _sqlite_insert(conn: Connection, table: str, columns: tuple[str, ...],
                    frame: pl.DataFrame) -> None:  # fmt: skip
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
     raw = conn.connection.driver_connection
     assert raw is not None
-    raw.executemany(sql, _sqlite_rows(frame, columns))
+    raw.executemany(sql, sqlite_rows(frame, columns))
 
 
 def _insert_direct(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -> None:
@@ -341,7 +326,7 @@ def _move_staged(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -
         rows = conn.exec_driver_sql(_SQLITE_COUNT).all()
     for part, meter_id, n, corrected, lo, hi in rows:
         key = None if part is None else int(part)
-        outcome.add(key, int(meter_id), int(n), int(corrected or 0), _aware(lo), _aware(hi))
+        outcome.add(key, int(meter_id), int(n), int(corrected or 0), aware_utc(lo), aware_utc(hi))
 
 
 def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:

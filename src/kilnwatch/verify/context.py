@@ -8,10 +8,10 @@ the external source rows into an :class:`EnterpriseContext` with per-meter quant
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -23,6 +23,8 @@ from kilnwatch.analytics.quantities import (
     total_between,
 )
 from kilnwatch.analytics.readings import F64, I64, Series, empty_series
+from kilnwatch.domain.periods import Period
+from kilnwatch.errors import InputError
 from kilnwatch.store.models import (
     GridElectricity,
     LogisticsWaybill,
@@ -30,37 +32,35 @@ from kilnwatch.store.models import (
     StatisticalReport,
     TaxInvoice,
 )
-from kilnwatch.verify.settings import VerifySettings
+from kilnwatch.verify.parameters import VerifySettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class PeriodWindow:
-    """A month in the platform's time zone, as aware datetimes and epoch seconds."""
+    """The month a verification looks at (a :class:`~kilnwatch.domain.periods.Period` of kind
+    ``month``), as the rules read it: its label, aware bounds and epoch seconds."""
 
-    period: str
-    start_at: datetime
-    end_at: datetime
-    n_days: int
+    month: Period
+    period: str = field(init=False)
+    start_at: datetime = field(init=False)
+    end_at: datetime = field(init=False)
+    start_s: int = field(init=False)
+    end_s: int = field(init=False)
 
-    @property
-    def start_s(self) -> int:
-        return int(self.start_at.timestamp())
-
-    @property
-    def end_s(self) -> int:
-        return int(self.end_at.timestamp())
+    def __post_init__(self) -> None:
+        if self.month.kind != "month":
+            message = f"verification is monthly; {self.month} is a {self.month.kind}"
+            raise InputError(message, field="period")
+        start, end = self.month.start, self.month.end
+        derived = {"period": self.month.label, "start_at": start, "end_at": end,
+                   "start_s": int(start.timestamp()), "end_s": int(end.timestamp())}  # fmt: skip
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)  # frozen: set once, from ``month``
 
     def day_start(self, index: int) -> datetime:
         return self.start_at + timedelta(days=index)
-
-
-def period_window(period: str, timezone: str) -> PeriodWindow:
-    """The month ``YYYY-MM`` from local midnight of its first day to that of the next."""
-    tz = ZoneInfo(timezone)
-    year, month = int(period[:4]), int(period[5:7])
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
-    return PeriodWindow(period, start, end, (end.date() - start.date()).days)
 
 
 @dataclass
@@ -86,6 +86,11 @@ class MeterData:
         """Days whose readings are all there (a partial day is not compared)."""
         return self.daily_n >= max(self.expected_per_day, 1)
 
+    def undercounts(self) -> bool:
+        """An interval meter that missed readings undercounts the period; a counter does not
+        (its register differences span the gaps)."""
+        return self.info.measurement == "interval" and not self.full_days().all()
+
 
 @dataclass
 class Sources:
@@ -98,6 +103,24 @@ class Sources:
     prices: dict[str, MarketPrice] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class MonthTotal:
+    """A meter's quantity in a whole month (its monthly rollup)."""
+
+    quantity: float  # [meter unit]
+    readings: int
+
+
+@dataclass
+class EarlierMonth:
+    """A month before the verified one, for the checks that cumulate ``window_months``."""
+
+    window: PeriodWindow
+    invoices: list[TaxInvoice] = field(default_factory=list)
+    waybills: list[LogisticsWaybill] = field(default_factory=list)
+    totals: dict[int, MonthTotal] = field(default_factory=dict)  # by meter id
+
+
 @dataclass
 class EnterpriseContext:
     info: EnterpriseInfo
@@ -105,6 +128,15 @@ class EnterpriseContext:
     meters: dict[int, MeterData]
     sources: Sources
     settings: VerifySettings
+    earlier: list[EarlierMonth] = field(default_factory=list)
+    """Months before ``window``, most recent first (as many as the longest check window)."""
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, key: str, compute: Callable[[], T]) -> T:
+        """A quantity several checks share (e.g. the intensity drops), computed once."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return cast(T, self._derived[key])
 
     def by_level(self, level: str, carrier: str | None = None) -> list[MeterData]:
         return [
@@ -140,8 +172,8 @@ def meter_data(
         ts_q=ts_q,
         qty=qty,
         total=total_between(ts_q, qty, window.start_s, window.end_s),
-        daily=daily_totals(ts_q, qty, window.start_s, window.n_days),
-        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.n_days),
+        daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
+        daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
         step_s=median_step_s(series.ts_s),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )
@@ -178,11 +210,13 @@ def build_context(
     sources: Sources,
     settings: VerifySettings,
     repeats: Mapping[int, I64] | None = None,
+    earlier: list[EarlierMonth] | None = None,
 ) -> EnterpriseContext:
-    """The context of one enterprise; ``repeats``: repeated-delivery timestamps per meter."""
+    """The context of one enterprise; ``repeats``: repeated-delivery timestamps per meter;
+    ``earlier``: the months before ``window``, most recent first."""
     repeats = repeats or {}
     meters = {
         m.id: meter_data(m, series.get(m.id, empty_series()), window, repeats.get(m.id))
         for m in info.meters
     }
-    return EnterpriseContext(info, window, meters, sources, settings)
+    return EnterpriseContext(info, window, meters, sources, settings, earlier or [])

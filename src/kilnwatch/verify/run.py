@@ -1,8 +1,10 @@
 """Running verification: a batch over a period, or incrementally for what just changed.
 
-For each enterprise the readings of the period are bulk-loaded in one query, the rules and
-detectors run on numpy arrays, and the findings are synced by fingerprint; the credibility
-score of the (enterprise, period) is recomputed from its stored findings.
+For each enterprise the readings of the period are bulk-loaded in one query, the checks of
+the registry (:mod:`kilnwatch.verify.checks`) run on numpy arrays, and the findings are synced
+by fingerprint; the credibility score of the (enterprise, period) is recomputed from its stored
+findings. The checks that cumulate several months get the earlier months' source rows and the
+meters' monthly rollups (never their raw readings).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -22,26 +24,34 @@ from kilnwatch.analytics.readings import (
     load_readings,
     load_repeats,
 )
+from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos import sources as src
+from kilnwatch.store.repos.rollups import meter_series
+from kilnwatch.store.rollups.attribution import MONTH
+from kilnwatch.verify.checks import CHECKS, run_checks, run_province_checks
 from kilnwatch.verify.context import (
+    EarlierMonth,
+    EnterpriseContext,
+    MonthTotal,
     PeriodWindow,
     Sources,
     build_context,
     group_sources,
-    period_window,
 )
 from kilnwatch.verify.findings import Finding
-from kilnwatch.verify.peers import RatioSample, check_peers, ratio_samples
-from kilnwatch.verify.rules import run_checks
+from kilnwatch.verify.parameters import VerifySettings
 from kilnwatch.verify.score import credibility
-from kilnwatch.verify.settings import VerifySettings, verify_settings
+from kilnwatch.verify.settings import verify_settings
+from kilnwatch.verify.window import months_before
 
 Progress = Callable[[int, int], None]
 #: Readings are loaded this far before the period so counters have their opening register.
 OPENING_MARGIN = timedelta(hours=1)
+#: Meter ids per rollup query (bound parameters stay far below the SQLite and PostgreSQL limits).
+METERS_PER_QUERY = 5000
 
 
 @dataclass
@@ -57,7 +67,7 @@ class RunReport:
 
 
 def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
-    start, end = src.month_bounds(window.period)
+    start, end = window.month.first, window.month.stop
     return group_sources(
         ids,
         src.statistical_reports(session, ids, [window.period]),
@@ -66,6 +76,49 @@ def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int
         src.waybills(session, ids, start, end),
         src.prices(session, [window.period]),
     )
+
+
+def _earlier(
+    session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, settings: VerifySettings
+) -> dict[int, list[EarlierMonth]]:
+    """Per enterprise, the months before ``window`` the longest check window needs (most
+    recent first): their invoices, waybills and the meters' monthly rollups."""
+    windows = months_before(window, CHECKS.longest_window_months(settings) - 1)
+    if not windows or not infos:
+        return {}
+    out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
+    _add_earlier_sources(session, out, windows[-1].start_at.date(), window.start_at.date())
+    _add_earlier_totals(session, out, infos, windows[-1].start_at, window.start_at)
+    return out
+
+
+def _add_earlier_sources(
+    session: Session, out: dict[int, list[EarlierMonth]], start: date, end: date
+) -> None:
+    """Invoices and waybills dated in [start, end) into their enterprise's month."""
+    index = {m.window.period: n for n, m in enumerate(next(iter(out.values())))}
+    ids = list(out)
+    for invoice in src.invoices(session, ids, start, end):
+        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
+    for waybill in src.waybills(session, ids, start, end):
+        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
+
+
+def _add_earlier_totals(
+    session: Session, out: dict[int, list[EarlierMonth]], infos: list[EnterpriseInfo],
+    start: datetime, end: datetime,
+) -> None:  # fmt: skip
+    """The monthly rollups of every meter, for the months starting in [start, end)."""
+    index = {m.window.start_at: n for n, m in enumerate(next(iter(out.values())))}
+    owner = {m.id: i.id for i in infos for m in i.meters}
+    meter_ids = list(owner)
+    for first in range(0, len(meter_ids), METERS_PER_QUERY):
+        chunk = meter_ids[first : first + METERS_PER_QUERY]
+        for point in meter_series(session, chunk, MONTH, start, end):
+            n = index.get(point.period_start)
+            if n is not None:
+                month = out[owner[point.meter_id]][n]
+                month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
 
 
 @dataclass
@@ -91,9 +144,11 @@ def verify_enterprise(
     sources: Sources,
     settings: VerifySettings,
     loaded: Loaded | None = None,
-) -> tuple[list[Finding], int, list[RatioSample]]:
-    """Findings of one enterprise and period, readings looked at, and its peer samples
-    (readings from ``loaded`` when given, else loaded for this enterprise)."""
+    earlier: list[EarlierMonth] | None = None,
+) -> tuple[list[Finding], int, EnterpriseContext]:
+    """Findings of one enterprise and period, readings looked at, and its context (for the
+    checks over every enterprise); readings from ``loaded`` when given, else loaded for this
+    enterprise; ``earlier``: the months before ``window`` for the cumulating checks."""
     ids = [m.id for m in info.meters]
     if loaded is None:
         series = load_readings(session, ids, window.start_at - OPENING_MARGIN, window.end_at)
@@ -101,45 +156,50 @@ def verify_enterprise(
     else:
         series = {i: loaded.series[i] for i in ids if i in loaded.series}
         repeats = {i: loaded.repeats[i] for i in ids if i in loaded.repeats}
-    ctx = build_context(info, window, series, sources, settings, repeats)
-    return run_checks(ctx), sum(s.size for s in series.values()), ratio_samples(ctx)
+    ctx = build_context(info, window, series, sources, settings, repeats, earlier)
+    return run_checks(ctx), sum(s.size for s in series.values()), ctx
 
 
 def verify_period(
     session: Session,
-    period: str,
+    period: Period,
     enterprise_ids: Sequence[int] | None = None,
     settings: VerifySettings | None = None,
     progress: Progress | None = None,
     trigger: str = "batch",
 ) -> RunReport:
-    """Verify every (or the given) enterprise for ``period``; returns what changed."""
+    """Verify every (or the given) enterprise for the month ``period``; returns what changed.
+
+    Verification is monthly: a longer period is verified month by month
+    (``period.split("month")``, as ``kilnwatch verify`` does).
+    """
     settings = settings or verify_settings()
+    window = PeriodWindow(period)
     started = time.perf_counter()
-    run = VerificationRun(trigger=trigger, periods=period, started_at=utcnow())
+    run = VerificationRun(trigger=trigger, periods=window.period, started_at=utcnow())
     session.add(run)
     session.flush()
     report = RunReport(run.id)
-    window = period_window(period, settings.timezone)
     infos = load_enterprises(session, enterprise_ids)
     by_enterprise = _sources(session, [i.id for i in infos], window)
+    earlier = _earlier(session, infos, window, settings)
     found_by: dict[int, list[Finding]] = {}
-    samples: list[RatioSample] = []
+    contexts: list[EnterpriseContext] = []
     loaded = Loaded.load(session, window) if enterprise_ids is None else None
     for n, info in enumerate(infos, start=1):
-        found, readings, peer_samples = verify_enterprise(
-            session, info, window, by_enterprise[info.id], settings, loaded
+        found, readings, ctx = verify_enterprise(
+            session, info, window, by_enterprise[info.id], settings, loaded, earlier.get(info.id)
         )
         found_by[info.id] = found
-        samples += peer_samples
+        contexts.append(ctx)
         report.readings += readings
         if progress:
             progress(n, len(infos))
-    for f in check_peers(samples, [f for fs in found_by.values() for f in fs]):
+    for f in run_province_checks(contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
-        counts = repo.sync_findings(session, found_by[info.id], [(info.id, period)], run.id)
-        _score(session, info.id, period, settings)
+        counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)
+        _score(session, info.id, window.period, settings)
         report.findings += found_by[info.id]
         report.new, report.updated = report.new + counts.new, report.updated + counts.updated
         report.closed += counts.closed
@@ -160,7 +220,7 @@ def _score(session: Session, enterprise_id: int, period: str, settings: VerifySe
 def verify_changed(
     session: Session,
     enterprise_ids: Iterable[int],
-    periods: Iterable[str],
+    periods: Iterable[Period],
     settings: VerifySettings | None = None,
 ) -> list[RunReport]:
     """Re-verify the enterprises whose data changed, for the periods it touched (called by
@@ -170,5 +230,5 @@ def verify_changed(
         return []
     return [
         verify_period(session, p, ids, settings, trigger="incremental")
-        for p in sorted(set(periods))
+        for p in sorted(set(periods), key=lambda p: p.first)
     ]

@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kilnwatch.verify.settings import VerifySettings
+from kilnwatch.verify.findings import SEVERITIES
+from kilnwatch.verify.parameters import VerifySettings
 
+SCORE = "verify.score"
 FULL_SCORE = 100.0
 COUNTED_STATUSES = frozenset({"open", "confirmed"})
 
@@ -26,11 +28,12 @@ class Scored:
 
 def credibility(findings: Iterable[Any], settings: VerifySettings) -> Scored:
     """Score from findings (objects with id, rule_code, severity, status)."""
+    points_of = {severity: settings.value(SCORE, severity) for severity in SEVERITIES}
     deductions = []
     for f in findings:
         if f.status not in COUNTED_STATUSES:
             continue
-        points = settings.value("verify.score", f.severity)
+        points = points_of[f.severity]
         if points > 0:
             deductions.append(
                 {

@@ -20,7 +20,17 @@ from kilnwatch import __version__
 from kilnwatch.config import Settings
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.web import fmt
-from kilnwatch.web.api import accounting, auth, findings, ingest, readings, registry
+from kilnwatch.web.api import (
+    accounting,
+    auth,
+    exports,
+    findings,
+    ingest,
+    readings,
+    registry,
+    report_schedules,
+    reports,
+)
 from kilnwatch.web.errors import install_error_handlers
 from kilnwatch.web.pages import install_pages
 from kilnwatch.web.services.cache import FigureCache
@@ -38,6 +48,9 @@ def api_router() -> APIRouter:
     router.include_router(ingest.router)
     router.include_router(accounting.router)
     router.include_router(findings.router)
+    router.include_router(report_schedules.router)  # before /reports/{name}
+    router.include_router(reports.router)
+    router.include_router(exports.router)
     return router
 
 

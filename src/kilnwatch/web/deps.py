@@ -1,18 +1,20 @@
-"""Request dependencies: settings, the unit of work, and the calling principal."""
+"""Request dependencies: settings, the unit of work, the calling principal, and periods."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
+from kilnwatch.domain.periods import PERIOD_FORMS, Period, parse_period
 from kilnwatch.errors import AuthenticationError, PermissionDeniedError
 from kilnwatch.identity import Principal, read_token
+from kilnwatch.store.engine import unit_of_work
 from kilnwatch.store.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -24,20 +26,29 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
-    session: Session = request.app.state.session_factory()
-    try:
+    """One transaction per request (:func:`~kilnwatch.store.engine.unit_of_work`): committed
+    when the handler returns, rolled back on error."""
+    with unit_of_work(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+PeriodText = Annotated[str, Query(description=f"A period: {PERIOD_FORMS}.")]
+
+
+def get_period(settings: SettingsDep, period: PeriodText) -> Period:
+    """The ``period`` query parameter in ``Settings.timezone`` (422 naming it when invalid)."""
+    return parse_period(period, settings.zone)
+
+
+def get_optional_period(settings: SettingsDep, period: PeriodText | None = None) -> Period | None:
+    """:func:`get_period` for a filter that may be left out."""
+    return None if period is None else parse_period(period, settings.zone)
+
+
+PeriodDep = Annotated[Period, Depends(get_period)]
+OptionalPeriodDep = Annotated[Period | None, Depends(get_optional_period)]
 
 
 def get_principal(

@@ -15,22 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from kilnwatch.errors import (
-    AuthenticationError,
-    ImportRejected,
-    InputError,
-    KilnwatchError,
-    NotFoundError,
-    PermissionDeniedError,
-)
-
-STATUS: list[tuple[type[KilnwatchError], int]] = [
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (InputError, 422),
-]
-
+from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
+from kilnwatch.web.status import STATUS
 
 log = logging.getLogger(__name__)
 

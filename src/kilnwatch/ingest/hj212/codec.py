@@ -11,6 +11,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from kilnwatch.errors import FrameError
@@ -130,20 +131,7 @@ def _with_compat(packet: Packet, deviations: set[Compat]) -> Packet:
     ordered = tuple(sorted(deviations))
     if ordered == packet.compat:
         return packet
-    return Packet(
-        st=packet.st,
-        cn=packet.cn,
-        pw=packet.pw,
-        mn=packet.mn,
-        cp=packet.cp,
-        edition=packet.edition,
-        qn=packet.qn,
-        flag=packet.flag,
-        pnum=packet.pnum,
-        pno=packet.pno,
-        extra=packet.extra,
-        compat=ordered,
-    )
+    return dataclasses.replace(packet, compat=ordered)
 
 
 def parse_data_segment(segment: bytes) -> Packet:

@@ -25,9 +25,9 @@ import hmac
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from kilnwatch.errors import FrameError
 from kilnwatch.ingest.hj212.codec import check_packet_compat, parse_raw_frame
@@ -89,15 +89,23 @@ class ServerStats:
     """Counters of one server (all connections)."""
 
     connections_opened: int = 0
+    """TCP connections accepted."""
     connections_active: int = 0
+    """Connections open now."""
     bytes_received: int = 0
     bytes_sent: int = 0
     frames_ok: int = 0
+    """Frames accepted and answered (data uploads once committed)."""
     frames_committed: int = 0
+    """Data uploads whose readings were committed."""
     acks_sent: int = 0
+    """Replies written."""
     commit_failures: int = 0
+    """Data uploads whose commit failed: not answered, so the device sends them again."""
     frames_rejected: Counter[str] = field(default_factory=Counter)
+    """Rejected frames by reason (``crc``, ``unknown_mn``, ``bad_password``, …)."""
     frames_compat: Counter[str] = field(default_factory=Counter)
+    """Accepted frames by the protocol deviation (compat option) they used."""
 
     @property
     def frames_rejected_total(self) -> int:
@@ -106,18 +114,8 @@ class ServerStats:
 
     def snapshot(self) -> dict[str, object]:
         """Plain copy of the counters (JSON-friendly)."""
-        return {
-            "connections_opened": self.connections_opened,
-            "connections_active": self.connections_active,
-            "bytes_received": self.bytes_received,
-            "bytes_sent": self.bytes_sent,
-            "frames_ok": self.frames_ok,
-            "frames_committed": self.frames_committed,
-            "acks_sent": self.acks_sent,
-            "commit_failures": self.commit_failures,
-            "frames_rejected": dict(self.frames_rejected),
-            "frames_compat": dict(self.frames_compat),
-        }
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))
+        return {name: dict(v) if isinstance(v, Counter) else v for name, v in values}
 
 
 def _utc_now() -> datetime:
@@ -231,7 +229,7 @@ class HJ212Server:
         if checking is None:
             return self._authenticated(conn, frame, packet)
 
-        def checked(_: asyncio.Future[None]) -> None:
+        def checked(_: asyncio.Future[Any]) -> None:
             if self._authenticated(conn, frame, packet):
                 conn.resume()
 
@@ -290,7 +288,7 @@ class HJ212Server:
             self.stats.acks_sent += 1
             self.stats.bytes_sent += len(reply)
 
-    def _before_lookup(self, packet: Packet) -> asyncio.Future[None] | None:
+    def _before_lookup(self, packet: Packet) -> asyncio.Future[Any] | None:
         """Hook for directories that must see the password before lookup (stored hashes):
         None when the lookup may go ahead, or a future that completes when it may."""
         del packet

@@ -24,19 +24,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.errors import InputError
+from kilnwatch.ingest.gateways import GatewayDirectory
 from kilnwatch.ingest.mqtt.parse import DEFAULT_GROUP, DEFAULT_PREFIX, gateway_of, shared_filter
-from kilnwatch.ingest.pipeline import Delivery, ingest_deliveries, reject_delivery
-from kilnwatch.ingest.sources import parse_json_readings
+from kilnwatch.ingest.payloads import parse_json_readings
+from kilnwatch.ingest.pipeline import Delivery, ReadingCounts, ingest_deliveries, reject_delivery
 from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
-from kilnwatch.store.models import Gateway
 
 logger = logging.getLogger("kilnwatch.ingest.mqtt")
 
-GATEWAY_CACHE_S = 60.0
 RETRY_DELAY_S = 1.0
 POLL_S = 0.2
 PAYLOAD_LOG_BYTES = 2000
@@ -60,45 +58,25 @@ class MqttOptions:
 
 @dataclass
 class WorkerStats:
+    """Counters of one worker: messages and batches, and the readings they carried."""
+
     messages: int = 0
+    """Messages of committed batches."""
     batches: int = 0
-    readings_accepted: int = 0
-    readings_duplicate: int = 0
-    readings_rejected: int = 0
+    """Committed batches (one transaction each)."""
     messages_rejected: int = 0
+    """Messages dead-lettered whole (unknown gateway, unreadable payload)."""
     commit_failures: int = 0
+    """Batch commits that failed (retried; never acknowledged before a commit)."""
     acked: int = 0
+    """Messages acknowledged to the broker, each after its batch committed."""
+    readings: ReadingCounts = field(default_factory=ReadingCounts)
 
 
 @dataclass
 class _Pending:
     messages: list[mqtt.MQTTMessage] = field(default_factory=list)
     readings: int = 0
-
-
-class GatewayDirectory:
-    """Active MQTT gateways by code, refreshed from the database every minute."""
-
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self._factory = factory
-        self._gateways: dict[str, GatewayInfo] = {}
-        self._loaded = -GATEWAY_CACHE_S
-
-    def lookup(self, code: str) -> GatewayInfo | None:
-        """The gateway, reloading when the cache is old or (at most once a second) on a miss."""
-        age = time.monotonic() - self._loaded
-        if age > GATEWAY_CACHE_S or (code not in self._gateways and age > 1.0):
-            self._reload()
-        return self._gateways.get(code)
-
-    def _reload(self) -> None:
-        stmt = select(Gateway).where(Gateway.protocol == "mqtt", Gateway.active.is_(True))
-        with self._factory() as session:
-            self._gateways = {
-                g.code: GatewayInfo(g.id, g.code, g.enterprise_id, g.protocol)
-                for g in session.scalars(stmt)
-            }
-        self._loaded = time.monotonic()
 
 
 class MqttIngestWorker:
@@ -109,14 +87,14 @@ class MqttIngestWorker:
         self,
         factory: sessionmaker[Session],
         options: MqttOptions,
-        policy: ValidationPolicy | None = None,
+        policy: ValidationPolicy,
         on_ready: Callable[[], None] | None = None,
     ) -> None:
         self.factory = factory
         self.options = options
-        self.policy = policy or ValidationPolicy()
+        self.policy = policy
         self.stats = WorkerStats()
-        self.gateways = GatewayDirectory(factory)
+        self.gateways = GatewayDirectory(factory, "mqtt")
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._subscribed = threading.Event()
         self._on_ready = on_ready
@@ -221,16 +199,15 @@ class MqttIngestWorker:
         self.stats.messages += len(messages)
         self.stats.batches += 1
         for r in results:
-            self.stats.readings_accepted += r.accepted
-            self.stats.readings_duplicate += r.duplicates
-            self.stats.readings_rejected += len(r.rejected)
+            self.stats.readings.add(r)
 
     def _delivery(
         self, session: Session, message: mqtt.MQTTMessage, now: datetime
     ) -> Delivery | None:
         topic = message.topic
         code = gateway_of(topic, self.options.prefix)
-        gateway = self.gateways.lookup(code) if code is not None else None
+        entry = self.gateways.lookup(code) if code is not None else None
+        gateway = entry.gateway if entry is not None else None
         payload = message.payload[:PAYLOAD_LOG_BYTES].decode("utf-8", "replace")
         if gateway is None:
             reason = f"no active mqtt gateway for topic {topic!r}"

@@ -6,16 +6,19 @@ efficiency-level field (``level_field``) its unit energy consumption is judged a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from kilnwatch.reference._csv import read_package_csv
+from kilnwatch.reference._csv import keyed, read_table
 
 _PKG = "kilnwatch.reference.registry"
 
 
 @dataclass(frozen=True)
 class RegionRow:
+    """A GB/T 2260 division of Shandong: province, city or county."""
+
     code: str
     name_zh: str
     name_en: str
@@ -25,6 +28,8 @@ class RegionRow:
 
 @dataclass(frozen=True)
 class IndustryRow:
+    """An industry of the registry with its GB/T 4754 code."""
+
     industry: str
     gb4754_code: str
     name_zh: str
@@ -33,6 +38,8 @@ class IndustryRow:
 
 @dataclass(frozen=True)
 class ProcessRow:
+    """A production process: its product, units and efficiency-level field."""
+
     process: str
     industry: str
     name_zh: str
@@ -43,49 +50,10 @@ class ProcessRow:
     level_field: str
 
 
-@cache
-def load_regions() -> tuple[RegionRow, ...]:
-    return tuple(
-        RegionRow(
-            code=r["code"],
-            name_zh=r["name_zh"],
-            name_en=r["name_en"],
-            level=r["level"],
-            parent_code=r["parent_code"] or None,
-        )
-        for r in read_package_csv(_PKG, "regions_shandong.csv")
-    )
-
-
-@cache
-def load_industries() -> dict[str, IndustryRow]:
-    rows = read_package_csv(_PKG, "industries.csv")
-    return {
-        r["industry"]: IndustryRow(r["industry"], r["gb4754_code"], r["name_zh"], r["name_en"])
-        for r in rows
-    }
-
-
-@cache
-def load_processes() -> dict[str, ProcessRow]:
-    rows = read_package_csv(_PKG, "processes.csv")
-    return {
-        r["process"]: ProcessRow(
-            process=r["process"],
-            industry=r["industry"],
-            name_zh=r["name_zh"],
-            name_en=r["name_en"],
-            product=r["product"],
-            product_unit=r["product_unit"],
-            capacity_unit=r["capacity_unit"],
-            level_field=r["level_field"],
-        )
-        for r in rows
-    }
-
-
 @dataclass(frozen=True)
 class MeasuredQuantityRow:
+    """A non-energy quantity a meter may measure, with its HJ 212 code."""
+
     quantity: str
     name_zh: str
     name_en: str
@@ -94,15 +62,36 @@ class MeasuredQuantityRow:
 
 
 @cache
-def load_measured_quantities() -> dict[str, MeasuredQuantityRow]:
+def load_regions() -> tuple[RegionRow, ...]:
+    """Shandong's divisions of ``regions_shandong.csv``, in file order.
+
+    Six-digit GB/T 2260 codes at province, city and county level; ``parent_code`` is the
+    enclosing division (None for the province).
+    """
+    return read_table(_PKG, "regions_shandong.csv", RegionRow)
+
+
+@cache
+def load_industries() -> Mapping[str, IndustryRow]:
+    """Industries of ``industries.csv`` with their GB/T 4754 code, keyed by industry key."""
+    return keyed(read_table(_PKG, "industries.csv", IndustryRow), lambda r: r.industry)
+
+
+@cache
+def load_processes() -> Mapping[str, ProcessRow]:
+    """Processes of ``processes.csv``, keyed by process key.
+
+    Each fixes its product, the product's unit, the unit of its capacity and the
+    efficiency-level field (``levels/fields.csv``) its unit energy consumption is judged by.
+    """
+    return keyed(read_table(_PKG, "processes.csv", ProcessRow), lambda r: r.process)
+
+
+@cache
+def load_measured_quantities() -> Mapping[str, MeasuredQuantityRow]:
     """Non-energy quantities a meter may measure (pollutants, flue gas, wastewater)."""
-    rows = read_package_csv(_PKG, "measured_quantities.csv")
-    return {
-        r["quantity"]: MeasuredQuantityRow(
-            r["quantity"], r["name_zh"], r["name_en"], r["dimension"], r["hj212_code"]
-        )
-        for r in rows
-    }
+    rows = read_table(_PKG, "measured_quantities.csv", MeasuredQuantityRow)
+    return keyed(rows, lambda r: r.quantity)
 
 
 def meter_carrier_problem(carrier: str, known_energy_carriers: frozenset[str]) -> str | None:

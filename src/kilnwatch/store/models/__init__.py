@@ -59,3 +59,10 @@ __all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
 from kilnwatch.store.models.web import FindingEvent, WebSession  # noqa: E402
 
 __all__ += ["FindingEvent", "WebSession"]
+from kilnwatch.store.models.reports import (  # noqa: E402
+    ReportArchive,
+    ReportDelivery,
+    ReportSchedule,
+)
+
+__all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]

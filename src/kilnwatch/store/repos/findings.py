@@ -127,7 +127,8 @@ class FindingFilter:
     rule_code: str | None = None
     severity: str | None = None
     status: str | None = None
-    period: str | None = None
+    months: Sequence[str] | None = None
+    """Verification months (``YYYY-MM``) to keep; None keeps every period."""
 
 
 @dataclass
@@ -148,10 +149,11 @@ def list_findings(
         (FindingRecord.enterprise_id, f.enterprise_id),
         (FindingRecord.severity, f.severity),
         (FindingRecord.status, f.status),
-        (FindingRecord.period, f.period),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if f.months is not None:
+        stmt = stmt.where(FindingRecord.period.in_(f.months))
     if f.rule_code:
         stmt = stmt.where(FindingRecord.rule_code.startswith(f.rule_code))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -182,16 +184,17 @@ def set_status(
 def list_scores(
     session: Session,
     principal: Principal,
-    period: str | None,
+    months: Sequence[str] | None,
     enterprise_id: int | None,
     offset: int,
     limit: int,
 ) -> Page:
+    """Credibility scores, lowest first; ``months`` (``YYYY-MM``) keeps those periods only."""
     stmt = select(CredibilityScore).where(
         owned_by_visible_enterprise(CredibilityScore.enterprise_id, principal)
     )
-    if period:
-        stmt = stmt.where(CredibilityScore.period == period)
+    if months is not None:
+        stmt = stmt.where(CredibilityScore.period.in_(months))
     if enterprise_id is not None:
         stmt = stmt.where(CredibilityScore.enterprise_id == enterprise_id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

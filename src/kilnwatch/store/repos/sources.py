@@ -71,14 +71,6 @@ def upsert_rows(
     return created, updated
 
 
-def month_bounds(period: str) -> tuple[date, date]:
-    """First day of ``period`` (``YYYY-MM``) and first day of the next month."""
-    year, month = int(period[:4]), int(period[5:7])
-    start = date(year, month, 1)
-    end = date(year + month // 12, month % 12 + 1, 1)
-    return start, end
-
-
 def statistical_reports(
     session: Session, enterprise_ids: Sequence[int], periods: Sequence[str]
 ) -> list[StatisticalReport]:

@@ -10,33 +10,46 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
+from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
-from kilnwatch.verify.findings import Finding, rounded
-from kilnwatch.verify.rules._base import finding, tce_of
+from kilnwatch.verify.evidence import finding, rounded, tce_of, utc_at
+from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.parameters import VerifySettings
 
 RATIO = "verify.submeter.ratio_shift"
-INTENSITY = "verify.meter.intensity_shift"
+INTENSITY = "verify.meter.intensity_drop"
 CAPPED = "verify.meter.capped"
-ENERGY_LEVELS = ("entry", "sub_unit", "equipment")
+PARENT_EXCEEDS = "verify.submeter.parent_exceeds_children"
+PARENT_BELOW = "verify.submeter.parent_below_children"
+CHILD_LOW = "verify.submeter.child_reads_low"
 FLOAT_DIGITS = 6  # register differences carry float noise far below this relative precision
-CAP_RELATIVE_RESOLUTION = 2e-4  # readings within this fraction of the maximum count as "at" it
 
 
-def _shift(ctx: EnterpriseContext, rule: str, x: F64, prefer: str) -> Shift | None:
-    s = ctx.settings
-    return level_shift(
-        x,
-        int(s.value(rule, "min_days")),
-        s.value(rule, "z_threshold"),
-        s.value(rule, "min_shift_fraction"),
-        prefer,
-    )
+@dataclass(frozen=True)
+class ShiftSearch:
+    """The level-shift parameters of a check (``min_days``, ``z_threshold``,
+    ``min_shift_fraction``)."""
+
+    min_days: int
+    z_threshold: float
+    min_shift_fraction: float
+
+    @classmethod
+    def of(cls, settings: VerifySettings, rule: str) -> ShiftSearch:
+        return cls(
+            settings.count(rule, "min_days"),
+            settings.value(rule, "z_threshold"),
+            settings.value(rule, "min_shift_fraction"),
+        )
+
+    def find(self, x: F64, prefer: str) -> Shift | None:
+        return level_shift(x, self.min_days, self.z_threshold, self.min_shift_fraction, prefer)
 
 
 def _days(ctx: EnterpriseContext, shift: Shift) -> dict[str, str]:
@@ -53,21 +66,22 @@ def _comparable(*meters: MeterData) -> np.ndarray:
     return ok
 
 
-def intensity_shifts(ctx: EnterpriseContext) -> dict[int, Shift]:
-    """Energy meters of a unit whose daily energy per product drops for some days."""
+def intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
+    """Energy meters of a unit whose daily energy per product drops for some days (computed
+    once per context: the sub-meter check uses them too; none when the check is disabled)."""
+    return ctx.derived(INTENSITY, lambda: _intensity_drops(ctx))
+
+
+def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
     out: dict[int, Shift] = {}
     if not ctx.settings.enabled(INTENSITY):
         return out
+    search = ShiftSearch.of(ctx.settings, INTENSITY)
     for m in ctx.meters.values():
-        if m.info.unit_id is None or m.info.is_product or m.info.measurement == "instant":
+        if m.info.is_product or m.info.measurement == "instant":
             continue
-        products = ctx.product_meters(m.info.unit_id)
-        if len(products) != 1:
-            continue
-        p = products[0]
-        ok = _comparable(m, p)
-        x = np.where(ok, m.daily / np.where(p.daily > 0, p.daily, 1.0), np.nan)
-        shift = _shift(ctx, INTENSITY, x, "low")
+        x = _intensity(ctx, m)
+        shift = None if x is None else search.find(x, "low")
         if shift is not None and shift.change_fraction < 0:
             out[m.info.id] = shift
     return _without_common_causes(ctx, out)
@@ -132,9 +146,10 @@ def _parent_follows(ctx: EnterpriseContext, meter_id: int, shift: Shift) -> bool
     return abs(theirs - own) < abs(theirs)
 
 
-def check_intensity(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> list[Finding]:
+def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
+    """One finding per energy meter whose energy per product dropped (its own drop)."""
     out = []
-    for meter_id, shift in shifts.items():
+    for meter_id, shift in intensity_drops(ctx).items():
         m = ctx.meters[meter_id]
         days = _days(ctx, shift)
         lost = -shift.change_fraction * float(m.daily[shift.start_day : shift.end_day].sum())
@@ -148,7 +163,7 @@ def check_intensity(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> list[Fi
         out.append(
             finding(
                 ctx,
-                "verify.meter.intensity_drop",
+                INTENSITY,
                 f"{m.info.code}: energy per product {shift.change_fraction:+.1%} "
                 f"from {days['from']} to {days['to']}",
                 evidence,
@@ -162,10 +177,28 @@ def check_intensity(ctx: EnterpriseContext, shifts: dict[int, Shift]) -> list[Fi
     return out
 
 
-def check_submeters(ctx: EnterpriseContext, child_shifts: dict[int, Shift]) -> list[Finding]:
-    """Parent vs sum of children, per parent meter with at least one child."""
-    if not ctx.settings.enabled(RATIO):
-        return []
+@dataclass(frozen=True)
+class Attribution:
+    """When a ratio rise is put on one sub-meter (``attribution_z``,
+    ``min_explained_fraction``)."""
+
+    z_min: float
+    min_explained_fraction: float
+
+    @classmethod
+    def of(cls, settings: VerifySettings) -> Attribution:
+        return cls(
+            settings.value(RATIO, "attribution_z"),
+            settings.value(RATIO, "min_explained_fraction"),
+        )
+
+
+def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
+    """Parent vs sum of children, per parent meter with at least one child; a rise explained
+    by a child's own intensity drop (:func:`intensity_drops`) is that child's finding."""
+    search = ShiftSearch.of(ctx.settings, RATIO)
+    attribution = Attribution.of(ctx.settings)
+    child_shifts = intensity_drops(ctx)
     out = []
     for parent in ctx.meters.values():
         children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
@@ -174,10 +207,10 @@ def check_submeters(ctx: EnterpriseContext, child_shifts: dict[int, Shift]) -> l
         ok = _comparable(parent, *children)
         kids = np.sum([c.daily for c in children], axis=0)
         x = np.where(ok, parent.daily / np.where(kids > 0, kids, 1.0), np.nan)
-        shift = _shift(ctx, RATIO, x, "short")
+        shift = search.find(x, "short")
         if shift is None or _explained(shift, children, child_shifts):
             continue
-        culprit = _child_reading_low(ctx, children, kids, ok, shift)
+        culprit = _child_reading_low(ctx, attribution, children, (kids, ok), shift)
         if culprit is not None:
             out.append(_child_finding(ctx, parent, *culprit, shift))
         else:
@@ -196,27 +229,30 @@ def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
 
 
 def _child_reading_low(
-    ctx: EnterpriseContext, children: list[MeterData], kids: F64, ok: np.ndarray, shift: Shift
-) -> tuple[MeterData, float, float] | None:
+    ctx: EnterpriseContext, attribution: Attribution, children: list[MeterData],
+    daily: tuple[F64, np.ndarray], shift: Shift,
+) -> tuple[MeterData, float, float] | None:  # fmt: skip
     """The sub-meter whose own energy per product dropped over the days the parent / children
     ratio rose, by enough to explain that rise: the sub-meter reads low, the parent is right.
 
     A load behind the parent leaves the sub-meters' intensities unchanged; a sub-meter reading
     low by f lowers its own intensity by f and raises the ratio by about f x its share.
+    ``daily``: the children's summed daily quantities and the comparable days.
     Returns (meter, its change, its z) or None.
     """
     if shift.change_fraction <= 0:
         return None
-    z_min = ctx.settings.value(RATIO, "attribution_z")
+    kids, ok = daily
     best: tuple[MeterData, float, float] | None = None
     for c in children:
         x = _intensity(ctx, c)
         tested = None if x is None else window_change(x, shift.start_day, shift.end_day)
-        if tested is None or tested[0] >= 0 or -tested[1] < z_min:
+        if tested is None or tested[0] >= 0 or -tested[1] < attribution.z_min:
             continue
         share = float(c.daily[ok].sum() / max(kids[ok].sum(), 1e-12))
         explained = -tested[0] * share / (1.0 + tested[0])
-        if explained >= 0.5 * shift.change_fraction and (best is None or tested[1] < best[2]):
+        enough = explained >= attribution.min_explained_fraction * shift.change_fraction
+        if enough and (best is None or tested[1] < best[2]):
             best = (c, tested[0], tested[1])
     return best
 
@@ -240,7 +276,7 @@ def _child_finding(
     lost = -change * float(child.daily[shift.start_day : shift.end_day].sum())
     return finding(
         ctx,
-        "verify.submeter.child_reads_low",
+        CHILD_LOW,
         f"{child.info.code}: reads {-change:.1%} low from {days['from']} to {days['to']} "
         f"(its energy per product dropped while {parent.info.code} did not; parent / "
         f"sub-meters ratio {shift.change_fraction:+.1%})",
@@ -269,9 +305,7 @@ def _ratio_finding(
     ctx: EnterpriseContext, parent: MeterData, children: list[MeterData], shift: Shift
 ) -> Finding:
     up = shift.change_fraction > 0
-    code = (
-        "verify.submeter.parent_exceeds_children" if up else "verify.submeter.parent_below_children"
-    )
+    code = PARENT_EXCEEDS if up else PARENT_BELOW
     days = _days(ctx, shift)
     evidence = {
         "parent": parent.info.code,
@@ -297,19 +331,18 @@ def _ratio_finding(
 
 def check_capped(ctx: EnterpriseContext) -> list[Finding]:
     """Energy meters whose at-load quantities pile up at their own maximum."""
-    if not ctx.settings.enabled(CAPPED):
-        return []
     out = []
     min_share = ctx.settings.value(CAPPED, "min_share")
-    min_count = ctx.settings.value(CAPPED, "min_count")
+    min_count = ctx.settings.count(CAPPED, "min_count")
+    resolution = ctx.settings.value(CAPPED, "relative_resolution_fraction")
     for m in ctx.meters.values():
         q = m.qty[np.isfinite(m.qty) & (m.qty > 0)]
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
         top = float(q.max())
-        if _relative_resolution(q, top) > CAP_RELATIVE_RESOLUTION:
+        if _relative_resolution(q, top) > resolution:
             continue  # the register cannot resolve a cap from its own rounding steps
-        at_max = q >= top * (1 - CAP_RELATIVE_RESOLUTION)
+        at_max = q >= top * (1 - resolution)
         loaded = q >= float(np.median(q))
         count = int(at_max.sum())
         if count < min_count or count / max(int(loaded.sum()), 1) < min_share:
@@ -324,14 +357,14 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         out.append(
             finding(
                 ctx,
-                "verify.meter.capped",
+                CAPPED,
                 f"{m.info.code}: {count} readings stuck at the maximum {top:g} {m.info.uom}",
                 evidence,
                 fraction=count / max(int(loaded.sum()), 1),
                 meter=m.info,
                 severity="high",
-                start_at=_at(int(ts.min()) - m.step_s),
-                end_at=_at(int(ts.max())),
+                start_at=utc_at(int(ts.min()) - m.step_s),
+                end_at=utc_at(int(ts.max())),
             )
         )
     return out
@@ -344,5 +377,11 @@ def _relative_resolution(q: F64, top: float) -> float:
     return float(steps.min()) if steps.size else float("inf")
 
 
-def _at(epoch_s: int) -> datetime:
-    return datetime.fromtimestamp(epoch_s, UTC)
+INTENSITY_CHECK = Check(INTENSITY, "integrity", {INTENSITY: METER_FAULTS}, run=check_intensity)
+RATIO_CHECK = Check(
+    RATIO,
+    "integrity",
+    {PARENT_EXCEEDS: ("submeter_mismatch",), PARENT_BELOW: METER_FAULTS, CHILD_LOW: METER_FAULTS},
+    run=check_submeters,
+)
+CAPPED_CHECK = Check(CAPPED, "integrity", {CAPPED: ("meter_capped",)}, run=check_capped)

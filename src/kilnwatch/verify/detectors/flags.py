@@ -9,14 +9,14 @@ concentrations are higher than the unflagged ones hide exceedances.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.findings import Finding, rounded
-from kilnwatch.verify.rules._base import finding
+from kilnwatch.verify.evidence import finding, rounded, utc_at
+from kilnwatch.verify.findings import Finding
 
 FLAGS = "verify.hj212.flag_pattern"
 NORMAL = frozenset({"", "N"})
@@ -27,10 +27,12 @@ POLLUTANTS = frozenset({"so2", "nox", "dust"})
 STOPPED = frozenset({"F"})
 
 
-def _suspicious(ctx: EnterpriseContext, m: MeterData) -> dict[str, Any] | None:
-    """Evidence when the analyser's flagged values sit above its normal ones, else None."""
-    s = ctx.settings
-    least = s.value(FLAGS, "min_flagged")
+def _suspicious(
+    ctx: EnterpriseContext, m: MeterData, least: int, min_elevation: float
+) -> dict[str, Any] | None:
+    """Evidence when the analyser's flagged values sit above its normal ones, else None:
+    at least ``least`` flagged and normal values, the flagged median above the normal median
+    by ``min_elevation`` [fraction] or more."""
     series = m.series
     in_period = (series.ts_s > ctx.window.start_s) & (series.ts_s <= ctx.window.end_s)
     normal = np.isin(series.flag, list(NORMAL)) & in_period & (series.value > 0)
@@ -39,7 +41,7 @@ def _suspicious(ctx: EnterpriseContext, m: MeterData) -> dict[str, Any] | None:
         return None
     med_flagged = float(np.median(series.value[flagged]))
     med_normal = float(np.median(series.value[normal]))
-    if med_normal <= 0 or med_flagged < med_normal * (1 + s.value(FLAGS, "min_elevation_fraction")):
+    if med_normal <= 0 or med_flagged < med_normal * (1 + min_elevation):
         return None
     flags, counts = np.unique(series.flag[flagged], return_counts=True)
     return {
@@ -57,12 +59,12 @@ def _suspicious(ctx: EnterpriseContext, m: MeterData) -> dict[str, Any] | None:
 
 def check_flags(ctx: EnterpriseContext) -> list[Finding]:
     """One finding per stack (production unit): flags are set per device, not per analyser."""
-    if not ctx.settings.enabled(FLAGS):
-        return []
+    least = ctx.settings.count(FLAGS, "min_flagged")
+    min_elevation = ctx.settings.value(FLAGS, "min_elevation_fraction")
     by_unit: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for m in ctx.meters.values():
         if m.info.carrier in POLLUTANTS and m.info.measurement == "instant" and m.series.size:
-            evidence = _suspicious(ctx, m)
+            evidence = _suspicious(ctx, m, least, min_elevation)
             if evidence is not None:
                 by_unit[m.info.unit_id].append(evidence)
     out = []
@@ -81,8 +83,11 @@ def check_flags(ctx: EnterpriseContext) -> list[Finding]:
                 fraction=worst,
                 unit_id=unit_id,
                 severity="high",
-                start_at=datetime.fromtimestamp(first, UTC),
-                end_at=datetime.fromtimestamp(last, UTC),
+                start_at=utc_at(first),
+                end_at=utc_at(last),
             )
         )
     return out
+
+
+FLAGS_CHECK = Check(FLAGS, "integrity", {FLAGS: ("flag_abuse",)}, run=check_flags)

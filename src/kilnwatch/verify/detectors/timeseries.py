@@ -4,15 +4,14 @@ on whole numpy arrays of a meter at once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 
 from kilnwatch.analytics.readings import I64
 from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.check import Check, EnterpriseRun, Kind
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.findings import Finding, rounded
-from kilnwatch.verify.rules._base import finding
+from kilnwatch.verify.evidence import finding, rounded, utc_at
+from kilnwatch.verify.findings import Finding
 
 GAP = "verify.timeseries.data_gap"
 STUCK = "verify.timeseries.stuck"
@@ -20,15 +19,10 @@ IMPOSSIBLE = "verify.timeseries.impossible"
 CORRECTIONS = "verify.timeseries.corrections"
 LATE = "verify.timeseries.late_data"
 DUPLICATES = "verify.timeseries.duplicates"
-DEFAULT_STEP_S = 900  # grid assumed for a meter whose own interval is unknown [s]
 #: Sources that deliver in real time; only for these is a delivery lag meaningful (a file
 #: import of last month's data is not "late data").
 REAL_TIME_SOURCES = frozenset(SOURCE_CODES[k] for k in ("http", "mqtt", "hj212"))
 MAX_LISTED = 20
-
-
-def _at(epoch_s: int) -> datetime:
-    return datetime.fromtimestamp(int(epoch_s), UTC)
 
 
 def _in_period(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
@@ -44,9 +38,7 @@ def _gaps(ts: I64, step: int, start_s: int, end_s: int) -> list[tuple[int, int, 
 
 
 def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
-    if not ctx.settings.enabled(GAP):
-        return []
-    least = ctx.settings.value(GAP, "min_missing_intervals")
+    least = ctx.settings.count(GAP, "min_missing_intervals")
     out: list[Finding] = []
     for m in ctx.meters.values():
         if m.step_s <= 0:
@@ -65,7 +57,7 @@ def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
             "missing_intervals": missing,
             "expected_intervals": expected,
             "gaps": [
-                {"after": _at(a).isoformat(), "before": _at(b).isoformat(), "missing": n}
+                {"after": utc_at(a).isoformat(), "before": utc_at(b).isoformat(), "missing": n}
                 for a, b, n in gaps[:MAX_LISTED]
             ],
         }
@@ -77,8 +69,8 @@ def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
                 evidence,
                 fraction=missing / max(expected, 1),
                 meter=m.info,
-                start_at=_at(gaps[0][0]),
-                end_at=_at(gaps[-1][1]),
+                start_at=utc_at(gaps[0][0]),
+                end_at=utc_at(gaps[-1][1]),
             )
         )
     return out
@@ -93,8 +85,6 @@ def _runs(equal: np.ndarray) -> list[tuple[int, int]]:
 
 def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
     """Interval and instant meters repeating one non-zero value over ``min_duration_h``."""
-    if not ctx.settings.enabled(STUCK):
-        return []
     hours = ctx.settings.value(STUCK, "min_duration_h")
     out: list[Finding] = []
     for m in ctx.meters.values():
@@ -112,8 +102,8 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
             "value": float(v[longest[0]]),
             "runs": [
                 {
-                    "from": _at(ts[a]).isoformat(),
-                    "to": _at(ts[b]).isoformat(),
+                    "from": utc_at(ts[a]).isoformat(),
+                    "to": utc_at(ts[b]).isoformat(),
                     "readings": int(b - a + 1),
                     "value": float(v[a]),
                 }
@@ -129,8 +119,8 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
                 evidence,
                 meter=m.info,
                 severity="medium",
-                start_at=_at(ts[runs[0][0]]),
-                end_at=_at(ts[runs[-1][1]]),
+                start_at=utc_at(ts[runs[0][0]]),
+                end_at=utc_at(ts[runs[-1][1]]),
             )
         )
     return out
@@ -138,8 +128,6 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
 
 def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
     """Counter registers going backwards; negative interval quantities."""
-    if not ctx.settings.enabled(IMPOSSIBLE):
-        return []
     out: list[Finding] = []
     for m in ctx.meters.values():
         if m.info.measurement == "instant":
@@ -151,7 +139,7 @@ def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
         evidence = {
             "meter": m.info.code,
             "count": int(bad.sum()),
-            "at": [_at(t).isoformat() for t in when[:MAX_LISTED]],
+            "at": [utc_at(t).isoformat() for t in when[:MAX_LISTED]],
         }
         what = "register went backwards" if m.info.measurement == "counter" else "negative value"
         out.append(
@@ -162,8 +150,8 @@ def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
                 evidence,
                 meter=m.info,
                 severity="low",
-                start_at=_at(when.min()),
-                end_at=_at(when.max()),
+                start_at=utc_at(when.min()),
+                end_at=utc_at(when.max()),
             )
         )
     return out
@@ -172,9 +160,7 @@ def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
 def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
     """Timestamps stored again with another value (version > 1), and how they changed it."""
     out: list[Finding] = []
-    if not ctx.settings.enabled(CORRECTIONS):
-        return out
-    least = ctx.settings.value(CORRECTIONS, "min_count")
+    least = ctx.settings.count(CORRECTIONS, "min_count")
     for m in ctx.meters.values():
         s = m.series
         changed = (s.versions > 1) & _in_period(ctx, m) & (s.value != s.first_value)
@@ -188,7 +174,7 @@ def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
             "sum_first_version": rounded(before),
             "sum_latest_version": rounded(after),
             "change_fraction": rounded(change),
-            "at": [_at(t).isoformat() for t in s.ts_s[changed][:MAX_LISTED]],
+            "at": [utc_at(t).isoformat() for t in s.ts_s[changed][:MAX_LISTED]],
         }
         out.append(
             finding(
@@ -199,8 +185,8 @@ def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
                 evidence,
                 fraction=change,
                 meter=m.info,
-                start_at=_at(s.ts_s[changed].min() - m.step_s),
-                end_at=_at(s.ts_s[changed].max()),
+                start_at=utc_at(s.ts_s[changed].min() - m.step_s),
+                end_at=utc_at(s.ts_s[changed].max()),
             )
         )
     return out
@@ -209,10 +195,8 @@ def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
 def check_late(ctx: EnterpriseContext) -> list[Finding]:
     """Real-time deliveries received more than ``max_lag_h`` after their timestamp."""
     out: list[Finding] = []
-    if not ctx.settings.enabled(LATE):
-        return out
     lag_s = ctx.settings.value(LATE, "max_lag_h") * 3600
-    least = ctx.settings.value(LATE, "min_count")
+    least = ctx.settings.count(LATE, "min_count")
     for m in ctx.meters.values():
         s = m.series
         live = np.isin(s.source, list(REAL_TIME_SOURCES)) & _in_period(ctx, m)
@@ -232,8 +216,8 @@ def check_late(ctx: EnterpriseContext) -> list[Finding]:
                 evidence,
                 meter=m.info,
                 severity="medium",
-                start_at=_at(s.ts_s[late].min()),
-                end_at=_at(s.ts_s[late].max()),
+                start_at=utc_at(s.ts_s[late].min()),
+                end_at=utc_at(s.ts_s[late].max()),
             )
         )
     return out
@@ -267,16 +251,15 @@ def busy_windows(episodes: I64, window_s: int, least: int) -> list[tuple[int, in
 
 def check_duplicates(ctx: EnterpriseContext) -> list[Finding]:
     """Bursts or systematic repeated deliveries of stored values (``delivery_repeats``)."""
-    if not ctx.settings.enabled(DUPLICATES):
-        return []
     window_s = int(ctx.settings.value(DUPLICATES, "window_h") * 3600)
-    least = int(ctx.settings.value(DUPLICATES, "min_episodes"))
+    least = ctx.settings.count(DUPLICATES, "min_episodes")
     min_share = ctx.settings.value(DUPLICATES, "min_share")
+    default_step_s = ctx.settings.count(DUPLICATES, "default_interval_s")
     out: list[Finding] = []
     for m in ctx.meters.values():
         r = m.repeats_ts
         r = r[(r > ctx.window.start_s) & (r <= ctx.window.end_s)]
-        step = m.step_s if m.step_s > 0 else DEFAULT_STEP_S
+        step = m.step_s if m.step_s > 0 else default_step_s
         spans = busy_windows(repeat_episodes(r, step), window_s, least)
         if not spans:
             continue
@@ -292,21 +275,35 @@ def check_duplicates(ctx: EnterpriseContext) -> list[Finding]:
             "in_flagged_spans": inside,
             "expected_readings_in_spans": int(expected),
             "share": rounded(share),
-            "spans": [{"from": _at(a).isoformat(), "to": _at(b).isoformat()} for a, b in spans],
+            "spans": [
+                {"from": utc_at(a).isoformat(), "to": utc_at(b).isoformat()} for a, b in spans
+            ],
         }
         out.append(
             finding(
                 ctx,
                 DUPLICATES,
                 f"{m.info.code}: {inside} readings delivered again with the stored value "
-                f"({share:.1%} of {expected} between {_at(lo):%m-%d %H:%M} and "
-                f"{_at(hi):%m-%d %H:%M} UTC)",
+                f"({share:.1%} of {expected} between {utc_at(lo):%m-%d %H:%M} and "
+                f"{utc_at(hi):%m-%d %H:%M} UTC)",
                 evidence,
                 fraction=share,
                 meter=m.info,
                 severity="low",
-                start_at=_at(lo - step),
-                end_at=_at(hi),
+                start_at=utc_at(lo - step),
+                end_at=utc_at(hi),
             )
         )
     return out
+
+
+def _check(code: str, kind: Kind, run: EnterpriseRun, *faults: str) -> Check:
+    return Check(code, kind, {code: faults}, run=run)
+
+
+GAP_CHECK = _check(GAP, "monitoring_quality", check_gaps, "data_gap")
+STUCK_CHECK = _check(STUCK, "monitoring_quality", check_stuck, "stuck_sensor", "meter_capped")
+IMPOSSIBLE_CHECK = _check(IMPOSSIBLE, "monitoring_quality", check_impossible)
+CORRECTIONS_CHECK = _check(CORRECTIONS, "integrity", check_corrections, "backdated_packets")
+LATE_CHECK = _check(LATE, "integrity", check_late, "backdated_packets")
+DUPLICATES_CHECK = _check(DUPLICATES, "monitoring_quality", check_duplicates, "duplicate_packets")

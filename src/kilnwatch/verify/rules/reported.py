@@ -6,12 +6,17 @@ energy at the entry meters (GB 17167 进出用能单位) and production at the p
 
 from __future__ import annotations
 
+from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.findings import Finding, rounded
-from kilnwatch.verify.rules._base import converted, finding, source_ref, tce_of
+from kilnwatch.verify.evidence import converted_sum, finding, rounded, source_ref, tce_of
+from kilnwatch.verify.findings import Finding
 
 ENERGY = "verify.metered_vs_reported.energy_gap"
 PRODUCTION = "verify.metered_vs_reported.production_gap"
+ENERGY_UNDER = "verify.metered_vs_reported.energy_underreported"
+ENERGY_OVER = "verify.metered_vs_reported.energy_overreported"
+PRODUCTION_UNDER = "verify.metered_vs_reported.production_underreported"
+PRODUCTION_OVER = "verify.metered_vs_reported.production_overreported"
 
 
 def _meters_for(ctx: EnterpriseContext, kind: str, name: str) -> list[MeterData]:
@@ -20,37 +25,35 @@ def _meters_for(ctx: EnterpriseContext, kind: str, name: str) -> list[MeterData]
     return [m for m in ctx.meters.values() if m.info.carrier == f"product:{name}"]
 
 
-def _incomplete(meters: list[MeterData]) -> bool:
-    """Interval meters that missed readings undercount; counters do not."""
-    return any(m.info.measurement == "interval" and not m.full_days().all() for m in meters)
+def check_energy_reported(ctx: EnterpriseContext) -> list[Finding]:
+    """Statistical energy per carrier vs the entry meters of that carrier."""
+    return _check_reported(ctx, ENERGY, "energy", (ENERGY_UNDER, ENERGY_OVER))
 
 
-def _code(kind: str, gap: float) -> str:
-    if kind == "energy":
-        return f"verify.metered_vs_reported.energy_{'over' if gap > 0 else 'under'}reported"
-    return f"verify.metered_vs_reported.production_{'over' if gap > 0 else 'under'}reported"
+def check_production_reported(ctx: EnterpriseContext) -> list[Finding]:
+    """Statistical production per product vs the product-output meters."""
+    return _check_reported(ctx, PRODUCTION, "production", (PRODUCTION_UNDER, PRODUCTION_OVER))
 
 
-def check_reported(ctx: EnterpriseContext) -> list[Finding]:
-    """One finding per statistical item whose reported quantity departs from the meters."""
+def _check_reported(
+    ctx: EnterpriseContext, rule: str, kind: str, codes: tuple[str, str]
+) -> list[Finding]:
+    """One finding per statistical item of ``kind`` whose reported quantity departs from the
+    meters; ``codes``: (under-reported, over-reported)."""
+    min_quantity = ctx.settings.value(rule, "min_quantity")
+    tol = ctx.settings.value(rule, "min_gap_fraction")
     out = []
     for item, report in sorted(ctx.sources.stats.items()):
-        kind, _, name = item.partition(":")
-        rule = ENERGY if kind == "energy" else PRODUCTION
-        meters = _meters_for(ctx, kind, name)
-        if not ctx.settings.enabled(rule) or not meters:
-            continue
-        parts = [converted(m.total, m.info.uom, report.unit) for m in meters]
-        if any(p is None for p in parts):
-            continue
-        metered = sum(p for p in parts if p is not None)
-        if metered < ctx.settings.value(rule, "min_quantity"):
+        item_kind, _, name = item.partition(":")
+        meters = _meters_for(ctx, kind, name) if item_kind == kind else []
+        metered = converted_sum([(m.total, m.info.uom) for m in meters], report.unit)
+        if not meters or metered is None or metered < min_quantity:
             continue
         gap = (report.quantity - metered) / metered
-        tol = ctx.settings.value(rule, "min_gap_fraction")
         if abs(gap) <= tol:
             continue
         missing = abs(metered - report.quantity)
+        incomplete = any(m.undercounts() for m in meters)
         evidence = {
             "item": item,
             "reported": {"quantity": report.quantity, "unit": report.unit, **source_ref(report)},
@@ -61,18 +64,36 @@ def check_reported(ctx: EnterpriseContext) -> list[Finding]:
             },
             "gap_fraction": rounded(gap),
             "tolerance_fraction": rounded(tol),
-            "meter_data_incomplete": _incomplete(meters),
+            "meter_data_incomplete": incomplete,
         }
         out.append(
             finding(
                 ctx,
-                _code(kind, gap),
+                codes[gap > 0],
                 f"{item}: reported {report.quantity:g} {report.unit}, meters {metered:.6g} "
                 f"({gap:+.1%})",
                 evidence,
                 fraction=gap,
                 tce=tce_of(name, missing, report.unit) if kind == "energy" and gap < 0 else None,
-                severity="info" if _incomplete(meters) else None,
+                severity="info" if incomplete else None,
             )
         )
     return out
+
+
+SHARED = ("min_quantity", "min_gap_fraction")
+ENERGY_CHECK, PRODUCTION_CHECK = (
+    Check(code, "integrity", emits, run=run, shared=SHARED)
+    for code, emits, run in (
+        (
+            ENERGY,
+            {ENERGY_UNDER: ("stats_underreport_energy",), ENERGY_OVER: ()},
+            check_energy_reported,
+        ),
+        (
+            PRODUCTION,
+            {PRODUCTION_OVER: ("production_overreport",), PRODUCTION_UNDER: ()},
+            check_production_reported,
+        ),
+    )
+)

@@ -1,6 +1,8 @@
 """Findings and credibility scores: list (filtered, scoped), get one with evidence, set status.
 
 Scoping is done by the repository (``store.repos.scope``); handlers only parse and shape.
+Verification is monthly: a ``period`` filter longer than a month (``2025-Q1``, ``2025``) keeps
+the findings and scores of each month in it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from kilnwatch.errors import PermissionDeniedError
 from kilnwatch.identity import Role
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos.finding_actions import STATUS_ACTION, act_on_finding, events_of
-from kilnwatch.web.deps import PrincipalDep, SessionDep
+from kilnwatch.web.deps import OptionalPeriodDep, PrincipalDep, SessionDep
 from kilnwatch.web.schemas.common import PageOf, page_of
 
 router = APIRouter(tags=["findings"])
@@ -24,7 +26,6 @@ Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Status = Annotated[str | None, Query(pattern="^(open|confirmed|dismissed|closed)$")]
 Severity = Annotated[str | None, Query(pattern="^(info|low|medium|high)$")]
-Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")]
 
 
 class FindingPublic(BaseModel):
@@ -91,11 +92,12 @@ def list_findings(
     rule_code: str | None = None,
     severity: Severity = None,
     status: Status = None,
-    period: Period = None,
+    period: OptionalPeriodDep = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOf[FindingPublic]:
-    f = repo.FindingFilter(enterprise_id, rule_code, severity, status, period)
+    months = None if period is None else period.months()
+    f = repo.FindingFilter(enterprise_id, rule_code, severity, status, months)
     page = repo.list_findings(session, principal, f, offset, limit)
     return PageOf[FindingPublic].model_validate(page_of(page, FindingPublic))
 
@@ -130,10 +132,11 @@ def finding_events(
 def list_credibility(
     session: SessionDep,
     principal: PrincipalDep,
-    period: Period = None,
+    period: OptionalPeriodDep = None,
     enterprise_id: int | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOf[CredibilityPublic]:
-    page = repo.list_scores(session, principal, period, enterprise_id, offset, limit)
+    months = None if period is None else period.months()
+    page = repo.list_scores(session, principal, months, enterprise_id, offset, limit)
     return PageOf[CredibilityPublic].model_validate(page_of(page, CredibilityPublic))

@@ -16,8 +16,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict
 
 from kilnwatch.errors import AuthenticationError, InputError
-from kilnwatch.ingest.pipeline import find_gateway, gateway_info, ingest_readings
-from kilnwatch.ingest.sources import SecretCache, parse_csv_readings, parse_json_readings
+from kilnwatch.ingest.gateways import SecretCheck, gateway_by_code
+from kilnwatch.ingest.payloads import parse_csv_readings, parse_json_readings
+from kilnwatch.ingest.pipeline import ingest_readings
 from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.store.repos.dead_letters import DeadLetterFilter, list_dead_letters
@@ -26,7 +27,7 @@ from kilnwatch.web.schemas.common import PageOf, page_of
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 basic = HTTPBasic(auto_error=False, realm="kilnwatch gateways")
-_secrets = SecretCache()
+_secrets = SecretCheck()
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
@@ -68,13 +69,14 @@ def current_gateway(
     session: SessionDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)],
 ) -> GatewayInfo:
-    """The gateway named and proven by HTTP Basic credentials."""
+    """The gateway named and proven by HTTP Basic credentials (a sync dependency: FastAPI runs
+    it in a worker thread, so scrypt never holds up the event loop)."""
     if credentials is None:
         raise AuthenticationError("send HTTP Basic credentials gateway_code:secret")
-    gateway = find_gateway(session, credentials.username)
-    if gateway is None or not _secrets.verify(credentials.password, gateway.secret_hash):
+    entry = gateway_by_code(session, credentials.username)
+    if entry is None or not _secrets.verify(credentials.password, entry.secret_hash):
         raise AuthenticationError("unknown gateway or wrong secret")
-    return gateway_info(gateway)
+    return entry.gateway
 
 
 async def request_body(request: Request) -> tuple[str, bytes]:

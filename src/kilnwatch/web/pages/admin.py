@@ -112,7 +112,7 @@ def _safe_name(name: str) -> str:
 def _import(env: PageEnv, kind: str, path: Path, skip_invalid: bool) -> dict[str, Any]:
     """Run one importer in a savepoint; returns what happened (counts or row errors)."""
     if kind == "registry":
-        from kilnwatch.ingest.registry_load import import_registry
+        from kilnwatch.ingest.registry import import_registry
 
         report = import_registry(env.db, path, skip_invalid=skip_invalid)
         return {"counts": [(k, report.created[k], report.updated[k]) for k in report.created],
@@ -126,7 +126,7 @@ def _import(env: PageEnv, kind: str, path: Path, skip_invalid: bool) -> dict[str
         return {"counts": [("readings", rep.accepted, rep.corrections),
                            ("duplicates", rep.duplicates, 0), ("rejected", rep.rejected, 0)],
                 "rejected": []}  # fmt: skip
-    from kilnwatch.ingest.statements import import_sources
+    from kilnwatch.ingest.external_sources import import_sources
 
     srep = import_sources(env.db, path, skip_invalid=skip_invalid)
     return {"counts": [(k, srep.created[k], srep.updated[k]) for k in srep.created],

@@ -13,11 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from kilnwatch import __version__
 from kilnwatch.errors import AuthenticationError, ImportRejected, InputError, KilnwatchError
-from kilnwatch.web.errors import STATUS
 from kilnwatch.web.i18n import pick_locale, translator
 from kilnwatch.web.pages.kit import CsrfRejected, SignInRequired
 from kilnwatch.web.pages.registry import nav_for
 from kilnwatch.web.sessions import LANG_COOKIE
+from kilnwatch.web.status import STATUS
 
 _STATUS: list[tuple[type[KilnwatchError], int]] = [(CsrfRejected, 403), *STATUS]
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from kilnwatch.errors import InputError
-from kilnwatch.web.services.seam import Period
+from kilnwatch.web.services.seam import Period, parse_period
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -73,7 +73,7 @@ class PagePeriod:
 
     def as_period(self) -> Period:
         """The accounting package's period type over the same interval."""
-        return Period(self.label, self.start, self.end)
+        return parse_period(self.label, ZoneInfo(self.tz))
 
 
 def parse_page_period(text: str, tz: str) -> PagePeriod:

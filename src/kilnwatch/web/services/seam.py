@@ -6,18 +6,11 @@ from"); when those modules move, only this file changes.
 
 from __future__ import annotations
 
-from kilnwatch.reports.accounting import (
-    GroupAccount,
-    MeterInput,
-    UnitAccount,
-    co2_of,
-    energy_kgce_of,
-    group_accounts,
-    unit_account,
-    unit_accounts,
-)
-from kilnwatch.reports.intensity import PeriodFigures
-from kilnwatch.reports.periods import Period
+from kilnwatch.accounting.groups import GroupAccount, group_accounts
+from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
+from kilnwatch.accounting.intensity import PeriodFigures
+from kilnwatch.accounting.units import UnitAccount, unit_account, unit_accounts
+from kilnwatch.domain.periods import Period, parse_period
 from kilnwatch.store.repos.rollups import RollupPoint, latest_state, meter_series, meter_totals
 
 __all__ = [
@@ -33,6 +26,7 @@ __all__ = [
     "latest_state",
     "meter_series",
     "meter_totals",
+    "parse_period",
     "unit_account",
     "unit_accounts",
 ]

@@ -1,0 +1,190 @@
+"""Energy, efficiency and carbon accounts per production unit, from the monthly rollups.
+
+References
+----------
+.. [1] GB/T 2589-2020, 综合能耗计算通则: comprehensive energy consumption and unit product
+   energy consumption.
+.. [2] 发改产业〔2021〕1609号 / 〔2023〕723号, and the GB limit standards, for the levels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
+from kilnwatch.domain import classify, field_def, field_intensity
+from kilnwatch.domain.periods import Period
+from kilnwatch.domain.units import convert
+from kilnwatch.errors import KilnwatchError
+from kilnwatch.identity import Principal
+from kilnwatch.reference.registry import load_processes
+from kilnwatch.store.models import Meter, ProductionUnit
+from kilnwatch.store.repos.rollups import meter_totals
+from kilnwatch.store.repos.scope import owned_by_visible_enterprise
+
+
+@dataclass
+class UnitAccount:
+    """A production unit's energy [tce], unit product energy consumption (``intensity``, in
+    the unit of its level field), efficiency class, CO2 [t] and the inputs behind them."""
+
+    unit_id: int
+    unit_code: str
+    enterprise_id: int
+    enterprise_uscc: str
+    enterprise_name: str
+    region_code: str
+    industry: str
+    process: str
+    level_field: str
+    level_variant: str | None
+    capacity: float
+    capacity_unit: str
+    period: str
+    production: float | None = None
+    """Product output metered in the period [``production_unit``]."""
+    production_unit: str | None = None
+    energy_tce: float | None = None
+    """Comprehensive energy consumption (GB/T 2589) of the unit's top meters [tce]."""
+    intensity: float | None = None
+    """Unit product energy consumption [``intensity_unit``, the unit of ``level_field``]."""
+    intensity_unit: str | None = None
+    class_: str | None = None
+    """Efficiency class (see :class:`kilnwatch.domain.levels.Classification`)."""
+    class_table: str | None = None
+    class_basis: str | None = None
+    legal_breach: bool | None = None
+    """Worse than grade 3 of a GB limit standard (None: no GB table could tell)."""
+    gap_to_baseline_tce_per_year: float | None = None
+    co2_t: float | None = None
+    co2_by_source_t: dict[str, float] = field(default_factory=dict)
+    inputs: list[MeterInput] = field(default_factory=list)
+    """The meter totals every figure was computed from."""
+    notes: list[str] = field(default_factory=list)
+    """Why a figure is missing, and which factor was used."""
+
+
+def _top_meters(meters: Sequence[Meter]) -> list[Meter]:
+    """A unit's meters whose parent is not itself a meter of the unit with the same carrier,
+    so that equipment meters under a sub-unit meter are not counted twice."""
+    ids = {(m.id, m.carrier) for m in meters}
+    return [m for m in meters if (m.parent_meter_id, m.carrier) not in ids]
+
+
+def _classify(acc: UnitAccount, period: Period) -> None:
+    if acc.intensity is None or acc.production is None:
+        return
+    annual_output = acc.production * 365.0 / period.days
+    try:
+        c = classify(
+            acc.level_field,
+            acc.intensity,
+            variant=acc.level_variant,
+            output_per_year=annual_output,
+        )
+    except KilnwatchError as exc:
+        acc.notes.append(f"not classified: {exc.message}")
+        return
+    acc.class_, acc.class_table, acc.class_basis = c.class_, c.class_table, c.class_basis
+    acc.legal_breach = c.legal_breach
+    if c.class_ is None:
+        acc.notes.append("no confirmed level for this field")
+        return
+    wanted = "grade3" if c.class_basis == "gb_grade" else "baseline"
+    for level in c.levels:
+        if level.table_id == c.class_table and level.level == wanted:
+            acc.gap_to_baseline_tce_per_year = level.gap_tce_per_year
+
+
+def _intensity(acc: UnitAccount, energy_kgce_total: float, electricity_kwh: float) -> None:
+    unit = field_def(acc.level_field).unit
+    acc.intensity_unit = unit
+    if not acc.production:
+        acc.notes.append("no production metered in the period")
+        return
+    try:
+        acc.intensity = field_intensity(
+            unit,
+            acc.production,
+            energy_kgce=energy_kgce_total,
+            electricity_kwh=electricity_kwh,
+            output_unit=acc.production_unit,
+        )
+    except KilnwatchError as exc:
+        acc.notes.append(f"no intensity: {exc.message}")
+
+
+def unit_account(
+    unit: ProductionUnit,
+    meters: Sequence[Meter],
+    totals: dict[int, float],
+    counts: dict[int, int],
+    period: Period,
+) -> UnitAccount:
+    """The account of one unit from its meters' totals over ``period``."""
+    e = unit.enterprise
+    spec = load_processes()[unit.process]
+    acc = UnitAccount(
+        unit.id,
+        unit.code,
+        e.id,
+        e.uscc,
+        e.name,
+        e.region_code,
+        e.industry,
+        unit.process,
+        spec.level_field,
+        unit.level_variant,
+        unit.capacity,
+        unit.capacity_unit,
+        period.label,
+    )
+    product_carrier = f"product:{spec.product}"
+    energy: list[MeterInput] = []
+    production = 0.0
+    for m in _top_meters(meters):
+        if m.id not in totals:
+            continue
+        item = MeterInput(m.code, m.carrier, totals[m.id], m.unit_of_measure, counts[m.id])
+        if m.carrier == product_carrier:
+            production += item.quantity
+            acc.production_unit = m.unit_of_measure
+            acc.inputs.append(item)
+        elif m.measurement != "instant" and not m.carrier.startswith("product:"):
+            energy.append(item)
+            acc.inputs.append(item)
+    acc.production = production if acc.production_unit else None
+    kgce = energy_kgce_of(energy, acc.notes)
+    if kgce is not None:
+        acc.energy_tce = kgce / 1000.0
+        kwh = sum(convert(i.quantity, i.unit, "kWh") for i in energy if i.carrier == "electricity")
+        _intensity(acc, kgce, kwh)
+        _classify(acc, period)
+    acc.co2_t = co2_of(energy, period.year, acc.notes, acc.co2_by_source_t)
+    return acc
+
+
+def unit_accounts(session: Session, principal: Principal, period: Period) -> list[UnitAccount]:
+    """Accounts of every production unit the principal may see."""
+    units = session.scalars(
+        select(ProductionUnit)
+        .where(owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal))
+        .order_by(ProductionUnit.enterprise_id, ProductionUnit.code)
+    ).all()
+    by_unit: dict[int, list[Meter]] = defaultdict(list)
+    unit_ids = [u.id for u in units]
+    for m in session.scalars(select(Meter).where(Meter.unit_id.in_(unit_ids))):
+        by_unit[m.unit_id or 0].append(m)
+    meter_ids = [m.id for ms in by_unit.values() for m in ms]
+    raw = meter_totals(session, meter_ids, "month", period.start, period.end)
+    totals = {k: v.sum for k, v in raw.items()}
+    counts = {k: v.count for k, v in raw.items()}
+    return [unit_account(u, by_unit[u.id], totals, counts, period) for u in units]
+
+
+__all__ = ["UnitAccount", "unit_account", "unit_accounts"]

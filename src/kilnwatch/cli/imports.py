@@ -1,0 +1,113 @@
+"""``kilnwatch import registry|sources|readings``: data files into the store (docs/formats.md).
+
+Each command imports in one transaction, committed at the end: all-or-nothing (every fault
+printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
+``--skip-invalid``. Then the valid rows are stored; rejected registry and source rows are
+written to a rejects file, rejected readings go to the dead letters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
+from kilnwatch.errors import KilnwatchError
+from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, REGISTRY_FORMATS
+from kilnwatch.ingest.tables import TableImportReport, write_rejects
+from kilnwatch.ingest.validate import ValidationPolicy
+
+app = typer.Typer(help="Import data files (formats: docs/formats.md).", no_args_is_help=True)
+
+SkipInvalid = Annotated[
+    bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file.")
+]
+Rejects = Annotated[Path | None, typer.Option(help="Where rejected rows go (with --skip-invalid).")]
+
+
+def _import_tables(
+    run: Callable[[Session], TableImportReport], path: Path, rejects: Path | None
+) -> None:
+    """Run a table import in one committed transaction and report it; rejected rows go to
+    ``rejects`` (default: ``<name>.rejected.csv`` beside ``path``)."""
+    try:
+        with session_scope() as session:
+            report = run(session)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    for kind, created in report.created.items():
+        console.print(f"{kind}: {created} created, {report.updated[kind]} updated")
+    if report.rejected:
+        out = rejects or path.with_name(f"{path.stem}.rejected.csv")
+        write_rejects(report.rejected, out)
+        console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
+
+
+@app.command("registry")
+def import_registry_cmd(
+    path: Annotated[Path, typer.Argument(help="A registry file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None, typer.Option(help=f"{', '.join(REGISTRY_FORMATS)} (when the name does not say)")
+    ] = None,
+    rejects: Rejects = None,
+) -> None:
+    """Import regions, enterprises, units, projects, gateways and meters."""
+    from kilnwatch.ingest.registry import import_registry
+
+    def run(session: Session) -> TableImportReport:
+        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("sources")
+def import_sources_cmd(
+    path: Annotated[Path, typer.Argument(help="A source file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(EXTERNAL_SOURCE_FORMATS)} (when the name does not say)"),
+    ] = None,
+    rejects: Rejects = None,
+) -> None:
+    """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
+    from kilnwatch.ingest.external_sources import import_sources
+
+    def run(session: Session) -> TableImportReport:
+        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("readings")
+def import_readings(
+    path: Annotated[Path, typer.Argument(help="A readings CSV or Parquet file.")],
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
+    ] = False,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
+) -> None:
+    """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
+    from kilnwatch.ingest.readings_file import import_readings_file
+
+    s = settings()
+    policy = ValidationPolicy(local_tz=s.timezone)
+    try:
+        with counting_rows(path.name) as advance, session_scope(s) as session:
+            report = import_readings_file(
+                session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows, policy=policy,
+                on_progress=advance,
+            )  # fmt: skip
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
+        f"{report.duplicates} duplicates, {report.rejected} rejected"
+    )
+    for code, n in sorted(report.reasons.items()):
+        console.print(f"  [yellow]{code}[/yellow]: {n} (see GET /api/v1/ingest/dead-letters)")

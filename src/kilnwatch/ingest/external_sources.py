@@ -1,0 +1,145 @@
+"""Importers of external sources (外部数据): statistical reports, tax invoices, logistics
+waybills, grid electricity totals and market prices (formats: ``docs/formats.md``, "Other
+sources"; columns: :data:`kilnwatch.formats.EXTERNAL_SOURCE_FORMATS`).
+
+Same rules as every table importer (:mod:`kilnwatch.ingest.tables`): each fault is reported as
+``FILE, row N, field 'X': reason``; the import is all-or-nothing unless ``skip_invalid``; rows
+are upserted by their natural key (invoice number, waybill number, enterprise + period + item,
+…) so re-importing a file is harmless. Nothing is committed here: the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS
+from kilnwatch.ingest.tables import Record, TableImportReport, TableKind, TableRow, import_tables
+from kilnwatch.store.models import Enterprise
+from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
+
+_CARRIER = r"[a-z][a-z0-9_]{1,38}"
+_STAT_ITEM = re.compile(rf"^(production:|energy:){_CARRIER}$")
+_TRADE_ITEM = re.compile(rf"^(product:)?{_CARRIER}$")
+_LOGISTICS_ITEM = re.compile(rf"^(product:|material:)?{_CARRIER}$")
+
+
+@dataclass
+class ExternalSourcesReport(TableImportReport):
+    """What an import did, with the enterprises and months it brought data for."""
+
+    enterprise_ids: set[int] = field(default_factory=set)
+    periods: set[str] = field(default_factory=set)
+
+
+def _enterprise_id(r: TableRow, usccs: Mapping[str, int]) -> int:
+    return usccs.get(r.enterprise(usccs), 0)
+
+
+def _stat(r: TableRow, usccs: Mapping[str, int]) -> Record:
+    return {
+        "enterprise_id": _enterprise_id(r, usccs),
+        "period": r.month(),
+        "item": r.pattern("item", _STAT_ITEM, "production:<product> or energy:<carrier>"),
+        "quantity": r.non_negative("quantity"),
+        "unit": r.unit(),
+    }
+
+
+def _invoice(r: TableRow, usccs: Mapping[str, int]) -> Record:
+    return {
+        "invoice_no": r.key("invoice_no"),
+        "enterprise_id": _enterprise_id(r, usccs),
+        "issued_on": r.date("issued_on", required=True),
+        "direction": r.choice("direction", ("purchase", "sale")),
+        "item": r.pattern("item", _TRADE_ITEM, "a carrier key or product:<product>"),
+        "quantity": r.non_negative("quantity"),
+        "unit": r.unit(),
+        "amount_cny": r.non_negative("amount_cny"),
+    }
+
+
+def _waybill(r: TableRow, usccs: Mapping[str, int]) -> Record:
+    return {
+        "waybill_no": r.key("waybill_no"),
+        "enterprise_id": _enterprise_id(r, usccs),
+        "shipped_on": r.date("shipped_on", required=True),
+        "direction": r.choice("direction", ("in", "out")),
+        "mode": r.choice("mode", ("rail", "road")),
+        "item": r.pattern("item", _LOGISTICS_ITEM, "a carrier, material:<x> or product:<x>"),
+        "quantity_t": r.non_negative("quantity_t"),
+    }
+
+
+def _grid(r: TableRow, usccs: Mapping[str, int]) -> Record:
+    return {
+        "enterprise_id": _enterprise_id(r, usccs),
+        "period": r.month(),
+        "electricity_kwh": r.non_negative("electricity_kwh"),
+    }
+
+
+def _price(r: TableRow, _usccs: Mapping[str, int]) -> Record:
+    return {
+        "period": r.month(),
+        "item": r.pattern("item", _TRADE_ITEM, "a carrier key or product:<product>"),
+        "price_cny_per_unit": r.non_negative("price_cny_per_unit"),
+        "unit": r.unit(),
+    }
+
+
+CHECKS: dict[str, Callable[[TableRow, Mapping[str, int]], Record]] = {
+    "statistical_reports": _stat,
+    "tax_invoices": _invoice,
+    "logistics": _waybill,
+    "grid_electricity": _grid,
+    "market_prices": _price,
+}
+
+KEY_FIELDS = {
+    "statistical_reports": "item",
+    "tax_invoices": "invoice_no",
+    "logistics": "waybill_no",
+    "grid_electricity": "period",
+    "market_prices": "item",
+}
+"""The field a duplicate natural key is reported on."""
+
+
+def _table_kind(kind: str, usccs: Mapping[str, int]) -> TableKind:
+    def check(row: TableRow) -> Record:
+        return CHECKS[kind](row, usccs) | {"source_file": row.file, "source_row": row.number}
+
+    return TableKind(EXTERNAL_SOURCE_FORMATS[kind], check, NATURAL_KEYS[kind], KEY_FIELDS[kind])
+
+
+def import_sources(
+    session: Session, path: Path, *, kind: str | None = None, skip_invalid: bool = False
+) -> ExternalSourcesReport:
+    """Import external-source files (the good records keep their file and row number). Raises
+    :class:`ImportRejected` (writing nothing) when any row is invalid, unless
+    ``skip_invalid``; then the valid rows are written and the rest reported."""
+    usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
+    kinds = {k: _table_kind(k, usccs) for k in EXTERNAL_SOURCE_FORMATS}
+    report = ExternalSourcesReport()
+
+    def store(kind: str, records: list[Record]) -> tuple[int, int]:
+        report.enterprise_ids |= {g["enterprise_id"] for g in records if "enterprise_id" in g}
+        report.periods |= {_period_of(g) for g in records}
+        return upsert_rows(session, SOURCE_MODELS[kind], kind, records)
+
+    return import_tables(path, kinds, "external source", store, report, kind=kind,
+                         skip_invalid=skip_invalid)  # fmt: skip
+
+
+def _period_of(record: Record) -> str:
+    if "period" in record:
+        return str(record["period"])
+    day = record.get("issued_on") or record.get("shipped_on")
+    return f"{day:%Y-%m}"

@@ -1,0 +1,91 @@
+"""The catalogue of reports: every report the CLI, the API, the pages and the schedules can
+produce, by name, with the function that builds its document.
+
+Adding a report (docs/reports.md, "Adding a report"): write ``build(ctx) -> ReportDocument``
+(``ctx`` a :class:`~kilnwatch.reports.context.ReportContext`; the builder's module never imports
+this catalogue, which imports it)
+from the capability's own service functions (the ones its API uses), add a
+:class:`ReportSpec` to :data:`REPORTS`, a CLI command in ``cli/report.py``, and a test that
+reads the file back and compares it with the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from kilnwatch.errors import InputError, NotFoundError
+from kilnwatch.identity import Principal
+from kilnwatch.reports.context import ReportContext
+from kilnwatch.reports.document import ReportDocument, Text
+from kilnwatch.reports.enterprise import enterprise_report
+from kilnwatch.reports.monthly import monthly_report
+from kilnwatch.reports.scope import resolve_scope
+from kilnwatch.reports.services import ReportPeriod
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    title: Text
+    build: Callable[[ReportContext], ReportDocument]
+    formats: tuple[str, ...] = ("xlsx", "pdf")
+    needs_enterprise: bool = False
+    description: Text = Text("", "")
+
+
+REPORTS: dict[str, ReportSpec] = {
+    spec.name: spec
+    for spec in (
+        ReportSpec(
+            "monthly",
+            Text("两高行业能耗与碳排放月度统计分析", "Monthly statistical analysis"),
+            monthly_report,
+            description=Text(
+                "能耗、煤耗、用电量、二氧化碳、强度，按城市和行业，与上年同期、2020年和2025年目标比较",
+                "energy, coal, electricity, CO₂ and intensities by city and industry against "
+                "last year, the 2020 base and the 2025 targets",
+            ),
+        ),
+        ReportSpec(
+            "enterprise",
+            Text("企业能耗概况", "Enterprise profile"),
+            enterprise_report,
+            needs_enterprise=True,
+            description=Text("一家企业的单页概况", "one enterprise on one page"),
+        ),
+    )
+}
+
+
+def report_spec(name: str) -> ReportSpec:
+    try:
+        return REPORTS[name]
+    except KeyError:
+        raise NotFoundError(f"no report named {name!r}; reports: {', '.join(REPORTS)}") from None
+
+
+def build_report(
+    session: Session,
+    principal: Principal,
+    name: str,
+    period: ReportPeriod,
+    *,
+    timezone: str,
+    city: str | None = None,
+    enterprise: str | None = None,
+    now: datetime | None = None,
+) -> ReportDocument:
+    """The document of report ``name`` for ``period`` in the caller's (narrowed) scope."""
+    spec = report_spec(name)
+    if spec.needs_enterprise and not enterprise:
+        raise InputError(f"report {name} needs an enterprise (USCC)", field="enterprise")
+    scope = resolve_scope(session, principal, city, enterprise)
+    ctx = ReportContext(session, scope, period, timezone, now or datetime.now(UTC))
+    return spec.build(ctx)
+
+
+__all__ = ["REPORTS", "ReportSpec", "build_report", "report_spec"]

@@ -1,0 +1,117 @@
+"""Values in each backend's own form: PostgreSQL binary ``COPY`` and array literals, SQLite
+timestamp text, and aware UTC datetimes back from either driver.
+
+The bulk paths (:mod:`kilnwatch.store.staging`, :mod:`kilnwatch.store.rollups`) bypass the
+ORM for speed; these encodings are what they share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+PG_FROM_EPOCH_US = "TIMESTAMPTZ 'epoch' + {} * INTERVAL '1 microsecond'"
+"""SQL for a timestamp given as microseconds since the Unix epoch (exact, unlike
+``to_timestamp(double)``); format with the expression of the microseconds."""
+PG_EPOCH_US = 946_684_800_000_000
+"""2000-01-01 UTC in µs since the Unix epoch: the zero of PostgreSQL's binary timestamps."""
+SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S%.6f"
+"""Polars ``strftime`` format of the text SQLAlchemy stores for a UTC datetime in SQLite."""
+
+
+def pg_int_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, e.g. ``{1,2,3}``, for ``CAST(%s AS bigint[])``.
+
+    Binding a Python list makes psycopg dump it element by element in Python (with a regular
+    expression per element for text arrays); one joined string is parsed by the server.
+    """
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+def sqlite_timestamp(ts: datetime) -> str:
+    """The text form SQLAlchemy stores for a UTC datetime in SQLite."""
+    return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def sqlite_rows(frame: pl.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of ``frame``'s ``columns`` for SQLite ``executemany``: UTC datetimes as text."""
+    text = frame.select(columns).with_columns(
+        pl.col(c).dt.replace_time_zone(None).dt.strftime(SQLITE_TIMESTAMP_FORMAT)
+        for c in columns
+        if isinstance(frame.schema[c], pl.Datetime)
+    )
+    return text.rows()
+
+
+def aware_utc(value: Any) -> datetime:
+    """An aware UTC datetime from a driver's value (SQLite text or naive UTC, PostgreSQL aware)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# -- PostgreSQL binary COPY of a Polars frame ------------------------------------------------
+
+_PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
+_PG_BINARY_TRAILER = b"\xff\xff"
+_FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+
+
+def _binary_group(
+    frame: pl.DataFrame, columns: Sequence[tuple[str, str]], nulls: Mapping[str, bool]
+) -> bytes:
+    """Rows of ``frame`` sharing one null pattern and one text value per text column."""
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    values: dict[str, Any] = {"n": len(columns)}
+    for name, kind in columns:
+        fields.append((f"{name}_len", ">i4"))
+        if nulls[name]:
+            values[f"{name}_len"] = -1
+            continue
+        series = frame.get_column(name)
+        if kind == "text":
+            data = str(series[0]).encode()
+            values[f"{name}_len"] = len(data)
+            if data:
+                fields.append((name, f"S{len(data)}"))
+                values[name] = data
+            continue
+        values[f"{name}_len"] = int(np.dtype(_FIXED[kind]).itemsize)
+        fields.append((name, _FIXED[kind]))
+        if kind == "timestamptz":
+            values[name] = series.dt.epoch("us").to_numpy() - PG_EPOCH_US
+        else:
+            values[name] = series.to_numpy()
+    records = np.empty(frame.height, dtype=np.dtype(fields))
+    for key, value in values.items():
+        records[key] = value
+    return records.tobytes()
+
+
+def pg_binary_copy_data(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> bytes:
+    """``COPY … (FORMAT binary)`` data of ``frame``'s ``columns`` (name, PostgreSQL type).
+
+    Types: ``int2``, ``int4``, ``int8``, ``float8``, ``timestamptz`` (a UTC Polars datetime)
+    and ``text`` (few distinct values, e.g. flags). Rows are grouped by their null pattern and
+    text values, each group one fixed-width numpy record array: no per-row Python, and the
+    server parses no text (row order within a COPY does not matter).
+    """
+    keys: list[pl.Expr] = []
+    for name, kind in columns:
+        keys.append(pl.col(name).is_null().alias(f"_null_{name}"))
+        if kind == "text":
+            keys.append(pl.col(name).fill_null("").alias(f"_text_{name}"))
+    parts = [_PG_BINARY_HEADER]
+    if frame.height:
+        marked = frame.with_columns(keys)
+        names = [k.meta.output_name() for k in keys]
+        for _, group in marked.group_by(names, maintain_order=True):
+            nulls = {name: bool(group.get_column(f"_null_{name}")[0]) for name, _ in columns}
+            parts.append(_binary_group(group, columns, nulls))
+    parts.append(_PG_BINARY_TRAILER)
+    return b"".join(parts)

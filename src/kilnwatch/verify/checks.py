@@ -1,0 +1,96 @@
+"""The checks of verification, in the order they run, and running them.
+
+:data:`CHECKS` is the one set of checks (each declared next to its function in ``rules/`` or
+``detectors/``; what a check declares is described in :mod:`kilnwatch.verify.check`). A run
+calls :func:`run_checks` per enterprise and period, then :func:`run_province_checks` over
+every enterprise of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kilnwatch.verify.check import Check, Checks
+from kilnwatch.verify.context import EnterpriseContext
+from kilnwatch.verify.detectors import balance, flags, peers, timeseries
+from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.rules import electricity, fuel, reported, revenue
+
+CHECKS = Checks(
+    (
+        balance.INTENSITY_CHECK,  # first: the sub-meter check uses the intensity drops
+        balance.RATIO_CHECK,
+        reported.ENERGY_CHECK,
+        reported.PRODUCTION_CHECK,
+        electricity.GRID_CHECK,
+        electricity.INVOICE_CHECK,
+        fuel.INVOICE_CHECK,
+        fuel.COAL_CHECK,
+        revenue.SHIPPED_CHECK,
+        revenue.MARKET_CHECK,
+        balance.CAPPED_CHECK,
+        timeseries.GAP_CHECK,
+        timeseries.STUCK_CHECK,
+        timeseries.IMPOSSIBLE_CHECK,
+        timeseries.CORRECTIONS_CHECK,
+        timeseries.LATE_CHECK,
+        timeseries.DUPLICATES_CHECK,
+        flags.FLAGS_CHECK,
+        peers.PEERS_CHECK,
+    )
+)
+
+
+def run_checks(ctx: EnterpriseContext) -> list[Finding]:
+    """All findings of one enterprise and period: every enabled enterprise check in order,
+    then the findings another finding explains are dropped."""
+    out: list[Finding] = []
+    for check in CHECKS.enterprise_checks:
+        if check.run is not None and ctx.settings.enabled(check.code):
+            out += _declared(check, check.run(ctx))
+    return _without_explained_ratios(ctx, _without_capped_repeats(out))
+
+
+def run_province_checks(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> list[Finding]:
+    """The findings of the checks over every enterprise of a run (peers)."""
+    out: list[Finding] = []
+    for check in CHECKS.province_checks:
+        enabled = bool(contexts) and contexts[0].settings.enabled(check.code)
+        if check.run_province is not None and enabled:
+            out += _declared(check, check.run_province(contexts, existing))
+    return out
+
+
+def _declared(check: Check, findings: list[Finding]) -> list[Finding]:
+    """``findings``, after making sure the check emits only the codes it declares."""
+    for f in findings:
+        if f.rule_code not in check.emits:
+            raise RuntimeError(f"{check.code} emitted {f.rule_code}, which it does not declare")
+    return findings
+
+
+def _without_explained_ratios(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:
+    """A parent/sub-meter ratio change or an intensity drop over days where that meter (or a
+    sub-meter) had readings re-sent with other values is explained by that correction,
+    which is reported on its own."""
+    corrected = [f for f in findings if f.rule_code == timeseries.CORRECTIONS]
+    explainable = frozenset(CHECKS[balance.RATIO].emits) | {balance.INTENSITY}
+
+    def explained(f: Finding) -> bool:
+        if f.rule_code not in explainable or f.meter_id is None:
+            return False
+        related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
+        return any(
+            c.meter_id in related and c.start_at < f.end_at and f.start_at < c.end_at
+            for c in corrected
+        )
+
+    return [f for f in findings if not explained(f)]
+
+
+def _without_capped_repeats(findings: list[Finding]) -> list[Finding]:
+    """A clipped meter repeats its cap; that is the cap, not a second (stuck) fault."""
+    capped = {f.meter_id for f in findings if f.rule_code == balance.CAPPED}
+    return [f for f in findings if not (f.rule_code == timeseries.STUCK and f.meter_id in capped)]
