@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install sysdeps demo test check lint types pytest bench clean serve
+.PHONY: install sysdeps demo test check lint types pytest bench clean serve browser vendor
+CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +44,18 @@ types: install
 
 check: lint types
 
-pytest: install
+# the browser tests drive Debian's chromium (CI runs as root); CJK font for the screenshots
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$(SUDO) apt-get install -y -qq chromium fonts-wqy-zenhei; }
+
+# refresh the browser assets from npm (package-lock.json); the result is committed so that
+# install and demo need no network
+vendor: install
+	cd vendor && npm ci --ignore-scripts --legacy-peer-deps --no-audit --no-fund
+	$(BIN)/python vendor/build.py
+
+pytest: install browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
 
 test: check pytest

@@ -8,7 +8,7 @@ the project only when its row names that unit (or the dotted module it takes, e.
 * no module imports a private module (a name starting with ``_``) outside the package that
   holds it;
 * no two modules import each other, directly or through others (function-local imports and
-  relative imports count);
+  relative imports count; imports under ``if TYPE_CHECKING:`` never run and do not);
 * the pure ``domain`` imports no I/O library.
 
 Each rule has a probe below that writes an offending module and proves the check fails on it.
@@ -83,16 +83,32 @@ def _absolute(module: Module, node: ast.ImportFrom) -> str:
     return ".".join([*base, *([node.module] if node.module else [])])
 
 
-def imported_names(module: Module) -> set[str]:
-    """Every module name ``module`` imports (absolute, relative, function-local)."""
+def imported_names(module: Module, *, run_time_only: bool = False) -> set[str]:
+    """Every module name ``module`` imports (absolute, relative, function-local); with
+    ``run_time_only``, not those under ``if TYPE_CHECKING:``."""
     stat = module.path.stat()
-    return set(_imported_names(module, stat.st_mtime_ns, stat.st_size))
+    return set(_imported_names(module, stat.st_mtime_ns, stat.st_size, run_time_only))
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """ids of the import nodes under ``if TYPE_CHECKING:`` (never run, so no cycle)."""
+    hidden: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            hidden.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return hidden
 
 
 @cache
-def _imported_names(module: Module, _mtime_ns: int, _size: int) -> frozenset[str]:
+def _imported_names(
+    module: Module, _mtime_ns: int, _size: int, run_time_only: bool
+) -> frozenset[str]:
     names: set[str] = set()
-    for node in ast.walk(ast.parse(module.path.read_text(encoding="utf-8"))):
+    tree = ast.parse(module.path.read_text(encoding="utf-8"))
+    hidden = _type_checking_only(tree) if run_time_only else set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -109,11 +125,11 @@ def _project_module(name: str, known: dict[str, Module]) -> str | None:
     return name or None
 
 
-def import_graph(known: dict[str, Module]) -> dict[str, set[str]]:
+def import_graph(known: dict[str, Module], *, run_time_only: bool = False) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, module in known.items():
         targets = set()
-        for imported in imported_names(module):
+        for imported in imported_names(module, run_time_only=run_time_only):
             if imported.split(".")[0] != PACKAGE:
                 continue
             target = _project_module(imported, known)
@@ -159,7 +175,7 @@ def private_violations(known: dict[str, Module]) -> list[str]:
 
 def cycles(known: dict[str, Module]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
-    graph = import_graph(known)
+    graph = import_graph(known, run_time_only=True)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     secret_key: str = DEV_SECRET
     token_ttl_s: int = 8 * 3600
+    session_ttl_s: int = Field(
+        default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
+    )
     timezone: str = "Asia/Shanghai"
     """IANA zone of local days, months and reporting periods (the one place it has a default)."""
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
@@ -64,6 +67,11 @@ class Settings(BaseSettings):
                 f"KILNWATCH_TIMEZONE {self.timezone!r} is not an IANA zone (e.g. Asia/Shanghai)"
             ) from None
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` everywhere but in development (plain HTTP on a laptop)."""
+        return self.environment != "dev"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -105,8 +105,9 @@ def test_accounting_api_is_scoped(client: TestClient, session: Session, tmp_path
         headers = {"Authorization": f"Bearer {token}"}
         units = client.get("/api/v1/accounting/units?period=2025-03", headers=headers).json()
         assert [u["unit_code"] for u in units] == expected
-    page = client.get("/").text  # the public overview shows the month's classes by industry
-    assert "能效水平（2025-03，按行业）" in page and "水泥制造" in page
+    page = client.get("/").text  # the public overview: classes by industry, groups of >= 3
+    classes = page.split('<table id="classes"')[1].split("</table>")[0]
+    assert "能效水平（按行业）" in page and "水泥制造" not in classes  # one cement plant only
     r = client.get("/api/v1/accounting/summary?period=2025-13", headers=headers)
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "period"
 

@@ -81,7 +81,17 @@ def test_status_change_and_credibility(client: TestClient, engine: Engine) -> No
     r = client.patch(
         f"/api/v1/findings/{items[0]['id']}", headers=admin, json={"status": "dismissed"}
     )
+    assert r.status_code == 422  # a status change needs a comment
+    r = client.patch(
+        f"/api/v1/findings/{items[0]['id']}",
+        headers=admin,
+        json={"status": "dismissed", "comment": "explained by the site visit"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    events = client.get(f"/api/v1/findings/{items[0]['id']}/events", headers=admin).json()
+    assert [(e["actor"], e["to_status"], e["comment"]) for e in events] == [
+        ("admin", "dismissed", "explained by the site visit")
+    ]
     scores = client.get("/api/v1/credibility", headers=admin, params={"period": PERIOD}).json()
     assert scores["total"] == 2  # the enterprise without findings scores 100
     year = client.get("/api/v1/credibility", headers=admin, params={"period": "2025"}).json()

@@ -86,6 +86,9 @@ def user_list() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (one per core is typical).")
+    ] = 1,
 ) -> None:
     """Serve the dashboard and the API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -99,7 +102,11 @@ def serve(
     upgrade(engine)
     engine.dispose()
     console.print(f"serving on http://{host or s.host}:{port or s.port}  (API docs: /docs)")
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+    else:  # each worker builds its app from the same environment
+        uvicorn.run("kilnwatch.web.app:create_app", factory=True, workers=workers,
+                    host=host or s.host, port=port or s.port, log_level="info")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -17,12 +17,22 @@ from kilnwatch.identity import Role
 from kilnwatch.store.models import Enterprise, User
 
 DEMO_PASSWORD = "kilnwatch-demo"
-DEMO_USERS = (
-    ("admin", Role.ADMIN, None),
-    ("shandong", Role.PROVINCE, "370000"),
-    ("jinan", Role.CITY, "370100"),
-    ("zibo", Role.CITY, "370300"),
-)
+
+
+def _demo_users() -> tuple[tuple[str, Role, str | None], ...]:
+    """admin, the province (``shandong``) and one user per city named after it (``jinan``)."""
+    from kilnwatch.reference.registry import load_regions
+
+    cities = [r for r in load_regions() if r.level == "city"]
+    per_city = tuple(
+        (r.name_en.lower().replace("'", ""), Role.CITY, r.code) for r in cities if r.name_en
+    )
+    return (("admin", Role.ADMIN, None), ("shandong", Role.PROVINCE, "370000"), *per_city)
+
+
+DEMO_USERS = _demo_users()
+DEMO_ENTERPRISE_USER = "qiye"
+"""An enterprise user of the demo, for the first enterprise of Jinan."""
 
 
 def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None:
@@ -59,13 +69,25 @@ def add_demo_users(session: Session) -> list[str]:
         if session.scalar(select(User.id).where(User.username == name)) is None:
             add_user(session, name, DEMO_PASSWORD, role, region_code=region)
             added.append(name)
+    first = session.scalar(
+        select(Enterprise.uscc)
+        .where(Enterprise.region_code.startswith("3701"))
+        .order_by(Enterprise.id)
+    )
+    exists = session.scalar(select(User.id).where(User.username == DEMO_ENTERPRISE_USER))
+    if first is not None and exists is None:
+        add_user(session, DEMO_ENTERPRISE_USER, DEMO_PASSWORD, Role.ENTERPRISE,
+                 enterprise_uscc=first)  # fmt: skip
+        added.append(DEMO_ENTERPRISE_USER)
     return added
 
 
 def demo(
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the province only.")] = False,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
-    enterprises: Annotated[int, typer.Option(min=1, help="Enterprises to simulate.")] = 30,
+    enterprises: Annotated[
+        int, typer.Option(min=16, help="Enterprises to simulate (at least one per city).")
+    ] = 30,
     start: Annotated[str, typer.Option(help="First simulated day.")] = "2025-03-01",
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 31,
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
@@ -88,7 +110,7 @@ def demo(
             out = s.var_dir / f"demo-province-{seed}"
             params = SimParams(
                 seed=seed, enterprises=enterprises, start=first_day, days=days,
-                output_format="parquet",
+                output_format="parquet", every_city=True,
             )  # fmt: skip
             with spinner() as bar:
                 bar.add_task(f"simulating {enterprises} enterprises x {days} days", total=None)
@@ -98,6 +120,8 @@ def demo(
             added = add_demo_users(session)
         if added:
             console.print(f"demo users {', '.join(added)} with password {DEMO_PASSWORD!r}")
+            console.print("each city user (jinan, zibo, ...) sees its own city; qiye is an "
+                          "enterprise user")  # fmt: skip
     except KilnwatchError as exc:
         raise fail(exc) from exc
     if not no_serve:

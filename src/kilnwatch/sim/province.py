@@ -196,7 +196,15 @@ def _enterprise(
     counties: list[tuple[str, str]],
     industry: str,
 ) -> Enterprise:
-    region, city = counties[int(rng.integers(len(counties)))]
+    drawn = int(rng.integers(len(counties)))
+    if params.every_city:
+        cities = sorted({code[:4] for code, _ in counties})
+        if idx < len(cities):
+            # the city's own counties only; the draw above keeps the stream of numbers unchanged
+            own = [c for c in counties if c[0].startswith(cities[idx])]
+            drawn = drawn % len(own)
+            counties = own
+    region, city = counties[drawn]
     words = rng.choice(len(NAME_WORDS), size=2, replace=False)
     brand = NAME_WORDS[words[0]] + NAME_WORDS[words[1]]
     name = f"{city[:-1]}{brand}{INDUSTRY_SUFFIX[industry]}有限公司"

@@ -3,34 +3,48 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from kilnwatch import __version__
 from kilnwatch.config import Settings
 from kilnwatch.store.engine import make_engine, make_session_factory
+from kilnwatch.web import fmt
 from kilnwatch.web.api import (
     accounting,
     auth,
     exports,
     findings,
     ingest,
+    readings,
     registry,
     report_schedules,
     reports,
 )
 from kilnwatch.web.errors import install_error_handlers
-from kilnwatch.web.pages import overview
+from kilnwatch.web.pages import install_pages
+from kilnwatch.web.services.cache import FigureCache
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+VENDOR = "/static/vendor"
 
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(auth.router)
     router.include_router(registry.router)
+    router.include_router(readings.router)
     router.include_router(ingest.router)
     router.include_router(accounting.router)
     router.include_router(findings.router)
@@ -40,6 +54,59 @@ def api_router() -> APIRouter:
     return router
 
 
+@pass_context
+def _localtime(ctx: Any, value: Any, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return fmt.localtime(value, ctx.get("tz", "Asia/Shanghai"), pattern)
+
+
+@pass_context
+def _period_label(ctx: Any, period: Any) -> str:
+    from kilnwatch.web.services.labels import period_label
+
+    return period_label(period, ctx["t"])
+
+
+def make_templates() -> Jinja2Templates:
+    web_root = resources.files("kilnwatch.web")
+    templates = Jinja2Templates(directory=str(web_root / "templates"))
+    env = templates.env
+    env.globals.update(num=fmt.num, pct=fmt.pct, change=fmt.change, period_label=_period_label)
+    env.filters["localtime"] = _localtime
+    env.filters["num"] = fmt.num
+    env.filters["pct"] = fmt.pct
+    return templates
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc from the files shipped in the package (no CDN, no fonts)."""
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title="kilnwatch API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{VENDOR}/swagger-ui-dist/swagger-ui-bundle.js",
+            swagger_css_url=f"{VENDOR}/swagger-ui-dist/swagger-ui.css",
+            swagger_favicon_url=f"{VENDOR}/swagger-ui-dist/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=OPENAPI_URL,
+            title="kilnwatch API",
+            redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.svg",
+            with_google_fonts=False,
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings()
@@ -47,19 +114,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="kilnwatch",
         version=__version__,
         description="Supervision of energy-intensive, high-emission (两高) industries.",
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
     )
     engine = make_engine(settings)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.templates = make_templates()
+    app.state.figure_cache = FigureCache()
     web_root = resources.files("kilnwatch.web")
-    app.state.templates = Jinja2Templates(directory=str(web_root / "templates"))
     app.mount("/static", StaticFiles(directory=str(web_root / "static")), name="static")
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(api_router())
-    app.include_router(overview.router)
+    install_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

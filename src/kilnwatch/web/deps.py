@@ -52,9 +52,17 @@ OptionalPeriodDep = Annotated[Period | None, Depends(get_optional_period)]
 
 
 def get_principal(
-    settings: SettingsDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     if not token:
+        from kilnwatch.web.sessions import cookie_principal
+
+        # a signed-in browser may read the API (pages' charts); writes need a token
+        if (principal := cookie_principal(request, session)) is not None:
+            return principal
         raise AuthenticationError("sign in first: send 'Authorization: Bearer <token>'")
     principal = read_token(token, settings.secret_key)
     active = session.scalar(select(User.active).where(User.username == principal.subject))

@@ -1,28 +1,29 @@
-"""Map every error to the one error body (:class:`~kilnwatch.web.schemas.common.ErrorBody`)."""
+"""Map every error to the one error body (:class:`~kilnwatch.web.schemas.common.ErrorBody`)
+for the API, and to an HTML page in the user's language for page routes (403, 404, 500...).
+
+A request is a page request when its path is not under ``/api/``; a page that needs a
+signed-in user redirects to the sign-in page instead of answering 401.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 
-from kilnwatch.errors import (
-    AuthenticationError,
-    ImportRejected,
-    InputError,
-    KilnwatchError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
+from kilnwatch.web.status import STATUS
 
-_STATUS: list[tuple[type[KilnwatchError], int]] = [
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (NotFoundError, 404),
-    (InputError, 422),
-]
+log = logging.getLogger(__name__)
+
+
+def is_page_request(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith(("/api/", "/static/")))
 
 
 def error_response(
@@ -38,9 +39,21 @@ def _detail(e: InputError) -> dict[str, object]:
     return {"file": loc.file, "row": loc.row, "field": loc.field, "reason": e.reason}
 
 
-async def _kilnwatch_error(_: Request, exc: Exception) -> JSONResponse:
+def _page_error(
+    request: Request, status: int, code: str, details: list[dict[str, object]]
+) -> Response:
+    from kilnwatch.web.pages.errors import error_page
+
+    return error_page(request, status, code, details)
+
+
+async def _kilnwatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KilnwatchError)
-    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
+    if is_page_request(request):
+        from kilnwatch.web.pages.errors import page_error_for
+
+        return page_error_for(request, exc)
+    status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
     details: list[dict[str, object]] = []
     if isinstance(exc, ImportRejected):
         details = [_detail(e) for e in exc.errors]
@@ -49,17 +62,21 @@ async def _kilnwatch_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, exc.code, exc.message, details)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details: list[dict[str, object]] = [
         {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
         for err in exc.errors()
     ]
+    if is_page_request(request):
+        return _page_error(request, 422, "request.invalid", details)
     return error_response(422, "request.invalid", "the request is not valid", details)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if is_page_request(request):
+        return _page_error(request, exc.status_code, f"http.{exc.status_code}", [])
     return error_response(exc.status_code, f"http.{exc.status_code}", str(exc.detail), [])
 
 
@@ -70,8 +87,17 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its traceback; the user sees a 500 page (or body) without details."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if is_page_request(request):
+        return _page_error(request, 500, "server.error", [])
+    return error_response(500, "server.error", "internal error; it has been logged", [])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KilnwatchError, _kilnwatch_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(Exception, _unexpected_error)

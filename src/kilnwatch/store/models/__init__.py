@@ -65,6 +65,10 @@ from kilnwatch.store.models.forward import (  # noqa: E402
 )
 
 __all__ += ["ForwardDevice", "ForwardFrame", "ForwardItem", "ForwardMeter", "ForwardTarget"]
+
+from kilnwatch.store.models.web import FindingEvent, WebSession  # noqa: E402
+
+__all__ += ["FindingEvent", "WebSession"]
 from kilnwatch.store.models.reports import (  # noqa: E402
     ReportArchive,
     ReportDelivery,

@@ -11,9 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from kilnwatch.errors import PermissionDeniedError
+from kilnwatch.identity import Role
 from kilnwatch.store.repos import findings as repo
+from kilnwatch.store.repos.finding_actions import STATUS_ACTION, act_on_finding, events_of
 from kilnwatch.web.deps import OptionalPeriodDep, PrincipalDep, SessionDep
 from kilnwatch.web.schemas.common import PageOf, page_of
 
@@ -51,7 +54,23 @@ class FindingDetail(FindingPublic):
 
 
 class FindingStatusUpdate(BaseModel):
-    status: Annotated[str, Query(pattern="^(open|confirmed|dismissed|closed)$")]
+    """A status change with its reason; recorded with who and when (``finding_events``)."""
+
+    status: Annotated[str, Field(pattern="^(open|confirmed|dismissed|closed)$")]
+    comment: Annotated[str, Field(min_length=2, max_length=2000)]
+    assignee: str | None = None
+
+
+class FindingEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    from_status: str
+    to_status: str
+    assignee: str | None
+    comment: str
+    actor: str
+    at: datetime
 
 
 class CredibilityPublic(BaseModel):
@@ -92,13 +111,21 @@ def get_finding(session: SessionDep, principal: PrincipalDep, finding_id: int) -
 def update_finding(
     session: SessionDep, principal: PrincipalDep, finding_id: int, body: FindingStatusUpdate
 ) -> FindingDetail:
-    from kilnwatch.errors import PermissionDeniedError
-
-    if principal.role.value == "enterprise":
+    if principal.role is Role.ENTERPRISE:
         raise PermissionDeniedError("an enterprise user may not change a finding's status")
-    return FindingDetail.model_validate(
-        repo.set_status(session, principal, finding_id, body.status)
+    record, _ = act_on_finding(
+        session, principal, finding_id, STATUS_ACTION[body.status], body.comment, body.assignee
     )
+    return FindingDetail.model_validate(record)
+
+
+@router.get("/findings/{finding_id}/events")
+def finding_events(
+    session: SessionDep, principal: PrincipalDep, finding_id: int
+) -> list[FindingEventPublic]:
+    """Who changed the finding's status or assignment, when, and why, oldest first."""
+    record = repo.get_finding(session, principal, finding_id)
+    return [FindingEventPublic.model_validate(e) for e in events_of(session, record.id)]
 
 
 @router.get("/credibility")

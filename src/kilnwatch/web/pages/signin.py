@@ -1,0 +1,94 @@
+"""Sign-in, sign-out, the language switch and the first-run page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from kilnwatch.identity import verify_secret
+from kilnwatch.store.models import Enterprise, User
+from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
+from kilnwatch.web.i18n import pick_locale
+from kilnwatch.web.pages.kit import SignedIn, Visitor, done, home_of, page_router, redirect
+from kilnwatch.web.sessions import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    set_lang_cookie,
+    set_session_cookie,
+)
+
+router = page_router()
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths (``/x``, not ``//host`` or ``http://``) are followed."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@router.get("/signin")
+def signin_form(env: Visitor, next: str | None = None) -> Response:  # noqa: A002
+    if env.principal is not None:
+        return redirect(safe_next(next) or home_of(env.principal))
+    hours = env.settings.session_ttl_s // 3600
+    context = {"next": safe_next(next) or "", "session_hours": hours}
+    return env.render("signin.html", context)
+
+
+@router.post("/signin")
+def signin(
+    env: Visitor,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form()] = "",  # noqa: A002
+) -> Response:
+    user = env.db.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active or not verify_secret(password, user.password_hash):
+        context = {"error": env.t("auth.wrong"), "username": username, "next": safe_next(next),
+                   "session_hours": env.settings.session_ttl_s // 3600}  # fmt: skip
+        return env.render("signin.html", context, status_code=401)
+    key = open_session(env.db, user, env.locale, env.settings.session_ttl_s)
+    from kilnwatch.web.sessions import principal_of
+
+    response = done(env, safe_next(next) or home_of(principal_of(user)))
+    set_session_cookie(response, env.settings, key)
+    return response
+
+
+@router.post("/signout")
+def signout(env: Visitor) -> Response:
+    key = env.request.cookies.get(SESSION_COOKIE)
+    if key:
+        close_session(env.db, key)
+    response = done(env, "/signin")
+    clear_session_cookie(response, env.settings)
+    return response
+
+
+@router.get("/lang")
+def switch_language(env: Visitor, to: str, next: str | None = None) -> Response:  # noqa: A002
+    locale = pick_locale(to, env.settings.default_locale)
+    key = env.request.cookies.get(SESSION_COOKIE)
+    if key and env.principal is not None:
+        set_locale(env.db, key, locale)
+    response = done(env, safe_next(next) or "/")
+    set_lang_cookie(response, env.settings, locale)
+    return response
+
+
+def database_is_empty(env: Visitor) -> bool:
+    return not env.db.scalar(select(func.count(Enterprise.id)))
+
+
+@router.get("/welcome")
+def welcome(env: Visitor) -> Response:
+    return env.render("welcome.html", {"crumbs": [(env.t("welcome.title"), None)]})
+
+
+@router.get("/me")
+def me(env: SignedIn) -> Response:
+    return redirect(home_of(env.me))

@@ -1,0 +1,100 @@
+"""``/units/{id}``: a production unit's facts, class history with distances to the levels, its
+daily chart and its meters; later capabilities add sections with ``add_section("unit", ...)``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Path
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from kilnwatch.store.models import Meter, ProductionUnit
+from kilnwatch.store.repos.figures import Where
+from kilnwatch.store.repos.registry import get_owned
+from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, cached_sections
+from kilnwatch.web.pages.kit import SignedIn, page_router
+from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
+from kilnwatch.web.pages.tables import Col, Table
+from kilnwatch.web.services.enterprise import daily_chart, meter_rows, unit_rows
+from kilnwatch.web.services.labels import city_of, process_name, region_name
+from kilnwatch.web.services.periods import PagePeriod, parse_page_period
+from kilnwatch.web.services.seam import meter_series, unit_account
+
+router = page_router()
+HISTORY_MONTHS = 12
+
+
+def _history(req: SectionRequest) -> dict[str, Any]:
+    env, unit, period = req.env, req.subject, req.period
+    key = ("unit-history", env.locale, unit.id, period.label)
+    rows = env.cached(key, lambda: _history_rows(req))
+    skip = ("code", "name", "process", "capacity_unit")
+    cols = [Col("period", "col.period"), *[c for c in UNIT_COLS if c.key not in skip]]
+    return {"tables": [Table("history", cols, rows, wide=True, empty="table.no_history")]}
+
+
+def _history_rows(req: SectionRequest) -> list[dict[str, Any]]:
+    """The unit's account for each of the twelve months ending with the period, from one
+    query of its meters' monthly rollups."""
+    env, unit, period = req.env, req.subject, req.period
+    meters = list(env.db.scalars(select(Meter).where(Meter.unit_id == unit.id)))
+    y, m = period.last
+    first = (y - 1, m + 1) if m < 12 else (y, 1)
+    months = PagePeriod("range", first, period.last, env.tz)
+    series = meter_series(env.db, [x.id for x in meters], "month", months.start, months.end)
+    by_month: dict[str, list[Any]] = defaultdict(list)
+    zone = ZoneInfo(env.tz)
+    for point in series:
+        by_month[point.period_start.astimezone(zone).strftime("%Y-%m")].append(point)
+    rows = []
+    for label in reversed(months.months()):
+        points = by_month.get(label, [])
+        totals = {p.meter_id: p.sum for p in points}
+        counts = {p.meter_id: p.count for p in points}
+        month = parse_page_period(label, env.tz)
+        account = unit_account(unit, meters, totals, counts, month.as_period())
+        for row in unit_rows([account], {unit.id: unit.name}, env.t):
+            if row["energy_tce"]:
+                rows.append({**row, "period": label})
+    return rows
+
+
+def _unit_chart(req: SectionRequest) -> dict[str, Any]:
+    env, unit = req.env, req.subject
+    where = Where(env.me, enterprise_id=unit.enterprise_id)
+    return {"chart_json": daily_chart(env.db, where, req.period, env.t, unit_id=unit.id),
+            "tables": []}  # fmt: skip
+
+
+def _unit_meters(req: SectionRequest) -> dict[str, Any]:
+    env, unit = req.env, req.subject
+    meters = list(
+        env.db.scalars(select(Meter).where(Meter.unit_id == unit.id).order_by(Meter.code))
+    )
+    return {"tables": [Table("meters", METER_COLS, meter_rows(env.db, meters, None, env.t),
+                             wide=True)]}  # fmt: skip
+
+
+add_section(Section("unit", "chart", "section.daily", "sections/_chart.html", _unit_chart, 10))
+add_section(Section("unit", "history", "section.history", "sections/_tables.html", _history, 20))
+add_section(Section("unit", "meters", "section.meters", "sections/_tables.html", _unit_meters, 30))
+
+
+@router.get("/units/{unit_id}")
+def unit_page(env: SignedIn, unit_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
+    unit: ProductionUnit = get_owned(env.db, env.me, ProductionUnit, unit_id)
+    e, t = unit.enterprise, env.t
+    period, picker = picked_period(env, Where(env.me, enterprise_id=e.id))
+    sections, tables = cached_sections(env, "unit", unit, period)
+    city = city_of(e.region_code)
+    crumbs: list[tuple[str, str | None]] = [
+        (region_name("370000", t), "/"), (region_name(city, t), f"/regions/{city}"),
+        (e.name, f"/enterprises/{e.id}"), (f"{unit.code} {unit.name}", None),
+    ]  # fmt: skip
+    context = {"unit": unit, "e": e, "process": process_name(unit.process, t), "picker": picker,
+               "period": period, "sections": sections, "crumbs": crumbs}  # fmt: skip
+    return env.render("unit.html", context, tables)

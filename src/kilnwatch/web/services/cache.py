@@ -1,0 +1,66 @@
+"""A per-process cache of computed figures, valid while the data they come from is unchanged.
+
+Figures of a scope and period are recomputed when :func:`store.repos.figures.data_version`
+changes (a new delivery, verification run or registry row). Under continuous ingestion that
+would be every few seconds, so an entry younger than ``refresh_s`` is served even when the
+version moved: pages are then at most ``refresh_s`` behind, and say "as of" when.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from kilnwatch.store.repos.figures import data_version
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Entry:
+    version: tuple[int, ...]
+    made_at: float
+    value: Any
+
+
+class FigureCache:
+    def __init__(self, refresh_s: float = 30.0, max_entries: int = 512) -> None:
+        self.refresh_s = refresh_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, version: tuple[int, ...], compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and (
+                entry.version == version or now - entry.made_at < self.refresh_s
+            ):
+                self._entries.move_to_end(key)
+                self.hits += 1
+                value: T = entry.value
+                return value
+        result = compute()
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = _Entry(version, now, result)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return result
+
+
+def version_of(request_state: Any, session: Session) -> tuple[int, ...]:
+    """The data version, read once per request."""
+    if not hasattr(request_state, "data_version"):
+        request_state.data_version = data_version(session)
+    found: tuple[int, ...] = request_state.data_version
+    return found

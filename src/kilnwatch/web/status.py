@@ -1,0 +1,19 @@
+"""The HTTP status of each kind of error, shared by the API's error bodies and the HTML error
+pages."""
+
+from __future__ import annotations
+
+from kilnwatch.errors import (
+    AuthenticationError,
+    InputError,
+    KilnwatchError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+STATUS: list[tuple[type[KilnwatchError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (InputError, 422),
+]
