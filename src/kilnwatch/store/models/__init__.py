@@ -106,3 +106,7 @@ __all__ += [
     "SupervisionNotice",
     "UserDepartment",
 ]
+
+from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
+
+__all__ += ["MeterCalibration", "MeteringPoint"]
