@@ -109,3 +109,11 @@ READINGS_FORMAT = FileFormat(
     "readings", ("meter_code", "ts", "value", "unit", "flag"), optional=("unit", "flag")
 )
 """Readings files and payloads (CSV, Parquet, JSON objects)."""
+
+PERMITS_FORMAT = FileFormat(
+    "permits",
+    ("enterprise_uscc", "unit_code", "permit_no", "pollutant", "concentration_mg_m3",
+     "o2_ref_pct", "annual_t", "valid_from", "valid_to"),
+    optional=("unit_code", "concentration_mg_m3", "o2_ref_pct", "annual_t"),
+)  # fmt: skip
+"""Pollutant discharge permits (排污许可证): one row per permit, stack and pollutant."""
