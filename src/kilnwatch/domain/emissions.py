@@ -87,4 +87,4 @@ def hourly_amount_kg(
     ``M = C × Q × t × 10⁻⁶``: dimensional (mg/m3 × m3/h × h = mg; 10⁶ mg per kg). The clause of
     HJ 75-2017 that states it was not read (FACTS.md §1.5).
     """
-    return concentration_mg_m3 * flow_m3_per_h * hours / MG_PER_KG  # type: ignore[return-value]
+    return concentration_mg_m3 * flow_m3_per_h * hours / MG_PER_KG

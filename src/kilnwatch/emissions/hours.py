@@ -203,7 +203,9 @@ def pollutant_hours(
     o2_mean = np.full(n, np.nan)
     if o2 is not None:
         om = hourly_means(o2, t0, n)
-        o2_mean = np.where(om.n_valid >= s.min_valid_fraction_per_hour * om.expected, om.mean, np.nan)
+        o2_mean = np.where(
+            om.n_valid >= s.min_valid_fraction_per_hour * om.expected, om.mean, np.nan
+        )
     conc_valid = np.where(status == VALID, c.mean, np.nan)
     corrected = (
         conc_valid if o2_ref_pct is None else o2_corrected_mg_m3(conc_valid, o2_mean, o2_ref_pct)

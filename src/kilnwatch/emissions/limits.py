@@ -69,8 +69,13 @@ def applicable_limit(
     if std is not None:
         out.append(
             AppliedLimit(
-                pollutant, std.limit_mg_m3, std.o2_ref_pct, "standard", std.limit_id,
-                std.standard, std.confidence,
+                pollutant,
+                std.limit_mg_m3,
+                std.o2_ref_pct,
+                "standard",
+                std.limit_id,
+                std.standard,
+                std.confidence,
             )  # fmt: skip
         )
     for p in permits:
@@ -78,7 +83,12 @@ def applicable_limit(
             o2 = p.o2_ref_pct if p.o2_ref_pct is not None else (std.o2_ref_pct if std else None)
             out.append(
                 AppliedLimit(
-                    pollutant, p.concentration_mg_m3, o2, "permit", p.permit_no, "排污许可证",
+                    pollutant,
+                    p.concentration_mg_m3,
+                    o2,
+                    "permit",
+                    p.permit_no,
+                    "排污许可证",
                     "good",
                 )  # fmt: skip
             )
@@ -130,7 +140,7 @@ def episodes(h: PollutantHours, limit: AppliedLimit, gap_h: int) -> list[Episode
                 int(h.start_s + part[0] * HOUR_S),
                 int(h.start_s + (part[-1] + 1) * HOUR_S),
                 rows,
-                max(r["corrected_mg_m3"] for r in rows),
+                round(float(np.max(h.corrected_mg_m3[part])), 3),
             )
         )
     return out

@@ -20,6 +20,7 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
 from kilnwatch.emissions.limits import PermitTerms
 from kilnwatch.emissions.stacks import KG_PER_T, StackAccount, find_stacks, stack_account
+from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import EmissionPermit, Enterprise, Region
@@ -72,8 +73,14 @@ def permits_of(
     for p in session.scalars(stmt.order_by(EmissionPermit.id)):
         out[p.enterprise_id].append(
             PermitTerms(
-                p.permit_no, p.unit_id, p.pollutant, p.concentration_mg_m3, p.o2_ref_pct,
-                p.annual_t, p.valid_from, p.valid_to,
+                p.permit_no,
+                p.unit_id,
+                p.pollutant,
+                p.concentration_mg_m3,
+                p.o2_ref_pct,
+                p.annual_t,
+                p.valid_from,
+                p.valid_to,
             )  # fmt: skip
         )
     return out
@@ -85,7 +92,19 @@ def period_hours(period: Period) -> tuple[int, int]:
     return start_s, (int(period.end.timestamp()) - start_s) // HOUR_S
 
 
-def stack_accounts(
+@dataclass
+class Scope:
+    """The enterprises, permits and stack accounts of a principal, period and filter."""
+
+    refs: dict[int, EnterpriseRef]
+    permits: dict[int, list[PermitTerms]]
+    accounts: list[StackAccount]
+
+    def totals(self, session: Session, by: str) -> list[EmissionTotal]:
+        return group_totals(session, self.accounts, self.refs, by, self.permits)
+
+
+def emissions_scope(
     session: Session,
     principal: Principal,
     period: Period,
@@ -93,26 +112,40 @@ def stack_accounts(
     city: str | None = None,
     uscc: str | None = None,
     settings: ValiditySettings | None = None,
-) -> list[StackAccount]:
-    """Accounts of every stack the principal may see in the period."""
+) -> Scope:
+    """Accounts of every stack the principal may see in the period (of one city or one
+    enterprise when given), with their enterprises and permits."""
     s = settings or ValiditySettings.packaged()
     refs = visible_enterprises(session, principal, city, uscc)
     infos = load_enterprises(session, list(refs)) if refs else []
     stacks = [st for info in infos for st in find_stacks(info)]
-    if not stacks:
-        return []
     permits = permits_of(session, list(refs), period)
+    if not stacks:
+        return Scope(refs, permits, [])
     meter_ids = [m.id for st in stacks for m in (st.flow, st.o2, *st.analysers.values()) if m]
     start_s, n_hours = period_hours(period)
     history = timedelta(days=s.history_days)
     series = load_readings(session, meter_ids, period.start - history, period.end)
-    return [
+    accounts = [
         stack_account(
-            st, series, permits[st.enterprise_id], start_s, n_hours,
-            s.history_days * 24, s,
+            st,
+            series,
+            permits[st.enterprise_id],
+            start_s,
+            n_hours,
+            s.history_days * 24,
+            s,
         )  # fmt: skip
         for st in stacks
     ]
+    return Scope(refs, permits, accounts)
+
+
+def stack_accounts(
+    session: Session, principal: Principal, period: Period, **kwargs: Any
+) -> list[StackAccount]:
+    """Accounts of every stack the principal may see (:func:`emissions_scope`)."""
+    return emissions_scope(session, principal, period, **kwargs).accounts
 
 
 @dataclass
@@ -165,7 +198,7 @@ def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(Region.code, Region.name_zh).where(Region.code.in_(codes)))
-    return {code: name for code, name in rows}
+    return {str(code): str(name) for code, name in rows.tuples()}
 
 
 def group_totals(
@@ -177,8 +210,6 @@ def group_totals(
 ) -> list[EmissionTotal]:
     """Totals by ``stack``, ``enterprise``, ``city`` or ``province``, in key order."""
     if by not in GROUPINGS:
-        from kilnwatch.errors import InputError
-
         raise InputError(f"by must be one of {', '.join(GROUPINGS)}", field="by")
     groups: dict[str, EmissionTotal] = {}
     cities = _region_names(session, {r.city_code.ljust(6, "0") for r in refs.values()})
@@ -196,5 +227,7 @@ def group_totals(
             total = groups.get(refs[eid].uscc) if eid in refs else None
             for t in terms if total else []:
                 if t.annual_t is not None and total is not None:
-                    total.permitted_t[t.pollutant] = total.permitted_t.get(t.pollutant, 0.0) + t.annual_t
+                    total.permitted_t[t.pollutant] = (
+                        total.permitted_t.get(t.pollutant, 0.0) + t.annual_t
+                    )
     return [groups[k] for k in sorted(groups)]

@@ -63,7 +63,9 @@ def find_stacks(info: EnterpriseInfo) -> list[Stack]:
         meters = by_unit.get(u.id, {})
         analysers = {p: meters[p] for p in POLLUTANTS if p in meters}
         if FLOW in meters and analysers:
-            out.append(Stack(info.id, u.id, u.code, u.process, meters[FLOW], meters.get(O2), analysers))
+            out.append(
+                Stack(info.id, u.id, u.code, u.process, meters[FLOW], meters.get(O2), analysers)
+            )
     return out
 
 
@@ -108,7 +110,9 @@ class PollutantAccount:
         }
 
 
-def pollutant_account(h: PollutantHours, limit: AppliedLimit | None, gap_h: int) -> PollutantAccount:
+def pollutant_account(
+    h: PollutantHours, limit: AppliedLimit | None, gap_h: int
+) -> PollutantAccount:
     valid = h.status == VALID
     measured = float(np.nansum(h.amount_kg[valid]))
     substituted = float(np.nansum(h.amount_kg[h.substituted]))
@@ -171,4 +175,6 @@ def stack_account(
         account = pollutant_account(h, limit, s.episode_gap_h)
         account.pollutant = pollutant
         accounts[pollutant], hours[pollutant] = account, h
-    return StackAccount(stack.enterprise_id, stack.unit_id, stack.unit_code, stack.process, accounts, hours)
+    return StackAccount(
+        stack.enterprise_id, stack.unit_id, stack.unit_code, stack.process, accounts, hours
+    )

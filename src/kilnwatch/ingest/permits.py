@@ -61,7 +61,9 @@ def _check(r: TableRow, usccs: Mapping[str, int], units: Mapping[tuple[int, str]
 
 
 def _store(session: Session, records: list[Record]) -> tuple[int, int]:
-    existing = {tuple(getattr(p, k) for k in KEY): p for p in session.scalars(select(EmissionPermit))}
+    existing = {
+        tuple(getattr(p, k) for k in KEY): p for p in session.scalars(select(EmissionPermit))
+    }
     created = updated = 0
     for rec in records:
         obj = existing.get(tuple(rec[k] for k in KEY))
@@ -76,7 +78,9 @@ def _store(session: Session, records: list[Record]) -> tuple[int, int]:
     return created, updated
 
 
-def import_permits(session: Session, path: Path, *, skip_invalid: bool = False) -> TableImportReport:
+def import_permits(
+    session: Session, path: Path, *, skip_invalid: bool = False
+) -> TableImportReport:
     """Import a permits file (CSV/XLSX). Raises :class:`~kilnwatch.errors.ImportRejected`
     (writing nothing) when any row is invalid, unless ``skip_invalid``."""
     usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())

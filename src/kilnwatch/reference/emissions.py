@@ -132,7 +132,9 @@ def load_validity_parameters() -> Mapping[str, float]:
 
 @cache
 def load_water_quotas() -> Mapping[str, WaterQuota]:
-    return keyed(read_table(PACKAGE, "emissions/water_quotas.csv", WaterQuota), lambda r: r.quota_id)
+    return keyed(
+        read_table(PACKAGE, "emissions/water_quotas.csv", WaterQuota), lambda r: r.quota_id
+    )
 
 
 @cache

@@ -17,9 +17,7 @@ from kilnwatch.store.models.base import Base
 
 class EmissionPermit(Base):
     __tablename__ = "emission_permits"
-    __table_args__ = (
-        UniqueConstraint("enterprise_id", "unit_id", "pollutant", "valid_from"),
-    )
+    __table_args__ = (UniqueConstraint("enterprise_id", "unit_id", "pollutant", "valid_from"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
