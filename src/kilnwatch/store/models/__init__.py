@@ -80,3 +80,7 @@ __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
 from kilnwatch.store.models.emissions import EmissionPermit  # noqa: E402
 
 __all__ += ["EmissionPermit"]
+
+from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
+
+__all__ += ["MeterCalibration", "MeteringPoint"]
