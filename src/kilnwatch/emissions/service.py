@@ -198,7 +198,7 @@ def _region_names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     rows = session.execute(select(Region.code, Region.name_zh).where(Region.code.in_(codes)))
-    return {str(code): str(name) for code, name in rows.tuples()}
+    return {str(r[0]): str(r[1]) for r in rows}
 
 
 def group_totals(
