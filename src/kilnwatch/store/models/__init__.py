@@ -107,6 +107,10 @@ __all__ += [
     "UserDepartment",
 ]
 
+from kilnwatch.store.models.emissions import EmissionPermit  # noqa: E402
+
+__all__ += ["EmissionPermit"]
+
 from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
 
 __all__ += ["MeterCalibration", "MeteringPoint"]
