@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from kilnwatch.cli import app
@@ -82,8 +82,16 @@ def test_impossible_constraints_are_refused() -> None:
 
 
 def test_plan_round_command(settings: Settings, engine: object, tmp_path: Path) -> None:
+    db = make_engine(settings)
+    try:
+        _plan_round_command(settings, db, tmp_path)
+    finally:
+        db.dispose()
+
+
+def _plan_round_command(settings: Settings, db: Engine, tmp_path: Path) -> None:
     province = build_province(SimParams(seed=5, enterprises=80))
-    factory = make_session_factory(make_engine(settings))
+    factory = make_session_factory(db)
     with unit_of_work(factory) as session:
         ids = {}
         for e in province.enterprises:
