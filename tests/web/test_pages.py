@@ -283,3 +283,18 @@ def test_every_string_has_both_languages() -> None:
     assert set(zh) == set(en)
     missing = sorted(k for k in _literal_keys() if k not in zh)
     assert missing == []
+
+
+def test_pages_take_every_period_form_as_the_domain_period(
+    client: TestClient, province: dict[str, int]
+) -> None:
+    sign_in(client, "sd")
+    quarter = client.get("/?period=2025-Q1")
+    assert quarter.status_code == 200 and "2025年第1季度" in quarter.text
+    ytd = client.get("/?kind=ytd&month=2025-03")
+    assert ytd.status_code == 200 and "2025年1—3月" in ytd.text
+    assert '<option value="ytd" selected' in ytd.text
+    week = client.get(f"/enterprises/{province['ent']}?period=2025-W10")
+    assert week.status_code == 200 and "2025-W10" in week.text
+    bad = client.get("/?period=2025-13")
+    assert bad.status_code == 422 and "period" in bad.text

@@ -170,7 +170,7 @@ def enterprise_page(env: SignedIn, enterprise_id: int = Id) -> Response:
     period, picker = picked_period(env, where)
     figs, last = env.cached(("ent-figs", e.id, period.label), lambda: (
         compute_figures(env.db, where, period).total(),
-        compute_figures(env.db, where, period.shifted_years(-1)).total()))  # fmt: skip
+        compute_figures(env.db, where, period.previous_year()).total()))  # fmt: skip
     sections, tables = cached_sections(env, "enterprise", e, period)
     gateways = env.db.scalar(select(func.count(Gateway.id)).where(Gateway.enterprise_id == e.id))
     city = city_of(e.region_code)

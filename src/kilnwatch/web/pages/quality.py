@@ -29,8 +29,8 @@ from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
-from kilnwatch.web.services.periods import PagePeriod
 from kilnwatch.web.services.region import ONLINE_WINDOW, quality_of
+from kilnwatch.web.services.seam import Period
 
 router = page_router()
 DEAD_LETTER_DAYS = 30
@@ -57,7 +57,7 @@ def quality_page(env: SignedIn) -> Response:
     return env.render("quality.html", {**context, "picker": picker}, tables)
 
 
-def _quality(env: PageEnv, where: Where, period: PagePeriod) -> tuple[dict[str, Any], list[Table]]:
+def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any], list[Table]]:
     t, db = env.t, env.db
     facts = {f.id: f for f in enterprises_in(db, where)}
     total_q, per_q = quality_of(db, where)
