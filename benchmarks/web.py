@@ -108,8 +108,8 @@ def build(url: str, var: Path) -> dict[str, object]:
 
     from kilnwatch.config import Settings
     from kilnwatch.domain.periods import Period
-    from kilnwatch.ingest.folder import import_folder
     from kilnwatch.identity import Role
+    from kilnwatch.ingest.folder import import_folder
     from kilnwatch.ingest.validate import ValidationPolicy
     from kilnwatch.sim.config import SimParams
     from kilnwatch.sim.run import simulate_to_dir

@@ -19,6 +19,7 @@ from kilnwatch.store.repos.figures import Where, enterprises_in
 from kilnwatch.store.repos.scope import region_in_scope
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
+from kilnwatch.web.pages.reports import report_links
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.figures import Totals, change_fraction, compute_figures
 from kilnwatch.web.services.labels import (
@@ -155,8 +156,18 @@ def region_view(
         "trend_json": _trend_json(trend, t),
         "enterprise_total_tce": figs.total(all_ids).energy_tce,
         "crumbs": _crumbs(env, region_code),
+        "report_links": _report_links(env, period, region_code, public),
     }
     return env.render("region.html", context, tables)
+
+
+def _report_links(env: PageEnv, period: Period, region_code: str, public: bool) -> Any:
+    """The region reports of the province or of a city (not of a county: reports are
+    narrowed to a city at most); none on the public page."""
+    if public or not region_code.endswith("00"):
+        return []
+    city = None if region_code.endswith("0000") else region_code
+    return report_links(env, period, city=city)
 
 
 def _crumbs(env: PageEnv, code: str) -> list[tuple[str, str | None]]:
