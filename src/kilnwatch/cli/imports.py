@@ -1,4 +1,5 @@
-"""``kilnwatch import registry|sources|readings``: data files into the store (docs/formats.md).
+"""``kilnwatch import registry|sources|metering|readings``: data files into the store
+(docs/formats.md, docs/metering.md).
 
 Each command imports in one transaction, committed at the end: all-or-nothing (every fault
 printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, REGISTRY_FORMATS
+from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, METERING_FORMATS, REGISTRY_FORMATS
 from kilnwatch.ingest.tables import TableImportReport, write_rejects
 from kilnwatch.ingest.validate import ValidationPolicy
 
@@ -80,6 +81,24 @@ def import_sources_cmd(
 
     def run(session: Session) -> TableImportReport:
         return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("metering")
+def import_metering_cmd(
+    path: Annotated[Path, typer.Argument(help="A census file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
+    ] = None,
+    rejects: Rejects = None,
+) -> None:
+    """Import the metering census: metering points and calibration certificates."""
+    from kilnwatch.metering.imports import import_metering
+
+    def run(session: Session) -> TableImportReport:
+        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid)
 
     _import_tables(run, path, rejects)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -32,6 +32,7 @@ from kilnwatch.web.api import (
     reports,
 )
 from kilnwatch.web.errors import install_error_handlers
+from kilnwatch.web.limits import reject_out_of_range_integers
 from kilnwatch.web.pages import install_pages
 from kilnwatch.web.services.cache import FigureCache
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_out_of_range_integers)],
     )
     engine = make_engine(settings)
     app.state.settings = settings

@@ -76,3 +76,7 @@ from kilnwatch.store.models.reports import (  # noqa: E402
 )
 
 __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
+
+from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
+
+__all__ += ["MeterCalibration", "MeteringPoint"]
