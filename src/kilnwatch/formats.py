@@ -110,6 +110,14 @@ READINGS_FORMAT = FileFormat(
 )
 """Readings files and payloads (CSV, Parquet, JSON objects)."""
 
+PERMITS_FORMAT = FileFormat(
+    "permits",
+    ("enterprise_uscc", "unit_code", "permit_no", "pollutant", "concentration_mg_m3",
+     "o2_ref_pct", "annual_t", "valid_from", "valid_to"),
+    optional=("unit_code", "concentration_mg_m3", "o2_ref_pct", "annual_t"),
+)  # fmt: skip
+"""Pollutant discharge permits (排污许可证): one row per permit, stack and pollutant."""
+
 METERING_FORMATS = _by_kind(
     FileFormat(
         "metering_points",

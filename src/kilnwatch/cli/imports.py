@@ -1,5 +1,5 @@
-"""``kilnwatch import registry|sources|metering|readings``: data files into the store
-(docs/formats.md, docs/metering.md).
+"""``kilnwatch import registry|sources|metering|permits|readings``: data files into the store
+(docs/formats.md, docs/metering.md, docs/emissions.md).
 
 Each command imports in one transaction, committed at the end: all-or-nothing (every fault
 printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
@@ -81,6 +81,22 @@ def import_sources_cmd(
 
     def run(session: Session) -> TableImportReport:
         return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("permits")
+def import_permits_cmd(
+    path: Annotated[Path, typer.Argument(help="A permits file (CSV/XLSX), docs/emissions.md.")],
+    skip_invalid: SkipInvalid = False,
+    rejects: Rejects = None,
+) -> None:
+    """Import pollutant discharge permits (排污许可证): permitted concentration and annual
+    quantity per stack and pollutant."""
+    from kilnwatch.ingest.permits import import_permits
+
+    def run(session: Session) -> TableImportReport:
+        return import_permits(session, path, skip_invalid=skip_invalid)
 
     _import_tables(run, path, rejects)
 
