@@ -26,6 +26,7 @@ from kilnwatch.web.api import (
     exports,
     findings,
     ingest,
+    mappings,
     readings,
     registry,
     report_schedules,
@@ -48,6 +49,7 @@ def api_router() -> APIRouter:
     router.include_router(registry.router)
     router.include_router(readings.router)
     router.include_router(ingest.router)
+    router.include_router(mappings.router)
     router.include_router(accounting.router)
     router.include_router(findings.router)
     router.include_router(report_schedules.router)  # before /reports/{name}
@@ -73,6 +75,7 @@ def make_templates() -> Jinja2Templates:
     web_root = resources.files("kilnwatch.web")
     templates = Jinja2Templates(directory=str(web_root / "templates"))
     env = templates.env
+    env.auto_reload = False  # the templates ship with the package: no stat() per render
     env.globals.update(num=fmt.num, pct=fmt.pct, change=fmt.change, period_label=_period_label)
     env.filters["localtime"] = _localtime
     env.filters["num"] = fmt.num

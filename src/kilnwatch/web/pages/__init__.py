@@ -20,7 +20,9 @@ PAGE_MODULES = (
     "findings",
     "quality",
     "admin",
+    "mappings",
     "supervision",
+    "reports",
 )
 
 
