@@ -7,6 +7,7 @@ import typer
 
 from kilnwatch.cli import (
     admin,
+    audit,
     calc,
     demo,
     export,
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
