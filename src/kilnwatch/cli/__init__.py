@@ -10,6 +10,7 @@ from kilnwatch.cli import (
     audit,
     calc,
     demo,
+    emissions,
     export,
     forward,
     hj212,
@@ -18,6 +19,7 @@ from kilnwatch.cli import (
     report,
     schedule,
     simulate,
+    supervise,
     verify,
 )
 from kilnwatch.collect.cli import app as collect_app
@@ -33,6 +35,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
+app.add_typer(emissions.app, name="emissions")
 app.add_typer(collect_app, name="collect")
 app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
@@ -40,6 +43,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(supervise.app, name="supervise")
 app.command("demo")(demo.demo)
 app.add_typer(verify.app, name="verify")
 

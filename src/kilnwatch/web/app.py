@@ -30,6 +30,7 @@ from kilnwatch.web.api import (
     registry,
     report_schedules,
     reports,
+    supervision,
 )
 from kilnwatch.web.errors import install_error_handlers
 from kilnwatch.web.limits import reject_out_of_range_integers
@@ -52,6 +53,7 @@ def api_router() -> APIRouter:
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
     router.include_router(exports.router)
+    router.include_router(supervision.router)
     return router
 
 
@@ -71,6 +73,7 @@ def make_templates() -> Jinja2Templates:
     web_root = resources.files("kilnwatch.web")
     templates = Jinja2Templates(directory=str(web_root / "templates"))
     env = templates.env
+    env.auto_reload = False  # the templates ship with the package: no stat() per render
     env.globals.update(num=fmt.num, pct=fmt.pct, change=fmt.change, period_label=_period_label)
     env.filters["localtime"] = _localtime
     env.filters["num"] = fmt.num

@@ -20,6 +20,8 @@ PAGE_MODULES = (
     "findings",
     "quality",
     "admin",
+    "supervision",
+    "reports",
 )
 
 
