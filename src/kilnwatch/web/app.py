@@ -31,6 +31,7 @@ from kilnwatch.web.api import (
     registry,
     report_schedules,
     reports,
+    supervision,
 )
 from kilnwatch.web.errors import install_error_handlers
 from kilnwatch.web.limits import reject_out_of_range_integers
@@ -54,6 +55,7 @@ def api_router() -> APIRouter:
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
     router.include_router(exports.router)
+    router.include_router(supervision.router)
     return router
 
 
