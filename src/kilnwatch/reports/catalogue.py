@@ -23,6 +23,7 @@ from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
 from kilnwatch.reports.enterprise import enterprise_report
 from kilnwatch.reports.monthly import monthly_report
+from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
 
@@ -56,6 +57,16 @@ REPORTS: dict[str, ReportSpec] = {
             enterprise_report,
             needs_enterprise=True,
             description=Text("一家企业的单页概况", "one enterprise on one page"),
+        ),
+        ReportSpec(
+            "programme",
+            Text("能效提升工作进展", "Efficiency programme"),
+            programme_report,
+            description=Text(
+                "低于基准、改造中、已改造、已核验、淘汰的装置与产能，标杆产能占比，领跑者，淘汰清单",
+                "units and capacity below the baseline, in retrofit, retrofitted, verified and "
+                "eliminated; share at benchmark; leaders; the elimination list",
+            ),
         ),
     )
 }

@@ -76,3 +76,12 @@ from kilnwatch.store.models.reports import (  # noqa: E402
 )
 
 __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
+
+from kilnwatch.store.models.programme import (  # noqa: E402
+    LevelDetermination,
+    PlanMilestone,
+    RetrofitPlan,
+    SavingsVerification,
+)
+
+__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
