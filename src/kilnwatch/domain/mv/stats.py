@@ -244,9 +244,7 @@ def instrument_uncertainty_fraction(
     return math.sqrt(sum((share * cls / 100 / math.sqrt(3)) ** 2 for share, cls in shares))
 
 
-def _dof_and_mean(
-    measured: FloatArray, predicted: FloatArray, n_params: int
-) -> tuple[int, float]:
+def _dof_and_mean(measured: FloatArray, predicted: FloatArray, n_params: int) -> tuple[int, float]:
     """Degrees of freedom ``n − p`` and the mean ``ȳ``, refusing what makes them undefined."""
     n = len(measured)
     if len(predicted) != n or n <= n_params:
