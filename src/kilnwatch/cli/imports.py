@@ -1,4 +1,5 @@
-"""``kilnwatch import registry|sources|readings``: data files into the store (docs/formats.md).
+"""``kilnwatch import registry|sources|metering|permits|readings``: data files into the store
+(docs/formats.md, docs/metering.md, docs/emissions.md).
 
 Each command imports in one transaction, committed at the end: all-or-nothing (every fault
 printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, REGISTRY_FORMATS
-from kilnwatch.ingest.tables import TableImportReport, write_rejects
+from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, METERING_FORMATS, REGISTRY_FORMATS
+from kilnwatch.ingest.tables import TableImportReport, TextEncoding, named_encoding, write_rejects
+from kilnwatch.ingest.tables.text import ENCODING_HELP
 from kilnwatch.ingest.validate import ValidationPolicy
 
 app = typer.Typer(help="Import data files (formats: docs/formats.md).", no_args_is_help=True)
@@ -27,6 +29,22 @@ SkipInvalid = Annotated[
     bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file.")
 ]
 Rejects = Annotated[Path | None, typer.Option(help="Where rejected rows go (with --skip-invalid).")]
+
+
+def _encoding(name: str) -> TextEncoding:
+    try:
+        return named_encoding(name)
+    except KilnwatchError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+EncodingOpt = Annotated[
+    TextEncoding | None,
+    typer.Option(
+        "--encoding", parser=_encoding, metavar="NAME",
+        help=f"Text encoding of CSV files (default: detected): {ENCODING_HELP}.",
+    ),
+]  # fmt: skip
 
 
 def _import_tables(
@@ -39,6 +57,8 @@ def _import_tables(
             report = run(session)
     except KilnwatchError as exc:
         raise fail(exc) from exc
+    for file, encoding in report.encodings.items():
+        console.print(f"{file}: encoding {encoding}")
     for kind, created in report.created.items():
         console.print(f"{kind}: {created} created, {report.updated[kind]} updated")
     if report.rejected:
@@ -55,12 +75,14 @@ def import_registry_cmd(
         str | None, typer.Option(help=f"{', '.join(REGISTRY_FORMATS)} (when the name does not say)")
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import regions, enterprises, units, projects, gateways and meters."""
     from kilnwatch.ingest.registry import import_registry
 
     def run(session: Session) -> TableImportReport:
-        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind)
+        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind,
+                               encoding=encoding)  # fmt: skip
 
     _import_tables(run, path, rejects)
 
@@ -74,12 +96,48 @@ def import_sources_cmd(
         typer.Option(help=f"{', '.join(EXTERNAL_SOURCE_FORMATS)} (when the name does not say)"),
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
     from kilnwatch.ingest.external_sources import import_sources
 
     def run(session: Session) -> TableImportReport:
-        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid,
+                              encoding=encoding)  # fmt: skip
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("permits")
+def import_permits_cmd(
+    path: Annotated[Path, typer.Argument(help="A permits file (CSV/XLSX), docs/emissions.md.")],
+    skip_invalid: SkipInvalid = False,
+    rejects: Rejects = None,
+) -> None:
+    """Import pollutant discharge permits (排污许可证): permitted concentration and annual
+    quantity per stack and pollutant."""
+    from kilnwatch.ingest.permits import import_permits
+
+    def run(session: Session) -> TableImportReport:
+        return import_permits(session, path, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("metering")
+def import_metering_cmd(
+    path: Annotated[Path, typer.Argument(help="A census file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
+    ] = None,
+    rejects: Rejects = None,
+) -> None:
+    """Import the metering census: metering points and calibration certificates."""
+    from kilnwatch.metering.imports import import_metering
+
+    def run(session: Session) -> TableImportReport:
+        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid)
 
     _import_tables(run, path, rejects)
 
@@ -91,6 +149,7 @@ def import_readings(
         bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
     ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
     from kilnwatch.ingest.readings_file import import_readings_file
@@ -101,10 +160,12 @@ def import_readings(
         with counting_rows(path.name) as advance, session_scope(s) as session:
             report = import_readings_file(
                 session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows, policy=policy,
-                on_progress=advance,
+                on_progress=advance, encoding=encoding,
             )  # fmt: skip
     except KilnwatchError as exc:
         raise fail(exc) from exc
+    if report.encoding is not None:
+        console.print(f"{path.name}: encoding {report.encoding}")
     console.print(
         f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
         f"{report.duplicates} duplicates, {report.rejected} rejected"

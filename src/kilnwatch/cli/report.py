@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +116,30 @@ def enterprise_profile(
 ) -> None:
     """An enterprise's one-page profile."""
     write_report("enterprise", period, fmt, out, lang, None, enterprise)
+
+
+@app.command("metering")
+def metering(
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    period: Annotated[
+        Period | None,
+        period_option(
+            "Operation period (default: this month); the census is taken on its last day or today:"
+        ),
+    ] = None,
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The metering census (GB 17167): one row per enterprise, carrier and level with required,
+    installed and configuration rate; gaps, meter operation and roll-out by city."""
+    from zoneinfo import ZoneInfo
+
+    from kilnwatch.domain.periods import Period as _Period
+
+    zone = ZoneInfo(settings().timezone)
+    chosen = period or _Period.containing("month", datetime.now(zone).date(), zone)
+    write_report("metering", chosen, fmt, out, lang, city, None)
 
 
 @app.command("programme")

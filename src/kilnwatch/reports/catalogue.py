@@ -22,6 +22,7 @@ from kilnwatch.identity import Principal
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
 from kilnwatch.reports.enterprise import enterprise_report
+from kilnwatch.reports.metering import metering_report
 from kilnwatch.reports.monthly import monthly_report
 from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
@@ -57,6 +58,17 @@ REPORTS: dict[str, ReportSpec] = {
             enterprise_report,
             needs_enterprise=True,
             description=Text("一家企业的单页概况", "one enterprise on one page"),
+        ),
+        ReportSpec(
+            "metering",
+            Text("能源计量器具配备与运行", "Energy metering instruments"),
+            metering_report,
+            description=Text(
+                "按企业、能源品种和计量级别的应配备、已配备和配备率（GB 17167），"
+                "问题清单，运行和分市推进",
+                "required and installed instruments and configuration rate per enterprise, "
+                "carrier and level (GB 17167), gaps, operation and roll-out by city",
+            ),
         ),
         ReportSpec(
             "programme",
