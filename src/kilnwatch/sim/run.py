@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kilnwatch.sim.census import MeterEvents, plan_census
+from kilnwatch.sim.census import calibration_rows as census_calibration_rows
+from kilnwatch.sim.census import label_rows as census_label_rows
+from kilnwatch.sim.census import point_rows as census_point_rows
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
@@ -61,6 +65,7 @@ def build_province(params: SimParams) -> Province:
     )
     plan_outages(params, units, rng)
     province.retrofits = plan_retrofits(params, units, rng)
+    province.meter_events = plan_census(params, province)
     return province
 
 
@@ -76,6 +81,7 @@ class _DayLoop:
         self.engine = ReadingEngine(params, province)
         self.faults = ReadingFaults(params, province, faults)
         self.sources = SourceBuilder(params, province, faults)
+        self.events = MeterEvents(province.meter_events, province)
         counter = self.engine.counter
         self.last = np.round(self.engine.register * self.engine.scale) / self.engine.scale
         self.last[~counter] = 0.0
@@ -102,6 +108,7 @@ class _DayLoop:
             d, kcols, load, true, measured, values, flags, np.ones(values.shape, dtype=bool)
         )
         self.faults.transmit(day)
+        self.events.apply(kcols, day.values, day.present)
         rows = self.sources.add_day(d, true.sum(axis=1), reported)
         return day, rows
 
@@ -128,6 +135,13 @@ def simulate_to_dir(
     files["labels"] = write_csv(
         out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)
     )
+    census = {
+        "metering_points": census_point_rows(params, province),
+        "meter_calibrations": census_calibration_rows(params, province),
+        "metering_labels": census_label_rows(params, province, province.meter_events),
+    }
+    for name, rows in census.items():
+        files[name] = write_csv(out_dir / f"{name}.csv", COLUMNS[name], rows)
     report("registry", 1, 1)
     loop = _DayLoop(params, province, faults)
     writer = ReadingsWriter(out_dir, params, province)
