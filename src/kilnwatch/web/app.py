@@ -27,6 +27,7 @@ from kilnwatch.web.api import (
     findings,
     ingest,
     mappings,
+    programme,
     readings,
     registry,
     report_schedules,
@@ -56,6 +57,7 @@ def api_router() -> APIRouter:
     router.include_router(reports.router)
     router.include_router(exports.router)
     router.include_router(supervision.router)
+    router.include_router(programme.router)
     return router
 
 
