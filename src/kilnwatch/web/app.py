@@ -26,6 +26,7 @@ from kilnwatch.web.api import (
     exports,
     findings,
     ingest,
+    metering,
     readings,
     registry,
     report_schedules,
@@ -54,6 +55,7 @@ def api_router() -> APIRouter:
     router.include_router(reports.router)
     router.include_router(exports.router)
     router.include_router(supervision.router)
+    router.include_router(metering.router)
     return router
 
 
