@@ -18,6 +18,7 @@ from kilnwatch.cli import (
     report,
     schedule,
     simulate,
+    supervise,
     verify,
 )
 from kilnwatch.collect.cli import app as collect_app
@@ -40,6 +41,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(supervise.app, name="supervise")
 app.command("demo")(demo.demo)
 app.add_typer(verify.app, name="verify")
 
