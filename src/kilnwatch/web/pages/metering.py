@@ -14,6 +14,7 @@ from fastapi import Path
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from kilnwatch.domain.periods import Period
 from kilnwatch.metering import EnterpriseCensus, enterprise_census, enterprise_operation
 from kilnwatch.metering import gaps as g
 from kilnwatch.metering.census import census_day
@@ -26,7 +27,6 @@ from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import carrier_name, city_of, industry_name, region_name
-from kilnwatch.web.services.periods import PagePeriod
 
 router = page_router()
 Id = Path(ge=1, le=2**31 - 1)
@@ -48,9 +48,9 @@ GAP_COLS = (
 add_nav(NavItem("metering", "nav.metering", "/metering", order=38))
 
 
-def _census_day(env: PageEnv, period: PagePeriod) -> Any:
+def _census_day(env: PageEnv, period: Period) -> Any:
     today = datetime.now(ZoneInfo(env.tz)).date()
-    return census_day((period.end - timedelta(days=1)).date(), today)
+    return census_day(period.stop - timedelta(days=1), today)
 
 
 def _level(env: PageEnv, level: str) -> str:
@@ -92,7 +92,7 @@ def metering_page(env: SignedIn) -> Response:
     return env.render("metering.html", {**context, "picker": picker}, tables)
 
 
-def _province(env: PageEnv, period: PagePeriod) -> tuple[dict[str, Any], list[Table]]:
+def _province(env: PageEnv, period: Period) -> tuple[dict[str, Any], list[Table]]:
     t = env.t
     day = _census_day(env, period)
     censuses = enterprise_census(env.db, env.me, day)
@@ -157,7 +157,7 @@ def enterprise_metering_page(env: SignedIn, enterprise_id: int = Id) -> Response
     return env.render("metering_enterprise.html", {**context, "picker": picker}, tables)
 
 
-def _enterprise(env: PageEnv, e: Any, period: PagePeriod) -> tuple[dict[str, Any], list[Table]]:
+def _enterprise(env: PageEnv, e: Any, period: Period) -> tuple[dict[str, Any], list[Table]]:
     t, db = env.t, env.db
     day = _census_day(env, period)
     c = enterprise_census(db, env.me, day, enterprise_ids=[e.id])[0]
