@@ -15,6 +15,8 @@ from kilnwatch.cli import (
     hj212,
     imports,
     ingest,
+    mapping,
+    programme,
     report,
     schedule,
     simulate,
@@ -38,6 +40,8 @@ app.add_typer(collect_app, name="collect")
 app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(mapping.app, name="mapping")
+app.add_typer(programme.app, name="programme")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")

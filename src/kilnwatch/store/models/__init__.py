@@ -114,3 +114,16 @@ __all__ += ["EmissionPermit"]
 from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
 
 __all__ += ["MeterCalibration", "MeteringPoint"]
+
+from kilnwatch.store.models.mappings import SourceMapping  # noqa: E402
+
+__all__ += ["SourceMapping"]
+
+from kilnwatch.store.models.programme import (  # noqa: E402
+    LevelDetermination,
+    PlanMilestone,
+    RetrofitPlan,
+    SavingsVerification,
+)
+
+__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
