@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     """Wait before the first retry of a failed e-mail; doubled after each further failure."""
     schedule_poll_s: float = Field(default=30.0, gt=0)
     """How often ``kilnwatch schedule run`` looks for due reports."""
+    province: str = "shandong"
+    """Province whose programme rules apply (``reference/programme/policy.csv`` rows
+    ``province:<name>``, e.g. its retrofit deadline); national rules otherwise."""
+    provincial_levels_dir: Path | None = None
+    """Directory of provincial level tables (CSV, ``reference/levels/README.md``) used by the
+    programme's determinations next to the packaged NDRC and GB tables."""
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

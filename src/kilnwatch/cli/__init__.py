@@ -16,6 +16,7 @@ from kilnwatch.cli import (
     imports,
     ingest,
     mapping,
+    programme,
     report,
     schedule,
     simulate,
@@ -40,6 +41,7 @@ app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(mapping.app, name="mapping")
+app.add_typer(programme.app, name="programme")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")

@@ -118,3 +118,12 @@ __all__ += ["MeterCalibration", "MeteringPoint"]
 from kilnwatch.store.models.mappings import SourceMapping  # noqa: E402
 
 __all__ += ["SourceMapping"]
+
+from kilnwatch.store.models.programme import (  # noqa: E402
+    LevelDetermination,
+    PlanMilestone,
+    RetrofitPlan,
+    SavingsVerification,
+)
+
+__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
