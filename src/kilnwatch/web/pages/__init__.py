@@ -23,6 +23,7 @@ PAGE_MODULES = (
     "mappings",
     "supervision",
     "metering",
+    "programme",
     "reports",
     "emissions",
 )
