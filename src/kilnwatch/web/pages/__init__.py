@@ -25,6 +25,7 @@ PAGE_MODULES = (
     "metering",
     "programme",
     "reports",
+    "emissions",
 )
 
 
