@@ -28,6 +28,7 @@ from kilnwatch.web.api import (
     findings,
     ingest,
     mappings,
+    metering,
     readings,
     registry,
     report_schedules,
@@ -58,6 +59,7 @@ def api_router() -> APIRouter:
     router.include_router(reports.router)
     router.include_router(exports.router)
     router.include_router(supervision.router)
+    router.include_router(metering.router)
     return router
 
 
