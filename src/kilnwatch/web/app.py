@@ -29,6 +29,7 @@ from kilnwatch.web.api import (
     ingest,
     mappings,
     metering,
+    programme,
     readings,
     registry,
     report_schedules,
@@ -60,6 +61,7 @@ def api_router() -> APIRouter:
     router.include_router(exports.router)
     router.include_router(supervision.router)
     router.include_router(metering.router)
+    router.include_router(programme.router)
     return router
 
 
