@@ -23,9 +23,11 @@ from kilnwatch.web import fmt
 from kilnwatch.web.api import (
     accounting,
     auth,
+    emissions,
     exports,
     findings,
     ingest,
+    mappings,
     readings,
     registry,
     report_schedules,
@@ -48,7 +50,9 @@ def api_router() -> APIRouter:
     router.include_router(registry.router)
     router.include_router(readings.router)
     router.include_router(ingest.router)
+    router.include_router(mappings.router)
     router.include_router(accounting.router)
+    router.include_router(emissions.router)
     router.include_router(findings.router)
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
