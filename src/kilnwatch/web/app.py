@@ -28,6 +28,8 @@ from kilnwatch.web.api import (
     findings,
     ingest,
     mappings,
+    metering,
+    programme,
     readings,
     registry,
     report_schedules,
@@ -58,6 +60,8 @@ def api_router() -> APIRouter:
     router.include_router(reports.router)
     router.include_router(exports.router)
     router.include_router(supervision.router)
+    router.include_router(metering.router)
+    router.include_router(programme.router)
     return router
 
 
