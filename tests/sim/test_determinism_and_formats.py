@@ -22,7 +22,7 @@ def test_two_runs_with_one_seed_are_byte_identical(tmp_path: Path) -> None:
     simulate_to_dir(TINY, tmp_path / "a")
     simulate_to_dir(TINY, tmp_path / "b")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert "readings.parquet" in names and len(names) == 18
+    assert "readings.parquet" in names and len(names) == 19
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

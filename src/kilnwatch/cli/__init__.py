@@ -7,6 +7,7 @@ import typer
 
 from kilnwatch.cli import (
     admin,
+    audit,
     calc,
     demo,
     emissions,
@@ -16,6 +17,7 @@ from kilnwatch.cli import (
     imports,
     ingest,
     mapping,
+    programme,
     report,
     schedule,
     simulate,
@@ -31,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
@@ -40,6 +43,7 @@ app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(mapping.app, name="mapping")
+app.add_typer(programme.app, name="programme")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")

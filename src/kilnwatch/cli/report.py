@@ -142,6 +142,46 @@ def metering(
     write_report("metering", chosen, fmt, out, lang, city, None)
 
 
+@app.command("emissions")
+def emissions(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+    enterprise: EnterpriseOpt = None,
+) -> None:
+    """Pollutant emissions and water: SO2, NOx and particulate matter by enterprise and stack,
+    valid-data share, exceedances, water withdrawal against the quotas (docs/emissions.md)."""
+    write_report("emissions", period, fmt, out, lang, city, enterprise)
+
+
+@app.command("programme")
+def programme(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The efficiency programme: stages of every unit, share at benchmark by month, leaders,
+    the elimination list and plans that slip (docs/programme.md)."""
+    write_report("programme", period, fmt, out, lang, city, None)
+
+
+@app.command("supervision")
+def supervision(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """Supervision work of the period: items opened, closed, overdue and escalated by city,
+    penalties and quota deductions, quota balances, joint inspection progress."""
+    write_report("supervision", period, fmt, out, lang, city, None)
+
+
 @app.command("efficiency")
 def efficiency(
     period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False, lang: LangOpt = "zh-CN"

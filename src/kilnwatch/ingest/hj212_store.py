@@ -17,9 +17,10 @@
   against the stored scrypt hash (outcomes kept, see
   :class:`~kilnwatch.ingest.gateways.SecretCheck`).
 
-Values of a mapped pollutant code whose kind is not stored (``-Min``, ``-Max``, ``-Cou``,
-converted ``-Zs*``) are skipped; a measured value of an unmapped code is dead-lettered as
-``ingest.unknown_meter``.
+Values of a mapped pollutant code whose kind is not stored (``-Min``, ``-Max``, converted
+``-Zs*``, and ``-Cou`` unless a meter is mapped for ``<code>-Cou``: the device's emission
+amount, cross-checked by :mod:`kilnwatch.emissions`) are skipped; a measured value of an
+unmapped code is dead-lettered as ``ingest.unknown_meter``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,12 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.config import Settings
-from kilnwatch.ingest.gateways import GatewayDirectory, GatewayEntry, SecretCheck
+from kilnwatch.ingest.gateways import (
+    GatewayDirectory,
+    GatewayEntry,
+    RememberedSecrets,
+    SecretCheck,
+)
 from kilnwatch.ingest.hj212 import (
     Device,
     HJ212Server,
@@ -215,10 +221,24 @@ def _raw(reading: DecodedReading, row_no: int) -> RawReading:
     return RawReading(reading.meter_code, ts, reading.value, unit, reading.flag, row_no, payload)
 
 
+def _stored(device: Device, r: DecodedReading) -> bool:
+    """Measured values (Rtd/Avg), mapped or not; a ``-Cou`` total (emission amount of the
+    period, HJ 212-2017 Table B.2) only on a meter mapped for it by ``<code>-Cou``."""
+    if r.converted:
+        return False
+    if r.kind in STORED_READING_KINDS:
+        return True
+    return (
+        r.kind == "cou"
+        and r.meter_code is not None
+        and (r.meter_code == device.meters.get(f"{r.code}-Cou"))
+    )
+
+
 def packet_rows(device: Device, packet: Packet) -> list[RawReading]:
-    """Readings to store from a packet: measured values (Rtd/Avg), mapped or not."""
+    """Readings to store from a packet (:func:`_stored`)."""
     report = packet_readings(device, packet)
-    wanted = [r for r in report.readings if r.kind in STORED_READING_KINDS and not r.converted]
+    wanted = [r for r in report.readings if _stored(device, r)]
     return [_raw(r, i) for i, r in enumerate(wanted, start=1)]
 
 
@@ -435,12 +455,13 @@ async def serve_store(
     policy: ValidationPolicy,
     stop: asyncio.Event,
     on_ready: Callable[[int], None],
+    secrets: SecretCheck | None = None,
 ) -> dict[str, object]:
     """Receive until ``stop`` is set, then commit and acknowledge what is queued.
 
     Returns the server's counters.
     """
-    directory = DbDeviceDirectory(factory)
+    directory = DbDeviceDirectory(factory, secrets)
     directory.reload()
     sink = DbFrameSink(factory, directory, policy, max_batch_frames=options.batch_frames,
                        max_delay_ms=options.max_delay_ms, writers=options.writers)  # fmt: skip
@@ -451,6 +472,7 @@ async def serve_store(
     await stop.wait()
     await server.close()
     await sink.close()
+    directory.secrets.close()
     return server.stats.snapshot()
 
 
@@ -472,8 +494,12 @@ def run_store_worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         factory = make_session_factory(engine)
-        return await serve_store(factory, mine, policy, stop,
-                                 lambda bound: events.put((READY, index, bound)))  # fmt: skip
+        secrets = SecretCheck(remembered=RememberedSecrets.for_settings(settings))
+
+        def ready(bound: int) -> None:
+            events.put((READY, index, bound))
+
+        return await serve_store(factory, mine, policy, stop, ready, secrets)
 
     try:
         counters = run_receiver_loop(main())

@@ -21,11 +21,14 @@ from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
+from kilnwatch.reports.emissions import emissions_report
 from kilnwatch.reports.enterprise import enterprise_report
 from kilnwatch.reports.metering import metering_report
 from kilnwatch.reports.monthly import monthly_report
+from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
+from kilnwatch.reports.supervision import supervision_report
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,16 @@ REPORTS: dict[str, ReportSpec] = {
             description=Text("一家企业的单页概况", "one enterprise on one page"),
         ),
         ReportSpec(
+            "emissions",
+            Text("污染物排放与用水", "Pollutant emissions and water"),
+            emissions_report,
+            description=Text(
+                "二氧化硫、氮氧化物、颗粒物排放量（按企业、排放口），有效数据率，超标，取水量与定额",
+                "SO2, NOx and particulate matter by enterprise and stack, valid-data share, "
+                "exceedances, water withdrawal against the quotas",
+            ),
+        ),
+        ReportSpec(
             "metering",
             Text("能源计量器具配备与运行", "Energy metering instruments"),
             metering_report,
@@ -67,6 +80,26 @@ REPORTS: dict[str, ReportSpec] = {
                 "问题清单，运行和分市推进",
                 "required and installed instruments and configuration rate per enterprise, "
                 "carrier and level (GB 17167), gaps, operation and roll-out by city",
+            ),
+        ),
+        ReportSpec(
+            "programme",
+            Text("能效提升工作进展", "Efficiency programme"),
+            programme_report,
+            description=Text(
+                "低于基准、改造中、已改造、已核验、淘汰的装置与产能，标杆产能占比，领跑者，淘汰清单",
+                "units and capacity below the baseline, in retrofit, retrofitted, verified and "
+                "eliminated; share at benchmark; leaders; the elimination list",
+            ),
+        ),
+        ReportSpec(
+            "supervision",
+            Text("督查整改工作情况", "Supervision work"),
+            supervision_report,
+            description=Text(
+                "分市新增、办结、逾期和升级事项，处罚与指标扣减，指标余额，联合检查进度",
+                "items opened, closed, overdue and escalated by city, penalties and quota "
+                "deductions, quota balances, joint inspection progress",
             ),
         ),
     )

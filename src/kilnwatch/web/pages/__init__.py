@@ -22,7 +22,10 @@ PAGE_MODULES = (
     "admin",
     "mappings",
     "supervision",
+    "metering",
+    "programme",
     "reports",
+    "emissions",
 )
 
 
