@@ -11,8 +11,9 @@ page's raw resolution reads a two-day window).
 Load: ``kilnwatch serve`` (one worker process by default, as a user runs it;
 ``BENCH_WEB_WORKERS``) on a free loopback port; this script is the second process: 50 users
 (10 province, 30 city, 10 enterprise; arriving over the first 10 s) sign in through the
-sign-in form, land on their home page, then browse their pages (overview or city, enterprise, unit, meter, the read API raw and
-daily, findings queue and one finding, data quality) with a think time drawn uniformly from
+sign-in form, land on their home page, then browse their pages (overview or city,
+enterprise, unit, meter, the read API raw and daily, findings queue and one finding, data
+quality) with a think time drawn uniformly from
 2-8 s (``BENCH_WEB_THINK_S``; about 10 requests/s in all) for ``DURATION_S`` seconds after a
 15 s warm-up. Every page view counts, including the first (uncached) view of an enterprise,
 unit or meter met during the run. Reported: each page's p50 and p95 [ms] and the same-run
