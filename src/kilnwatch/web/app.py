@@ -26,6 +26,7 @@ from kilnwatch.web.api import (
     exports,
     findings,
     ingest,
+    projects,
     readings,
     registry,
     report_schedules,
@@ -51,6 +52,7 @@ def api_router() -> APIRouter:
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
     router.include_router(exports.router)
+    router.include_router(projects.router)
     return router
 
 

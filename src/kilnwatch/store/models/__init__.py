@@ -76,3 +76,32 @@ from kilnwatch.store.models.reports import (  # noqa: E402
 )
 
 __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
+from kilnwatch.store.models.projects import (  # noqa: E402
+    CapacityReplacement,
+    CoalSubstitution,
+    DispatchEntry,
+    ProductionCap,
+    ProjectApproval,
+    ProjectStageEvent,
+    ResidentLog,
+    ResidentSupervisor,
+    SiteFollowUp,
+    SiteVisit,
+    WeeklyReport,
+    WeeklySignature,
+)
+
+__all__ += [
+    "CapacityReplacement",
+    "CoalSubstitution",
+    "DispatchEntry",
+    "ProductionCap",
+    "ProjectApproval",
+    "ProjectStageEvent",
+    "ResidentLog",
+    "ResidentSupervisor",
+    "SiteFollowUp",
+    "SiteVisit",
+    "WeeklyReport",
+    "WeeklySignature",
+]
