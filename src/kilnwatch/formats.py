@@ -151,3 +151,28 @@ READINGS_FORMAT = FileFormat(
     "readings", ("meter_code", "ts", "value", "unit", "flag"), optional=("unit", "flag")
 )
 """Readings files and payloads (CSV, Parquet, JSON objects)."""
+
+PERMITS_FORMAT = FileFormat(
+    "permits",
+    ("enterprise_uscc", "unit_code", "permit_no", "pollutant", "concentration_mg_m3",
+     "o2_ref_pct", "annual_t", "valid_from", "valid_to"),
+    optional=("unit_code", "concentration_mg_m3", "o2_ref_pct", "annual_t"),
+)  # fmt: skip
+"""Pollutant discharge permits (排污许可证): one row per permit, stack and pollutant."""
+
+METERING_FORMATS = _by_kind(
+    FileFormat(
+        "metering_points",
+        ("enterprise_uscc", "point_code", "name", "level", "carrier", "unit_code", "meter_code",
+         "accuracy_variant", "planned_on"),
+        optional=("unit_code", "meter_code", "accuracy_variant", "planned_on"),
+    ),
+    FileFormat(
+        "meter_calibrations",
+        ("meter_code", "certificate_no", "calibrated_on", "due_on", "issuer", "result",
+         "certificate_file"),
+        optional=("certificate_file",),
+    ),
+)  # fmt: skip
+"""The metering census (docs/metering.md): required instrument positions, calibration
+certificates."""

@@ -68,9 +68,35 @@ def _readings_by_month(run: Run) -> dict[tuple[str, str, str], float]:
     return {(r[0], r[1], r[2]): r[3] for r in sums.iter_rows()}
 
 
+def _flows(reports: pl.DataFrame) -> pl.DataFrame:
+    """The consumption and production items (not the stocks)."""
+    return reports.filter(~pl.col("item").str.starts_with("stock_"))
+
+
+def test_reported_stocks_close_the_balance(clean: Run) -> None:
+    """opening stock + invoiced lots − consumption = closing stock (GB/T 2589 balance),
+    within the survey error of the reported stocks."""
+    reports = clean.csv("statistical_reports")
+    value = {(r[0], r[1], r[2]): float(r[3]) for r in reports.iter_rows()}
+    invoices = clean.csv("tax_invoices").filter(pl.col("direction") == "purchase")
+    bought: dict[tuple[str, str, str], float] = {}
+    for r in invoices.iter_rows(named=True):
+        key = (r["enterprise_uscc"], str(r["issued_on"])[:7], r["item"])
+        bought[key] = bought.get(key, 0.0) + float(r["quantity"])
+    closing = [k for k in value if k[2].startswith("stock_closing:")]
+    assert closing, "some enterprises report stocks"
+    for uscc, period, item in closing:
+        carrier = item.split(":", 1)[1]
+        opening = value[(uscc, period, f"stock_opening:{carrier}")]
+        used = value[(uscc, period, f"energy:{carrier}")]
+        balance = opening + bought.get((uscc, period, carrier), 0.0) - used
+        tol = 0.05 * (opening + value[(uscc, period, item)]) + 1e-3
+        assert value[(uscc, period, item)] == pytest.approx(balance, abs=tol)
+
+
 def test_monthly_reports_equal_the_sum_of_readings(clean: Run) -> None:
     expected = _readings_by_month(clean)
-    reports = clean.csv("statistical_reports")
+    reports = _flows(clean.csv("statistical_reports"))
     assert set(reports["period"]) == {"2025-03", "2025-04"}
     assert reports.height == len(expected)
     for uscc, period, item, quantity, _unit in reports.iter_rows():
@@ -80,7 +106,8 @@ def test_monthly_reports_equal_the_sum_of_readings(clean: Run) -> None:
 def test_reports_of_enterprises_without_faults_equal_readings(faulty: Run) -> None:
     labelled = set(faulty.csv("labels")["enterprise_uscc"])
     expected = _readings_by_month(faulty)
-    reports = faulty.csv("statistical_reports").filter(~pl.col("enterprise_uscc").is_in(labelled))
+    reports = _flows(faulty.csv("statistical_reports"))
+    reports = reports.filter(~pl.col("enterprise_uscc").is_in(labelled))
     assert reports.height > 0
     for uscc, period, item, quantity, _unit in reports.iter_rows():
         assert float(quantity) == pytest.approx(expected[(uscc, period, item)], rel=1e-9, abs=2e-3)

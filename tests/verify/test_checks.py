@@ -50,13 +50,15 @@ def _month_rows(
     period: str, n_days: int, ent: int = 1
 ) -> tuple[list[TaxInvoice], list[LogisticsWaybill]]:
     """A month in which fuel purchases, coal deliveries and sales all exceed what the meters
-    and the shipments say (by 20 %, 30 % and 30 %), in lots."""
+    and the shipments say (by 20 %, 30 % and 30 %), in lots, without reported stocks."""
     day = date(int(period[:4]), int(period[5:7]), 10)
     coal_t = TONNES_PER_H * _hours(n_days)
     invoices = [
-        TaxInvoice(invoice_no=f"P{period}", enterprise_id=ent, issued_on=day,
-                   direction="purchase", item="raw_coal", quantity=1.2 * coal_t, unit="t",
-                   amount_cny=0.0),
+        TaxInvoice(invoice_no=f"P{period}-{n}", enterprise_id=ent, issued_on=day,
+                   direction="purchase", item="raw_coal", quantity=0.1 * coal_t, unit="t",
+                   amount_cny=0.0)
+        for n in range(12)  # lots: the stock change is bounded by the median lot
+    ] + [
         TaxInvoice(invoice_no=f"S{period}", enterprise_id=ent, issued_on=day, direction="sale",
                    item="product:clinker", quantity=1300.0, unit="t", amount_cny=0.0),
     ]  # fmt: skip

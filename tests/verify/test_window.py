@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import Meter, Rollup, TaxInvoice
+from kilnwatch.store.models import Meter, Rollup, StatisticalReport, TaxInvoice
 from kilnwatch.verify.context import PeriodWindow
 from kilnwatch.verify.run import verify_period
 from kilnwatch.verify.settings import verify_settings
@@ -24,7 +24,8 @@ FUEL = "verify.fuel.invoice_vs_metered"
 
 def _february(session: Session, plant: Plant) -> float:
     """Store the plant, February's monthly rollup of the entry coal meter (complete, hourly)
-    and coal invoices of February (1.5 x its use) and January (no meter data that month)."""
+    and coal invoices of February (1.5 x its use) and January (no meter data that month);
+    the coal stock reported at the start of February and the end of March is the same."""
     enterprise_id = store(session, plant)
     meter_id = session.scalar(select(Meter.id).where(Meter.code == "E-IN-COAL"))
     hours = FEBRUARY.month.days * 24
@@ -42,6 +43,15 @@ def _february(session: Session, plant: Plant) -> float:
             TaxInvoice(invoice_no=number, enterprise_id=enterprise_id, issued_on=day,
                        direction="purchase", item="raw_coal", quantity=quantity, unit="t",
                        amount_cny=0.0)
+        )  # fmt: skip
+    for period, item in (
+        ("2025-02", "stock_opening:raw_coal"),
+        ("2025-03", "stock_closing:raw_coal"),
+    ):
+        session.add(
+            StatisticalReport(enterprise_id=enterprise_id, period=period, item=item,
+                              quantity=5 * per_hour * 24, unit="t",
+                              source_file="statistical_reports.csv", source_row=1)
         )  # fmt: skip
     session.flush()
     return used_t

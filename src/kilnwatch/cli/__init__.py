@@ -9,6 +9,7 @@ from kilnwatch.cli import (
     admin,
     calc,
     demo,
+    emissions,
     export,
     forward,
     hj212,
@@ -31,6 +32,7 @@ admin.register(app)
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")
+app.add_typer(emissions.app, name="emissions")
 app.add_typer(collect_app, name="collect")
 app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")

@@ -1,5 +1,5 @@
-"""``kilnwatch import registry|sources|readings|projects``: data files into the store
-(docs/formats.md).
+"""``kilnwatch import registry|sources|metering|permits|projects|readings``: data files into
+the store (docs/formats.md, docs/metering.md, docs/emissions.md, docs/projects.md).
 
 Each command imports in one transaction, committed at the end: all-or-nothing (every fault
 printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, PROJECT_CONTROL_FORMATS, REGISTRY_FORMATS
+from kilnwatch.formats import (
+    EXTERNAL_SOURCE_FORMATS,
+    METERING_FORMATS,
+    PROJECT_CONTROL_FORMATS,
+    REGISTRY_FORMATS,
+)
 from kilnwatch.ingest.tables import TableImportReport, write_rejects
 from kilnwatch.ingest.validate import ValidationPolicy
 
@@ -81,6 +86,40 @@ def import_sources_cmd(
 
     def run(session: Session) -> TableImportReport:
         return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("permits")
+def import_permits_cmd(
+    path: Annotated[Path, typer.Argument(help="A permits file (CSV/XLSX), docs/emissions.md.")],
+    skip_invalid: SkipInvalid = False,
+    rejects: Rejects = None,
+) -> None:
+    """Import pollutant discharge permits (排污许可证): permitted concentration and annual
+    quantity per stack and pollutant."""
+    from kilnwatch.ingest.permits import import_permits
+
+    def run(session: Session) -> TableImportReport:
+        return import_permits(session, path, skip_invalid=skip_invalid)
+
+    _import_tables(run, path, rejects)
+
+
+@app.command("metering")
+def import_metering_cmd(
+    path: Annotated[Path, typer.Argument(help="A census file (CSV/XLSX) or a folder of them.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
+    ] = None,
+    rejects: Rejects = None,
+) -> None:
+    """Import the metering census: metering points and calibration certificates."""
+    from kilnwatch.metering.imports import import_metering
+
+    def run(session: Session) -> TableImportReport:
+        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid)
 
     _import_tables(run, path, rejects)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -128,6 +129,30 @@ def weekly(
     """A city's weekly joint report of production-controlled enterprises (output, energy, coal,
     meter operation, caps, the four departments' signatures)."""
     write_report("weekly", week, fmt, out, lang, city, None)
+
+
+@app.command("metering")
+def metering(
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    period: Annotated[
+        Period | None,
+        period_option(
+            "Operation period (default: this month); the census is taken on its last day or today:"
+        ),
+    ] = None,
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The metering census (GB 17167): one row per enterprise, carrier and level with required,
+    installed and configuration rate; gaps, meter operation and roll-out by city."""
+    from zoneinfo import ZoneInfo
+
+    from kilnwatch.domain.periods import Period as _Period
+
+    zone = ZoneInfo(settings().timezone)
+    chosen = period or _Period.containing("month", datetime.now(zone).date(), zone)
+    write_report("metering", chosen, fmt, out, lang, city, None)
 
 
 @app.command("efficiency")

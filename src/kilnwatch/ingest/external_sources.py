@@ -25,7 +25,10 @@ from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
 
 _CARRIER = r"[a-z][a-z0-9_]{1,38}"
-_STAT_ITEM = re.compile(rf"^(production:|energy:){_CARRIER}$")
+_STAT_ITEM = re.compile(rf"^(production:|energy:|stock_opening:|stock_closing:){_CARRIER}$")
+_STAT_ITEMS = (
+    "production:<product>, energy:<carrier>, stock_opening:<carrier> or stock_closing:<carrier>"
+)
 _TRADE_ITEM = re.compile(rf"^(product:)?{_CARRIER}$")
 _LOGISTICS_ITEM = re.compile(rf"^(product:|material:)?{_CARRIER}$")
 
@@ -46,7 +49,7 @@ def _stat(r: TableRow, usccs: Mapping[str, int]) -> Record:
     return {
         "enterprise_id": _enterprise_id(r, usccs),
         "period": r.month(),
-        "item": r.pattern("item", _STAT_ITEM, "production:<product> or energy:<carrier>"),
+        "item": r.pattern("item", _STAT_ITEM, _STAT_ITEMS),
         "quantity": r.non_negative("quantity"),
         "unit": r.unit(),
     }

@@ -1,5 +1,5 @@
 """Import a whole province folder (as ``kilnwatch simulate`` writes it) into the store:
-registry, readings and external sources, in that order. The caller commits."""
+registry, readings, external sources and discharge permits, in that order. The caller commits."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from kilnwatch.ingest.external_sources import import_sources
+from kilnwatch.ingest.permits import import_permits
 from kilnwatch.ingest.pipeline import ReadingCounts
 from kilnwatch.ingest.readings_file import import_readings_file
 from kilnwatch.ingest.registry import import_registry
@@ -50,4 +51,6 @@ def import_folder(
             session, readings, skip_invalid=True, policy=policy, on_progress=on_progress
         )
     report.sources_created = import_sources(session, folder).created
+    if (folder / "permits.csv").exists():
+        report.sources_created |= import_permits(session, folder / "permits.csv").created
     return report

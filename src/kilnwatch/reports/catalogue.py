@@ -22,6 +22,7 @@ from kilnwatch.identity import Principal
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
 from kilnwatch.reports.enterprise import enterprise_report
+from kilnwatch.reports.metering import metering_report
 from kilnwatch.reports.monthly import monthly_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
@@ -66,6 +67,17 @@ REPORTS: dict[str, ReportSpec] = {
                 "一个城市限产企业一周的产量、能耗、煤耗与计量器具运行，四部门会签",
                 "a city's production-controlled enterprises over an ISO week: output, energy, "
                 "coal, meter operation, signed by four departments",
+            ),
+        ),
+        ReportSpec(
+            "metering",
+            Text("能源计量器具配备与运行", "Energy metering instruments"),
+            metering_report,
+            description=Text(
+                "按企业、能源品种和计量级别的应配备、已配备和配备率（GB 17167），"
+                "问题清单，运行和分市推进",
+                "required and installed instruments and configuration rate per enterprise, "
+                "carrier and level (GB 17167), gaps, operation and roll-out by city",
             ),
         ),
     )

@@ -60,6 +60,9 @@ class SimParams(BaseModel):
     retrofit_undelivered_fraction: float = Field(default=0.3, ge=0, le=1)
     missing_equipment_meter_fraction: float = Field(default=0.15, ge=0, le=1)
     overdue_calibration_fraction: float = Field(default=0.04, ge=0, le=1)
+    stock_reporting_fraction: float = Field(
+        default=0.7, ge=0, le=1, description="share of enterprises reporting coal/coke stocks"
+    )
     every_city: bool = Field(
         default=False,
         description="place the first enterprises one in each city, so every city has data",

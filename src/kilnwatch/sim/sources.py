@@ -3,8 +3,12 @@
 * statistical reports: per enterprise and month, production per product and energy per carrier,
   equal to the sum of the metered readings (entry meters, product meters);
 * grid company: the true electricity through each enterprise's entry (its own billing meter);
-* VAT invoices: purchases (electricity = grid total; coal, coke, gas, steam as metered) and
-  sales of sold products (quantity shipped, amount at market price +- noise);
+* VAT invoices: purchases (electricity = grid total; gas and steam as metered; coal and coke
+  per delivery day, the lots of the waybills that are on the books) and sales of sold products
+  (quantity shipped, amount at market price +- noise);
+* stocks of coal and coke: the book stock moves with the lots (opening stock + invoiced lots −
+  consumption = closing stock); a share of the enterprises reports it monthly
+  (``stock_opening:<carrier>``, ``stock_closing:<carrier>``, as surveyed: +- survey noise);
 * logistics: rail trains and road consignments of coal, coke and raw materials in, products out,
   sized so that deliveries track consumption within one consignment;
 * market prices: monthly random walk around synthetic base prices.
@@ -30,8 +34,11 @@ PRICE_WALK_SD = 0.03
 SALE_PRICE_SD = 0.015
 COAL_PRICE_SD = 0.02
 SALES_INVOICES = (2, 6)
-STREAM_LOGISTICS, STREAM_MONTH, STREAM_PRICES = 5, 6, 7
+STREAM_LOGISTICS, STREAM_MONTH, STREAM_PRICES, STREAM_STOCKS = 5, 6, 7, 8
 PURCHASED = ("electricity", "raw_coal", "coke", "natural_gas", "steam")
+STOCKED = ("raw_coal", "coke")  # delivered in lots, stocked; invoiced per delivery day
+INITIAL_STOCK_DAYS = 5.0  # synthetic: stock at the start, in days of the first day's use
+STOCK_SURVEY_SD = 0.01  # synthetic: relative error of a reported (surveyed) stock
 
 
 def fmt(x: float, nd: int = 3) -> str:
@@ -56,6 +63,8 @@ class _Month:
     stats: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
     grid: dict[int, float] = field(default_factory=lambda: defaultdict(float))
     bought: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
+    lots: dict[tuple[int, str, date], float] = field(default_factory=lambda: defaultdict(float))
+    opening: dict[tuple[int, str], float] = field(default_factory=dict)
     sold: dict[tuple[int, str], float] = field(default_factory=lambda: defaultdict(float))
 
 
@@ -70,6 +79,12 @@ class SourceBuilder:
         self.month: _Month | None = None
         self.seq: dict[str, int] = defaultdict(int)
         self.prices: dict[str, float] = {k: v for k, (v, _u) in BASE_PRICES_CNY.items()}
+        self.stock: dict[tuple[int, str], float] = {}
+        self.reports_stock = [
+            bool(np.random.default_rng([params.seed, STREAM_STOCKS, e]).random()
+                 < params.stock_reporting_fraction)
+            for e in range(len(province.enterprises))
+        ]  # fmt: skip
         meters = province.meters
         self.entry = [(m.idx, m.ent_idx, m.carrier, m.uom) for m in meters if m.role == "entry"]
         self.products = [
@@ -95,6 +110,11 @@ class SourceBuilder:
                 month.grid[ent] += float(true_sum[idx])
             if carrier in PURCHASED:
                 month.bought[(ent, carrier)] += float(true_sum[idx])
+            if carrier in STOCKED:
+                used = float(true_sum[idx])
+                stock = self.stock.setdefault((ent, carrier), INITIAL_STOCK_DAYS * used)
+                month.opening.setdefault((ent, carrier), stock)
+                self.stock[(ent, carrier)] = stock - used
             if carrier in ("raw_coal", "coke"):
                 extra = self._unmetered_share(ent, d) if carrier == "raw_coal" else 0.0
                 qty = float(true_sum[idx]) / (1.0 - extra)
@@ -143,6 +163,11 @@ class SourceBuilder:
                 if direction == "out":
                     qty = min(qty, flow.need - flow.shipped)
                 flow.shipped += qty
+                if direction == "in" and item in STOCKED and self.month is not None:
+                    extra = self._unmetered_share(ent, d) if item == "raw_coal" else 0.0
+                    on_books = qty * (1.0 - extra)  # unmetered coal is off the books
+                    self.stock[(ent, item)] = self.stock.get((ent, item), 0.0) + on_books
+                    self.month.lots[(ent, item, day)] += on_books
                 if direction == "out" and item.startswith("product:"):
                     spec_unit = self._product_factor(item)
                     self.month.sold[(ent, item)] += qty / spec_unit  # type: ignore[union-attr]
@@ -220,8 +245,30 @@ class SourceBuilder:
         day = self.params.start + timedelta(days=(f.k0 + 1) // self.params.intervals_per_day)
         return day.strftime("%Y-%m")
 
-    def _stats_rows(self, month: _Month) -> list[dict[str, str]]:
+    def _stock_rows(self, month: _Month) -> list[dict[str, str]]:
+        """Reported stocks (205-1表) of the enterprises that report them, as surveyed."""
+        rng = np.random.default_rng([self.params.seed, STREAM_STOCKS, month.first_day])
         rows = []
+        for (ent, carrier), opening in sorted(month.opening.items()):
+            if not self.reports_stock[ent]:
+                continue
+            closing = self.stock[(ent, carrier)]
+            unit = self._item_unit(ent, f"energy:{carrier}")
+            for item, qty in (("stock_opening", opening), ("stock_closing", closing)):
+                surveyed = max(qty, 0.0) * (1.0 + rng.normal(0.0, STOCK_SURVEY_SD))
+                rows.append(
+                    {
+                        "enterprise_uscc": self.p.enterprises[ent].uscc,
+                        "period": month.period,
+                        "item": f"{item}:{carrier}",
+                        "quantity": fmt(max(surveyed, 0.0), 3),
+                        "unit": unit,
+                    }
+                )
+        return rows
+
+    def _stats_rows(self, month: _Month) -> list[dict[str, str]]:
+        rows = self._stock_rows(month)
         for (ent, item), qty in sorted(month.stats.items()):
             under = self._fault_factor("stats_underreport_energy", ent, item, month.period)
             over = self._fault_factor("production_overreport", ent, item, month.period)
@@ -271,6 +318,13 @@ class SourceBuilder:
                 rows.append(
                     self._invoice(ent, last, "purchase", carrier, qty, unit, qty * self.prices[key])
                 )
+                continue
+            if carrier in STOCKED and unit == "t":
+                for (e, item, day), lot in sorted(month.lots.items()):
+                    if (e, item) == (ent, carrier):
+                        price = self.prices[key] * (1 + rng.normal(0.0, COAL_PRICE_SD))
+                        rows.append(self._invoice(ent, day, "purchase", carrier, lot, unit,
+                                                  lot * price))  # fmt: skip
                 continue
             for part in self._split(qty, int(rng.integers(1, 4)), rng):
                 day = first + timedelta(days=int(rng.integers(0, span + 1)))

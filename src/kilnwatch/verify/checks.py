@@ -48,6 +48,7 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
     for check in CHECKS.enterprise_checks:
         if check.run is not None and ctx.settings.enabled(check.code):
             out += _declared(check, check.run(ctx))
+    out = fuel.without_coal_explained_by_meters(out)
     return _without_explained_ratios(ctx, _without_capped_repeats(out))
 
 

@@ -119,6 +119,7 @@ class EarlierMonth:
     invoices: list[TaxInvoice] = field(default_factory=list)
     waybills: list[LogisticsWaybill] = field(default_factory=list)
     totals: dict[int, MonthTotal] = field(default_factory=dict)  # by meter id
+    stats: dict[str, StatisticalReport] = field(default_factory=dict)  # by item (stocks)
 
 
 @dataclass

@@ -30,6 +30,19 @@ def rounded(value: float, digits: int = 4) -> float:
     return float(round(value, digits))
 
 
+def human(value: float | None) -> str:
+    """A number for people in messages: thousands grouped, no exponent form (``15,112,600``,
+    ``3.25``, ``0.0123``)."""
+    if value is None:
+        return "—"
+    size = abs(value)
+    if size >= 100:
+        return f"{value:,.0f}"
+    if size >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3g}"
+
+
 def utc_at(epoch_s: int) -> datetime:
     """An epoch second as an aware UTC datetime."""
     return datetime.fromtimestamp(int(epoch_s), UTC)

@@ -82,7 +82,8 @@ def _earlier(
     session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, settings: VerifySettings
 ) -> dict[int, list[EarlierMonth]]:
     """Per enterprise, the months before ``window`` the longest check window needs (most
-    recent first): their invoices, waybills and the meters' monthly rollups."""
+    recent first): their invoices, waybills, statistical reports and the meters' monthly
+    rollups."""
     windows = months_before(window, CHECKS.longest_window_months(settings) - 1)
     if not windows or not infos:
         return {}
@@ -95,9 +96,12 @@ def _earlier(
 def _add_earlier_sources(
     session: Session, out: dict[int, list[EarlierMonth]], start: date, end: date
 ) -> None:
-    """Invoices and waybills dated in [start, end) into their enterprise's month."""
+    """Invoices and waybills dated in [start, end), and the statistical reports of those
+    months (stocks), into their enterprise's month."""
     index = {m.window.period: n for n, m in enumerate(next(iter(out.values())))}
     ids = list(out)
+    for report in src.statistical_reports(session, ids, list(index)):
+        out[report.enterprise_id][index[report.period]].stats[report.item] = report
     for invoice in src.invoices(session, ids, start, end):
         out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
     for waybill in src.waybills(session, ids, start, end):

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kilnwatch.domain.periods import Period
-from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
+from kilnwatch.store.models import LogisticsWaybill, StatisticalReport, TaxInvoice
 from kilnwatch.verify.context import (
     EarlierMonth,
     EnterpriseContext,
     MeterData,
     PeriodWindow,
 )
+
+#: Statistical-report items of a fuel's stock (能源购进、消费与库存, 205-1表).
+STOCK_OPENING, STOCK_CLOSING = "stock_opening", "stock_closing"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class WindowMonth:
     invoices: Sequence[TaxInvoice]
     waybills: Sequence[LogisticsWaybill]
     totals: Mapping[int, float]  # by meter id [meter unit]
+    stats: Mapping[str, StatisticalReport]  # by item
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,14 @@ class Window:
     def total(self, meter: MeterData) -> float:
         """The meter's quantity over the window [meter unit]."""
         return sum(m.totals[meter.info.id] for m in self.months)
+
+    def stock(self, carrier: str) -> tuple[StatisticalReport, StatisticalReport] | None:
+        """The reported stocks of ``carrier`` at the window's ends (205-1表 期初/期末库存):
+        the opening stock of its first month and the closing stock of its last, or None when
+        either is not reported."""
+        opening = self.months[0].stats.get(f"{STOCK_OPENING}:{carrier}")
+        closing = self.months[-1].stats.get(f"{STOCK_CLOSING}:{carrier}")
+        return (opening, closing) if opening is not None and closing is not None else None
 
     def describe(self) -> str:
         """`` over 2025-01..2025-03`` for a window of several months, else nothing."""
@@ -106,6 +118,7 @@ def window_of(
         ctx.sources.invoices,
         ctx.sources.waybills,
         {m.info.id: m.total for m in meters},
+        ctx.sources.stats,
     )
     out = [current]
     for month in ctx.earlier[: max(months - 1, 0)]:
@@ -116,7 +129,12 @@ def window_of(
         totals = {m.info.id: month.totals[m.info.id].quantity for m in meters}
         out.append(
             WindowMonth(
-                month.window.period, month.window.start_at, month.invoices, month.waybills, totals
+                month.window.period,
+                month.window.start_at,
+                month.invoices,
+                month.waybills,
+                totals,
+                month.stats,
             )
         )
     return Window(tuple(reversed(out)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -31,8 +31,10 @@ from kilnwatch.web.api import (
     registry,
     report_schedules,
     reports,
+    supervision,
 )
 from kilnwatch.web.errors import install_error_handlers
+from kilnwatch.web.limits import reject_out_of_range_integers
 from kilnwatch.web.pages import install_pages
 from kilnwatch.web.services.cache import FigureCache
 
@@ -52,6 +54,7 @@ def api_router() -> APIRouter:
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
     router.include_router(exports.router)
+    router.include_router(supervision.router)
     router.include_router(projects.router)
     return router
 
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(reject_out_of_range_integers)],
     )
     engine = make_engine(settings)
     app.state.settings = settings

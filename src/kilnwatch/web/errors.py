@@ -12,7 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
 from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
@@ -87,6 +87,16 @@ async def _integrity_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> Response:
+    """A value the database column cannot hold (a number out of range, a text too long) that no
+    validation caught: the client's input, so 422, never 500 (web/limits.py stops most earlier)."""
+    reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+    details: list[dict[str, object]] = [{"reason": reason}]
+    if is_page_request(request):
+        return _page_error(request, 422, "request.out_of_range", details)
+    return error_response(422, "request.out_of_range", "a value is out of range", details)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug: logged with its traceback; the user sees a 500 page (or body) without details."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -100,4 +110,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -76,6 +76,45 @@ from kilnwatch.store.models.reports import (  # noqa: E402
 )
 
 __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
+
+from kilnwatch.store.models.supervise import (  # noqa: E402
+    InspectionCheck,
+    InspectionGroup,
+    InspectionRound,
+    InspectionVisit,
+    NoticePreference,
+    QuotaAllocation,
+    QuotaDeduction,
+    SupervisionEvent,
+    SupervisionEvidence,
+    SupervisionItem,
+    SupervisionNotice,
+    UserDepartment,
+)
+
+__all__ += [
+    "InspectionCheck",
+    "InspectionGroup",
+    "InspectionRound",
+    "InspectionVisit",
+    "NoticePreference",
+    "QuotaAllocation",
+    "QuotaDeduction",
+    "SupervisionEvent",
+    "SupervisionEvidence",
+    "SupervisionItem",
+    "SupervisionNotice",
+    "UserDepartment",
+]
+
+from kilnwatch.store.models.emissions import EmissionPermit  # noqa: E402
+
+__all__ += ["EmissionPermit"]
+
+from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # noqa: E402
+
+__all__ += ["MeterCalibration", "MeteringPoint"]
+
 from kilnwatch.store.models.projects import (  # noqa: E402
     CapacityReplacement,
     CoalSubstitution,

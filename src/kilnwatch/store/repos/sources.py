@@ -53,15 +53,22 @@ def upsert_rows(
     session: Session, model: Any, kind: str, rows: Sequence[dict[str, Any]]
 ) -> tuple[int, int]:
     """Insert new rows and update existing ones by natural key; returns (created, updated)."""
-    keys = NATURAL_KEYS[kind]
+    return upsert_by_key(session, model, NATURAL_KEYS[kind], rows)
+
+
+def upsert_by_key(
+    session: Session, model: Any, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> tuple[int, int]:
+    """Insert or update ``rows`` of ``model`` by the columns ``keys``; (created, updated)."""
     existing = {tuple(getattr(o, k) for k in keys): o for o in session.scalars(select(model))}
     created = updated = 0
     for row in rows:
-        obj = existing.get(natural_key(kind, row))
+        key = tuple(row[k] for k in keys)
+        obj = existing.get(key)
         if obj is None:
             obj = model(**row)
             session.add(obj)
-            existing[natural_key(kind, row)] = obj
+            existing[key] = obj
             created += 1
         else:
             for name, value in row.items():

@@ -1,0 +1,60 @@
+"""``kilnwatch emissions …``: pollutant quantities, valid data and exceedances of a period
+(docs/emissions.md); the same figures as the API and the emissions report."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope
+from kilnwatch.domain.periods import Period
+from kilnwatch.errors import KilnwatchError
+
+app = typer.Typer(help="Pollutant emissions and water.", no_args_is_help=True)
+
+PeriodOpt = Annotated[Period, period_option("The period:")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+CityOpt = Annotated[str | None, typer.Option("--city", help="City code, e.g. 3703.")]
+EnterpriseOpt = Annotated[str | None, typer.Option("--enterprise", help="Enterprise USCC.")]
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+@app.command("quantities")
+def quantities(
+    period: PeriodOpt,
+    by: Annotated[str, typer.Option(help="stack, enterprise, city or province")] = "enterprise",
+    city: CityOpt = None,
+    enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """SO2, NOx and particulate matter [t] (HJ 75-2017: valid hours plus substituted ones),
+    the share of valid hours and the exceedance hours and days, by stack, enterprise, city or
+    the province."""
+    from kilnwatch.emissions.service import emissions_scope
+
+    try:
+        with session_scope() as session:
+            scope = emissions_scope(session, SYSTEM, period, city=city, uscc=enterprise)
+            totals = scope.totals(session, by)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        rows = [t.as_json() for t in totals]
+        typer.echo(json.dumps({"period": period.label, "by": by, "rows": rows}, ensure_ascii=False))
+        return
+    table = Table(title=f"污染物排放量 {period.label}")
+    for col in ("key", "name", "SO2 t", "NOx t", "PM t", "valid %", "exceed h", "exceed d"):
+        table.add_column(col)
+    for t in totals:
+        table.add_row(
+            t.key, t.name, _fmt(t.amount_t["so2"]), _fmt(t.amount_t["nox"]),
+            _fmt(t.amount_t["dust"]), _fmt(t.valid_share_pct, 1), str(t.exceedance_hours),
+            str(t.exceedance_days),
+        )  # fmt: skip
+    console.print(table)

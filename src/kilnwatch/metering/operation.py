@@ -1,0 +1,303 @@
+"""How each meter operates: online rate, completeness, silent and stuck spells, replacements,
+and the calibration state; per enterprise, the "meter operation" figures other capabilities
+show (:func:`enterprise_operation`, documented in docs/metering.md).
+
+Everything is read from the hourly rollups (no raw scan). These are monitoring-quality
+events of the metering system: a silent meter, a stuck register or a replaced meter is
+reported here as an operation event, not as an integrity finding.
+
+Rules, each against the meter's own behaviour and its neighbours:
+
+* online rate = hours with at least one reading / hours of the window;
+* completeness = readings received / readings expected, the expectation being the meter's own
+  usual count per reporting hour (the median) times the hours of the window;
+* silent: a run of at least ``silent_h`` hours without a reading (also when still silent at
+  the end of the window);
+* stuck: a run of at least ``stuck_h`` reporting hours in which the meter is flat (a counter
+  that does not advance, another meter whose minimum equals its maximum) while another meter
+  of the same unit (or the same enterprise, for entry meters) moves in that hour, so a stopped
+  plant is not a stuck meter;
+* replacement: a counter reset whose register restarts near zero, below
+  ``replacement_fraction`` of the register before it (a new meter, 换表), as opposed to a reset
+  to some other value.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kilnwatch.metering.census import DEFAULT_ALERT_DAYS, calibration_gaps, latest_results
+from kilnwatch.metering.gaps import CALIBRATION_OVERDUE
+from kilnwatch.store.models import Meter, Rollup
+
+HOUR = timedelta(hours=1)
+SILENT = "metering.operation.silent"
+STUCK = "metering.operation.stuck"
+REPLACED = "metering.operation.replaced"
+EVENT_CODES = (SILENT, STUCK, REPLACED)
+
+
+@dataclass(frozen=True)
+class OperationSettings:
+    """Thresholds of the operation rules (policy defaults of kilnwatch, not from a standard).
+
+    Parameters
+    ----------
+    silent_h : int
+        Hours without a reading that make a meter silent [h] (a whole day: the enterprise's
+        daily data obligation is missed).
+    stuck_h : int
+        Flat reporting hours, while a neighbour moves, that make a meter stuck [h]
+        (verification's stuck-sensor rule uses 2 h on raw readings; hours of rollups are
+        coarser, so 3).
+    replacement_fraction : float
+        A reset whose register restarts below this share of the register before it is a
+        replacement [-].
+    """
+
+    silent_h: int = 24
+    stuck_h: int = 3
+    replacement_fraction: float = 0.01
+
+
+@dataclass(frozen=True)
+class OperationEvent:
+    """A silent or stuck spell, or a replacement, of one meter: ``[start, end)`` in UTC."""
+
+    code: str
+    meter_id: int
+    meter_code: str
+    start: datetime
+    end: datetime
+    evidence: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start) / HOUR
+
+
+@dataclass
+class MeterOperation:
+    """Operation figures of one meter over a window."""
+
+    meter_id: int
+    meter_code: str
+    hours: int
+    reporting_hours: int
+    readings: int
+    expected_readings: int
+    events: list[OperationEvent] = field(default_factory=list)
+    calibration_overdue: bool = False
+
+    @property
+    def online_fraction(self) -> float:
+        return self.reporting_hours / self.hours if self.hours else 0.0
+
+    @property
+    def completeness_fraction(self) -> float:
+        if not self.expected_readings:
+            return 0.0
+        return min(1.0, self.readings / self.expected_readings)
+
+
+@dataclass
+class EnterpriseOperation:
+    """The "meter operation" figures of one enterprise over a window (docs/metering.md)."""
+
+    enterprise_id: int
+    meters: list[MeterOperation] = field(default_factory=list)
+
+    @property
+    def online_fraction(self) -> float:
+        """Mean online rate of the enterprise's meters [-] (0 without meters)."""
+        return statistics.fmean(m.online_fraction for m in self.meters) if self.meters else 0.0
+
+    @property
+    def completeness_fraction(self) -> float:
+        """Readings received / expected over all its meters [-]."""
+        expected = sum(m.expected_readings for m in self.meters)
+        return min(1.0, sum(m.readings for m in self.meters) / expected) if expected else 0.0
+
+    @property
+    def calibration_overdue(self) -> int:
+        """Meters past their verification due date."""
+        return sum(m.calibration_overdue for m in self.meters)
+
+    @property
+    def events(self) -> list[OperationEvent]:
+        return [e for m in self.meters for e in m.events]
+
+    def count(self, code: str) -> int:
+        return sum(e.code == code for e in self.events)
+
+    @property
+    def anomalies(self) -> int:
+        """Silent and stuck spells and replacements."""
+        return len(self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hour:
+    start: datetime
+    sum: float
+    count: int
+    min: float
+    max: float
+    last: float
+    resets: int
+
+
+def _hours(session: Session, meter_ids: Sequence[int], start: datetime, end: datetime
+           ) -> dict[int, dict[datetime, _Hour]]:  # fmt: skip
+    stmt = (
+        select(
+            Rollup.meter_id,
+            Rollup.period_start,
+            Rollup.sum,
+            Rollup.count,
+            Rollup.min,
+            Rollup.max,
+            Rollup.last,
+            Rollup.resets,
+        )  # fmt: skip
+        .where(Rollup.meter_id.in_(list(meter_ids)), Rollup.grain == "hour")
+        .where(Rollup.period_start >= start, Rollup.period_start < end)
+    )
+    out: dict[int, dict[datetime, _Hour]] = defaultdict(dict)
+    for meter_id, at, total, count, low, high, last, resets in session.execute(stmt):
+        out[meter_id][at] = _Hour(at, total, count, low, high, last, resets)
+    return out
+
+
+def _flat(meter: Meter, hour: _Hour) -> bool:
+    if meter.measurement == "counter":
+        return hour.sum == 0
+    return hour.count > 1 and hour.min == hour.max
+
+
+def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
+    """``[i, j)`` index ranges of consecutive True values."""
+    runs, begin = [], None
+    for i, flag in enumerate((*flags, False)):
+        if flag and begin is None:
+            begin = i
+        elif not flag and begin is not None:
+            runs.append((begin, i))
+            begin = None
+    return runs
+
+
+class _Window:
+    def __init__(self, start: datetime, end: datetime, settings: OperationSettings) -> None:
+        self.grid = [start + i * HOUR for i in range(int((end - start) / HOUR))]
+        self.settings = settings
+
+    def event(self, code: str, meter: Meter, i: int, j: int, **evidence: float) -> OperationEvent:
+        end = self.grid[j - 1] + HOUR
+        return OperationEvent(code, meter.id, meter.code, self.grid[i], end, dict(evidence))
+
+    def silent(self, meter: Meter, hours: dict[datetime, _Hour]) -> list[OperationEvent]:
+        missing = [t not in hours for t in self.grid]
+        return [
+            self.event(SILENT, meter, i, j)
+            for i, j in _runs(missing)
+            if j - i >= self.settings.silent_h
+        ]
+
+    def stuck(self, meter: Meter, hours: dict[datetime, _Hour], moving: set[datetime]
+              ) -> list[OperationEvent]:  # fmt: skip
+        flat = [t in hours and _flat(meter, hours[t]) and t in moving for t in self.grid]
+        return [
+            self.event(STUCK, meter, i, j, value=hours[self.grid[i]].max)
+            for i, j in _runs(flat)
+            if j - i >= self.settings.stuck_h
+        ]
+
+    def replaced(self, meter: Meter, hours: dict[datetime, _Hour]) -> list[OperationEvent]:
+        if meter.measurement != "counter":
+            return []
+        out, before = [], None
+        for i, t in enumerate(self.grid):
+            hour = hours.get(t)
+            if hour is None:
+                continue
+            limit = self.settings.replacement_fraction * (before or 0.0)
+            if hour.resets and before is not None and hour.last < limit:
+                out.append(self.event(REPLACED, meter, i, i + 1, register_before=before,
+                                      register_after=hour.last))  # fmt: skip
+            before = hour.last
+        return out
+
+
+def _moving_hours(meters: Sequence[Meter], hours: dict[int, dict[datetime, _Hour]]
+                  ) -> dict[tuple[int | None, int], set[datetime]]:  # fmt: skip
+    """Per (unit, meter): the hours in which some OTHER meter of the unit (or of the
+    enterprise, for meters without a unit) moves."""
+    by_group: dict[int | None, list[Meter]] = defaultdict(list)
+    for m in meters:
+        by_group[m.unit_id].append(m)
+    out: dict[tuple[int | None, int], set[datetime]] = {}
+    for m in meters:
+        peers = by_group[m.unit_id] if m.unit_id is not None else meters
+        moving: set[datetime] = set()
+        for peer in peers:
+            if peer.id != m.id:
+                moving |= {t for t, h in hours.get(peer.id, {}).items() if not _flat(peer, h)}
+        out[(m.unit_id, m.id)] = moving
+    return out
+
+
+def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], moving: set[datetime],
+                     window: _Window) -> MeterOperation:  # fmt: skip
+    counts = [h.count for h in hours.values() if h.count]
+    per_hour = statistics.median(counts) if counts else 0
+    op = MeterOperation(meter.id, meter.code, len(window.grid), len(counts), sum(counts),
+                        int(round(per_hour * len(window.grid))))  # fmt: skip
+    op.events = [
+        *window.silent(meter, hours),
+        *window.stuck(meter, hours, moving),
+        *window.replaced(meter, hours),
+    ]
+    return op
+
+
+def enterprise_operation(
+    session: Session,
+    enterprise_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: date | None = None,
+    settings: OperationSettings | None = None,
+) -> dict[int, EnterpriseOperation]:
+    """Meter operation of each enterprise over ``[start, end)`` (UTC, whole hours).
+
+    The public entry point for other capabilities (projects, supervision): per enterprise the
+    online rate, completeness, meters past their calibration due date on ``as_of`` (default:
+    the day before ``end``) and the operation events. The caller scopes ``enterprise_ids``.
+    """
+    settings = settings or OperationSettings()
+    window = _Window(start, end, settings)
+    as_of = as_of or (end - timedelta(microseconds=1)).date()
+    meters = list(session.scalars(
+        select(Meter).where(Meter.enterprise_id.in_(list(enterprise_ids))).order_by(Meter.code)
+    ))  # fmt: skip
+    hours = _hours(session, [m.id for m in meters], start, end)
+    results = latest_results(session, [m.id for m in meters])
+    out = {e: EnterpriseOperation(e) for e in enterprise_ids}
+    for ent_id in out:
+        ent_meters = [m for m in meters if m.enterprise_id == ent_id]
+        moving = _moving_hours(ent_meters, hours)
+        for m in ent_meters:
+            op = _meter_operation(m, hours.get(m.id, {}), moving[(m.unit_id, m.id)], window)
+            gaps = calibration_gaps(m, results.get(m.id), as_of, DEFAULT_ALERT_DAYS)
+            op.calibration_overdue = any(x.code == CALIBRATION_OVERDUE for x in gaps)
+            out[ent_id].meters.append(op)
+    return out

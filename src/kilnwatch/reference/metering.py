@@ -1,0 +1,175 @@
+"""GB 17167 metering requirements as data (``load_*`` verb, cached).
+
+Tables (in ``kilnwatch/reference/metering/``):
+
+- ``configuration_rates.csv``: the minimum configuration rate (配备率) [%] of energy metering
+  instruments per row of GB 17167-2006 Table 1 and per level (entry, sub-unit, equipment).
+- ``carrier_groups.csv``: which Table 1 row (carrier group) each carrier key belongs to, and
+  the kind of instrument that measures it.
+- ``accuracy_classes.csv``: the accuracy class required of an entry instrument per carrier
+  group and variant (electricity user class, static/dynamic weighing, pipe diameter); one
+  variant per group is the default.
+- ``rollout_milestones.csv``: the date by which each industry's key instruments are due
+  (Shandong's plan; ``*`` = every other industry).
+
+Every row carries ``source`` and ``confidence``; see ``docs/metering.md`` for what is not
+confirmed (the accuracy table was not seen in any source: its rows are graded low).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Literal
+
+from kilnwatch.errors import ReferenceDataError
+from kilnwatch.reference._csv import Confidence, keyed, read_table
+
+PACKAGE = "kilnwatch.reference"
+Level = Literal["entry", "sub_unit", "equipment"]
+LEVELS: tuple[Level, ...] = ("entry", "sub_unit", "equipment")
+OTHER_GROUP = "other"
+ANY_INDUSTRY = "*"
+
+
+@dataclass(frozen=True)
+class ConfigurationRate:
+    """Minimum configuration rates [%] of one GB 17167 Table 1 row (None: no requirement)."""
+
+    carrier_group: str
+    name_zh: str
+    name_en: str
+    entry_min_pct: float | None
+    sub_unit_min_pct: float | None
+    equipment_min_pct: float | None
+    clause: str
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+    def min_pct(self, level: str) -> float | None:
+        """The minimum rate [%] at ``level`` (entry, sub_unit, equipment)."""
+        if level not in LEVELS:
+            raise ReferenceDataError(f"unknown metering level {level!r}")
+        value: float | None = getattr(self, f"{level}_min_pct")
+        return value
+
+
+@dataclass(frozen=True)
+class CarrierGroup:
+    """The Table 1 row a carrier key is counted in and the instrument that measures it."""
+
+    carrier: str
+    carrier_group: str
+    instrument: str
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class AccuracyRequirement:
+    """The accuracy class required of an instrument at ``level`` for one carrier group and
+    variant (``required_class``: ``0.5S``, ``2.0``, … the maximum permissible error [%])."""
+
+    carrier_group: str
+    variant: str
+    is_default: bool
+    level: Level
+    instrument: str
+    required_class: str
+    clause: str
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class RolloutMilestone:
+    """The date by which an industry's key instruments are to be installed."""
+
+    industry: str
+    deadline: date
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+
+@cache
+def load_configuration_rates() -> Mapping[str, ConfigurationRate]:
+    """GB 17167 Table 1 rows by carrier group."""
+    rows = read_table(PACKAGE, "metering/configuration_rates.csv", ConfigurationRate)
+    return keyed(rows, lambda r: r.carrier_group)
+
+
+@cache
+def load_carrier_groups() -> Mapping[str, CarrierGroup]:
+    """Carrier key -> its Table 1 row; a carrier not listed counts as ``other``."""
+    rows = read_table(PACKAGE, "metering/carrier_groups.csv", CarrierGroup)
+    return keyed(rows, lambda r: r.carrier)
+
+
+@cache
+def load_accuracy_requirements() -> tuple[AccuracyRequirement, ...]:
+    """Every accuracy requirement row, in file order."""
+    return read_table(PACKAGE, "metering/accuracy_classes.csv", AccuracyRequirement)
+
+
+@dataclass(frozen=True)
+class _MilestoneRow:
+    industry: str
+    deadline: str
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+
+@cache
+def load_rollout_milestones() -> Mapping[str, RolloutMilestone]:
+    """Industry -> milestone (``*`` is every other industry)."""
+    rows = read_table(PACKAGE, "metering/rollout_milestones.csv", _MilestoneRow)
+    milestones = [
+        RolloutMilestone(r.industry, date.fromisoformat(r.deadline), r.source, r.confidence,
+                         r.notes)
+        for r in rows
+    ]  # fmt: skip
+    return keyed(milestones, lambda m: m.industry)
+
+
+def carrier_group(carrier: str) -> str:
+    """The Table 1 row (carrier group) of a carrier key; ``other`` when it has none."""
+    group = load_carrier_groups().get(carrier)
+    return group.carrier_group if group else OTHER_GROUP
+
+
+def accuracy_requirement(
+    carrier: str, level: str, variant: str | None = None
+) -> AccuracyRequirement | None:
+    """The accuracy requirement of an instrument measuring ``carrier`` at ``level``.
+
+    ``variant`` picks a row of the group (``user_class_iii``, ``static``, …); without it the
+    group's default row applies. None when the table requires no class there.
+
+    Raises
+    ------
+    ReferenceDataError
+        ``variant`` is not a variant of the carrier's group.
+    """
+    group = carrier_group(carrier)
+    rows = [r for r in load_accuracy_requirements() if r.carrier_group == group]
+    if variant:
+        chosen = [r for r in rows if r.variant == variant]
+        if rows and not chosen:
+            known = ", ".join(r.variant for r in rows)
+            raise ReferenceDataError(f"{group}: unknown accuracy variant {variant!r} ({known})")
+    else:
+        chosen = [r for r in rows if r.is_default]
+    return next((r for r in chosen if r.level == level), None)
+
+
+def milestone_for(industry: str) -> RolloutMilestone:
+    """The roll-out milestone of an industry (the ``*`` row when it has none of its own)."""
+    milestones = load_rollout_milestones()
+    return milestones.get(industry) or milestones[ANY_INDUSTRY]

@@ -1,0 +1,3 @@
+from _emissions_factory import stack_day
+
+__all__ = ["stack_day"]

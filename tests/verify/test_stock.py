@@ -1,0 +1,118 @@
+"""Fuel purchases and coal deliveries on a stock balance (GB/T 2589 energy balance: opening
+stock + received − consumed = closing stock): lots and moving stocks are normal, a meter
+reading low or coal off the books is not."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from _verify_factory import MARCH, Plant, store
+from sqlalchemy.orm import Session
+
+from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
+from kilnwatch.verify.run import verify_period
+from kilnwatch.verify.stock import storable
+
+INVOICE = "verify.fuel.invoice_vs_metered"
+COAL = "verify.coal_balance.unmetered"
+
+
+def _buy(plant: Plant, tonnes: float, lots: int = 1) -> None:
+    """Extra coal purchases (on top of the month's use, which the factory invoices)."""
+    for n in range(lots):
+        plant.extra.append(
+            TaxInvoice(invoice_no=f"INV-X{n}", issued_on=date(2025, 3, 20), direction="purchase",
+                       item="raw_coal", quantity=tonnes / lots, unit="t", amount_cny=0.0)
+        )  # fmt: skip
+
+
+def _stocks(plant: Plant, opening_t: float, closing_t: float) -> None:
+    plant.stats["stock_opening:raw_coal"] = opening_t
+    plant.stats["stock_closing:raw_coal"] = closing_t
+
+
+def _findings(session: Session, plant: Plant) -> dict[str, dict[str, object]]:
+    store(session, plant)
+    return {f.rule_code: f.evidence for f in verify_period(session, MARCH).findings}
+
+
+def test_a_stock_build_up_reported_is_no_finding(session: Session) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 0.4 * used_t)  # bought 40 % more than used: the stock grew by as much
+    _stocks(plant, 0.3 * used_t, 0.7 * used_t)
+    assert _findings(session, plant) == {}
+
+
+def test_a_stock_build_up_without_stocks_is_not_judged_on_one_lot(session: Session) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 0.4 * used_t)  # two invoices in the history: too few to know a normal lot
+    assert _findings(session, plant) == {}
+
+
+def test_purchases_beyond_use_and_stock_change_are_found(session: Session) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 0.4 * used_t)
+    _stocks(plant, 0.3 * used_t, 0.4 * used_t)  # stock grew by 0.1: 0.3 x use unaccounted
+    found = _findings(session, plant)
+    assert list(found) == [INVOICE]
+    evidence = found[INVOICE]
+    assert evidence["basis"] == "reported_stocks"
+    assert evidence["gap_fraction"] < -0.2  # the meters show less than the balance
+
+
+def test_entry_coal_meter_reading_low_shows_on_the_balance_the_right_way(
+    session: Session,
+) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _stocks(plant, 0.3 * used_t, 0.3 * used_t)
+    plant.values["E-IN-COAL"] = plant.values["E-IN-COAL"] * 0.9
+    _buy(plant, 0.1 * used_t)  # the factory invoices and delivers what the meter shows
+    for n in range(int(0.1 * used_t // 300)):
+        plant.extra.append(
+            LogisticsWaybill(waybill_no=f"X{n}", shipped_on=date(2025, 3, 10), direction="in",
+                             mode="road", item="raw_coal", quantity_t=300.0)
+        )  # fmt: skip
+    found = _findings(session, plant)
+    assert INVOICE in found
+    assert -0.12 < float(found[INVOICE]["gap_fraction"]) < -0.08  # type: ignore[arg-type]
+    assert COAL not in found  # the invoices show it too: the meter, not coal off the books
+
+
+def test_purchases_in_lots_without_stocks_tolerate_one_lot_and_a_half(session: Session) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 0.2 * used_t, lots=20)  # 1 % lots: 20 % more than used is not one lot
+    found = _findings(session, plant)
+    assert list(found) == [INVOICE]
+    assert found[INVOICE]["basis"] == "lot_history"
+
+
+@pytest.mark.parametrize(
+    ("stocks", "share", "basis"), [(True, 0.08, "reported_stocks"), (False, 0.12, "lot_history")]
+)
+def test_unmetered_coal_in_one_big_consignment_is_found(
+    session: Session, stocks: bool, share: float, basis: str
+) -> None:
+    """One big consignment of coal off the books must not widen its own tolerance."""
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    if stocks:
+        _stocks(plant, 0.3 * used_t, 0.3 * used_t)
+    plant.extra.append(
+        LogisticsWaybill(waybill_no="X1", shipped_on=date(2025, 3, 10), direction="in",
+                         mode="rail", item="raw_coal", quantity_t=share * used_t)
+    )  # fmt: skip
+    found = _findings(session, plant)
+    assert list(found) == [COAL]
+    assert found[COAL]["basis"] == basis
+
+
+def test_only_solid_and_liquid_fuels_are_stocked() -> None:
+    assert storable("raw_coal") and storable("coke") and storable("diesel")
+    assert not storable("natural_gas") and not storable("steam")
+    assert not storable("electricity")
