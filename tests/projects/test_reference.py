@@ -38,3 +38,10 @@ def test_key_region_cities_are_shandongs_seven_channel_cities() -> None:
     ]  # fmt: skip
     assert region_class_of("370302") == "key"
     assert region_class_of("370202") == "other"
+
+
+def test_the_four_departments_are_codes_of_the_supervision_catalogue() -> None:
+    from kilnwatch.domain.projects import DEPARTMENTS
+    from kilnwatch.supervise.catalogue import load_departments
+
+    assert set(DEPARTMENTS) <= set(load_departments())

@@ -43,7 +43,8 @@ APPROVAL_KINDS = ("energy_review", "environmental_assessment", "filing")
 APPROVAL_STATUSES = ("pending", "approved", "rejected")
 DEPARTMENTS = ("industry_it", "development_reform", "ecology_environment", "statistics")
 """The four departments that sign the weekly joint report, in the city and in the province:
-工业和信息化, 发展和改革, 生态环境, 统计 (Shandong's plan as quoted in issue 16)."""
+工业和信息化, 发展和改革, 生态环境, 统计 (Shandong's plan as quoted in issue 16); codes of
+``reference/supervise/departments.csv``."""
 BUILD_STAGES = frozenset({"approved", "under_construction", "trial_operation", "operating"})
 PRODUCING_STAGES = frozenset({"trial_operation", "operating"})
 TOLERANCE_T = 1e-9

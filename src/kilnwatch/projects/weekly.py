@@ -8,7 +8,8 @@ and coal of each production-controlled enterprise and how its meters operate. He
    the reported figures start equal to the metered ones.
 2. A department may :func:`correct` a reported figure (the difference from metering stays
    visible); any change voids the signatures already given.
-3. Each department :func:`sign`\\ s once; :func:`submit` needs all four.
+3. Each department :func:`sign`\\ s once (a user with a department, ``user_departments``,
+   signs only for it); :func:`submit` needs all four.
 4. The province's :func:`province_week` shows each city's state, which cities are late
    (not submitted by the due time, ``Settings.weekly_report_due_h`` after the week ends),
    which reported figures differ from metering by more than
@@ -30,7 +31,7 @@ from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.projects.control import cap_uses, caps_in, logs_of_week, supervisors
 from kilnwatch.projects.figures import meter_operation, metered_figures
-from kilnwatch.store.models import Region, WeeklyReport, WeeklySignature
+from kilnwatch.store.models import Region, User, UserDepartment, WeeklyReport, WeeklySignature
 from kilnwatch.store.repos.scope import region_in_scope
 
 REPORTED = ("output_t", "energy_tce", "coal_t")
@@ -217,6 +218,13 @@ def sign(
         raise InputError(f"department must be one of {', '.join(DEPARTMENTS)}", field="department")
     if report.status == "submitted":
         raise InputError("the report was submitted already", field="status")
+    works_for = session.scalar(
+        select(UserDepartment.department)
+        .join(User, User.id == UserDepartment.user_id)
+        .where(User.username == principal.subject)
+    )
+    if works_for is not None and works_for != department:
+        raise PermissionDeniedError(f"{principal.subject} signs for {works_for}, not {department}")
     if any(s.department == department for s in report.signatures):
         raise InputError(f"{department} has signed this report already", field="department")
     sig = WeeklySignature(report_id=report.id, department=department, signer=principal.subject,

@@ -60,6 +60,24 @@ class CoalSubstitutionRatio:
     notes: str
 
 
+@dataclass(frozen=True)
+class ChecklistItem:
+    """An item of the monthly on-site supervision checklist."""
+
+    item: str
+    name_zh: str
+    name_en: str
+    source: str
+    confidence: Confidence
+    notes: str
+
+
+@cache
+def load_site_checklist() -> tuple[ChecklistItem, ...]:
+    """``site_checklist.csv``: the items of a monthly on-site supervision, in file order."""
+    return read_table(_PKG, "site_checklist.csv", ChecklistItem)
+
+
 @cache
 def load_replacement_ratios() -> Mapping[tuple[str, str], ReplacementRatio]:
     """``replacement_ratios.csv`` keyed by (kind, region class)."""
@@ -92,11 +110,13 @@ def replacement_kinds() -> tuple[str, ...]:
 
 __all__ = [
     "REGION_CLASSES",
+    "ChecklistItem",
     "CoalSubstitutionRatio",
     "KeyRegionCity",
     "ReplacementRatio",
     "load_coal_substitution_ratios",
     "load_key_region_cities",
+    "load_site_checklist",
     "load_replacement_ratios",
     "region_class_of",
     "replacement_kinds",

@@ -7,24 +7,40 @@ scope by the principal (outside the jurisdiction is "not found").
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from kilnwatch.domain.projects import Blocker, Ledger
-from kilnwatch.projects import register, weekly
+from kilnwatch.projects import control, dispatch, register, visits, weekly
 from kilnwatch.projects.register import ProjectStatus
-from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.store.models import SiteVisit
+from kilnwatch.web.deps import PeriodDep, PrincipalDep, SessionDep, SettingsDep
 from kilnwatch.web.schemas.projects import (
     BlockerPublic,
+    CapCreate,
+    CapUsePublic,
+    CarrierDayPublic,
+    CityDayPublic,
     CityWeekPublic,
     CorrectionCreate,
+    DispatchEntryCreate,
+    DispatchPublic,
+    FollowUpPublic,
     LedgerPublic,
+    LogCreate,
+    LogPublic,
+    ProjectDayPublic,
     ProjectStatusPublic,
     SignatureCreate,
     SignaturePublic,
     StageRequest,
     StageResult,
+    SupervisorCreate,
+    SupervisorPublic,
+    VisitCreate,
+    VisitPublic,
     WeeklyCreate,
     WeeklyPublic,
 )
@@ -157,3 +173,189 @@ def province_weekly(
         tolerance_fraction=settings.weekly_difference_tolerance_fraction,
     )  # fmt: skip
     return [CityWeekPublic.model_validate(c, from_attributes=True) for c in cities]
+
+
+@router.get("/dispatch")
+def get_dispatch(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    day: date,
+    city: str | None = None,
+) -> DispatchPublic:
+    """A day's dispatch of the producing projects: output and energy from meters (entries
+    where no meter exists), missing and late meters; the province's view by city."""
+    days = dispatch.dispatch_day(
+        session, principal, day, zone=settings.zone, due_h=settings.dispatch_due_h, city=city
+    )
+    return DispatchPublic(
+        day=day,
+        cities=[
+            CityDayPublic.model_validate(c, from_attributes=True) for c in dispatch.by_city(days)
+        ],
+        projects=[ProjectDayPublic.model_validate(d, from_attributes=True) for d in days],
+    )
+
+
+@router.post("/dispatch/entries", status_code=201)
+def post_dispatch_entry(
+    session: SessionDep, principal: PrincipalDep, body: DispatchEntryCreate
+) -> CarrierDayPublic:
+    e = dispatch.enter_figure(
+        session, principal, body.project_id, body.day, body.carrier, body.quantity, body.unit
+    )
+    return CarrierDayPublic(
+        key=e.carrier, quantity=e.quantity, unit=e.unit_of_measure, source="entry"
+    )
+
+
+def _visit_public(v: SiteVisit) -> VisitPublic:
+    return VisitPublic(
+        id=v.id,
+        month=v.month,
+        visited_on=v.visited_on,
+        inspectors=v.inspectors,
+        checklist=v.checklist,
+        findings=v.findings,
+        photos=v.photos,
+        recorded_by=v.recorded_by,
+        follow_ups=[FollowUpPublic.model_validate(f, from_attributes=True) for f in v.follow_ups],
+    )
+
+
+@router.get("/register/{project_id}/visits")
+def list_visits(session: SessionDep, principal: PrincipalDep, project_id: int) -> list[VisitPublic]:
+    return [_visit_public(v) for v in visits.visits_of(session, principal, project_id)]
+
+
+@router.post("/register/{project_id}/visits", status_code=201)
+def post_visit(
+    session: SessionDep, principal: PrincipalDep, project_id: int, body: VisitCreate
+) -> VisitPublic:
+    """Record the month's on-site visit; each follow-up opens a rectification (supervision)."""
+    follow = [visits.FollowUpRequest(f.item, f.requirement, f.due_on) for f in body.follow_ups]
+    v = visits.record_visit(
+        session,
+        principal,
+        project_id,
+        body.visited_on,
+        inspectors=body.inspectors,
+        checklist=body.checklist,
+        findings=body.findings,
+        follow_ups=follow,
+    )
+    session.refresh(v)
+    return _visit_public(v)
+
+
+def _cap_public(u: control.CapUse) -> CapUsePublic:
+    c, e = u.cap, u.cap.enterprise
+    return CapUsePublic(
+        enterprise_uscc=e.uscc,
+        enterprise_name=e.name,
+        period=c.period,
+        product=c.product,
+        output_t=c.output_t,
+        energy_tce=c.energy_tce,
+        coal_t=c.coal_t,
+        used_output_t=u.output_t,
+        used_energy_tce=u.energy_tce,
+        used_coal_t=u.coal_t,
+        elapsed_fraction=u.elapsed_fraction,
+        breaches=u.breaches,
+    )
+
+
+@router.get("/caps")
+def list_caps(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    period: PeriodDep,
+    city: str | None = None,
+) -> list[CapUsePublic]:
+    """Caps overlapping ``period`` and their use to the period's end (or today)."""
+    caps = control.caps_in(session, principal, period, city=city)
+    today = datetime.now(settings.zone).date()
+    through = min(period.stop, today + timedelta(days=1))
+    return [_cap_public(u) for u in control.cap_uses(session, caps, through, settings.zone)]
+
+
+@router.post("/caps", status_code=201)
+def post_cap(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: CapCreate
+) -> CapUsePublic:
+    cap = control.set_cap(
+        session,
+        principal,
+        body.enterprise_id,
+        body.period,
+        body.product,
+        output_t=body.output_t,
+        energy_tce=body.energy_tce,
+        coal_t=body.coal_t,
+        document_no=body.document_no,
+        zone=settings.zone,
+    )
+    session.refresh(cap)
+    today = datetime.now(settings.zone).date()
+    return _cap_public(control.cap_uses(session, [cap], today, settings.zone)[0])
+
+
+@router.get("/supervisors")
+def list_supervisors(
+    session: SessionDep, principal: PrincipalDep, city: str | None = None
+) -> list[SupervisorPublic]:
+    return [
+        SupervisorPublic.model_validate(s, from_attributes=True)
+        for s in control.supervisors(session, principal, city=city)
+    ]
+
+
+@router.post("/supervisors", status_code=201)
+def post_supervisor(
+    session: SessionDep, principal: PrincipalDep, body: SupervisorCreate
+) -> SupervisorPublic:
+    sup = control.assign_supervisor(
+        session,
+        principal,
+        body.enterprise_id,
+        body.name,
+        body.department,
+        body.assigned_on,
+        username=body.username,
+    )
+    return SupervisorPublic.model_validate(sup, from_attributes=True)
+
+
+@router.post("/supervisors/{supervisor_id}/logs", status_code=201)
+def post_log(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    supervisor_id: int,
+    body: LogCreate,
+) -> LogPublic:
+    """A resident supervisor's weekly log (the supervisor's own user or a region writer)."""
+    log = control.write_log(
+        session,
+        principal,
+        supervisor_id,
+        body.week,
+        days_on_site=body.days_on_site,
+        observed_output_t=body.observed_output_t,
+        production_normal=body.production_normal,
+        notes=body.notes,
+        zone=settings.zone,
+    )
+    return LogPublic.model_validate(log, from_attributes=True)
+
+
+@router.get("/supervisors/logs")
+def list_logs(
+    session: SessionDep, principal: PrincipalDep, week: Week, city: str | None = None
+) -> list[LogPublic]:
+    return [
+        LogPublic.model_validate(g, from_attributes=True)
+        for g in control.logs_of_week(session, principal, week, city=city)
+    ]

@@ -7,18 +7,21 @@ differences from metering and cap breaches.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Form
+from fastapi import Form, UploadFile
 from fastapi.responses import Response
 
 from kilnwatch.domain.periods import Period
 from kilnwatch.domain.projects import DEPARTMENTS, STAGES
-from kilnwatch.errors import KilnwatchError
+from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
 from kilnwatch.identity import Role
-from kilnwatch.projects import register, weekly
+from kilnwatch.projects import control, dispatch, register, visits, weekly
 from kilnwatch.projects.register import ProjectStatus
+from kilnwatch.reference.projects import load_site_checklist
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.registry import NavItem, add_nav, not_enterprise
 from kilnwatch.web.pages.tables import Col, Table
@@ -26,6 +29,7 @@ from kilnwatch.web.services.labels import region_name
 
 router = page_router()
 FormText = Annotated[str, Form()]
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 add_nav(NavItem("projects", "nav.projects", "/projects", order=50, visible=not_enterprise))
 add_nav(NavItem("weekly", "nav.weekly", "/weekly", order=51, visible=not_enterprise))
 
@@ -90,6 +94,7 @@ def _project_page(
     message: str | None = None,
     blockers: list[Any] | None = None,
     status: int = 200,
+    visit_error: str | None = None,
 ) -> Response:
     st = register.project_status(env.db, env.me, project_id)
     events = register.stage_events(env.db, env.me, project_id)
@@ -150,15 +155,35 @@ def _project_page(
             for e in events
         ],
     )
+    found = visits.visits_of(env.db, env.me, project_id)
+    visit_rows = [
+        {"month": v.month, "visited_on": v.visited_on.isoformat(), "inspectors": v.inspectors,
+         "not_ok": ", ".join(k for k, r in v.checklist.items() if r == "not_ok") or None,
+         "findings": v.findings or None, "photos": len(v.photos),
+         "follow_ups": "; ".join(f"{f.item} → #{f.rectification_ref} ({f.due_on})"
+                                 for f in v.follow_ups) or None}
+        for v in found
+    ]  # fmt: skip
+    visit_table = Table("visits", [
+        Col("month", "col.period", "code"), Col("visited_on", "visits.visited_on"),
+        Col("inspectors", "visits.inspectors"), Col("not_ok", "visits.not_ok", "code"),
+        Col("findings", "visits.findings"), Col("photos", "visits.photos", "num"),
+        Col("follow_ups", "visits.follow_ups"),
+    ], visit_rows, wide=True)  # fmt: skip
     context = {
         "st": st,
         "stages": STAGES,
         "message": message,
         "refused": blockers or [],
         "may_write": env.me.may_write_registry,
+        "checklist": load_site_checklist(),
+        "results": visits.CHECK_RESULTS,
+        "visit_error": visit_error,
+        "last_visit": found[0] if found else None,
         "crumbs": [(env.t("nav.projects"), "/projects"), (st.project.code, None)],
     }
-    return env.render("project.html", context, [approvals, ledgers, history], status_code=status)
+    tables = [approvals, ledgers, history, visit_table]
+    return env.render("project.html", context, tables, status_code=status)
 
 
 @router.get("/projects/{project_id}")
@@ -348,3 +373,294 @@ def weekly_correct(
 @router.post("/weekly/{report_id}/submit")
 def weekly_submit(env: SignedIn, report_id: int, week: FormText, city: FormText) -> Response:
     return _act(env, week, city, lambda: weekly.submit(env.db, env.me, report_id))
+
+
+@router.post("/projects/{project_id}/visits")
+async def project_visit(env: SignedIn, project_id: int) -> Response:
+    """Record the month's visit from the form: one result per checklist item, findings and at
+    most one follow-up (it opens a rectification)."""
+    form = await env.request.form()
+    text = {k: v for k, v in form.items() if isinstance(v, str)}
+    checklist = {c.item: text.get(f"check_{c.item}", "na") for c in load_site_checklist()}
+    try:
+        follow = []
+        if text.get("follow_item") and text.get("follow_requirement", "").strip():
+            follow.append(
+                visits.FollowUpRequest(
+                    text["follow_item"],
+                    text["follow_requirement"],
+                    date.fromisoformat(text.get("follow_due", "")),
+                )
+            )
+        visits.record_visit(
+            env.db,
+            env.me,
+            project_id,
+            date.fromisoformat(text.get("visited_on", "")),
+            inspectors=text.get("inspectors", ""),
+            checklist=checklist,
+            findings=text.get("findings", ""),
+            follow_ups=follow,
+        )
+    except (KilnwatchError, ValueError) as exc:
+        env.db.rollback()
+        message = exc.message if isinstance(exc, KilnwatchError) else f"bad date: {exc}"
+        return _project_page(env, project_id, status=422, visit_error=message)
+    return done(env, f"/projects/{project_id}#block-visits")
+
+
+@router.post("/projects/{project_id}/visits/{visit_id}/photos")
+async def project_visit_photo(
+    env: SignedIn, project_id: int, visit_id: int, photo: UploadFile
+) -> Response:
+    """Store a photo of a visit under ``<var_dir>/site_photos/<visit id>/``."""
+    found = {v.id: v for v in visits.visits_of(env.db, env.me, project_id)}
+    if visit_id not in found or not env.me.may_write_registry:
+        raise NotFoundError(f"visit {visit_id} not found")
+    data = await photo.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES or not data:
+        return _project_page(env, project_id, status=422, visit_error="photo empty or too large")
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(photo.filename or "photo.jpg").name)[:80]
+    try:
+        visits.add_photo(found[visit_id], name)
+    except KilnwatchError as exc:
+        return _project_page(env, project_id, status=422, visit_error=exc.message)
+    folder = Path(env.settings.var_dir) / "site_photos" / str(visit_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return done(env, f"/projects/{project_id}#block-visits")
+
+
+# --- daily dispatch -------------------------------------------------------------------------
+
+add_nav(NavItem("dispatch", "nav.dispatch", "/dispatch", order=52))
+
+
+def _day(env: PageEnv, text: str | None) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", field="day") from None
+    return datetime.now(env.settings.zone).date() - timedelta(days=1)
+
+
+def _amounts(items: list[dispatch.CarrierDay]) -> str | None:
+    text = "; ".join(
+        f"{i.key} {i.quantity:,.1f} {i.unit}" + (" *" if i.source == "entry" else "") for i in items
+    )
+    return text or None
+
+
+def _dispatch_page(
+    env: PageEnv, day_text: str | None, error: str | None = None, status: int = 200
+) -> Response:
+    day = _day(env, day_text)
+    days = dispatch.dispatch_day(
+        env.db, env.me, day, zone=env.settings.zone, due_h=env.settings.dispatch_due_h
+    )
+    projects = Table(
+        "dispatch",
+        [
+            Col("code", "projects.code", "code", link="href"),
+            Col("name", "col.name"),
+            Col("enterprise", "col.enterprise"),
+            Col("output", "dispatch.output"),
+            Col("energy", "dispatch.energy"),
+            Col("energy_tce", "dispatch.energy_tce", "num", digits=1),
+            Col("coal_t", "dispatch.coal", "num", digits=1),
+            Col("meters", "dispatch.meters", "num"),
+            Col("missing", "dispatch.missing", "code"),
+            Col("late", "dispatch.late", "code"),
+        ],
+        [
+            {
+                "code": d.code,
+                "href": f"/projects/{d.project_id}",
+                "name": d.name,
+                "enterprise": d.enterprise,
+                "output": _amounts(d.output),
+                "energy": _amounts(d.energy),
+                "energy_tce": d.energy_tce,
+                "coal_t": d.coal_t,
+                "meters": d.meters,
+                "missing": ", ".join(d.missing) or None,
+                "late": ", ".join(d.late) or None,
+                "_class": "warn" if d.missing or d.late or d.no_data else "",
+            }
+            for d in days
+        ],
+        wide=True,
+        note=env.t("dispatch.entry_mark"),
+    )
+    cities = Table(
+        "cities",
+        [
+            Col("city", "col.city"),
+            Col("projects", "dispatch.projects", "num"),
+            Col("with_missing", "dispatch.with_missing", "num"),
+            Col("with_late", "dispatch.with_late", "num"),
+            Col("without_data", "dispatch.without_data", "num"),
+            Col("energy_tce", "dispatch.energy_tce", "num", digits=1),
+        ],
+        [
+            {
+                "city": region_name(c.city_code, env.t),
+                "projects": c.projects,
+                "with_missing": c.with_missing,
+                "with_late": c.with_late,
+                "without_data": c.without_data,
+                "energy_tce": c.energy_tce,
+            }
+            for c in dispatch.by_city(days)
+        ],
+    )
+    context = {
+        "day": day.isoformat(),
+        "error": error,
+        "projects": days,
+        "may_enter": env.me.role is Role.ENTERPRISE or env.me.may_write_registry,
+        "province": env.me.role in (Role.PROVINCE, Role.ADMIN),
+        "crumbs": [(env.t("nav.dispatch"), None)],
+    }
+    return env.render("dispatch.html", context, [cities, projects], status_code=status)
+
+
+@router.get("/dispatch")
+def dispatch_page(env: SignedIn, day: str | None = None) -> Response:
+    return _dispatch_page(env, day)
+
+
+@router.post("/dispatch/entries")
+def dispatch_entry(
+    env: SignedIn,
+    day: FormText,
+    project_id: Annotated[int, Form()],
+    carrier: FormText,
+    quantity: Annotated[float, Form()],
+    unit: FormText,
+) -> Response:
+    try:
+        dispatch.enter_figure(
+            env.db, env.me, project_id, _day(env, day), carrier.strip(), quantity, unit.strip()
+        )
+    except KilnwatchError as exc:
+        env.db.rollback()
+        return _dispatch_page(env, day, error=exc.message, status=422)
+    return done(env, f"/dispatch?day={day}")
+
+
+# --- production control: caps, resident supervisors, weekly logs ---------------------------
+
+add_nav(NavItem("control", "nav.control", "/control", order=53, visible=not_enterprise))
+
+
+def _control_page(
+    env: PageEnv, week: str | None, error: str | None = None, status: int = 200
+) -> Response:
+    week = week or _last_week(env)
+    period = weekly.week_period(week, env.settings.zone)
+    caps = control.caps_in(env.db, env.me, period)
+    uses = control.cap_uses(env.db, caps, period.stop, env.settings.zone)
+    cap_table = Table(
+        "caps",
+        [
+            Col("enterprise", "col.enterprise"),
+            Col("period", "col.period", "code"),
+            Col("product", "weekly.product", "code"),
+            Col("output_t", "weekly.cap_output", "num", digits=0, unit="t"),
+            Col("used", "weekly.cum_output", "num", digits=0, unit="t"),
+            Col("used_fraction", "control.used", "pct"),
+            Col("elapsed", "control.elapsed", "pct"),
+            Col("breach", "weekly.breach", "code"),
+        ],
+        [
+            {
+                "enterprise": u.cap.enterprise.name,
+                "period": u.cap.period,
+                "product": u.cap.product,
+                "output_t": u.cap.output_t,
+                "used": u.output_t,
+                "used_fraction": u.used_fraction("output_t"),
+                "elapsed": u.elapsed_fraction,
+                "breach": ", ".join(u.breaches) or None,
+                "_class": "warn" if u.breaches else "",
+            }
+            for u in uses
+        ],
+        wide=True,
+    )
+    sups = control.supervisors(env.db, env.me)
+    logs = {g.supervisor_id: g for g in control.logs_of_week(env.db, env.me, period.label)}
+    sup_table = Table(
+        "supervisors",
+        [
+            Col("name", "col.name"),
+            Col("enterprise", "col.enterprise"),
+            Col("department", "weekly.department", "badge", badge_prefix="dept."),
+            Col("assigned_on", "control.assigned_on"),
+            Col("days", "weekly.log_days", "num"),
+            Col("observed", "control.observed", "num", digits=0),
+            Col("normal", "control.normal", "badge", badge_prefix="yesno."),
+            Col("notes", "control.notes"),
+        ],
+        [
+            {
+                "name": s.name,
+                "enterprise": s.enterprise.name,
+                "department": s.department,
+                "assigned_on": s.assigned_on.isoformat(),
+                "days": logs[s.id].days_on_site if s.id in logs else None,
+                "observed": logs[s.id].observed_output_t if s.id in logs else None,
+                "normal": ("yes" if logs[s.id].production_normal else "no")
+                if s.id in logs
+                else None,
+                "notes": logs[s.id].notes if s.id in logs else None,
+                "_class": "" if s.id in logs else "warn",
+            }
+            for s in sups
+        ],
+        wide=True,
+    )
+    context = {
+        "week": period.label,
+        "error": error,
+        "supervisors": sups,
+        "crumbs": [(env.t("nav.control"), None)],
+    }
+    return env.render("control.html", context, [cap_table, sup_table], status_code=status)
+
+
+@router.get("/control")
+def control_page(env: SignedIn, week: str | None = None) -> Response:
+    return _control_page(env, week)
+
+
+@router.post("/control/logs")
+def control_log(
+    env: SignedIn,
+    week: FormText,
+    supervisor_id: Annotated[int, Form()],
+    days_on_site: Annotated[int, Form()],
+    observed_output_t: FormText = "",
+    production_normal: FormText = "yes",
+    notes: FormText = "",
+) -> Response:
+    try:
+        observed = float(observed_output_t) if observed_output_t.strip() else None
+        control.write_log(
+            env.db,
+            env.me,
+            supervisor_id,
+            week,
+            days_on_site=days_on_site,
+            observed_output_t=observed,
+            production_normal=production_normal == "yes",
+            notes=notes,
+            zone=env.settings.zone,
+        )
+    except (KilnwatchError, ValueError) as exc:
+        env.db.rollback()
+        message = exc.message if isinstance(exc, KilnwatchError) else str(exc)
+        return _control_page(env, week, error=message, status=422)
+    return done(env, f"/control?week={week}")
