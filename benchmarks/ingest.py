@@ -1,7 +1,8 @@
 """Ingest throughput, each path against the raw database load limit measured the same run.
 
     python benchmarks/ingest.py [--rows N] [--mqtt-readings N] [--hj212-frames N]
-                                [--hj212-connections N] [--http-readings N]
+                                [--hj212-connections N] [--http-readings N] [--file-rows N]
+                                [--only hj212|file]
                                 [--pg postgresql://postgres@127.0.0.1/postgres]
 
 Creates (and drops) its own PostgreSQL database and a temporary SQLite file. Prints one line
@@ -11,6 +12,10 @@ Baselines ("raw"): the same rows, already formatted, loaded by the database's ow
 into a table with the columns and primary key of ``readings`` (``baseline_table``; exactly the
 real table's shape since migration 0004 dropped its foreign key): PostgreSQL ``COPY`` (psycopg,
 CSV text), SQLite ``executemany`` in one transaction.
+The file-import part runs ``kilnwatch import readings`` of ``--file-rows`` rows (default
+2 000 000) as its own process on each backend, against the raw load of the same rows
+(``file_import_ratio_pg``, ``file_import_ratio_sqlite``, ``file_import_peak_rss_mb``: the
+larger peak resident memory of the two processes).
 The MQTT worker and the HJ 212 clients run as separate processes (the worker's peak RSS is
 read from ``/proc``); the HJ 212 clients wait for each reply before sending the next frame.
 """
@@ -171,6 +176,66 @@ def bulk(settings: Settings, csv_path: Path, n: int) -> float:
     engine.dispose()
     assert report.accepted == n, report
     return n / elapsed
+
+
+def bench_file_import(settings: Settings, path: Path, n: int) -> tuple[float, int]:
+    """``kilnwatch import readings FILE`` as a user runs it (its own process, start-up and
+    migration check included): rows/s and the process's peak resident memory [KiB]."""
+    env = {**os.environ, "KILNWATCH_DATABASE_URL": settings.effective_database_url,
+           "KILNWATCH_ENVIRONMENT": "test", "KILNWATCH_VAR_DIR": str(settings.var_dir)}  # fmt: skip
+    args = [sys.executable, "-c", CLI_WITH_PEAK_RSS, "import", "readings", str(path)]
+    log = path.with_suffix(".log")
+    with log.open("w+") as output:  # a file, not a pipe: the child never waits on us
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=output, stderr=subprocess.STDOUT)
+        _, status = os.waitpid(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        out = output.read()
+    assert proc.returncode == 0, out
+    assert f"{n} rows: {n} stored" in out, out
+    return n / elapsed, int(out.rsplit("PEAK_RSS_KIB", 1)[1].split()[0])
+
+
+CLI_WITH_PEAK_RSS = """
+import atexit, sys
+def peak():  # VmHWM is per address space: it starts at exec, unlike ru_maxrss (fork's copy)
+    with open("/proc/self/status") as f:
+        kib = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    sys.stdout.write(f"PEAK_RSS_KIB {kib}\\n")
+atexit.register(peak)
+from kilnwatch.cli import main
+main()
+"""
+
+
+def file_import(pg: Settings, lite: Settings, tmpdir: Path, n: int) -> dict[str, float]:
+    """The ``file_import_*`` figures: ``kilnwatch import readings`` of ``n`` rows (other
+    timestamps than the bulk part's) against the raw load of the same rows, same run."""
+    # after the HTTP part's minutes, before now: appends, up to ≈ 5 M rows (START is 300 d back)
+    data = rows(n, offset_min=405_000)
+    path = tmpdir / "file_import.csv"
+    write_csv(path, data)
+    figures: dict[str, float] = {}
+    peak_kib = 0
+    for name, settings in (("pg", pg), ("sqlite", lite)):
+        if name == "pg":
+            raw = raw_pg(settings.effective_database_url, data, _meter_ids(settings))
+        else:
+            raw = raw_sqlite(Path(settings.effective_database_url.removeprefix("sqlite:///")),
+                             data, _meter_ids(settings))  # fmt: skip
+        rate, rss_kib = bench_file_import(settings, path, len(data))
+        peak_kib = max(peak_kib, rss_kib)
+        say(f"{name} file import of {len(data):,} rows: kilnwatch import readings "
+            f"{rate:,.0f} rows/s, raw load {raw:,.0f} rows/s, ratio {rate / raw:.3f}, "
+            f"peak RSS {rss_kib // 1024} MiB")  # fmt: skip
+        figures[f"file_import_raw_{name}_rows_per_s"] = round(raw)
+        figures[f"file_import_{name}_rows_per_s"] = round(rate)
+        figures[f"file_import_ratio_{name}"] = round(rate / raw, 3)
+    path.unlink()
+    return {"file_import_rows": len(data), **figures,
+            "file_import_peak_rss_mb": round(peak_kib / 1024, 1)}  # fmt: skip
 
 
 def _peak_rss_kib(pid: int) -> int:
@@ -477,7 +542,13 @@ def main() -> None:
     ap.add_argument("--hj212-writers", type=int, help="group commits in flight per process")
     ap.add_argument("--http-readings", type=int, default=20_000)
     ap.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    ap.add_argument("--only", choices=("hj212",), help="run only this part (RESULT has its keys)")
+    ap.add_argument(
+        "--file-rows", type=int, default=2_000_000,
+        help="rows of the `kilnwatch import readings` part (file_import_* keys)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--only", choices=("hj212", "file"), help="run only this part (RESULT has its keys)"
+    )
     ap.add_argument(
         "--hj212-devices",
         type=int,
@@ -523,6 +594,10 @@ def main() -> None:
                 say("RESULT " + json.dumps(result))
                 return
             setup_registry(lite)
+            if args.only == "file":
+                result = file_import(pg, lite, tmpdir, args.file_rows)
+                say("RESULT " + json.dumps(result))
+                return
             data = rows(args.rows)
             csv_path = tmpdir / "readings.csv"
             write_csv(csv_path, data)
@@ -543,6 +618,7 @@ def main() -> None:
                 f"({args.hj212_connections} connections, {devices} devices)")  # fmt: skip
             http_rate = bench_http(pg, args.http_readings)
             say(f"http {http_rate:,.0f} readings/s")
+            files = file_import(pg, lite, tmpdir, args.file_rows)
             result = {
                 "rows": len(data), "baseline_table": BASELINE_TABLE,
                 "pg_raw_copy_rows_per_s": round(raw_pg_rate),
@@ -554,7 +630,7 @@ def main() -> None:
                 "mqtt_readings_per_s": round(mqtt_rate), "mqtt_worker_peak_rss_kib": rss,
                 **hj, "hj212_connections": args.hj212_connections, "hj212_devices": devices,
                 "hj212_workers": args.hj212_workers,
-                "http_readings_per_s": round(http_rate),
+                "http_readings_per_s": round(http_rate), **files,
             }  # fmt: skip
     finally:
         with psycopg.connect(args.pg, autocommit=True) as admin:

@@ -101,12 +101,15 @@ GROUP BY meter_id, date_trunc('month', period_start AT TIME ZONE 'Asia/Shanghai'
 
 def build(url: str, var: Path) -> dict[str, object]:
     """The province: simulate, import, verify, synthesise 12 months of rollups, add users."""
-    from kilnwatch.ingest.directory import load_directory
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy import func, select
 
-    from kilnwatch.cli.demo import months_between
     from kilnwatch.config import Settings
+    from kilnwatch.domain.periods import Period
     from kilnwatch.identity import Role
+    from kilnwatch.ingest.folder import import_folder
     from kilnwatch.ingest.validate import ValidationPolicy
     from kilnwatch.sim.config import SimParams
     from kilnwatch.sim.run import simulate_to_dir
@@ -127,9 +130,10 @@ def build(url: str, var: Path) -> dict[str, object]:
     simulate_to_dir(params, var / "province")
     log(f"simulated in {time.perf_counter() - started:.0f} s")
     with unit_of_work(factory) as session:
-        load_directory(session, var / "province", policy=ValidationPolicy(local_tz="Asia/Shanghai"))
+        import_folder(session, var / "province", policy=ValidationPolicy(local_tz="Asia/Shanghai"))
     log(f"imported in {time.perf_counter() - started:.0f} s")
-    for month in months_between(SIM_START, SIM_DAYS):
+    last_day = SIM_START + timedelta(days=SIM_DAYS - 1)
+    for month in Period.of_days(SIM_START, last_day, ZoneInfo("Asia/Shanghai")).split("month"):
         with unit_of_work(factory) as session:
             verify_period(session, month, None, verify_settings("default", None))
     log(f"verified in {time.perf_counter() - started:.0f} s")

@@ -50,8 +50,8 @@ def test_utf8_with_and_without_bom_and_a_located_refusal(tmp_path: Path) -> None
         "utf-8-sig",
         "coke",
     )
-    path.write_bytes(PRICES.encode("utf-16"))
-    with pytest.raises(InputError, match="market_prices.csv: not UTF-8 text"):
+    path.write_bytes(b"\x81\x30\xff\xfe\x00\x81" + PRICES.encode())
+    with pytest.raises(InputError, match="market_prices.csv: not text in UTF-8, GB18030"):
         read_table(path)
 
 

@@ -22,8 +22,17 @@ HOURS = 72
 REPLACED_AT, STUCK_HOURS, SILENT_HOURS = 30, range(10, 16), range(40, 66)
 
 
-def load_registry(session: Session) -> Enterprise:
+def load_registry(session: Session, tmp: Path | None = None) -> Enterprise:
+    """The fixture registry and, with ``tmp``, the clinker output meter of line CL1."""
     import_registry(session, REGISTRY)
+    if tmp is not None:
+        extra = tmp / "meters.csv"
+        extra.write_text(
+            "meter_code,enterprise_uscc,unit_code,carrier,level,measurement,unit_of_measure\n"
+            f"M-JN-K1,{JINAN},CL1,product:clinker,sub_unit,interval,t\n",
+            encoding="utf-8",
+        )
+        import_registry(session, extra)
     return session.scalars(select(Enterprise).where(Enterprise.uscc == JINAN)).one()
 
 
@@ -46,7 +55,9 @@ def add_points(session: Session, ent: Enterprise) -> None:
     session.flush()
 
 
-def load_readings(session: Session) -> None:
+def load_readings(session: Session, *, with_output: bool = True) -> None:
+    """Hourly readings over ``HOURS`` hours: E0 replaced, E1 stuck while the clinker output
+    K1 runs, C0 silent for 26 h."""
     rows = []
     e0 = e1 = 0.0
     for h in range(HOURS + 1):
@@ -58,6 +69,8 @@ def load_readings(session: Session) -> None:
         if h and h - 1 not in SILENT_HOURS:
             rows.append(RawReading("M-JN-C0", ts, 10.0 + h % 3, "t"))
         rows.append(RawReading("M-JN-SO2", ts, 20.0 + h % 5, "mg/m3"))
+        if h and with_output:
+            rows.append(RawReading("M-JN-K1", ts, 100.0 + h % 2, "t"))
     result = ingest_readings(
         session, rows, "file", "test", now=datetime(2025, 4, 1, tzinfo=UTC), policy=POLICY
     )

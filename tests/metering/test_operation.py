@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -20,8 +21,8 @@ from metering._factory import (
 )
 
 
-def test_operation_events_and_figures(session: Session) -> None:
-    ent = load_registry(session)
+def test_operation_events_and_figures(session: Session, tmp_path: Path) -> None:
+    ent = load_registry(session, tmp_path)
     load_readings(session)
     end = START + timedelta(hours=HOURS)
     op = enterprise_operation(session, [ent.id], START, end, as_of=date(2025, 9, 2))[ent.id]
@@ -39,10 +40,19 @@ def test_operation_events_and_figures(session: Session) -> None:
     assert meters["M-JN-C0"].completeness_fraction == pytest.approx((HOURS - 26) / HOURS)
     assert op.calibration_overdue == 1  # the SO2 analyser, due 2025-09-01
     assert op.anomalies == 3 and op.count(SILENT) == 1
-    assert op.online_fraction == pytest.approx((3 * HOURS + HOURS - 26) / (4 * HOURS))
+    assert op.online_fraction == pytest.approx((4 * HOURS + HOURS - 26) / (5 * HOURS))
 
 
 def test_an_enterprise_without_meters(session: Session) -> None:
     load_registry(session)
     op = enterprise_operation(session, [999], START, START + timedelta(hours=2))[999]
     assert op.meters == [] and op.online_fraction == 0.0 and op.anomalies == 0
+
+
+def test_no_witness_no_stuck_meter(session: Session) -> None:
+    """Without the clinker output meter there is no witness that E1 should advance."""
+    ent = load_registry(session)
+    load_readings(session, with_output=False)
+    end = START + timedelta(hours=HOURS)
+    op = enterprise_operation(session, [ent.id], START, end)[ent.id]
+    assert op.count(STUCK) == 0 and op.count(SILENT) == 1 and op.count(REPLACED) == 1

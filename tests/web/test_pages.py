@@ -7,92 +7,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, update
+from pages_support import PASSWORD, csrf_token, sign_in
+from sqlalchemy import Engine, select, update
 
-from kilnwatch.config import Settings
-from kilnwatch.identity import Role
 from kilnwatch.store.engine import make_session_factory, unit_of_work
-from kilnwatch.store.models import Enterprise, FindingRecord, Meter, Reading, WebSession
+from kilnwatch.store.models import WebSession
 from kilnwatch.store.models.base import utcnow
-from kilnwatch.store.repos.users import add_user
-from kilnwatch.store.rollups.recompute import refresh_rollup_ranges
-from kilnwatch.verify.run import verify_period
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
-from _verify_factory import MARCH, Plant, store  # noqa: E402
-
-from zone import SHANGHAI  # noqa: E402
-
-PASSWORD = "correct-horse-9"
 WEB = resources.files("kilnwatch.web")
-
-
-@pytest.fixture
-def province(engine: Engine) -> dict[str, int]:
-    """One cement plant in Jinan with a month of hourly data and findings; an empty Qingdao
-    enterprise; users of every kind."""
-    with unit_of_work(make_session_factory(engine)) as session:
-        plant = Plant()
-        plant.stats["energy:raw_coal"] *= 0.85
-        ent = store(session, plant)
-        span = session.execute(
-            select(Reading.meter_id, func.min(Reading.ts), func.max(Reading.ts)).group_by(
-                Reading.meter_id
-            )
-        ).all()
-        kinds = dict(session.execute(select(Meter.id, Meter.measurement)).all())
-        refresh_rollup_ranges(session, {m: (a, b) for m, a, b in span}, kinds, SHANGHAI)
-        other = Enterprise(uscc="91370200163562681G", name="青岛焦化", region_code="370211",
-                           industry="coking")  # fmt: skip
-        session.add(other)
-        session.flush()
-        verify_period(session, MARCH)
-        add_user(session, "admin", PASSWORD, Role.ADMIN)
-        add_user(session, "sd", PASSWORD, Role.PROVINCE, region_code="370000")
-        add_user(session, "jinan", PASSWORD, Role.CITY, region_code="370100")
-        add_user(session, "qingdao", PASSWORD, Role.CITY, region_code="370200")
-        add_user(session, "ent", PASSWORD, Role.ENTERPRISE, enterprise_uscc="91370100MA3C4XYZ1Q")
-        meter = session.scalar(select(Meter.id).where(Meter.code == "E-IN-ELE"))
-        finding = session.scalar(select(FindingRecord.id).order_by(FindingRecord.id))
-        return {"ent": ent, "other": other.id, "meter": meter or 0, "finding": finding or 0}
-
-
-@pytest.fixture
-def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    """Over https: outside development the cookies are ``Secure`` (TestClient keeps them)."""
-    from kilnwatch.web.app import create_app
-
-    app = create_app(settings)
-    with TestClient(app, base_url="https://testserver") as c:
-        yield c
-    app.state.engine.dispose()
-
-
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the form"
-    return found[1]
-
-
-def sign_in(client: TestClient, user: str, password: str = PASSWORD) -> None:
-    token = _token(client.get("/signin").text)
-    r = client.post("/signin", data={"username": user, "password": password,
-                                     "csrf_token": token}, follow_redirects=False)  # fmt: skip
-    assert r.status_code == 303, r.text
 
 
 def test_sign_in_sets_a_server_side_session_cookie(client: TestClient, province: dict[str, int],
                                                    engine: Engine) -> None:  # fmt: skip
     page = client.get("/signin")
-    token = _token(page.text)
+    token = csrf_token(page.text)
     r = client.post("/signin", data={"username": "sd", "password": "wrong", "csrf_token": token})
     assert r.status_code == 401 and "用户名或密码错误" in r.text
     r = client.post("/signin", data={"username": "sd", "password": PASSWORD},
@@ -117,7 +50,7 @@ def test_sign_in_sets_a_server_side_session_cookie(client: TestClient, province:
 
 def test_sign_out_ends_the_session(client: TestClient, province: dict[str, int]) -> None:
     sign_in(client, "sd")
-    token = _token(client.get("/").text)
+    token = csrf_token(client.get("/").text)
     assert client.post("/signout", follow_redirects=False).status_code == 403  # CSRF
     r = client.post("/signout", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
@@ -141,7 +74,7 @@ def test_pages_are_scoped_like_the_api(client: TestClient, province: dict[str, i
     client.cookies.clear()
     sign_in(client, "ent")
     assert client.get(f"/enterprises/{province['ent']}").status_code == 200
-    token = _token(client.get(f"/enterprises/{province['ent']}").text)
+    token = csrf_token(client.get(f"/enterprises/{province['ent']}").text)
     r = client.post(
         f"/findings/{province['finding']}/action",
         data={"action": "dismiss", "comment": "not ours", "csrf_token": token},
@@ -168,7 +101,7 @@ def test_finding_actions_need_a_comment_and_record_who_and_when(
 ) -> None:
     sign_in(client, "jinan")
     url = f"/findings/{province['finding']}"
-    token = _token(client.get(url).text)
+    token = csrf_token(client.get(url).text)
     r = client.post(
         url + "/action", data={"action": "confirm", "comment": " ", "csrf_token": token}
     )
@@ -283,3 +216,18 @@ def test_every_string_has_both_languages() -> None:
     assert set(zh) == set(en)
     missing = sorted(k for k in _literal_keys() if k not in zh)
     assert missing == []
+
+
+def test_pages_take_every_period_form_as_the_domain_period(
+    client: TestClient, province: dict[str, int]
+) -> None:
+    sign_in(client, "sd")
+    quarter = client.get("/?period=2025-Q1")
+    assert quarter.status_code == 200 and "2025年第1季度" in quarter.text
+    ytd = client.get("/?kind=ytd&month=2025-03")
+    assert ytd.status_code == 200 and "2025年1—3月" in ytd.text
+    assert '<option value="ytd" selected' in ytd.text
+    week = client.get(f"/enterprises/{province['ent']}?period=2025-W10")
+    assert week.status_code == 200 and "2025-W10" in week.text
+    bad = client.get("/?period=2025-13")
+    assert bad.status_code == 422 and "period" in bad.text

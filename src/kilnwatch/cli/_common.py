@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -80,13 +81,16 @@ def spinner() -> Progress:
 
 @contextmanager
 def counting_rows(label: str) -> Iterator[Callable[[int], None]]:
-    """A spinner counting rows as they are done; yields the callback that adds ``n`` rows."""
+    """A spinner counting rows and rows/s as they are done (on a terminal; nothing is drawn
+    otherwise); yields the callback that adds ``n`` rows."""
     with spinner() as bar:
         task = bar.add_task(f"{label}: 0 rows", total=None)
         done = [0]
+        started = time.perf_counter()
 
         def advance(n: int) -> None:
             done[0] += n
-            bar.update(task, description=f"{label}: {done[0]:,} rows")
+            rate = done[0] / max(time.perf_counter() - started, 1e-9)
+            bar.update(task, description=f"{label}: {done[0]:,} rows, {rate:,.0f} rows/s")
 
         yield advance

@@ -31,6 +31,12 @@ def _demo_users() -> tuple[tuple[str, Role, str | None], ...]:
 
 
 DEMO_USERS = _demo_users()
+DEMO_METERING_GAPS = {
+    "wrong_accuracy_fraction": 0.1,
+    "silent_meter_fraction": 0.01,
+    "meter_replacement_fraction": 0.02,
+}
+"""Metering gaps the demo province shows (docs/metering.md); the readings faults as default."""
 DEMO_ENTERPRISE_USER = "qiye"
 """An enterprise user of the demo, for the first enterprise of Jinan."""
 
@@ -45,8 +51,12 @@ def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None
     from kilnwatch.verify.settings import verify_settings
 
     policy = ValidationPolicy(local_tz=s.timezone)
+    from kilnwatch.metering.imports import import_metering
+
     with counting_rows("importing readings") as advance, session_scope(s) as session:
         report = import_folder(session, folder, policy=policy, on_progress=advance)
+        if (folder / "metering_points.csv").exists():
+            import_metering(session, folder)
     console.print(
         f"registry {report.registry_created}; {report.readings.accepted:,} readings stored, "
         f"{report.readings.rejected:,} rejected to dead letters; "
@@ -116,7 +126,7 @@ def demo(
             out = s.var_dir / f"demo-province-{seed}"
             params = SimParams(
                 seed=seed, enterprises=enterprises, start=first_day, days=days,
-                output_format="parquet", every_city=True,
+                output_format="parquet", every_city=True, **DEMO_METERING_GAPS,
             )  # fmt: skip
             with spinner() as bar:
                 bar.add_task(f"simulating {enterprises} enterprises x {days} days", total=None)

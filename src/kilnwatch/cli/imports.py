@@ -24,7 +24,8 @@ from kilnwatch.formats import (
     PROJECT_CONTROL_FORMATS,
     REGISTRY_FORMATS,
 )
-from kilnwatch.ingest.tables import TableImportReport, write_rejects
+from kilnwatch.ingest.tables import TableImportReport, TextEncoding, named_encoding, write_rejects
+from kilnwatch.ingest.tables.text import ENCODING_HELP
 from kilnwatch.ingest.validate import ValidationPolicy
 
 app = typer.Typer(help="Import data files (formats: docs/formats.md).", no_args_is_help=True)
@@ -33,6 +34,22 @@ SkipInvalid = Annotated[
     bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rest to a file.")
 ]
 Rejects = Annotated[Path | None, typer.Option(help="Where rejected rows go (with --skip-invalid).")]
+
+
+def _encoding(name: str) -> TextEncoding:
+    try:
+        return named_encoding(name)
+    except KilnwatchError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+EncodingOpt = Annotated[
+    TextEncoding | None,
+    typer.Option(
+        "--encoding", parser=_encoding, metavar="NAME",
+        help=f"Text encoding of CSV files (default: detected): {ENCODING_HELP}.",
+    ),
+]  # fmt: skip
 
 
 def _import_tables(
@@ -45,6 +62,8 @@ def _import_tables(
             report = run(session)
     except KilnwatchError as exc:
         raise fail(exc) from exc
+    for file, encoding in report.encodings.items():
+        console.print(f"{file}: encoding {encoding}")
     for kind, created in report.created.items():
         console.print(f"{kind}: {created} created, {report.updated[kind]} updated")
     if report.rejected:
@@ -61,12 +80,14 @@ def import_registry_cmd(
         str | None, typer.Option(help=f"{', '.join(REGISTRY_FORMATS)} (when the name does not say)")
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import regions, enterprises, units, projects, gateways and meters."""
     from kilnwatch.ingest.registry import import_registry
 
     def run(session: Session) -> TableImportReport:
-        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind)
+        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind,
+                               encoding=encoding)  # fmt: skip
 
     _import_tables(run, path, rejects)
 
@@ -80,12 +101,14 @@ def import_sources_cmd(
         typer.Option(help=f"{', '.join(EXTERNAL_SOURCE_FORMATS)} (when the name does not say)"),
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
     from kilnwatch.ingest.external_sources import import_sources
 
     def run(session: Session) -> TableImportReport:
-        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid)
+        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid,
+                              encoding=encoding)  # fmt: skip
 
     _import_tables(run, path, rejects)
 
@@ -131,6 +154,7 @@ def import_readings(
         bool, typer.Option("--skip-invalid", help="Store valid rows; dead-letter the rest.")
     ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
     from kilnwatch.ingest.readings_file import import_readings_file
@@ -141,10 +165,12 @@ def import_readings(
         with counting_rows(path.name) as advance, session_scope(s) as session:
             report = import_readings_file(
                 session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows, policy=policy,
-                on_progress=advance,
+                on_progress=advance, encoding=encoding,
             )  # fmt: skip
     except KilnwatchError as exc:
         raise fail(exc) from exc
+    if report.encoding is not None:
+        console.print(f"{path.name}: encoding {report.encoding}")
     console.print(
         f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
         f"{report.duplicates} duplicates, {report.rejected} rejected"
@@ -162,6 +188,7 @@ def import_projects_cmd(
         typer.Option(help=f"{', '.join(PROJECT_CONTROL_FORMATS)} (when the name does not say)"),
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import project details, approvals, replacement and substitution ledgers, production caps
     and resident supervisors (docs/projects.md)."""
@@ -170,7 +197,7 @@ def import_projects_cmd(
     zone = settings().zone
     _import_tables(
         lambda session: import_project_control(
-            session, path, zone=zone, kind=kind, skip_invalid=skip_invalid
+            session, path, zone=zone, kind=kind, skip_invalid=skip_invalid, encoding=encoding
         ),
         path,
         rejects,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from kilnwatch.domain._validate import check_finite, check_nonnegative, split_ratio_unit
@@ -271,6 +272,7 @@ def field_def(field: str, fields: Mapping[str, FieldDef] | None = None) -> Field
     return table[field]
 
 
+@cache  # pure and called once per unit and level on every page of accounts
 def kgce_per_numerator(field_unit: str) -> float | None:
     """Standard coal per unit of a field unit's numerator.
 

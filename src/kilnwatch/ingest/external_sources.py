@@ -20,7 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS
-from kilnwatch.ingest.tables import Record, TableImportReport, TableKind, TableRow, import_tables
+from kilnwatch.ingest.tables import (
+    Record,
+    TableImportReport,
+    TableKind,
+    TableRow,
+    TextEncoding,
+    import_tables,
+)
 from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
 
@@ -123,7 +130,12 @@ def _table_kind(kind: str, usccs: Mapping[str, int]) -> TableKind:
 
 
 def import_sources(
-    session: Session, path: Path, *, kind: str | None = None, skip_invalid: bool = False
+    session: Session,
+    path: Path,
+    *,
+    kind: str | None = None,
+    skip_invalid: bool = False,
+    encoding: TextEncoding | None = None,
 ) -> ExternalSourcesReport:
     """Import external-source files (the good records keep their file and row number). Raises
     :class:`ImportRejected` (writing nothing) when any row is invalid, unless
@@ -138,7 +150,7 @@ def import_sources(
         return upsert_rows(session, SOURCE_MODELS[kind], kind, records)
 
     return import_tables(path, kinds, "external source", store, report, kind=kind,
-                         skip_invalid=skip_invalid)  # fmt: skip
+                         skip_invalid=skip_invalid, encoding=encoding)  # fmt: skip
 
 
 def _period_of(record: Record) -> str:

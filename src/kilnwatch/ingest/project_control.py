@@ -21,7 +21,14 @@ from kilnwatch.domain.periods import parse_period
 from kilnwatch.domain.projects import APPROVAL_KINDS, APPROVAL_STATUSES, DEPARTMENTS
 from kilnwatch.errors import InputError
 from kilnwatch.formats import PROJECT_CONTROL_FORMATS
-from kilnwatch.ingest.tables import Record, TableImportReport, TableKind, TableRow, import_tables
+from kilnwatch.ingest.tables import (
+    Record,
+    TableImportReport,
+    TableKind,
+    TableRow,
+    TextEncoding,
+    import_tables,
+)
 from kilnwatch.reference.projects import replacement_kinds
 from kilnwatch.store.models import (
     CapacityReplacement,
@@ -172,7 +179,13 @@ def _store(session: Session, kind: str, records: list[Record]) -> tuple[int, int
 
 
 def import_project_control(
-    session: Session, path: Path, *, zone: Any, kind: str | None = None, skip_invalid: bool = False
+    session: Session,
+    path: Path,
+    *,
+    zone: Any,
+    kind: str | None = None,
+    skip_invalid: bool = False,
+    encoding: TextEncoding | None = None,
 ) -> TableImportReport:
     """Import a project control file or a folder of them (see the module docstring)."""
     known = _Known(session, zone)
@@ -188,7 +201,7 @@ def import_project_control(
 
     kinds = {name: table_kind(name) for name in PROJECT_CONTROL_FORMATS}
     return import_tables(path, kinds, "project control", store, TableImportReport(), kind=kind,
-                         skip_invalid=skip_invalid)  # fmt: skip
+                         skip_invalid=skip_invalid, encoding=encoding)  # fmt: skip
 
 
 __all__ = ["CHECKS", "SOURCE_KINDS", "import_project_control"]

@@ -8,6 +8,7 @@ With ``skip_invalid`` the valid rows are stored and the faulty ones go to the de
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,14 @@ from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.ingest.meters import MeterCache
 from kilnwatch.ingest.payloads import MALFORMED, check_columns, reading_from_mapping
 from kilnwatch.ingest.pipeline import DeliveryMeta, ReadingCounts, ingest_frame
+from kilnwatch.ingest.tables.text import (
+    TextEncoding,
+    csv_records,
+    file_encoding,
+    header_line,
+    sniff_separator,
+    transcode_to_utf8,
+)
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_table
 
@@ -32,23 +41,26 @@ ProgressFn = Callable[[int], None]
 
 @dataclass
 class FileImportReport(ReadingCounts):
-    """Counts of one file import: its rows and their outcomes."""
+    """Counts of one file import: its rows, their outcomes and the text encoding of a CSV
+    ("gb18030 (detected)"; None for Parquet)."""
 
     rows: int = 0
+    encoding: str | None = None
 
 
 def _clean_names(names: list[str]) -> list[str]:
     return [n.lstrip("\ufeff").strip() for n in names]
 
 
-def _csv_tables(path: Path, size: int) -> Iterator[pl.DataFrame]:
-    """Chunks of a readings CSV, every field as text ("" when empty, like ``csv``).
+def _csv_tables(path: Path, size: int, separator: str, name: str) -> Iterator[pl.DataFrame]:
+    """Chunks of a UTF-8 readings CSV, every field as text ("" when empty, like ``csv``).
 
-    Lines with no field at all are skipped, as :class:`csv.DictReader` does.
+    Lines with no field at all are skipped, as :class:`csv.DictReader` does. ``name`` is the
+    file as the user named it (``path`` may be its UTF-8 copy).
     """
-    lazy = pl.scan_csv(path, infer_schema=False, empty_string_is_null=False,
+    lazy = pl.scan_csv(path, infer_schema=False, empty_string_is_null=False, separator=separator,
                        truncate_ragged_lines=True, with_column_names=_clean_names)  # fmt: skip
-    check_columns(lazy.collect_schema().names(), str(path))
+    check_columns(lazy.collect_schema().names(), name)
     for chunk in lazy.collect_batches(chunk_size=size):
         blank = pl.all_horizontal(pl.all().fill_null("") == "")
         table = chunk.filter(~blank)
@@ -64,13 +76,46 @@ def _parquet_tables(path: Path, size: int) -> Iterator[pl.DataFrame]:
             yield chunk
 
 
-def read_tables(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[pl.DataFrame]:
-    """Chunks of a readings CSV or Parquet file as Polars frames (columns of docs/formats.md)."""
+def _csv_fault(path: Path, separator: str, name: str, exc: pl.exceptions.PolarsError) -> InputError:
+    """The fault the columnar reader met, located by a strict pass of the CSV module."""
+    with path.open(encoding="utf-8", newline="") as f:
+        try:
+            for _ in csv_records(f, name, separator):
+                pass
+        except InputError as located:
+            at = located.location
+            return InputError(located.reason, file=at.file, row=at.row, field=at.field,
+                              code=MALFORMED)  # fmt: skip
+    return InputError(f"cannot read the file: {exc}", file=name, code=MALFORMED)
+
+
+def _utf8_csv_tables(
+    path: Path, size: int, encoding: TextEncoding, name: str
+) -> Iterator[pl.DataFrame]:
+    """Chunks of a CSV in any supported encoding (others are re-encoded to a UTF-8 copy
+    first, in blocks); a parse fault is reported with file, row and field."""
+    with tempfile.TemporaryDirectory(prefix="kilnwatch-import-") as tmp:
+        utf8 = path
+        if not encoding.is_utf8:
+            utf8 = Path(tmp) / "utf8.csv"
+            transcode_to_utf8(path, encoding, utf8)
+        separator = sniff_separator(header_line(utf8, TextEncoding("utf-8")))
+        try:
+            yield from _csv_tables(utf8, size, separator, name)
+        except pl.exceptions.PolarsError as exc:
+            raise _csv_fault(utf8, separator, name, exc) from None
+
+
+def read_tables(
+    path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, encoding: TextEncoding | None = None
+) -> Iterator[pl.DataFrame]:
+    """Chunks of a readings CSV (any encoding of docs/formats.md, "Encodings"; detected
+    unless ``encoding``) or Parquet file as Polars frames (columns of docs/formats.md)."""
     if not path.is_file():
         raise InputError("no such file", file=str(path))
     if path.suffix.lower() == ".parquet":
         return _parquet_tables(path, chunk_rows)
-    return _csv_tables(path, chunk_rows)
+    return _utf8_csv_tables(path, chunk_rows, file_encoding(path, encoding), str(path))
 
 
 def _row_reader(table: pl.DataFrame, first_row_no: int) -> Callable[[int], RawReading]:
@@ -95,9 +140,9 @@ def read_readings(path: Path, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[
         row_no += table.height
 
 
-def _chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
+def _chunks(path: Path, chunk_rows: int, encoding: TextEncoding | None) -> Iterator[pl.DataFrame]:
     try:
-        yield from read_tables(path, chunk_rows)
+        yield from read_tables(path, chunk_rows, encoding)
     except pl.exceptions.PolarsError as exc:
         raise InputError(f"cannot read the file: {exc}", file=str(path), code=MALFORMED) from None
 
@@ -111,18 +156,23 @@ def import_readings_file(
     policy: ValidationPolicy,
     on_progress: ProgressFn | None = None,
     now: datetime | None = None,
+    encoding: TextEncoding | None = None,
 ) -> FileImportReport:
     """Import a readings file in the session's transaction (the caller commits).
 
     Chunks of ``chunk_rows`` go through the vectorised pipeline
     (:func:`~kilnwatch.ingest.pipeline.ingest_frame`); the meter table is read once per run.
+    ``encoding`` forces the text encoding of a CSV (else detected, and stated in the report).
     """
     now = now or datetime.now(UTC)
     cache = MeterCache(policy)
     report = FileImportReport()
+    if path.suffix.lower() != ".parquet" and path.is_file():
+        encoding = file_encoding(path, encoding)
+        report.encoding = str(encoding)
     errors: list[InputError] = []
     row_no = 1
-    for table in _chunks(path, chunk_rows):
+    for table in _chunks(path, chunk_rows, encoding):
         raw = raw_frame_from_table(table, row_no, 0)
         meta = DeliveryMeta("file", str(path), table.height)
         result = ingest_frame(session, [meta], raw, _row_reader(table, row_no), policy=policy,

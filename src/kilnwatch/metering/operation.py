@@ -13,10 +13,11 @@ Rules, each against the meter's own behaviour and its neighbours:
   usual count per reporting hour (the median) times the hours of the window;
 * silent: a run of at least ``silent_h`` hours without a reading (also when still silent at
   the end of the window);
-* stuck: a run of at least ``stuck_h`` reporting hours in which the meter is flat (a counter
-  that does not advance, another meter whose minimum equals its maximum) while another meter
-  of the same unit (or the same enterprise, for entry meters) moves in that hour, so a stopped
-  plant is not a stuck meter;
+* stuck: a run of at least ``stuck_h`` reporting hours in which the meter is flat: an
+  interval or instant meter repeating one non-zero value (a live signal always varies), or a
+  counter that does not advance while its witnesses move (the meters under it, for an entry
+  meter; else the product-output meters of its unit), so a stopped plant is not a stuck
+  meter;
 * replacement: a counter reset whose register restarts near zero, below
   ``replacement_fraction`` of the register before it (a new meter, 换表), as opposed to a reset
   to some other value.
@@ -177,9 +178,10 @@ def _hours(session: Session, meter_ids: Sequence[int], start: datetime, end: dat
 
 
 def _flat(meter: Meter, hour: _Hour) -> bool:
+    """A counter that does not advance; another meter repeating one non-zero value."""
     if meter.measurement == "counter":
         return hour.sum == 0
-    return hour.count > 1 and hour.min == hour.max
+    return hour.count > 1 and hour.min == hour.max != 0
 
 
 def _runs(flags: Sequence[bool]) -> list[tuple[int, int]]:
@@ -211,9 +213,10 @@ class _Window:
             if j - i >= self.settings.silent_h
         ]
 
-    def stuck(self, meter: Meter, hours: dict[datetime, _Hour], moving: set[datetime]
+    def stuck(self, meter: Meter, hours: dict[datetime, _Hour], expected: set[datetime] | None
               ) -> list[OperationEvent]:  # fmt: skip
-        flat = [t in hours and _flat(meter, hours[t]) and t in moving for t in self.grid]
+        flat = [t in hours and _flat(meter, hours[t]) and (expected is None or t in expected)
+                for t in self.grid]  # fmt: skip
         return [
             self.event(STUCK, meter, i, j, value=hours[self.grid[i]].max)
             for i, j in _runs(flat)
@@ -236,25 +239,40 @@ class _Window:
         return out
 
 
-def _moving_hours(meters: Sequence[Meter], hours: dict[int, dict[datetime, _Hour]]
-                  ) -> dict[tuple[int | None, int], set[datetime]]:  # fmt: skip
-    """Per (unit, meter): the hours in which some OTHER meter of the unit (or of the
-    enterprise, for meters without a unit) moves."""
-    by_group: dict[int | None, list[Meter]] = defaultdict(list)
+def _moves(meter: Meter, hour: _Hour) -> bool:
+    """Something flowed through a counter or interval meter; an instant meter varied."""
+    if meter.measurement == "instant":
+        return hour.max != hour.min
+    return hour.sum > 0
+
+
+def _witnesses(meter: Meter, meters: Sequence[Meter]) -> list[Meter]:
+    """The meters whose movement shows that a counter should advance: the meters under it
+    (an entry meter measures their sum), or else the product-output meters of its unit
+    (the unit produces, so its energy flows)."""
+    children = [p for p in meters if p.parent_meter_id == meter.id]
+    if children or meter.unit_id is None:
+        return children
+    return [p for p in meters if p.unit_id == meter.unit_id and p.carrier.startswith("product:")
+            and p.id != meter.id]  # fmt: skip
+
+
+def _expected_hours(meters: Sequence[Meter], hours: dict[int, dict[datetime, _Hour]]
+                    ) -> dict[int, set[datetime] | None]:  # fmt: skip
+    """Per meter: the hours in which its witnesses move (counters), or None when a flat
+    hour is abnormal in itself (interval and instant meters repeating a non-zero value)."""
+    moving = {m.id: {t for t, h in hours.get(m.id, {}).items() if _moves(m, h)}
+              for m in meters}  # fmt: skip
+    out: dict[int, set[datetime] | None] = {}
     for m in meters:
-        by_group[m.unit_id].append(m)
-    out: dict[tuple[int | None, int], set[datetime]] = {}
-    for m in meters:
-        peers = by_group[m.unit_id] if m.unit_id is not None else meters
-        moving: set[datetime] = set()
-        for peer in peers:
-            if peer.id != m.id:
-                moving |= {t for t, h in hours.get(peer.id, {}).items() if not _flat(peer, h)}
-        out[(m.unit_id, m.id)] = moving
+        if m.measurement != "counter":
+            out[m.id] = None
+            continue
+        out[m.id] = set().union(*(moving[w.id] for w in _witnesses(m, meters)))
     return out
 
 
-def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], moving: set[datetime],
+def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], expected: set[datetime] | None,
                      window: _Window) -> MeterOperation:  # fmt: skip
     counts = [h.count for h in hours.values() if h.count]
     per_hour = statistics.median(counts) if counts else 0
@@ -262,7 +280,7 @@ def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], moving: set[dat
                         int(round(per_hour * len(window.grid))))  # fmt: skip
     op.events = [
         *window.silent(meter, hours),
-        *window.stuck(meter, hours, moving),
+        *window.stuck(meter, hours, expected),
         *window.replaced(meter, hours),
     ]
     return op
@@ -294,9 +312,9 @@ def enterprise_operation(
     out = {e: EnterpriseOperation(e) for e in enterprise_ids}
     for ent_id in out:
         ent_meters = [m for m in meters if m.enterprise_id == ent_id]
-        moving = _moving_hours(ent_meters, hours)
+        expected = _expected_hours(ent_meters, hours)
         for m in ent_meters:
-            op = _meter_operation(m, hours.get(m.id, {}), moving[(m.unit_id, m.id)], window)
+            op = _meter_operation(m, hours.get(m.id, {}), expected[m.id], window)
             gaps = calibration_gaps(m, results.get(m.id), as_of, DEFAULT_ALERT_DAYS)
             op.calibration_overdue = any(x.code == CALIBRATION_OVERDUE for x in gaps)
             out[ent_id].meters.append(op)

@@ -60,6 +60,21 @@ class SimParams(BaseModel):
     retrofit_undelivered_fraction: float = Field(default=0.3, ge=0, le=1)
     missing_equipment_meter_fraction: float = Field(default=0.15, ge=0, le=1)
     overdue_calibration_fraction: float = Field(default=0.04, ge=0, le=1)
+    wrong_accuracy_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of entry meters whose class is coarser than GB 17167 requires",
+    )
+    silent_meter_fraction: float = Field(
+        default=0.0, ge=0, le=1, description="share of meters that fall silent for good"
+    )
+    meter_replacement_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of counter meters replaced (register restarts near zero)",
+    )
     stock_reporting_fraction: float = Field(
         default=0.7, ge=0, le=1, description="share of enterprises reporting coal/coke stocks"
     )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kilnwatch.sim.census import MeterEvent
 
 
 @dataclass
@@ -116,4 +120,6 @@ class Province:
     gateways: list[Gateway]
     projects: list[Project]
     retrofits: list[Retrofit] = field(default_factory=list)
+    meter_events: list[MeterEvent] = field(default_factory=list)
+    """Planted silent and replaced meters (:mod:`.census`)."""
     control: ProjectControl = field(default_factory=ProjectControl)

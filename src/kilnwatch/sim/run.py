@@ -14,6 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from kilnwatch.formats import PROJECT_CONTROL_FORMATS
+from kilnwatch.sim.census import MeterEvents, plan_census
+from kilnwatch.sim.census import calibration_rows as census_calibration_rows
+from kilnwatch.sim.census import label_rows as census_label_rows
+from kilnwatch.sim.census import point_rows as census_point_rows
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
@@ -66,6 +70,7 @@ def build_province(params: SimParams) -> Province:
     control_rng = np.random.default_rng([params.seed, STREAM_PROJECTS])
     province.control = build_project_control(params, province, control_rng)
     province.projects += province.control.projects
+    province.meter_events = plan_census(params, province)
     return province
 
 
@@ -93,6 +98,7 @@ class _DayLoop:
         self.engine = ReadingEngine(params, province)
         self.faults = ReadingFaults(params, province, faults)
         self.sources = SourceBuilder(params, province, faults)
+        self.events = MeterEvents(province.meter_events, province)
         counter = self.engine.counter
         self.last = np.round(self.engine.register * self.engine.scale) / self.engine.scale
         self.last[~counter] = 0.0
@@ -119,6 +125,7 @@ class _DayLoop:
             d, kcols, load, true, measured, values, flags, np.ones(values.shape, dtype=bool)
         )
         self.faults.transmit(day)
+        self.events.apply(kcols, day.values, day.present)
         rows = self.sources.add_day(d, true.sum(axis=1), reported)
         return day, rows
 
@@ -146,6 +153,13 @@ def simulate_to_dir(
         out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)
     )
     files.update(write_project_control(out_dir / "projects", province))
+    census = {
+        "metering_points": census_point_rows(params, province),
+        "meter_calibrations": census_calibration_rows(params, province),
+        "metering_labels": census_label_rows(params, province, province.meter_events),
+    }
+    for name, rows in census.items():
+        files[name] = write_csv(out_dir / f"{name}.csv", COLUMNS[name], rows)
     report("registry", 1, 1)
     loop = _DayLoop(params, province, faults)
     writer = ReadingsWriter(out_dir, params, province)

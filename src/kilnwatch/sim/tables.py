@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, READINGS_FORMAT, REGISTRY_FORMATS
+from kilnwatch.formats import (
+    EXTERNAL_SOURCE_FORMATS,
+    METERING_FORMATS,
+    READINGS_FORMAT,
+    REGISTRY_FORMATS,
+)
+from kilnwatch.sim.census import LABEL_COLUMNS as METERING_LABEL_COLUMNS
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.processes import PROCESS_SPECS, anchor_for
 from kilnwatch.sim.sources import fmt
@@ -36,6 +42,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "usual_load_fraction",
         "anchor_source",
     ),
+    **{k: f.columns for k, f in METERING_FORMATS.items()},
+    "metering_labels": METERING_LABEL_COLUMNS,
     "labels": (
         "fault_id",
         "kind",

@@ -75,6 +75,7 @@ def make_templates() -> Jinja2Templates:
     web_root = resources.files("kilnwatch.web")
     templates = Jinja2Templates(directory=str(web_root / "templates"))
     env = templates.env
+    env.auto_reload = False  # the templates ship with the package: no stat() per render
     env.globals.update(num=fmt.num, pct=fmt.pct, change=fmt.change, period_label=_period_label)
     env.filters["localtime"] = _localtime
     env.filters["num"] = fmt.num

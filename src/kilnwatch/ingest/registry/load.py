@@ -17,12 +17,17 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.registry.checks import known_keys, table_kinds
-from kilnwatch.ingest.tables import Record, TableImportReport, import_tables
+from kilnwatch.ingest.tables import Record, TableImportReport, TextEncoding, import_tables
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 
 
 def import_registry(
-    session: Session, path: Path, *, skip_invalid: bool = False, kind: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    kind: str | None = None,
+    encoding: TextEncoding | None = None,
 ) -> TableImportReport:
     """Import a registry file or folder (files in dependency order; later files may refer to
     rows of earlier ones). Raises :class:`ImportRejected` (writing nothing) when a row is
@@ -36,7 +41,7 @@ def import_registry(
         return counts
 
     return import_tables(path, kinds, "registry", store, TableImportReport(), kind=kind,
-                         skip_invalid=skip_invalid)  # fmt: skip
+                         skip_invalid=skip_invalid, encoding=encoding)  # fmt: skip
 
 
 def _upsert(session: Session, existing: Any, model: type[Any], values: dict[str, Any]) -> bool:

@@ -22,7 +22,8 @@ from kilnwatch.ingest.tables.check import (
     write_rejects,
 )
 from kilnwatch.ingest.tables.fields import TableRow
-from kilnwatch.ingest.tables.read import Table, decode_text, kind_of, read_table, table_files
+from kilnwatch.ingest.tables.read import Table, kind_of, read_table, table_files
+from kilnwatch.ingest.tables.text import TextEncoding, decode_text, named_encoding
 
 __all__ = [
     "CheckedRows",
@@ -33,11 +34,13 @@ __all__ = [
     "TableImportReport",
     "TableKind",
     "TableRow",
+    "TextEncoding",
     "check_header",
     "check_table",
     "decode_text",
     "import_tables",
     "kind_of",
+    "named_encoding",
     "read_table",
     "table_files",
     "write_rejects",

@@ -23,6 +23,7 @@ from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.formats import FileFormat
 from kilnwatch.ingest.tables.fields import TableRow
 from kilnwatch.ingest.tables.read import Table, read_table, table_files
+from kilnwatch.ingest.tables.text import TextEncoding
 
 Record = dict[str, Any]
 """A checked row: the values to store, by column of the store."""
@@ -77,11 +78,13 @@ class CheckedTable:
 
 @dataclass
 class TableImportReport:
-    """What an import did, per kind; ``rejected`` lists the refused rows with their fault."""
+    """What an import did, per kind; ``rejected`` lists the refused rows with their fault and
+    ``encodings`` the text encoding each CSV file was read in (docs/formats.md, "Encodings")."""
 
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     rejected: list[RejectedRow] = field(default_factory=list)
+    encodings: dict[str, str] = field(default_factory=dict)
 
 
 def check_header(table: Table, fmt: FileFormat) -> list[InputError]:
@@ -169,15 +172,23 @@ def import_tables(
     *,
     kind: str | None = None,
     skip_invalid: bool = False,
+    encoding: TextEncoding | None = None,
 ) -> R:
     """Import a file or a folder of files of ``kinds`` (in the order of ``kinds``): read and
     check every file, then store the good records with ``store`` into ``report``.
 
     ``what`` names the files in errors ("registry", "external source"); ``kind`` is the kind
-    of a single file whose name does not say it.
+    of a single file whose name does not say it; ``encoding`` forces the text encoding of
+    CSV files (else detected).
     """
     files = table_files(path, kinds, what, kind)
-    checked = [check_table(k, read_table(p), kinds[k]) for k, p in files]
+    tables = [(k, read_table(p, encoding)) for k, p in files]
+    report.encodings = {
+        t.file: str(TextEncoding(t.encoding, detected=encoding is None))
+        for _, t in tables
+        if t.encoding is not None
+    }
+    checked = [check_table(k, t, kinds[k]) for k, t in tables]
     return _store_checked(checked, store, report, skip_invalid=skip_invalid, file=str(path))
 
 

@@ -1,19 +1,21 @@
 """Reading tabular input files (CSV, XLSX) into rows of text, located for error reports.
 
 Everything that turns a file's bytes into a :class:`Table` goes through here: the text
-encoding (:func:`decode_text`), the CSV or XLSX parser and the header (:func:`_header`), so
-that what a file may look like is decided in one place for every table importer.
+encoding and separator (:mod:`~kilnwatch.ingest.tables.text`), the CSV or XLSX parser and
+the header (:func:`_header`), so that what a file may look like is decided in one place for
+every table importer.
 """
 
 from __future__ import annotations
 
-import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from kilnwatch.errors import InputError
+from kilnwatch.ingest.tables.text import TextEncoding, csv_records, decode_text, sniff_separator
 
 SUFFIXES = (".csv", ".xlsx")
 """Suffixes of table files found in a folder (``.xlsm`` is also read when named)."""
@@ -30,15 +32,6 @@ class Table:
     columns: tuple[str, ...]
     rows: list[dict[str, str]]
     encoding: str | None = None
-
-
-def decode_text(data: bytes, file: str) -> tuple[str, str]:
-    """The text of a file and its encoding: UTF-8, with or without a byte-order mark."""
-    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
-    try:
-        return data.decode(encoding), encoding
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", file=file) from exc
 
 
 def _header(cells: Sequence[object] | None, file: str, empty: str) -> tuple[str, ...]:
@@ -62,13 +55,17 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def read_csv_table(path: Path) -> Table:
-    """A CSV file: every row must have as many cells as the header; blank lines are skipped."""
-    text, encoding = decode_text(path.read_bytes(), path.name)
-    reader = csv.reader(text.splitlines())
-    columns = _header(next(reader, None), path.name, "empty file: a header line is required")
+def read_csv_table(path: Path, encoding: TextEncoding | None = None) -> Table:
+    """A CSV file in any encoding of :mod:`~kilnwatch.ingest.tables.text` (detected unless
+    ``encoding``), comma-, TAB- or semicolon-separated: every row must have as many cells as
+    the header; blank lines are skipped."""
+    text, used = decode_text(path.read_bytes(), path.name, encoding)
+    text = text.lstrip("\ufeff")
+    separator = sniff_separator(text[: text.find("\n") + 1 or None])
+    records = csv_records(io.StringIO(text, newline=""), path.name, separator)
+    columns = _header(next(records, None), path.name, "empty file: a header line is required")
     rows = []
-    for number, cells in enumerate(reader, start=1):
+    for number, cells in enumerate(records, start=1):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(columns):
@@ -76,7 +73,7 @@ def read_csv_table(path: Path) -> Table:
                 f"has {len(cells)} cells, the header has {len(columns)}", file=path.name, row=number
             )
         rows.append({c: v.strip() for c, v in zip(columns, cells, strict=True)})
-    return Table(path.name, columns, rows, encoding)
+    return Table(path.name, columns, rows, used)
 
 
 def read_xlsx_table(path: Path) -> Table:
@@ -99,11 +96,17 @@ def read_xlsx_table(path: Path) -> Table:
         workbook.close()
 
 
-def read_table(path: Path) -> Table:
-    """Read a ``.csv`` or ``.xlsx`` file."""
+def read_table(path: Path, encoding: TextEncoding | None = None) -> Table:
+    """Read a ``.csv`` (or Excel's ``.txt`` "Unicode text") or ``.xlsx`` file; ``encoding``
+    forces the text encoding of a CSV."""
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return read_csv_table(path)
+    if suffix in (".csv", ".txt"):
+        return read_csv_table(path, encoding)
+    if suffix == ".xls":
+        raise InputError(
+            "an Excel 97-2003 workbook (.xls) cannot be read; save it as .xlsx or CSV",
+            file=path.name,
+        )
     if suffix in (".xlsx", ".xlsm"):
         return read_xlsx_table(path)
     raise InputError(f"unsupported file type {suffix!r}; use .csv or .xlsx", file=path.name)

@@ -22,6 +22,9 @@ from kilnwatch.store.models import (
     DeadLetter,
     Enterprise,
     FindingRecord,
+    ForwardDevice,
+    ForwardFrame,
+    ForwardTarget,
     Gateway,
     IngestBatch,
     Meter,
@@ -211,6 +214,60 @@ def dead_letter_counts(session: Session, where: Where, since: datetime) -> list[
         stmt = stmt.where(DeadLetter.enterprise_id.in_(ids))
     stmt = stmt.group_by(DeadLetter.reason).order_by(func.count(DeadLetter.id).desc())
     return [(str(r), int(n)) for r, n in session.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardQueueRow:
+    """The forwarding queue of one upstream target, counted over the frames of the devices
+    (gateways) in scope (docs/collection.md, "Forwarding")."""
+
+    target: str
+    address: str
+    active: bool
+    counts: dict[str, int]
+    oldest_pending_at: datetime | None
+    next_attempt_at: datetime | None
+    last_error: str | None
+
+
+def forward_queues(session: Session, where: Where) -> list[ForwardQueueRow]:
+    """Frames per state, the oldest pending DataTime, the next attempt and the newest error
+    of each forwarding target, counting only frames of gateways in scope."""
+    in_scope = (
+        select(ForwardFrame.id)
+        .join(ForwardDevice, ForwardDevice.id == ForwardFrame.device_id)
+        .join(Gateway, Gateway.id == ForwardDevice.gateway_id)
+        .join(Enterprise, Enterprise.id == Gateway.enterprise_id)
+        .where(*where.enterprises())
+    )
+    frames = select(ForwardFrame).where(ForwardFrame.id.in_(in_scope)).subquery()
+    pending = frames.c.state == "pending"
+    stmt = (
+        select(frames.c.target_id, frames.c.state, func.count(),
+               func.min(frames.c.data_time).filter(pending),
+               func.min(frames.c.next_attempt_at).filter(pending))
+        .group_by(frames.c.target_id, frames.c.state)
+    )  # fmt: skip
+    found: dict[int, list[Any]] = {}
+    for target_id, state, n, oldest, due in session.execute(stmt):
+        row = found.setdefault(target_id, [{}, None, None])
+        row[0][state] = int(n)
+        if state == "pending":
+            row[1], row[2] = oldest, due
+    rows = []
+    for t in session.scalars(select(ForwardTarget).order_by(ForwardTarget.name)):
+        if t.id not in found and not where.principal.sees_everything:
+            continue
+        error = session.scalar(
+            select(frames.c.last_error)
+            .where(frames.c.target_id == t.id, frames.c.last_error.is_not(None))
+            .order_by(frames.c.last_attempt_at.desc())
+            .limit(1)
+        )
+        counts, oldest, due = found.get(t.id, [{}, None, None])
+        rows.append(ForwardQueueRow(t.name, f"{t.host}:{t.port}", t.active, counts, oldest,
+                                    due, error))  # fmt: skip
+    return rows
 
 
 def gateways_in(session: Session, where: Where) -> list[tuple[int, str, int, str, datetime | None]]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.identity import Principal
@@ -38,14 +39,18 @@ class MeterTotal:
 
 def meter_totals(
     session: Session,
-    meter_ids: Sequence[int],
+    meter_ids: Sequence[int] | Select[Any],
     grain: str,
     start: datetime,
     end: datetime,
 ) -> dict[int, MeterTotal]:
-    """Totals per meter over rollup periods of ``grain`` starting in [start, end)."""
+    """Totals per meter over rollup periods of ``grain`` starting in [start, end).
+
+    ``meter_ids`` may be a query of meter ids (a province's thousands of meters as a subquery,
+    not as thousands of bound parameters)."""
+    ids = meter_ids if isinstance(meter_ids, Select) else list(meter_ids)
     stmt = select(Rollup.meter_id, *AGG_COLUMNS).where(
-        Rollup.meter_id.in_(list(meter_ids)),
+        Rollup.meter_id.in_(ids),
         Rollup.grain == grain,
         Rollup.period_start >= start,
         Rollup.period_start < end,

@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "quality",
     "admin",
     "supervision",
+    "reports",
     "projects",
 )
 

@@ -16,6 +16,7 @@ from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section, sections_for
+from kilnwatch.web.pages.reports import report_links
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.enterprise import (
     accounts_of,
@@ -170,7 +171,7 @@ def enterprise_page(env: SignedIn, enterprise_id: int = Id) -> Response:
     period, picker = picked_period(env, where)
     figs, last = env.cached(("ent-figs", e.id, period.label), lambda: (
         compute_figures(env.db, where, period).total(),
-        compute_figures(env.db, where, period.shifted_years(-1)).total()))  # fmt: skip
+        compute_figures(env.db, where, period.previous_year()).total()))  # fmt: skip
     sections, tables = cached_sections(env, "enterprise", e, period)
     gateways = env.db.scalar(select(func.count(Gateway.id)).where(Gateway.enterprise_id == e.id))
     city = city_of(e.region_code)
@@ -181,6 +182,6 @@ def enterprise_page(env: SignedIn, enterprise_id: int = Id) -> Response:
         "energy_change": change_fraction(figs.energy_tce, last.energy_tce),
         "industry": industry_name(e.industry, t), "county": region_name(e.region_code, t),
         "city": region_name(city, t), "gateways": gateways or 0, "sections": sections,
-        "crumbs": crumbs,
+        "crumbs": crumbs, "report_links": report_links(env, period, enterprise=e.uscc),
     }  # fmt: skip
     return env.render("enterprise.html", context, tables)

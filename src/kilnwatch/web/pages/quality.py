@@ -1,6 +1,6 @@
 """``/quality``: monitoring quality of the user's jurisdiction for a period: online rate and
 completeness by city, enterprise and meter, late gateways, dead letters, meters past
-calibration.
+calibration, and the queues of readings forwarded to other platforms (``forward/``).
 
 Completeness of a meter = readings received / readings expected, the expected count being the
 meter's busiest day's count (its nominal readings per day, e.g. 96 at 15 minutes) times the
@@ -23,14 +23,15 @@ from kilnwatch.store.repos.figures import (
     coverage,
     dead_letter_counts,
     enterprises_in,
+    forward_queues,
     gateways_in,
 )
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
-from kilnwatch.web.services.periods import PagePeriod
 from kilnwatch.web.services.region import ONLINE_WINDOW, quality_of
+from kilnwatch.web.services.seam import Period
 
 router = page_router()
 DEAD_LETTER_DAYS = 30
@@ -57,7 +58,28 @@ def quality_page(env: SignedIn) -> Response:
     return env.render("quality.html", {**context, "picker": picker}, tables)
 
 
-def _quality(env: PageEnv, where: Where, period: PagePeriod) -> tuple[dict[str, Any], list[Table]]:
+def _forwarding(env: PageEnv, where: Where) -> Table:
+    """The forwarding queue of each upstream target, over the gateways in scope: frames
+    waiting, acknowledged and dead, the oldest waiting value and the newest error."""
+    rows = [
+        {"target": q.target, "address": q.address, "state": "active" if q.active else "paused",
+         "pending": q.counts.get("pending", 0), "acked": q.counts.get("acked", 0),
+         "dead": q.counts.get("dead", 0), "oldest": q.oldest_pending_at,
+         "next": q.next_attempt_at, "error": q.last_error}
+        for q in forward_queues(env.db, where)
+    ]  # fmt: skip
+    cols = [
+        Col("target", "col.target", "code"), Col("address", "col.address", "code"),
+        Col("state", "col.state", "badge", badge_prefix="forward."),
+        Col("pending", "col.frames_pending", "num"), Col("acked", "col.frames_acked", "num"),
+        Col("dead", "col.frames_dead", "num"), Col("oldest", "col.oldest_pending", "time"),
+        Col("next", "col.next_attempt", "time"), Col("error", "col.last_error"),
+    ]  # fmt: skip
+    return Table("forwarding", cols, rows, wide=True, empty="table.no_forwarding",
+                 note=env.t("quality.forwarding_note"))  # fmt: skip
+
+
+def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any], list[Table]]:
     t, db = env.t, env.db
     facts = {f.id: f for f in enterprises_in(db, where)}
     total_q, per_q = quality_of(db, where)
@@ -178,6 +200,7 @@ def _quality(env: PageEnv, where: Where, period: PagePeriod) -> tuple[dict[str, 
             empty="table.no_overdue",
         ),  # fmt: skip
     ]
+    tables.append(_forwarding(env, where))
     got = sum(a[0] for a in by_ent.values())
     expected = sum(a[1] for a in by_ent.values())
     context: dict[str, Any] = {

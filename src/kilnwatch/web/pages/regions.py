@@ -19,6 +19,7 @@ from kilnwatch.store.repos.figures import Where, enterprises_in
 from kilnwatch.store.repos.scope import region_in_scope
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
+from kilnwatch.web.pages.reports import report_links
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.figures import Totals, change_fraction, compute_figures
 from kilnwatch.web.services.labels import (
@@ -28,7 +29,7 @@ from kilnwatch.web.services.labels import (
     process_name,
     region_name,
 )
-from kilnwatch.web.services.periods import PagePeriod
+from kilnwatch.web.services.periods import in_year, trailing_year
 from kilnwatch.web.services.region import (
     BASE_YEAR,
     PUBLIC_MIN_ENTERPRISES,
@@ -37,8 +38,8 @@ from kilnwatch.web.services.region import (
     findings_by,
     quality_of,
     targets,
-    trend_period,
 )
+from kilnwatch.web.services.seam import Period
 
 router = page_router()
 
@@ -104,11 +105,11 @@ def region_view(
     period, picker = picked_period(env, where)
     scope = (principal.role.value, principal.region_code, principal.enterprise_id, region_code)
 
-    def figures_of(p: PagePeriod) -> Any:
+    def figures_of(p: Period) -> Any:
         return env.cached(("figs", scope, p.label), lambda: compute_figures(db, where, p))
 
-    figs, last = figures_of(period), figures_of(period.shifted_years(-1))
-    base = figures_of(period.same_months_of(BASE_YEAR))
+    figs, last = figures_of(period), figures_of(period.previous_year())
+    base = figures_of(in_year(period, BASE_YEAR))
     facts = env.cached(("facts", scope), lambda: enterprises_in(db, where))
     all_ids = {f.id for f in facts}
     if public and len(all_ids) < PUBLIC_MIN_ENTERPRISES:
@@ -134,7 +135,7 @@ def region_view(
     tables = _tables(env, region_code, compared, child_rows, industry_rows, classes, figs,
                      facts, last, per_enterprise_q, public)  # fmt: skip
     trend = env.cached(("trend", scope, period.label),
-                       lambda: compute_figures(db, where, trend_period(period)))  # fmt: skip
+                       lambda: compute_figures(db, where, trailing_year(period)))  # fmt: skip
     level = "province" if region_code.endswith("0000") else "city"
     context = {
         "region_code": region_code,
@@ -155,8 +156,18 @@ def region_view(
         "trend_json": _trend_json(trend, t),
         "enterprise_total_tce": figs.total(all_ids).energy_tce,
         "crumbs": _crumbs(env, region_code),
+        "report_links": _report_links(env, period, region_code, public),
     }
     return env.render("region.html", context, tables)
+
+
+def _report_links(env: PageEnv, period: Period, region_code: str, public: bool) -> Any:
+    """The region reports of the province or of a city (not of a county: reports are
+    narrowed to a city at most); none on the public page."""
+    if public or not region_code.endswith("00"):
+        return []
+    city = None if region_code.endswith("0000") else region_code
+    return report_links(env, period, city=city)
 
 
 def _crumbs(env: PageEnv, code: str) -> list[tuple[str, str | None]]:

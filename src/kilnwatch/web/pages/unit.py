@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Path
 from fastapi.responses import Response
@@ -21,8 +20,8 @@ from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.enterprise import daily_chart, meter_rows, unit_rows
 from kilnwatch.web.services.labels import city_of, process_name, region_name
-from kilnwatch.web.services.periods import PagePeriod, parse_page_period
-from kilnwatch.web.services.seam import meter_series, unit_account
+from kilnwatch.web.services.periods import trailing_year
+from kilnwatch.web.services.seam import meter_series, parse_period, unit_account
 
 router = page_router()
 HISTORY_MONTHS = 12
@@ -42,12 +41,10 @@ def _history_rows(req: SectionRequest) -> list[dict[str, Any]]:
     query of its meters' monthly rollups."""
     env, unit, period = req.env, req.subject, req.period
     meters = list(env.db.scalars(select(Meter).where(Meter.unit_id == unit.id)))
-    y, m = period.last
-    first = (y - 1, m + 1) if m < 12 else (y, 1)
-    months = PagePeriod("range", first, period.last, env.tz)
+    months = trailing_year(period)
     series = meter_series(env.db, [x.id for x in meters], "month", months.start, months.end)
     by_month: dict[str, list[Any]] = defaultdict(list)
-    zone = ZoneInfo(env.tz)
+    zone = months.zone
     for point in series:
         by_month[point.period_start.astimezone(zone).strftime("%Y-%m")].append(point)
     rows = []
@@ -55,8 +52,8 @@ def _history_rows(req: SectionRequest) -> list[dict[str, Any]]:
         points = by_month.get(label, [])
         totals = {p.meter_id: p.sum for p in points}
         counts = {p.meter_id: p.count for p in points}
-        month = parse_page_period(label, env.tz)
-        account = unit_account(unit, meters, totals, counts, month.as_period())
+        month = parse_period(label, months.zone)
+        account = unit_account(unit, meters, totals, counts, month)
         for row in unit_rows([account], {unit.id: unit.name}, env.t):
             if row["energy_tce"]:
                 rows.append({**row, "period": label})

@@ -4,6 +4,10 @@ Figures of a scope and period are recomputed when :func:`store.repos.figures.dat
 changes (a new delivery, verification run or registry row). Under continuous ingestion that
 would be every few seconds, so an entry younger than ``refresh_s`` is served even when the
 version moved: pages are then at most ``refresh_s`` behind, and say "as of" when.
+
+A figure is computed by one request at a time: others asking for the same key meanwhile wait
+for that result instead of computing it again (ten users opening the overview together cost
+one computation, not ten competing for the same cores).
 """
 
 from __future__ import annotations
@@ -35,26 +39,40 @@ class FigureCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable, version: tuple[int, ...], compute: Callable[[], T]) -> T:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and (
-                entry.version == version or now - entry.made_at < self.refresh_s
-            ):
-                self._entries.move_to_end(key)
-                self.hits += 1
-                value: T = entry.value
-                return value
-        result = compute()
-        with self._lock:
-            self.misses += 1
-            self._entries[key] = _Entry(version, now, result)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        while True:
+            now = time.monotonic()
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and (
+                    entry.version == version or now - entry.made_at < self.refresh_s
+                ):
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    value: T = entry.value
+                    return value
+                running = self._computing.get(key)
+                if running is None:
+                    done = self._computing[key] = threading.Event()
+                    break
+            # another request computes it: wait, then read its entry (or, if it failed,
+            # compute it here)
+            running.wait()
+        try:
+            result = compute()
+            with self._lock:
+                self.misses += 1
+                self._entries[key] = _Entry(version, now, result)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        finally:
+            with self._lock:
+                del self._computing[key]
+            done.set()
         return result
 
 

@@ -7,7 +7,6 @@ import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,9 +18,8 @@ from kilnwatch.store.models import CredibilityScore, Enterprise, FindingRecord, 
 from kilnwatch.store.repos.figures import Where, daily_sums
 from kilnwatch.web.i18n import Translator
 from kilnwatch.web.services.figures import kgce_per_unit
-from kilnwatch.web.services.periods import PagePeriod
 from kilnwatch.web.services.region import ONLINE_WINDOW
-from kilnwatch.web.services.seam import UnitAccount, latest_state, unit_accounts
+from kilnwatch.web.services.seam import Period, UnitAccount, latest_state, unit_accounts
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 
@@ -32,9 +30,9 @@ def narrowed(principal: Principal, enterprise_id: int) -> Principal:
 
 
 def accounts_of(
-    session: Session, principal: Principal, enterprise_id: int, period: PagePeriod
+    session: Session, principal: Principal, enterprise_id: int, period: Period
 ) -> list[UnitAccount]:
-    return unit_accounts(session, narrowed(principal, enterprise_id), period.as_period())
+    return unit_accounts(session, narrowed(principal, enterprise_id), period)
 
 
 def levels_of(acc: UnitAccount) -> dict[str, float | None]:
@@ -103,10 +101,10 @@ def meter_rows(
 
 
 def daily_chart(
-    session: Session, where: Where, period: PagePeriod, t: Translator, unit_id: int | None = None
+    session: Session, where: Where, period: Period, t: Translator, unit_id: int | None = None
 ) -> str:
     """Energy (tce), production per product and, with one product, energy per product, by day."""
-    zone = ZoneInfo(period.tz)
+    zone = period.zone
     energy: dict[str, float] = defaultdict(float)
     products: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     level = "sub_unit" if unit_id is not None else "entry"
@@ -153,5 +151,5 @@ def enterprise_meters(session: Session, enterprise: Enterprise) -> list[Meter]:
     return list(session.scalars(stmt.order_by(Meter.level, Meter.code)))
 
 
-def period_window(period: PagePeriod) -> tuple[datetime, datetime]:
+def period_window(period: Period) -> tuple[datetime, datetime]:
     return period.start, period.end - timedelta(microseconds=1)

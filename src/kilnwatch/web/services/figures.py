@@ -19,13 +19,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from kilnwatch.store.repos.figures import Where, entry_sums, sales_by_month
-from kilnwatch.web.services.periods import PagePeriod
-from kilnwatch.web.services.seam import MeterInput, PeriodFigures, co2_of, energy_kgce_of
+from kilnwatch.web.services.seam import (
+    MeterInput,
+    Period,
+    PeriodFigures,
+    co2_of,
+    energy_kgce_of,
+)
 
 COAL_CARRIERS = frozenset({"raw_coal", "washed_coal", "middlings", "coal_slime"})
 """Carriers counted as coal consumption (煤炭消费量, physical tonnes): raw and washed coal."""
@@ -87,7 +91,7 @@ class Totals(PeriodFigures):
 class FigureSet:
     """Totals per enterprise and per month (label) of one period."""
 
-    period: PagePeriod
+    period: Period
     by_enterprise: dict[int, Totals]
     by_month: dict[str, Totals]
 
@@ -99,8 +103,8 @@ class FigureSet:
         return out
 
 
-def compute_figures(session: Session, where: Where, period: PagePeriod) -> FigureSet:
-    zone = ZoneInfo(period.tz)
+def compute_figures(session: Session, where: Where, period: Period) -> FigureSet:
+    zone = period.zone
     by_enterprise: dict[int, Totals] = defaultdict(Totals)
     by_month: dict[str, Totals] = defaultdict(Totals)
     for s in entry_sums(session, where, period.start, period.end):

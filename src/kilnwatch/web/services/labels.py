@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 from kilnwatch.reference.registry import load_industries, load_processes, load_regions
 from kilnwatch.web.i18n import Translator
+from kilnwatch.web.services.periods import last_month, picker_kind
+from kilnwatch.web.services.seam import Period
 
 
-def period_label(period: Any, t: Translator) -> str:
-    """``2025-03`` -> 2025年3月 / Mar 2025; quarters, years and ranges likewise."""
-    kind = getattr(period, "kind", "month")
-    (y0, m0), (y1, m1) = period.first, period.last
+def period_label(period: Period, t: Translator) -> str:
+    """``2025-03`` -> 2025年3月 / Mar 2025; quarters, years and ranges likewise (other kinds of
+    period, a day or a week, by their canonical text)."""
+    kind = picker_kind(period)
+    y0, m0 = period.first.year, period.first.month
+    y1, m1 = last_month(period)
     if kind == "month":
         return t("period.fmt.month", y=y0, m=m0)
     if kind == "quarter":
@@ -22,7 +25,9 @@ def period_label(period: Any, t: Translator) -> str:
         return t("period.fmt.year", y=y0)
     if kind == "ytd":
         return t("period.fmt.ytd", y=y0, m=m1)
-    return t("period.fmt.range", y0=y0, m0=m0, y1=y1, m1=m1)
+    if kind == "range" and period.ends == ("month", "month"):
+        return t("period.fmt.range", y0=y0, m0=m0, y1=y1, m1=m1)
+    return period.label
 
 
 @cache

@@ -1,117 +1,82 @@
-"""Periods a page can show: a month (``2025-03``), a quarter (``2025-Q1``), a year
-(``2025``) or a range of months (``2025-01..2025-03``, used for year to date), as aware
-[start, end) intervals in the deployment's zone. Parsed once, at the edge (the page handler).
+"""The periods a page offers, as the one domain period (:class:`~kilnwatch.domain.periods.Period`):
+a month, a quarter, a year or year to date (``2025-01..2025-03``). Pages parse ``?period=`` with
+:func:`~kilnwatch.domain.periods.parse_period` (any of its forms) and build the picker's
+choices here; nothing here is a second period type.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta, tzinfo
 
-from kilnwatch.errors import InputError
-from kilnwatch.web.services.seam import Period, parse_period
+from kilnwatch.web.services.seam import Period
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
-_RANGE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$")
 KINDS = ("month", "quarter", "ytd", "year")
+"""The picker's kinds; ``ytd`` is a range of months from January."""
+Month = tuple[int, int]
 
 
-def _month_start(year: int, month: int, zone: ZoneInfo) -> datetime:
-    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=zone)
+def last_month(period: Period) -> Month:
+    """(year, month) of the period's last day."""
+    last = period.stop - timedelta(days=1)
+    return last.year, last.month
 
 
-@dataclass(frozen=True)
-class PagePeriod:
-    """A whole number of months: ``first`` (year, month) to ``last`` inclusive."""
-
-    kind: str
-    first: tuple[int, int]
-    last: tuple[int, int]
-    tz: str
-
-    @property
-    def label(self) -> str:
-        (y0, m0), (y1, m1) = self.first, self.last
-        if self.kind == "month":
-            return f"{y0}-{m0:02d}"
-        if self.kind == "quarter":
-            return f"{y0}-Q{(m0 - 1) // 3 + 1}"
-        if self.kind == "year":
-            return f"{y0}"
-        return f"{y0}-{m0:02d}..{y1}-{m1:02d}"
-
-    @property
-    def start(self) -> datetime:
-        return _month_start(*self.first, ZoneInfo(self.tz))
-
-    @property
-    def end(self) -> datetime:
-        y, m = self.last
-        return _month_start(y, m + 1, ZoneInfo(self.tz))
-
-    @property
-    def year(self) -> int:
-        return self.first[0]
-
-    def months(self) -> list[str]:
-        (y, m), out = self.first, []
-        while (y, m) <= self.last:
-            out.append(f"{y}-{m:02d}")
-            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        return out
-
-    def shifted_years(self, years: int) -> PagePeriod:
-        (y0, m0), (y1, m1) = self.first, self.last
-        return PagePeriod(self.kind, (y0 + years, m0), (y1 + years, m1), self.tz)
-
-    def same_months_of(self, year: int) -> PagePeriod:
-        return self.shifted_years(year - self.first[0])
-
-    def as_period(self) -> Period:
-        """The accounting package's period type over the same interval."""
-        return parse_period(self.label, ZoneInfo(self.tz))
+def picker_kind(period: Period) -> str:
+    """The picker kind of ``period``: its own kind, or ``ytd`` for a range of months from
+    January within one year."""
+    if (
+        period.kind == "range"
+        and period.first.month == 1
+        and period.first.day == 1
+        and period.first.year == last_month(period)[0]
+        and period.ends == ("month", "month")
+    ):
+        return "ytd"
+    return period.kind
 
 
-def parse_page_period(text: str, tz: str) -> PagePeriod:
-    """Parse ``YYYY-MM``, ``YYYY-Qn``, ``YYYY`` or ``YYYY-MM..YYYY-MM``."""
-    text = text.strip()
-    if m := _MONTH.match(text):
-        y, mo = int(m[1]), int(m[2])
-        if 1 <= mo <= 12:
-            return PagePeriod("month", (y, mo), (y, mo), tz)
-    elif m := _QUARTER.match(text):
-        y, q = int(m[1]), int(m[2])
-        return PagePeriod("quarter", (y, 3 * q - 2), (y, 3 * q), tz)
-    elif m := _YEAR.match(text):
-        return PagePeriod("year", (int(m[1]), 1), (int(m[1]), 12), tz)
-    elif m := _RANGE.match(text):
-        first, last = (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
-        if 1 <= first[1] <= 12 and 1 <= last[1] <= 12 and first <= last:
-            return PagePeriod("ytd" if first[1] == 1 and first[0] == last[0] else "range",
-                              first, last, tz)  # fmt: skip
-    raise InputError(
-        f"{text!r} is not a period (YYYY-MM, YYYY-Qn, YYYY or YYYY-MM..YYYY-MM)", field="period"
-    )
-
-
-def period_of_kind(kind: str, month: tuple[int, int], tz: str) -> PagePeriod:
+def period_of_kind(kind: str, month: Month, zone: tzinfo) -> Period:
     """The period of ``kind`` that holds (or, for year to date, ends with) ``month``."""
     y, m = month
-    if kind == "quarter":
-        q0 = 3 * ((m - 1) // 3) + 1
-        return PagePeriod("quarter", (y, q0), (y, q0 + 2), tz)
-    if kind == "year":
-        return PagePeriod("year", (y, 1), (y, 12), tz)
     if kind == "ytd":
-        return PagePeriod("ytd", (y, 1), (y, m), tz)
-    return PagePeriod("month", (y, m), (y, m), tz)
+        return months_between((y, 1), (y, m), zone)
+    unit = kind if kind in ("quarter", "year") else "month"
+    return Period.containing(unit, date(y, m, 1), zone)  # type: ignore[arg-type]
 
 
-def choices(newest: tuple[int, int], current: PagePeriod) -> list[tuple[str, str]]:
+def months_between(first: Month, last: Month, zone: tzinfo) -> Period:
+    """The months ``first`` to ``last``, both included (one month is a ``month`` period)."""
+    if first == last:
+        return Period.containing("month", date(*first, 1), zone)
+    stop = Period.containing("month", date(*last, 1), zone).stop
+    return Period("range", date(*first, 1), stop, zone, ("month", "month"))
+
+
+def trailing_year(period: Period) -> Period:
+    """The twelve months ending with the period's last month (trends, class history)."""
+    y, m = last_month(period)
+    first = (y - 1, m + 1) if m < 12 else (y, 1)
+    return months_between(first, (y, m), period.zone)
+
+
+def in_year(period: Period, year: int) -> Period:
+    """The same days of the calendar moved to ``year`` (the 2020 base of a 2025 period).
+
+    29 February becomes 28 February in a common year, as in ``Period.previous_year``."""
+    shift = year - period.first.year
+    return Period(period.kind, _moved(period.first, shift), _moved(period.stop, shift),
+                  period.zone, period.ends)  # fmt: skip
+
+
+def _moved(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return date(day.year + years, 2, 28)
+
+
+def choices(newest: Month, current: Period) -> list[tuple[str, str]]:
     """(kind, label) of the four kinds around the month the current period ends with."""
-    anchor = current.last if current.last <= newest else newest
-    return [(k, period_of_kind(k, anchor, current.tz).label) for k in KINDS]
+    ending = last_month(current)
+    anchor = ending if ending <= newest else newest
+    return [(k, period_of_kind(k, anchor, current.zone).label) for k in KINDS]

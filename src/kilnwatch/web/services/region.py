@@ -29,8 +29,7 @@ from kilnwatch.store.repos.figures import (
 )
 from kilnwatch.store.repos.scope import enterprise_scope
 from kilnwatch.web.services.figures import FigureSet, Totals, change_fraction
-from kilnwatch.web.services.periods import PagePeriod, period_of_kind
-from kilnwatch.web.services.seam import UnitAccount, group_accounts, unit_accounts
+from kilnwatch.web.services.seam import Period, UnitAccount, group_accounts, unit_accounts
 
 PUBLIC_MIN_ENTERPRISES = 3
 """Signed-out pages show a group only when it has at least this many enterprises (issue 14)."""
@@ -126,11 +125,11 @@ class ClassSummary:
     meets_target: bool | None
 
 
-def class_summaries(session: Any, principal: Principal, period: PagePeriod) -> dict[str, Any]:
+def class_summaries(session: Any, principal: Principal, period: Period) -> dict[str, Any]:
     # the enterprises in one query, so that each account's ``unit.enterprise`` is found in
     # the session's identity map instead of one query per unit
     loaded = session.scalars(select(Enterprise).where(enterprise_scope(principal))).all()
-    accounts = unit_accounts(session, principal, period.as_period())
+    accounts = unit_accounts(session, principal, period)
     del loaded
     groups = group_accounts(session, accounts, "industry")
     by_industry: dict[str, list[UnitAccount]] = defaultdict(list)
@@ -203,14 +202,3 @@ def findings_by(
         severity[sev] = severity.get(sev, 0) + n
         per_group[key_of.get(eid, "")] += n
     return severity, dict(per_group)
-
-
-def trend_period(period: PagePeriod) -> PagePeriod:
-    """The twelve months ending with the period's last month."""
-    y, m = period.last
-    first = (y - 1, m + 1) if m < 12 else (y, 1)
-    return PagePeriod("range", first, period.last, period.tz)
-
-
-def period_for(kind: str | None, month: tuple[int, int], tz: str) -> PagePeriod:
-    return period_of_kind(kind or "month", month, tz)
