@@ -1,6 +1,7 @@
 """The weekly joint report through the API and the pages, the register's pages and the XLSX,
-on the simulated province: one city reports by API, another signs on the pages but cannot
-submit without all four departments, so the province sees it late; the cap breach shows."""
+on the simulated province: one city reports by API, another on the pages (refused until all
+four departments signed); the province sees both, late (submitted long after 2025's due
+time), and the cap breach."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.projects import DEPARTMENTS
 from kilnwatch.identity import Role
-from kilnwatch.store.models import Enterprise, Project
+from kilnwatch.store.models import Enterprise, Project, UserDepartment
 from kilnwatch.store.repos.users import add_user
 
 PASSWORD = "long-password-1"
@@ -53,9 +54,11 @@ def test_weekly_report_through_api_and_pages(
     add_user(province, "city_a", PASSWORD, Role.CITY, region_code=city_a + "00")
     add_user(province, "city_b", PASSWORD, Role.CITY, region_code=city_b + "00")
     add_user(province, "prov", PASSWORD, Role.PROVINCE, region_code="370000")
+    stats = add_user(province, "a_stats", PASSWORD, Role.CITY, region_code=city_a + "00")
+    province.add(UserDepartment(user_id=stats.id, department="statistics"))
     province.commit()
 
-    # city A through the API
+    # city A through the API (a user of the statistics bureau signs only for it)
     a = _bearer(client, "city_a")
     r = client.post("/api/v1/projects/weekly", json={"week": WEEK, "city": city_a}, headers=a)
     assert r.status_code == 201, r.text
@@ -63,6 +66,10 @@ def test_weekly_report_through_api_and_pages(
     assert report["status"] == "draft" and report["rows"]
     r = client.post(f"/api/v1/projects/weekly/{report['id']}/submit", headers=a)
     assert r.status_code == 422 and "not yet signed" in r.text
+    signatures = f"/api/v1/projects/weekly/{report['id']}/signatures"
+    r = client.post(signatures, json={"department": "industry_it"},
+                    headers=_bearer(client, "a_stats"))  # fmt: skip
+    assert r.status_code == 403
     for dept in DEPARTMENTS:
         r = client.post(f"/api/v1/projects/weekly/{report['id']}/signatures",
                         json={"department": dept, "opinion": "同意"}, headers=a)  # fmt: skip
@@ -82,7 +89,7 @@ def test_weekly_report_through_api_and_pages(
         round(c, 3) for c in cells if isinstance(c, float)
     ]
 
-    # city B on the pages: generate, three signatures, submit refused
+    # city B on the pages: generate, three signatures, submit refused, the fourth, submitted
     _sign_in(client, "city_b")
     page = client.get("/weekly", params={"week": WEEK})
     assert page.status_code == 200 and 'id="weekly-generate"' in page.text
@@ -97,13 +104,19 @@ def test_weekly_report_through_api_and_pages(
     r = client.post(f"/weekly/{report_id}/submit",
                     data={"week": WEEK, "city": city_b, "csrf_token": _csrf(r.text)})  # fmt: skip
     assert r.status_code == 422 and 'id="weekly-error"' in r.text and "statistics" in r.text
+    form = {"week": WEEK, "city": city_b, "department": DEPARTMENTS[3], "csrf_token": _csrf(r.text)}
+    r = client.post(f"/weekly/{report_id}/sign", data=form)
+    r = client.post(f"/weekly/{report_id}/submit",
+                    data={"week": WEEK, "city": city_b, "csrf_token": _csrf(r.text)})  # fmt: skip
+    assert r.status_code == 200 and 'id="weekly-status"' in r.text
+    assert "已报送" in r.text and 'id="weekly-sign"' not in r.text
 
-    # the province: city B late, city A submitted, the breach listed
+    # the province: both submitted, after the due time of 2025 (so late), the breach listed
     p = _bearer(client, "prov")
     view = client.get("/api/v1/projects/weekly/province", params={"week": WEEK}, headers=p).json()
     by_city = {c["city_code"][:4]: c for c in view}
-    assert by_city[city_b]["status"] == "draft" and by_city[city_b]["late"]
-    assert by_city[city_a]["status"] == "submitted"
+    assert by_city[city_b]["status"] == "submitted" and by_city[city_b]["late"]
+    assert by_city[city_a]["status"] == "submitted" and by_city[city_a]["late"]
     assert {b["uscc"] for c in view for b in c["breaches"]} == {breacher}
     _sign_in(client, "prov")
     page = client.get("/weekly", params={"week": WEEK})

@@ -5,9 +5,9 @@ output by product, energy [tce] (GB/T 2589), coal [t], and how their meters oper
 - Energy and coal: the entry meters (GB 17167 level 1, what crosses the enterprise boundary),
   converted by the GB/T 2589 coefficients; coal is the physical tonnes of the coal carriers of
   ``reference/energy/coal_carriers.csv``.
-- Meter operation: online rate = hours with at least one reading ÷ (meters × hours) from the
-  hourly rollups; calibration overdue = ``calibration_due_on`` before the interval's end;
-  anomalies = standing findings (open, confirmed) that overlap the interval.
+- Meter operation: the metering capability's figures (docs/metering.md): online rate,
+  calibrations overdue (certificates and due dates), anomalies (silent, stuck, replaced
+  meters); and the standing verification findings (open, confirmed) overlapping the interval.
 
 References
 ----------
@@ -17,23 +17,22 @@ References
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import carrier_keys, energy_kgce
 from kilnwatch.errors import KilnwatchError
+from kilnwatch.metering.operation import enterprise_operation
 from kilnwatch.reference.energy import load_coal_carriers
-from kilnwatch.store.models import FindingRecord, Meter, Rollup
+from kilnwatch.store.models import FindingRecord, Meter
 from kilnwatch.store.repos.rollups import meter_totals
 
 PRODUCT_PREFIX = "product:"
 STANDING = ("open", "confirmed")
-SECONDS_PER_HOUR = 3600.0
 
 
 @dataclass
@@ -54,12 +53,16 @@ class Figures:
 
 @dataclass(frozen=True)
 class MeterOperation:
-    """How an enterprise's meters operated over an interval."""
+    """How an enterprise's meters operated over an interval (from :mod:`kilnwatch.metering`)
+    and the verification findings standing against it."""
 
     meters: int
     online_fraction: float | None
     calibration_overdue: int
     anomalies: int
+    """Silent and stuck spells and replacements of its meters (metering operation events)."""
+    findings: int
+    """Standing verification findings (open, confirmed) overlapping the interval."""
 
 
 def _meters(session: Session, enterprise_ids: Sequence[int]) -> list[Meter]:
@@ -101,18 +104,11 @@ def metered_figures(
 def meter_operation(
     session: Session, enterprise_ids: Sequence[int], start: datetime, end: datetime
 ) -> dict[int, MeterOperation]:
-    """Online rate, overdue calibrations and standing anomalies per enterprise."""
-    meters = _meters(session, enterprise_ids)
-    hours = max((end - start).total_seconds() / SECONDS_PER_HOUR, 1.0)
-    online_hours: dict[int, int] = dict(
-        session.execute(
-            select(Rollup.meter_id, func.count())
-            .where(Rollup.meter_id.in_([m.id for m in meters]), Rollup.grain == "hour")
-            .where(Rollup.period_start >= start, Rollup.period_start < end, Rollup.count > 0)
-            .group_by(Rollup.meter_id)
-        ).all()
-    )
-    anomalies: dict[int, int] = dict(
+    """Online rate, overdue calibrations and anomalies per enterprise (the metering
+    capability's :func:`~kilnwatch.metering.operation.enterprise_operation`), and the standing
+    findings."""
+    ops = enterprise_operation(session, enterprise_ids, start, end)
+    findings: dict[int, int] = dict(
         session.execute(
             select(FindingRecord.enterprise_id, func.count())
             .where(FindingRecord.enterprise_id.in_(list(enterprise_ids)))
@@ -121,19 +117,13 @@ def meter_operation(
             .group_by(FindingRecord.enterprise_id)
         ).all()
     )
-    by_ent: dict[int, list[Meter]] = defaultdict(list)
-    for m in meters:
-        by_ent[m.enterprise_id].append(m)
-    last_day: date = end.date()
-    out = {}
-    for eid in enterprise_ids:
-        ms = by_ent.get(eid, [])
-        seen = sum(min(online_hours.get(m.id, 0), hours) for m in ms)
-        overdue = sum(1 for m in ms if m.calibration_due_on and m.calibration_due_on < last_day)
-        out[eid] = MeterOperation(
-            len(ms), seen / (len(ms) * hours) if ms else None, overdue, anomalies.get(eid, 0)
+    return {
+        eid: MeterOperation(
+            len(op.meters), op.online_fraction if op.meters else None, op.calibration_overdue,
+            op.anomalies, findings.get(eid, 0),
         )
-    return out
+        for eid, op in ops.items()
+    }  # fmt: skip
 
 
 __all__ = ["Figures", "MeterOperation", "meter_operation", "metered_figures"]

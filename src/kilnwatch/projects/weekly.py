@@ -89,6 +89,7 @@ def compute_rows(
             "reported_coal_t": fig.coal_t,
             "meters": op.meters, "online_fraction": op.online_fraction,
             "calibration_overdue": op.calibration_overdue, "anomalies": op.anomalies,
+            "findings": op.findings,
             "cap_period": cap.period, "cap_output_t": cap.output_t,
             "cap_energy_tce": cap.energy_tce, "cap_coal_t": cap.coal_t,
             "cum_output_t": use.output_t, "cum_energy_tce": use.energy_tce,

@@ -65,7 +65,8 @@ COLUMNS = (
     Column("meters", kind="integer", header=_h("计量器具数", "Meters")),
     Column("online_fraction", kind="fraction", header=_h("在线率", "Online rate")),
     Column("calibration_overdue", kind="integer", header=_h("超期未检定", "Calibration overdue")),
-    Column("anomalies", kind="integer", header=_h("异常", "Anomalies")),
+    Column("anomalies", kind="integer", header=_h("器具异常", "Meter anomalies")),
+    Column("findings", kind="integer", header=_h("核查问题", "Findings")),
     Column("supervisors", kind="text", header=_h("驻企监管人员", "Resident supervisors")),
     Column("log_days", kind="integer", header=_h("本周驻企天数", "Days on site")),
 )
@@ -147,10 +148,10 @@ def weekly_report(ctx: ReportContext) -> ReportDocument:
         ),
         notes=(
             Text("本周数据来自在线计量：产量取产品计量器具，能耗与煤耗取进出用能单位计量器具"
-                 "（GB 17167一级），按GB/T 2589折标；在线率=有数据小时数÷(器具数×小时数)。",
+                 "（GB 17167一级），按GB/T 2589折标；在线率、检定与器具异常按计量器具管理口径。",
                  "Figures come from online metering: output from the product meters, energy and "
                  "coal from the entry meters (GB 17167 level 1), GB/T 2589 coefficients; online "
-                 "rate = hours with data ÷ (meters × hours)."),
+                 "rate and meter anomalies (silent, stuck, replaced) as in docs/metering.md."),
         ),
         sources=(Text("kilnwatch 计量数据与限产台账", "kilnwatch metering and control ledgers"),),
     )  # fmt: skip
