@@ -25,11 +25,12 @@ def main(argv: list[str] | None = None) -> int:
         detection_main(argv)
     line = next(x for x in buffer.getvalue().splitlines() if x.startswith("RESULT "))
     result = json.loads(line[len("RESULT ") :])
-    keys = ("seconds", "plain_scan_seconds", "rows", "enterprises", "days", "seed",
+    run = result["runs"][0]
+    keys = ("plain_scan_seconds", "rows", "enterprises", "days", "seed",
             "import_readings_seconds")  # fmt: skip
-    timing = {k: result[k] for k in keys}
+    timing = {"seconds": run["verify_seconds"], **{k: run[k] for k in keys}}
     timing["ratio_to_plain_scan"] = round(
-        result["seconds"] / max(result["plain_scan_seconds"], 1e-9), 2
+        timing["seconds"] / max(run["plain_scan_seconds"], 1e-9), 2
     )
     sys.stdout.write("RESULT " + json.dumps(timing) + "\n")
     return 0

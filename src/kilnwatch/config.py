@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     weekly_difference_tolerance_fraction: float = Field(default=0.02, ge=0)
     """A reported weekly figure further than this from metering is shown as a difference."""
     """How often ``kilnwatch schedule run`` looks for due reports."""
+    province: str = "shandong"
+    """Province whose programme rules apply (``reference/programme/policy.csv`` rows
+    ``province:<name>``, e.g. its retrofit deadline); national rules otherwise."""
+    provincial_levels_dir: Path | None = None
+    """Directory of provincial level tables (CSV, ``reference/levels/README.md``) used by the
+    programme's determinations next to the packaged NDRC and GB tables."""
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

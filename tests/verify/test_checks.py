@@ -54,18 +54,19 @@ def _month_rows(
     day = date(int(period[:4]), int(period[5:7]), 10)
     coal_t = TONNES_PER_H * _hours(n_days)
     invoices = [
-        TaxInvoice(invoice_no=f"P{period}-{n}", enterprise_id=ent, issued_on=day,
-                   direction="purchase", item="raw_coal", quantity=0.1 * coal_t, unit="t",
+        TaxInvoice(invoice_no=f"P{period}-{n}", enterprise_id=ent, issued_on=day.replace(day=1 + n),
+                   direction="purchase", item="raw_coal", quantity=1.2 * coal_t / 28, unit="t",
                    amount_cny=0.0)
-        for n in range(12)  # lots: the stock change is bounded by the median lot
+        for n in range(28)  # a delivery a day: the stock change is bounded by a day's lot
     ] + [
         TaxInvoice(invoice_no=f"S{period}", enterprise_id=ent, issued_on=day, direction="sale",
                    item="product:clinker", quantity=1300.0, unit="t", amount_cny=0.0),
     ]  # fmt: skip
-    lots_in = np.full(13, 0.1 * coal_t)
+    lots_in = np.full(26, 0.05 * coal_t)
     waybills = [
-        LogisticsWaybill(waybill_no=f"I{period}-{n}", enterprise_id=ent, shipped_on=day,
-                         direction="in", mode="rail", item="raw_coal", quantity_t=float(q))
+        LogisticsWaybill(waybill_no=f"I{period}-{n}", enterprise_id=ent,
+                         shipped_on=day.replace(day=1 + n), direction="in", mode="rail",
+                         item="raw_coal", quantity_t=float(q))
         for n, q in enumerate(lots_in)
     ] + [
         LogisticsWaybill(waybill_no=f"O{period}-{n}", enterprise_id=ent, shipped_on=day,

@@ -111,6 +111,17 @@ def test_counter_going_backwards() -> None:
     assert found[0].evidence["count"] == 1
 
 
+def test_a_meter_replacement_is_a_monitoring_event() -> None:
+    """A register restarting near zero is a new meter (info), not a register going back."""
+    values = 1e6 + np.arange(HOURS + 1, dtype=np.float64) * 10
+    values[100:] = values[100:] - values[100] + 3.0
+    found = check_impossible(_single(values, "counter"))
+    assert [(f.rule_code, f.severity) for f in found] == [("verify.timeseries.impossible", "info")]
+    assert "meter replaced" in found[0].message
+    assert found[0].evidence["replacements"][0]["after"] == 3.0
+    assert found[0].evidence["replacements"][0]["at"].endswith("+08:00")  # local time
+
+
 def test_level_shift_orientation() -> None:
     x = 1 + 0.01 * np.random.default_rng(1).standard_normal(31)
     assert level_shift(x, 2, 6, 0.02) is None

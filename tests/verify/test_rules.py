@@ -61,7 +61,7 @@ def test_invoice_differs_from_grid(session: Session) -> None:
 def test_unmetered_coal(session: Session) -> None:
     plant = Plant()
     coal = float(plant.values["E-IN-COAL"].sum())
-    for n in range(int(coal * 0.08 // 300)):
+    for n in range(int(coal * 0.2 // 300)):  # no stocks: days 29-31 bring no delivery
         plant.extra.append(
             LogisticsWaybill(
                 waybill_no=f"X{n}",
@@ -167,9 +167,23 @@ def test_capped_meter(session: Session) -> None:
 
 
 def test_data_gap(session: Session) -> None:
+    """A communication gap is a monitoring-quality event: informational."""
     plant = Plant()
     plant.drop["E-K1-S1-SO2"][100:106] = True
-    assert codes(session, plant) == ["verify.timeseries.data_gap"]
+    store(session, plant)
+    found = verify_period(session, MARCH).findings
+    assert [(f.rule_code, f.severity) for f in found] == [("verify.timeseries.data_gap", "info")]
+
+
+def test_gaps_at_the_month_ends_form_a_pattern(session: Session) -> None:
+    """Repeated gaps around the month's ends shift consumption between months: not info."""
+    plant = Plant()
+    for a in (2, 10, 20, 740 - 24, 740 - 10, 740):
+        plant.drop["E-K1-S1-SO2"][a : a + 3] = True
+    store(session, plant)
+    found = verify_period(session, MARCH).findings
+    assert [(f.rule_code, f.severity) for f in found] == [("verify.timeseries.data_gap", "low")]
+    assert found[0].evidence["patterned"] is True
 
 
 def test_stuck_sensor_found_within_two_hours(session: Session) -> None:

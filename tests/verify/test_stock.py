@@ -4,7 +4,7 @@ reading low or coal off the books is not."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from _verify_factory import MARCH, Plant, store
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.run import verify_period
-from kilnwatch.verify.stock import storable
+from kilnwatch.verify.stock import longest_without, storable
 
 INVOICE = "verify.fuel.invoice_vs_metered"
 COAL = "verify.coal_balance.unmetered"
@@ -22,8 +22,9 @@ def _buy(plant: Plant, tonnes: float, lots: int = 1) -> None:
     """Extra coal purchases (on top of the month's use, which the factory invoices)."""
     for n in range(lots):
         plant.extra.append(
-            TaxInvoice(invoice_no=f"INV-X{n}", issued_on=date(2025, 3, 20), direction="purchase",
-                       item="raw_coal", quantity=tonnes / lots, unit="t", amount_cny=0.0)
+            TaxInvoice(invoice_no=f"INV-X{n}", issued_on=date(2025, 3, 1 + n % 31),
+                       direction="purchase", item="raw_coal", quantity=tonnes / lots, unit="t",
+                       amount_cny=0.0)
         )  # fmt: skip
 
 
@@ -86,14 +87,14 @@ def test_entry_coal_meter_reading_low_shows_on_the_balance_the_right_way(
 def test_purchases_in_lots_without_stocks_tolerate_one_lot_and_a_half(session: Session) -> None:
     plant = Plant()
     used_t = float(plant.values["E-IN-COAL"].sum())
-    _buy(plant, 0.2 * used_t, lots=20)  # 1 % lots: 20 % more than used is not one lot
+    _buy(plant, 0.2 * used_t, lots=31)  # 0.6 % a day: 20 % more than used is not one lot
     found = _findings(session, plant)
     assert list(found) == [INVOICE]
     assert found[INVOICE]["basis"] == "lot_history"
 
 
 @pytest.mark.parametrize(
-    ("stocks", "share", "basis"), [(True, 0.08, "reported_stocks"), (False, 0.12, "lot_history")]
+    ("stocks", "share", "basis"), [(True, 0.08, "reported_stocks"), (False, 0.25, "lot_history")]
 )
 def test_unmetered_coal_in_one_big_consignment_is_found(
     session: Session, stocks: bool, share: float, basis: str
@@ -116,3 +117,13 @@ def test_only_solid_and_liquid_fuels_are_stocked() -> None:
     assert storable("raw_coal") and storable("coke") and storable("diesel")
     assert not storable("natural_gas") and not storable("steam")
     assert not storable("electricity")
+
+
+def test_the_longest_stretch_without_delivery_counts_the_window_edges() -> None:
+    first = date(2025, 3, 1)
+    assert longest_without([date(2025, 3, 5), date(2025, 3, 6)], first, 31) == 25
+    assert (
+        longest_without([date(2025, 3, 1) + timedelta(days=d) for d in range(31)], first, 31) == 0
+    )
+    assert longest_without([], first, 31) == 31
+    assert longest_without([date(2025, 3, 10)], first, 31) == 21  # 11-31

@@ -22,6 +22,7 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
+from kilnwatch.reference.levels import LevelTable
 from kilnwatch.reference.registry import load_processes
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.rollups import meter_totals
@@ -76,7 +77,7 @@ def _top_meters(meters: Sequence[Meter]) -> list[Meter]:
     return [m for m in meters if (m.parent_meter_id, m.carrier) not in ids]
 
 
-def _classify(acc: UnitAccount, period: Period) -> None:
+def _classify(acc: UnitAccount, period: Period, tables: Sequence[LevelTable] | None = None) -> None:
     if acc.intensity is None or acc.production is None:
         return
     annual_output = acc.production * 365.0 / period.days
@@ -86,6 +87,7 @@ def _classify(acc: UnitAccount, period: Period) -> None:
             acc.intensity,
             variant=acc.level_variant,
             output_per_year=annual_output,
+            tables=tables,
         )
     except KilnwatchError as exc:
         acc.notes.append(f"not classified: {exc.message}")
@@ -125,8 +127,10 @@ def unit_account(
     totals: dict[int, float],
     counts: dict[int, int],
     period: Period,
+    tables: Sequence[LevelTable] | None = None,
 ) -> UnitAccount:
-    """The account of one unit from its meters' totals over ``period``."""
+    """The account of one unit from its meters' totals over ``period``, classified against
+    ``tables`` (default: the packaged NDRC and GB tables)."""
     e = unit.enterprise
     spec = load_processes()[unit.process]
     acc = UnitAccount(
@@ -164,13 +168,19 @@ def unit_account(
         acc.energy_tce = kgce / 1000.0
         kwh = sum(convert(i.quantity, i.unit, "kWh") for i in energy if i.carrier == "electricity")
         _intensity(acc, kgce, kwh)
-        _classify(acc, period)
+        _classify(acc, period, tables)
     acc.co2_t = co2_of(energy, period.year, acc.notes, acc.co2_by_source_t)
     return acc
 
 
-def unit_accounts(session: Session, principal: Principal, period: Period) -> list[UnitAccount]:
-    """Accounts of every production unit the principal may see."""
+def unit_accounts(
+    session: Session,
+    principal: Principal,
+    period: Period,
+    tables: Sequence[LevelTable] | None = None,
+) -> list[UnitAccount]:
+    """Accounts of every production unit the principal may see (classified against
+    ``tables``, default the packaged ones)."""
     visible = owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal)
     units = session.scalars(
         select(ProductionUnit)
@@ -186,7 +196,7 @@ def unit_accounts(session: Session, principal: Principal, period: Period) -> lis
     raw = meter_totals(session, meter_ids, "month", period.start, period.end)
     totals = {k: v.sum for k, v in raw.items()}
     counts = {k: v.count for k, v in raw.items()}
-    return [unit_account(u, by_unit[u.id], totals, counts, period) for u in units]
+    return [unit_account(u, by_unit[u.id], totals, counts, period, tables) for u in units]
 
 
 __all__ = ["UnitAccount", "unit_account", "unit_accounts"]

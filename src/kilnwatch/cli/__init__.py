@@ -15,9 +15,12 @@ from kilnwatch.cli import (
     hj212,
     imports,
     ingest,
+    mapping,
+    programme,
     report,
     schedule,
     simulate,
+    supervise,
     verify,
 )
 from kilnwatch.collect.cli import app as collect_app
@@ -37,9 +40,12 @@ app.add_typer(collect_app, name="collect")
 app.add_typer(forward.app, name="forward")
 app.add_typer(hj212.app, name="hj212")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(mapping.app, name="mapping")
+app.add_typer(programme.app, name="programme")
 app.add_typer(report.app, name="report")
 app.add_typer(schedule.app, name="schedule")
 app.add_typer(simulate.app, name="simulate")
+app.add_typer(supervise.app, name="supervise")
 app.command("demo")(demo.demo)
 app.add_typer(verify.app, name="verify")
 

@@ -155,6 +155,19 @@ def metering(
     write_report("metering", chosen, fmt, out, lang, city, None)
 
 
+@app.command("programme")
+def programme(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The efficiency programme: stages of every unit, share at benchmark by month, leaders,
+    the elimination list and plans that slip (docs/programme.md)."""
+    write_report("programme", period, fmt, out, lang, city, None)
+
+
 @app.command("efficiency")
 def efficiency(
     period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False, lang: LangOpt = "zh-CN"

@@ -24,6 +24,7 @@ from kilnwatch.reports.document import ReportDocument, Text
 from kilnwatch.reports.enterprise import enterprise_report
 from kilnwatch.reports.metering import metering_report
 from kilnwatch.reports.monthly import monthly_report
+from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
 from kilnwatch.reports.weekly import weekly_report
@@ -78,6 +79,16 @@ REPORTS: dict[str, ReportSpec] = {
                 "问题清单，运行和分市推进",
                 "required and installed instruments and configuration rate per enterprise, "
                 "carrier and level (GB 17167), gaps, operation and roll-out by city",
+            ),
+        ),
+        ReportSpec(
+            "programme",
+            Text("能效提升工作进展", "Efficiency programme"),
+            programme_report,
+            description=Text(
+                "低于基准、改造中、已改造、已核验、淘汰的装置与产能，标杆产能占比，领跑者，淘汰清单",
+                "units and capacity below the baseline, in retrofit, retrofitted, verified and "
+                "eliminated; share at benchmark; leaders; the elimination list",
             ),
         ),
     )

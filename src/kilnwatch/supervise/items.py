@@ -36,7 +36,13 @@ from kilnwatch.supervise.access import (
     sees,
 )
 from kilnwatch.supervise.catalogue import check_department, check_source, lead_department
-from kilnwatch.supervise.workflows import INITIAL, KINDS, pending_states, transition_for
+from kilnwatch.supervise.workflows import (
+    INITIAL,
+    KINDS,
+    deadline_states,
+    pending_states,
+    transition_for,
+)
 
 COMMENT_MIN_CHARS = 2
 TEXT_MAX_CHARS = 4000
@@ -194,11 +200,16 @@ class ItemFilter:
     open_only: bool = False
 
 
+def is_overdue(item: SupervisionItem, today: date) -> bool:
+    """Past its deadline in a state where the deadline runs (:data:`DEADLINE_STATES`)."""
+    return bool(item.due_on and item.due_on < today and item.status in deadline_states(item.kind))
+
+
 def overdue_condition(today: date) -> Any:
     return or_(
         *[
             (SupervisionItem.kind == kind)
-            & SupervisionItem.status.in_(sorted(pending_states(kind)))
+            & SupervisionItem.status.in_(sorted(deadline_states(kind)))
             & (SupervisionItem.due_on < today)
             for kind in KINDS
         ]
@@ -286,7 +297,7 @@ def transition(
     item.updated_at = utcnow()
     if rule.target not in pending_states(item.kind):
         item.closed_at = utcnow()
-    if item.escalation_level and item.status not in pending_states(item.kind):
+    if item.escalation_level and item.status not in deadline_states(item.kind):
         detail["escalation_level"] = 0  # met: back to the owner's level
         item.escalation_level = 0
     _event(session, item, action, before, principal.subject, reason, detail)

@@ -69,6 +69,14 @@ INITIAL: Mapping[str, str] = {
     "complaint": "received",
 }
 KINDS = tuple(WORKFLOWS)
+DEADLINE_STATES: Mapping[str, frozenset[str]] = {
+    "rectification": frozenset({"open"}),
+    "special": frozenset({"opened", "in_progress"}),
+    "penalty": frozenset({"proposed"}),
+    "complaint": frozenset({"received", "triaged", "investigating"}),
+}
+"""States in which the item's deadline runs: past it, the item is overdue. A rectification's
+deadline is met when the enterprise responds (its verification is the regulator's)."""
 NOTE_ACTIONS = ("comment", "acknowledge", "assign", "attach")
 """Actions recorded in the history that do not change the state."""
 
@@ -85,6 +93,10 @@ def states_of(kind: str) -> tuple[str, ...]:
 def pending_states(kind: str) -> frozenset[str]:
     """States in which somebody still owes an action (a deadline can pass in them)."""
     return frozenset(s for t in WORKFLOWS[kind] for s in t.sources)
+
+
+def deadline_states(kind: str) -> frozenset[str]:
+    return DEADLINE_STATES[kind]
 
 
 def final_states(kind: str) -> frozenset[str]:

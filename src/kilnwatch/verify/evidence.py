@@ -30,6 +30,12 @@ def rounded(value: float, digits: int = 4) -> float:
     return float(round(value, digits))
 
 
+def local_at(ctx: EnterpriseContext, epoch_s: int | float) -> str:
+    """An epoch second for evidence: ISO 8601 in the deployment's local time, with its offset
+    (``2025-03-04T08:00:00+08:00``), like the balance evidence and the pages."""
+    return datetime.fromtimestamp(int(epoch_s), ctx.window.month.zone).isoformat()
+
+
 def human(value: float | None) -> str:
     """A number for people in messages: thousands grouped, no exponent form (``15,112,600``,
     ``3.25``, ``0.0123``)."""

@@ -9,15 +9,19 @@ its tolerance is that of the meters and of the stock survey. Without stocks the 
 the window is bounded by the enterprise's own lot size: under a reorder policy the stock moves
 within about one lot, so the tolerance adds ``lot_multiplier`` times its **median** lot of
 the history loaded (never the largest: one suspect consignment must not widen its own
-tolerance), and only when enough lots show what normal is (``min_lots``).
+tolerance), and only when enough lots show what normal is (``min_lots``). A lot is what
+arrives on one day (:func:`daily_lots`): a train of many wagons or a weekly order of many
+trucks moves the stock as one delivery.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from kilnwatch.domain.units import dimension_of
@@ -43,6 +47,24 @@ class StockParameters:
             settings.count(rule, "min_lots"),
             settings.value(rule, "stock_survey_fraction"),
         )
+
+
+def daily_lots(quantities: Iterable[tuple[date, float | None]]) -> list[float]:
+    """The quantity received per day with a delivery (a day's waybills or invoices are one
+    delivery: the stock moves by all of it); unknown quantities are left out."""
+    per_day: dict[date, float] = defaultdict(float)
+    for day, quantity in quantities:
+        if quantity is not None:
+            per_day[day] += quantity
+    return [q for q in per_day.values() if q > 0]
+
+
+def longest_without(days: Iterable[date], first: date, span_days: int) -> int:
+    """The most consecutive days of ``span_days`` from ``first`` without a delivery (the
+    window's edges count: a stock run down before the first delivery is a stock change)."""
+    offsets = sorted({(d - first).days for d in days if 0 <= (d - first).days < span_days})
+    bounds = [-1, *offsets, span_days]
+    return max(b - a - 1 for a, b in zip(bounds, bounds[1:], strict=False))
 
 
 def storable(carrier: str) -> bool:
@@ -81,12 +103,16 @@ def stock_balance(
     received: float,
     history_lots: Sequence[float],
     meter_tolerance: float,
+    delivered_on: Sequence[date] = (),
+    end: date | None = None,
 ) -> StockBalance | None:
     """The balance of ``item`` (a carrier) over ``window`` in ``unit``: none needed for a
     carrier that is not stored (taken as drawn: received = consumed); with the reported stocks
     when the window has them at both ends, else bounded by the median of ``history_lots``
-    (lot quantities [unit] of the enterprise's history). None when neither is known (too few
-    lots to tell the normal lot size)."""
+    (lot quantities [unit] of the enterprise's history) and by the longest stretch of the
+    window without a delivery (``delivered_on``, the window ending the day before ``end``):
+    the stock must have covered the use of those days, so it can move by as much. None when
+    neither is known (too few lots to tell the normal lot size)."""
     if not storable(item):
         return StockBalance("not_stored", received, None, meter_tolerance, {})
     lot_multiplier, min_lots = params.lot_multiplier, params.min_lots
@@ -116,7 +142,10 @@ def stock_balance(
     if len(history_lots) < min_lots or received <= 0:
         return None
     lot = statistics.median(history_lots)
-    lot_tol = lot_multiplier * lot / received
+    first = window.start_at.date()
+    span_days = max(((end or first) - first).days, 1)
+    dry_days = longest_without(delivered_on, first, span_days)
+    lot_tol = max(lot_multiplier * lot / received, dry_days / span_days)
     return StockBalance(
         "lot_history",
         received,
@@ -124,6 +153,7 @@ def stock_balance(
         meter_tolerance + lot_tol,
         {
             "median_lot": rounded(lot),
+            "longest_days_without_delivery": dry_days,
             "lots_in_history": len(history_lots),
             "lot_tolerance_fraction": rounded(lot_tol),
         },

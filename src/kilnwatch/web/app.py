@@ -26,6 +26,7 @@ from kilnwatch.web.api import (
     exports,
     findings,
     ingest,
+    mappings,
     projects,
     readings,
     registry,
@@ -49,6 +50,7 @@ def api_router() -> APIRouter:
     router.include_router(registry.router)
     router.include_router(readings.router)
     router.include_router(ingest.router)
+    router.include_router(mappings.router)
     router.include_router(accounting.router)
     router.include_router(findings.router)
     router.include_router(report_schedules.router)  # before /reports/{name}

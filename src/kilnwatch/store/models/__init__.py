@@ -115,6 +115,19 @@ from kilnwatch.store.models.metering import MeterCalibration, MeteringPoint  # n
 
 __all__ += ["MeterCalibration", "MeteringPoint"]
 
+from kilnwatch.store.models.mappings import SourceMapping  # noqa: E402
+
+__all__ += ["SourceMapping"]
+
+from kilnwatch.store.models.programme import (  # noqa: E402
+    LevelDetermination,
+    PlanMilestone,
+    RetrofitPlan,
+    SavingsVerification,
+)
+
+__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
+
 from kilnwatch.store.models.projects import (  # noqa: E402
     CapacityReplacement,
     CoalSubstitution,

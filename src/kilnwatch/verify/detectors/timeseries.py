@@ -10,7 +10,7 @@ from kilnwatch.analytics.readings import I64
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.check import Check, EnterpriseRun, Kind
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.evidence import finding, rounded, utc_at
+from kilnwatch.verify.evidence import finding, local_at, rounded, utc_at
 from kilnwatch.verify.findings import Finding
 
 GAP = "verify.timeseries.data_gap"
@@ -38,7 +38,15 @@ def _gaps(ts: I64, step: int, start_s: int, end_s: int) -> list[tuple[int, int, 
 
 
 def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
+    """Missing intervals on a meter's own grid: a monitoring-quality event (completeness,
+    online rate), informational unless it hides consumption: an interval meter missing at
+    least ``material_missing_fraction`` of the month, or gaps forming a pattern (at least
+    ``pattern_min_gaps`` gaps, most of them within ``month_end_days`` of the month's ends,
+    where they shift consumption between months)."""
     least = ctx.settings.count(GAP, "min_missing_intervals")
+    material = ctx.settings.value(GAP, "material_missing_fraction")
+    pattern_gaps = ctx.settings.count(GAP, "pattern_min_gaps")
+    edge_s = ctx.settings.value(GAP, "month_end_days") * 86_400
     out: list[Finding] = []
     for m in ctx.meters.values():
         if m.step_s <= 0:
@@ -51,13 +59,22 @@ def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
             continue
         expected = (ctx.window.end_s - ctx.window.start_s) // m.step_s
         missing = sum(g[2] for g in gaps)
+        at_edges = sum(
+            1
+            for a, b, _n in gaps
+            if b <= ctx.window.start_s + edge_s or a >= ctx.window.end_s - edge_s
+        )
+        patterned = len(gaps) >= pattern_gaps and 2 * at_edges > len(gaps)
+        hides = m.info.measurement == "interval" and missing / max(expected, 1) >= material
         evidence = {
             "meter": m.info.code,
             "interval_s": m.step_s,
             "missing_intervals": missing,
             "expected_intervals": expected,
+            "gaps_at_month_ends": at_edges,
+            "patterned": patterned,
             "gaps": [
-                {"after": utc_at(a).isoformat(), "before": utc_at(b).isoformat(), "missing": n}
+                {"after": local_at(ctx, a), "before": local_at(ctx, b), "missing": n}
                 for a, b, n in gaps[:MAX_LISTED]
             ],
         }
@@ -65,12 +82,14 @@ def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
             finding(
                 ctx,
                 GAP,
-                f"{m.info.code}: {missing} of {expected} intervals missing in {len(gaps)} gap(s)",
+                f"{m.info.code}: {missing} of {expected} intervals missing in {len(gaps)} gap(s)"
+                + (", most at the month's ends" if patterned else ""),
                 evidence,
                 fraction=missing / max(expected, 1),
                 meter=m.info,
                 start_at=utc_at(gaps[0][0]),
                 end_at=utc_at(gaps[-1][1]),
+                severity=None if hides or patterned else "info",
             )
         )
     return out
@@ -102,8 +121,8 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
             "value": float(v[longest[0]]),
             "runs": [
                 {
-                    "from": utc_at(ts[a]).isoformat(),
-                    "to": utc_at(ts[b]).isoformat(),
+                    "from": local_at(ctx, ts[a]),
+                    "to": local_at(ctx, ts[b]),
                     "readings": int(b - a + 1),
                     "value": float(v[a]),
                 }
@@ -127,7 +146,10 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
 
 
 def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
-    """Counter registers going backwards; negative interval quantities."""
+    """Counter registers going backwards; negative interval quantities. A register that
+    restarts near zero (at most ``replacement_max_fraction`` of the value before) is a meter
+    replacement: a monitoring-quality event (informational), counted from the new register."""
+    restart = ctx.settings.value(IMPOSSIBLE, "replacement_max_fraction")
     out: list[Finding] = []
     for m in ctx.meters.values():
         if m.info.measurement == "instant":
@@ -136,12 +158,30 @@ def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
         if not bad.any():
             continue
         when = m.ts_q[bad]
+        v = m.series.value
+        back = np.flatnonzero(np.diff(v) < 0) + 1
+        restarted = (v[back] >= 0) & (v[back] <= restart * v[back - 1])
+        replaced = back[restarted] if m.info.measurement == "counter" else back[:0]
+        replacements = m.info.measurement == "counter" and replaced.size == back.size
         evidence = {
             "meter": m.info.code,
             "count": int(bad.sum()),
-            "at": [utc_at(t).isoformat() for t in when[:MAX_LISTED]],
+            "at": [local_at(ctx, t) for t in when[:MAX_LISTED]],
+            "replacements": [
+                {
+                    "at": local_at(ctx, m.series.ts_s[i]),
+                    "before": float(v[i - 1]),
+                    "after": float(v[i]),
+                }
+                for i in replaced[:MAX_LISTED]
+            ],
         }
-        what = "register went backwards" if m.info.measurement == "counter" else "negative value"
+        if replacements:
+            what = "meter replaced (register restarted near zero)"
+        else:
+            what = (
+                "register went backwards" if m.info.measurement == "counter" else "negative value"
+            )
         out.append(
             finding(
                 ctx,
@@ -149,7 +189,7 @@ def check_impossible(ctx: EnterpriseContext) -> list[Finding]:
                 f"{m.info.code}: {what} {int(bad.sum())} time(s)",
                 evidence,
                 meter=m.info,
-                severity="low",
+                severity="info" if replacements else "low",
                 start_at=utc_at(when.min()),
                 end_at=utc_at(when.max()),
             )
@@ -174,7 +214,7 @@ def check_corrections(ctx: EnterpriseContext) -> list[Finding]:
             "sum_first_version": rounded(before),
             "sum_latest_version": rounded(after),
             "change_fraction": rounded(change),
-            "at": [utc_at(t).isoformat() for t in s.ts_s[changed][:MAX_LISTED]],
+            "at": [local_at(ctx, t) for t in s.ts_s[changed][:MAX_LISTED]],
         }
         out.append(
             finding(
@@ -275,9 +315,7 @@ def check_duplicates(ctx: EnterpriseContext) -> list[Finding]:
             "in_flagged_spans": inside,
             "expected_readings_in_spans": int(expected),
             "share": rounded(share),
-            "spans": [
-                {"from": utc_at(a).isoformat(), "to": utc_at(b).isoformat()} for a, b in spans
-            ],
+            "spans": [{"from": local_at(ctx, a), "to": local_at(ctx, b)} for a, b in spans],
         }
         out.append(
             finding(

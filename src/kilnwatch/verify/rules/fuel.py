@@ -27,7 +27,7 @@ from kilnwatch.verify.evidence import (
     tce_of,
 )
 from kilnwatch.verify.findings import Finding
-from kilnwatch.verify.stock import StockBalance, StockParameters, stock_balance
+from kilnwatch.verify.stock import StockBalance, StockParameters, daily_lots, stock_balance
 from kilnwatch.verify.window import Window, window_of
 
 INVOICE = "verify.fuel.invoice_vs_metered"
@@ -65,13 +65,15 @@ def check_fuel_invoices(ctx: EnterpriseContext) -> list[Finding]:
         metered = sum(window.total(m) for m in meters)
         if invoiced is None or invoiced < min_quantity or metered < min_quantity:
             continue
-        lots = [
-            converted(i.quantity, i.unit, uom) for i in history if _is_fuel_purchase(i, carrier)
-        ]
+        lots = daily_lots(
+            (i.issued_on, converted(i.quantity, i.unit, uom))
+            for i in history
+            if _is_fuel_purchase(i, carrier)
+        )
         meter_tol = tolerance.of_meters(m.info.accuracy_pct for m in meters)
         balance = stock_balance(
             stock_params, window, carrier, uom, invoiced,
-            [q for q in lots if q is not None], meter_tol,
+            lots, meter_tol, [i.issued_on for i in rows], ctx.window.month.stop,
         )  # fmt: skip
         if balance is None:
             continue
@@ -136,13 +138,14 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
     lots = [w for w in window.waybills if _coal_in(w)]
     metered_t = converted_sum([(window.total(m), m.info.uom) for m in meters], "t")
     history = [*ctx.sources.waybills, *(w for month in ctx.earlier for w in month.waybills)]
-    history_t = [w.quantity_t for w in history if _coal_in(w)]
+    history_t = daily_lots((w.shipped_on, w.quantity_t) for w in history if _coal_in(w))
     meter_tol = tolerance.of_meters(m.info.accuracy_pct for m in meters)
     if not meters or not lots or metered_t is None or metered_t < min_quantity:
         return []
     delivered_t = sum(w.quantity_t for w in lots)
+    days = [w.shipped_on for w in lots]
     balance = stock_balance(stock_params, window, COAL_CARRIER, "t", delivered_t, history_t,
-                            meter_tol)  # fmt: skip
+                            meter_tol, days, ctx.window.month.stop)  # fmt: skip
     if balance is None:
         return []
     excess_t = balance.consumption - metered_t

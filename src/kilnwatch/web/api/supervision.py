@@ -7,6 +7,7 @@ Scoping and permissions are decided in ``kilnwatch.supervise.access``; handlers 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from kilnwatch.domain.periods import parse_period
 from kilnwatch.errors import PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.models import SupervisionEvidence, SupervisionItem
@@ -23,7 +25,27 @@ from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.supervise import items as svc
 from kilnwatch.supervise import notices
 from kilnwatch.supervise.access import REGULATOR_ROLES, department_of
-from kilnwatch.supervise.rectification import open_rectification, rectify_finding
+from kilnwatch.supervise.complaints import Complaint, receive_complaint
+from kilnwatch.supervise.penalties import (
+    Deduction,
+    balances,
+    deductions_of,
+    propose_penalty,
+    set_allocation,
+)
+from kilnwatch.supervise.rectification import open_for, open_rectification, rectify_finding
+from kilnwatch.supervise.rounds import (
+    all_rounds,
+    checks_of,
+    default_options,
+    get_round,
+    get_visit,
+    plan_and_store,
+    record_checks,
+    round_period,
+    visit_rows,
+)
+from kilnwatch.supervise.special import open_special
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
@@ -149,15 +171,9 @@ class NoticePublic(BaseModel):
     read_at: datetime | None
 
 
-def is_overdue(item: SupervisionItem, today: date) -> bool:
-    from kilnwatch.supervise.workflows import pending_states
-
-    return bool(item.due_on and item.due_on < today and item.status in pending_states(item.kind))
-
-
 def item_public(item: SupervisionItem, today: date | None = None) -> ItemPublic:
     out = ItemPublic.model_validate(item)
-    out.overdue = is_overdue(item, today or utcnow().date())
+    out.overdue = svc.is_overdue(item, today or utcnow().date())
     return out
 
 
@@ -329,3 +345,281 @@ def put_preferences(
     session: SessionDep, principal: PrincipalDep, body: dict[str, bool]
 ) -> dict[str, bool]:
     return notices.set_preferences(session, principal.subject, body)
+
+
+class SpecialIn(BaseModel):
+    """A special supervision from its source (``sources.csv``) and reference."""
+
+    source_code: Annotated[str, Field(max_length=40)]
+    source_ref: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    scope: Annotated[str, Field(max_length=4000)] = ""
+    due_on: date | None = None
+    enterprise_id: int | None = None
+    region_code: Annotated[str | None, Field(max_length=6)] = None
+
+
+class PenaltyIn(BaseModel):
+    """A proposed deduction of ``amount`` of ``quota`` (output t, energy tce, coal t) from the
+    enterprise and ``city_amount`` (default the same) from its city, for ``period``."""
+
+    enterprise_id: int
+    quota: Annotated[str, Field(pattern="^(output|energy|coal)$")]
+    amount: Annotated[float, Field(gt=0)]
+    city_amount: Annotated[float | None, Field(gt=0)] = None
+    period: Annotated[str, Field(min_length=4, max_length=32)]
+    legal_basis: Annotated[str, Field(min_length=2, max_length=300)]
+    grounds: Annotated[str, Field(max_length=4000)] = ""
+    source_item_id: int | None = None
+    finding_id: int | None = None
+
+
+class FollowUpIn(BaseModel):
+    """A rectification required by an item (a special supervision's outcome, a complaint)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    due_on: date
+    required_action: Annotated[str, Field(max_length=4000)] = ""
+
+
+class ComplaintIn(BaseModel):
+    subject: Annotated[str, Field(min_length=1, max_length=300)]
+    body: Annotated[str, Field(min_length=2, max_length=4000)]
+    channel: Annotated[str, Field(pattern="^(web|import|phone|letter|email|visit)$")] = "phone"
+    region_code: Annotated[str | None, Field(max_length=6)] = None
+    enterprise_uscc: Annotated[str | None, Field(max_length=18)] = None
+    complainant: Annotated[str | None, Field(max_length=100)] = None
+    contact: Annotated[str | None, Field(max_length=100)] = None
+
+
+class DeductionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    enterprise_id: int | None
+    region_code: str
+    period: str
+    quota: str
+    amount: float
+    unit: str
+
+
+class AllocationIn(BaseModel):
+    region_code: Annotated[str, Field(min_length=6, max_length=6)]
+    enterprise_uscc: Annotated[str | None, Field(max_length=18)] = None
+    period: Annotated[str, Field(min_length=4, max_length=32)]
+    quota: Annotated[str, Field(pattern="^(output|energy|coal)$")]
+    amount: Annotated[float, Field(ge=0)]
+    source: Annotated[str, Field(max_length=300)] = ""
+
+
+class BalancePublic(BaseModel):
+    region_code: str
+    enterprise_id: int | None
+    enterprise_uscc: str | None
+    period: str
+    quota: str
+    unit: str
+    allocated: float | None
+    deducted: float
+    balance: float | None
+
+
+@router.post("/special", status_code=201)
+def create_special(session: SessionDep, principal: PrincipalDep, body: SpecialIn) -> ItemPublic:
+    """Open a special supervision from a finding, a complaint, a rectification, an inspection
+    visit, a monitoring alert, a meter-operation or retrofit problem (once per source)."""
+    item = open_special(
+        session, principal, source_code=body.source_code, source_ref=body.source_ref,
+        title=body.title, scope=body.scope, due_on=body.due_on, enterprise_id=body.enterprise_id,
+        region_code=body.region_code,
+    )  # fmt: skip
+    return item_public(item)
+
+
+@router.post("/penalties", status_code=201)
+def create_penalty(session: SessionDep, principal: PrincipalDep, body: PenaltyIn) -> ItemPublic:
+    """Propose a penalty with its legal basis and the problem it comes from; its deductions
+    count once it is decided (``POST /items/{id}/transitions {"action": "decide"}``)."""
+    item = propose_penalty(
+        session, principal, enterprise_id=body.enterprise_id,
+        deduction=Deduction(body.quota, body.amount, body.period, body.city_amount),
+        legal_basis=body.legal_basis, grounds=body.grounds,
+        source_item_id=body.source_item_id, finding_id=body.finding_id,
+    )  # fmt: skip
+    return item_public(item)
+
+
+@router.get("/items/{item_id}/deductions")
+def item_deductions(
+    session: SessionDep, principal: PrincipalDep, item_id: int
+) -> list[DeductionPublic]:
+    item = svc.get_item(session, principal, item_id)
+    return [DeductionPublic.model_validate(d) for d in deductions_of(session, item.id)]
+
+
+@router.post("/items/{item_id}/rectifications", status_code=201)
+def create_follow_up(
+    session: SessionDep, principal: PrincipalDep, item_id: int, body: FollowUpIn
+) -> ItemPublic:
+    require_regulator(principal)
+    item = open_for(session, principal, item_id, title=body.title, due_date=body.due_on,
+                    required_action=body.required_action)  # fmt: skip
+    return item_public(item)
+
+
+@router.post("/complaints", status_code=201)
+def create_complaint(session: SessionDep, principal: PrincipalDep, body: ComplaintIn) -> ItemPublic:
+    """Record a complaint received by phone, letter, e-mail or visit (the public web form is
+    ``/complaints/new``; files: ``kilnwatch supervise import-complaints``)."""
+    require_regulator(principal)
+    item = receive_complaint(session, Complaint(
+        subject=body.subject, body=body.body, channel=body.channel, region_code=body.region_code,
+        enterprise_uscc=body.enterprise_uscc, complainant=body.complainant, contact=body.contact,
+    ), actor=principal.subject)  # fmt: skip
+    return item_public(item)
+
+
+@router.get("/quotas")
+def quota_balances(
+    session: SessionDep,
+    principal: PrincipalDep,
+    period: Annotated[str, Query(min_length=4, max_length=32)],
+) -> list[BalancePublic]:
+    """Allocation, decided deductions and balance of each city and enterprise in scope."""
+    return [BalancePublic(**{**b.__dict__, "balance": b.balance})
+            for b in balances(session, principal, period)]  # fmt: skip
+
+
+@router.put("/quotas")
+def put_allocation(
+    session: SessionDep, principal: PrincipalDep, body: AllocationIn
+) -> BalancePublic:
+    set_allocation(
+        session, principal, region_code=body.region_code, enterprise_uscc=body.enterprise_uscc,
+        period=body.period, quota=body.quota, amount=body.amount, source=body.source,
+    )  # fmt: skip
+    uscc = (body.enterprise_uscc or "").upper() or None
+    wanted = next(
+        b for b in balances(session, principal, body.period)
+        if (b.region_code, b.quota, b.enterprise_uscc) == (body.region_code, body.quota, uscc)
+    )  # fmt: skip
+    return BalancePublic(**{**wanted.__dict__, "balance": wanted.balance})
+
+
+class RoundIn(BaseModel):
+    """Plan a joint inspection round: ``round`` is a half-year (``2025H1``)."""
+
+    round: Annotated[str, Field(pattern=r"^\d{4}-?H[12]$")]
+    groups: Annotated[int | None, Field(ge=1, le=50)] = None
+    tolerance_fraction: Annotated[float | None, Field(gt=0, lt=1)] = None
+    homes: list[str] | None = None
+    replace: bool = False
+
+
+class RoundPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    window_start: date
+    window_end: date
+    groups: int
+    tolerance_fraction: float
+    department: str
+    status: str
+    excluded: list[dict[str, Any]]
+    created_by: str
+    created_at: datetime
+
+
+class VisitRow(BaseModel):
+    visit_id: int
+    group: int
+    group_home_city: str
+    enterprise_id: int
+    enterprise_uscc: str
+    enterprise_name: str
+    enterprise_city: str
+    planned_on: date
+    load: float
+    status: str
+
+
+class CheckIn(BaseModel):
+    item: Annotated[str, Field(max_length=16)]
+    checked_value: float | None = None
+    ok: bool = True
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class ChecksIn(BaseModel):
+    """The inspector's figures of some checklist items; the platform's figures for the round's
+    half-year are added by the server."""
+
+    checks: list[CheckIn]
+    summary: Annotated[str, Field(max_length=4000)] = ""
+
+
+class CheckPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item: str
+    unit: str
+    platform_value: float | None
+    checked_value: float | None
+    deviation_fraction: float | None
+    ok: bool
+    note: str
+
+
+@router.post("/rounds", status_code=201)
+def create_round(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep, body: RoundIn
+) -> RoundPublic:
+    """Plan and keep a round (province or admin); one visit per enterprise, no group in its home
+    city, loads within the tolerance (422 naming what cannot be kept)."""
+    period = parse_period(body.round, settings.zone, field="round")
+    options = default_options(period.label, period, body.groups)
+    options = replace(
+        options, replace=body.replace, homes=tuple(body.homes or ()),
+        tolerance_fraction=body.tolerance_fraction or options.tolerance_fraction,
+    )  # fmt: skip
+    round_row, _ = plan_and_store(session, principal, options)
+    return RoundPublic.model_validate(round_row)
+
+
+@router.get("/rounds")
+def list_rounds(session: SessionDep, principal: PrincipalDep) -> list[RoundPublic]:
+    """Every round (the plan is shared; its visits are scoped)."""
+    del principal
+    return [RoundPublic.model_validate(r) for r in all_rounds(session)]
+
+
+@router.get("/rounds/{code}/visits")
+def round_visits(session: SessionDep, principal: PrincipalDep, code: str) -> list[VisitRow]:
+    """The visits of a round to enterprises the caller may see."""
+    rows = visit_rows(session, principal, get_round(session, code).id)
+    return [VisitRow.model_validate(r) for r in rows]
+
+
+@router.get("/visits/{visit_id}/checks")
+def visit_checks(session: SessionDep, principal: PrincipalDep, visit_id: int) -> list[CheckPublic]:
+    visit = get_visit(session, principal, visit_id)
+    return [CheckPublic.model_validate(c) for c in checks_of(session, visit.id)]
+
+
+@router.post("/visits/{visit_id}/checks")
+def record_visit_checks(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    visit_id: int,
+    body: ChecksIn,
+) -> list[CheckPublic]:
+    """Record checklist items (each by its department), next to the platform's own figures."""
+    visit = get_visit(session, principal, visit_id)
+    period = round_period(session, visit.round_id, settings.zone)
+    rows = record_checks(
+        session, principal, visit.id,
+        {c.item: (c.checked_value, c.ok, c.note) for c in body.checks}, period, body.summary,
+    )  # fmt: skip
+    return [CheckPublic.model_validate(c) for c in rows]

@@ -20,6 +20,7 @@ PAGE_MODULES = (
     "findings",
     "quality",
     "admin",
+    "mappings",
     "supervision",
     "reports",
     "projects",

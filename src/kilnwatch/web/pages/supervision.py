@@ -28,7 +28,7 @@ from kilnwatch.supervise.access import (
 )
 from kilnwatch.supervise.catalogue import load_departments
 from kilnwatch.supervise.rectification import default_due_date, open_rectification, rectify_finding
-from kilnwatch.supervise.workflows import KINDS, WORKFLOWS, pending_states
+from kilnwatch.supervise.workflows import KINDS, WORKFLOWS
 from kilnwatch.web.api.supervision import evidence_response
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
@@ -65,14 +65,10 @@ def item_rows(env: PageEnv, rows: list[SupervisionItem]) -> list[dict[str, Any]]
          "enterprise": names.get(r.enterprise_id or 0, ""), "status": r.status,
          "department": department_name(env, r.department), "assignee": r.assignee,
          "due_on": r.due_on.isoformat() if r.due_on else "",
-         "overdue": t("yesno.yes") if _overdue(r, today) else "",
+         "overdue": t("yesno.yes") if svc.is_overdue(r, today) else "",
          "escalation": r.escalation_level, "acknowledged": r.acknowledged_by or ""}
         for r in rows
     ]  # fmt: skip
-
-
-def _overdue(item: SupervisionItem, today: date) -> bool:
-    return bool(item.due_on and item.due_on < today and item.status in pending_states(item.kind))
 
 
 @router.get("/supervision")
@@ -154,7 +150,7 @@ def item_page(
     )
     context = {
         "item": item, "enterprise": enterprise, "actions": actions, "actor": actor,
-        "overdue": _overdue(item, utcnow().date()), "users": users,
+        "overdue": svc.is_overdue(item, utcnow().date()), "users": users,
         "department": department_name(env, item.department), "error": error,
         "may_note": me.role is not Role.AUDITOR, "show_complainant": owner,
         "may_ack": me.subject == item.assignee or is_enterprise_of(me, item),

@@ -1,0 +1,302 @@
+"""``kilnwatch programme …``: the efficiency programme in batches: determine every unit's
+level, declare and decide, plans (一企一策), measured savings, leaders, elimination, alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.domain.mv import Adjustment
+from kilnwatch.domain.periods import Period
+from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
+from kilnwatch.identity import Principal, Role
+from kilnwatch.programme import determination, plans
+from kilnwatch.programme.savings import record_savings, retrofit_periods, unit_savings
+from kilnwatch.programme.tables import level_tables
+from kilnwatch.programme.view import programme_view
+from kilnwatch.reference.levels import read_provincial_tables
+from kilnwatch.store.models import Enterprise, ProductionUnit
+
+app = typer.Typer(
+    help="Efficiency programme (能效提升): levels, plans, savings.", no_args_is_help=True
+)
+plan_app = typer.Typer(help="Retrofit plans (一企一策).", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+PeriodOpt = Annotated[Period, period_option("The period:")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+AsOpt = Annotated[
+    str, typer.Option("--by", help="Who acts, recorded with the step (the operator's scope).")
+]
+
+
+def _principal(name: str) -> Principal:
+    """The operator (administrator's scope and rights) under the name recorded as the actor;
+    role-bound steps by enterprise, city and province users go through the web application."""
+    return Principal(subject=name, role=Role.ADMIN) if name else SYSTEM
+
+
+def _unit(session: object, key: str) -> ProductionUnit:
+    uscc, _, code = key.partition("/")
+    unit = session.scalar(  # type: ignore[attr-defined]
+        select(ProductionUnit)
+        .join(Enterprise)
+        .where(Enterprise.uscc == uscc, ProductionUnit.code == code)
+    )
+    if unit is None:
+        raise NotFoundError(f"unit {key!r} not found (give USCC/UNIT_CODE)")
+    return unit  # type: ignore[no-any-return]
+
+
+@app.command("determine")
+def determine(
+    period: PeriodOpt,
+    provincial_dir: Annotated[
+        Path | None, typer.Option("--provincial-dir", help="Directory of provincial tables.")
+    ] = None,
+) -> None:
+    """Compute and store every unit's level for the period (核查认定), naming the table used."""
+    s = settings()
+    try:
+        tables = level_tables(s)
+        if provincial_dir is not None:
+            tables = (*tables, *read_provincial_tables(provincial_dir))
+        with session_scope(s) as session:
+            rows = determination.determine(session, SYSTEM, period, tables)
+            done = sum(r.computed_class is not None for r in rows)
+            by_table: dict[str, int] = {}
+            for r in rows:
+                by_table[r.computed_table or "-"] = by_table.get(r.computed_table or "-", 0) + 1
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"{period}: {len(rows)} units, {done} classified; by table {by_table}")
+
+
+@app.command("declare")
+def declare(
+    determination_id: int,
+    level: Annotated[str, typer.Option("--class", help="benchmark, between, below_baseline")],
+    evidence: Annotated[str, typer.Option(help="The evidence (report, test, document).")],
+    as_: AsOpt = "",
+) -> None:
+    """The enterprise's declared class with its evidence."""
+    try:
+        with session_scope() as session:
+            row = determination.declare(session, _principal(as_), determination_id, level, evidence)
+            status = row.status
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"determination {determination_id}: {status}")
+
+
+@app.command("decide")
+def decide(
+    determination_id: int,
+    level: Annotated[str, typer.Option("--class", help="benchmark, between, below_baseline")],
+    evidence: Annotated[str, typer.Option(help="What the experts' decision rests on.")],
+    as_: AsOpt = "",
+) -> None:
+    """The experts' decision on a determination (who, when, evidence)."""
+    try:
+        with session_scope() as session:
+            determination.decide(session, _principal(as_), determination_id, level, evidence)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"determination {determination_id}: decided {level}")
+
+
+def _measure(text: str) -> plans.Measure:
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise typer.BadParameter("NAME:INVESTMENT_CNY:SAVING_TCE_PER_YEAR", param_hint="--measure")
+    try:
+        return plans.Measure(parts[0], float(parts[1]), float(parts[2]))
+    except ValueError:
+        raise typer.BadParameter(f"not numbers in {text!r}", param_hint="--measure") from None
+
+
+def _milestone(text: str) -> tuple[str, date]:
+    name, _, day = text.rpartition(":")
+    try:
+        return name, date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(
+            f"TITLE:YYYY-MM-DD, got {text!r}", param_hint="--milestone"
+        ) from None
+
+
+@plan_app.command("add")
+def plan_add(
+    unit: Annotated[str, typer.Option(help="USCC/UNIT_CODE")],
+    title: Annotated[str, typer.Option()],
+    measure: Annotated[list[str], typer.Option(help="NAME:INVESTMENT_CNY:SAVING_TCE_PER_YEAR")],
+    responsible: Annotated[str, typer.Option(help="People responsible.")],
+    start: Annotated[str, typer.Option(help="Start date YYYY-MM-DD.")],
+    deadline: Annotated[str | None, typer.Option(help="Deadline (default: policy).")] = None,
+    milestone: Annotated[list[str] | None, typer.Option(help="TITLE:YYYY-MM-DD")] = None,
+    as_: AsOpt = "",
+) -> None:
+    """Draft a plan for a unit; the deadline may not pass the policy's."""
+    s = settings()
+    try:
+        with session_scope(s) as session:
+            plan = plans.create_plan(
+                session,
+                _principal(as_),
+                _unit(session, unit),
+                title=title,
+                measures=[_measure(m) for m in measure],
+                responsible=responsible,
+                start_on=date.fromisoformat(start),
+                deadline_on=date.fromisoformat(deadline) if deadline else None,
+                milestones=[_milestone(m) for m in milestone or []],
+                province=s.province,
+            )
+            plan_id, due = plan.id, plan.deadline_on
+    except ValueError as exc:
+        raise fail(InputError(str(exc), field="date")) from exc
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"plan {plan_id}: draft, deadline {due}")
+
+
+@plan_app.command("act")
+def plan_act(
+    plan_id: int,
+    action: Annotated[str, typer.Argument(help="submit, city_review, approve, reject, complete")],
+    note: Annotated[str, typer.Option(help="Why (required to reject).")] = "",
+    as_: AsOpt = "",
+) -> None:
+    """Move a plan along its workflow (enterprise drafts, city reviews, province approves)."""
+    try:
+        with session_scope() as session:
+            status = plans.act(session, _principal(as_), plan_id, action, note).status
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"plan {plan_id}: {status}")
+
+
+@app.command("alerts")
+def alerts(
+    today: Annotated[str | None, typer.Option(help="As of this day (default today).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plans that slip: overdue milestones, deadlines passed."""
+    day = date.fromisoformat(today) if today else date.today()
+    try:
+        with session_scope() as session:
+            found = plans.slipping(session, SYSTEM, day)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps([a.__dict__ for a in found], default=str, ensure_ascii=False))
+        return
+    for a in found:
+        console.print(f"{a.code} plan {a.plan_id} {a.enterprise_uscc}/{a.unit_code} {a.due_on}")
+    console.print(f"{len(found)} alerts")
+
+
+@app.command("savings")
+def savings(
+    unit: Annotated[str, typer.Option(help="USCC/UNIT_CODE")],
+    effective: Annotated[str, typer.Option(help="Retrofit effective date YYYY-MM-DD.")],
+    first: Annotated[str, typer.Option("--from", help="First baseline day.")],
+    last: Annotated[str, typer.Option("--to", help="Last reporting day.")],
+    intervention_days: Annotated[int, typer.Option(help="Days left out before it.")] = 0,
+    adjust: Annotated[
+        list[str] | None, typer.Option(help="Non-routine adjustment TCE:REASON")
+    ] = None,
+    plan: Annotated[int | None, typer.Option(help="The plan this retrofit belongs to.")] = None,
+    record: Annotated[bool, typer.Option(help="Store the measurement.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measured savings of a retrofit (M&V): baseline model, statistics, savings ± uncertainty."""
+    s = settings()
+    try:
+        adjustments = tuple(
+            Adjustment(float(a.split(":", 1)[0]), a.split(":", 1)[1], "cli") for a in adjust or []
+        )
+        effective_on = date.fromisoformat(effective)
+        with session_scope(s) as session:
+            u = _unit(session, unit)
+            baseline, reporting = retrofit_periods(
+                effective_on, date.fromisoformat(first), date.fromisoformat(last), s.zone,
+                intervention_days,
+            )  # fmt: skip
+            result = unit_savings(session, u, baseline, reporting, adjustments=adjustments)
+            if record:
+                record_savings(session, SYSTEM, u, result, effective_on,
+                               adjustments=adjustments, plan_id=plan)  # fmt: skip
+            payload = result.to_json()
+    except (ValueError, IndexError) as exc:
+        raise fail(InputError(f"bad date or adjustment: {exc}", field="savings")) from exc
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    r, m = payload["result"], payload["model"]
+    console.print(
+        f"{unit}: savings {r['savings_tce']:.1f} tce = {r['savings_fraction']:.2%} "
+        f"± {r['uncertainty_fraction']:.2%} ({r['confidence']:.0%}), "
+        f"{'significant' if r['significant'] else 'not significant'}; "
+        f"CV(RMSE) {m['cv_rmse']:.2%}, NMBE {m['nmbe']:.3%}, R² {m['r_squared']:.3f}, "
+        f"out of range {r['out_of_range_fraction']:.0%}; class after {payload['reporting_class']}"
+    )
+
+
+def _view_table(title: str, headers: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    for h in headers:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row))
+    console.print(table)
+
+
+@app.command("view")
+def view(
+    period: PeriodOpt,
+    today: Annotated[str | None, typer.Option(help="As of this day (default today).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stages, share at benchmark, leaders and the elimination list in the terminal."""
+    s = settings()
+    day = date.fromisoformat(today) if today else date.today()
+    try:
+        with session_scope(s) as session:
+            v = programme_view(session, SYSTEM, period, day, s.province, level_tables(s))
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        doc = {
+            "units_total": v.units_total,
+            "units_classified": v.units_classified,
+            "unclassified": v.unclassified,
+            "stages": [st.__dict__ for st in v.stages],
+            "share_by_month": v.share_by_month,
+            "leaders": [r.__dict__ for r in v.leaders],
+            "eliminations": [e.__dict__ for e in v.eliminations],
+            "alerts": [a.__dict__ for a in v.alerts],
+        }
+        typer.echo(json.dumps(doc, default=str, ensure_ascii=False))
+        return
+    _view_table("stages", ["stage", "units", "capacity"],
+                [[st.stage, st.units, st.capacity] for st in v.stages])  # fmt: skip
+    _view_table("leaders", ["field", "rank", "unit", "intensity", "benchmark", "gap"],
+                [[r.level_field, r.rank, f"{r.enterprise_uscc}/{r.unit_code}", r.intensity,
+                  r.benchmark, f"{r.gap_fraction:.1%}"] for r in v.leaders])  # fmt: skip
+    _view_table("elimination", ["code", "unit", "deadline", "reason"],
+                [[e.code, f"{e.enterprise_uscc}/{e.unit_code}", e.deadline_on, e.reason]
+                 for e in v.eliminations])  # fmt: skip
+    console.print(
+        f"{v.units_classified}/{v.units_total} units classified; "
+        f"{len(v.unclassified)} without a class (reasons with --json)"
+    )

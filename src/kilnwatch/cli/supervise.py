@@ -1,0 +1,136 @@
+"""``kilnwatch supervise``: batches of supervision work (plan a joint inspection round, export
+it, escalate overdue items, import complaints, set a user's department). docs/supervision.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.errors import KilnwatchError
+
+app = typer.Typer(help="Supervision: inspection rounds, rectification, complaints.")
+
+
+@app.command("plan-round")
+def plan_round_cmd(
+    round_: Annotated[str, typer.Option("--round", help="The round, a half-year: 2025H1.")],
+    out: Annotated[Path, typer.Option(help="Where to write the plan (.csv or .xlsx).")],
+    groups: Annotated[int | None, typer.Option(min=1, max=50, help="Number of groups.")] = None,
+    tolerance: Annotated[
+        float | None, typer.Option(help="Largest share a group's load may differ from the mean.")
+    ] = None,
+    homes: Annotated[
+        str | None, typer.Option(help="Home cities of the groups, comma-separated (370100,…).")
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Plan again a round nobody has started.")] = False,
+) -> None:
+    """Plan a half-yearly joint inspection round: every operating enterprise once, no group in
+    its home city, loads balanced; store it and write one row per visit."""
+    from dataclasses import replace as with_
+
+    from kilnwatch.supervise.rounds import default_options, plan_and_store, visit_rows, write_plan
+
+    try:
+        period = parse_period(round_, settings().zone, field="round")
+        if period.kind != "half_year":
+            raise typer.BadParameter("a round is a half-year such as 2025H1", param_hint="--round")
+        options = default_options(period.label, period, groups)
+        if tolerance is not None:
+            options = with_(options, tolerance_fraction=tolerance)
+        if homes:
+            options = with_(options, homes=tuple(h.strip() for h in homes.split(",") if h.strip()))
+        options = with_(options, replace=replace)
+        with session_scope() as session:
+            round_row, plan = plan_and_store(session, SYSTEM, options)
+            rows = visit_rows(session, SYSTEM, round_row.id)
+            write_plan(rows, out)
+    except KilnwatchError as exc:
+        raise fail(exc) from None
+    console.print(
+        f"round {round_row.code}: {len(plan.visits)} visits by {len(plan.groups)} groups, "
+        f"largest load deviation {plan.max_deviation_fraction:.1%} "
+        f"(tolerance {options.tolerance_fraction:.0%}), {len(round_row.excluded)} left out; "
+        f"written to {out}"
+    )
+    for g in plan.groups:
+        console.print(f"  group {g.number} (home {g.home_city}): {len(g.visits)} visits, "
+                      f"load {g.load:g}, {len(g.cities)} cities")  # fmt: skip
+
+
+@app.command("export-round")
+def export_round_cmd(
+    round_: Annotated[str, typer.Option("--round", help="The round: 2025H1.")],
+    out: Annotated[Path, typer.Option(help="Where to write the plan (.csv or .xlsx).")],
+) -> None:
+    """Write a stored round, one row per visit."""
+    from kilnwatch.supervise.rounds import get_round, visit_rows, write_plan
+
+    try:
+        with session_scope() as session:
+            rows = visit_rows(session, SYSTEM, get_round(session, round_).id)
+            write_plan(rows, out)
+    except KilnwatchError as exc:
+        raise fail(exc) from None
+    console.print(f"{len(rows)} visits written to {out}")
+
+
+@app.command("escalate")
+def escalate_cmd(
+    today: Annotated[
+        str | None, typer.Option(help="The day to judge deadlines by (default today).")
+    ] = None,
+) -> None:
+    """Escalate every item past its deadline to the level above (and notify it); bring back
+    the items whose deadline has been met or moved."""
+    from datetime import date
+
+    from kilnwatch.supervise.accountability import escalate_overdue
+
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError:
+        raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--today") from None
+    try:
+        with session_scope() as session:
+            up, down = escalate_overdue(session, day)
+    except KilnwatchError as exc:
+        raise fail(exc) from None
+    console.print(f"{up} items escalated, {down} back to their level")
+
+
+@app.command("set-department")
+def set_department_cmd(username: str, department: str) -> None:
+    """Record the department a user works for (reference/supervise/departments.csv)."""
+    from kilnwatch.supervise.access import set_department
+
+    try:
+        with session_scope() as session:
+            set_department(session, username, department)
+    except KilnwatchError as exc:
+        raise fail(exc) from None
+    console.print(f"{username}: {department}")
+
+
+@app.command("import-complaints")
+def import_complaints_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: ref, channel, region_code, enterprise_uscc, "
+            "subject, body, complainant, contact."
+        ),
+    ],
+) -> None:
+    """Import complaints (all or nothing; a row with the same ref is not entered twice)."""
+    from kilnwatch.supervise.complaints import import_complaints
+
+    try:
+        with session_scope() as session:
+            items = import_complaints(session, file, actor=SYSTEM.subject)
+    except KilnwatchError as exc:
+        raise fail(exc) from None
+    console.print(f"{len(items)} complaints recorded from {file.name}")
