@@ -17,13 +17,14 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: sysdeps $(STAMP)
 
-# System packages the reports need (docs/reports.md): Pango for WeasyPrint, a CJK font for
+# System packages the reports need (docs/reports.md): Pango and HarfBuzz-Subset for WeasyPrint, a CJK font for
 # Chinese PDF text, poppler-utils (pdftotext) for the tests that read PDFs back. Installed with
 # apt-get only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 sysdeps:
 	@missing=""; \
 	ldconfig -p | grep -q libpangoft2-1.0 || missing="$$missing libpangoft2-1.0-0"; \
+	ldconfig -p | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \

@@ -99,3 +99,15 @@ def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
     app.state.engine.dispose()
+
+
+@pytest.fixture
+def browser(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    """The application over https, as a browser: outside development the cookies are
+    ``Secure``, so page tests that sign in need https."""
+    from kilnwatch.web.app import create_app
+
+    app = create_app(settings)
+    with TestClient(app, base_url="https://testserver") as c:
+        yield c
+    app.state.engine.dispose()

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
     )
+    sign_in_window_s: int = Field(default=900, ge=1)
+    """Window over which failed sign-ins are counted (OWASP ASVS 4.0.3 V2.2.1)."""
+    sign_in_max_failures_per_account: int = Field(default=5, ge=1)
+    """Failures for one username in the window after which it is refused until the window
+    frees (slows password guessing against one account)."""
+    sign_in_max_failures_per_address: int = Field(default=20, ge=1)
+    """Failures from one client address in the window after which it is refused (slows
+    credential stuffing across accounts)."""
     timezone: str = "Asia/Shanghai"
     """IANA zone of local days, months and reporting periods (the one place it has a default)."""
     default_locale: Literal["zh-CN", "en"] = "zh-CN"

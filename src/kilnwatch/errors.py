@@ -140,6 +140,16 @@ class AuthenticationError(KilnwatchError):
     code = "auth.failed"
 
 
+class RateLimitedError(AuthenticationError):
+    """Too many failed sign-ins for an account or from an address: wait ``retry_after_s``."""
+
+    code = "auth.rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class FrameError(KilnwatchError):
     """An HJ 212 frame that cannot be accepted.
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from kilnwatch.identity import Principal, Role
@@ -27,8 +29,9 @@ def build(session: Session) -> World:
                          industry="steel")  # fmt: skip
     session.add_all([jinan, qingdao])
     session.flush()
-    session.add(ProductionUnit(enterprise_id=jinan.id, code="K1", name="熟料线", process="clinker",
-                               capacity=1.0, capacity_unit="Mt"))  # fmt: skip
+    session.add(ProductionUnit(enterprise_id=jinan.id, code="K1", name="熟料线",
+                               process="cement_clinker_line", capacity=1.0,
+                               capacity_unit="Mt"))  # fmt: skip
     add_user(session, "admin", PASSWORD, Role.ADMIN)
     add_user(session, "shandong", PASSWORD, Role.PROVINCE, region_code="370000")
     add_user(session, "jinan", PASSWORD, Role.CITY, region_code="370100")
@@ -51,3 +54,18 @@ def principal(username: str, world: World) -> Principal:
         "qiye": Principal("qiye", Role.ENTERPRISE, enterprise_id=world.jinan_id),
         "qiye_qd": Principal("qiye_qd", Role.ENTERPRISE, enterprise_id=world.qingdao_id),
     }[username]
+
+
+def token(html: str) -> str:
+    """The CSRF token of the page's form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the form"
+    return found[1]
+
+
+def sign_in(client: TestClient, user: str) -> None:
+    """Sign ``user`` in (signing out whoever was)."""
+    client.cookies.clear()
+    form = {"username": user, "password": PASSWORD, "csrf_token": token(client.get("/signin").text)}
+    r = client.post("/signin", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text

@@ -4,17 +4,13 @@ each user seeing only what it may."""
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from kilnwatch.config import Settings
 from kilnwatch.identity import Role
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Enterprise, FindingRecord
@@ -24,6 +20,8 @@ from kilnwatch.supervise.rectification import open_rectification
 from kilnwatch.verify.run import verify_period
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "verify"))
+sys.path.insert(0, str(Path(__file__).parent))
+from _factory import sign_in, token  # noqa: E402
 from _verify_factory import MARCH, Plant, store  # noqa: E402
 
 PASSWORD = "correct-horse-9"
@@ -130,35 +128,10 @@ def test_open_rectification_is_the_public_entry_point(engine: Engine) -> None:
         assert a.id == b.id and a.region_code == "370102" and a.assignee == "jinan"
 
 
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the form"
-    return found[1]
-
-
-def _sign_in(client: TestClient, user: str) -> None:
-    client.cookies.clear()
-    token = _token(client.get("/signin").text)
-    r = client.post("/signin", data={"username": user, "password": PASSWORD, "csrf_token": token},
-                    follow_redirects=False)  # fmt: skip
-    assert r.status_code == 303, r.text
-
-
-@pytest.fixture
-def browser(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    """Over https: outside development the cookies are ``Secure``."""
-    from kilnwatch.web.app import create_app
-
-    app = create_app(settings)
-    with TestClient(app, base_url="https://testserver") as c:
-        yield c
-    app.state.engine.dispose()
-
-
 def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engine) -> None:
     client = browser
     finding_id = _populate(engine)
-    _sign_in(client, "jinan")
+    sign_in(client, "jinan")
     page = client.get(f"/findings/{finding_id}")
     assert f"/supervision/new?finding={finding_id}" in page.text
     form = client.get(f"/supervision/new?finding={finding_id}")
@@ -169,7 +142,7 @@ def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engin
             "finding": str(finding_id),
             "due_on": (date.today() + timedelta(days=9)).isoformat(),
             "required_action": "补齐计量",
-            "csrf_token": _token(form.text),
+            "csrf_token": token(form.text),
         },
         follow_redirects=False,
     )
@@ -178,7 +151,7 @@ def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engin
     queue = client.get("/supervision?view=mine")
     assert url in queue.text and "补齐计量" not in queue.text
     assert client.get("/supervision?view=mine&format=csv").text.count("\n") == 2
-    _sign_in(client, "qiye")
+    sign_in(client, "qiye")
     item = client.get(url)
     assert item.status_code == 200 and 'id="act-respond"' in item.text
     assert 'id="act-accept"' not in item.text
@@ -188,7 +161,7 @@ def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engin
             "action": "respond",
             "comment": "已整改",
             "response": "",
-            "csrf_token": _token(item.text),
+            "csrf_token": token(item.text),
         },
     )
     assert r.status_code == 422 and 'id="action-error"' in r.text  # the response is required
@@ -198,18 +171,18 @@ def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engin
             "action": "respond",
             "comment": "已整改",
             "response": "已补齐",
-            "csrf_token": _token(item.text),
+            "csrf_token": token(item.text),
         },
         follow_redirects=False,
     )
     assert r.status_code == 303
-    _sign_in(client, "qingdao")
+    sign_in(client, "qingdao")
     assert client.get(url).status_code == 404
-    _sign_in(client, "jinan")
+    sign_in(client, "jinan")
     item = client.get(url)
     assert 'id="act-accept"' in item.text
     r = client.post(url + "/action", data={"action": "accept", "comment": "核验通过",
-                    "csrf_token": _token(item.text)}, follow_redirects=False)  # fmt: skip
+                    "csrf_token": token(item.text)}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert "sv-closed" not in client.get(url).text
     assert 'id="item-status">已办结' in client.get(url).text

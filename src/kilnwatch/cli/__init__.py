@@ -7,6 +7,7 @@ import typer
 
 from kilnwatch.cli import (
     admin,
+    audit,
     calc,
     demo,
     emissions,
@@ -32,6 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 admin.register(app)
+app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")
 export.register(admin.export_app)
 app.add_typer(calc.app, name="calc")

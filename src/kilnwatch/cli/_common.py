@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from kilnwatch.config import Settings
 from kilnwatch.domain.periods import PERIOD_FORMS, Period, parse_period
 from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
 from kilnwatch.identity import Principal, Role
+from kilnwatch.store.audit import ACTOR_KEY
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 
@@ -39,6 +41,7 @@ def session_scope(s: Settings | None = None, *, migrate: bool = True) -> Iterato
         if migrate:
             upgrade(engine)
         with unit_of_work(make_session_factory(engine)) as session:
+            session.info[ACTOR_KEY] = f"cli:{getpass.getuser()}"  # the audit trail's "who"
             yield session
     finally:
         engine.dispose()

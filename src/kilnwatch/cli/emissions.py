@@ -58,3 +58,33 @@ def quantities(
             str(t.exceedance_days),
         )  # fmt: skip
     console.print(table)
+
+
+@app.command("water")
+def water(
+    period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Water withdrawal [m3] per enterprise and unit, per product against the GB/T 18916
+    quotas where one is sourced."""
+    from kilnwatch.emissions.water import water_accounts
+
+    try:
+        with session_scope() as session:
+            rows = water_accounts(session, SYSTEM, period, city=city, uscc=enterprise)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        data = {"period": period.label, "rows": [r.as_json() for r in rows]}
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    table = Table(title=f"取水量 {period.label}")
+    for col in ("enterprise", "unit", "m3", "per product", "quota", "unit of quota", "above"):
+        table.add_column(col)
+    for r in rows:
+        above = "-" if r.over_quota is None else ("yes" if r.over_quota else "no")
+        table.add_row(
+            r.enterprise_name, r.unit_code or "(entry)", _fmt(r.withdrawal_m3, 0),
+            _fmt(r.specific_per_quota_unit), _fmt(r.quota_general), r.quota_unit or "", above,
+        )  # fmt: skip
+    console.print(table)

@@ -155,6 +155,20 @@ def metering(
     write_report("metering", chosen, fmt, out, lang, city, None)
 
 
+@app.command("emissions")
+def emissions(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+    enterprise: EnterpriseOpt = None,
+) -> None:
+    """Pollutant emissions and water: SO2, NOx and particulate matter by enterprise and stack,
+    valid-data share, exceedances, water withdrawal against the quotas (docs/emissions.md)."""
+    write_report("emissions", period, fmt, out, lang, city, enterprise)
+
+
 @app.command("programme")
 def programme(
     period: PeriodOpt,

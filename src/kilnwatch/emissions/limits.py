@@ -36,6 +36,14 @@ class PermitTerms:
     valid_to: date
 
 
+def permit_terms(row: Any) -> PermitTerms:
+    """The terms of a stored permit row (``EmissionPermit``)."""
+    return PermitTerms(
+        row.permit_no, row.unit_id, row.pollutant, row.concentration_mg_m3, row.o2_ref_pct,
+        row.annual_t, row.valid_from, row.valid_to,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AppliedLimit:
     """A concentration limit [mg/m3] at ``o2_ref_pct`` (None: as measured), and its origin:

@@ -18,12 +18,13 @@ from kilnwatch.analytics.meters import load_enterprises
 from kilnwatch.analytics.readings import load_readings
 from kilnwatch.domain.periods import Period
 from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
-from kilnwatch.emissions.limits import PermitTerms
+from kilnwatch.emissions.limits import PermitTerms, permit_terms
 from kilnwatch.emissions.stacks import KG_PER_T, StackAccount, find_stacks, stack_account
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.emissions import POLLUTANTS
-from kilnwatch.store.models import EmissionPermit, Enterprise, Region
+from kilnwatch.store.models import Enterprise, Region
+from kilnwatch.store.repos.permits import permits_in_force
 from kilnwatch.store.repos.scope import enterprise_scope
 
 GROUPINGS = ("stack", "enterprise", "city", "province")
@@ -63,26 +64,8 @@ def permits_of(
 ) -> dict[int, list[PermitTerms]]:
     """Permit terms in force on some day of the period, by enterprise."""
     out: dict[int, list[PermitTerms]] = defaultdict(list)
-    if not enterprise_ids:
-        return out
-    stmt = select(EmissionPermit).where(
-        EmissionPermit.enterprise_id.in_(list(enterprise_ids)),
-        EmissionPermit.valid_from < period.stop,
-        EmissionPermit.valid_to >= period.first,
-    )
-    for p in session.scalars(stmt.order_by(EmissionPermit.id)):
-        out[p.enterprise_id].append(
-            PermitTerms(
-                p.permit_no,
-                p.unit_id,
-                p.pollutant,
-                p.concentration_mg_m3,
-                p.o2_ref_pct,
-                p.annual_t,
-                p.valid_from,
-                p.valid_to,
-            )  # fmt: skip
-        )
+    for p in permits_in_force(session, enterprise_ids, period.first, period.stop):
+        out[p.enterprise_id].append(permit_terms(p))
     return out
 
 
@@ -231,3 +214,31 @@ def group_totals(
                         total.permitted_t.get(t.pollutant, 0.0) + t.annual_t
                     )
     return [groups[k] for k in sorted(groups)]
+
+
+def stack_rows(scope: Scope) -> list[dict[str, Any]]:
+    """The stacks of a scope as JSON rows (API, pages, report): enterprise, stack, pollutants
+    with their episodes."""
+    out = []
+    for a in scope.accounts:
+        ref = scope.refs[a.enterprise_id]
+        pollutants = {}
+        for p, acc in a.pollutants.items():
+            row = acc.as_json()
+            row["episodes"] = [
+                {"start_s": e.start_s, "end_s": e.end_s, "hours": e.n_hours,
+                 "peak_mg_m3": e.peak_mg_m3}
+                for e in acc.episodes
+            ]  # fmt: skip
+            pollutants[p] = row
+        out.append(
+            {
+                "enterprise_uscc": ref.uscc,
+                "enterprise_name": ref.name,
+                "city": ref.city_code,
+                "unit_code": a.unit_code,
+                "process": a.process,
+                "pollutants": pollutants,
+            }
+        )
+    return out

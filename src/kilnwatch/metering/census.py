@@ -40,6 +40,11 @@ DEFAULT_ALERT_DAYS = 30
 :func:`enterprise_census`; policy default, one month of notice to book the verification)."""
 
 
+def census_day(last_day: date, today: date) -> date:
+    """The day a census over a period is taken: today, at the latest the period's last day."""
+    return min(today, last_day)
+
+
 @dataclass(frozen=True)
 class CensusRow:
     """One enterprise, carrier and level: required and installed instruments, the rate."""
@@ -54,11 +59,8 @@ class CensusRow:
     missing: tuple[str, ...]
     """Codes of the required points without an instrument."""
     accuracy_faults: int
-
-    @property
-    def meets(self) -> bool:
-        """Whether the rate meets GB 17167 Table 1 for this level and carrier."""
-        return rate_meets(self.rate_pct, self.min_pct)
+    meets: bool
+    """Whether the rate meets GB 17167 Table 1 for this level and carrier."""
 
 
 @dataclass
@@ -116,7 +118,7 @@ def _rows_for(
         out += faults
         rate = configuration_rate_pct(len(pts) - len(missing), len(pts))
         row = CensusRow(carrier, group, level, len(pts), len(pts) - len(missing), rate, min_pct,
-                        missing, len(faults))  # fmt: skip
+                        missing, len(faults), rate_meets(rate, min_pct))  # fmt: skip
         if not row.meets:
             out.append(
                 g.Gap(g.RATE_BELOW_MINIMUM, ent_id, carrier, level,

@@ -21,6 +21,7 @@ from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import ReportDocument, Text
+from kilnwatch.reports.emissions import emissions_report
 from kilnwatch.reports.enterprise import enterprise_report
 from kilnwatch.reports.metering import metering_report
 from kilnwatch.reports.monthly import monthly_report
@@ -68,6 +69,16 @@ REPORTS: dict[str, ReportSpec] = {
                 "一个城市限产企业一周的产量、能耗、煤耗与计量器具运行，四部门会签",
                 "a city's production-controlled enterprises over an ISO week: output, energy, "
                 "coal, meter operation, signed by four departments",
+            ),
+        ),
+        ReportSpec(
+            "emissions",
+            Text("污染物排放与用水", "Pollutant emissions and water"),
+            emissions_report,
+            description=Text(
+                "二氧化硫、氮氧化物、颗粒物排放量（按企业、排放口），有效数据率，超标，取水量与定额",
+                "SO2, NOx and particulate matter by enterprise and stack, valid-data share, "
+                "exceedances, water withdrawal against the quotas",
             ),
         ),
         ReportSpec(

@@ -9,12 +9,12 @@ report day (today, or the last day of a past period).
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import select
 
 from kilnwatch.metering import enterprise_census, enterprise_operation
-from kilnwatch.metering.census import EnterpriseCensus
+from kilnwatch.metering.census import EnterpriseCensus, census_day
 from kilnwatch.metering.rollout import rollout
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import CellValue, Column, ReportDocument, Section, Table, Text
@@ -32,10 +32,9 @@ TITLE = Text(
 )
 
 
-def census_day(ctx: ReportContext) -> date:
-    """The day the census is taken: the report day, at the latest the period's last day."""
+def _census_day(ctx: ReportContext) -> date:
     today = ctx.generated_at.astimezone(ctx.period.zone).date()
-    return min(today, date.fromordinal(ctx.period.stop.toordinal() - 1))
+    return census_day(ctx.period.stop - timedelta(days=1), today)
 
 
 def _carrier(carrier: str) -> CellValue:
@@ -139,7 +138,7 @@ def _rollout_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: da
 
 def metering_report(ctx: ReportContext) -> ReportDocument:
     """The census, its gaps, meter operation over the period and the roll-out by city."""
-    day = census_day(ctx)
+    day = _census_day(ctx)
     ids = [ctx.scope.enterprise.id] if ctx.scope.enterprise else None
     censuses = enterprise_census(ctx.session, ctx.principal, day, enterprise_ids=ids,
                                  region_prefix=(ctx.scope.city_code or "")[:4] or None)  # fmt: skip

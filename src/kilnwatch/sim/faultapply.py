@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from kilnwatch.sim.config import SimParams
+from kilnwatch.sim.emissions import EXCEEDANCE, apply_exceedance
 from kilnwatch.sim.faults import FLAG_ABUSE_ELEVATION, Fault
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.readings import FLAG, RUNNING_LOAD, DayData
@@ -44,10 +45,13 @@ class ReadingFaults:
         return np.random.default_rng([self.params.seed, FAULT_STREAM, i, d])
 
     def physical(self, d: int, kcols: np.ndarray, true: np.ndarray, load: np.ndarray) -> None:
-        """Undeclared loads behind entry meters and emissions hidden under abused flags."""
+        """Undeclared loads behind entry meters, exceedance episodes and emissions hidden under
+        abused flags."""
         for _, f, mask in self._active("submeter_mismatch", kcols):
             loss = self.p.enterprises[f.ent_idx].loss_fraction["electricity"]
             true[f.meter_idx, mask] *= 1.0 + f.magnitude * (1.0 - loss)
+        for _, f, mask in self._active(EXCEEDANCE, kcols):
+            apply_exceedance(f, self.p, true, mask & (load[f.unit_idx] > RUNNING_LOAD))
         self.abuse = {}
         for i, f, mask in self._active("flag_abuse", kcols):
             rng = self._rng(i, d)

@@ -12,7 +12,8 @@ Physics (all coefficients synthetic except the GB/T 2589 conversions in :mod:`.p
   stands, and always for electricity);
 * an entry meter = sum of its sub-meters / (1 - loss fraction of the enterprise and carrier);
   equipment meters take fixed shares of their sub-unit meter;
-* stack: flue-gas flow follows load, O2 rises at low load, SO2 with fuel sulphur and load.
+* stack: flue-gas flow follows load, O2 rises at low load, SO2 with fuel sulphur and load;
+  each pollutant scaled by the plant's emission control (:mod:`.emissions`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kilnwatch.sim.config import SimParams
+from kilnwatch.sim.emissions import control_factor, o2_rise, shape
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.processes import PROCESS_SPECS
 from kilnwatch.sim.retrofits import rate_multipliers
@@ -127,6 +129,17 @@ class ReadingEngine:
             [self.p.enterprises[units[u].ent_idx].sulfur_factor for u in self.stack_unit]
         )
         self.stack_rated_h = np.array([units[u].rated_per_h for u in self.stack_unit])
+        self.control = {
+            p: np.array(
+                [
+                    control_factor(
+                        units[u].process, p, self.p.enterprises[units[u].ent_idx].sulfur_factor
+                    )
+                    for u in self.stack_unit
+                ]
+            )
+            for p in ("so2", "nox", "dust")
+        }
         self.stack_base = np.array([units[u].base_util for u in self.stack_unit])
 
     def generate_true(self, d: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -166,10 +179,11 @@ class ReadingEngine:
         rated_flow = (self.st["flow_m3_per_product"] * self.stack_rated_h)[:, None]
         flow = rated_flow * (0.3 + 0.7 * lu) * (1 + 0.02 * ln[3])
         flow = np.where(down, rated_flow * STANDBY_FLOW * (1 + 0.1 * np.abs(ln[3])), flow)
-        so2 = self.st["so2_mg_m3"][:, None] * self.sulfur[:, None] * (0.6 + 0.4 * rel)
-        nox = self.st["nox_mg_m3"][:, None] * (0.7 + 0.3 * rel)
-        dust = self.st["dust_mg_m3"][:, None] * (0.5 + 0.5 * rel)
-        o2 = self.st["o2_pct"][:, None] + 3.0 * (1 - np.minimum(rel, 1.2)) + 0.15 * ln[4]
+        c = self.control
+        so2 = (self.st["so2_mg_m3"] * self.sulfur * c["so2"])[:, None] * shape("so2", rel)
+        nox = (self.st["nox_mg_m3"] * c["nox"])[:, None] * shape("nox", rel)
+        dust = (self.st["dust_mg_m3"] * c["dust"])[:, None] * shape("dust", rel)
+        o2 = o2_rise(self.st["o2_pct"][:, None], rel) + 0.15 * ln[4]
         f = self.stack_first
         true[f] = np.where(down, 1.0 + np.abs(ln[0]), so2 * np.exp(0.10 * ln[0]))
         true[f + 1] = np.where(down, 4.0 + np.abs(ln[1]), nox * np.exp(0.08 * ln[1]))

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kilnwatch.formats import PROJECT_CONTROL_FORMATS
+from kilnwatch.formats import PERMITS_FORMAT, PROJECT_CONTROL_FORMATS
 from kilnwatch.sim.census import MeterEvents, plan_census
 from kilnwatch.sim.census import calibration_rows as census_calibration_rows
 from kilnwatch.sim.census import label_rows as census_label_rows
 from kilnwatch.sim.census import point_rows as census_point_rows
 from kilnwatch.sim.config import SimParams
+from kilnwatch.sim.emissions import permit_rows, plan_exceedances
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
 from kilnwatch.sim.metering import build_metering
@@ -88,7 +89,8 @@ def write_project_control(folder: Path, province: Province) -> dict[str, int]:
 
 def build_faults(params: SimParams, province: Province) -> list[Fault]:
     """The faults of a run (deterministic for ``params``)."""
-    return plan_faults(params, province, np.random.default_rng([params.seed, STREAM_FAULTS]))
+    faults = plan_faults(params, province, np.random.default_rng([params.seed, STREAM_FAULTS]))
+    return faults + plan_exceedances(params, province)
 
 
 class _DayLoop:
@@ -148,6 +150,9 @@ def simulate_to_dir(
     )
     files["unit_truth"] = write_csv(
         out_dir / "unit_truth.csv", COLUMNS["unit_truth"], unit_truth_rows(province)
+    )
+    files["permits"] = write_csv(
+        out_dir / "permits.csv", PERMITS_FORMAT.columns, permit_rows(province, params)
     )
     files["labels"] = write_csv(
         out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.config import Settings
+from kilnwatch.store.audit import install_audit
 
 
 def normalise_url(url: str) -> str:
@@ -47,7 +48,10 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Sessions whose changes to audited models are logged (``store/audit.py``)."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    install_audit(factory)
+    return factory
 
 
 @contextmanager

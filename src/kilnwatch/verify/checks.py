@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.detectors import balance, flags, peers, timeseries
+from kilnwatch.verify.detectors import balance, emissions, flags, peers, timeseries
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.rules import electricity, fuel, reported, revenue
 
@@ -36,6 +36,8 @@ CHECKS = Checks(
         timeseries.LATE_CHECK,
         timeseries.DUPLICATES_CHECK,
         flags.FLAGS_CHECK,
+        emissions.EXCEEDANCE_CHECK,
+        emissions.VALID_DATA_CHECK,
         peers.PEERS_CHECK,
     )
 )

@@ -26,6 +26,7 @@ from kilnwatch.analytics.readings import F64, I64, Series, empty_series
 from kilnwatch.domain.periods import Period
 from kilnwatch.errors import InputError
 from kilnwatch.store.models import (
+    EmissionPermit,
     GridElectricity,
     LogisticsWaybill,
     MarketPrice,
@@ -101,6 +102,7 @@ class Sources:
     invoices: list[TaxInvoice] = field(default_factory=list)
     waybills: list[LogisticsWaybill] = field(default_factory=list)
     prices: dict[str, MarketPrice] = field(default_factory=dict)
+    permits: list[EmissionPermit] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ def group_sources(
     invoices: list[TaxInvoice],
     waybills: list[LogisticsWaybill],
     prices: list[MarketPrice],
+    permits: list[EmissionPermit] | None = None,
 ) -> dict[int, Sources]:
     """Distribute source rows loaded for many enterprises to each one."""
     out: dict[int, Sources] = defaultdict(Sources)
@@ -201,6 +204,8 @@ def group_sources(
         out[i.enterprise_id].invoices.append(i)
     for w in waybills:
         out[w.enterprise_id].waybills.append(w)
+    for p in permits or []:
+        out[p.enterprise_id].permits.append(p)
     return out
 
 

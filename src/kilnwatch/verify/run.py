@@ -29,6 +29,7 @@ from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos import sources as src
+from kilnwatch.store.repos.permits import permits_in_force
 from kilnwatch.store.repos.rollups import meter_series
 from kilnwatch.store.rollups.attribution import MONTH
 from kilnwatch.verify.checks import CHECKS, run_checks, run_province_checks
@@ -75,6 +76,7 @@ def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int
         src.invoices(session, ids, start, end),
         src.waybills(session, ids, start, end),
         src.prices(session, [window.period]),
+        permits_in_force(session, ids, start, end),
     )
 
 

@@ -23,10 +23,12 @@ from kilnwatch.web import fmt
 from kilnwatch.web.api import (
     accounting,
     auth,
+    emissions,
     exports,
     findings,
     ingest,
     mappings,
+    metering,
     projects,
     readings,
     registry,
@@ -52,11 +54,13 @@ def api_router() -> APIRouter:
     router.include_router(ingest.router)
     router.include_router(mappings.router)
     router.include_router(accounting.router)
+    router.include_router(emissions.router)
     router.include_router(findings.router)
     router.include_router(report_schedules.router)  # before /reports/{name}
     router.include_router(reports.router)
     router.include_router(exports.router)
     router.include_router(supervision.router)
+    router.include_router(metering.router)
     router.include_router(projects.router)
     return router
 

@@ -14,6 +14,7 @@ from kilnwatch.config import Settings
 from kilnwatch.domain.periods import PERIOD_FORMS, Period, parse_period
 from kilnwatch.errors import AuthenticationError, PermissionDeniedError
 from kilnwatch.identity import Principal, read_token
+from kilnwatch.store.audit import ACTOR_KEY
 from kilnwatch.store.engine import unit_of_work
 from kilnwatch.store.models import User
 
@@ -68,6 +69,7 @@ def get_principal(
     active = session.scalar(select(User.active).where(User.username == principal.subject))
     if not active:
         raise AuthenticationError("the user no longer exists or is disabled")
+    session.info[ACTOR_KEY] = principal.subject  # the audit trail's "who"
     return principal
 
 

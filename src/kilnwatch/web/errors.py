@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
-from kilnwatch.errors import ImportRejected, InputError, KilnwatchError
+from kilnwatch.errors import ImportRejected, InputError, KilnwatchError, RateLimitedError
 from kilnwatch.web.status import STATUS
 
 log = logging.getLogger(__name__)
@@ -27,11 +27,17 @@ def is_page_request(request: Request) -> bool:
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[dict[str, object]]
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, object]],
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _detail(e: InputError) -> dict[str, object]:
@@ -59,7 +65,10 @@ async def _kilnwatch_error(request: Request, exc: Exception) -> Response:
         details = [_detail(e) for e in exc.errors]
     elif isinstance(exc, InputError):
         details = [_detail(exc)]
-    return error_response(status, exc.code, exc.message, details)
+    headers = None
+    if isinstance(exc, RateLimitedError):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    return error_response(status, exc.code, exc.message, details, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
 from kilnwatch.identity import Principal, Role
+from kilnwatch.store.audit import ACTOR_KEY
 from kilnwatch.store.models import User
 from kilnwatch.store.repos.web_sessions import find_session
 
@@ -59,6 +60,8 @@ def signed_in_user(request: Request, session: Session) -> tuple[User, str] | Non
     key = request.cookies.get(SESSION_COOKIE)
     found = find_session(session, key) if key else None
     result = None if found is None else (found[1], found[0].locale)
+    if result is not None:
+        session.info[ACTOR_KEY] = result[0].username  # the audit trail's "who"
     request.state.web_user = result
     return result
 

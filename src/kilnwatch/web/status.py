@@ -9,9 +9,11 @@ from kilnwatch.errors import (
     KilnwatchError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
 )
 
 STATUS: list[tuple[type[KilnwatchError], int]] = [
+    (RateLimitedError, 429),  # before its base class, AuthenticationError
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),

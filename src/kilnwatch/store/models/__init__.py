@@ -1,7 +1,7 @@
 """All ORM models, importable from one place (Alembic reads ``Base.metadata`` here)."""
 
 from kilnwatch.store.models.base import Base, UTCDateTime
-from kilnwatch.store.models.identity import User
+from kilnwatch.store.models.identity import SignInFailure, User
 from kilnwatch.store.models.readings import SOURCE_CODES, SOURCE_NAMES, IngestBatch, Reading
 from kilnwatch.store.models.registry import (
     Enterprise,
@@ -25,6 +25,7 @@ __all__ = [
     "Project",
     "Reading",
     "Region",
+    "SignInFailure",
     "UTCDateTime",
     "User",
     "project_units",
@@ -77,6 +78,9 @@ from kilnwatch.store.models.reports import (  # noqa: E402
 
 __all__ += ["ReportArchive", "ReportDelivery", "ReportSchedule"]
 
+from kilnwatch.store.models.audit import AuditEntry  # noqa: E402
+
+__all__ += ["AuditEntry"]
 from kilnwatch.store.models.supervise import (  # noqa: E402
     InspectionCheck,
     InspectionGroup,

@@ -41,6 +41,7 @@ class ForwardTarget(Base):
     """Another platform's receiver this platform forwards to, with its delivery policy."""
 
     __tablename__ = "forward_targets"
+    __audit_secret__ = ("password",)  # logged as changed, never its value
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
@@ -65,6 +66,7 @@ class ForwardDevice(Base):
     """One of our gateways as a device (MN) of a target."""
 
     __tablename__ = "forward_devices"
+    __audit_secret__ = ("password",)  # logged as changed, never its value
     __table_args__ = (
         UniqueConstraint("target_id", "gateway_id", name="uq_forward_devices_target_id_gateway_id"),
         UniqueConstraint("target_id", "mn", name="uq_forward_devices_target_id_mn"),
@@ -92,6 +94,7 @@ class ForwardFrame(Base):
     """One queued frame of a target: QN and data area fixed, attempts and state."""
 
     __tablename__ = "forward_frames"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
     __table_args__ = (
         Index("ix_forward_frames_target_id_state_next", "target_id", "state", "next_attempt_at"),
     )
@@ -115,6 +118,7 @@ class ForwardItem(Base):
     """A reading queued for a target (no foreign key to meters, like ``readings``)."""
 
     __tablename__ = "forward_items"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     target_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meter_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -15,6 +15,7 @@ class User(Base):
     inspectors, auditors) or one enterprise (enterprise users); admins see everything."""
 
     __tablename__ = "users"
+    __audit_secret__ = ("password_hash",)  # logged as changed, never its value
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -25,3 +26,17 @@ class User(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SignInFailure(Base):
+    """A failed sign-in (wrong password, unknown or disabled user), kept for throttling: too
+    many for one account or from one address in a window refuse further attempts for a while
+    (OWASP ASVS 4.0.3 V2.2.1, anti-automation against credential stuffing and brute force)."""
+
+    __tablename__ = "sign_in_failures"
+    __audited__ = False  # operational: counted, then expired
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)

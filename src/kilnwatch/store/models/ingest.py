@@ -37,6 +37,7 @@ class DeadLetter(Base):
     """A rejected value with the row as received and why it was refused."""
 
     __tablename__ = "dead_letters"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger)
@@ -55,6 +56,7 @@ class Rollup(Base):
     """Per-meter aggregate over an hour, a day or a month (periods in the platform zone)."""
 
     __tablename__ = "rollups"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
     grain: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -79,6 +81,7 @@ class DeliveryRepeat(Base):
     """
 
     __tablename__ = "delivery_repeats"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
     __table_args__ = (Index("ix_delivery_repeats_meter_id_ts", "meter_id", "ts"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

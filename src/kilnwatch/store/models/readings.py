@@ -29,6 +29,7 @@ class IngestBatch(Base):
     """One delivery: a file, an HTTP request, an MQTT message batch or a TCP frame batch."""
 
     __tablename__ = "ingest_batches"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger)
@@ -44,6 +45,7 @@ class Reading(Base):
     """A metered value: meter, time, version, value in the meter's unit, flag and source."""
 
     __tablename__ = "readings"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     # No foreign key to meters (migration 0004): ingest validation looks every meter up before
     # storage and meters are never deleted; the per-row check dominated bulk load time.

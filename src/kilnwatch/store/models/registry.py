@@ -109,6 +109,7 @@ class Gateway(Base):
     """A data gateway or monitoring device (采集网关 / 数采仪) with its own credentials."""
 
     __tablename__ = "gateways"
+    __audit_secret__ = ("secret_hash",)  # logged as changed, never its value
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)

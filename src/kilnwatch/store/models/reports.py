@@ -67,6 +67,7 @@ class ReportDelivery(Base):
     """One e-mail of one archived report to one recipient, with its attempts."""
 
     __tablename__ = "report_deliveries"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
     __table_args__ = (
         UniqueConstraint("archive_id", "recipient", name="uq_report_delivery_recipient"),
     )

@@ -109,6 +109,7 @@ class VerificationRun(Base):
     """One run of verification (batch or incremental) and what it changed."""
 
     __tablename__ = "verification_runs"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trigger: Mapped[str] = mapped_column(String(12))  # batch | incremental
@@ -126,6 +127,7 @@ class FindingRecord(Base):
     """A verification finding: rule code, where, evidence, severity, magnitude and status."""
 
     __tablename__ = "findings"
+    __audit_ignore__ = ("last_seen_at", "run_id")  # touched by every verification run
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
@@ -151,6 +153,7 @@ class CredibilityScore(Base):
     """An enterprise's data-credibility score for a period (0-100), explained by findings."""
 
     __tablename__ = "credibility_scores"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
     __table_args__ = (UniqueConstraint("enterprise_id", "period", name="uq_credibility_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

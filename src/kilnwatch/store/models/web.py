@@ -33,6 +33,7 @@ class WebSession(Base):
     """A signed-in browser session (server-side; the cookie holds only a random key)."""
 
     __tablename__ = "web_sessions"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

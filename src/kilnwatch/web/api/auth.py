@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -13,6 +13,12 @@ from kilnwatch.errors import AuthenticationError
 from kilnwatch.identity import Principal, Role, issue_token, verify_secret
 from kilnwatch.store.models import User
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.web.throttle import (
+    client_address,
+    note_failure,
+    note_success,
+    refuse_if_throttled,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -31,13 +37,18 @@ class Me(BaseModel):
 
 @router.post("/token")
 def sign_in(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
+    """A bearer token for ``settings.token_ttl_s``; failures are throttled (web/throttle.py)."""
+    refuse_if_throttled(session, settings, form.username, client_address(request))
     user = session.scalar(select(User).where(User.username == form.username))
     if user is None or not user.active or not verify_secret(form.password, user.password_hash):
+        note_failure(request, form.username)
         raise AuthenticationError("wrong username or password")
+    note_success(session, user.username)
     principal = Principal(user.username, Role(user.role), user.region_code, user.enterprise_id)
     return Token(access_token=issue_token(principal, settings.secret_key, settings.token_ttl_s))
 

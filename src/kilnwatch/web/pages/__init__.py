@@ -22,6 +22,7 @@ PAGE_MODULES = (
     "admin",
     "mappings",
     "supervision",
+    "metering",
     "reports",
     "projects",
 )

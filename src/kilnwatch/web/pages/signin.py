@@ -8,6 +8,7 @@ from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
+from kilnwatch.errors import RateLimitedError
 from kilnwatch.identity import verify_secret
 from kilnwatch.store.models import Enterprise, User
 from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
@@ -18,6 +19,12 @@ from kilnwatch.web.sessions import (
     clear_session_cookie,
     set_lang_cookie,
     set_session_cookie,
+)
+from kilnwatch.web.throttle import (
+    client_address,
+    note_failure,
+    note_success,
+    refuse_if_throttled,
 )
 
 router = page_router()
@@ -46,11 +53,23 @@ def signin(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form()] = "",  # noqa: A002
 ) -> Response:
-    user = env.db.scalar(select(User).where(User.username == username.strip()))
+    username = username.strip()
+    context = {"username": username, "next": safe_next(next),
+               "session_hours": env.settings.session_ttl_s // 3600}  # fmt: skip
+    try:
+        refuse_if_throttled(env.db, env.settings, username, client_address(env.request))
+    except RateLimitedError as exc:
+        minutes = max(1, round(exc.retry_after_s / 60))
+        context["error"] = env.t("auth.rate_limited").format(minutes=minutes)
+        response = env.render("signin.html", context, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    user = env.db.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not verify_secret(password, user.password_hash):
-        context = {"error": env.t("auth.wrong"), "username": username, "next": safe_next(next),
-                   "session_hours": env.settings.session_ttl_s // 3600}  # fmt: skip
+        note_failure(env.request, username)
+        context["error"] = env.t("auth.wrong")
         return env.render("signin.html", context, status_code=401)
+    note_success(env.db, user.username)
     key = open_session(env.db, user, env.locale, env.settings.session_ttl_s)
     from kilnwatch.web.sessions import principal_of
 

@@ -1,0 +1,220 @@
+"""Every role against every route (issue 22): nobody reads or writes outside their remit.
+
+The routes come from the app's route table, so a route added later is tried without editing
+this file. For each signed-in role, every path parameter that names a scoped object is filled
+with an object *outside* the role's jurisdiction (must be 403/404, never a success) and, for
+reads, with one inside (must be 200 on the API: proves the probe reaches the handler). Every
+response of every role, whatever its status, must not contain the name or USCC of an enterprise
+outside the role's jurisdiction. Anonymous callers get 401 (API) or the sign-in page (pages).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from kilnwatch.config import Settings
+from kilnwatch.identity import Role
+from kilnwatch.ingest.registry import import_registry
+from kilnwatch.store.engine import make_session_factory, unit_of_work
+from kilnwatch.store.models import Enterprise, FindingRecord, Meter, ProductionUnit, User
+from kilnwatch.store.repos.users import add_user
+from kilnwatch.store.repos.web_sessions import open_session
+from kilnwatch.web.sessions import CSRF_HEADER, SESSION_COOKIE, csrf_token
+
+REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
+PASSWORD = "correct-horse-9"
+JN, QD, ZB = "91370100MA3C4XY21E", "91370200163562681G", "91370300164104521M"
+CITY_OF = {JN: "370100", QD: "370200", ZB: "370300"}
+
+# username: role, region, enterprise, the enterprises it may see
+USERS: dict[str, tuple[Role, str | None, str | None, frozenset[str]]] = {
+    "admin": (Role.ADMIN, None, None, frozenset({JN, QD, ZB})),
+    "province": (Role.PROVINCE, "370000", None, frozenset({JN, QD, ZB})),
+    "city_jinan": (Role.CITY, "370100", None, frozenset({JN})),
+    "county_licheng": (Role.COUNTY, "370112", None, frozenset({JN})),
+    "inspector_zibo": (Role.INSPECTOR, "370300", None, frozenset({ZB})),
+    "auditor_qingdao": (Role.AUDITOR, "370200", None, frozenset({QD})),
+    "ent_zibo": (Role.ENTERPRISE, None, ZB, frozenset({ZB})),
+}
+# path parameters that name an object of one enterprise: (model, the enterprise's USCC → id)
+SCOPED_PARAMS = {"enterprise_id", "unit_id", "meter_id", "finding_id"}
+# open to anyone: signing in, the report catalogue (names and formats, no data), the API docs,
+# and the public province view (aggregates only: the name check below still applies to it)
+ANONYMOUS_API = {"/api/v1/auth/token", "/api/v1/reports"}
+ANONYMOUS_PAGES = {"/signin", "/lang", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc"}
+ANONYMOUS_PAGES |= {"/", "/welcome"}
+
+
+@pytest.fixture
+def settings(sqlite_database: str, tmp_path: Path) -> Settings:
+    """SQLite only: the scoping is one set of SQL filters (``store/repos/scope.py``), tested on
+    both backends in tests/web/test_registry_api.py; the matrix costs a thousand requests."""
+    return Settings(database_url=sqlite_database, environment="test", var_dir=tmp_path)
+
+
+@dataclass
+class World:
+    ids: dict[str, dict[str, int]]  # param → uscc → id
+    names: dict[str, str]  # uscc → enterprise name
+    settings: Settings
+    keys: dict[str, str]  # username → page session key
+    tokens: dict[str, str]  # username → API token
+
+
+@pytest.fixture
+def world(client: TestClient, engine: Engine, settings: Settings) -> World:
+    factory = make_session_factory(engine)
+    with unit_of_work(factory) as s:
+        import_registry(s, REGISTRY)
+        ents = {e.uscc: e for e in s.scalars(select(Enterprise))}
+        for uname, (role, region, uscc, _) in USERS.items():
+            add_user(s, uname, PASSWORD, role, region_code=region, enterprise_uscc=uscc)
+        now = datetime(2025, 3, 1, tzinfo=UTC)
+        for uscc, ent in ents.items():
+            s.add(
+                Meter(
+                    code=f"M-MATRIX-{uscc[-4:]}", enterprise_id=ent.id, carrier="electricity",
+                    level="entry", measurement="counter", unit_of_measure="kWh",
+                )
+            )  # fmt: skip
+            s.add(
+                FindingRecord(
+                    fingerprint=f"matrix-{uscc}", rule_code="verify.test.matrix",
+                    enterprise_id=ent.id, period="2025-03", start_at=now, end_at=now,
+                    severity="high", message=f"finding of {ent.name}", evidence={},
+                )
+            )  # fmt: skip
+        s.flush()
+        ids: dict[str, dict[str, int]] = {"enterprise_id": {u: e.id for u, e in ents.items()}}
+        by_ent = {e.id: u for u, e in ents.items()}
+        for param, model in (
+            ("unit_id", ProductionUnit),
+            ("meter_id", Meter),
+            ("finding_id", FindingRecord),
+        ):
+            ids[param] = {}
+            for row in s.scalars(select(model).order_by(model.id)):
+                ids[param].setdefault(by_ent[row.enterprise_id], row.id)
+        names = {u: e.name for u, e in ents.items()}
+        users = {u.username: u for u in s.scalars(select(User))}
+        keys = {uname: open_session(s, users[uname], "zh-CN", 3600) for uname in USERS}
+    tokens = {}
+    for uname in USERS:
+        r = client.post("/api/v1/auth/token", data={"username": uname, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        tokens[uname] = r.json()["access_token"]
+    assert all(len(v) == 3 for v in ids.values()), ids  # each enterprise has one of each
+    return World(ids, names, settings, keys, tokens)
+
+
+def _routes(client: TestClient) -> list[tuple[str, str]]:
+    """(method, path) of every route; signing out last, as it ends the sessions the rest use."""
+    found = []
+    for c in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        if isinstance(c.route, APIRoute):
+            found += [(m, c.path) for m in sorted(c.route.methods - {"HEAD"})]
+    return sorted(found, key=lambda mp: mp[1] == "/signout")
+
+
+def _params(path: str) -> list[str]:
+    return [p.split(":")[0] for p in re.findall(r"\{([^}]+)\}", path)]
+
+
+def _is_region_code(path: str, name: str) -> bool:
+    """``{code}`` names a region under ``/regions/`` only (rounds and rules have codes too)."""
+    return name == "code" and "/regions/{code" in path
+
+
+def _fill(path: str, world: World, uscc: str) -> str:
+    """``path`` with its scoped parameters naming ``uscc``'s objects and the others plausible."""
+
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1).split(":")[0]
+        if name in SCOPED_PARAMS:
+            return str(world.ids[name][uscc])
+        if _is_region_code(path, name):
+            return CITY_OF[uscc]
+        return "1"
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+def _request(client: TestClient, world: World, user: str, method: str, url: str) -> tuple[int, str]:
+    api = url.startswith("/api/")
+    headers = {"Authorization": f"Bearer {world.tokens[user]}"} if api else {}
+    if not api and method != "GET":
+        headers[CSRF_HEADER] = csrf_token(world.settings, world.keys[user])
+    client.cookies.clear()
+    if not api:
+        client.cookies.set(SESSION_COOKIE, world.keys[user])
+    r = client.request(method, url, headers=headers, follow_redirects=False,
+                       data={} if method != "GET" else None)  # fmt: skip
+    return r.status_code, r.text
+
+
+def test_no_role_reads_or_writes_outside_its_remit(client: TestClient, world: World) -> None:
+    tried = leaks = 0
+    failures: list[str] = []
+    for method, path in _routes(client):
+        scoped = [p for p in _params(path) if p in SCOPED_PARAMS or _is_region_code(path, p)]
+        for user, (_, _, _, visible) in USERS.items():
+            outside = [u for u in (JN, QD, ZB) if u not in visible]
+            targets = [(u, False) for u in outside[:1]] + [(u, True) for u in sorted(visible)[:1]]
+            for uscc, inside in targets if scoped else [(sorted(visible)[0], True)]:
+                status, body = _request(client, world, user, method, _fill(path, world, uscc))
+                tried += 1
+                where = f"{user} {method} {path} ({'inside' if inside else 'outside'})"
+                if status >= 500:
+                    failures.append(f"{where}: {status}")
+                for other in outside:
+                    if other in body or world.names[other] in body:
+                        leaks += 1
+                        failures.append(f"{where}: shows {world.names[other]} ({status})")
+                if (
+                    scoped
+                    and not inside
+                    and status < 400
+                    and not (status == 303 and "signin" in body)
+                ):
+                    failures.append(f"{where}: answered {status} for an object outside the remit")
+                if (
+                    scoped
+                    and inside
+                    and method == "GET"
+                    and path.startswith("/api/")
+                    and status != 200
+                ):
+                    failures.append(f"{where}: {status} for an object inside the remit")
+    assert not failures, "\n".join(failures[:40])
+    assert leaks == 0
+    assert tried > 300  # every role × every route: a shrunken table would make this vacuous
+
+
+def test_anonymous_gets_nothing_but_sign_in(client: TestClient, world: World) -> None:
+    failures = []
+    for method, path in _routes(client):
+        client.cookies.clear()
+        r = client.request(method, _fill(path, world, JN), follow_redirects=False)
+        if path.startswith("/api/") and path not in ANONYMOUS_API:
+            ok = r.status_code in (401, 422) if "ingest" in path else r.status_code == 401
+        elif path.startswith("/api/"):
+            ok = r.status_code < 500
+        elif path in ANONYMOUS_PAGES:
+            ok = r.status_code < 500
+        else:
+            ok = r.status_code in (303, 403) and (
+                r.status_code == 403 or "/signin" in r.headers["location"]
+            )
+        for uscc, name in world.names.items():
+            ok = ok and uscc not in r.text and name not in r.text
+        if not ok:
+            failures.append(f"{method} {path}: {r.status_code}")
+    assert not failures, "\n".join(failures)
