@@ -106,6 +106,7 @@ def hj212_cmd(
     ] = None,
 ) -> None:
     """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
+    from kilnwatch.ingest.gateways import RememberedSecrets, SecretCheck
     from kilnwatch.ingest.hj212_store import (
         ServeOptions,
         run_receiver_loop,
@@ -132,7 +133,8 @@ def hj212_cmd(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await serve_store(factory, options, policy, stop, _hj212_ready(host, 1))
+        secrets = SecretCheck(remembered=RememberedSecrets.for_settings(s))
+        return await serve_store(factory, options, policy, stop, _hj212_ready(host, 1), secrets)
 
     tune_gc_for_receiver()
     try:

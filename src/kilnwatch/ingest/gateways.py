@@ -23,16 +23,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
+import json
+import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.config import Settings
 from kilnwatch.identity import verify_secret
 from kilnwatch.ingest.hj212.model import STRICT, Compat, parse_compat
 from kilnwatch.ingest.validate import GatewayInfo
@@ -142,6 +148,86 @@ class GatewayDirectory:
         return self._entries.get(key)
 
 
+REMEMBERED_FILE = "gateway-secrets.remembered.json"
+"""Under ``Settings.var_dir``: the receivers' remembered matches (:class:`RememberedSecrets`)."""
+REMEMBER_WRITE_S = 1.0
+"""At most one write of the remembered file per this many seconds (and one on close) [s]."""
+
+
+class RememberedSecrets:
+    """Matches of (stored hash, secret) that survive a receiver restart, without scrypt.
+
+    After scrypt has said that a presented secret matches a stored hash, the receiver keeps
+    ``HMAC-SHA256(key, stored hash ∥ secret)`` in a file of its own host (mode 0600, under
+    ``var_dir``), indexed by a SHA-256 of the stored hash; ``key`` derives from
+    ``Settings.secret_key``, which is not in the database. After a restart a device's first
+    frame is answered after one HMAC instead of one scrypt (≈ 65 ms each, one core: 1 000
+    devices took ≈ 65 s to be answered).
+
+    Trade-off (docs/ingestion.md, "Restart"): the database still holds only scrypt hashes;
+    whoever holds this file *and* the secret key can test guesses at HMAC speed instead of
+    scrypt speed. Both live on the receiver host, which sees every HJ 212 password in clear
+    text anyway (the ``PW`` of every frame travels over plain TCP). Only matches are kept; a rotated
+    secret is a new stored hash, so the old entry is never looked up again.
+    """
+
+    def __init__(self, path: Path, secret_key: str) -> None:
+        self.path = path
+        self._key = hmac.new(secret_key.encode(), b"kilnwatch gateway secrets v1",
+                             hashlib.sha256).digest()  # fmt: skip
+        self._lock = threading.Lock()
+        self._entries: dict[str, str] = self._read()
+        self._dirty = False
+        self._written = 0.0
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> RememberedSecrets:
+        return cls(settings.var_dir / REMEMBERED_FILE, settings.secret_key)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # none yet, or unreadable: scrypt answers, the file is rewritten
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _index(stored_hash: str) -> str:
+        return hashlib.sha256(stored_hash.encode()).hexdigest()
+
+    def _mac(self, secret: str, stored_hash: str) -> str:
+        message = stored_hash.encode() + b"\0" + secret.encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def matches(self, secret: str, stored_hash: str) -> bool:
+        """Whether this pair was seen to match before (False: ask scrypt)."""
+        known = self._entries.get(self._index(stored_hash))
+        return known is not None and hmac.compare_digest(known, self._mac(secret, stored_hash))
+
+    def remember(self, secret: str, stored_hash: str) -> None:
+        with self._lock:
+            self._entries[self._index(stored_hash)] = self._mac(secret, stored_hash)
+            self._dirty = True
+            if time.monotonic() - self._written >= REMEMBER_WRITE_S:
+                self._write()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._dirty:
+                self._write()
+
+    def _write(self) -> None:
+        """Merge with what other receiver processes wrote, then replace the file atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        merged = {**self._read(), **self._entries}
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(merged, f)
+        os.replace(tmp, self.path)
+        self._entries, self._dirty, self._written = merged, False, time.monotonic()
+
+
 class SecretCheck:
     """Gateway secrets checked against their stored scrypt hashes, each outcome kept.
 
@@ -154,8 +240,12 @@ class SecretCheck:
     more scrypt).
     """
 
-    def __init__(self, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, max_entries: int = 10_000, remembered: RememberedSecrets | None = None
+    ) -> None:
         self.max_entries = max_entries
+        self.remembered = remembered
+        """Matches kept across restarts (receivers only; see :class:`RememberedSecrets`)."""
         self._known: OrderedDict[tuple[str, bytes], bool] = OrderedDict()
         self._pending: dict[tuple[str, bytes], asyncio.Future[bool]] = {}
         self._executor: ThreadPoolExecutor | None = None
@@ -175,6 +265,8 @@ class SecretCheck:
         if known is not None:
             with contextlib.suppress(KeyError):  # another thread may have evicted it
                 self._known.move_to_end(key)
+        elif self.remembered is not None and self.remembered.matches(secret, stored_hash):
+            self._known[key] = known = True
         return known
 
     def verify(self, secret: str, stored_hash: str | None) -> bool:
@@ -185,6 +277,8 @@ class SecretCheck:
         assert stored_hash is not None  # cached() answers False without a hash
         self.checks += 1
         outcome = verify_secret(secret, stored_hash)
+        if outcome and self.remembered is not None:
+            self.remembered.remember(secret, stored_hash)
         while len(self._known) >= self.max_entries:
             with contextlib.suppress(KeyError, StopIteration):
                 self._known.popitem(last=False)
@@ -220,3 +314,5 @@ class SecretCheck:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        if self.remembered is not None:
+            self.remembered.flush()

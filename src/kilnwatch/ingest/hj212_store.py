@@ -42,7 +42,12 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.config import Settings
-from kilnwatch.ingest.gateways import GatewayDirectory, GatewayEntry, SecretCheck
+from kilnwatch.ingest.gateways import (
+    GatewayDirectory,
+    GatewayEntry,
+    RememberedSecrets,
+    SecretCheck,
+)
 from kilnwatch.ingest.hj212 import (
     Device,
     HJ212Server,
@@ -435,12 +440,13 @@ async def serve_store(
     policy: ValidationPolicy,
     stop: asyncio.Event,
     on_ready: Callable[[int], None],
+    secrets: SecretCheck | None = None,
 ) -> dict[str, object]:
     """Receive until ``stop`` is set, then commit and acknowledge what is queued.
 
     Returns the server's counters.
     """
-    directory = DbDeviceDirectory(factory)
+    directory = DbDeviceDirectory(factory, secrets)
     directory.reload()
     sink = DbFrameSink(factory, directory, policy, max_batch_frames=options.batch_frames,
                        max_delay_ms=options.max_delay_ms, writers=options.writers)  # fmt: skip
@@ -451,6 +457,7 @@ async def serve_store(
     await stop.wait()
     await server.close()
     await sink.close()
+    directory.secrets.close()
     return server.stats.snapshot()
 
 
@@ -472,8 +479,12 @@ def run_store_worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         factory = make_session_factory(engine)
-        return await serve_store(factory, mine, policy, stop,
-                                 lambda bound: events.put((READY, index, bound)))  # fmt: skip
+        secrets = SecretCheck(remembered=RememberedSecrets.for_settings(settings))
+
+        def ready(bound: int) -> None:
+            events.put((READY, index, bound))
+
+        return await serve_store(factory, mine, policy, stop, ready, secrets)
 
     try:
         counters = run_receiver_loop(main())

@@ -29,6 +29,7 @@ from kilnwatch.web.api import (
     ingest,
     mappings,
     metering,
+    programme,
     projects,
     readings,
     registry,
@@ -61,6 +62,7 @@ def api_router() -> APIRouter:
     router.include_router(exports.router)
     router.include_router(supervision.router)
     router.include_router(metering.router)
+    router.include_router(programme.router)
     router.include_router(projects.router)
     return router
 

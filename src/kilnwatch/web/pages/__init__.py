@@ -23,7 +23,9 @@ PAGE_MODULES = (
     "mappings",
     "supervision",
     "metering",
+    "programme",
     "reports",
+    "emissions",
     "projects",
 )
 

@@ -1,0 +1,226 @@
+"""The efficiency programme page (``/programme``, docs/programme.md): where every unit stands,
+the share at 标杆 by month against the target, leaders, the elimination list, plans that slip,
+the determinations (the enterprise declares, the experts decide) and the plans (submit, city
+review, province approval)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Form
+from fastapi.responses import Response
+
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.errors import KilnwatchError
+from kilnwatch.identity import Role
+from kilnwatch.programme import determination, plans
+from kilnwatch.programme.tables import level_tables
+from kilnwatch.programme.view import programme_view
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
+from kilnwatch.web.pages.registry import NavItem, add_nav
+from kilnwatch.web.pages.tables import Col, Table
+
+router = page_router()
+add_nav(NavItem("programme", "nav.programme", "/programme", order=36))
+
+STAGE_COLS = (Col("stage", "col.stage", "badge", badge_prefix="pg.stage."),
+              Col("units", "col.units", "num"), Col("capacity", "col.capacity", "num"))  # fmt: skip
+SHARE_COLS = (Col("month", "col.month"), Col("share", "pg.col.share", "pct"),
+              Col("target", "pg.col.target", "pct"))  # fmt: skip
+LEADER_COLS = (Col("field", "pg.col.field", "code"), Col("rank", "pg.col.rank", "num"),
+               Col("enterprise", "col.enterprise"), Col("unit", "col.unit", "code"),
+               Col("intensity", "pg.col.intensity", "num", digits=2),
+               Col("benchmark", "pg.col.benchmark", "num", digits=2),
+               Col("gap", "pg.col.gap", "pct"), Col("table", "pg.col.table", "code"))  # fmt: skip
+ELIM_COLS = (Col("code", "pg.col.reason_code", "code"), Col("enterprise", "col.enterprise"),
+             Col("unit", "col.unit", "code"), Col("deadline", "pg.col.deadline"),
+             Col("reason", "col.reason"))  # fmt: skip
+ALERT_COLS = (Col("code", "pg.col.reason_code", "code"), Col("plan", "pg.col.plan", "num"),
+              Col("unit", "col.unit", "code"), Col("due", "pg.col.deadline"),
+              Col("detail", "pg.col.detail"))  # fmt: skip
+DET_COLS = (Col("id", "col.id", "num"), Col("enterprise", "col.enterprise"),
+            Col("unit", "col.unit", "code"), Col("intensity", "pg.col.intensity", "num", digits=2),
+            Col("computed", "pg.col.computed", "badge", badge_prefix="class."),
+            Col("table", "pg.col.table", "code"),
+            Col("declared", "pg.col.declared", "badge", badge_prefix="class."),
+            Col("final", "pg.col.final", "badge", badge_prefix="class."),
+            Col("status", "col.status", "badge", badge_prefix="pg.status."))  # fmt: skip
+PLAN_COLS = (Col("id", "col.id", "num"), Col("unit", "col.unit", "code"),
+             Col("title", "pg.col.title"), Col("investment", "pg.col.investment", "num"),
+             Col("saving", "pg.col.saving", "num"), Col("deadline", "pg.col.deadline"),
+             Col("status", "col.status", "badge", badge_prefix="pg.plan."))  # fmt: skip
+UNCLASSIFIED_COLS = (Col("enterprise", "col.enterprise", "code"), Col("unit", "col.unit", "code"),
+                     Col("reason", "col.reason"))  # fmt: skip
+
+
+def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]]:
+    s = env.settings
+    period = parse_period(period_text, s.zone)
+    v = programme_view(env.db, env.me, period, date.today(), s.province, level_tables(s))
+    tables = [
+        Table("stages", STAGE_COLS, [st.__dict__ for st in v.stages]),
+        Table(
+            "share",
+            SHARE_COLS,
+            [{"month": m, "share": sh, "target": t} for m, sh, t in v.share_by_month],
+        ),  # fmt: skip
+        Table(
+            "leaders",
+            LEADER_COLS,
+            [
+                {
+                    "field": r.level_field,
+                    "rank": r.rank,
+                    "enterprise": r.enterprise_name,
+                    "unit": r.unit_code,
+                    "intensity": r.intensity,
+                    "benchmark": r.benchmark,
+                    "gap": r.gap_fraction,
+                    "table": r.benchmark_table,
+                }
+                for r in v.leaders
+            ],
+        ),  # fmt: skip
+        Table(
+            "eliminations",
+            ELIM_COLS,
+            [
+                {
+                    "code": e.code,
+                    "enterprise": e.enterprise_name,
+                    "unit": e.unit_code,
+                    "deadline": e.deadline_on or "",
+                    "reason": e.reason,
+                }
+                for e in v.eliminations
+            ],
+            empty="pg.none",
+        ),  # fmt: skip
+        Table(
+            "alerts",
+            ALERT_COLS,
+            [
+                {
+                    "code": a.code,
+                    "plan": a.plan_id,
+                    "unit": a.unit_code,
+                    "due": a.due_on,
+                    "detail": a.detail,
+                }
+                for a in v.alerts
+            ],
+            empty="pg.none",
+        ),  # fmt: skip
+        Table(
+            "unclassified",
+            UNCLASSIFIED_COLS,
+            [{"enterprise": e, "unit": u, "reason": r} for e, u, r in v.unclassified],
+            empty="pg.none",
+        ),  # fmt: skip
+        Table(
+            "determinations",
+            DET_COLS,
+            [
+                {
+                    "id": d.id,
+                    "enterprise": d.enterprise.name,
+                    "unit": d.unit.code,
+                    "intensity": d.computed_intensity,
+                    "computed": d.computed_class or "none",
+                    "table": d.computed_table or "",
+                    "declared": d.declared_class or "none",
+                    "final": d.final_class or "none",
+                    "status": d.status,
+                }
+                for d in determination.latest(env.db, env.me, period.label)
+            ],
+            empty="pg.no_determinations",
+        ),  # fmt: skip
+        Table(
+            "plans",
+            PLAN_COLS,
+            [
+                {
+                    "id": p.id,
+                    "unit": p.unit.code,
+                    "title": p.title,
+                    "investment": p.investment_cny,
+                    "saving": p.expected_saving_tce_per_year,
+                    "deadline": p.deadline_on,
+                    "status": p.status,
+                }
+                for p in plans.plans(env.db, env.me)
+            ],
+            empty="pg.no_plans",
+        ),  # fmt: skip
+    ]
+    facts = {"units_total": v.units_total, "units_classified": v.units_classified,
+             "period_label": v.period}  # fmt: skip
+    return tables, facts
+
+
+def _page(env: PageEnv, error: str | None = None, status: int = 200) -> Response:
+    period_text = env.request.query_params.get("period") or str(date.today().year)
+    tables, facts = _tables(env, period_text)
+    ctx = {
+        "crumbs": [(env.t("nav.programme"), None)],
+        "period_text": period_text,
+        "facts": facts,
+        "error": error,
+        "done": env.request.query_params.get("done"),
+        "is_enterprise": env.me.role is Role.ENTERPRISE,
+        "actions": list(plans.TRANSITIONS),
+    }
+    return env.render("programme.html", ctx, tables, status_code=status)
+
+
+@router.get("/programme")
+def programme_page(env: SignedIn) -> Response:
+    return _page(env)
+
+
+def _after(env: PageEnv, period: str, run: Any) -> Response:
+    try:
+        run()
+    except KilnwatchError as exc:
+        env.db.rollback()
+        return _page(env, exc.message, status=422)
+    return done(env, f"/programme?period={period}&done=1")
+
+
+@router.post("/programme/determine")
+def determine_now(env: SignedIn, period: Annotated[str, Form()]) -> Response:
+    """Compute every visible unit's determination for the period (regulators)."""
+    env.require(env.me.role is not Role.ENTERPRISE, "regulators only")
+    s = env.settings
+    return _after(env, period, lambda: determination.determine(
+        env.db, env.me, parse_period(period, s.zone), level_tables(s)))  # fmt: skip
+
+
+@router.post("/programme/determinations")
+def declare_or_decide(
+    env: SignedIn,
+    period: Annotated[str, Form()],
+    determination_id: Annotated[int, Form()],
+    level_class: Annotated[str, Form()],
+    evidence: Annotated[str, Form()],
+) -> Response:
+    """An enterprise declares its class; a regulator decides."""
+    if env.me.role is Role.ENTERPRISE:
+        return _after(env, period, lambda: determination.declare(
+            env.db, env.me, determination_id, level_class, evidence))  # fmt: skip
+    return _after(env, period, lambda: determination.decide(
+        env.db, env.me, determination_id, level_class, evidence))  # fmt: skip
+
+
+@router.post("/programme/plans/action")
+def plan_action(
+    env: SignedIn,
+    period: Annotated[str, Form()],
+    plan_id: Annotated[int, Form()],
+    action: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """submit, city_review, approve, reject (with a note) or complete a plan."""
+    return _after(env, period, lambda: plans.act(env.db, env.me, plan_id, action, note))
