@@ -182,6 +182,19 @@ def programme(
     write_report("programme", period, fmt, out, lang, city, None)
 
 
+@app.command("supervision")
+def supervision(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """Supervision work of the period: items opened, closed, overdue and escalated by city,
+    penalties and quota deductions, quota balances, joint inspection progress."""
+    write_report("supervision", period, fmt, out, lang, city, None)
+
+
 @app.command("efficiency")
 def efficiency(
     period: PeriodOpt, by: By = "unit", as_json: JsonOpt = False, lang: LangOpt = "zh-CN"

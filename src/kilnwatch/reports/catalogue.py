@@ -28,6 +28,7 @@ from kilnwatch.reports.monthly import monthly_report
 from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
+from kilnwatch.reports.supervision import supervision_report
 from kilnwatch.reports.weekly import weekly_report
 
 
@@ -100,6 +101,16 @@ REPORTS: dict[str, ReportSpec] = {
                 "低于基准、改造中、已改造、已核验、淘汰的装置与产能，标杆产能占比，领跑者，淘汰清单",
                 "units and capacity below the baseline, in retrofit, retrofitted, verified and "
                 "eliminated; share at benchmark; leaders; the elimination list",
+            ),
+        ),
+        ReportSpec(
+            "supervision",
+            Text("督查整改工作情况", "Supervision work"),
+            supervision_report,
+            description=Text(
+                "分市新增、办结、逾期和升级事项，处罚与指标扣减，指标余额，联合检查进度",
+                "items opened, closed, overdue and escalated by city, penalties and quota "
+                "deductions, quota balances, joint inspection progress",
             ),
         ),
     )

@@ -1,0 +1,200 @@
+"""The supervision report (issue 15 in the reports catalogue): what the regulator's daily work
+did in a period, for a province or a city.
+
+- per city: items opened in the period by kind, closed in it, still pending at its end, overdue
+  and escalated at its end;
+- the penalties decided in the period with their deductions and legal basis;
+- quota balances of the period's year (allocation minus decided deductions);
+- the joint inspection rounds whose window meets the period: visits planned and done per group.
+
+``kilnwatch report supervision --period 2025H1 --format xlsx --out FILE`` writes it. Every figure
+comes from the same services as the API (``kilnwatch.supervise``), in the report's scope.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from kilnwatch.reports.context import ReportContext
+from kilnwatch.reports.document import CellValue, Column, ReportDocument, Section, Table, Text
+from kilnwatch.store.models import Enterprise, InspectionRound, Region, SupervisionItem
+from kilnwatch.supervise.catalogue import load_quotas
+from kilnwatch.supervise.items import ItemFilter, is_overdue, items_query
+from kilnwatch.supervise.penalties import balances, deductions_of
+from kilnwatch.supervise.rounds import visit_rows
+from kilnwatch.supervise.workflows import KINDS, pending_states
+
+TITLE = Text("督查整改工作情况", "Supervision: inspections, rectification, penalties, complaints")
+KIND_NAMES = {
+    "rectification": Text("整改", "Rectification"),
+    "special": Text("专项督查", "Special supervision"),
+    "penalty": Text("处罚", "Penalty"),
+    "complaint": Text("举报投诉", "Complaint"),
+}
+
+
+def _h(zh: str, en: str) -> Text:
+    return Text(zh, en)
+
+
+def _scoped_items(ctx: ReportContext) -> list[SupervisionItem]:
+    stmt = items_query(ctx.principal, ItemFilter())
+    if ctx.scope.city_code:
+        stmt = stmt.where(SupervisionItem.region_code.startswith(ctx.scope.city_code[:4]))
+    if ctx.scope.enterprise is not None:
+        stmt = stmt.where(SupervisionItem.enterprise_id == ctx.scope.enterprise.id)
+    return list(ctx.session.scalars(stmt))
+
+
+def _city_names(ctx: ReportContext) -> dict[str, Text]:
+    rows = ctx.session.scalars(select(Region).where(Region.level == "city"))
+    return {r.code: Text(r.name_zh, r.name_en or r.name_zh) for r in rows}
+
+
+def _work_table(ctx: ReportContext, items: list[SupervisionItem], last_day: date) -> Table:
+    start, end = ctx.period.start, ctx.period.end
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for i in items:
+        city = i.region_code[:4] + "00"
+        c = counts[city]
+        if start <= i.created_at < end:
+            c[f"opened:{i.kind}"] += 1
+        if i.closed_at is not None and start <= i.closed_at < end:
+            c["closed"] += 1
+        open_at_end = i.created_at < end and (i.closed_at is None or i.closed_at >= end)
+        if open_at_end and i.status in pending_states(i.kind):
+            c["pending"] += 1
+            c["overdue"] += is_overdue(i, last_day + timedelta(days=1))
+            c["escalated"] += i.escalation_level > 0
+    names = _city_names(ctx)
+    columns = (
+        Column("city", kind="text", header=_h("城市", "City")),
+        *(Column(f"opened_{k}", kind="integer",
+                 header=Text(f"新增{KIND_NAMES[k].zh}", f"Opened: {KIND_NAMES[k].en}"))
+          for k in KINDS),
+        Column("closed", kind="integer", header=_h("办结", "Closed")),
+        Column("pending", kind="integer", header=_h("期末未办结", "Pending at the end")),
+        Column("overdue", kind="integer", header=_h("其中逾期", "of which overdue")),
+        Column("escalated", kind="integer", header=_h("其中已升级", "of which escalated")),
+    )  # fmt: skip
+    rows: list[tuple[CellValue, ...]] = []
+    for city in sorted(counts):
+        c = counts[city]
+        rows.append((names.get(city, city), *(c[f"opened:{k}"] for k in KINDS), c["closed"],
+                     c["pending"], c["overdue"], c["escalated"]))  # fmt: skip
+    return Table("work", _h("分市工作量", "Work by city"), columns, tuple(rows))
+
+
+def _penalty_table(ctx: ReportContext, items: list[SupervisionItem]) -> Table:
+    start, end = ctx.period.start, ctx.period.end
+    quotas = load_quotas()
+    ids = {i.enterprise_id for i in items if i.kind == "penalty" and i.enterprise_id}
+    found = ctx.session.execute(
+        select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))
+    )
+    names = {int(k): str(n) for k, n in found}
+    columns = (
+        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
+        Column("quota", kind="text", header=_h("指标", "Quota")),
+        Column("amount", kind="number", digits=1, header=_h("企业扣减", "Enterprise deduction")),
+        Column("city_amount", kind="number", digits=1, header=_h("城市扣减", "City deduction")),
+        Column("unit", kind="text", header=_h("单位", "Unit")),
+        Column("period", kind="text", header=_h("指标期", "Quota period")),
+        Column("legal_basis", kind="text", header=_h("法律依据", "Legal basis")),
+        Column("source", kind="text", header=_h("来源", "Source")),
+        Column("status", kind="text", header=_h("状态", "Status")),
+    )
+    rows: list[tuple[CellValue, ...]] = []
+    for i in items:
+        if i.kind != "penalty" or i.status not in ("decided", "revoked"):
+            continue
+        if not (start <= i.updated_at < end):
+            continue
+        by_level = {d.enterprise_id is None: d for d in deductions_of(ctx.session, i.id)}
+        mine, city = by_level.get(False), by_level.get(True)
+        if mine is None:
+            continue
+        q = quotas.get(mine.quota)
+        rows.append((
+            names.get(i.enterprise_id or 0, ""), Text(q.name_zh, q.name_en) if q else mine.quota,
+            mine.amount, city.amount if city else None, mine.unit, mine.period,
+            i.legal_basis or "", f"{i.source_code} {i.source_ref or ''}".strip(),
+            Text("已决定", "decided") if i.status == "decided" else Text("已撤销", "revoked"),
+        ))  # fmt: skip
+    return Table("penalties", _h("处罚与指标扣减", "Penalties and quota deductions"), columns,
+                 tuple(rows))  # fmt: skip
+
+
+def _quota_table(ctx: ReportContext) -> Table:
+    quotas = load_quotas()
+    year = str(ctx.period.year)
+    columns = (
+        Column("region", kind="text", header=_h("城市", "City")),
+        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
+        Column("quota", kind="text", header=_h("指标", "Quota")),
+        Column("unit", kind="text", header=_h("单位", "Unit")),
+        Column("allocated", kind="number", digits=1, header=_h("核定", "Allocated")),
+        Column("deducted", kind="number", digits=1, header=_h("已扣减", "Deducted")),
+        Column("balance", kind="number", digits=1, header=_h("余额", "Balance")),
+    )
+    names = _city_names(ctx)
+    rows = tuple(
+        (names.get(b.region_code, b.region_code), b.enterprise_uscc or "",
+         Text(quotas[b.quota].name_zh, quotas[b.quota].name_en) if b.quota in quotas else b.quota,
+         b.unit, b.allocated, b.deducted, b.balance)
+        for b in balances(ctx.session, ctx.principal, year)
+        if not ctx.scope.city_code or b.region_code == ctx.scope.city_code
+    )  # fmt: skip
+    return Table("quotas", Text(f"{year}年指标余额", f"Quota balances {year}"), columns, rows)
+
+
+def _rounds_table(ctx: ReportContext) -> Table:
+    first, last = ctx.period.first, ctx.period.stop - timedelta(days=1)
+    stmt = select(InspectionRound).where(
+        InspectionRound.window_start <= last, InspectionRound.window_end >= first
+    )
+    columns = (
+        Column("round", kind="text", header=_h("轮次", "Round")),
+        Column("group", kind="integer", header=_h("检查组", "Group")),
+        Column("home", kind="text", header=_h("派出城市", "Home city")),
+        Column("planned", kind="integer", header=_h("计划检查", "Planned")),
+        Column("done", kind="integer", header=_h("已检查", "Done")),
+        Column("done_share", kind="fraction", digits=0, header=_h("完成率", "Done")),
+    )
+    names = _city_names(ctx)
+    rows: list[tuple[CellValue, ...]] = []
+    for r in ctx.session.scalars(stmt.order_by(InspectionRound.code)):
+        city = ctx.scope.city_code
+        visits = [v for v in visit_rows(ctx.session, ctx.principal, r.id)
+                  if not city or v["enterprise_city"] == city]  # fmt: skip
+        per: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for v in visits:
+            per[(v["group"], v["group_home_city"])].append(v["status"])
+        for (group, home), statuses in sorted(per.items()):
+            done = sum(s == "done" for s in statuses)
+            rows.append((r.code, group, names.get(home, home), len(statuses), done,
+                         done / len(statuses)))  # fmt: skip
+    return Table("rounds", _h("联合检查进度", "Joint inspection rounds"), columns, tuple(rows))
+
+
+def supervision_report(ctx: ReportContext) -> ReportDocument:
+    """Work by city, penalties, quota balances and inspection rounds of the period."""
+    items = _scoped_items(ctx)
+    last_day = ctx.period.stop - timedelta(days=1)
+    sections = (
+        Section("work", _h("督查整改", "Supervision work"), (_work_table(ctx, items, last_day),)),
+        Section("penalties", _h("处罚", "Penalties"),
+                (_penalty_table(ctx, items), _quota_table(ctx))),
+        Section("rounds", _h("联合检查", "Joint inspections"), (_rounds_table(ctx),)),
+    )  # fmt: skip
+    return ReportDocument(
+        "supervision", TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at, ctx.timezone,
+        sections,
+        notes=(Text("逾期：期末仍未在期限内完成应办事项", "overdue: past the deadline at the "
+                    "period's end in a state where the deadline runs"),),
+        sources=(Text("山东省两高行业联合检查与督查整改（issue 15）",
+                      "Shandong joint inspection and supervision plan (issue 15)"),),
+    )  # fmt: skip
