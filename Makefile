@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install sysdeps demo test check lint types pytest bench clean serve browser vendor
+.PHONY: install sysdeps demo test check lint types pytest bench soak clean serve browser vendor
 CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml requirements.lock
@@ -63,6 +63,10 @@ test: check pytest
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# long forms of the security tests (docs/security.md): 100 000 fuzz cases per parser
+soak: install
+	KILNWATCH_FUZZ=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 clean:
 	rm -rf $(VENV) var/*.sqlite* .mypy_cache .ruff_cache .pytest_cache

@@ -174,6 +174,10 @@ def test_upload_a_registry_file_with_errors(open_session: Any, tmp_path: Path) -
     s.go("/quality")
     assert s.page.locator("table#by_city tbody tr").count() == 16
     s.shot("quality")
+    assert s.page.locator("table#forwarding").count() == 1
+    s.go("/reports")
+    assert s.page.locator("#catalogue a.button").count() >= 2  # monthly: XLSX and PDF
+    s.shot("reports")
 
 
 def test_api_docs_render_without_network(open_session: Any) -> None:

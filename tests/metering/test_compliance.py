@@ -131,3 +131,19 @@ def test_carriers_and_defaults() -> None:
 def test_milestones() -> None:
     assert milestone_for("cement").deadline.isoformat() == "2022-12-31"
     assert milestone_for("chemicals").deadline.isoformat() == "2023-12-31"
+
+
+def test_rollout_by_city_and_industry() -> None:
+    from kilnwatch.metering.census import CensusRow, EnterpriseCensus
+    from kilnwatch.metering.rollout import rollout
+
+    row = CensusRow("electricity", "electricity", "entry", 1, 1, 100.0, 100.0, (), 0, True)
+    done = EnterpriseCensus(1, "A", "a", "370102", "cement", rows=[row])
+    todo = EnterpriseCensus(2, "B", "b", "370103", "cement")
+    other = EnterpriseCensus(3, "C", "c", "370202", "chemicals", rows=[row])
+    rows = rollout([done, todo, other])
+    assert [(r.city_code, r.industry, r.enterprises, r.configured) for r in rows] == [
+        ("370100", "cement", 2, 1), ("370200", "chemicals", 1, 1)]  # fmt: skip
+    jinan, qingdao = rows
+    assert jinan.progress_fraction == 0.5 and jinan.behind(jinan.deadline.replace(year=2023))
+    assert not qingdao.behind(qingdao.deadline.replace(year=2024))

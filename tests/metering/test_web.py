@@ -53,8 +53,8 @@ def test_api_census_enterprise_and_rollout(
     assert {m["meter_code"] for m in r.json()["meters"]} >= {"M-JN-E0", "M-JN-C0"}
     roll = client.get("/api/v1/metering/rollout?period=2025-03", headers=h).json()
     cement = next(x for x in roll if x["city_code"] == "370100")
-    assert (cement["deadline"], cement["enterprises"], cement["configured"]) == (
-        "2022-12-31", 1, 0)  # fmt: skip
+    got = tuple(cement[k] for k in ("industry", "deadline", "enterprises", "configured"))
+    assert got == ("cement", "2022-12-31", 1, 0)
     assert cement["behind"]
     qd = _token(client, "qd")
     assert client.get(f"/api/v1/metering/enterprises/{JINAN}", headers=qd).status_code == 404

@@ -231,3 +231,34 @@ def test_pages_take_every_period_form_as_the_domain_period(
     assert week.status_code == 200 and "2025-W10" in week.text
     bad = client.get("/?period=2025-13")
     assert bad.status_code == 422 and "period" in bad.text
+
+
+def test_finding_evidence_is_labelled_in_both_languages(
+    client: TestClient, province: dict[str, int], engine: Engine
+) -> None:
+    from kilnwatch.store.models import FindingRecord
+    from kilnwatch.web.i18n import translator
+    from kilnwatch.web.services.findings_text import evidence_label
+
+    with make_session_factory(engine)() as session:
+        evidence = list(session.scalars(select(FindingRecord.evidence)))
+    keys: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            keys.update(value)
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(evidence)
+    assert keys, "the fixture has findings with evidence"
+    for lang in ("zh-CN", "en"):
+        missing = sorted(k for k in keys if not translator(lang).has(f"ev.{k}"))
+        assert not missing, f"{lang}: evidence fields without a label: {missing}"
+    assert evidence_label("gaps.0.after", translator("zh-CN")) == "缺口 · 1 · 之后"
+    sign_in(client, "sd")
+    page = client.get(f"/findings/{province['finding']}")
+    assert page.status_code == 200 and 'id="evidence"' in page.text

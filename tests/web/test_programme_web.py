@@ -87,6 +87,7 @@ def test_plan_workflow_and_view_through_the_api(
     codes = {a["code"] for a in view["alerts"]}
     assert codes == {"programme.plan.milestone_overdue", "programme.plan.deadline_passed"}
     assert view["units_total"] == view["units_classified"] + len(view["unclassified"])
+    assert view["intensity_change_fraction"] is not None or view["intensity_notes"]
     page = client.get("/programme?period=2025-03")
     assert plan["id"] in _ids(page.text, "plans")
     client.get("/lang", params={"to": "en"})

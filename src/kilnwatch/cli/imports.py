@@ -113,13 +113,14 @@ def import_permits_cmd(
     path: Annotated[Path, typer.Argument(help="A permits file (CSV/XLSX), docs/emissions.md.")],
     skip_invalid: SkipInvalid = False,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import pollutant discharge permits (排污许可证): permitted concentration and annual
     quantity per stack and pollutant."""
     from kilnwatch.ingest.permits import import_permits
 
     def run(session: Session) -> TableImportReport:
-        return import_permits(session, path, skip_invalid=skip_invalid)
+        return import_permits(session, path, skip_invalid=skip_invalid, encoding=encoding)
 
     _import_tables(run, path, rejects)
 
@@ -132,12 +133,14 @@ def import_metering_cmd(
         str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import the metering census: metering points and calibration certificates."""
     from kilnwatch.metering.imports import import_metering
 
     def run(session: Session) -> TableImportReport:
-        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid)
+        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid,
+                               encoding=encoding)  # fmt: skip
 
     _import_tables(run, path, rejects)
 

@@ -105,7 +105,12 @@ def emissions_scope(
     permits = permits_of(session, list(refs), period)
     if not stacks:
         return Scope(refs, permits, [])
-    meter_ids = [m.id for st in stacks for m in (st.flow, st.o2, *st.analysers.values()) if m]
+    meter_ids = [
+        m.id
+        for st in stacks
+        for m in (st.flow, st.o2, *st.analysers.values(), *st.totals.values())
+        if m
+    ]
     start_s, n_hours = period_hours(period)
     history = timedelta(days=s.history_days)
     series = load_readings(session, meter_ids, period.start - history, period.end)

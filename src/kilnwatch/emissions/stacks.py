@@ -18,6 +18,7 @@ from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.units import convert
 from kilnwatch.emissions.hours import (
+    HOUR_S,
     INVALID,
     STOPPED,
     VALID,
@@ -37,7 +38,7 @@ from kilnwatch.emissions.limits import (
 )
 from kilnwatch.reference.emissions import POLLUTANTS
 
-FLOW, O2 = "flue_gas_flow", "o2"
+FLOW, O2, MASS = "flue_gas_flow", "o2", "_mass"
 KG_PER_T = 1000.0
 
 
@@ -50,21 +51,33 @@ class Stack:
     flow: MeterInfo
     o2: MeterInfo | None
     analysers: dict[str, MeterInfo]
+    totals: dict[str, MeterInfo] = field(default_factory=dict)
+    """The device's own emission amounts (HJ 212 ``-Cou``, carriers ``<pollutant>_mass``)."""
 
 
 def find_stacks(info: EnterpriseInfo) -> list[Stack]:
     """The stacks of an enterprise, by production unit."""
     by_unit: dict[int, dict[str, MeterInfo]] = {}
     for m in info.meters:
-        if m.unit_id is not None and m.measurement == "instant":
+        if m.unit_id is not None and (m.measurement == "instant" or m.carrier.endswith(MASS)):
             by_unit.setdefault(m.unit_id, {})[m.carrier] = m
     out = []
     for u in info.units:
         meters = by_unit.get(u.id, {})
         analysers = {p: meters[p] for p in POLLUTANTS if p in meters}
+        totals = {p: meters[p + MASS] for p in analysers if p + MASS in meters}
         if FLOW in meters and analysers:
             out.append(
-                Stack(info.id, u.id, u.code, u.process, meters[FLOW], meters.get(O2), analysers)
+                Stack(
+                    info.id,
+                    u.id,
+                    u.code,
+                    u.process,
+                    meters[FLOW],
+                    meters.get(O2),
+                    analysers,
+                    totals,
+                )
             )
     return out
 
@@ -88,6 +101,15 @@ class PollutantAccount:
     exceedance_days: int
     max_corrected_mg_m3: float | None
     episodes: list[Episode] = field(default_factory=list)
+    device_kg: float | None = None
+    """The device's own total of the period (HJ 212 ``-Cou``), when it sends one."""
+
+    @property
+    def device_gap_fraction(self) -> float | None:
+        """(computed − device) / device: the cross-check of the two amounts."""
+        if self.device_kg is None or self.device_kg <= 0:
+            return None
+        return (self.amount_kg - self.device_kg) / self.device_kg
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +129,10 @@ class PollutantAccount:
             "exceedance_days": self.exceedance_days,
             "max_corrected_mg_m3": self.max_corrected_mg_m3,
             "method": "HJ 75-2017: C x Q x 1 h per valid hour; invalid hours substituted",
+            "device_kg": None if self.device_kg is None else round(self.device_kg, 3),
+            "device_gap_fraction": None
+            if self.device_gap_fraction is None
+            else round(self.device_gap_fraction, 4),
         }
 
 
@@ -156,6 +182,16 @@ def _analyser(series: Series | None) -> Analyser:
     return Analyser(series.ts_s, series.value, series.flag)
 
 
+def _device_kg(series: Series | None, start_s: int, n_hours: int) -> float | None:
+    """Sum of the device's period amounts [kg] stamped in ``(start, start + n_hours h]``
+    (an hourly ``-Cou`` is stored at its period end)."""
+    if series is None:
+        return None
+    end_s = start_s + n_hours * HOUR_S
+    inside = (series.ts_s > start_s) & (series.ts_s <= end_s)
+    return float(series.value[inside].sum()) if inside.any() else None
+
+
 def stack_account(
     stack: Stack, series: dict[int, Series], permits: list[PermitTerms], start_s: int,
     n_hours: int, history_h: int, s: ValiditySettings,
@@ -174,6 +210,8 @@ def stack_account(
         )  # fmt: skip
         account = pollutant_account(h, limit, s.episode_gap_h)
         account.pollutant = pollutant
+        if pollutant in stack.totals:
+            account.device_kg = _device_kg(series.get(stack.totals[pollutant].id), start_s, n_hours)
         accounts[pollutant], hours[pollutant] = account, h
     return StackAccount(
         stack.enterprise_id, stack.unit_id, stack.unit_code, stack.process, accounts, hours

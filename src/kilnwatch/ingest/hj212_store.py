@@ -17,9 +17,10 @@
   against the stored scrypt hash (outcomes kept, see
   :class:`~kilnwatch.ingest.gateways.SecretCheck`).
 
-Values of a mapped pollutant code whose kind is not stored (``-Min``, ``-Max``, ``-Cou``,
-converted ``-Zs*``) are skipped; a measured value of an unmapped code is dead-lettered as
-``ingest.unknown_meter``.
+Values of a mapped pollutant code whose kind is not stored (``-Min``, ``-Max``, converted
+``-Zs*``, and ``-Cou`` unless a meter is mapped for ``<code>-Cou``: the device's emission
+amount, cross-checked by :mod:`kilnwatch.emissions`) are skipped; a measured value of an
+unmapped code is dead-lettered as ``ingest.unknown_meter``.
 """
 
 from __future__ import annotations
@@ -220,10 +221,24 @@ def _raw(reading: DecodedReading, row_no: int) -> RawReading:
     return RawReading(reading.meter_code, ts, reading.value, unit, reading.flag, row_no, payload)
 
 
+def _stored(device: Device, r: DecodedReading) -> bool:
+    """Measured values (Rtd/Avg), mapped or not; a ``-Cou`` total (emission amount of the
+    period, HJ 212-2017 Table B.2) only on a meter mapped for it by ``<code>-Cou``."""
+    if r.converted:
+        return False
+    if r.kind in STORED_READING_KINDS:
+        return True
+    return (
+        r.kind == "cou"
+        and r.meter_code is not None
+        and (r.meter_code == device.meters.get(f"{r.code}-Cou"))
+    )
+
+
 def packet_rows(device: Device, packet: Packet) -> list[RawReading]:
-    """Readings to store from a packet: measured values (Rtd/Avg), mapped or not."""
+    """Readings to store from a packet (:func:`_stored`)."""
     report = packet_readings(device, packet)
-    wanted = [r for r in report.readings if r.kind in STORED_READING_KINDS and not r.converted]
+    wanted = [r for r in report.readings if _stored(device, r)]
     return [_raw(r, i) for i, r in enumerate(wanted, start=1)]
 
 

@@ -92,9 +92,18 @@ def iter_csv_readings(lines: Iterable[str], file: str | None = None) -> Iterator
 
 
 def parse_csv_readings(data: bytes | str) -> list[RawReading]:
-    """Readings of a CSV payload."""
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    return list(iter_csv_readings(io.StringIO(text)))
+    """Readings of a CSV payload (UTF-8, with or without a byte-order mark)."""
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.start}"
+        raise InputError(
+            f"not UTF-8 text at {where}: send the CSV as UTF-8", code=MALFORMED
+        ) from None
+    try:
+        return list(iter_csv_readings(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InputError(f"unreadable CSV: {exc}", code=MALFORMED) from None
 
 
 def payload_json(raw: RawReading) -> str:

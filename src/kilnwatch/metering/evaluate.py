@@ -23,10 +23,12 @@ CENSUS_KINDS = {
     "overdue_calibration": (g.CALIBRATION_OVERDUE,),
 }
 OPERATION_KINDS = {"silent_meter": SILENT, "meter_replaced": REPLACED, "stuck": STUCK}
-STUCK_FAULTS = ("stuck_sensor", "meter_capped")
+STUCK_FAULTS = ("stuck_sensor", "meter_capped", "emission_exceedance")
 """Simulated faults that may leave a meter's value flat (labels.csv): a stuck sensor always
 does; a capped meter only where its value sits at the cap (an interval meter at full load,
-never a counter), so a capped meter may be reported as stuck but need not be."""
+never a counter), and the simulator's emission exceedance writes one constant value over its
+hours, so these two may be reported as stuck but need not be."""
+MAY_BE_FLAT = frozenset({"meter_capped", "emission_exceedance"})
 
 
 @dataclass
@@ -80,7 +82,7 @@ def score(
         if kind is None:
             continue
         long_enough = silent_h if kind == "silent_meter" else stuck_h + 1
-        sure = _hours(lab) >= long_enough and lab["kind"] != "meter_capped"
+        sure = _hours(lab) >= long_enough and lab["kind"] not in MAY_BE_FLAT
         target = scores[kind].labelled if sure else tolerated[kind]
         target.add(lab["meter_code"])
     with_missing = {lab["enterprise_uscc"] for lab in metering_labels

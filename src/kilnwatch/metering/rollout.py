@@ -19,12 +19,13 @@ def city_of(region_code: str) -> str:
 
 @dataclass(frozen=True)
 class RolloutRow:
-    """One city and milestone: how many of its enterprises have their instruments in place
-    (``configured``: census declared, every rate and accuracy class met)."""
+    """One city and industry: how many of its enterprises have their instruments in place
+    (``configured``: census declared, every rate and accuracy class met) against the
+    industry's deadline."""
 
     city_code: str
+    industry: str
     deadline: date
-    industries: tuple[str, ...]
     enterprises: int
     with_census: int
     configured: int
@@ -39,12 +40,13 @@ class RolloutRow:
 
 
 def rollout(censuses: Sequence[EnterpriseCensus]) -> list[RolloutRow]:
-    """Roll-out rows by city and deadline, ordered by city then deadline."""
-    groups: dict[tuple[str, date], list[EnterpriseCensus]] = defaultdict(list)
+    """Roll-out rows by city and industry, ordered by city, deadline, industry."""
+    groups: dict[tuple[str, date, str], list[EnterpriseCensus]] = defaultdict(list)
     for c in censuses:
-        groups[(city_of(c.region_code), milestone_for(c.industry).deadline)].append(c)
+        key = (city_of(c.region_code), milestone_for(c.industry).deadline, c.industry)
+        groups[key].append(c)
     return [
-        RolloutRow(city, deadline, tuple(sorted({c.industry for c in cs})), len(cs),
-                   sum(c.has_census for c in cs), sum(c.configured for c in cs))
-        for (city, deadline), cs in sorted(groups.items())
+        RolloutRow(city, industry, deadline, len(cs), sum(c.has_census for c in cs),
+                   sum(c.configured for c in cs))
+        for (city, deadline, industry), cs in sorted(groups.items())
     ]  # fmt: skip

@@ -16,9 +16,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from kilnwatch.accounting.intensity import intensity_rows
 from kilnwatch.accounting.units import UnitAccount, unit_accounts
 from kilnwatch.domain import share_at_benchmark
-from kilnwatch.domain.periods import Period
+from kilnwatch.domain.periods import Period, parse_period
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
 from kilnwatch.programme.determination import effective_class, latest
@@ -28,6 +29,9 @@ from kilnwatch.programme.plans import PlanAlert, plans, slipping
 from kilnwatch.programme.savings import recorded_savings
 from kilnwatch.reference.levels import LevelTable
 
+BASE_YEAR = 2020
+"""The base of the 14th five-year plan's intensity target (``levels/targets.csv``,
+energy_intensity_reduction_2025: 13.5 % below 2020)."""
 STAGES = ("below_baseline", "in_retrofit", "retrofitted", "verified", "eliminated")
 
 
@@ -56,6 +60,10 @@ class ProgrammeView:
     leaders: list[LeaderRow]
     eliminations: list[EliminationItem]
     alerts: list[PlanAlert]
+    intensity_change_fraction: float | None = None
+    """Energy intensity (tce per revenue) of the jurisdiction against the 2020 base, None
+    with the reason in ``intensity_notes`` when the base has no data."""
+    intensity_notes: list[str] = field(default_factory=list)
     accounts: list[UnitAccount] = field(default_factory=list)
 
 
@@ -114,6 +122,10 @@ def programme_view(
         )
         months.append((month.label, share.share_fraction if share else None, target))
     eliminations = elimination_list(session, principal, accounts, period.label, today, province)
+    base = parse_period(str(BASE_YEAR), period.zone, field="base")
+    rows = intensity_rows(session, principal, period, base, "province")
+    change = rows[0].energy_change_fraction if rows else None
+    notes = rows[0].notes if rows else ["no enterprises with entry meters"]
     return ProgrammeView(
         period=period.label,
         today=today,
@@ -131,6 +143,8 @@ def programme_view(
         leaders=leaders(accounts, tables),
         eliminations=eliminations,
         alerts=slipping(session, principal, today),
+        intensity_change_fraction=change,
+        intensity_notes=list(notes) if change is None else [],
         accounts=accounts,
     )
 

@@ -121,7 +121,7 @@ def _rollout_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: da
     columns = (
         Column("city", kind="text", header=Text("城市", "City")),
         Column("deadline", kind="date", header=Text("完成时限", "Deadline")),
-        Column("industries", kind="text", header=Text("行业", "Industries")),
+        Column("industry", kind="text", header=Text("行业", "Industry")),
         Column("enterprises", kind="integer", header=Text("企业数", "Enterprises")),
         Column("with_census", kind="integer", header=Text("已普查", "Census declared")),
         Column("configured", kind="integer", header=Text("配备达标", "Configured")),
@@ -129,7 +129,7 @@ def _rollout_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: da
         Column("behind", kind="text", header=Text("滞后", "Behind")),
     )
     rows = tuple(
-        (names.get(r.city_code, r.city_code), r.deadline, ", ".join(r.industries), r.enterprises,
+        (names.get(r.city_code, r.city_code), r.deadline, r.industry, r.enterprises,
          r.with_census, r.configured, r.progress_fraction, YES if r.behind(day) else NO)
         for r in rollout(censuses)
     )  # fmt: skip

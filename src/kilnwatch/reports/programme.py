@@ -191,6 +191,16 @@ def programme_report(ctx: ReportContext) -> ReportDocument:
         facts=(
             Fact(_t("装置总数", "units"), view.units_total, "integer"),
             Fact(_t("已判定能效水平的装置占比", "share of units classified"), share, "fraction"),
+            Fact(
+                _t("能耗强度较2020年变化", "energy intensity against 2020"),
+                view.intensity_change_fraction
+                if view.intensity_change_fraction is not None
+                else Text(
+                    "无基期数据：" + "; ".join(view.intensity_notes),
+                    "no base-period data: " + "; ".join(view.intensity_notes),
+                ),
+                "fraction" if view.intensity_change_fraction is not None else "text",
+            ),
         ),
         sources=(
             _t(

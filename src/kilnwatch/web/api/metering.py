@@ -68,8 +68,8 @@ class EnterpriseMeteringPublic(BaseModel):
 
 class RolloutPublic(BaseModel):
     city_code: str
+    industry: str
     deadline: str
-    industries: list[str]
     enterprises: int
     with_census: int
     configured: int
@@ -156,8 +156,8 @@ def rollout_by_city(
     day = _day(settings, _period(settings, period))
     rows = rollout(enterprise_census(session, principal, day))
     return [
-        RolloutPublic(city_code=r.city_code, deadline=r.deadline.isoformat(),
-                      industries=list(r.industries), enterprises=r.enterprises,
+        RolloutPublic(city_code=r.city_code, industry=r.industry,
+                      deadline=r.deadline.isoformat(), enterprises=r.enterprises,
                       with_census=r.with_census, configured=r.configured,
                       progress_fraction=r.progress_fraction, behind=r.behind(day))
         for r in rows

@@ -137,6 +137,8 @@ def view(
         "leaders": v.leaders,
         "eliminations": v.eliminations,
         "alerts": v.alerts,
+        "intensity_change_fraction": v.intensity_change_fraction,
+        "intensity_notes": v.intensity_notes,
     }
 
 

@@ -1,9 +1,11 @@
 """Administration: users and roles (``/admin/users``) and uploads of registry, readings and
 source files from the browser (``/admin/uploads``), with the importers' row errors in a table.
 
-Only administrators see these pages: the importers are not scoped to a jurisdiction (a
-registry file may name any region). An upload is all-or-nothing unless "import the valid rows"
-is ticked, exactly as on the command line; nothing of a refused file is kept.
+Users are administrators' business. Uploads are open to every user who may upload
+(``web/services/uploads.py``: region users everything within their region, an enterprise its
+readings and sources): a file with a row outside the user's jurisdiction is refused whole,
+each such row reported. An upload is all-or-nothing unless "import the valid rows" is ticked,
+exactly as on the command line; nothing of a refused file is kept.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from kilnwatch.store.repos.users import add_user
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import region_name
+from kilnwatch.web.services.uploads import KINDS, outside_scope, upload_kinds
 
 router = page_router()
-KINDS = ("registry", "readings", "sources")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ERROR_COLS = (Col("file", "col.file", "code"), Col("row", "col.row", "num"),
               Col("field", "col.field", "code"), Col("reason", "col.reason"))  # fmt: skip
@@ -145,13 +147,18 @@ def _uploads_page(
     result = result or {}
     tables = [Table("row_errors", ERROR_COLS, result.get("errors", []),
                     empty="table.no_row_errors")]  # fmt: skip
-    context = {"kinds": KINDS, "result": result, "crumbs": [(env.t("nav.uploads"), None)]}
+    context = {"kinds": upload_kinds(env.me), "result": result,
+               "crumbs": [(env.t("nav.uploads"), None)]}  # fmt: skip
     return env.render("admin_uploads.html", context, tables, status_code=status)
+
+
+def _uploader(env: PageEnv) -> None:
+    env.require(bool(upload_kinds(env.me)), f"a {env.me.role.value} user may not upload data")
 
 
 @router.get("/admin/uploads")
 def uploads_page(env: SignedIn) -> Response:
-    _admin(env)
+    _uploader(env)
     return _uploads_page(env)
 
 
@@ -162,9 +169,10 @@ async def upload(
     file: UploadFile,
     skip_invalid: Annotated[str, Form()] = "",
 ) -> Response:
-    _admin(env)
+    _uploader(env)
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    env.require(kind in upload_kinds(env.me), f"a {env.me.role.value} user may not upload {kind}")
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     name = _safe_name(file.filename or "upload.csv")
     if len(data) > MAX_UPLOAD_BYTES:
@@ -186,6 +194,14 @@ async def upload(
     with tempfile.TemporaryDirectory(prefix="kilnwatch-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
+        try:
+            foreign = outside_scope(env.db, env.me, kind, path, env.t)
+        except InputError as exc:  # unreadable: the importer would say the same
+            foreign = [exc]
+        if foreign:
+            result = {"name": name, "kind": kind, "refused": True,
+                      "errors": _error_rows(foreign, name)}  # fmt: skip
+            return _uploads_page(env, result, 422)
         savepoint = env.db.begin_nested()
         try:
             outcome = _import(env, kind, path, bool(skip_invalid))

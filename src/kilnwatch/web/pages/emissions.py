@@ -93,6 +93,8 @@ def _stacks(env: PageEnv, scope: Scope, accounts: list[StackAccount]) -> Table:
                     "o2": lim.o2_ref_pct if lim else None,
                     "basis": f"{lim.standard} ({lim.ref})" if lim else "",
                     "max": acc.max_corrected_mg_m3, "exceed_h": acc.exceedance_hours,
+                    "device": None if acc.device_kg is None else acc.device_kg / KG_PER_T,
+                    "gap": acc.device_gap_fraction,
                 }
             )  # fmt: skip
     cols = [
@@ -109,6 +111,8 @@ def _stacks(env: PageEnv, scope: Scope, accounts: list[StackAccount]) -> Table:
         Col("basis", "emissions.limit_basis"),
         Col("max", "emissions.max_hourly", "num", digits=1, unit="mg/m3"),
         Col("exceed_h", "emissions.exceedance_hours", "num"),
+        Col("device", "emissions.device_t", "num", digits=3, unit="t"),
+        Col("gap", "emissions.device_gap", "change"),
     ]  # fmt: skip
     return Table("stacks", cols, rows, wide=True, empty="emissions.no_stacks")
 

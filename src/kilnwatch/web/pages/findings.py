@@ -29,7 +29,12 @@ from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.tables import Col, Table
-from kilnwatch.web.services.findings_text import evidence_rows, finding_message, rule_title
+from kilnwatch.web.services.findings_text import (
+    evidence_label,
+    evidence_rows,
+    finding_message,
+    rule_title,
+)
 from kilnwatch.web.services.labels import cities, city_of, industry_name, region_name
 
 router = page_router()
@@ -167,8 +172,9 @@ def finding_page(
     ], [{"at": ev.at, "actor": ev.actor, "action": ev.action, "from_status": ev.from_status,
          "to_status": ev.to_status, "assignee": ev.assignee, "comment": ev.comment}
         for ev in events], empty="table.no_history")  # fmt: skip
-    evidence = Table("evidence", [Col("path", "col.field", "code"), Col("value", "col.value")],
-                     [{"path": p, "value": v}
+    evidence = Table("evidence", [Col("label", "col.field"), Col("value", "col.value"),
+                                  Col("path", "col.code", "code")],
+                     [{"label": evidence_label(p, t), "value": v, "path": p}
                       for p, v in evidence_rows(f.evidence, env.tz)])  # fmt: skip
     users = list(env.db.scalars(select(User.username).where(User.active).order_by(User.username)))
     context = {

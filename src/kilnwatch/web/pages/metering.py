@@ -113,7 +113,7 @@ def _province(env: PageEnv, period: Period) -> tuple[dict[str, Any], list[Table]
     roll = [
         {"city": region_name(r.city_code, t), "href": f"/regions/{r.city_code}",
          "deadline": r.deadline.isoformat(),
-         "industries": ", ".join(industry_name(i, t) for i in r.industries),
+         "industry": industry_name(r.industry, t),
          "enterprises": r.enterprises, "with_census": r.with_census, "configured": r.configured,
          "progress": r.progress_fraction, "behind": "behind" if r.behind(day) else "on_track"}
         for r in rollout(censuses)
@@ -121,7 +121,7 @@ def _province(env: PageEnv, period: Period) -> tuple[dict[str, Any], list[Table]
     tables = [
         Table("rollout", [
             Col("city", "col.city", link="href"), Col("deadline", "mt.col.deadline"),
-            Col("industries", "mt.col.industries"), Col("enterprises", "col.enterprises", "num"),
+            Col("industry", "col.industry"), Col("enterprises", "col.enterprises", "num"),
             Col("with_census", "mt.col.with_census", "num"),
             Col("configured", "mt.col.configured", "num"),
             Col("progress", "mt.col.progress", "pct"),

@@ -10,6 +10,7 @@ from kilnwatch.web.pages.regions import region_view, sees_province
 from kilnwatch.web.pages.registry import NavItem, add_nav, admin_only, not_enterprise
 from kilnwatch.web.pages.signin import database_is_empty
 from kilnwatch.web.services.region import PUBLIC
+from kilnwatch.web.services.uploads import may_upload
 
 router = page_router()
 
@@ -18,7 +19,7 @@ add_nav(NavItem("public", "nav.public", "/", order=10, visible=lambda p: p is No
 add_nav(NavItem("findings", "nav.findings", "/findings", order=30, visible=not_enterprise))
 add_nav(NavItem("quality", "nav.quality", "/quality", order=40, visible=not_enterprise))
 add_nav(NavItem("users", "nav.users", "/admin/users", order=80, visible=admin_only))
-add_nav(NavItem("uploads", "nav.uploads", "/admin/uploads", order=81, visible=admin_only))
+add_nav(NavItem("uploads", "nav.uploads", "/admin/uploads", order=81, visible=may_upload))
 
 
 @router.get("/")

@@ -137,7 +137,8 @@ def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any]
         key=lambda g: (g["state"] != "late", g["last"] or datetime.min.replace(tzinfo=UTC))
     )
     since = as_of - timedelta(days=DEAD_LETTER_DAYS)
-    dead = [{"reason": r, "count": n} for r, n in dead_letter_counts(db, where, since)]
+    dead = [{"reason": t(f"deadletter.{r}") if t.has(f"deadletter.{r}") else r, "code": r,
+             "count": n} for r, n in dead_letter_counts(db, where, since)]  # fmt: skip
     overdue = [{"code": m.code, "href": f"/meters/{m.id}",
                 "enterprise": facts[m.enterprise_id].name,
                 "due": m.calibration_due_on, "accuracy": m.accuracy_class}
@@ -184,7 +185,11 @@ def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any]
         ),  # fmt: skip
         Table(
             "dead_letters",
-            [Col("reason", "col.reason", "code"), Col("count", "col.count", "num")],
+            [
+                Col("reason", "col.reason"),
+                Col("code", "col.code", "code"),
+                Col("count", "col.count", "num"),
+            ],
             dead,
             empty="table.no_dead_letters",
         ),  # fmt: skip

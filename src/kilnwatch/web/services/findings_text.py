@@ -63,6 +63,18 @@ def finding_message(rule_code: str, evidence: Any, stored: str, t: Translator, t
         return stored
 
 
+def evidence_label(path: str, t: Translator) -> str:
+    """An evidence path (``gaps.0.after``) in the user's language: each named part through the
+    catalogue's ``ev.<name>``, list positions as 1-based numbers (缺口 1 · 之后)."""
+    parts = []
+    for part in path.split("."):
+        if part.isdigit():
+            parts.append(str(int(part) + 1))
+        else:
+            parts.append(t(f"ev.{part}") if t.has(f"ev.{part}") else part)
+    return " · ".join(parts)
+
+
 def evidence_rows(evidence: Any, tz: str, prefix: str = "") -> list[tuple[str, str]]:
     """The evidence flattened to (path, formatted value) for the evidence panel; long
     lists (daily series) are summarised by their length."""
