@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     report_retry_s: float = Field(default=300.0, gt=0)
     """Wait before the first retry of a failed e-mail; doubled after each further failure."""
     schedule_poll_s: float = Field(default=30.0, gt=0)
+    weekly_report_due_h: float = Field(default=36.0, ge=0)
+    """Hours after the end of an ISO week (Sunday 24:00 local) by which a city's weekly joint
+    report is due; no published deadline was found, so it is a setting (default 36 h: the
+    Tuesday after the week, 12:00)."""
+    dispatch_due_h: float = Field(default=9.0, ge=0)
+    """Hours after a day's end by which its readings count as on time for the daily dispatch
+    (default: 09:00 of the next day, when the dispatch is read); a setting, not a published
+    rule."""
+    weekly_difference_tolerance_fraction: float = Field(default=0.02, ge=0)
+    """A reported weekly figure further than this from metering is shown as a difference."""
     """How often ``kilnwatch schedule run`` looks for due reports."""
     province: str = "shandong"
     """Province whose programme rules apply (``reference/programme/policy.csv`` rows

@@ -105,6 +105,48 @@ EXTERNAL_SOURCE_FORMATS = _by_kind(
 )  # fmt: skip
 """External sources (外部数据): statistics, VAT invoices, waybills, grid totals, prices."""
 
+PROJECT_CONTROL_FORMATS = _by_kind(
+    FileFormat(
+        "project_details",
+        ("enterprise_uscc", "project_code", "capacity", "capacity_unit", "replacement_kind",
+         "replacement_ratio", "coal_t_per_year"),
+        optional=("capacity", "capacity_unit", "replacement_kind", "replacement_ratio",
+                  "coal_t_per_year"),
+    ),
+    FileFormat(
+        "project_approvals",
+        ("enterprise_uscc", "project_code", "kind", "status", "authority", "document_no",
+         "issued_on"),
+        optional=("authority", "document_no", "issued_on"),
+    ),
+    FileFormat(
+        "capacity_replacements",
+        ("enterprise_uscc", "project_code", "source_name", "capacity", "capacity_unit",
+         "retired_on", "document_no"),
+        optional=("retired_on", "document_no"),
+    ),
+    FileFormat(
+        "coal_substitutions",
+        ("enterprise_uscc", "project_code", "source_kind", "source_name", "coal_t_per_year",
+         "achieved_on", "document_no"),
+        optional=("achieved_on", "document_no"),
+    ),
+    FileFormat(
+        "production_caps",
+        ("enterprise_uscc", "period", "product", "output_t", "energy_tce", "coal_t",
+         "document_no"),
+        optional=("output_t", "energy_tce", "coal_t", "document_no"),
+    ),
+    FileFormat(
+        "resident_supervisors",
+        ("enterprise_uscc", "name", "department", "assigned_by_region", "assigned_on",
+         "username"),
+        optional=("username",),
+    ),
+)  # fmt: skip
+"""Project control files (docs/projects.md), in dependency order, in a ``projects/`` folder:
+details, approvals and ledgers of registry projects, production caps, resident supervisors."""
+
 READINGS_FORMAT = FileFormat(
     "readings", ("meter_code", "ts", "value", "unit", "flag"), optional=("unit", "flag")
 )

@@ -139,6 +139,13 @@ def test_readings_file_in_each_encoding(
     assert values[:2] == [0.5, 1.5] and len(values) == 30
 
 
+def test_a_workbook_is_refused_with_the_way_to_import_it(loaded: Session, tmp_path: Path) -> None:
+    path = tmp_path / "readings.xlsx"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputError, match="mapping apply"):
+        import_readings_file(loaded, path, policy=POLICY)
+
+
 def test_readings_parse_fault_is_located_and_stores_nothing(
     loaded: Session, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from clinker import load_clinker_line
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from kilnwatch.accounting.units import unit_accounts
+from kilnwatch.accounting.units import NO_ENERGY_FACTOR, unit_account, unit_accounts
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.domain.periods import parse_period
@@ -23,7 +23,7 @@ from kilnwatch.programme import determination, plans
 from kilnwatch.programme.elimination import elimination_list
 from kilnwatch.programme.view import programme_view
 from kilnwatch.reference.levels import load_level_tables, read_provincial_table
-from kilnwatch.store.models import LevelDetermination
+from kilnwatch.store.models import Enterprise, LevelDetermination, Meter, ProductionUnit
 from zone import SHANGHAI
 
 ADMIN = Principal("admin", Role.ADMIN)
@@ -156,3 +156,19 @@ def test_report_programme_writes_the_xlsx(
     assert "淘汰清单" in names and "能效领跑者" in names
     leaders = list(book["能效领跑者（按领域排名）"].iter_rows(values_only=True))
     assert any(row[0] == "cement_clinker" for row in leaders)
+
+
+def test_a_refinery_without_its_energy_factor_states_why_it_is_not_classified() -> None:
+    enterprise = Enterprise(id=1, uscc="91370200163562681G", name="炼化", region_code="370211",
+                            industry="refining")  # fmt: skip
+    unit = ProductionUnit(id=1, enterprise_id=1, code="CDU1", name="常减压", process="refinery",
+                          capacity=1e7, capacity_unit="t/a", enterprise=enterprise)  # fmt: skip
+    meters = [
+        Meter(id=1, code="R-GAS", unit_id=1, carrier="natural_gas", level="sub_unit",
+              measurement="counter", unit_of_measure="m3"),
+        Meter(id=2, code="R-OUT", unit_id=1, carrier="product:crude_processed", level="sub_unit",
+              measurement="interval", unit_of_measure="t"),
+    ]  # fmt: skip
+    acc = unit_account(unit, meters, {1: 5e6, 2: 8e5}, {1: 744, 2: 744}, MARCH)
+    assert acc.class_ is None and acc.intensity is None
+    assert NO_ENERGY_FACTOR in acc.notes

@@ -11,6 +11,7 @@ import pyarrow.parquet
 from sim_runs import Run
 
 from kilnwatch.domain.identifiers import uscc_problem
+from kilnwatch.formats import PROJECT_CONTROL_FORMATS
 from kilnwatch.sim import SimParams, simulate_to_dir
 from kilnwatch.sim.tables import COLUMNS
 
@@ -22,8 +23,10 @@ def test_two_runs_with_one_seed_are_byte_identical(tmp_path: Path) -> None:
     simulate_to_dir(TINY, tmp_path / "a")
     simulate_to_dir(TINY, tmp_path / "b")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert "readings.parquet" in names and len(names) == 19
-    for name in names:
+    assert "readings.parquet" in names and "projects" in names and len(names) == 20
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
+    assert len(files) == 19 + 8  # the project control files and their two truth files
+    for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
@@ -56,6 +59,14 @@ def test_every_file_has_the_documented_columns(faulty: Run) -> None:
         assert documented[stem] == list(columns), stem
         header = (faulty.out / f"{stem}.csv").read_text(encoding="utf-8").splitlines()[0]
         assert header.split(",") == list(columns), stem
+
+
+def test_project_control_files_have_the_documented_columns(faulty: Run) -> None:
+    documented = _documented_columns()
+    for stem, fmt in PROJECT_CONTROL_FORMATS.items():
+        assert documented[stem] == list(fmt.columns), stem
+        path = faulty.out / "projects" / f"{stem}.csv"
+        assert path.read_text(encoding="utf-8").splitlines()[0].split(",") == list(fmt.columns)
 
 
 def test_parquet_holds_the_same_readings_as_csv(faulty: Run) -> None:

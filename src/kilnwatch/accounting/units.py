@@ -103,11 +103,24 @@ def _classify(acc: UnitAccount, period: Period, tables: Sequence[LevelTable] | N
             acc.gap_to_baseline_tce_per_year = level.gap_tce_per_year
 
 
+ENERGY_FACTOR = "energy_factor"
+NO_ENERGY_FACTOR = (
+    "no intensity: the field is per tonne and energy factor (能量因数, GB 30251-2024) in kgoe; "
+    "the registry holds no energy factor per refinery and no kgoe->kgce factor is sourced "
+    "(reference/units.csv), so metered data cannot be put in this unit; classify a declared "
+    "value with `kilnwatch calc level oil_refining VALUE`"
+)
+"""Why a refinery has no metered intensity (issue 17: refineries are not yet classified)."""
+
+
 def _intensity(acc: UnitAccount, energy_kgce_total: float, electricity_kwh: float) -> None:
     unit = field_def(acc.level_field).unit
     acc.intensity_unit = unit
     if not acc.production:
         acc.notes.append("no production metered in the period")
+        return
+    if ENERGY_FACTOR in unit:
+        acc.notes.append(NO_ENERGY_FACTOR)
         return
     try:
         acc.intensity = field_intensity(

@@ -62,6 +62,12 @@ def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None
         f"{report.readings.rejected:,} rejected to dead letters; "
         f"sources {report.sources_created}"
     )
+    if (folder / "projects").is_dir():
+        from kilnwatch.ingest.project_control import import_project_control
+
+        with session_scope(s) as session:
+            control = import_project_control(session, folder / "projects", zone=s.zone)
+        console.print(f"project control {control.created}")
     with spinner() as bar:
         task = bar.add_task("verifying", total=None)
         last_day = first_day + timedelta(days=days - 1)

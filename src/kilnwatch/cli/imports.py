@@ -1,5 +1,5 @@
-"""``kilnwatch import registry|sources|metering|permits|readings``: data files into the store
-(docs/formats.md, docs/metering.md, docs/emissions.md).
+"""``kilnwatch import registry|sources|metering|permits|projects|readings``: data files into
+the store (docs/formats.md, docs/metering.md, docs/emissions.md, docs/projects.md).
 
 Each command imports in one transaction, committed at the end: all-or-nothing (every fault
 printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unless
@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS, METERING_FORMATS, REGISTRY_FORMATS
+from kilnwatch.formats import (
+    EXTERNAL_SOURCE_FORMATS,
+    METERING_FORMATS,
+    PROJECT_CONTROL_FORMATS,
+    REGISTRY_FORMATS,
+)
 from kilnwatch.ingest.tables import TableImportReport, TextEncoding, named_encoding, write_rejects
 from kilnwatch.ingest.tables.text import ENCODING_HELP
 from kilnwatch.ingest.validate import ValidationPolicy
@@ -113,13 +118,14 @@ def import_permits_cmd(
     path: Annotated[Path, typer.Argument(help="A permits file (CSV/XLSX), docs/emissions.md.")],
     skip_invalid: SkipInvalid = False,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import pollutant discharge permits (排污许可证): permitted concentration and annual
     quantity per stack and pollutant."""
     from kilnwatch.ingest.permits import import_permits
 
     def run(session: Session) -> TableImportReport:
-        return import_permits(session, path, skip_invalid=skip_invalid)
+        return import_permits(session, path, skip_invalid=skip_invalid, encoding=encoding)
 
     _import_tables(run, path, rejects)
 
@@ -132,12 +138,14 @@ def import_metering_cmd(
         str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
     ] = None,
     rejects: Rejects = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Import the metering census: metering points and calibration certificates."""
     from kilnwatch.metering.imports import import_metering
 
     def run(session: Session) -> TableImportReport:
-        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid)
+        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid,
+                               encoding=encoding)  # fmt: skip
 
     _import_tables(run, path, rejects)
 
@@ -172,3 +180,28 @@ def import_readings(
     )
     for code, n in sorted(report.reasons.items()):
         console.print(f"  [yellow]{code}[/yellow]: {n} (see GET /api/v1/ingest/dead-letters)")
+
+
+@app.command("projects")
+def import_projects_cmd(
+    path: Annotated[Path, typer.Argument(help="A project control file (CSV/XLSX) or a folder.")],
+    skip_invalid: SkipInvalid = False,
+    kind: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(PROJECT_CONTROL_FORMATS)} (when the name does not say)"),
+    ] = None,
+    rejects: Rejects = None,
+    encoding: EncodingOpt = None,
+) -> None:
+    """Import project details, approvals, replacement and substitution ledgers, production caps
+    and resident supervisors (docs/projects.md)."""
+    from kilnwatch.ingest.project_control import import_project_control
+
+    zone = settings().zone
+    _import_tables(
+        lambda session: import_project_control(
+            session, path, zone=zone, kind=kind, skip_invalid=skip_invalid, encoding=encoding
+        ),
+        path,
+        rejects,
+    )

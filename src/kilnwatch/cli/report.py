@@ -118,6 +118,19 @@ def enterprise_profile(
     write_report("enterprise", period, fmt, out, lang, None, enterprise)
 
 
+@app.command("weekly")
+def weekly(
+    week: Annotated[Period, period_option("The ISO week (2025-W10):", "week")],
+    city: Annotated[str, typer.Option("--city", help="City code, e.g. 3703.")],
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+) -> None:
+    """A city's weekly joint report of production-controlled enterprises (output, energy, coal,
+    meter operation, caps, the four departments' signatures)."""
+    write_report("weekly", week, fmt, out, lang, city, None)
+
+
 @app.command("metering")
 def metering(
     out: OutOpt,

@@ -18,7 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.formats import PERMITS_FORMAT
-from kilnwatch.ingest.tables import Record, TableImportReport, TableKind, TableRow, import_tables
+from kilnwatch.ingest.tables import (
+    Record,
+    TableImportReport,
+    TableKind,
+    TableRow,
+    TextEncoding,
+    import_tables,
+)
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import EmissionPermit, Enterprise, ProductionUnit
 
@@ -79,7 +86,11 @@ def _store(session: Session, records: list[Record]) -> tuple[int, int]:
 
 
 def import_permits(
-    session: Session, path: Path, *, skip_invalid: bool = False
+    session: Session,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    encoding: TextEncoding | None = None,
 ) -> TableImportReport:
     """Import a permits file (CSV/XLSX). Raises :class:`~kilnwatch.errors.ImportRejected`
     (writing nothing) when any row is invalid, unless ``skip_invalid``."""
@@ -93,5 +104,5 @@ def import_permits(
     kind = TableKind(PERMITS_FORMAT, lambda row: _check(row, usccs, units), KEY, "valid_from")
     return import_tables(
         path, {"permits": kind}, "permits", lambda _k, recs: _store(session, recs),
-        TableImportReport(), kind="permits", skip_invalid=skip_invalid,
+        TableImportReport(), kind="permits", skip_invalid=skip_invalid, encoding=encoding,
     )  # fmt: skip

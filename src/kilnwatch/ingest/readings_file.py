@@ -115,6 +115,12 @@ def read_tables(
         raise InputError("no such file", file=str(path))
     if path.suffix.lower() == ".parquet":
         return _parquet_tables(path, chunk_rows)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        raise InputError(
+            "a workbook is not a readings file: save the sheet as CSV, or import it through a "
+            "column mapping (kilnwatch mapping apply)",
+            file=str(path),
+        )
     return _utf8_csv_tables(path, chunk_rows, file_encoding(path, encoding), str(path))
 
 

@@ -25,6 +25,7 @@ from kilnwatch.ingest.tables import (
     TableImportReport,
     TableKind,
     TableRow,
+    TextEncoding,
     import_tables,
 )
 from kilnwatch.reference.metering import LEVELS, accuracy_requirement
@@ -170,7 +171,12 @@ def _current_calibration(session: Session, rows: list[Record]) -> None:
 
 
 def import_metering(
-    session: Session, path: Path, *, kind: str | None = None, skip_invalid: bool = False
+    session: Session,
+    path: Path,
+    *,
+    kind: str | None = None,
+    skip_invalid: bool = False,
+    encoding: TextEncoding | None = None,
 ) -> TableImportReport:
     """Import census files (``metering_points``, ``meter_calibrations``; a file or a folder).
 
@@ -189,4 +195,4 @@ def import_metering(
         return counts
 
     return import_tables(path, kinds, "metering census", store, TableImportReport(), kind=kind,
-                         skip_invalid=skip_invalid)  # fmt: skip
+                         skip_invalid=skip_invalid, encoding=encoding)  # fmt: skip

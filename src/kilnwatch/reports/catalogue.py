@@ -29,6 +29,7 @@ from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
 from kilnwatch.reports.supervision import supervision_report
+from kilnwatch.reports.weekly import weekly_report
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,16 @@ REPORTS: dict[str, ReportSpec] = {
             enterprise_report,
             needs_enterprise=True,
             description=Text("一家企业的单页概况", "one enterprise on one page"),
+        ),
+        ReportSpec(
+            "weekly",
+            Text("限产企业生产及能耗情况周报", "Weekly joint report"),
+            weekly_report,
+            description=Text(
+                "一个城市限产企业一周的产量、能耗、煤耗与计量器具运行，四部门会签",
+                "a city's production-controlled enterprises over an ISO week: output, energy, "
+                "coal, meter operation, signed by four departments",
+            ),
         ),
         ReportSpec(
             "emissions",

@@ -100,6 +100,19 @@ class Retrofit:
 
 
 @dataclass
+class ProjectControl:
+    """Project control files of a run (docs/formats.md, "Project control"): rows by file kind,
+    the truth files, and the new projects that join the registry's ``projects``."""
+
+    files: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    truth: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    projects: list[Project] = field(default_factory=list)
+
+    def add(self, kind: str, row: dict[str, str]) -> None:
+        self.files.setdefault(kind, []).append(row)
+
+
+@dataclass
 class Province:
     enterprises: list[Enterprise]
     units: list[Unit]
@@ -109,3 +122,4 @@ class Province:
     retrofits: list[Retrofit] = field(default_factory=list)
     meter_events: list[MeterEvent] = field(default_factory=list)
     """Planted silent and replaced meters (:mod:`.census`)."""
+    control: ProjectControl = field(default_factory=ProjectControl)

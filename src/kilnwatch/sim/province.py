@@ -297,15 +297,15 @@ def build_projects(
                 ent.idx,
                 "P01",
                 f"{ent.name[:-4]}现有生产线",
-                "existing",
+                "operating",
                 "approved" if rng.random() < 0.8 else "not_required",
                 codes,
             )
         )
         if rng.random() < 0.15:
-            stage = "new" if rng.random() < 0.5 else "under_construction"
-            state = "pending" if stage == "new" else "approved"
-            if stage == "new" and rng.random() < 0.3:
+            stage = "planned" if rng.random() < 0.5 else "under_construction"
+            state = "pending" if stage == "planned" else "approved"
+            if stage == "planned" and rng.random() < 0.3:
                 state = "rejected"
             projects.append(
                 Project(ent.idx, "P02", f"{ent.name[:-4]}产能置换项目", stage, state, [])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kilnwatch.formats import PERMITS_FORMAT
+from kilnwatch.formats import PERMITS_FORMAT, PROJECT_CONTROL_FORMATS
 from kilnwatch.sim.census import MeterEvents, plan_census
 from kilnwatch.sim.census import calibration_rows as census_calibration_rows
 from kilnwatch.sim.census import label_rows as census_label_rows
@@ -24,6 +24,7 @@ from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
 from kilnwatch.sim.metering import build_metering
 from kilnwatch.sim.model import Province
+from kilnwatch.sim.projects import build_project_control
 from kilnwatch.sim.province import build_enterprises, build_projects
 from kilnwatch.sim.readings import FLAG, DayData, ReadingEngine
 from kilnwatch.sim.retrofits import plan_retrofits
@@ -39,7 +40,7 @@ from kilnwatch.sim.timeline import plan_outages
 from kilnwatch.sim.writer import ReadingsWriter, RowsFile, write_csv
 
 Progress = Callable[[str, int, int], None]
-STREAM_PROVINCE, STREAM_DAY, STREAM_FAULTS = 0, 1, 2
+STREAM_PROVINCE, STREAM_DAY, STREAM_FAULTS, STREAM_PROJECTS = 0, 1, 2, 3
 
 
 @dataclass
@@ -67,8 +68,23 @@ def build_province(params: SimParams) -> Province:
     )
     plan_outages(params, units, rng)
     province.retrofits = plan_retrofits(params, units, rng)
+    control_rng = np.random.default_rng([params.seed, STREAM_PROJECTS])
+    province.control = build_project_control(params, province, control_rng)
+    province.projects += province.control.projects
     province.meter_events = plan_census(params, province)
     return province
+
+
+def write_project_control(folder: Path, province: Province) -> dict[str, int]:
+    """The project control files and their truth into ``folder`` (docs/formats.md)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for kind, fmt in PROJECT_CONTROL_FORMATS.items():
+        rows = province.control.files.get(kind, [])
+        written[f"projects/{kind}"] = write_csv(folder / f"{kind}.csv", fmt.columns, rows)
+    for name, rows in province.control.truth.items():
+        written[f"projects/{name}"] = write_csv(folder / f"{name}.csv", tuple(rows[0]), rows)
+    return written
 
 
 def build_faults(params: SimParams, province: Province) -> list[Fault]:
@@ -141,6 +157,7 @@ def simulate_to_dir(
     files["labels"] = write_csv(
         out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)
     )
+    files.update(write_project_control(out_dir / "projects", province))
     census = {
         "metering_points": census_point_rows(params, province),
         "meter_calibrations": census_calibration_rows(params, province),

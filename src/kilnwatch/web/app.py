@@ -30,6 +30,7 @@ from kilnwatch.web.api import (
     mappings,
     metering,
     programme,
+    projects,
     readings,
     registry,
     report_schedules,
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
     router.include_router(supervision.router)
     router.include_router(metering.router)
     router.include_router(programme.router)
+    router.include_router(projects.router)
     return router
 
 

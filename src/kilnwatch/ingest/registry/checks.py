@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent
+from kilnwatch.domain.projects import LEGACY_STAGES, STAGES, stored_stage
 from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.ingest.hj212.model import parse_compat
 from kilnwatch.ingest.tables import CheckedRows, Record, TableKind, TableRow
@@ -27,7 +28,8 @@ from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, R
 
 ENTERPRISE_STATUSES = ("operating", "production_controlled", "shut")
 UNIT_STATUSES = ("operating", "production_controlled", "shut", "eliminated")
-PROJECT_STAGES = ("new", "under_construction", "existing")
+PROJECT_STAGES = (*STAGES, *LEGACY_STAGES)
+"""Today's stages and the first format's names (stored as today's)."""
 APPROVAL_STATES = ("pending", "approved", "rejected", "not_required")
 PROTOCOLS = ("http", "mqtt", "hj212")
 METER_LEVELS = ("entry", "sub_unit", "equipment")
@@ -146,7 +148,7 @@ def _check_project(r: TableRow, known: Known) -> Record:
         "enterprise_uscc": uscc,
         "code": r.key("project_code"),
         "name": r.text("name"),
-        "stage": r.choice("stage", PROJECT_STAGES),
+        "stage": stored_stage(r.choice("stage", PROJECT_STAGES)),
         "approval_state": r.choice("approval_state", APPROVAL_STATES),
         "unit_codes": unit_codes,
     }

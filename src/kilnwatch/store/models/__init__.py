@@ -131,3 +131,33 @@ from kilnwatch.store.models.programme import (  # noqa: E402
 )
 
 __all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
+
+from kilnwatch.store.models.projects import (  # noqa: E402
+    CapacityReplacement,
+    CoalSubstitution,
+    DispatchEntry,
+    ProductionCap,
+    ProjectApproval,
+    ProjectStageEvent,
+    ResidentLog,
+    ResidentSupervisor,
+    SiteFollowUp,
+    SiteVisit,
+    WeeklyReport,
+    WeeklySignature,
+)
+
+__all__ += [
+    "CapacityReplacement",
+    "CoalSubstitution",
+    "DispatchEntry",
+    "ProductionCap",
+    "ProjectApproval",
+    "ProjectStageEvent",
+    "ResidentLog",
+    "ResidentSupervisor",
+    "SiteFollowUp",
+    "SiteVisit",
+    "WeeklyReport",
+    "WeeklySignature",
+]

@@ -88,8 +88,20 @@ class Project(Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     stage: Mapped[str] = mapped_column(String(24))
+    """One of :data:`kilnwatch.domain.projects.STAGES`."""
     approval_state: Mapped[str] = mapped_column(String(24))
+    capacity: Mapped[float | None] = mapped_column(Float)
+    """New capacity the project builds [``capacity_unit``] (None: adds none)."""
+    capacity_unit: Mapped[str | None] = mapped_column(String(16))
+    replacement_kind: Mapped[str | None] = mapped_column(String(32))
+    """Kind of capacity replaced (``reference/projects/replacement_ratios.csv``); None: none."""
+    replacement_ratio: Mapped[float | None] = mapped_column(Float)
+    """Ratio set by the approval document where the policy table has none [-]."""
+    coal_t_per_year: Mapped[float | None] = mapped_column(Float)
+    """New coal consumption the project adds [t/a] (None: none)."""
+    stage_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    enterprise: Mapped[Enterprise] = relationship()
     units: Mapped[list[ProductionUnit]] = relationship(secondary=project_units)
 
 

@@ -26,6 +26,7 @@ PAGE_MODULES = (
     "programme",
     "reports",
     "emissions",
+    "projects",
 )
 
 
