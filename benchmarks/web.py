@@ -10,9 +10,10 @@ page's raw resolution reads a two-day window).
 
 Load: ``kilnwatch serve`` (one worker process by default, as a user runs it;
 ``BENCH_WEB_WORKERS``) on a free loopback port; this script is the second process: 50 users
-(10 province, 30 city, 10 enterprise) sign in through the sign-in form, land on their home
-page, then browse their pages (overview or city, enterprise, unit, meter, the read API raw and
-daily, findings queue and one finding, data quality) with a think time drawn uniformly from
+(10 province, 30 city, 10 enterprise; arriving over the first 10 s) sign in through the
+sign-in form, land on their home page, then browse their pages (overview or city,
+enterprise, unit, meter, the read API raw and daily, findings queue and one finding, data
+quality) with a think time drawn uniformly from
 2-8 s (``BENCH_WEB_THINK_S``; about 10 requests/s in all) for ``DURATION_S`` seconds after a
 15 s warm-up. Every page view counts, including the first (uncached) view of an enterprise,
 unit or meter met during the run. Reported: each page's p50 and p95 [ms] and the same-run
@@ -219,8 +220,9 @@ async def plan(client: httpx.AsyncClient, role: str, scope: str) -> dict[str, li
 
 async def user_loop(base: str, name: str, role: str, scope: str, deadline: float,
                     started: float, samples: dict[str, list[float]], errors: list[str],
-                    cold: dict[str, float]) -> None:  # fmt: skip
+                    cold: dict[str, float], delay_s: float) -> None:  # fmt: skip
     rng = random.Random(name)
+    await asyncio.sleep(delay_s)
     # uvicorn closes idle keep-alive connections after 5 s; expire them first on our side so
     # that a think time of up to 8 s never reuses a connection the server is closing
     limits = httpx.Limits(keepalive_expiry=3.0)
@@ -256,8 +258,12 @@ async def load(base: str, users: dict[str, list[tuple[str, str]]]) -> dict[str, 
     now = time.monotonic()
     started, deadline = now + WARMUP_S, now + WARMUP_S + DURATION_S
     load_before = os.getloadavg()[0]
-    tasks = [user_loop(base, name, role, scope, deadline, started, samples, errors, cold)
-             for role, members in users.items() for name, scope in members]  # fmt: skip
+    # users arrive over the first two thirds of the warm-up, not all in the same instant (50
+    # scrypt password checks at once would time out on a loaded two-core machine)
+    everyone = [(role, name, scope) for role, members in users.items() for name, scope in members]
+    step = WARMUP_S * 2 / 3 / len(everyone)
+    tasks = [user_loop(base, name, role, scope, deadline, started, samples, errors, cold, i * step)
+             for i, (role, name, scope) in enumerate(everyone)]  # fmt: skip
     await asyncio.gather(*tasks)
     load_after = os.getloadavg()[0]
 

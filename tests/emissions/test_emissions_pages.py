@@ -60,6 +60,8 @@ def test_province_enterprise_and_stack_pages(web: TestClient, stack_day: Session
     assert stack.status_code == 200 and "CL1" in stack.text
     en = web.get("/emissions?period=2025-03-02", headers={"Accept-Language": "en"})
     assert en.status_code == 200
+    ent_page = web.get(f"/enterprises/{href[1].rsplit('/', 1)[1]}?period=2025-03-02")
+    assert ent_page.status_code == 200 and "污染物排放与用水" in ent_page.text
 
 
 def test_city_outside_sees_no_stack(web: TestClient, stack_day: Session) -> None:

@@ -123,3 +123,29 @@ def test_kind_from_name_or_option(session: Session, folder: Path) -> None:
     with pytest.raises(InputError):
         import_sources(session, odd)
     assert import_sources(session, odd, kind="market_prices").created == {"market_prices": 1}
+
+
+@pytest.mark.parametrize(
+    ("item", "unit", "field", "reason"),
+    [
+        ("energy:electricity", "m3", "unit", "is not a unit of electricity"),
+        ("production:no_such_product", "t", "item", "unknown product"),
+        ("energy:no_such_fuel", "t", "item", "unknown carrier"),
+        ("stock_closing:raw_coal", "kWh", "unit", "is not a unit of raw_coal"),
+    ],
+)
+def test_statistical_items_and_units_are_checked_at_import(
+    folder: Path, session: Session, item: str, unit: str, field: str, reason: str
+) -> None:
+    """Issue 12: an item verification cannot use is refused with its row and field."""
+    path = folder / "statistical_reports.csv"
+    path.write_text(
+        "enterprise_uscc,period,item,quantity,unit\n"
+        f"{USCC},2025-03,energy:raw_coal,10,t\n"
+        f"{USCC},2025-03,{item},10,{unit}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        import_sources(session, path)
+    text = str(rejected.value) + " ".join(str(e) for e in getattr(rejected.value, "errors", []))
+    assert "row 2" in text and f"'{field}'" in text and reason in text, text

@@ -187,3 +187,11 @@ def test_finding_to_closure_through_the_pages(browser: TestClient, engine: Engin
     assert "sv-closed" not in client.get(url).text
     assert 'id="item-status">已办结' in client.get(url).text
     assert client.get("/supervision/notices").status_code == 200
+    form = client.get(f"/supervision/new?finding={finding_id}&kind=special")
+    assert 'name="kind" value="special"' in form.text
+    r = client.post("/supervision/new", data={"finding": str(finding_id), "kind": "special",
+                    "title": "计量专项督查", "required_action": "全部计量器具",
+                    "csrf_token": token(form.text)}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    special = client.get(r.headers["location"].split("?")[0]).text
+    assert "计量专项督查" in special and 'id="act-start"' in special

@@ -16,7 +16,7 @@ from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.reference.verify_rules import RuleParameter, load_verify_rules
-from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
+from kilnwatch.store.models import LogisticsWaybill, StatisticalReport, TaxInvoice
 from kilnwatch.verify.check import GROUPS, KINDS, WINDOW_MONTHS
 from kilnwatch.verify.checks import CHECKS, _declared, run_checks, run_province_checks
 from kilnwatch.verify.context import (
@@ -69,11 +69,26 @@ def _month_rows(
                          item="raw_coal", quantity_t=float(q))
         for n, q in enumerate(lots_in)
     ] + [
-        LogisticsWaybill(waybill_no=f"O{period}-{n}", enterprise_id=ent, shipped_on=day,
-                         direction="out", mode="road", item="product:clinker", quantity_t=50.0)
-        for n in range(20)
+        LogisticsWaybill(waybill_no=f"O{period}-{n}", enterprise_id=ent,
+                         shipped_on=day.replace(day=1 + n), direction="out", mode="road",
+                         item="product:clinker", quantity_t=1000.0 / 28)
+        for n in range(28)
     ]  # fmt: skip
     return invoices, waybills
+
+
+def _production(period: str) -> dict[str, StatisticalReport]:
+    """Production reported 30 % above what was shipped."""
+    report = StatisticalReport(
+        enterprise_id=1,
+        period=period,
+        item="production:clinker",
+        quantity=1300.0,
+        unit="t",
+        source_file="s.csv",
+        source_row=1,
+    )
+    return {report.item: report}
 
 
 def _context(settings_path: Path | None = None) -> EnterpriseContext:
@@ -85,7 +100,7 @@ def _context(settings_path: Path | None = None) -> EnterpriseContext:
     ones = np.ones(hours, dtype=np.int64)
     series = Series(ts, values, np.full(hours, "", dtype=object), ones, values, ones * 600, ones)
     invoices, waybills = _month_rows(WINDOW.period, WINDOW.month.days)
-    sources = Sources(invoices=invoices, waybills=waybills)
+    sources = Sources(invoices=invoices, waybills=waybills, stats=_production(WINDOW.period))
     earlier = []
     for w in EARLIER:
         readings = _hours(w.month.days) - (5 if w.period == INCOMPLETE else 0)
@@ -98,6 +113,7 @@ def _context(settings_path: Path | None = None) -> EnterpriseContext:
                 month_invoices,
                 month_waybills,
                 {COAL.id: MonthTotal(TONNES_PER_H * readings, readings)},
+                _production(w.period),
             )
         )
     info = EnterpriseInfo(1, "U1", "cement", (COAL,), ())
@@ -202,6 +218,7 @@ WINDOWED = {
     "verify.fuel.invoice_vs_metered": "months",
     "verify.coal_balance.unmetered": "months",
     "verify.revenue.sales_vs_shipped": "months",
+    "verify.production.reported_vs_shipped": "months",
 }
 
 

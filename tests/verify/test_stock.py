@@ -127,3 +127,28 @@ def test_the_longest_stretch_without_delivery_counts_the_window_edges() -> None:
     )
     assert longest_without([], first, 31) == 31
     assert longest_without([date(2025, 3, 10)], first, 31) == 21  # 11-31
+
+
+def _shipped_daily(plant: Plant) -> None:
+    """Clinker leaves the plant by road every day, as produced."""
+    daily = plant.clinker.reshape(31, 24).sum(axis=1)
+    for d, tonnes in enumerate(daily):
+        plant.extra.append(
+            LogisticsWaybill(waybill_no=f"O{d}", shipped_on=date(2025, 3, 1 + d), direction="out",
+                             mode="road", item="product:clinker", quantity_t=float(tonnes))
+        )  # fmt: skip
+
+
+def test_production_is_compared_with_shipments(session: Session) -> None:
+    plant = Plant()
+    _shipped_daily(plant)
+    plant.stats["production:clinker"] *= 1.10
+    found = _findings(session, plant)
+    assert "verify.production.reported_vs_shipped" in found
+    assert found["verify.production.reported_vs_shipped"]["basis"] == "lot_history"
+
+
+def test_production_shipped_as_produced_is_no_finding(session: Session) -> None:
+    plant = Plant()
+    _shipped_daily(plant)
+    assert _findings(session, plant) == {}

@@ -51,6 +51,7 @@ SCOPED_PARAMS = {"enterprise_id", "unit_id", "meter_id", "finding_id"}
 ANONYMOUS_API = {"/api/v1/auth/token", "/api/v1/reports"}
 ANONYMOUS_PAGES = {"/signin", "/lang", "/healthz", "/docs", "/docs/oauth2-redirect", "/redoc"}
 ANONYMOUS_PAGES |= {"/", "/welcome"}
+ANONYMOUS_PAGES |= {"/complaints/new"}  # the public complaint form (举报, issue 15): cities only
 
 
 @pytest.fixture

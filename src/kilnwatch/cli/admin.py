@@ -68,6 +68,24 @@ def user_add(
         raise fail(exc) from exc
 
 
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[
+        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Set a user's password (an administrator's reset); signs the user out everywhere."""
+    from kilnwatch.store.repos.users import set_password
+
+    try:
+        with session_scope() as session:
+            set_password(session, username, password)
+            console.print(f"password of {username} changed; its browser sessions are closed")
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+
+
 @user_app.command("list")
 def user_list() -> None:
     """List users with their roles and jurisdictions."""

@@ -19,6 +19,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.energy import energy_kgce
+from kilnwatch.domain.units import convert, dimension_of
+from kilnwatch.errors import KilnwatchError
 from kilnwatch.formats import EXTERNAL_SOURCE_FORMATS
 from kilnwatch.ingest.tables import (
     Record,
@@ -28,6 +31,8 @@ from kilnwatch.ingest.tables import (
     TextEncoding,
     import_tables,
 )
+from kilnwatch.reference.energy import load_coal_coefficients, load_densities
+from kilnwatch.reference.registry import load_processes
 from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
 
@@ -53,13 +58,49 @@ def _enterprise_id(r: TableRow, usccs: Mapping[str, int]) -> int:
 
 
 def _stat(r: TableRow, usccs: Mapping[str, int]) -> Record:
+    item, unit = r.pattern("item", _STAT_ITEM, _STAT_ITEMS), r.unit()
+    if item and unit and _STAT_ITEM.match(item):
+        problem = _stat_item_problem(item, unit)
+        if problem:
+            r.fail("item" if "unknown" in problem else "unit", problem)
     return {
         "enterprise_id": _enterprise_id(r, usccs),
         "period": r.month(),
-        "item": r.pattern("item", _STAT_ITEM, _STAT_ITEMS),
+        "item": item,
         "quantity": r.non_negative("quantity"),
-        "unit": r.unit(),
+        "unit": unit,
     }
+
+
+def _stat_item_problem(item: str, unit: str) -> str | None:
+    """Why a statistical item cannot be checked in ``unit`` (issue 12: ``energy:electricity``
+    in ``m3`` or ``production:no_such_product`` used to import and be skipped silently), or
+    None. A product must be one of ``processes.csv`` and its unit convert to the product's; a
+    carrier's unit must convert to standard coal by GB/T 2589 (``energy_kgce``)."""
+    kind, _, name = item.partition(":")
+    if kind == "production":
+        product_units = {p.product: p.product_unit for p in load_processes().values()}
+        if name not in product_units:
+            return f"unknown product {name!r} (products of reference/registry/processes.csv)"
+        try:
+            convert(1.0, unit, product_units[name])
+        except KilnwatchError:
+            return f"unit {unit!r} is not a unit of {name} (measured in {product_units[name]})"
+        return None
+    units = [c.unit for c in load_coal_coefficients() if c.carrier == name]
+    if not units:
+        return f"unknown carrier {name!r} (carriers of the GB/T 2589 coefficient table)"
+    try:
+        energy_kgce(name, 1.0, unit)
+        return None
+    except KilnwatchError:
+        pass
+    dimensions = {dimension_of(u) for u in units}
+    if name in load_densities():  # a liquid metered by volume converts through its density
+        dimensions |= {"mass", "volume"}
+    if dimension_of(unit) in dimensions:
+        return None
+    return f"unit {unit!r} is not a unit of {name} ({', '.join(sorted(set(units)))})"
 
 
 def _invoice(r: TableRow, usccs: Mapping[str, int]) -> Record:

@@ -9,6 +9,7 @@ every enterprise of the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
@@ -22,6 +23,7 @@ CHECKS = Checks(
         balance.RATIO_CHECK,
         reported.ENERGY_CHECK,
         reported.PRODUCTION_CHECK,
+        reported.SHIPPED_CHECK,
         electricity.GRID_CHECK,
         electricity.INVOICE_CHECK,
         fuel.INVOICE_CHECK,
@@ -51,6 +53,7 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
         if check.run is not None and ctx.settings.enabled(check.code):
             out += _declared(check, check.run(ctx))
     out = fuel.without_coal_explained_by_meters(out)
+    out = _stuck_consequences_as_info(ctx, out)
     return _without_explained_ratios(ctx, _without_capped_repeats(out))
 
 
@@ -91,6 +94,39 @@ def _without_explained_ratios(ctx: EnterpriseContext, findings: list[Finding]) -
         )
 
     return [f for f in findings if not explained(f)]
+
+
+def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:
+    """A comparison that involves a stuck meter (its own shift, its parent's ratio, the
+    reports or the grid against the entry meters of its carrier) differs because the meter
+    repeats a value: the stuck meter is the finding; the consequences become informational."""
+    stuck = {f.meter_id for f in findings if f.rule_code == timeseries.STUCK}
+    stuck.discard(None)
+    if not stuck:
+        return findings
+    stuck_carriers = {
+        ctx.meters[i].info.carrier
+        for i in stuck
+        if i is not None and i in ctx.meters and ctx.meters[i].info.level == "entry"
+    }
+
+    def involved(f: Finding) -> bool:
+        if f.rule_code in (timeseries.STUCK, balance.CAPPED) or f.severity == "info":
+            return False
+        if f.meter_id is not None:
+            related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
+            return bool(related & stuck)
+        item = str(f.evidence.get("item", ""))
+        carrier = "electricity" if f.rule_code.startswith("verify.electricity.") else None
+        carrier = item.partition(":")[2] if item.startswith("energy:") else carrier
+        return carrier in stuck_carriers
+
+    return [
+        replace(f, severity="info", message=f"{f.message} (explained by a stuck meter)")
+        if involved(f)
+        else f
+        for f in findings
+    ]
 
 
 def _without_capped_repeats(findings: list[Finding]) -> list[Finding]:

@@ -145,7 +145,8 @@ def stock_balance(
     first = window.start_at.date()
     span_days = max(((end or first) - first).days, 1)
     dry_days = longest_without(delivered_on, first, span_days)
-    lot_tol = max(lot_multiplier * lot / received, dry_days / span_days)
+    # the stock covered the dry days and the day of the next delivery (at the mean rate)
+    lot_tol = max(lot_multiplier * lot / received, (dry_days + 1) / span_days if dry_days else 0)
     return StockBalance(
         "lot_history",
         received,

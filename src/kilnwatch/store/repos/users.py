@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Role, check_jurisdiction, hash_secret
-from kilnwatch.store.models import Enterprise, Region, User
+from kilnwatch.store.models import Enterprise, Region, User, WebSession
+
+MIN_PASSWORD_CHARS = 8
+"""NIST SP 800-63B §5.1.1.2: memorized secrets at least 8 characters."""
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InputError(f"must be at least {MIN_PASSWORD_CHARS} characters", field="password")
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Change ``username``'s password (by the user, or reset by an administrator) and end every
+    signed-in browser session of the user, so a leaked session cannot outlive the change."""
+    _check_password(password)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InputError(f"unknown user {username!r}", field="username")
+    user.password_hash = hash_secret(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+    return user
 
 
 def add_user(
@@ -19,8 +40,7 @@ def add_user(
     enterprise_uscc: str | None = None,
     display_name: str = "",
 ) -> User:
-    if len(password) < 8:
-        raise InputError("must be at least 8 characters", field="password")
+    _check_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InputError(f"user {username!r} exists", field="username")
     enterprise_id = None

@@ -18,7 +18,7 @@ from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
-from kilnwatch.verify.evidence import finding, rounded, tce_of, utc_at
+from kilnwatch.verify.evidence import Tolerance, finding, rounded, tce_of, utc_at
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
 
@@ -198,6 +198,7 @@ def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
     by a child's own intensity drop (:func:`intensity_drops`) is that child's finding."""
     search = ShiftSearch.of(ctx.settings, RATIO)
     attribution = Attribution.of(ctx.settings)
+    tolerance = Tolerance.of(ctx.settings, RATIO)
     child_shifts = intensity_drops(ctx)
     out = []
     for parent in ctx.meters.values():
@@ -208,6 +209,10 @@ def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
         kids = np.sum([c.daily for c in children], axis=0)
         x = np.where(ok, parent.daily / np.where(kids > 0, kids, 1.0), np.nan)
         shift = search.find(x, "short")
+        if shift is not None:
+            meters = (parent, *children)
+            tol = tolerance.of_meters(m.info.accuracy_pct for m in meters)
+            shift = oriented_by_losses(x, shift, tol)
         if shift is None or _explained(shift, children, child_shifts):
             continue
         culprit = _child_reading_low(ctx, attribution, children, (kids, ok), shift)
@@ -216,6 +221,30 @@ def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
         else:
             out.append(_ratio_finding(ctx, parent, children, shift))
     return out
+
+
+def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
+    """The abnormal side of a ratio shift that splits the month in two, by physics rather
+    than by length: a parent meter never reads less than its sub-meters (the difference is
+    losses, ≥ 0), so a side whose ratio parent / Σ sub-meters is below 1 − ``tolerance`` (the
+    meters' accuracy) is abnormal when the other is not; otherwise the side with the higher
+    ratio is (normal losses are the lower level: a load behind the parent or a sub-meter
+    reading low raises it). A fault running to the month's end is often the longer side."""
+    days = x.size
+    if (shift.start_day == 0) == (shift.end_day == days):
+        return shift  # inside the month: no contiguous complement to choose
+    other = (shift.end_day, days) if shift.start_day == 0 else (0, shift.start_day)
+    inside = x[shift.start_day : shift.end_day]
+    outside = x[other[0] : other[1]]
+    if not np.isfinite(inside).any() or not np.isfinite(outside).any():
+        return shift
+    level_in, level_out = float(np.nanmean(inside)), float(np.nanmean(outside))
+    impossible_in, impossible_out = level_in < 1 - tolerance, level_out < 1 - tolerance
+    abnormal_inside = impossible_in if impossible_in != impossible_out else level_in > level_out
+    if abnormal_inside:
+        return shift
+    tested = window_change(x, *other)
+    return shift if tested is None else Shift(other[0], other[1], tested[0], tested[1])
 
 
 def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
@@ -383,5 +412,6 @@ RATIO_CHECK = Check(
     "integrity",
     {PARENT_EXCEEDS: ("submeter_mismatch",), PARENT_BELOW: METER_FAULTS, CHILD_LOW: METER_FAULTS},
     run=check_submeters,
+    shared=Tolerance.PARAMETERS,
 )
 CAPPED_CHECK = Check(CAPPED, "integrity", {CAPPED: ("meter_capped",)}, run=check_capped)

@@ -23,7 +23,7 @@ from kilnwatch.store.models import Enterprise, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
-from kilnwatch.web.pages.registry import NavItem, add_nav
+from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.seam import Period
 
@@ -227,3 +227,23 @@ def stack_emissions(unit_id: int, env: SignedIn) -> Response:
         (row[0], None),
     ]
     return _render(env, f"{ent.name} {row[0]}", picker, accounts, tables, crumbs)
+
+
+def _enterprise_section(req: SectionRequest) -> dict[str, Any] | None:
+    """The enterprise page's emissions block: its stacks in the page's period (hidden when it
+    has no monitored stack); the full view is ``/emissions/enterprises/{id}``."""
+    env, e = req.env, req.subject
+    key = ("emissions-section", env.scope_key, env.locale, e.id, req.period.label)
+
+    def load() -> Table | None:
+        scope = emissions_scope(env.db, env.me, req.period, uscc=e.uscc)
+        return _stacks(env, scope, scope.accounts) if scope.accounts else None
+
+    table = env.cached(key, load)
+    return None if table is None else {"tables": [table]}
+
+
+add_section(
+    Section("enterprise", "emissions", "emissions.title", "sections/_tables.html",
+            _enterprise_section, order=70)
+)  # fmt: skip

@@ -8,9 +8,10 @@ from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from kilnwatch.errors import RateLimitedError
+from kilnwatch.errors import InputError, RateLimitedError
 from kilnwatch.identity import verify_secret
 from kilnwatch.store.models import Enterprise, User
+from kilnwatch.store.repos.users import set_password
 from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
 from kilnwatch.web.i18n import pick_locale
 from kilnwatch.web.pages.kit import SignedIn, Visitor, done, home_of, page_router, redirect
@@ -106,6 +107,47 @@ def database_is_empty(env: Visitor) -> bool:
 @router.get("/welcome")
 def welcome(env: Visitor) -> Response:
     return env.render("welcome.html", {"crumbs": [(env.t("welcome.title"), None)]})
+
+
+@router.get("/account/password")
+def password_form(env: SignedIn) -> Response:
+    return env.render("password.html", {"crumbs": [(env.t("auth.change_password"), None)]})
+
+
+@router.post("/account/password")
+def change_password(
+    env: SignedIn,
+    current: Annotated[str, Form(max_length=256)],
+    new: Annotated[str, Form(max_length=256)],
+    repeat: Annotated[str, Form(max_length=256)],
+) -> Response:
+    """The signed-in user's own change: the current password first (throttled like a sign-in),
+    then every browser session of the user is closed, this one included."""
+    env.me  # noqa: B018 - signed in (SignedIn guarantees it; this narrows env.user)
+    user = env.user
+    assert user is not None
+    context: dict[str, object] = {"crumbs": [(env.t("auth.change_password"), None)]}
+    address = client_address(env.request)
+    try:
+        refuse_if_throttled(env.db, env.settings, user.username, address)
+    except RateLimitedError as exc:
+        context["error"] = env.t("auth.rate_limited", minutes=max(1, round(exc.retry_after_s / 60)))
+        return env.render("password.html", context, status_code=429)
+    if not verify_secret(current, user.password_hash):
+        note_failure(env.request, user.username)
+        context["error"] = env.t("auth.wrong")
+        return env.render("password.html", context, status_code=401)
+    if new != repeat:
+        context["error"] = env.t("auth.password_mismatch")
+        return env.render("password.html", context, status_code=422)
+    try:
+        set_password(env.db, user.username, new)
+    except InputError as exc:
+        context["error"] = exc.reason
+        return env.render("password.html", context, status_code=422)
+    response = redirect("/signin")
+    clear_session_cookie(response, env.settings)
+    return response
 
 
 @router.get("/me")

@@ -285,6 +285,7 @@ def new_rectification(
     finding: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     enterprise: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     error: str | None = None,
+    kind: Annotated[str, Query(pattern="^(rectification|special)$")] = "rectification",
 ) -> Response:
     env.require(env.me.role in REGULATOR_ROLES, "only a supervisor opens a rectification")
     f = get_finding(env.db, env.me, finding) if finding else None
@@ -292,6 +293,7 @@ def new_rectification(
     e = get_enterprise(env.db, env.me, wanted) if wanted else None
     context = {
         "finding": f, "enterprise": e, "due_on": default_due_date().isoformat(), "error": error,
+        "kind": kind if f else "rectification",
         "crumbs": [(env.t("nav.supervision"), "/supervision"), (env.t("sv.new"), None)],
     }  # fmt: skip
     return env.render("supervision_new.html", context)
@@ -305,12 +307,18 @@ def create_rectification(
     due_on: Annotated[str, Form(max_length=10)] = "",
     finding: Annotated[str, Form(max_length=12)] = "",
     enterprise: Annotated[str, Form(max_length=12)] = "",
+    kind: Annotated[str, Form(pattern="^(rectification|special)$")] = "rectification",
 ) -> Response:
     me = env.me
     env.require(me.role in REGULATOR_ROLES, "only a supervisor opens a rectification")
     try:
         due = date.fromisoformat(due_on) if due_on else default_due_date()
-        if finding.isdigit():
+        if finding.isdigit() and kind == "special":
+            f = get_finding(env.db, me, int(finding))
+            item = open_special(env.db, me, source_code="verify.finding", source_ref=finding,
+                                title=title or f"{f.rule_code} · {f.period}",
+                                scope=required_action, due_on=due)  # fmt: skip
+        elif finding.isdigit():
             item = rectify_finding(env.db, me, int(finding), due_date=due,
                                    required_action=required_action)  # fmt: skip
         elif enterprise.isdigit():
@@ -330,7 +338,7 @@ def create_rectification(
         env.db.rollback()
         fid = int(finding) if finding.isdigit() else None
         eid = int(enterprise) if enterprise.isdigit() else None
-        response = new_rectification(env, fid, eid, error=exc.reason)
+        response = new_rectification(env, fid, eid, error=exc.reason, kind=kind)
         response.status_code = 422
         return response
     return done(env, f"/supervision/items/{item.id}?done=create")
