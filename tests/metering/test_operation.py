@@ -56,3 +56,13 @@ def test_no_witness_no_stuck_meter(session: Session) -> None:
     end = START + timedelta(hours=HOURS)
     op = enterprise_operation(session, [ent.id], START, end)[ent.id]
     assert op.count(STUCK) == 0 and op.count(SILENT) == 1 and op.count(REPLACED) == 1
+
+
+def test_a_window_past_the_data_stops_at_the_data(session: Session, tmp_path: Path) -> None:
+    ent = load_registry(session, tmp_path)
+    load_readings(session)
+    late = START + timedelta(days=30)
+    op = enterprise_operation(session, [ent.id], START, late)[ent.id]
+    # the instant SO2 reading at START + HOURS opens one more hour
+    assert {m.meter_code: m.hours for m in op.meters}["M-JN-E0"] == HOURS + 1
+    assert op.count(SILENT) == 1 and op.count(STUCK) == 1

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.metering.census import DEFAULT_ALERT_DAYS, calibration_gaps, latest_results
@@ -286,6 +286,18 @@ def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], expected: set[d
     return op
 
 
+def _data_end(session: Session, start: datetime, end: datetime) -> datetime:
+    """The end of the newest hour with any reading in ``[start, end)`` (``start`` without
+    any): a window reaching past the data stops there, so the hours not yet delivered by
+    anyone are not counted as every meter falling silent."""
+    newest = session.scalar(
+        select(func.max(Rollup.period_start)).where(
+            Rollup.grain == "hour", Rollup.period_start >= start, Rollup.period_start < end
+        )
+    )
+    return newest + HOUR if newest is not None else start
+
+
 def enterprise_operation(
     session: Session,
     enterprise_ids: Sequence[int],
@@ -295,13 +307,15 @@ def enterprise_operation(
     as_of: date | None = None,
     settings: OperationSettings | None = None,
 ) -> dict[int, EnterpriseOperation]:
-    """Meter operation of each enterprise over ``[start, end)`` (UTC, whole hours).
+    """Meter operation of each enterprise over ``[start, end)`` (UTC, whole hours), cut at the
+    newest hour with data of the whole platform.
 
     The public entry point for other capabilities (projects, supervision): per enterprise the
     online rate, completeness, meters past their calibration due date on ``as_of`` (default:
     the day before ``end``) and the operation events. The caller scopes ``enterprise_ids``.
     """
     settings = settings or OperationSettings()
+    end = min(end, _data_end(session, start, end))
     window = _Window(start, end, settings)
     as_of = as_of or (end - timedelta(microseconds=1)).date()
     meters = list(session.scalars(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from kilnwatch.metering import enterprise_census, enterprise_operation
 from kilnwatch.metering.census import EnterpriseCensus, census_day
 from kilnwatch.metering.rollout import rollout
+from kilnwatch.reference.registry import load_industries
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import CellValue, Column, ReportDocument, Section, Table, Text
 from kilnwatch.reports.enterprise import carrier_names
@@ -35,6 +36,11 @@ TITLE = Text(
 def _census_day(ctx: ReportContext) -> date:
     today = ctx.generated_at.astimezone(ctx.period.zone).date()
     return census_day(ctx.period.stop - timedelta(days=1), today)
+
+
+def _industry(industry: str) -> CellValue:
+    row = load_industries().get(industry)
+    return Text(row.name_zh, row.name_en) if row else industry
 
 
 def _carrier(carrier: str) -> CellValue:
@@ -129,7 +135,7 @@ def _rollout_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: da
         Column("behind", kind="text", header=Text("滞后", "Behind")),
     )
     rows = tuple(
-        (names.get(r.city_code, r.city_code), r.deadline, r.industry, r.enterprises,
+        (names.get(r.city_code, r.city_code), r.deadline, _industry(r.industry), r.enterprises,
          r.with_census, r.configured, r.progress_fraction, YES if r.behind(day) else NO)
         for r in rollout(censuses)
     )  # fmt: skip

@@ -66,6 +66,7 @@ def water(
 
 
 @router.get("/limits")
-def limits() -> list[dict[str, Any]]:
-    """The sourced emission limits (reference/emissions/limits.csv)."""
+def limits(_: PrincipalDep) -> list[dict[str, Any]]:
+    """The sourced emission limits (reference/emissions/limits.csv); signed-in users only, as
+    every API route but sign-in and the report catalogue (docs/security.md)."""
     return [asdict(row) for row in load_emission_limits().values()]
