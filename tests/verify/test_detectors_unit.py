@@ -122,6 +122,15 @@ def test_a_meter_replacement_is_a_monitoring_event() -> None:
     assert found[0].evidence["replacements"][0]["at"].endswith("+08:00")  # local time
 
 
+def test_a_day_with_a_replaced_register_is_not_compared() -> None:
+    """The step of a replacement cannot be counted: that day is not a full day (the ratio and
+    intensity checks skip it instead of seeing a one-hour drop)."""
+    values = 1e6 + np.arange(HOURS + 1, dtype=np.float64) * 10
+    values[100:] = values[100:] - values[100] + 3.0  # hour 100: day 4
+    full = _single(values, "counter").meters[1].full_days()
+    assert not full[(100 - 1) // 24] and full.sum() == full.size - 1
+
+
 def test_level_shift_orientation() -> None:
     x = 1 + 0.01 * np.random.default_rng(1).standard_normal(31)
     assert level_shift(x, 2, 6, 0.02) is None

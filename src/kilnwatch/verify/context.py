@@ -76,6 +76,8 @@ class MeterData:
     daily: F64  # daily quantities [meter unit]
     daily_n: I64  # readings per day
     step_s: int  # the meter's usual reading interval [s] (0 when unknown)
+    uncounted: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Per day, register steps that could not be counted (a counter reset or replacement)."""
     repeats_ts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Timestamps [epoch s] of deliveries that repeated a stored value (one per delivery)."""
 
@@ -84,8 +86,10 @@ class MeterData:
         return 86_400 // self.step_s if self.step_s else 0
 
     def full_days(self) -> np.ndarray:
-        """Days whose readings are all there (a partial day is not compared)."""
-        return self.daily_n >= max(self.expected_per_day, 1)
+        """Days whose readings are all there and countable (a partial day, or a day with a
+        counter reset or replacement, is not compared)."""
+        full = self.daily_n >= max(self.expected_per_day, 1)
+        return full & (self.uncounted == 0) if self.uncounted.size == full.size else full
 
     def undercounts(self) -> bool:
         """An interval meter that missed readings undercounts the period; a counter does not
@@ -178,6 +182,7 @@ def meter_data(
         daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
         daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
         step_s=median_step_s(series.ts_s),
+        uncounted=daily_counts(ts_q[~np.isfinite(qty)], window.start_s, window.month.days),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )
 
