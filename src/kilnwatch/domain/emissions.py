@@ -86,5 +86,11 @@ def hourly_amount_kg(
     -----
     ``M = C × Q × t × 10⁻⁶``: dimensional (mg/m3 × m3/h × h = mg; 10⁶ mg per kg). The clause of
     HJ 75-2017 that states it was not read (FACTS.md §1.5).
+
+    References
+    ----------
+    .. [1] HJ 75-2017, 固定污染源烟气（SO2、NOX、颗粒物）排放连续监测技术规范 (continuous emission
+       monitoring of stationary sources): emission amounts from concentration and flow at
+       standard dry state; clause not verified, the formula here is dimensional.
     """
     return concentration_mg_m3 * flow_m3_per_h * hours / MG_PER_KG
