@@ -53,7 +53,22 @@ TOLERANCE_T = 1e-9
 
 @dataclass(frozen=True)
 class Blocker:
-    """Why a project may not enter a stage: a stable code and its evidence."""
+    """Why a project may not enter a stage: a stable code and its evidence.
+
+    Parameters
+    ----------
+    code : str
+        Stable dotted code, e.g. ``projects.replacement.short`` [-]
+    message : str
+        Short English explanation (pages translate the code) [-]
+    evidence : Mapping
+        The figures behind it: base, ratio, required, committed, done... [as named]
+
+    References
+    ----------
+    .. [1] 工信部原〔2021〕46号《钢铁行业产能置换实施办法》 (what a replacement plan must show
+       before approval and before production).
+    """
 
     code: str
     message: str
@@ -62,8 +77,22 @@ class Blocker:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One line of a ledger: a quantity [capacity unit or t/a] and whether it is done
-    (capacity retired, substitution achieved)."""
+    """One line of a ledger: retired capacity or substituted coal, and whether it is done.
+
+    Parameters
+    ----------
+    quantity : float
+        Capacity retired [``unit``] or coal substituted [t/a]
+    unit : str
+        The unit of ``quantity``; must be the ledger's [-]
+    done : bool
+        Capacity actually retired (dismantled) or substitution achieved [-]
+
+    References
+    ----------
+    .. [1] 工信部原〔2021〕46号, arts. on 产能置换方案 (retired capacity listed per line, verified
+       as dismantled before the new capacity produces).
+    """
 
     quantity: float
     unit: str
@@ -77,6 +106,26 @@ class Ledger:
     ``required = base × ratio``; ``committed`` is every entry, ``done`` the entries already
     retired/achieved; the plan balances when ``committed ≥ required`` and is fulfilled when
     ``done ≥ required``. ``ratio`` None: the policy ratio is unknown (nothing can be checked).
+
+    Parameters
+    ----------
+    base : float
+        New capacity [``unit``] or new coal consumption [t/a]
+    unit : str
+        The unit every entry counts in [-]
+    ratio : float or None
+        Policy ratio, retired or substituted per new; None when not sourced [-]
+    committed : float
+        Sum of every entry [``unit``]
+    done : float
+        Sum of the entries already retired or achieved [``unit``]
+    prohibited : bool
+        Policy forbids new capacity of this kind here [-]
+
+    References
+    ----------
+    .. [1] 工信部原〔2021〕46号 and 工信部原〔2021〕80号 (replacement ratios); 国发〔2023〕24号
+       (等量或减量替代), ratios in ``reference/projects/``.
     """
 
     base: float
@@ -120,9 +169,24 @@ def ledger(
     Parameters
     ----------
     base : float
-        New capacity [``unit``] or new coal consumption [t/a].
+        New capacity or new coal consumption [``unit``]
+    unit : str
+        The unit of ``base`` and of every entry [-]
     ratio : float or None
-        Policy ratio: retired per new [-], None when not sourced.
+        Policy ratio, retired per new; None when not sourced [-]
+    entries : iterable of LedgerEntry
+        The lines of the plan [``unit``]
+    prohibited : bool
+        Policy forbids new capacity of this kind here [-]
+
+    Returns
+    -------
+    Ledger
+        The sums and the requirement [``unit``]
+
+    References
+    ----------
+    .. [1] 工信部原〔2021〕46号《钢铁行业产能置换实施办法》; 国发〔2023〕24号 (coal substitution).
     """
     committed = done = 0.0
     for e in entries:
@@ -135,22 +199,69 @@ def ledger(
 
 @dataclass(frozen=True)
 class ProjectFacts:
-    """What the stage rules look at; ``replacement``/``coal`` None when not required."""
+    """What the stage rules look at; ``replacement``/``coal`` None when not required.
+
+    Parameters
+    ----------
+    stage : str
+        The project's current stage (:data:`STAGES`) [-]
+    approvals : Mapping
+        Approval kind → status; missing kinds are not granted [-]
+    replacement : Ledger or None
+        Capacity replacement ledger, None when the kind needs none [capacity unit]
+    coal : Ledger or None
+        Coal substitution ledger, None when the project burns no coal [t/a]
+
+    References
+    ----------
+    .. [1] 《固定资产投资项目节能审查办法》 (国家发展改革委令 2023年第2号): no construction before
+       the energy review is granted; 环评 and 备案/核准 likewise.
+    """
 
     stage: str
     approvals: Mapping[str, str]
-    """Approval kind → status (missing kinds are not granted)."""
     replacement: Ledger | None
     coal: Ledger | None
 
 
 def stored_stage(stage: str) -> str:
-    """A first-format name (``new``, ``existing``) as today's; any other text unchanged."""
+    """A first-format name (``new``, ``existing``) as today's; any other text unchanged.
+
+    Parameters
+    ----------
+    stage : str
+        A stage as stored by any registry format [-]
+
+    Returns
+    -------
+    str
+        Today's name where the first format used another [-]
+
+    References
+    ----------
+    .. [1] docs/formats.md, projects.csv ``stage`` (first format: new, under_construction,
+       existing).
+    """
     return LEGACY_STAGES.get(stage, stage)
 
 
 def normal_stage(stage: str) -> str:
-    """``stage`` with the first format's names (``new``, ``existing``) read as today's."""
+    """``stage`` with the first format's names (``new``, ``existing``) read as today's.
+
+    Parameters
+    ----------
+    stage : str
+        A stage name from a file, the API or the store [-]
+
+    Returns
+    -------
+    str
+        One of :data:`STAGES`; an unknown name raises ``ValueError`` [-]
+
+    References
+    ----------
+    .. [1] docs/projects.md (stages) and docs/formats.md (projects.csv).
+    """
     stage = stored_stage(stage)
     if stage not in STAGES:
         raise ValueError(f"unknown project stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -159,7 +270,24 @@ def normal_stage(stage: str) -> str:
 
 def transition_allowed(current: str, target: str) -> bool:
     """One step forward along the chain, ``stopped`` from anywhere, and from ``stopped`` back
-    to a building or producing stage (the requirements still apply)."""
+    to a building or producing stage (the requirements still apply).
+
+    Parameters
+    ----------
+    current : str
+        The project's stage now [-]
+    target : str
+        The stage asked for [-]
+
+    Returns
+    -------
+    bool
+        True when the step is allowed by the chain alone [-]
+
+    References
+    ----------
+    .. [1] 山东省 "两高" 项目管理 as quoted in issue 16 (stages 拟建, 在建, 试生产, 投产, 停建).
+    """
     if target == "stopped":
         return current != "stopped"
     if current == "stopped":
@@ -192,7 +320,25 @@ def _ledger_blockers(name: str, led: Ledger, need_done: bool) -> list[Blocker]:
 
 
 def stage_blockers(facts: ProjectFacts, target: str) -> list[Blocker]:
-    """Why the project may not enter ``target`` (empty: it may)."""
+    """Why the project may not enter ``target`` (empty: it may).
+
+    Parameters
+    ----------
+    facts : ProjectFacts
+        Stage, approvals and ledgers of the project [-]
+    target : str
+        The stage asked for [-]
+
+    Returns
+    -------
+    list of Blocker
+        Every reason, each with a stable code and its evidence; empty when allowed [-]
+
+    References
+    ----------
+    .. [1] 工信部原〔2021〕46号 (retired before production); 国发〔2023〕24号 (substitution before
+       production); 节能审查办法 2023 (no construction without the energy review).
+    """
     current = normal_stage(facts.stage)
     target = normal_stage(target)
     if not transition_allowed(current, target):
