@@ -16,8 +16,8 @@ scores the stored findings and credibility scores against ``labels.csv``:
 * **precision**: of the enterprise-months with a non-info integrity finding, the share where
   one of those findings matches a label (``finding_precision``: per finding);
 * **recall**: integrity labels of magnitude >= 5 % matched by a non-info finding. Monitoring-
-  quality kinds (gaps, stuck meters, repeated deliveries) are reported apart
-  (``monitoring_found``): they are completeness events, shown as info unless patterned;
+  quality kinds (gaps, stuck meters, repeated deliveries) and emission exceedances (a
+  compliance matter, info by design) are reported apart (``monitoring_found``);
 * **credibility**: median score of clean enterprises and of those with a material integrity
   fault, and the area under the ROC curve of (100 − score) for "has a material fault".
 
@@ -52,8 +52,14 @@ PERIOD = "2025-03"
 START = "2025-03-01"
 VARIANTS = ("base", "trains", "no_stocks", "heavy_noise", "no_product_meters")
 HELD_OUT = {"sim": (13, 17), "alt": (201, 202)}
-INTEGRITY_KINDS = frozenset(
-    k for c in CHECKS if c.kind == "integrity" for kinds in c.emits.values() for k in kinds
+#: Exceedances shown by valid data are compliance matters (their findings are info by design,
+#: verify/detectors/emissions.py), not false data: found by any finding, outside the recall.
+COMPLIANCE_KINDS = frozenset({"emission_exceedance"})
+INTEGRITY_KINDS = (
+    frozenset(
+        k for c in CHECKS if c.kind == "integrity" for kinds in c.emits.values() for k in kinds
+    )
+    - COMPLIANCE_KINDS
 )
 
 
@@ -174,7 +180,12 @@ def score(db_rows: dict[str, Any], labels: list[dict[str, str]]) -> dict[str, An
         true_findings += bool(hits)
         if not hits:
             false.append(f"{f['rule_code']} ent={f['enterprise_id']} {f['message']}")
-    monitoring = [f for f in findings if CHECKS.kind_of(f["rule_code"]) == "monitoring_quality"]
+    monitoring = [
+        f
+        for f in findings
+        if CHECKS.kind_of(f["rule_code"]) == "monitoring_quality"
+        or set(CHECKS.fault_kinds(f["rule_code"])) & COMPLIANCE_KINDS
+    ]
     seen = {lab["fault_id"] for lab in labels for f in monitoring if _matches(f, lab, db_rows)}
     per_kind: dict[str, dict[str, Any]] = {}
     for lab in labels:
