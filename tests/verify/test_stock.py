@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from _verify_factory import MARCH, Plant, store
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
@@ -152,3 +153,16 @@ def test_production_shipped_as_produced_is_no_finding(session: Session) -> None:
     plant = Plant()
     _shipped_daily(plant)
     assert _findings(session, plant) == {}
+
+
+def test_meters_above_purchases_without_stocks_may_be_a_stock_drawdown(session: Session) -> None:
+    """Without reported stocks an unknown opening stock may have been used up: informational."""
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 31.0, lots=31)  # a small delivery every day
+    store(session, plant)
+    session.execute(  # the month's invoice: 20 % less coal bought than burnt
+        update(TaxInvoice).where(TaxInvoice.invoice_no == "INV-C").values(quantity=0.8 * used_t)
+    )
+    found = [f for f in verify_period(session, MARCH).findings if f.rule_code == INVOICE]
+    assert [(f.severity, f.evidence["basis"]) for f in found] == [("info", "lot_history")]

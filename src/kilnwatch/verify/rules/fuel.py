@@ -113,6 +113,7 @@ def _invoice_finding(
         f" − stock change {human(balance.stock_change)}" if balance.stock_change is not None else ""
     )
     low = expected - metered
+    drawdown = balance.basis == "lot_history" and gap > 0
     return finding(
         ctx,
         INVOICE,
@@ -122,7 +123,9 @@ def _invoice_finding(
         fraction=gap,
         tce=tce_of(carrier, low, uom) if low > 0 else None,
         meter=meters[0].info if len(meters) == 1 else None,
-        severity="info" if any(m.undercounts() for m in meters) else None,
+        # without reported stocks, meters above the purchases can be a stock drawn down from
+        # an unknown opening stock: said, not held against the enterprise
+        severity="info" if any(m.undercounts() for m in meters) or drawdown else None,
         start_at=window.start_at,
     )
 
