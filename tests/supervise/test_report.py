@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 from datetime import date, timedelta
@@ -62,3 +63,43 @@ def test_supervision_report(settings: Settings, engine: Engine, tmp_path: Path) 
     # Jinan: one rectification and one penalty opened, the penalty closed, nothing pending
     # (the rectification is escalated, a final state); Qingdao: one rectification pending
     assert work["济南市"][1:5] == (1, 0, 1, 0) and work["青岛市"][1] == 1, work
+
+
+def test_inspections_report(settings: Settings, engine: Engine, tmp_path: Path) -> None:
+    """``kilnwatch report inspections --period 2025H1``: the round's visits and a check that
+    did not match the platform, read back from the workbook."""
+    from sqlalchemy import select
+
+    from kilnwatch.domain.periods import parse_period
+    from kilnwatch.store.models import InspectionVisit
+    from kilnwatch.supervise.rounds import default_options, plan_and_store, record_checks
+
+    period = parse_period("2025H1", settings.zone)
+    with unit_of_work(make_session_factory(engine)) as session:
+        world = build(session)
+        province = principal("shandong", world)
+        # two enterprises of unequal load: a small world needs a wide tolerance
+        options = dataclasses.replace(default_options("2025H1", period, groups=2),
+                                      tolerance_fraction=0.9)  # fmt: skip
+        rnd, _ = plan_and_store(session, province, options)
+        visits = list(
+            session.scalars(select(InspectionVisit).where(InspectionVisit.round_id == rnd.id))
+        )
+        assert visits
+        record_checks(
+            session, province, visits[0].id, {"energy": (123.0, False, "台账与计量不符")}, period
+        )
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url}
+    out = tmp_path / "inspections.xlsx"
+    r = runner.invoke(app, ["report", "inspections", "--period", "2025H1", "--format", "xlsx",
+                            "--out", str(out)], env=env)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(io.BytesIO(out.read_bytes()), data_only=True)
+    flat = [
+        c
+        for ws in wb.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    ]
+    assert "2025H1" in flat and "台账与计量不符" in flat and 123 in flat

@@ -182,6 +182,19 @@ def programme(
     write_report("programme", period, fmt, out, lang, city, None)
 
 
+@app.command("inspections")
+def inspections(
+    period: PeriodOpt,
+    out: OutOpt,
+    fmt: FormatOpt = "xlsx",
+    lang: LangOpt = "zh-CN",
+    city: CityOpt = None,
+) -> None:
+    """The half-yearly joint inspection summary (e.g. --period 2025H1): round progress, every
+    visit with its checklist outcome, checks that did not match the platform."""
+    write_report("inspections", period, fmt, out, lang, city, None)
+
+
 @app.command("supervision")
 def supervision(
     period: PeriodOpt,

@@ -28,7 +28,7 @@ from kilnwatch.reports.monthly import monthly_report
 from kilnwatch.reports.programme import programme_report
 from kilnwatch.reports.scope import resolve_scope
 from kilnwatch.reports.services import ReportPeriod
-from kilnwatch.reports.supervision import supervision_report
+from kilnwatch.reports.supervision import inspections_report, supervision_report
 from kilnwatch.reports.weekly import weekly_report
 
 
@@ -101,6 +101,16 @@ REPORTS: dict[str, ReportSpec] = {
                 "低于基准、改造中、已改造、已核验、淘汰的装置与产能，标杆产能占比，领跑者，淘汰清单",
                 "units and capacity below the baseline, in retrofit, retrofitted, verified and "
                 "eliminated; share at benchmark; leaders; the elimination list",
+            ),
+        ),
+        ReportSpec(
+            "inspections",
+            Text("两高行业联合检查半年总结", "Half-yearly joint inspection summary"),
+            inspections_report,
+            description=Text(
+                "各轮联合检查进度、检查企业与核对结果、现场核实与平台数据不符项",
+                "progress of each joint inspection round, every visit with its checklist, and the "
+                "checks that did not match the platform's figures",
             ),
         ),
         ReportSpec(

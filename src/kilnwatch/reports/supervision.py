@@ -20,7 +20,13 @@ from sqlalchemy import select
 
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import CellValue, Column, ReportDocument, Section, Table, Text
-from kilnwatch.store.models import Enterprise, InspectionRound, Region, SupervisionItem
+from kilnwatch.store.models import (
+    Enterprise,
+    InspectionCheck,
+    InspectionRound,
+    Region,
+    SupervisionItem,
+)
 from kilnwatch.supervise.catalogue import load_quotas
 from kilnwatch.supervise.items import ItemFilter, is_overdue, items_query
 from kilnwatch.supervise.penalties import balances, deductions_of
@@ -152,10 +158,6 @@ def _quota_table(ctx: ReportContext) -> Table:
 
 
 def _rounds_table(ctx: ReportContext) -> Table:
-    first, last = ctx.period.first, ctx.period.stop - timedelta(days=1)
-    stmt = select(InspectionRound).where(
-        InspectionRound.window_start <= last, InspectionRound.window_end >= first
-    )
     columns = (
         Column("round", kind="text", header=_h("轮次", "Round")),
         Column("group", kind="integer", header=_h("检查组", "Group")),
@@ -166,7 +168,7 @@ def _rounds_table(ctx: ReportContext) -> Table:
     )
     names = _city_names(ctx)
     rows: list[tuple[CellValue, ...]] = []
-    for r in ctx.session.scalars(stmt.order_by(InspectionRound.code)):
+    for r in _rounds_of(ctx):
         city = ctx.scope.city_code
         visits = [v for v in visit_rows(ctx.session, ctx.principal, r.id)
                   if not city or v["enterprise_city"] == city]  # fmt: skip
@@ -197,4 +199,101 @@ def supervision_report(ctx: ReportContext) -> ReportDocument:
                     "period's end in a state where the deadline runs"),),
         sources=(Text("山东省两高行业联合检查与督查整改（issue 15）",
                       "Shandong joint inspection and supervision plan (issue 15)"),),
+    )  # fmt: skip
+
+
+INSPECTIONS_TITLE = Text("两高行业联合检查半年总结", "Half-yearly joint inspection summary")
+
+
+def _rounds_of(ctx: ReportContext) -> list[InspectionRound]:
+    first, last = ctx.period.first, ctx.period.stop - timedelta(days=1)
+    stmt = select(InspectionRound).where(
+        InspectionRound.window_start <= last, InspectionRound.window_end >= first
+    )
+    return list(ctx.session.scalars(stmt.order_by(InspectionRound.code)))
+
+
+def _scoped_visits(ctx: ReportContext, r: InspectionRound) -> list[dict[str, object]]:
+    city, ent = ctx.scope.city_code, ctx.scope.enterprise
+    return [
+        v
+        for v in visit_rows(ctx.session, ctx.principal, r.id)
+        if (not city or v["enterprise_city"] == city)
+        and (ent is None or v["enterprise_id"] == ent.id)
+    ]
+
+
+def _visits_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Table:
+    columns = (
+        Column("round", kind="text", header=_h("轮次", "Round")),
+        Column("group", kind="integer", header=_h("检查组", "Group")),
+        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
+        Column("city", kind="text", header=_h("所在城市", "City")),
+        Column("planned_on", kind="text", header=_h("计划日期", "Planned on")),
+        Column("status", kind="text", header=_h("状态", "Status")),
+        Column("checks", kind="integer", header=_h("核对项", "Items checked")),
+        Column("deviations", kind="integer", header=_h("不符项", "Items not matching")),
+    )
+    rows: list[tuple[CellValue, ...]] = []
+    for r in rounds:
+        visits = _scoped_visits(ctx, r)
+        ids = [int(str(v["visit_id"])) for v in visits]
+        checks: dict[int, list[bool]] = defaultdict(list)
+        if ids:
+            stmt = select(InspectionCheck.visit_id, InspectionCheck.ok).where(
+                InspectionCheck.visit_id.in_(ids)
+            )
+            for visit_id, ok in ctx.session.execute(stmt):
+                checks[visit_id].append(bool(ok))
+        for v in visits:
+            done = checks[int(str(v["visit_id"]))]
+            rows.append((r.code, int(str(v["group"])), str(v["enterprise_name"]),
+                         str(v["enterprise_city_name"]), str(v["planned_on"]), str(v["status"]),
+                         len(done), sum(not ok for ok in done)))  # fmt: skip
+    return Table("visits", _h("检查企业", "Visits"), columns, tuple(rows))
+
+
+def _deviations_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Table:
+    columns = (
+        Column("round", kind="text", header=_h("轮次", "Round")),
+        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
+        Column("item", kind="text", header=_h("核对项", "Item")),
+        Column("unit", kind="text", header=_h("单位", "Unit")),
+        Column("platform", kind="number", digits=1, header=_h("平台数据", "Platform figure")),
+        Column("checked", kind="number", digits=1, header=_h("现场核实", "Checked on site")),
+        Column("deviation", kind="fraction", digits=1, header=_h("偏差", "Deviation")),
+        Column("note", kind="text", header=_h("说明", "Note")),
+    )
+    rows: list[tuple[CellValue, ...]] = []
+    for r in rounds:
+        names = {int(str(v["visit_id"])): str(v["enterprise_name"]) for v in _scoped_visits(ctx, r)}
+        if not names:
+            continue
+        stmt = select(InspectionCheck).where(
+            InspectionCheck.visit_id.in_(list(names)), InspectionCheck.ok.is_(False)
+        )
+        for c in ctx.session.scalars(stmt.order_by(InspectionCheck.visit_id, InspectionCheck.item)):
+            rows.append((r.code, names[c.visit_id], c.item, c.unit, c.platform_value,
+                         c.checked_value, c.deviation_fraction, c.note))  # fmt: skip
+    title = _h("现场核实与平台数据不符", "Checks that did not match the platform")
+    return Table("deviations", title, columns, tuple(rows))
+
+
+def inspections_report(ctx: ReportContext) -> ReportDocument:
+    """The half-yearly joint inspection summary (issue 19): progress of each round whose window
+    meets the period, every visit with its checklist outcome, and the checks that did not match
+    the platform's figures. ``kilnwatch report inspections --period 2025H1 --out FILE``."""
+    rounds = _rounds_of(ctx)
+    sections = (
+        Section("rounds", _h("联合检查进度", "Progress"), (_rounds_table(ctx),)),
+        Section("visits", _h("检查企业", "Visits"), (_visits_table(ctx, rounds),)),
+        Section("deviations", _h("不符项", "Deviations"), (_deviations_table(ctx, rounds),)),
+    )
+    return ReportDocument(
+        "inspections", INSPECTIONS_TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at,
+        ctx.timezone, sections,
+        notes=(Text("偏差：(现场核实 − 平台数据) / 平台数据", "deviation: (checked − platform) / "
+                    "platform"),),
+        sources=(Text("山东省两高行业“四进”联合检查（issue 15）",
+                      "Shandong joint inspections by the 四进 groups (issue 15)"),),
     )  # fmt: skip
