@@ -169,43 +169,37 @@ def emissions(
     write_report("emissions", period, fmt, out, lang, city, enterprise)
 
 
-@app.command("programme")
-def programme(
-    period: PeriodOpt,
-    out: OutOpt,
-    fmt: FormatOpt = "xlsx",
-    lang: LangOpt = "zh-CN",
-    city: CityOpt = None,
-) -> None:
-    """The efficiency programme: stages of every unit, share at benchmark by month, leaders,
-    the elimination list and plans that slip (docs/programme.md)."""
-    write_report("programme", period, fmt, out, lang, city, None)
+def _city_report(name: str, help_text: str) -> None:
+    """Register ``kilnwatch report NAME --period P --out FILE [--format --lang --city]`` for a
+    catalogue report whose only scope option is the city (one command shape, one definition)."""
+
+    def command(
+        period: PeriodOpt,
+        out: OutOpt,
+        fmt: FormatOpt = "xlsx",
+        lang: LangOpt = "zh-CN",
+        city: CityOpt = None,
+    ) -> None:
+        write_report(name, period, fmt, out, lang, city, None)
+
+    app.command(name, help=help_text)(command)
 
 
-@app.command("inspections")
-def inspections(
-    period: PeriodOpt,
-    out: OutOpt,
-    fmt: FormatOpt = "xlsx",
-    lang: LangOpt = "zh-CN",
-    city: CityOpt = None,
-) -> None:
-    """The half-yearly joint inspection summary (e.g. --period 2025H1): round progress, every
-    visit with its checklist outcome, checks that did not match the platform."""
-    write_report("inspections", period, fmt, out, lang, city, None)
-
-
-@app.command("supervision")
-def supervision(
-    period: PeriodOpt,
-    out: OutOpt,
-    fmt: FormatOpt = "xlsx",
-    lang: LangOpt = "zh-CN",
-    city: CityOpt = None,
-) -> None:
-    """Supervision work of the period: items opened, closed, overdue and escalated by city,
-    penalties and quota deductions, quota balances, joint inspection progress."""
-    write_report("supervision", period, fmt, out, lang, city, None)
+_city_report(
+    "programme",
+    "The efficiency programme: stages of every unit, share at benchmark by month, leaders, "
+    "the elimination list and plans that slip (docs/programme.md).",
+)
+_city_report(
+    "inspections",
+    "The half-yearly joint inspection summary (e.g. --period 2025H1): round progress, every "
+    "visit with its checklist outcome, checks that did not match the platform.",
+)
+_city_report(
+    "supervision",
+    "Supervision work of the period: items opened, closed, overdue and escalated by city, "
+    "penalties and quota deductions, quota balances, joint inspection progress.",
+)
 
 
 @app.command("efficiency")
