@@ -46,6 +46,7 @@ from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
 from kilnwatch.verify.score import credibility
 from kilnwatch.verify.settings import verify_settings
+from kilnwatch.verify.unchecked import Unchecked, unchecked_items
 from kilnwatch.verify.window import months_before
 
 Progress = Callable[[int, int], None]
@@ -65,6 +66,8 @@ class RunReport:
     enterprises: int = 0
     seconds: float = 0.0
     readings: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
+    """Statistical items accepted at import that no check could compare (said, not skipped)."""
 
 
 def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
@@ -198,6 +201,7 @@ def verify_period(
         )
         found_by[info.id] = found
         contexts.append(ctx)
+        report.unchecked += unchecked_items(ctx)
         report.readings += readings
         if progress:
             progress(n, len(infos))
