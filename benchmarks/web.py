@@ -318,7 +318,7 @@ async def single(url: str, var: Path, users: dict[str, list[tuple[str, str]]]) -
         statements[0] += 1
 
     event.listen(app.state.engine, "before_cursor_execute", count)
-    from kilnwatch.web.pages._figures import warm
+    from kilnwatch.web.pages.common_figures import warm
 
     t0 = time.perf_counter()
     with app.state.session_factory() as session:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event, select
 
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Enterprise, Meter, ProductionUnit, Rollup
-from kilnwatch.web.pages._figures import Prewarmer
+from kilnwatch.web.pages.common_figures import Prewarmer
 
 
 def _table(client: TestClient, path: str, table: str) -> list[list[str]]:
@@ -95,7 +95,7 @@ def _statements(client: TestClient) -> Iterator[list[str]]:
 
 # SQL statements of a page: (first view, every later view with unchanged data). A later view
 # reads the session, the data version and what is not cached; the first computes the shared
-# figures of its periods once for all enterprises (pages/_figures.py).
+# figures of its periods once for all enterprises (pages/common_figures.py).
 BOUNDS = {
     "/": (35, 4),
     "/regions/370100": (35, 4),

@@ -126,12 +126,12 @@ def install_docs(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastAPI:
     """Build the app for ``settings`` (read from the environment when not given); with
     ``prewarm`` (``kilnwatch serve``), the region pages' figures of the newest month are
-    computed in the background whenever the data changes (``web/pages/_figures.py``)."""
+    computed in the background whenever the data changes (``web/pages/common_figures.py``)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kilnwatch.web.pages._figures import Prewarmer
+        from kilnwatch.web.pages.common_figures import Prewarmer
 
         warmer = None
         if prewarm:

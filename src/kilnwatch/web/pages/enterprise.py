@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from kilnwatch.store.models import Gateway, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_enterprise
-from kilnwatch.web.pages._figures import shared_figures
 from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import shared_figures
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section, sections_for
 from kilnwatch.web.pages.reports import report_links

@@ -26,8 +26,8 @@ from kilnwatch.store.repos.figures import (
     forward_queues,
     gateways_in,
 )
-from kilnwatch.web.pages._figures import shared_meters_seen
 from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import shared_meters_seen
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name

@@ -17,13 +17,13 @@ from kilnwatch.errors import NotFoundError
 from kilnwatch.identity import Principal
 from kilnwatch.store.repos.figures import Where, enterprises_in
 from kilnwatch.store.repos.scope import region_in_scope
-from kilnwatch.web.pages._figures import (
+from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import (
     shared_accounts,
     shared_figures,
     shared_meters_seen,
     shared_open_findings,
 )
-from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.reports import report_links
 from kilnwatch.web.pages.tables import Col, Table
@@ -111,7 +111,7 @@ def region_view(
     period, picker = picked_period(env, where)
     scope = (principal.role.value, principal.region_code, principal.enterprise_id, region_code)
     # the enterprises of the jurisdiction (scoped in SQL); every figure below is computed
-    # once for all enterprises (pages/_figures.py) and narrowed to these ids
+    # once for all enterprises (pages/common_figures.py) and narrowed to these ids
     facts = env.cached(("facts", scope), lambda: enterprises_in(db, where))
     ids = {f.id for f in facts}
 
