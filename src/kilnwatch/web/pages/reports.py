@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Form, Path
+from fastapi import Depends, Form, Path
 from fastapi.responses import Response
 
 from kilnwatch.errors import InputError, NotFoundError
@@ -188,50 +188,46 @@ ScheduleId = Path(ge=1, le=2**31 - 1)
 Text = Annotated[str, Form(max_length=2000)]
 
 
-def _values(
-    report: str, rule: str, weekday: str, day_of_month: str, time_of_day: str, fmt: str,
-    lang: str, city: str, enterprise: str, recipients: str,
-) -> dict[str, str]:  # fmt: skip
-    return {"report": report, "rule": rule, "weekday": weekday, "day_of_month": day_of_month,
-            "time_of_day": time_of_day, "format": fmt, "lang": lang, "city": city,
-            "enterprise": enterprise, "recipients": recipients}  # fmt: skip
+class ScheduleForm:
+    """The fields of the schedule form, as typed (checked by ``reports/scheduler.py``)."""
+
+    def __init__(
+        self, report: Text, rule: Text, time_of_day: Text, format: Text,
+        weekday: Text = "1", day_of_month: Text = "1", lang: Text = "zh-CN", city: Text = "",
+        enterprise: Text = "", recipients: Text = "",
+    ) -> None:  # fmt: skip
+        self.values = {
+            "report": report, "rule": rule, "weekday": weekday, "day_of_month": day_of_month,
+            "time_of_day": time_of_day, "format": format, "lang": lang, "city": city,
+            "enterprise": enterprise, "recipients": recipients,
+        }  # fmt: skip
+
+
+FormDep = Annotated[ScheduleForm, Depends()]
 
 
 @router.get("/reports/schedules/new")
 def new_schedule_page(env: SignedIn) -> Response:
-    env.me  # noqa: B018 - signed in
     return _form_page(env, dict(FORM_DEFAULTS))
 
 
 @router.post("/reports/schedules")
-def create_schedule_form(
-    env: SignedIn, report: Text, rule: Text, time_of_day: Text, format: Text,
-    weekday: Text = "1", day_of_month: Text = "1", lang: Text = "zh-CN", city: Text = "",
-    enterprise: Text = "", recipients: Text = "",
-) -> Response:  # fmt: skip
-    values = _values(report, rule, weekday, day_of_month, time_of_day, format, lang, city,
-                     enterprise, recipients)  # fmt: skip
-    return _save(env, values, None)
+def create_schedule_form(env: SignedIn, form: FormDep) -> Response:
+    return _save(env, form.values, None)
 
 
 @router.get("/reports/schedules/{schedule_id}")
 def edit_schedule_page(env: SignedIn, schedule_id: int = ScheduleId) -> Response:
     s = scheduler.get_schedule(env.db, env.me, schedule_id)
-    values = _values(s.report, s.rule, str(s.weekday), str(s.day_of_month), s.time_of_day,
-                     s.format, s.lang, s.city or "", s.enterprise_uscc or "",
-                     "\n".join(s.recipients))  # fmt: skip
-    return _form_page(env, values, schedule_id)
+    form = ScheduleForm(s.report, s.rule, s.time_of_day, s.format, str(s.weekday),
+                        str(s.day_of_month), s.lang, s.city or "", s.enterprise_uscc or "",
+                        "\n".join(s.recipients))  # fmt: skip
+    return _form_page(env, form.values, schedule_id)
 
 
 @router.post("/reports/schedules/{schedule_id}")
-def update_schedule_form(
-    env: SignedIn, report: Text, rule: Text, time_of_day: Text, format: Text,
-    weekday: Text = "1", day_of_month: Text = "1", lang: Text = "zh-CN", city: Text = "",
-    enterprise: Text = "", recipients: Text = "", schedule_id: int = ScheduleId,
-) -> Response:  # fmt: skip
-    values = _values(report, rule, weekday, day_of_month, time_of_day, format, lang, city,
-                     enterprise, recipients)  # fmt: skip
-    return _save(env, values, schedule_id)
+def update_schedule_form(env: SignedIn, form: FormDep, schedule_id: int = ScheduleId) -> Response:
+    return _save(env, form.values, schedule_id)
 
 
 @router.post("/reports/schedules/{schedule_id}/delete")
