@@ -57,6 +57,8 @@ def determine(
             computed_table=acc.class_table,
             computed_table_edition=editions.get(acc.class_table or ""),
             computed_notes="; ".join(acc.notes),
+            unclassified_code=acc.unclassified_code,
+            energy_factor=acc.energy_factor,
             status="computed",
         )
         session.add(row)

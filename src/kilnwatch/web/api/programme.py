@@ -13,6 +13,7 @@ from sqlalchemy import select
 from kilnwatch.domain.mv import Adjustment
 from kilnwatch.errors import NotFoundError
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
 from kilnwatch.programme.savings import (
     record_savings,
     recorded_savings,
@@ -22,6 +23,7 @@ from kilnwatch.programme.savings import (
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
 from kilnwatch.store.models import (
+    EnergyFactor,
     LevelDetermination,
     ProductionUnit,
     RetrofitPlan,
@@ -49,6 +51,8 @@ def determination_json(d: LevelDetermination) -> dict[str, Any]:
         "computed_table": d.computed_table,
         "computed_table_edition": d.computed_table_edition,
         "computed_notes": d.computed_notes,
+        "unclassified_code": d.unclassified_code,
+        "energy_factor": d.energy_factor,
         "declared_class": d.declared_class,
         "declared_evidence": d.declared_evidence,
         "declared_by": d.declared_by,
@@ -127,8 +131,11 @@ def view(
         "today": v.today,
         "units_total": v.units_total,
         "units_classified": v.units_classified,
+        "share_classified": v.share_classified,
+        "unclassified_by_code": v.unclassified_by_code(),
         "unclassified": [
-            {"enterprise_uscc": e, "unit_code": u, "reason": r} for e, u, r in v.unclassified
+            {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
+            for e, u, c, r in v.unclassified
         ],  # fmt: skip
         "stages": v.stages,
         "share_by_month": [
@@ -191,6 +198,46 @@ def decide(
         session, principal, determination_id, body.level_class, body.evidence
     )
     return determination_json(row)
+
+
+class EnergyFactorIn(BaseModel):
+    unit_id: int
+    energy_factor: float = Field(gt=0, description="The refinery's energy factor (能量因数) [-]")
+    valid_from: date
+    evidence: str
+
+
+def energy_factor_json(f: EnergyFactor) -> dict[str, Any]:
+    """A recorded refinery energy factor with who recorded it and on what evidence."""
+    return {
+        "id": f.id,
+        "unit_id": f.unit_id,
+        "unit_code": f.unit.code,
+        "energy_factor": f.energy_factor,
+        "valid_from": f.valid_from,
+        "evidence": f.evidence,
+        "recorded_by": f.recorded_by,
+        "recorded_at": f.recorded_at,
+    }
+
+
+@router.get("/energy-factors")
+def list_energy_factors(
+    session: SessionDep, principal: PrincipalDep, unit_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every recorded refinery energy factor the user may see, newest first."""
+    return [energy_factor_json(f) for f in energy_factor_records(session, principal, unit_id)]
+
+
+@router.post("/energy-factors", status_code=201)
+def add_energy_factor(
+    session: SessionDep, principal: PrincipalDep, body: EnergyFactorIn
+) -> dict[str, Any]:
+    """Record a refinery's energy factor from ``valid_from`` on (GB 30251-2024 indicator)."""
+    row = record_energy_factor(
+        session, principal, body.unit_id, body.energy_factor, body.valid_from, body.evidence
+    )
+    return energy_factor_json(row)
 
 
 class MeasureIn(BaseModel):
