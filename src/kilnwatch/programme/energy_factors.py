@@ -19,23 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain import field_def
-from kilnwatch.errors import InputError, NotFoundError
+from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.registry import load_processes
 from kilnwatch.store.models import EnergyFactor, ProductionUnit
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise
-
-
-def _visible_unit(session: Session, principal: Principal, unit_id: int) -> ProductionUnit:
-    unit = session.scalar(
-        select(ProductionUnit).where(
-            ProductionUnit.id == unit_id,
-            owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal),
-        )
-    )
-    if unit is None:
-        raise NotFoundError(f"production unit {unit_id} not found")
-    return unit
+from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
 
 
 def record_energy_factor(
@@ -51,7 +39,7 @@ def record_energy_factor(
     Refused (``InputError``) for a unit whose level field is not per energy factor, for a
     factor that is not positive and finite, and without evidence.
     """
-    unit = _visible_unit(session, principal, unit_id)
+    unit = visible_row(session, ProductionUnit, unit_id, principal, "production unit")
     field = load_processes()[unit.process].level_field
     if "energy_factor" not in field_def(field).unit:
         raise InputError(

@@ -8,10 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from kilnwatch.domain.mv import Adjustment
-from kilnwatch.errors import NotFoundError
 from kilnwatch.programme import determination, plans
 from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
 from kilnwatch.programme.savings import (
@@ -29,7 +27,7 @@ from kilnwatch.store.models import (
     RetrofitPlan,
     SavingsVerification,
 )
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise
+from kilnwatch.store.repos.scope import visible_row
 from kilnwatch.web.deps import OptionalPeriodDep, PeriodDep, PrincipalDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/programme", tags=["programme"])
@@ -89,27 +87,20 @@ def plan_json(p: RetrofitPlan) -> dict[str, Any]:
     }
 
 
+def _unit_row_json(row: SavingsVerification | EnergyFactor, names: str) -> dict[str, Any]:
+    """``id``, ``unit_id``, ``unit_code`` and the attributes ``names`` (space-separated)."""
+    doc: dict[str, Any] = {"id": row.id, "unit_id": row.unit_id, "unit_code": row.unit.code}
+    return doc | {name: getattr(row, name) for name in names.split()}
+
+
 def savings_json(s: SavingsVerification) -> dict[str, Any]:
     """A stored measurement: the figures and the full model/result detail."""
-    return {
-        "id": s.id,
-        "unit_id": s.unit_id,
-        "unit_code": s.unit.code,
-        "plan_id": s.plan_id,
-        "effective_on": s.effective_on,
-        "savings_tce": s.savings_tce,
-        "savings_fraction": s.savings_fraction,
-        "uncertainty_fraction": s.uncertainty_fraction,
-        "confidence": s.confidence,
-        "significant": s.significant,
-        "cv_rmse": s.cv_rmse,
-        "reporting_class": s.reporting_class,
-        "reporting_table": s.reporting_table,
-        "adjustments": s.adjustments,
-        "detail": s.detail,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-    }
+    return _unit_row_json(
+        s,
+        "plan_id effective_on savings_tce savings_fraction uncertainty_fraction confidence "
+        "significant cv_rmse reporting_class reporting_table adjustments detail created_by "
+        "created_at",
+    )
 
 
 @router.get("/view")
@@ -209,16 +200,7 @@ class EnergyFactorIn(BaseModel):
 
 def energy_factor_json(f: EnergyFactor) -> dict[str, Any]:
     """A recorded refinery energy factor with who recorded it and on what evidence."""
-    return {
-        "id": f.id,
-        "unit_id": f.unit_id,
-        "unit_code": f.unit.code,
-        "energy_factor": f.energy_factor,
-        "valid_from": f.valid_from,
-        "evidence": f.evidence,
-        "recorded_by": f.recorded_by,
-        "recorded_at": f.recorded_at,
-    }
+    return _unit_row_json(f, "energy_factor valid_from evidence recorded_by recorded_at")
 
 
 @router.get("/energy-factors")
@@ -267,15 +249,7 @@ class ActionIn(BaseModel):
 
 
 def _visible_unit(session: SessionDep, principal: PrincipalDep, unit_id: int) -> ProductionUnit:
-    unit = session.scalar(
-        select(ProductionUnit).where(
-            ProductionUnit.id == unit_id,
-            owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal),
-        )
-    )
-    if unit is None:
-        raise NotFoundError(f"unit {unit_id} not found")
-    return unit
+    return visible_row(session, ProductionUnit, unit_id, principal, "unit")
 
 
 @router.get("/plans")
