@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from kilnwatch.accounting.units import UNCLASSIFIED_CODES, unit_account, unit_accounts
 from kilnwatch.cli import app
+from kilnwatch.config import Settings
 from kilnwatch.domain.energy import kgce_per_kgoe, refinery_intensity
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.errors import InputError, NotFoundError
@@ -190,3 +191,23 @@ def test_calc_level_takes_the_energy_factor() -> None:
     assert doc["value"] == pytest.approx(100 / (41868 / 29307) / 8) and doc["legal_breach"]
     refused = runner.invoke(app, ["calc", "level", "cement_clinker", "100", "--energy-factor", "8"])
     assert refused.exit_code == 2 and "not judged per energy factor" in refused.output
+
+
+def test_programme_energy_factor_command_records_it(
+    session: Session, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = _load_refinery(session, tmp_path)
+    monkeypatch.setenv("KILNWATCH_DATABASE_URL", settings.database_url)
+    args = ["programme", "energy-factor", f"{QD}/CDU1", "--factor", "7.0", "--valid-from",
+            "2025-04-01", "--evidence", "能量因数计算表", "--by", "expert"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    [row] = energy_factor_records(session, ADMIN, unit.id)
+    assert (row.energy_factor, row.valid_from, row.recorded_by) == (7.0, date(2025, 4, 1), "expert")
+    bad = runner.invoke(app, [*args[:3], "--factor", "0", *args[5:]])
+    assert bad.exit_code == 2 and "positive" in bad.output
+    result = runner.invoke(app, ["programme", "view", "--period", "2025-04", "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["units_classified"] >= 1 and 0 < doc["share_classified"] <= 1
+    assert all(u["code"] in UNCLASSIFIED_CODES for u in doc["unclassified"])

@@ -4,7 +4,7 @@ level, declare and decide, plans (一企一策), measured savings, leaders, elim
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.cli._common import (
+    SYSTEM,
+    command_session,
+    console,
+    fail,
+    period_option,
+    session_scope,
+    settings,
+)
 from kilnwatch.domain.mv import Adjustment
 from kilnwatch.domain.periods import Period
 from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
@@ -117,21 +125,18 @@ def decide(
 def energy_factor(
     unit: Annotated[str, typer.Argument(help="USCC/UNIT_CODE of the refinery.")],
     factor: Annotated[float, typer.Option("--factor", help="The energy factor (能量因数).")],
-    valid_from: Annotated[str, typer.Option("--valid-from", help="YYYY-MM-DD it applies from.")],
+    valid_from: Annotated[
+        datetime,
+        typer.Option("--valid-from", formats=["%Y-%m-%d"], help="The day it applies from."),
+    ],
     evidence: Annotated[str, typer.Option(help="What the factor rests on (calculation sheet).")],
     as_: AsOpt = "",
 ) -> None:
     """Record a refinery's energy factor (GB 30251-2024): its metered data is then classified."""
-    try:
-        day = date.fromisoformat(valid_from)
-    except ValueError as exc:
-        raise fail(InputError("valid-from must be YYYY-MM-DD", field="valid_from")) from exc
-    try:
-        with session_scope() as session:
-            u = _unit(session, unit)
-            record_energy_factor(session, _principal(as_), u.id, factor, day, evidence)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    day = valid_from.date()
+    with command_session() as session:
+        u = _unit(session, unit)
+        record_energy_factor(session, _principal(as_), u.id, factor, day, evidence)
     console.print(f"{unit}: energy factor {factor:g} from {day}")
 
 
