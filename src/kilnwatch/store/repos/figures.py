@@ -20,6 +20,7 @@ from kilnwatch.domain.identifiers import region_prefix
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import (
     DeadLetter,
+    EnergyFactor,
     Enterprise,
     FindingEvent,
     FindingRecord,
@@ -291,7 +292,8 @@ def gateways_in(session: Session, where: Where) -> list[tuple[int, str, int, str
 
 def data_version(session: Session) -> tuple[int, ...]:
     """Changes whenever data that figures depend on changes: a new delivery, verification run,
-    registry row, sales invoice or action on a finding (ids only grow)."""
+    registry row, sales invoice, refinery energy factor or action on a finding (ids only
+    grow)."""
     stmt = select(
         select(func.max(IngestBatch.id)).scalar_subquery(),
         select(func.max(VerificationRun.id)).scalar_subquery(),
@@ -300,6 +302,7 @@ def data_version(session: Session) -> tuple[int, ...]:
         select(func.count(Meter.id)).scalar_subquery(),
         select(func.max(FindingEvent.id)).scalar_subquery(),
         select(func.max(TaxInvoice.id)).scalar_subquery(),
+        select(func.max(EnergyFactor.id)).scalar_subquery(),
     )
     row = session.execute(stmt).one()
     return tuple(int(v or 0) for v in row)
@@ -308,7 +311,7 @@ def data_version(session: Session) -> tuple[int, ...]:
 def period_fingerprint(session: Session, start: datetime, end: datetime) -> tuple[Any, ...]:
     """What the figures of [start, end) are computed from, condensed: the monthly rollups of
     every meter (rows, readings, Σ values, newest reading), the registry's enterprises and
-    meters, and the sales invoices of the range. Equal fingerprints mean a period's figures
+    meters, refinery energy factors, and the sales invoices of the range. Equal fingerprints mean a period's figures
     need not be computed again when data of *another* period arrived (the rollups are read
     through ``ix_rollups_coarse_period``)."""
     months = select(
@@ -320,6 +323,7 @@ def period_fingerprint(session: Session, start: datetime, end: datetime) -> tupl
         select(func.max(Enterprise.id)).scalar_subquery(),
         select(func.max(Meter.id)).scalar_subquery(),
         select(func.count(Meter.id)).scalar_subquery(),
+        select(func.max(EnergyFactor.id)).scalar_subquery(),
     ).where(Rollup.grain == "month", Rollup.period_start >= start, Rollup.period_start < end)
     sales = select(func.count(), func.sum(TaxInvoice.amount_cny), func.max(TaxInvoice.id)).where(
         TaxInvoice.issued_on >= start.date() - timedelta(days=1),
