@@ -311,9 +311,9 @@ def data_version(session: Session) -> tuple[int, ...]:
 def period_fingerprint(session: Session, start: datetime, end: datetime) -> tuple[Any, ...]:
     """What the figures of [start, end) are computed from, condensed: the monthly rollups of
     every meter (rows, readings, Σ values, newest reading), the registry's enterprises and
-    meters, refinery energy factors, and the sales invoices of the range. Equal fingerprints mean a period's figures
-    need not be computed again when data of *another* period arrived (the rollups are read
-    through ``ix_rollups_coarse_period``)."""
+    meters, refinery energy factors, and the sales invoices of the range. Equal fingerprints
+    mean a period's figures need not be computed again when data of *another* period arrived
+    (the rollups are read through ``ix_rollups_coarse_period``)."""
     months = select(
         func.count(),
         func.sum(Rollup.count),
