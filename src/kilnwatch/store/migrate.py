@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from kilnwatch.store.partitions import maintain
 from kilnwatch.store.seed import seed_regions
 
 
@@ -21,13 +22,16 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to ``revision`` and seed the packaged regions (idempotent)."""
+    """Bring the schema to ``revision``, seed the packaged regions and create the readings
+    partitions due (PostgreSQL: this month and the next ones, months held by DEFAULT;
+    ``store/partitions.py``); idempotent."""
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
     with engine.begin() as connection:
         seed_regions(connection)
+        maintain(connection)
 
 
 def current_revision(engine: Engine) -> str | None:
