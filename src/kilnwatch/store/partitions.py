@@ -6,9 +6,11 @@ Migration ``0060`` (branch ``scale``) makes ``readings`` a table partitioned by 
 (``readings_default``) that takes any row no monthly partition covers, so nothing is ever
 refused. Partitions are created ahead:
 
-* at ``kilnwatch db upgrade`` (:func:`maintain`: this month and :data:`AHEAD_MONTHS` ahead,
-  and every month that has rows in the default partition, moving them out);
-* by ``kilnwatch db partitions [--ahead N]`` (the same, for a timer);
+* whenever the schema is brought up to date (``kilnwatch db upgrade`` and every command;
+  :func:`maintain`: this month and :data:`AHEAD_MONTHS` ahead, two catalogue queries when
+  they exist);
+* by ``kilnwatch db partitions [--ahead N]`` (the same, and every month that has rows in the
+  default partition, moving them out; for a timer);
 * at ingest (:func:`ensure_for_frame`): a frame with a month that has no partition creates it
   first, in its own short transaction, before the frame is stored.
 
@@ -179,14 +181,20 @@ def ensure_months(conn: Connection, months: Iterable[date]) -> Maintenance:
     return done
 
 
-def maintain(conn: Connection, ahead: int = AHEAD_MONTHS, today: date | None = None) -> Maintenance:
-    """Partitions for this month and ``ahead`` months after it, and for every month with rows
-    in the default partition (moved out); nothing on SQLite or an unpartitioned table."""
+def maintain(
+    conn: Connection,
+    ahead: int = AHEAD_MONTHS,
+    today: date | None = None,
+    move_default: bool = True,
+) -> Maintenance:
+    """Partitions for this month and ``ahead`` months after it and, with ``move_default``,
+    for every month with rows in the default partition (moved out: a scan of that
+    partition); nothing on SQLite or an unpartitioned table."""
     if not is_partitioned(conn):
         return Maintenance()
     first = month_start(today or datetime.now(UTC).date())
     months = [add_months(first, n) for n in range(ahead + 1)]
-    return ensure_months(conn, months + default_months(conn))
+    return ensure_months(conn, months + (default_months(conn) if move_default else []))
 
 
 class _Tried:
