@@ -37,33 +37,41 @@ _OLD = "readings_unpartitioned"
 _PK = "ALTER TABLE readings ADD CONSTRAINT pk_readings PRIMARY KEY (meter_id, ts, version)"
 
 
+def _on_postgresql(statements: list[str]) -> bool:
+    """Run ``statements`` on PostgreSQL; False (nothing done) on SQLite."""
+    if op.get_bind().dialect.name != "postgresql":
+        return False
+    for statement in statements:
+        op.execute(statement)
+    return True
+
+
 def upgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
+    renamed = _on_postgresql([
+        f"ALTER TABLE readings RENAME TO {_OLD}",
+        f"ALTER TABLE {_OLD} RENAME CONSTRAINT pk_readings TO pk_{_OLD}",
+        f"CREATE TABLE readings ({_COLUMNS}) PARTITION BY RANGE (ts)",
+        _PK,
+        f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF readings DEFAULT",
+    ])  # fmt: skip
+    if not renamed:
         return
-    op.execute(f"ALTER TABLE readings RENAME TO {_OLD}")
-    op.execute(f"ALTER TABLE {_OLD} RENAME CONSTRAINT pk_readings TO pk_{_OLD}")
-    op.execute(f"CREATE TABLE readings ({_COLUMNS}) PARTITION BY RANGE (ts)")
-    op.execute(
-        "ALTER TABLE readings ADD CONSTRAINT pk_readings PRIMARY KEY (meter_id, ts, version)"
-    )
-    op.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF readings DEFAULT")
+    bind = op.get_bind()
     months = bind.execute(
         text(f"SELECT DISTINCT date_trunc('month', ts AT TIME ZONE 'UTC') FROM {_OLD}")
     ).scalars()
     ensure_months(bind, [month_start(m.date()) for m in months])
-    op.execute(f"INSERT INTO readings ({_NAMES}) SELECT {_NAMES} FROM {_OLD}")
-    op.execute(f"DROP TABLE {_OLD}")
+    _on_postgresql([
+        f"INSERT INTO readings ({_NAMES}) SELECT {_NAMES} FROM {_OLD}",
+        f"DROP TABLE {_OLD}",
+    ])  # fmt: skip
 
 
 def downgrade() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    op.execute(f"CREATE TABLE {_OLD} ({_COLUMNS})")
-    op.execute(f"INSERT INTO {_OLD} ({_NAMES}) SELECT {_NAMES} FROM readings")
-    op.execute("DROP TABLE readings")  # drops every partition with it
-    op.execute(f"ALTER TABLE {_OLD} RENAME TO readings")
-    op.execute(
-        "ALTER TABLE readings ADD CONSTRAINT pk_readings PRIMARY KEY (meter_id, ts, version)"
-    )
+    _on_postgresql([
+        f"CREATE TABLE {_OLD} ({_COLUMNS})",
+        f"INSERT INTO {_OLD} ({_NAMES}) SELECT {_NAMES} FROM readings",
+        "DROP TABLE readings",  # drops every partition with it
+        f"ALTER TABLE {_OLD} RENAME TO readings",
+        _PK,
+    ])  # fmt: skip
