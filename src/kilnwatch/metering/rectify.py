@@ -3,7 +3,7 @@
 Every non-conformity of the GB 17167 census (a missing instrument, a configuration rate or an
 accuracy class below the requirement, a calibration overdue, missing or failed, no census at
 all) becomes one rectification through
-:func:`kilnwatch.supervise.rectification.ensure_rectification`, with source
+:func:`kilnwatch.supervise.rectification.open_rectification`, with source
 ``metering.census`` and a reference naming the enterprise, the gap code and the point, meter
 or carrier/level: running it again opens nothing twice. Alerts ahead of a deadline
 (``metering.calibration.due_soon``) are not non-conformities and open nothing.
@@ -23,7 +23,8 @@ from kilnwatch.identity import Principal
 from kilnwatch.metering.census import EnterpriseCensus, enterprise_census
 from kilnwatch.metering.gaps import Gap
 from kilnwatch.supervise.access import department_of
-from kilnwatch.supervise.rectification import default_due_date, ensure_rectification
+from kilnwatch.supervise.items import existing
+from kilnwatch.supervise.rectification import KIND, default_due_date, open_rectification
 
 SOURCE_CODE = "metering.census"
 ACTIONS_ZH = {
@@ -83,9 +84,11 @@ def rectify_census_gaps(
                 continue
             result.gaps += 1
             where = gap.point_code or gap.meter_code or f"{gap.carrier} {gap.level}".strip()
-            item, new = ensure_rectification(
+            ref = gap_ref(census, gap)
+            new = existing(session, KIND, SOURCE_CODE, ref) is None
+            item = open_rectification(
                 session, enterprise_id=census.enterprise_id, source_code=SOURCE_CODE,
-                source_ref=gap_ref(census, gap), title=f"计量器具：{gap.code}（{where}）",
+                source_ref=ref, title=f"计量器具：{gap.code}（{where}）",
                 due_date=_due(gap, today), required_action=ACTIONS_ZH[gap.code],
                 department=department, actor=principal.subject,
             )  # fmt: skip

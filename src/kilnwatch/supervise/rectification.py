@@ -69,30 +69,6 @@ def open_rectification(
 
     Flushes, never commits: the caller's transaction decides.
     """
-    item, _ = ensure_rectification(
-        session, enterprise_id=enterprise_id, source_code=source_code, source_ref=source_ref,
-        title=title, due_date=due_date, required_action=required_action, department=department,
-        assignee=assignee, actor=actor, parent_id=parent_id,
-    )  # fmt: skip
-    return item
-
-
-def ensure_rectification(
-    session: Session,
-    *,
-    enterprise_id: int,
-    source_code: str,
-    source_ref: str,
-    title: str,
-    due_date: date,
-    required_action: str = "",
-    department: str | None = None,
-    assignee: str | None = None,
-    actor: str = "system",
-    parent_id: int | None = None,
-) -> tuple[SupervisionItem, bool]:
-    """:func:`open_rectification`, also saying whether the item is new (False: the same
-    source was already recorded and its item is returned unchanged)."""
     if not source_ref.strip():
         raise InputError("a source reference is required", field="source_ref")
     new = NewItem(
@@ -101,7 +77,8 @@ def ensure_rectification(
         enterprise_id=enterprise_id, department=department, due_on=due_date,
         assignee=assignee, parent_id=parent_id,
     )  # fmt: skip
-    return create_item(session, new, actor=actor)
+    item, _ = create_item(session, new, actor=actor)
+    return item
 
 
 def default_due_date(today: date | None = None) -> date:
