@@ -30,6 +30,31 @@ def db_upgrade() -> None:
     engine.dispose()
 
 
+@db_app.command("partitions")
+def db_partitions(
+    ahead: Annotated[
+        int, typer.Option(min=0, max=120, help="Months to create after the current one.")
+    ] = 3,
+) -> None:
+    """PostgreSQL: create the monthly partitions of readings due (this month, ``--ahead``
+    months after it, every month held by the DEFAULT partition, whose rows move); run it from
+    a timer. SQLite has one plain table: nothing to do."""
+    from kilnwatch.store import partitions
+
+    with session_scope() as session:
+        conn = session.connection()
+        if not partitions.is_partitioned(conn):
+            console.print(f"{conn.dialect.name}: readings is not partitioned; nothing to do")
+            return
+        done = partitions.maintain(conn, ahead)
+    created = ", ".join(f"{m:%Y-%m}" for m in done.created) or "none"
+    span = f"{done.partitions[0]:%Y-%m}..{done.partitions[-1]:%Y-%m}" if done.partitions else "-"
+    console.print(
+        f"partitions created: {created}; rows moved out of DEFAULT: {done.moved_rows}; "
+        f"{len(done.partitions)} monthly partitions ({span})"
+    )
+
+
 @export_app.command("registry")
 def export_registry_cmd(
     out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("registry-export"),

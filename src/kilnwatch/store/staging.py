@@ -43,6 +43,7 @@ from kilnwatch.store.dialects import (
     sqlite_insert,
     sqlite_timestamp,
 )
+from kilnwatch.store.partitions import ensure_for_frame
 
 STAGE_TABLE = "kw_staged"
 UTC_US = pl.Datetime("us", "UTC")
@@ -340,6 +341,7 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     if "part" not in frame.columns:
         frame = frame.with_columns(pl.col("batch_id").alias("part"))
     frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+    ensure_for_frame(conn, frame.get_column("ts"))  # PostgreSQL: a month's partition first
     rounds, repeats = _split_rounds(frame)
     if repeats is not None:
         _record_repeats(conn, repeats)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -26,6 +26,14 @@ class ErrorBody(BaseModel):
     """Every error the API returns has this shape."""
 
     error: ErrorInfo
+
+
+class PageQuery(BaseModel):
+    """The ``offset`` and ``limit`` query parameters of a listing; a listing's own filters
+    extend it (``Annotated[XsQuery, Query()]``)."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
 
 
 class PageOf(BaseModel, Generic[T]):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kilnwatch.domain.identifiers import region_level, uscc_problem
 from kilnwatch.reference.registry import load_industries, load_processes
+from kilnwatch.web.schemas.common import PageQuery
 
 EnterpriseStatus = Literal["operating", "production_controlled", "shut"]
 UnitStatus = Literal["operating", "production_controlled", "shut", "eliminated"]
@@ -148,3 +149,37 @@ class GatewayPublic(BaseModel):
     protocol: str
     mn: str | None
     active: bool
+
+
+class RegionsQuery(PageQuery):
+    parent_code: str | None = None
+    level: str | None = None
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class EnterprisesQuery(PageQuery):
+    region_code: str | None = None
+    industry: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+class OwnedQuery(PageQuery):
+    """Rows owned by enterprises (units, meters, projects, gateways): equality filters, each
+    a column of the table."""
+
+    enterprise_id: int | None = None
+
+
+class UnitsQuery(OwnedQuery):
+    process: str | None = None
+
+
+class MetersQuery(OwnedQuery):
+    unit_id: int | None = None
+    carrier: str | None = None
+    level: str | None = None
+
+
+class ProjectsQuery(OwnedQuery):
+    stage: str | None = None
