@@ -43,6 +43,7 @@ from kilnwatch.store.dialects import (
     sqlite_insert,
     sqlite_timestamp,
 )
+from kilnwatch.store.partitions import ensure_for_frame
 
 STAGE_TABLE = "kw_staged"
 UTC_US = pl.Datetime("us", "UTC")
@@ -175,6 +176,9 @@ class FrameOutcome:
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
     (:func:`kilnwatch.store.rollups.recompute.refresh_rollup_ranges`)."""
+    written: pl.DataFrame | None = None
+    """``meter_id``, ``ts`` of every row of the frame (stored or repeated): which hours late
+    data touched (:func:`kilnwatch.store.rollups.recompute.written_runs`)."""
     fresh_state: dict[int, StoredState] = field(default_factory=dict)
     """For each meter of :attr:`fresh`: what was stored around its new rows before the write
     (read by the same statement that found the range free; the write does not change it)."""
@@ -340,6 +344,8 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     if "part" not in frame.columns:
         frame = frame.with_columns(pl.col("batch_id").alias("part"))
     frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+    outcome.written = frame.select("meter_id", "ts")
+    ensure_for_frame(conn, frame.get_column("ts"))  # PostgreSQL: a month's partition first
     rounds, repeats = _split_rounds(frame)
     if repeats is not None:
         _record_repeats(conn, repeats)
