@@ -50,6 +50,9 @@ class IngestResponse(BaseModel):
 
 
 class DeadLettersQuery(PageQuery):
+    """Filters of the dead letters: rejection code, source (``file``, ``http``, ``mqtt`` …),
+    received at or after ``since``, and the delivering batch."""
+
     reason: str | None = None
     source: str | None = None
     since: datetime | None = None
