@@ -56,6 +56,31 @@ def quantities(
     console.print(table)
 
 
+@app.command("permits")
+def permits(
+    period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Cumulative SO2, NOx and PM from 1 January to the end of the period against each
+    enterprise's permitted annual amount (排污许可证): exceeded, projected to exceed at the
+    year's pace, or within (docs/emissions.md)."""
+    from kilnwatch.emissions.annual import annual_permit_status
+
+    with command_session() as session:
+        rows = annual_permit_status(session, SYSTEM, period, city=city, uscc=enterprise)
+    if as_json:
+        data = {"period": period.label, "rows": [r.as_json() for r in rows]}
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    table = Table(title=f"许可排放量 {period.label}")
+    for col in ("enterprise", "pollutant", "permitted t", "cumulative t", "share", "code"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.enterprise_name, r.pollutant, _fmt(r.permitted_t), _fmt(r.cumulative_t),
+                      f"{r.share:.1%}", r.code)  # fmt: skip
+    console.print(table)
+
+
 @app.command("water")
 def water(
     period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,

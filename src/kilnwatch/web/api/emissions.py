@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import Scope, emissions_scope, stack_rows
 from kilnwatch.emissions.water import water_accounts
 from kilnwatch.reference.emissions import load_emission_limits
@@ -62,6 +63,21 @@ def water(
 ) -> dict[str, Any]:
     """Water withdrawal [m3] per enterprise and unit against the GB/T 18916 quotas."""
     rows = water_accounts(session, principal, period, city=city, uscc=enterprise)
+    return {"period": period.label, "rows": [r.as_json() for r in rows]}
+
+
+@router.get("/permits")
+def permits(
+    session: SessionDep,
+    principal: PrincipalDep,
+    period: PeriodDep,
+    city: str | None = None,
+    enterprise: str | None = None,
+) -> dict[str, Any]:
+    """Cumulative emissions from 1 January to the end of ``period`` against each enterprise's
+    permitted annual amount, with a code: ``emissions.permit.annual_exceeded``,
+    ``.annual_projected`` (at the year's pace it will be), ``.annual_within``."""
+    rows = annual_permit_status(session, principal, period, city=city, uscc=enterprise)
     return {"period": period.label, "rows": [r.as_json() for r in rows]}
 
 
