@@ -229,6 +229,12 @@ def ensure_for_frame(conn: Connection, ts: pl.Series) -> list[date]:
     return _create_apart(conn.engine, key, missing)
 
 
+def forget(month: date) -> None:
+    """Drop ``month`` from this process's known partitions (it was archived and dropped)."""
+    for known in _TRIED.known.values():
+        known.discard(month)
+
+
 def _create_apart(engine: Engine, key: str, months: list[date]) -> list[date]:
     known = _TRIED.known[key]
     try:
