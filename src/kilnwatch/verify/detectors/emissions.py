@@ -20,12 +20,18 @@ analysers (readings of the verified month):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from kilnwatch.analytics.readings import Series
 from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
 from kilnwatch.emissions.limits import exceedance_day_means, permit_terms
-from kilnwatch.emissions.stacks import StackAccount, find_stacks, stack_account
+from kilnwatch.emissions.stacks import (
+    PollutantAccount,
+    StackAccount,
+    find_stacks,
+    stack_account,
+)
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.evidence import finding, rounded, utc_at
@@ -138,12 +144,18 @@ def check_valid_data(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
-def check_exceedance_days(ctx: EnterpriseContext) -> list[Finding]:
-    out = []
+def _limited(ctx: EnterpriseContext) -> Iterator[tuple[StackAccount, str, PollutantAccount]]:
+    """Every (stack, pollutant) of the enterprise that has a binding limit."""
     for a in _accounts(ctx):
         for pollutant, p in a.pollutants.items():
-            if not p.exceedance_days or p.limit is None:
-                continue
+            if p.limit is not None:
+                yield a, pollutant, p
+
+
+def check_exceedance_days(ctx: EnterpriseContext) -> list[Finding]:
+    out = []
+    for a, pollutant, p in _limited(ctx):
+        if p.exceedance_days and p.limit is not None:
             days = exceedance_day_means(a.hours[pollutant], p.limit)
             worst = max(mean for _, mean, _ in days)
             meter = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
