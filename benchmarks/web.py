@@ -309,10 +309,9 @@ async def single(url: str, var: Path, users: dict[str, list[tuple[str, str]]]) -
     from sqlalchemy import event
 
     from kilnwatch.config import Settings
-    from kilnwatch.web.app import create_app
-
     from kilnwatch.store.engine import make_engine
     from kilnwatch.store.migrate import upgrade
+    from kilnwatch.web.app import create_app
 
     settings = Settings(database_url=url, var_dir=var, environment="dev")
     engine = make_engine(settings)
