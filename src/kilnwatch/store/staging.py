@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.store.dialects import (
     PG_FROM_EPOCH_US,
     aware_utc,
-    pg_binary_copy_data,
+    pg_binary_copy_parts,
     pg_int_array,
     sqlite_insert,
     sqlite_timestamp,
@@ -278,13 +278,14 @@ _PG_TYPES = {"meter_id": "int4", "ts": "timestamptz", "version": "int2", "value"
 
 def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
     """``COPY (FORMAT binary)``: no text formatting here, no text parsing in the server."""
-    data = pg_binary_copy_data(frame, [(c, _PG_TYPES[c]) for c in columns])
+    parts = pg_binary_copy_parts(frame, [(c, _PG_TYPES[c]) for c in columns])
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
         with cursor.copy(sql) as copy:
-            copy.write(data)
+            for part in parts:
+                copy.write(part)
 
 
 def _sqlite_insert(conn: Connection, table: str, columns: tuple[str, ...],

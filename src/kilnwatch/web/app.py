@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
@@ -121,10 +123,27 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for ``settings`` (read from the environment when not given)."""
+def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastAPI:
+    """Build the app for ``settings`` (read from the environment when not given); with
+    ``prewarm`` (``kilnwatch serve``), the region pages' figures of the newest month are
+    computed in the background whenever the data changes (``web/pages/common_figures.py``)."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kilnwatch.web.pages.common_figures import Prewarmer
+
+        warmer = None
+        if prewarm:
+            warmer = Prewarmer(app.state.session_factory, app.state.figure_cache,
+                               settings.timezone)  # fmt: skip
+            warmer.start()
+        yield
+        if warmer is not None:
+            warmer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="kilnwatch",
         version=__version__,
         description="Supervision of energy-intensive, high-emission (两高) industries.",
@@ -151,3 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def serving_app() -> FastAPI:
+    """The app of ``kilnwatch serve --workers N`` (each worker builds it from the environment)."""
+    return create_app(prewarm=True)

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from kilnwatch.domain.identifiers import region_level, uscc_problem
 from kilnwatch.reference.registry import load_industries, load_processes
-from kilnwatch.web.schemas.common import PageQuery
+from kilnwatch.web.schemas.common import PageQuery, PublicModel
 
 EnterpriseStatus = Literal["operating", "production_controlled", "shut"]
 UnitStatus = Literal["operating", "production_controlled", "shut", "eliminated"]
 
 
-class RegionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RegionPublic(PublicModel):
     code: str
     name_zh: str
     name_en: str
@@ -64,8 +63,7 @@ class EnterpriseUpdate(BaseModel):
     industry: str | None = None
 
 
-class EnterprisePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EnterprisePublic(PublicModel):
     id: int
     uscc: str
     name: str
@@ -99,8 +97,7 @@ class UnitUpdate(BaseModel):
     status: UnitStatus | None = None
 
 
-class UnitPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class UnitPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -113,8 +110,7 @@ class UnitPublic(BaseModel):
     level_variant: str | None
 
 
-class MeterPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MeterPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
@@ -131,8 +127,7 @@ class MeterPublic(BaseModel):
     hj212_code: str | None
 
 
-class ProjectPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ProjectPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -141,8 +136,7 @@ class ProjectPublic(BaseModel):
     approval_state: str
 
 
-class GatewayPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class GatewayPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
