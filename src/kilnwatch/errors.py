@@ -150,6 +150,12 @@ class RateLimitedError(AuthenticationError):
         self.retry_after_s = retry_after_s
 
 
+class UnavailableError(KilnwatchError):
+    """A server the request needs did not answer in time (e.g. the ingest log): try again."""
+
+    code = "service.unavailable"
+
+
 class FrameError(KilnwatchError):
     """An HJ 212 frame that cannot be accepted.
 
