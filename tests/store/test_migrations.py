@@ -22,3 +22,30 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert "readings" in inspect(engine).get_table_names()
     pk = inspect(engine).get_pk_constraint("readings")["constrained_columns"]
     assert pk == ["meter_id", "ts", "version"]
+
+
+def test_upgrade_at_the_heads_does_not_run_alembic(engine: Engine, tmp_path, monkeypatch) -> None:
+    """A migrated database is recognised by one query; a new database is migrated."""
+    import alembic.command
+    from sqlalchemy import create_engine
+
+    from kilnwatch.store.migrate import script_heads, stored_heads
+
+    upgrade(engine)
+    assert stored_heads(engine) == script_heads()
+    real = alembic.command.upgrade
+    calls: list[str] = []
+
+    def counted(cfg, revision):  # type: ignore[no-untyped-def]
+        calls.append(revision)
+        real(cfg, revision)
+
+    monkeypatch.setattr(alembic.command, "upgrade", counted)
+    upgrade(engine)
+    assert calls == []
+    new = create_engine(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    assert stored_heads(new) is None
+    upgrade(new)
+    assert calls == ["heads"]
+    assert stored_heads(new) == script_heads()
+    new.dispose()

@@ -76,6 +76,23 @@ def fail(exc: KilnwatchError) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Turn a :class:`KilnwatchError` raised in the block into a clear error and exit code 2."""
+    try:
+        yield
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+
+
+@contextmanager
+def command_session(s: Settings | None = None) -> Iterator[Session]:
+    """The session of one command: :func:`session_scope` under :func:`exit_on_error`, so an
+    error in the block or at commit is printed with exit code 2 and nothing is stored."""
+    with exit_on_error(), session_scope(s) as session:
+        yield session
+
+
 def spinner() -> Progress:
     """A transient spinner with the elapsed time, for work of unknown length."""
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

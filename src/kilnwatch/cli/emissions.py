@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope
+from kilnwatch.cli._common import SYSTEM, command_session, console, period_option
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import KilnwatchError
 
 app = typer.Typer(help="Pollutant emissions and water.", no_args_is_help=True)
 
@@ -38,12 +37,9 @@ def quantities(
     the province."""
     from kilnwatch.emissions.service import emissions_scope
 
-    try:
-        with session_scope() as session:
-            scope = emissions_scope(session, SYSTEM, period, city=city, uscc=enterprise)
-            totals = scope.totals(session, by)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        scope = emissions_scope(session, SYSTEM, period, city=city, uscc=enterprise)
+        totals = scope.totals(session, by)
     if as_json:
         rows = [t.as_json() for t in totals]
         typer.echo(json.dumps({"period": period.label, "by": by, "rows": rows}, ensure_ascii=False))
@@ -69,11 +65,8 @@ def water(
     quotas where one is sourced."""
     from kilnwatch.emissions.water import water_accounts
 
-    try:
-        with session_scope() as session:
-            rows = water_accounts(session, SYSTEM, period, city=city, uscc=enterprise)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        rows = water_accounts(session, SYSTEM, period, city=city, uscc=enterprise)
     if as_json:
         data = {"period": period.label, "rows": [r.as_json() for r in rows]}
         typer.echo(json.dumps(data, ensure_ascii=False))

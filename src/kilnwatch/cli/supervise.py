@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, command_session, console, exit_on_error, settings
 from kilnwatch.domain.periods import parse_period
-from kilnwatch.errors import KilnwatchError
 
 app = typer.Typer(help="Supervision: inspection rounds, rectification, complaints.")
 
@@ -34,7 +33,7 @@ def plan_round_cmd(
 
     from kilnwatch.supervise.rounds import default_options, plan_and_store, visit_rows, write_plan
 
-    try:
+    with exit_on_error():
         period = parse_period(round_, settings().zone, field="round")
         if period.kind != "half_year":
             raise typer.BadParameter("a round is a half-year such as 2025H1", param_hint="--round")
@@ -44,12 +43,10 @@ def plan_round_cmd(
         if homes:
             options = with_(options, homes=tuple(h.strip() for h in homes.split(",") if h.strip()))
         options = with_(options, replace=replace)
-        with session_scope() as session:
+        with command_session() as session:
             round_row, plan = plan_and_store(session, SYSTEM, options)
             rows = visit_rows(session, SYSTEM, round_row.id)
             write_plan(rows, out)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
     console.print(
         f"round {round_row.code}: {len(plan.visits)} visits by {len(plan.groups)} groups, "
         f"largest load deviation {plan.max_deviation_fraction:.1%} "
@@ -69,12 +66,9 @@ def export_round_cmd(
     """Write a stored round, one row per visit."""
     from kilnwatch.supervise.rounds import get_round, visit_rows, write_plan
 
-    try:
-        with session_scope() as session:
-            rows = visit_rows(session, SYSTEM, get_round(session, round_).id)
-            write_plan(rows, out)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        rows = visit_rows(session, SYSTEM, get_round(session, round_).id)
+        write_plan(rows, out)
     console.print(f"{len(rows)} visits written to {out}")
 
 
@@ -94,11 +88,8 @@ def escalate_cmd(
         day = date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--today") from None
-    try:
-        with session_scope() as session:
-            up, down = escalate_overdue(session, day)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        up, down = escalate_overdue(session, day)
     console.print(f"{up} items escalated, {down} back to their level")
 
 
@@ -107,11 +98,8 @@ def set_department_cmd(username: str, department: str) -> None:
     """Record the department a user works for (reference/supervise/departments.csv)."""
     from kilnwatch.supervise.access import set_department
 
-    try:
-        with session_scope() as session:
-            set_department(session, username, department)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        set_department(session, username, department)
     console.print(f"{username}: {department}")
 
 
@@ -128,9 +116,6 @@ def import_complaints_cmd(
     """Import complaints (all or nothing; a row with the same ref is not entered twice)."""
     from kilnwatch.supervise.complaints import import_complaints
 
-    try:
-        with session_scope() as session:
-            items = import_complaints(session, file, actor=SYSTEM.subject)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        items = import_complaints(session, file, actor=SYSTEM.subject)
     console.print(f"{len(items)} complaints recorded from {file.name}")

@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import console, fail, period_option, session_scope
+from kilnwatch.cli._common import command_session, console, exit_on_error, period_option
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import KilnwatchError
 
 if TYPE_CHECKING:
     from kilnwatch.verify.run import RunReport
@@ -43,9 +42,9 @@ def verify_cmd(
     if preset not in ("default", "strict", "lenient"):
         raise typer.BadParameter("use default, strict or lenient", param_hint="--preset")
     months = period.split("month")
-    try:
+    with exit_on_error():
         settings = verify_settings(preset, rules)  # type: ignore[arg-type]
-        with session_scope() as session, _progress() as bar:
+        with command_session() as session, _progress() as bar:
             ids = None
             if enterprise:
                 found = session.execute(
@@ -60,8 +59,6 @@ def verify_cmd(
                 task = bar.add_task(f"verifying {month}", total=None)
                 advance = partial(_advance, bar, task)
                 reports.append(verify_period(session, month, ids, settings, progress=advance))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     if len(months) > 1:
         labels = ", ".join(m.label for m in months)
         console.print(

@@ -124,13 +124,20 @@ from kilnwatch.store.models.mappings import SourceMapping  # noqa: E402
 __all__ += ["SourceMapping"]
 
 from kilnwatch.store.models.programme import (  # noqa: E402
+    EnergyFactor,
     LevelDetermination,
     PlanMilestone,
     RetrofitPlan,
     SavingsVerification,
 )
 
-__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
+__all__ += [
+    "EnergyFactor",
+    "LevelDetermination",
+    "PlanMilestone",
+    "RetrofitPlan",
+    "SavingsVerification",
+]
 
 from kilnwatch.store.models.projects import (  # noqa: E402
     CapacityReplacement,
