@@ -90,7 +90,7 @@ def test_published_deliveries_are_stored_once(engine: Engine, log: LogOptions) -
     finally:
         publisher.close()
     with writer_thread(engine, log) as writer:
-        wait_for(lambda: writer.stats.messages >= sent.messages + overlap.messages, 30,
+        wait_for(lambda: writer.stats.messages["stored"] >= sent.messages + overlap.messages, 30,
                  "the writer to store every message")  # fmt: skip
     assert writer.stats.readings.accepted == 3 * 60
     assert writer.stats.readings.duplicates == 3 * 20
@@ -117,8 +117,8 @@ def test_unreadable_message_is_dead_lettered_and_acknowledged(
 
     asyncio.run(publish_garbage())
     with writer_thread(engine, log) as writer:
-        wait_for(lambda: writer.stats.messages == 1, 30, "the writer to take the message")
-    assert writer.stats.malformed == 1
+        wait_for(lambda: writer.stats.messages["stored"] == 1, 30, "the writer to take the message")
+    assert writer.stats.messages["malformed"] == 1
     with make_session_factory(engine)() as s:
         letter = s.scalars(select(DeadLetter)).one()
     assert letter.reason == "ingest.log_malformed"
@@ -154,7 +154,7 @@ def test_http_front_end_publishes_and_answers_after_jetstream(
         app.state.ingest_log.close()
     app.state.engine.dispose()
     with writer_thread(engine, log) as writer:
-        wait_for(lambda: writer.stats.messages == 1, 30, "the writer to store the request")
+        wait_for(lambda: writer.stats.messages["stored"] == 1, 30, "the writer to store it")
     held = stored(engine)
     assert held.by_meter == {c: (25, expected_sum(25)) for c in codes}
 
@@ -190,7 +190,7 @@ def test_received_at_travels_with_the_message(engine: Engine, log: LogOptions) -
     finally:
         publisher.close()
     with writer_thread(engine, log) as writer:
-        wait_for(lambda: writer.stats.messages == 1, 30, "the writer")
+        wait_for(lambda: writer.stats.messages["stored"] == 1, 30, "the writer")
     with make_session_factory(engine)() as s:
         batch = s.scalars(select(IngestBatch)).one()
     assert batch.received_at == at

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -86,15 +87,12 @@ class WriterOptions:
 
 @dataclass
 class WriterStats:
-    """Counters of one writer."""
+    """Counters of one writer: ``messages`` by outcome (``stored``: committed, then
+    acknowledged; ``redelivered``: received more than once; ``malformed``: dead-lettered
+    unread; ``failed``: in a commit that failed), committed ``batches``, and the readings."""
 
-    messages: int = 0
-    """Messages of committed batches (acknowledged after the commit)."""
+    messages: Counter[str] = field(default_factory=Counter)
     batches: int = 0
-    redelivered: int = 0
-    """Messages received more than once."""
-    commit_failures: int = 0
-    malformed: int = 0
     readings: ReadingCounts = field(default_factory=ReadingCounts)
 
 
@@ -198,14 +196,14 @@ class LogWriter:
 
     async def _handle(self, msgs: list[Msg], stop: asyncio.Event) -> None:
         again = sum(1 for m in msgs if m.metadata.num_delivered > 1)
-        self.stats.redelivered += again
+        self.stats.messages["redelivered"] += again
         REDELIVERIES.inc(again)
         items: list[_Item] = []
         for m in msgs:
             try:
                 items.append((m, decode(m.data)))
             except InputError as exc:
-                self.stats.malformed += 1
+                self.stats.messages["malformed"] += 1
                 items.append((m, _unreadable(m, self.log.stream, exc)))
         try:
             await self._store_items(items)
@@ -217,7 +215,7 @@ class LogWriter:
                 await asyncio.gather(*(m.nak(delay=NAK_DELAY_S) for m in msgs))
             return
         await asyncio.gather(*(m.ack() for m in msgs))
-        self.stats.messages += len(msgs)
+        self.stats.messages["stored"] += len(msgs)
         self.stats.batches += 1
 
     async def _store_items(self, items: Sequence[_Item]) -> None:
@@ -235,10 +233,10 @@ class LogWriter:
                 await item[0].nak(delay=NAK_DELAY_S)
                 continue
             await item[0].ack()
-            self.stats.messages += 1
+            self.stats.messages["stored"] += 1
 
     def _failed(self, messages: int) -> None:
-        self.stats.commit_failures += 1
+        self.stats.messages["failed"] += messages
         COMMIT_FAILURES.inc()
         logger.exception("storing %d log messages failed", messages)
 
