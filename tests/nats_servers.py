@@ -136,6 +136,7 @@ def start(root: Path, nodes: int = 1, name: str = "kw") -> NatsCluster:
     binary = nats_binary()
     need_server(binary is not None, "nats-server (make sysdeps installs it)")
     assert binary is not None
+    root.mkdir(parents=True, exist_ok=True)
     ports = free_ports(2 * nodes)
     members = [
         Node(f"{name}{i}", ports[2 * i], ports[2 * i + 1] if nodes > 1 else None,
