@@ -47,6 +47,39 @@ def sqlite_rows(frame: pl.DataFrame, columns: Sequence[str]) -> list[tuple[Any, 
     return text.rows()
 
 
+def _sqlite_literal(series: pl.Series) -> str | None:
+    """The SQL literal of a column holding one value throughout (NULL, an integer or a UTC
+    timestamp), or None when it is not such a column."""
+    if series.len() == 0:
+        return None
+    if series.null_count() == series.len():
+        return "NULL"
+    kind_ok = series.dtype.is_integer() or isinstance(series.dtype, pl.Datetime)
+    if series.null_count() or not kind_ok:
+        return None
+    first = series[0]
+    if series.n_unique() != 1:
+        return None
+    if isinstance(first, datetime):
+        return f"'{sqlite_timestamp(first)}'"  # digits and separators only: our own format
+    return str(int(first))
+
+
+def sqlite_insert(raw: Any, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """Insert ``frame``'s ``columns`` into ``table`` by one ``executemany`` on the sqlite3
+    connection ``raw``. A column holding one value in every row (a batch id, the receive
+    time, version 1, an absent flag) is written into the statement as a literal: each row
+    binds only the values that differ (the bulk path: fewer Python objects, fewer binds)."""
+    literals = {c: _sqlite_literal(frame.get_column(c)) for c in columns}
+    bound = [c for c in columns if literals[c] is None]
+    values = ", ".join(literals[c] or "?" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    if bound:
+        raw.executemany(sql, sqlite_rows(frame, bound))
+    else:
+        raw.executemany(sql, [()] * frame.height)
+
+
 def aware_utc(value: Any) -> datetime:
     """An aware UTC datetime from a driver's value (SQLite text or naive UTC, PostgreSQL aware)."""
     if isinstance(value, str):

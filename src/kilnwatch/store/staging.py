@@ -40,7 +40,7 @@ from kilnwatch.store.dialects import (
     aware_utc,
     pg_binary_copy_data,
     pg_int_array,
-    sqlite_rows,
+    sqlite_insert,
     sqlite_timestamp,
 )
 
@@ -285,11 +285,9 @@ def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.D
 
 def _sqlite_insert(conn: Connection, table: str, columns: tuple[str, ...],
                    frame: pl.DataFrame) -> None:  # fmt: skip
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
     raw = conn.connection.driver_connection
     assert raw is not None
-    raw.executemany(sql, sqlite_rows(frame, columns))
+    sqlite_insert(raw, table, columns, frame)
 
 
 def _insert_direct(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -> None:
