@@ -4,6 +4,8 @@ running in a thread, and what the store holds afterwards."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +24,7 @@ from kilnwatch.ingest.log.writer import LogWriter, WriterOptions, WriterStats
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import Enterprise, Gateway, Meter, Reading
+from nats_servers import free_ports
 from zone import POLICY
 
 REGISTRY = Path(__file__).parent / "fixtures" / "registry"
@@ -136,3 +140,43 @@ def writer_thread(engine: Engine, log: LogOptions, batch: int = 50) -> Iterator[
         loop.close()
         if result and isinstance(result[0], BaseException):
             raise result[0]
+
+
+class Writer:
+    """One ``kilnwatch ingest writer`` process (its output in ``log``) with a metrics port."""
+
+    def __init__(self, name: str, servers: str, env: dict[str, str], log: Path,
+                 args: list[str]) -> None:  # fmt: skip
+        self.name = name
+        self.port = free_ports(1)[0]
+        self.log = log
+        argv = [sys.executable, "-m", "kilnwatch.cli", "ingest", "writer", "--nats", servers,
+                *args, "--metrics-port", str(self.port)]  # fmt: skip
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def metric(self, name: str) -> float:
+        """The value of an unlabelled metric (or the first sample of a labelled one)."""
+        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
+        for line in text.splitlines():
+            if line.startswith((name + " ", name + "{")):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"{name} not in the metrics of {self.name}")
+
+    def healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"writer {self.name} exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import nats
 import psycopg
 import pytest
@@ -36,8 +33,8 @@ from kilnwatch.ingest.log.stream import DEFAULT_CONSUMER, DEFAULT_STREAM
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import DeadLetter
-from log_support import GATEWAY, expected_sum, reading, setup_meters, stored, wait_for
-from nats_servers import NatsCluster, free_ports, running
+from log_support import GATEWAY, Writer, expected_sum, reading, setup_meters, stored, wait_for
+from nats_servers import NatsCluster, running
 from servers import need_server
 
 PG_ADMIN_DSN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -68,45 +65,6 @@ def own_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class Writer:
-    """One ``kilnwatch ingest writer`` process with its metrics port."""
-
-    def __init__(self, name: str, servers: str, env: dict[str, str], log: Path) -> None:
-        self.name = name
-        self.port = free_ports(1)[0]
-        self.log = log
-        args = [sys.executable, "-m", "kilnwatch.cli", "ingest", "writer", "--nats", servers,
-                "--batch", "20", "--ack-wait-s", str(ACK_WAIT_S),
-                "--metrics-port", str(self.port)]  # fmt: skip
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)  # fmt: skip
-
-    def metric(self, name: str) -> float:
-        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
-        for line in text.splitlines():
-            if line.startswith((name + " ", name + "{")):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError(f"{name} not in the metrics of {self.name}")
-
-    def healthy(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"writer {self.name} exited: {self.log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def _stream_state(cluster: NatsCluster) -> tuple[str, int, int, int]:
@@ -152,7 +110,8 @@ def test_node_and_writer_killed_mid_stream_every_reading_stored_once(
         writers: list[Writer] = []
         try:
             with TestClient(app) as client:  # its start-up creates the stream (R=3)
-                writers = [Writer(f"w{i}", cluster.servers, env, tmp_path / f"w{i}.log")
+                args = ["--batch", "20", "--ack-wait-s", str(ACK_WAIT_S)]
+                writers = [Writer(f"w{i}", cluster.servers, env, tmp_path / f"w{i}.log", args)
                            for i in range(2)]  # fmt: skip
                 wait_for(lambda: all(w.healthy() for w in writers), 60, "two writers")
                 leader, replicas, _, _ = _stream_state(cluster)

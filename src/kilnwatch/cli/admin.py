@@ -116,7 +116,11 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the dashboard and the API (OpenAPI docs at /docs; /metrics, /healthz)."""
+    """Serve the dashboard and the API (OpenAPI docs at /docs).
+
+    Also /metrics (Prometheus) and /healthz; with --log, gateways' HTTP readings go to the
+    ingest log.
+    """
     import os
 
     import uvicorn

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from kilnwatch.metrics import MetricsServer
 
 app = typer.Typer(
-    help="Live ingestion: MQTT and HJ 212 receivers, writers of the ingest log.",
+    help="Live ingestion: MQTT and HJ 212 receivers, ingest-log writers.",
     no_args_is_help=True,
 )
 

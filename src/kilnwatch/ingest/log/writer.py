@@ -112,6 +112,16 @@ def _unreadable(m: Msg, stream: str, exc: InputError) -> RejectedDelivery:
 _Item = tuple[Msg, DecodedMessage | RejectedDelivery]
 
 
+async def _acknowledge(msgs: Sequence[Msg]) -> None:
+    """Acknowledge committed messages. An acknowledgement that cannot be sent (the node went
+    away) is not retried: the message comes again and the store finds its readings stored."""
+    done = await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
+    lost = [r for r in done if isinstance(r, BaseException)]
+    if lost:
+        logger.warning("%d acknowledgements not sent (%r): redelivery expected", len(lost),
+                       lost[0])  # fmt: skip
+
+
 class LogWriter:
     """Pull from the writers' consumer, store, commit, ack; ``run(stop)`` until ``stop``."""
 
@@ -214,7 +224,7 @@ class LogWriter:
             else:
                 await asyncio.gather(*(m.nak(delay=NAK_DELAY_S) for m in msgs))
             return
-        await asyncio.gather(*(m.ack() for m in msgs))
+        await _acknowledge(msgs)
         self.stats.messages["stored"] += len(msgs)
         self.stats.batches += 1
 
@@ -232,7 +242,7 @@ class LogWriter:
                 self._failed(1)
                 await item[0].nak(delay=NAK_DELAY_S)
                 continue
-            await item[0].ack()
+            await _acknowledge([item[0]])
             self.stats.messages["stored"] += 1
 
     def _failed(self, messages: int) -> None:
