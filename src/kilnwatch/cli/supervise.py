@@ -93,6 +93,37 @@ def escalate_cmd(
     console.print(f"{up} items escalated, {down} back to their level")
 
 
+@app.command("rectify-metering")
+def rectify_metering_cmd(
+    period: Annotated[
+        str | None, typer.Option(help="The census is taken on its last day (default: this month).")
+    ] = None,
+    city: Annotated[str | None, typer.Option(help="A division code prefix, e.g. 3701.")] = None,
+) -> None:
+    """Open a rectification for every GB 17167 census non-conformity (missing instrument, rate
+    or accuracy below the requirement, calibration overdue, missing or failed); a gap already
+    open is not opened again (docs/metering.md)."""
+    from datetime import datetime, timedelta
+
+    from kilnwatch.domain.periods import Period
+    from kilnwatch.metering.census import census_day
+    from kilnwatch.metering.rectify import rectify_census_gaps
+
+    s = settings()
+    today = datetime.now(s.zone).date()
+    with exit_on_error():
+        chosen = (
+            parse_period(period, s.zone) if period else Period.containing("month", today, s.zone)
+        )
+    day = census_day(chosen.stop - timedelta(days=1), today)
+    with command_session(s) as session:
+        result = rectify_census_gaps(session, SYSTEM, day, today, region_prefix=city)
+    console.print(
+        f"census of {day}: {result.gaps} non-conformities; {len(result.opened)} rectifications "
+        f"opened, {len(result.existing)} already open"
+    )
+
+
 @app.command("set-department")
 def set_department_cmd(username: str, department: str) -> None:
     """Record the department a user works for (reference/supervise/departments.csv)."""

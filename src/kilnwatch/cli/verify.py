@@ -32,9 +32,14 @@ def verify_cmd(
     rules: Annotated[
         Path | None, typer.Option(help="Province override of rule parameters (TOML or CSV).")
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Processes checking chunks of enterprises in parallel."),
+    ] = 1,
 ) -> None:
     """Verify a period: run every rule and detector, store findings and scores, month by
-    month (a quarter or a year is verified as each of its months)."""
+    month (a quarter or a year is verified as each of its months); ``--jobs N`` checks the
+    enterprises in N processes (the same findings, in the same order)."""
     from kilnwatch.store.models import Enterprise
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
@@ -58,7 +63,9 @@ def verify_cmd(
             for month in months:
                 task = bar.add_task(f"verifying {month}", total=None)
                 advance = partial(_advance, bar, task)
-                reports.append(verify_period(session, month, ids, settings, progress=advance))
+                reports.append(
+                    verify_period(session, month, ids, settings, progress=advance, jobs=jobs)
+                )
     if len(months) > 1:
         labels = ", ".join(m.label for m in months)
         console.print(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from kilnwatch.store.partitions import maintain
 from kilnwatch.store.seed import seed_regions
 
 if TYPE_CHECKING:
@@ -89,9 +90,12 @@ def stored_heads(engine: Engine) -> frozenset[str] | None:
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to ``revision`` and seed the packaged regions (idempotent).
+    """Bring the schema to ``revision``, seed the packaged regions and create the readings
+    partitions due (PostgreSQL: this month and the next ones, ``store/partitions.py``);
+    idempotent.
 
-    A database already at the heads costs one query (no Alembic); else Alembic upgrades.
+    A database already at the heads costs one query (no Alembic; on PostgreSQL two more for
+    the partitions); else Alembic upgrades.
     """
     if revision != "heads" or stored_heads(engine) != script_heads():
         from alembic import command
@@ -102,6 +106,7 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
             command.upgrade(cfg, revision)
     with engine.begin() as connection:
         seed_regions(connection)
+        maintain(connection, move_default=False)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from kilnwatch.errors import AuthenticationError, InputError, UnavailableError
 from kilnwatch.ingest.gateways import SecretCheck, gateway_by_code
@@ -26,7 +26,7 @@ from kilnwatch.metrics import READINGS_RECEIVED
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.store.repos.dead_letters import DeadLetterFilter, list_dead_letters
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
-from kilnwatch.web.schemas.common import PageOf, page_of
+from kilnwatch.web.schemas.common import PageOf, PageQuery, PublicModel, page_of
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 basic = HTTPBasic(auto_error=False, realm="kilnwatch gateways")
@@ -52,9 +52,17 @@ class IngestResponse(BaseModel):
     rejections: list[RowRejection]
 
 
-class DeadLetterPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DeadLettersQuery(PageQuery):
+    """Filters of the dead letters: rejection code, source (``file``, ``http``, ``mqtt`` …),
+    received at or after ``since``, and the delivering batch."""
 
+    reason: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    batch_id: int | None = None
+
+
+class DeadLetterPublic(PublicModel):
     id: int
     source: int
     source_ref: str
@@ -147,18 +155,12 @@ def post_readings(
 
 @router.get("/dead-letters")
 def get_dead_letters(
-    session: SessionDep,
-    principal: PrincipalDep,
-    reason: str | None = None,
-    source: str | None = None,
-    since: datetime | None = None,
-    batch_id: int | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[DeadLettersQuery, Query()]
 ) -> PageOf[DeadLetterPublic]:
     """Rejected values, newest first, within the caller's jurisdiction."""
-    if source is not None and source not in SOURCE_CODES:
+    q = query
+    if q.source is not None and q.source not in SOURCE_CODES:
         raise InputError(f"source must be one of {sorted(SOURCE_CODES)}", field="source")
-    f = DeadLetterFilter(reason, SOURCE_CODES.get(source or ""), since, batch_id)
-    page = list_dead_letters(session, principal, f, offset, limit)
-    return PageOf[DeadLetterPublic].model_validate(page_of(page, DeadLetterPublic))
+    f = DeadLetterFilter(q.reason, SOURCE_CODES.get(q.source or ""), q.since, q.batch_id)
+    found = list_dead_letters(session, principal, f, q.offset, q.limit)
+    return PageOf[DeadLetterPublic].model_validate(page_of(found, DeadLetterPublic))

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from kilnwatch.domain.identifiers import region_level, uscc_problem
 from kilnwatch.reference.registry import load_industries, load_processes
+from kilnwatch.web.schemas.common import PageQuery, PublicModel
 
 EnterpriseStatus = Literal["operating", "production_controlled", "shut"]
 UnitStatus = Literal["operating", "production_controlled", "shut", "eliminated"]
 
 
-class RegionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RegionPublic(PublicModel):
     code: str
     name_zh: str
     name_en: str
@@ -63,8 +63,7 @@ class EnterpriseUpdate(BaseModel):
     industry: str | None = None
 
 
-class EnterprisePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EnterprisePublic(PublicModel):
     id: int
     uscc: str
     name: str
@@ -98,8 +97,7 @@ class UnitUpdate(BaseModel):
     status: UnitStatus | None = None
 
 
-class UnitPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class UnitPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -112,8 +110,7 @@ class UnitPublic(BaseModel):
     level_variant: str | None
 
 
-class MeterPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MeterPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
@@ -130,8 +127,7 @@ class MeterPublic(BaseModel):
     hj212_code: str | None
 
 
-class ProjectPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ProjectPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -140,11 +136,44 @@ class ProjectPublic(BaseModel):
     approval_state: str
 
 
-class GatewayPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class GatewayPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
     protocol: str
     mn: str | None
     active: bool
+
+
+class RegionsQuery(PageQuery):
+    parent_code: str | None = None
+    level: str | None = None
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class EnterprisesQuery(PageQuery):
+    region_code: str | None = None
+    industry: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+class OwnedQuery(PageQuery):
+    """Rows owned by enterprises (units, meters, projects, gateways): equality filters, each
+    a column of the table."""
+
+    enterprise_id: int | None = None
+
+
+class UnitsQuery(OwnedQuery):
+    process: str | None = None
+
+
+class MetersQuery(OwnedQuery):
+    unit_id: int | None = None
+    carrier: str | None = None
+    level: str | None = None
+
+
+class ProjectsQuery(OwnedQuery):
+    stage: str | None = None
