@@ -53,3 +53,23 @@ def test_help_lists_every_subcommand_and_runs_one() -> None:
     assert decoded.exit_code == 0 and "decode" in decoded.output
     wrong = runner.invoke(app, ["imprt"])
     assert wrong.exit_code == 2 and "import" in wrong.output
+
+
+def test_a_group_added_the_eager_way_still_works() -> None:
+    """``app.add_typer`` on a lazy app builds that group at once, beside the lazy ones."""
+    import typer
+
+    from kilnwatch.cli import KilnwatchGroup
+
+    eager = typer.Typer(help="Eager.")
+
+    @eager.command("ping")
+    def ping() -> None:
+        typer.echo("pong")
+
+    root = typer.Typer(cls=KilnwatchGroup)
+    root.add_typer(eager, name="eager")
+    group = get_command(root)
+    assert "eager" in group.commands and "import" in group.commands  # type: ignore[attr-defined]
+    result = CliRunner().invoke(root, ["eager", "ping"])
+    assert result.exit_code == 0 and result.output == "pong\n"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.domain import classify, field_def, field_intensity
@@ -235,6 +235,7 @@ def unit_accounts(
     units = session.scalars(
         select(ProductionUnit)
         .where(visible)
+        .options(selectinload(ProductionUnit.enterprise))  # not one query per unit
         .order_by(ProductionUnit.enterprise_id, ProductionUnit.code)
     ).all()
     by_unit: dict[int, list[Meter]] = defaultdict(list)

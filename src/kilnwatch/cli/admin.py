@@ -194,9 +194,10 @@ def serve(
     engine.dispose()
     console.print(f"serving on http://{host or s.host}:{port or s.port}  (API docs: /docs)")
     if workers == 1:
-        uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+        app = create_app(s, prewarm=True)
+        uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
     else:  # each worker builds its app from the same environment
-        uvicorn.run("kilnwatch.web.app:create_app", factory=True, workers=workers,
+        uvicorn.run("kilnwatch.web.app:serving_app", factory=True, workers=workers,
                     host=host or s.host, port=port or s.port, log_level="info")  # fmt: skip
 
 

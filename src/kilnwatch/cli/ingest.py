@@ -76,6 +76,10 @@ def mqtt_cmd(
     prefix: Annotated[str, typer.Option(help="Topic prefix.")] = "kilnwatch/v1",
     receive_maximum: Annotated[int, typer.Option(help="Unacked messages in flight.")] = 1000,
     session_expiry_s: Annotated[int, typer.Option(help="Broker keeps the session [s].")] = 3600,
+    keepalive_s: Annotated[int, typer.Option(help="MQTT keep-alive [s].", min=1)] = 30,
+    takeover_after_s: Annotated[
+        float, typer.Option(help="Drain the session of a peer lost this long [s].", min=0)
+    ] = 30.0,
     log: LogOption = None,
     metrics_port: MetricsPort = None,
 ) -> None:
@@ -88,6 +92,7 @@ def mqtt_cmd(
         host=host, port=port, client_id=client_id or f"kilnwatch-ingest-{socket.gethostname()}",
         group=group, prefix=prefix, batch_readings=batch_size, max_delay_ms=max_delay_ms,
         receive_maximum=receive_maximum, session_expiry_s=session_expiry_s,
+        keepalive_s=keepalive_s, takeover_after_s=takeover_after_s,
     )  # fmt: skip
     s = settings()
     engine = make_engine(s)

@@ -129,7 +129,7 @@ def install_docs(app: FastAPI) -> None:
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _ingest_log(app: FastAPI) -> AsyncIterator[None]:
     """The ingest log's connection (when ``Settings.ingest_log`` is set) for the app's life."""
     urls = app.state.settings.ingest_log
     publisher = await asyncio.to_thread(open_publisher, urls, "kilnwatch-web") if urls else None
@@ -165,11 +165,28 @@ def install_health(app: FastAPI) -> None:
         return Response(body, media_type=content_type)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for ``settings`` (read from the environment when not given)."""
+def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastAPI:
+    """Build the app for ``settings`` (read from the environment when not given); with
+    ``prewarm`` (``kilnwatch serve``), the region pages' figures of the newest month are
+    computed in the background whenever the data changes (``web/pages/common_figures.py``)."""
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kilnwatch.web.pages.common_figures import Prewarmer
+
+        warmer = None
+        if prewarm:
+            warmer = Prewarmer(app.state.session_factory, app.state.figure_cache,
+                               settings.timezone)  # fmt: skip
+            warmer.start()
+        async with _ingest_log(app):
+            yield
+        if warmer is not None:
+            warmer.stop()
+
     app = FastAPI(
-        lifespan=_lifespan,
+        lifespan=lifespan,
         title="kilnwatch",
         version=__version__,
         description="Supervision of energy-intensive, high-emission (两高) industries.",
@@ -192,3 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_pages(app)
     install_health(app)
     return app
+
+
+def serving_app() -> FastAPI:
+    """The app of ``kilnwatch serve --workers N`` (each worker builds it from the environment)."""
+    return create_app(prewarm=True)

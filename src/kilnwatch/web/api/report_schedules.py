@@ -38,16 +38,33 @@ def _public(schedule: ReportSchedule, tz: str) -> SchedulePublic:
     return out
 
 
+def _request(body: ScheduleCreate) -> scheduler.ScheduleRequest:
+    return scheduler.ScheduleRequest(
+        body.report, body.rule, body.time_of_day, tuple(body.recipients), body.format,
+        body.lang, body.city, body.enterprise, body.weekday, body.day_of_month,
+    )  # fmt: skip
+
+
 @router.post("/schedules", status_code=201)
 def create_schedule(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: ScheduleCreate
 ) -> SchedulePublic:
     """Schedule a report in the caller's jurisdiction (narrowed to ``city``/``enterprise``)."""
-    req = scheduler.ScheduleRequest(
-        body.report, body.rule, body.time_of_day, tuple(body.recipients), body.format,
-        body.lang, body.city, body.enterprise, body.weekday, body.day_of_month,
-    )  # fmt: skip
-    return _public(scheduler.add_schedule(session, principal, req), settings.timezone)
+    return _public(scheduler.add_schedule(session, principal, _request(body)), settings.timezone)
+
+
+@router.put("/schedules/{schedule_id}")
+def update_schedule(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    schedule_id: int,
+    body: ScheduleCreate,
+) -> SchedulePublic:
+    """Change a schedule (same checks as creating one); a change of its timing counts from
+    now, so no occurrence before the change is generated."""
+    schedule = scheduler.update_schedule(session, principal, schedule_id, _request(body))
+    return _public(schedule, settings.timezone)
 
 
 @router.get("/schedules")

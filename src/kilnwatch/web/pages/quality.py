@@ -27,6 +27,7 @@ from kilnwatch.store.repos.figures import (
     gateways_in,
 )
 from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import shared_meters_seen
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
@@ -82,7 +83,7 @@ def _forwarding(env: PageEnv, where: Where) -> Table:
 def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any], list[Table]]:
     t, db = env.t, env.db
     facts = {f.id: f for f in enterprises_in(db, where)}
-    total_q, per_q = quality_of(db, where)
+    total_q, per_q = quality_of([m for m in shared_meters_seen(env) if m.enterprise_id in facts])
     as_of = total_q.as_of or datetime.now(UTC)
     end = min(period.end, as_of + timedelta(microseconds=1))
     days = max((end - period.start).total_seconds() / 86400, 0.0)
