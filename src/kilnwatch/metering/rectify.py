@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 from kilnwatch.identity import Principal
 from kilnwatch.metering.census import EnterpriseCensus, enterprise_census
 from kilnwatch.metering.gaps import Gap
-from kilnwatch.supervise.access import department_of
 from kilnwatch.supervise.items import existing
 from kilnwatch.supervise.rectification import KIND, default_due_date, open_rectification
 
 SOURCE_CODE = "metering.census"
+DEPARTMENT = "market_regulation"
+"""The department that owns metering instruments and their calibration (计量,
+``reference/supervise/departments.csv``): the items are its to act on, shared with the rest."""
 ACTIONS_ZH = {
     "metering.census.missing": "报送计量器具配备底数（计量点清单）",
     "metering.configuration.missing_instrument": "按 GB 17167 配备缺少的计量器具",
@@ -77,7 +79,6 @@ def rectify_census_gaps(
     """Open a rectification for every census non-conformity of the enterprises the principal
     sees (optionally of one region) on ``as_of``; idempotent. Flushes, never commits."""
     result = RectifyResult()
-    department = department_of(session, principal)
     for census in enterprise_census(session, principal, as_of, region_prefix=region_prefix):
         for gap in census.gaps:
             if gap.is_warning or gap.code not in ACTIONS_ZH:
@@ -90,7 +91,7 @@ def rectify_census_gaps(
                 session, enterprise_id=census.enterprise_id, source_code=SOURCE_CODE,
                 source_ref=ref, title=f"计量器具：{gap.code}（{where}）",
                 due_date=_due(gap, today), required_action=ACTIONS_ZH[gap.code],
-                department=department, actor=principal.subject,
+                department=DEPARTMENT, actor=principal.subject,
             )  # fmt: skip
             (result.opened if new else result.existing).append(item.id)
     return result
