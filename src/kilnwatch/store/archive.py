@@ -9,9 +9,10 @@ and for each:
 2. reads the file back and compares its row count, the sums of ``meter_id`` and ``version``,
    the first and last ``ts`` and the sum of ``value`` with the same figures computed by the
    database on the partition;
-3. records the file, its SHA-256 and those figures in ``DIR/manifest.json``;
-4. only then detaches and drops the partition, in the same transaction as the figures were
-   read (the partition is locked against writers meanwhile).
+3. only then detaches and drops the partition, in the same transaction as the figures were
+   read (the partition is locked against writers meanwhile);
+4. records the file, its SHA-256 and those figures in ``DIR/manifest.json`` (replaced
+   atomically); the caller commits the drop.
 
 A month whose check fails raises :class:`~kilnwatch.errors.ArchiveError` and keeps its
 partition. Analysis reads the archive beside the live table through
@@ -184,11 +185,11 @@ def archive_month(conn: Connection, month: date, folder: Path) -> ArchivedMonth:
         last_ts=None if last is None else last.astimezone(UTC).isoformat(),
         archived_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
-    months = read_manifest(folder)
-    months[entry.month] = entry
-    _write_manifest(folder, months)
     conn.execute(text(f"ALTER TABLE {PARENT} DETACH PARTITION {table}"))
     conn.execute(text(f"DROP TABLE {table}"))
+    months = read_manifest(folder)  # last: a failure before it rolls the drop back
+    months[entry.month] = entry
+    _write_manifest(folder, months)
     forget(month)
     return entry
 

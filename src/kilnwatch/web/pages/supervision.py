@@ -73,7 +73,7 @@ from kilnwatch.supervise.workflows import KINDS, WORKFLOWS
 from kilnwatch.web.api.supervision import evidence_response
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, done, page_router
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
-from kilnwatch.web.pages.tables import Col, Table
+from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 
 router = page_router()
 PAGE_SIZE = 50
@@ -167,16 +167,14 @@ def item_page(
         if item.status in tr.sources and (tr.actor == actor or me.sees_everything)
     ]  # fmt: skip
     events = svc.events_of(env.db, item.id)
-    history = Table("history", [
-        Col("at", "col.at", "time"), Col("actor", "col.actor"),
-        Col("action", "col.action", "badge", badge_prefix="sv.action."),
-        Col("from_status", "col.from_status", "badge", badge_prefix="sv.status."),
-        Col("to_status", "col.to_status", "badge", badge_prefix="sv.status."),
-        Col("comment", "col.comment"), Col("detail", "sv.col.detail"),
-    ], [{"at": e.at, "actor": e.actor, "action": e.action, "from_status": e.from_status,
-         "to_status": e.to_status, "comment": e.comment,
-         "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items())} for e in events],
-        empty="table.no_history")  # fmt: skip
+    history = Table(
+        "history", [*history_cols("sv."), Col("comment", "col.comment"),
+                    Col("detail", "sv.col.detail")],
+        [history_row(e) | {"comment": e.comment,
+                           "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items())}
+         for e in events],
+        empty="table.no_history",
+    )  # fmt: skip
     evidence = Table("evidence", [
         Col("filename", "sv.col.file", link="href"), Col("size", "sv.col.size", "num"),
         Col("note", "col.comment"), Col("uploaded_by", "col.actor"), Col("at", "col.at", "time"),
