@@ -21,6 +21,17 @@ baseline, a trivial page (``/healthz``). Goal: every page p95 < 300 ms.
 
 Ends with ``RESULT {json}``: ``p95_ms`` (page -> ms), ``p95_ms_max``, ``baseline_p95_ms``,
 ``p50_ms``, ``requests``, ``errors``, ``cold_ms`` (first, uncached view of each page).
+
+``BENCH_WEB_MODE=single``: instead of the load, one user at a time in this process (the app
+over ``httpx.ASGITransport``, no server): for a province, a city and an enterprise user, each
+page's server time on its first (uncached, but after the background prewarming that
+``kilnwatch serve`` does: ``prewarm_ms``) and warm views and its number of SQL statements,
+against ``/healthz`` in the same run; ends with ``RESULT {json}`` (``single``: page ->
+``cold_ms``, ``warm_ms`` (median of 5), ``queries_cold``, ``queries_warm``).
+
+Commands: ``BENCH_WEB_KEEP=1 python benchmarks/web.py`` builds the database, runs the load and
+keeps the database (its name is printed); ``BENCH_WEB_REUSE=<name> python benchmarks/web.py``
+runs the load again on it (add ``BENCH_WEB_MODE=single`` for the single-user figures).
 """
 
 from __future__ import annotations
@@ -293,6 +304,69 @@ async def load(base: str, users: dict[str, list[tuple[str, str]]]) -> dict[str, 
     }
 
 
+async def single(url: str, var: Path, users: dict[str, list[tuple[str, str]]]) -> dict[str, object]:
+    """Each page one at a time, in process: first and warm server time, SQL statements."""
+    from sqlalchemy import event
+
+    from kilnwatch.config import Settings
+    from kilnwatch.store.engine import make_engine
+    from kilnwatch.store.migrate import upgrade
+    from kilnwatch.web.app import create_app
+
+    settings = Settings(database_url=url, var_dir=var, environment="dev")
+    engine = make_engine(settings)
+    upgrade(engine)  # a reused database, as ``kilnwatch serve`` would
+    engine.dispose()
+    app = create_app(settings)
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    event.listen(app.state.engine, "before_cursor_execute", count)
+    from kilnwatch.web.pages.common_figures import warm
+
+    t0 = time.perf_counter()
+    with app.state.session_factory() as session:
+        warm(session, app.state.figure_cache, "Asia/Shanghai")
+    prewarm_ms = round((time.perf_counter() - t0) * 1000, 1)
+    log(f"prewarming the newest month took {prewarm_ms} ms")
+    out: dict[str, dict[str, float]] = {}
+    transport = httpx.ASGITransport(app=app)
+    for role in ("province", "city", "enterprise"):
+        name, scope = users[role][0]
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await sign_in(client, name)
+            pages = await plan(client, role, scope)
+            # every first view below is uncached, except what ``kilnwatch serve`` computes in
+            # the background when data changes (the newest month's shared figures)
+            app.state.figure_cache._entries.clear()
+            with app.state.session_factory() as session:
+                warm(session, app.state.figure_cache, "Asia/Shanghai")
+            for kind, paths in sorted(pages.items()):
+                path = paths[0]
+                times, queries = [], []
+                for _ in range(6):
+                    before, t0 = statements[0], time.perf_counter()
+                    r = await client.get(path)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    queries.append(statements[0] - before)
+                    assert r.status_code == 200, f"{path}: {r.status_code}"
+                out[f"{role}:{kind}"] = {
+                    "cold_ms": round(times[0], 1),
+                    "warm_ms": round(statistics.median(times[1:]), 1),
+                    "queries_cold": queries[0],
+                    "queries_warm": max(queries[1:]),
+                }
+                log(f"{role}:{kind} {path} {out[f'{role}:{kind}']}")
+    app.state.engine.dispose()
+    baseline = statistics.median(v["warm_ms"] for k, v in out.items() if k.endswith(":baseline"))
+    warm_max = max(v["warm_ms"] for k, v in out.items() if not k.endswith(":baseline"))
+    return {"single": out, "baseline_warm_ms": baseline, "warm_ms_max": warm_max,
+            "prewarm_ms": prewarm_ms,
+            "load_average": round(os.getloadavg()[0], 1)}  # fmt: skip
+
+
 def main() -> int:
     # BENCH_WEB_KEEP=1 keeps the database and prints its name; BENCH_WEB_REUSE=<name> reuses
     # it (skipping the five-minute build) when tuning pages
@@ -313,6 +387,10 @@ def main() -> int:
             built = build(url, var)
             (var / "built.json").write_text(json.dumps(built), encoding="utf-8")
         log(f"data: {built['counts']} in database {name}")
+        if os.environ.get("BENCH_WEB_MODE") == "single":
+            found = asyncio.run(single(url, var, built["users"]))  # type: ignore[arg-type]
+            print(f"RESULT {json.dumps(found, ensure_ascii=False)}")
+            return 0
         port = free_port()
         # plain HTTP on loopback: cookies without Secure (the "dev" setting), as a browser on
         # http://127.0.0.1 would need

@@ -13,6 +13,7 @@
      ├── NotFoundError               a registry object that does not exist (or is out of scope)
      ├── PermissionDeniedError       the caller may not do this
      ├── AuthenticationError         unknown user, gateway or device, or a wrong secret
+     ├── ArchiveError                an archive of readings that does not match the database
      └── FrameError                  an HJ 212 frame that cannot be accepted; ``reason`` is a
                                      stable code (framing, length, crc, syntax, too_long)
 
@@ -148,6 +149,19 @@ class RateLimitedError(AuthenticationError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class UnavailableError(KilnwatchError):
+    """A server the request needs did not answer in time (e.g. the ingest log): try again."""
+
+    code = "service.unavailable"
+
+
+class ArchiveError(KilnwatchError):
+    """An archive file of readings that, read back, does not hold what the database holds (or
+    a month already archived); the month's partition is kept (``store/archive.py``)."""
+
+    code = "store.archive_mismatch"
 
 
 class FrameError(KilnwatchError):

@@ -214,3 +214,42 @@ def test_language_errors_and_a_phone_screen(open_session: Any) -> None:
     s.page.wait_for_load_state("networkidle")
     assert s.page.url.endswith("/signin")
     assert s.go("/quality").url.endswith("/signin?next=/quality")
+
+
+def test_schedule_a_report_and_download_one_from_the_page(open_session: Any) -> None:
+    s = open_session()
+    s.sign_in("jinan")
+    s.go("/reports")
+    with s.page.expect_download() as got:  # a catalogue button: the city's monthly report
+        s.page.click("tr[data-report='monthly'] a.button:text('XLSX')")
+    assert got.value.suggested_filename.endswith(".xlsx")
+    assert Path(got.value.path()).read_bytes()[:2] == b"PK"  # an XLSX (zip) file
+    s.page.click("#schedule-new")
+    s.page.wait_for_load_state("networkidle")
+    s.page.select_option("select[name=report]", "monthly")
+    s.page.select_option("select[name=rule]", "weekly")
+    s.page.select_option("select[name=weekday]", "1")
+    s.page.fill("input[name=time_of_day]", "07:30")
+    s.page.fill("textarea[name=recipients]", "not-an-address")
+    s.page.click("#schedule-save")
+    s.page.wait_for_load_state("networkidle")
+    assert "收件人" in s.page.inner_text("#schedule-error")  # refused, the form kept
+    s.page.fill("textarea[name=recipients]", "jinan-office@example.org")
+    s.shot("schedule-form")
+    s.page.click("#schedule-save")
+    s.page.wait_for_load_state("networkidle")
+    assert "已保存" in s.page.inner_text("#schedule-saved")
+    row = s.page.locator("table#schedules tbody tr").first.inner_text()
+    assert "07:30" in row and "星期一" in row and "jinan-office@example.org" in row
+    s.shot("reports-schedules")
+    s.page.click("table#schedules tbody tr:first-child a:text('修改')")
+    s.page.wait_for_load_state("networkidle")
+    s.page.fill("input[name=time_of_day]", "09:00")
+    s.page.click("#schedule-save")
+    s.page.wait_for_load_state("networkidle")
+    assert "09:00" in s.page.locator("table#schedules tbody tr").first.inner_text()
+    s.page.click("table#schedules tbody tr:first-child a:text('修改')")
+    s.page.wait_for_load_state("networkidle")
+    s.page.click("#schedule-delete button")
+    s.page.wait_for_load_state("networkidle")
+    assert s.page.locator("table#schedules tbody tr td a").count() == 0  # deleted: not listed

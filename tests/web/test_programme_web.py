@@ -8,6 +8,10 @@ import re
 
 from fastapi.testclient import TestClient
 from pages_support import PASSWORD, csrf_token, sign_in
+from sqlalchemy import Engine
+
+from kilnwatch.store.engine import make_session_factory, unit_of_work
+from kilnwatch.store.models import ProductionUnit
 
 
 def _bearer(client: TestClient, user: str) -> dict[str, str]:
@@ -93,3 +97,38 @@ def test_plan_workflow_and_view_through_the_api(
     client.get("/lang", params={"to": "en"})
     en = client.get("/programme?period=2025-03")
     assert en.status_code == 200 and "Efficiency programme" in en.text
+
+
+def test_a_refinery_energy_factor_through_the_page_and_the_api(
+    client: TestClient, province: dict[str, int], engine: Engine
+) -> None:
+    with unit_of_work(make_session_factory(engine)) as session:
+        unit = ProductionUnit(enterprise_id=province["other"], code="CDU1", name="常减压",
+                              process="refinery", capacity=1e7, capacity_unit="t/a")  # fmt: skip
+        session.add(unit)
+        session.flush()
+        unit_id = unit.id
+    sign_in(client, "sd")
+    page = client.get("/programme?period=2025-03")
+    assert 'id="energy-factor-form"' in page.text and "CDU1" in page.text
+    assert "level.unclassified.no_production" in page.text  # no meters yet: the code says so
+    r = client.post("/programme/energy-factors", data={
+        "csrf_token": csrf_token(page.text), "period": "2025-03", "unit_id": unit_id,
+        "energy_factor": "7.2", "valid_from": "2025-01-01", "evidence": "能量因数计算表"},
+        follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    rows = client.get("/api/v1/programme/energy-factors").json()
+    assert [(x["unit_code"], x["energy_factor"], x["recorded_by"]) for x in rows] == [
+        ("CDU1", 7.2, "sd")
+    ]
+    view = client.get("/api/v1/programme/view?period=2025-03").json()
+    assert 0 <= view["share_classified"] <= 1
+    assert sum(view["unclassified_by_code"].values()) == len(view["unclassified"])
+    assert all(u["code"].startswith("level.unclassified.") for u in view["unclassified"])
+    refused = client.post("/api/v1/programme/energy-factors", json={
+        "unit_id": unit_id, "energy_factor": 7.0, "valid_from": "2025-01-01", "evidence": ""},
+        headers=_bearer(client, "sd"))  # fmt: skip
+    assert refused.status_code == 422
+    assert (
+        client.get("/api/v1/programme/energy-factors", headers=_bearer(client, "ent")).json() == []
+    )

@@ -12,19 +12,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, selectinload
 
 from kilnwatch.accounting.inputs import MeterInput, co2_of, energy_kgce_of
 from kilnwatch.domain import classify, field_def, field_intensity
+from kilnwatch.domain.energy import kgce_per_kgoe, refinery_intensity
 from kilnwatch.domain.periods import Period
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.levels import LevelTable
 from kilnwatch.reference.registry import load_processes
-from kilnwatch.store.models import Meter, ProductionUnit
+from kilnwatch.store.models import EnergyFactor, Meter, ProductionUnit
 from kilnwatch.store.repos.rollups import meter_totals
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise
 
@@ -68,6 +70,22 @@ class UnitAccount:
     """The meter totals every figure was computed from."""
     notes: list[str] = field(default_factory=list)
     """Why a figure is missing, and which factor was used."""
+    energy_factor: float | None = None
+    """The refinery energy factor (能量因数) in force at the period's end, if recorded."""
+    unclassified_code: str | None = None
+    """Why the unit has no class: one of :data:`UNCLASSIFIED_CODES`; None when classified."""
+
+
+UNCLASSIFIED_CODES = {
+    "level.unclassified.no_energy_data": "no energy consumption could be computed",
+    "level.unclassified.no_production": "no production metered in the period",
+    "level.unclassified.no_energy_factor": "refinery without a recorded energy factor",
+    "level.unclassified.no_intensity": "the intensity cannot be put in the field's unit",
+    "level.unclassified.no_confirmed_level": "no table has a confirmed level for the field",
+    "level.unclassified.variant_needed": "the tables distinguish sub-types: the unit has none",
+    "level.unclassified.not_classifiable": "the classification refused the value",
+}
+"""Stable codes of why a unit has no efficiency class, with their English meaning."""
 
 
 def _top_meters(meters: Sequence[Meter]) -> list[Meter]:
@@ -91,11 +109,17 @@ def _classify(acc: UnitAccount, period: Period, tables: Sequence[LevelTable] | N
         )
     except KilnwatchError as exc:
         acc.notes.append(f"not classified: {exc.message}")
+        acc.unclassified_code = "level.unclassified.not_classifiable"
         return
     acc.class_, acc.class_table, acc.class_basis = c.class_, c.class_table, c.class_basis
     acc.legal_breach = c.legal_breach
     if c.class_ is None:
-        acc.notes.append("no confirmed level for this field")
+        if c.no_confirmed_level:
+            acc.notes.append("no confirmed level for this field")
+            acc.unclassified_code = "level.unclassified.no_confirmed_level"
+        else:
+            acc.notes.append("the level tables need a sub-type (variant) the unit does not have")
+            acc.unclassified_code = "level.unclassified.variant_needed"
         return
     wanted = "grade3" if c.class_basis == "gb_grade" else "baseline"
     for level in c.levels:
@@ -105,12 +129,11 @@ def _classify(acc: UnitAccount, period: Period, tables: Sequence[LevelTable] | N
 
 ENERGY_FACTOR = "energy_factor"
 NO_ENERGY_FACTOR = (
-    "no intensity: the field is per tonne and energy factor (能量因数, GB 30251-2024) in kgoe; "
-    "the registry holds no energy factor per refinery and no kgoe->kgce factor is sourced "
-    "(reference/units.csv), so metered data cannot be put in this unit; classify a declared "
-    "value with `kilnwatch calc level oil_refining VALUE`"
+    "no intensity: the field is per tonne and energy factor (能量因数, GB 30251-2024) in kgoe "
+    "and no energy factor is recorded for this refinery (`kilnwatch programme energy-factor`, "
+    "or the programme page)"
 )
-"""Why a refinery has no metered intensity (issue 17: refineries are not yet classified)."""
+"""Why a refinery has no metered intensity: its energy factor is not recorded."""
 
 
 def _intensity(acc: UnitAccount, energy_kgce_total: float, electricity_kwh: float) -> None:
@@ -118,20 +141,30 @@ def _intensity(acc: UnitAccount, energy_kgce_total: float, electricity_kwh: floa
     acc.intensity_unit = unit
     if not acc.production:
         acc.notes.append("no production metered in the period")
-        return
-    if ENERGY_FACTOR in unit:
-        acc.notes.append(NO_ENERGY_FACTOR)
+        acc.unclassified_code = "level.unclassified.no_production"
         return
     try:
-        acc.intensity = field_intensity(
-            unit,
-            acc.production,
-            energy_kgce=energy_kgce_total,
-            electricity_kwh=electricity_kwh,
-            output_unit=acc.production_unit,
-        )
+        if ENERGY_FACTOR not in unit:
+            acc.intensity = field_intensity(
+                unit,
+                acc.production,
+                energy_kgce=energy_kgce_total,
+                electricity_kwh=electricity_kwh,
+                output_unit=acc.production_unit,
+            )
+        elif acc.energy_factor is None:
+            acc.notes.append(NO_ENERGY_FACTOR)
+            acc.unclassified_code = "level.unclassified.no_energy_factor"
+        else:
+            crude_t = convert(acc.production, acc.production_unit or "t", "t")
+            acc.intensity = refinery_intensity(energy_kgce_total, crude_t, acc.energy_factor)
+            factor, grade = kgce_per_kgoe()
+            acc.notes.append(
+                f"energy factor {acc.energy_factor:g}; 1 kgoe = {factor:.4f} kgce ({grade})"
+            )
     except KilnwatchError as exc:
         acc.notes.append(f"no intensity: {exc.message}")
+        acc.unclassified_code = "level.unclassified.no_intensity"
 
 
 def unit_account(
@@ -141,9 +174,10 @@ def unit_account(
     counts: dict[int, int],
     period: Period,
     tables: Sequence[LevelTable] | None = None,
+    energy_factor: float | None = None,
 ) -> UnitAccount:
     """The account of one unit from its meters' totals over ``period``, classified against
-    ``tables`` (default: the packaged NDRC and GB tables)."""
+    ``tables`` (default: the packaged NDRC and GB tables); ``energy_factor`` for refineries."""
     e = unit.enterprise
     spec = load_processes()[unit.process]
     acc = UnitAccount(
@@ -160,6 +194,7 @@ def unit_account(
         unit.capacity,
         unit.capacity_unit,
         period.label,
+        energy_factor=energy_factor,
     )
     product_carrier = f"product:{spec.product}"
     energy: list[MeterInput] = []
@@ -182,6 +217,8 @@ def unit_account(
         kwh = sum(convert(i.quantity, i.unit, "kWh") for i in energy if i.carrier == "electricity")
         _intensity(acc, kgce, kwh)
         _classify(acc, period, tables)
+    else:
+        acc.unclassified_code = "level.unclassified.no_energy_data"
     acc.co2_t = co2_of(energy, period.year, acc.notes, acc.co2_by_source_t)
     return acc
 
@@ -198,6 +235,7 @@ def unit_accounts(
     units = session.scalars(
         select(ProductionUnit)
         .where(visible)
+        .options(selectinload(ProductionUnit.enterprise))  # not one query per unit
         .order_by(ProductionUnit.enterprise_id, ProductionUnit.code)
     ).all()
     by_unit: dict[int, list[Meter]] = defaultdict(list)
@@ -209,7 +247,31 @@ def unit_accounts(
     raw = meter_totals(session, meter_ids, "month", period.start, period.end)
     totals = {k: v.sum for k, v in raw.items()}
     counts = {k: v.count for k, v in raw.items()}
-    return [unit_account(u, by_unit[u.id], totals, counts, period, tables) for u in units]
+    factors = energy_factors(session, visible, period.stop)
+    return [
+        unit_account(u, by_unit[u.id], totals, counts, period, tables, factors.get(u.id))
+        for u in units
+    ]
 
 
-__all__ = ["UnitAccount", "unit_account", "unit_accounts"]
+def energy_factors(
+    session: Session, visible: ColumnElement[bool], before: date
+) -> dict[int, float]:
+    """Each visible refinery's energy factor in force on the day before ``before`` (the newest
+    ``valid_from`` before it; a later row never changes an earlier period)."""
+    rows = session.execute(
+        select(EnergyFactor.unit_id, EnergyFactor.energy_factor)
+        .join(ProductionUnit, ProductionUnit.id == EnergyFactor.unit_id)
+        .where(visible, EnergyFactor.valid_from < before)
+        .order_by(EnergyFactor.valid_from, EnergyFactor.id)
+    )
+    return {int(row[0]): float(row[1]) for row in rows}
+
+
+__all__ = [
+    "UNCLASSIFIED_CODES",
+    "UnitAccount",
+    "energy_factors",
+    "unit_account",
+    "unit_accounts",
+]

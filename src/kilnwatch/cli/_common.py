@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
@@ -20,6 +21,7 @@ from kilnwatch.identity import Principal, Role
 from kilnwatch.store.audit import ACTOR_KEY
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
+from kilnwatch.store.outage import outage_code
 
 console = Console()
 err_console = Console(stderr=True)
@@ -74,6 +76,35 @@ def fail(exc: KilnwatchError) -> typer.Exit:
             err_console.print(f"[red]error[/red] {error.message}", highlight=False, soft_wrap=True)
     err_console.print(f"[red]error[/red] {exc.message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+@contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Turn a :class:`KilnwatchError` raised in the block into a clear error and exit code 2;
+    so too a database that is full or away (``store.disk_full``, ``store.unavailable``): the
+    transaction was rolled back, nothing of the command is stored."""
+    try:
+        yield
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    except Exception as exc:
+        code = outage_code(exc)
+        if code is None:
+            raise
+        where = make_url(settings().effective_database_url).render_as_string(hide_password=True)
+        what = "is full" if code == "store.disk_full" else "is not available"
+        cause = str(getattr(exc, "orig", exc)).splitlines()[0]
+        message = (f"{code}: the database {where} {what} ({cause}); "
+                   "nothing of this command was stored, run it again once it is fixed")  # fmt: skip
+        raise fail(KilnwatchError(message, code=code)) from exc
+
+
+@contextmanager
+def command_session(s: Settings | None = None) -> Iterator[Session]:
+    """The session of one command: :func:`session_scope` under :func:`exit_on_error`, so an
+    error in the block or at commit is printed with exit code 2 and nothing is stored."""
+    with exit_on_error(), session_scope(s) as session:
+        yield session
 
 
 def spinner() -> Progress:

@@ -30,6 +30,63 @@ def db_upgrade() -> None:
     engine.dispose()
 
 
+@db_app.command("partitions")
+def db_partitions(
+    ahead: Annotated[
+        int, typer.Option(min=0, max=120, help="Months to create after the current one.")
+    ] = 3,
+) -> None:
+    """PostgreSQL: create the monthly partitions of readings due (this month, ``--ahead``
+    months after it, every month held by the DEFAULT partition, whose rows move); run it from
+    a timer. SQLite has one plain table: nothing to do."""
+    from kilnwatch.store import partitions
+
+    with session_scope() as session:
+        conn = session.connection()
+        if not partitions.is_partitioned(conn):
+            console.print(f"{conn.dialect.name}: readings is not partitioned; nothing to do")
+            return
+        done = partitions.maintain(conn, ahead)
+    created = ", ".join(f"{m:%Y-%m}" for m in done.created) or "none"
+    span = f"{done.partitions[0]:%Y-%m}..{done.partitions[-1]:%Y-%m}" if done.partitions else "-"
+    console.print(
+        f"partitions created: {created}; rows moved out of DEFAULT: {done.moved_rows}; "
+        f"{len(done.partitions)} monthly partitions ({span})"
+    )
+
+
+@db_app.command("archive")
+def db_archive(
+    before: Annotated[str, typer.Option(help="Archive every month before this one: YYYY-MM.")],
+    to: Annotated[Path, typer.Option("--to", help="Archive folder (Parquet + manifest.json).")],
+) -> None:
+    """PostgreSQL: write the monthly partitions of readings before ``--before`` to Parquet
+    (one file per month, checksummed manifest), read each back, and drop the partition only
+    when its row count and sums match; rollups stay. Analysis reads the archive with
+    ``kilnwatch export readings --archive DIR``."""
+    from datetime import date
+
+    from kilnwatch.store import partitions
+    from kilnwatch.store.archive import archive_before
+
+    try:
+        month = date.fromisoformat(f"{before}-01")
+    except ValueError:
+        raise typer.BadParameter("use YYYY-MM, e.g. 2025-01", param_hint="--before") from None
+    try:
+        with session_scope() as session:
+            conn = session.connection()
+            if not partitions.is_partitioned(conn):
+                console.print(f"{conn.dialect.name}: readings is not partitioned; nothing to do")
+                return
+            done = archive_before(conn, month, to)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    for m in done:
+        console.print(f"{m.month}: {m.rows:,} readings -> {to / m.file} (sha256 {m.sha256[:12]}…)")
+    console.print(f"{len(done)} months archived to {to}; their partitions are dropped")
+
+
 @export_app.command("registry")
 def export_registry_cmd(
     out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("registry-export"),
@@ -107,23 +164,40 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (one per core is typical).")
     ] = 1,
+    log: Annotated[
+        str | None,
+        typer.Option(
+            "--log",
+            help="Publish gateways' HTTP readings to the ingest log (NATS JetStream) at "
+            "nats://host:port[,…] instead of storing them (KILNWATCH_INGEST_LOG).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the dashboard and the API (OpenAPI docs at /docs)."""
+    """Serve the dashboard and the API (OpenAPI docs at /docs).
+
+    Also /metrics (Prometheus) and /healthz; with --log, gateways' HTTP readings go to the
+    ingest log.
+    """
+    import os
+
     import uvicorn
 
     from kilnwatch.store.engine import make_engine
     from kilnwatch.store.migrate import upgrade
     from kilnwatch.web.app import create_app
 
+    if log is not None:  # worker processes build their settings from the environment
+        os.environ["KILNWATCH_INGEST_LOG"] = log
     s = settings()
     engine = make_engine(s)
     upgrade(engine)
     engine.dispose()
     console.print(f"serving on http://{host or s.host}:{port or s.port}  (API docs: /docs)")
     if workers == 1:
-        uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+        app = create_app(s, prewarm=True)
+        uvicorn.run(app, host=host or s.host, port=port or s.port, log_level="info")
     else:  # each worker builds its app from the same environment
-        uvicorn.run("kilnwatch.web.app:create_app", factory=True, workers=workers,
+        uvicorn.run("kilnwatch.web.app:serving_app", factory=True, workers=workers,
                     host=host or s.host, port=port or s.port, log_level="info")  # fmt: skip
 
 

@@ -17,7 +17,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kilnwatch.domain.energy import ElectricityBasis, carrier_keys, energy_kgce
+from kilnwatch.domain.energy import (
+    ElectricityBasis,
+    carrier_keys,
+    energy_kgce,
+    kgce_per_kgoe,
+    refinery_intensity,
+)
 from kilnwatch.domain.levels import Classification, classify
 from kilnwatch.errors import InputError, KilnwatchError
 from kilnwatch.reference.energy import load_coal_coefficients
@@ -193,21 +199,63 @@ def level_command(
     provincial_dir: Path | None = typer.Option(
         None, help="Directory of provincial level tables (*.csv) to add."
     ),
+    energy_factor: float | None = typer.Option(
+        None,
+        "--energy-factor",
+        help="A refinery's energy factor (能量因数, GB 30251-2024): VALUE is then the energy "
+        "per tonne of crude in --value-unit, divided by the factor for the level.",
+    ),
+    value_unit: str = typer.Option(
+        "kgoe/t", "--value-unit", help="With --energy-factor: kgoe/t or kgce/t."
+    ),
 ) -> None:
     """Classify an intensity against every level table having the field."""
     with _errors_to_exit():
+        per_factor = _per_energy_factor(field, value, energy_factor, value_unit)
         result = classify(
             field,
-            value,
+            value if per_factor is None else per_factor["intensity"],
             variant=variant,
             output_per_year=output_per_year,
             tables=_tables(provincial_dir),
         )
     payload = _level_payload(result)
+    if per_factor is not None:
+        payload["energy_factor"] = per_factor
     if as_json:
         _emit_json(payload)
     else:
+        if per_factor is not None:
+            Console().print(
+                f"{value:g} {value_unit} / energy factor {energy_factor:g} = "
+                f"{per_factor['intensity']:.4f} {result.unit} "
+                f"(1 kgoe = {per_factor['kgce_per_kgoe']:.4f} kgce, {per_factor['confidence']})"
+            )
         _print_levels(payload)
+
+
+def _per_energy_factor(
+    field: str, value: float, energy_factor: float | None, value_unit: str
+) -> dict[str, Any] | None:
+    """The refinery indicator from energy per tonne of crude and the energy factor."""
+    unit = load_fields()[field].unit if field in load_fields() else ""
+    if energy_factor is None:
+        return None
+    if "energy_factor" not in unit:
+        raise InputError(f"{field} is not judged per energy factor", field="energy_factor")
+    factor, grade = kgce_per_kgoe()
+    per_t = {"kgoe/t": factor, "kgce/t": 1.0}
+    if value_unit not in per_t:
+        raise InputError("value-unit must be kgoe/t or kgce/t", field="value_unit")
+    intensity = refinery_intensity(value * per_t[value_unit], 1.0, energy_factor)
+    return {
+        "value_per_t": value,
+        "value_unit": value_unit,
+        "energy_factor": energy_factor,
+        "kgce_per_kgoe": factor,
+        "confidence": grade,
+        "intensity": intensity,
+    }
 
 
 def _field_rows(tables: tuple[LevelTable, ...]) -> list[dict[str, Any]]:

@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope
+from kilnwatch.cli._common import SYSTEM, command_session, console, period_option
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import KilnwatchError
+
+
+class _JsonRow(Protocol):
+    def as_json(self) -> dict[str, Any]: ...
+
+
+_Row = TypeVar("_Row", bound=_JsonRow)
 
 app = typer.Typer(help="Pollutant emissions and water.", no_args_is_help=True)
 
@@ -23,6 +30,21 @@ EnterpriseOpt = Annotated[str | None, typer.Option("--enterprise", help="Enterpr
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _rows(
+    service: Callable[..., list[_Row]], period: Period, city: str | None,
+    enterprise: str | None, as_json: bool,
+) -> list[_Row] | None:  # fmt: skip
+    """The rows of ``service`` for the scope; printed as one JSON document (and None
+    returned) with ``--json``."""
+    with command_session() as session:
+        rows = service(session, SYSTEM, period, city=city, uscc=enterprise)
+    if not as_json:
+        return rows
+    data = {"period": period.label, "rows": [r.as_json() for r in rows]}
+    typer.echo(json.dumps(data, ensure_ascii=False))
+    return None
 
 
 @app.command("quantities")
@@ -38,12 +60,9 @@ def quantities(
     the province."""
     from kilnwatch.emissions.service import emissions_scope
 
-    try:
-        with session_scope() as session:
-            scope = emissions_scope(session, SYSTEM, period, city=city, uscc=enterprise)
-            totals = scope.totals(session, by)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        scope = emissions_scope(session, SYSTEM, period, city=city, uscc=enterprise)
+        totals = scope.totals(session, by)
     if as_json:
         rows = [t.as_json() for t in totals]
         typer.echo(json.dumps({"period": period.label, "by": by, "rows": rows}, ensure_ascii=False))
@@ -60,6 +79,28 @@ def quantities(
     console.print(table)
 
 
+@app.command("permits")
+def permits(
+    period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """Cumulative SO2, NOx and PM from 1 January to the end of the period against each
+    enterprise's permitted annual amount (排污许可证): exceeded, projected to exceed at the
+    year's pace, or within (docs/emissions.md)."""
+    from kilnwatch.emissions.annual import annual_permit_status
+
+    rows = _rows(annual_permit_status, period, city, enterprise, as_json)
+    if rows is None:
+        return
+    table = Table(title=f"许可排放量 {period.label}")
+    for col in ("enterprise", "pollutant", "permitted t", "cumulative t", "share", "code"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.enterprise_name, r.pollutant, _fmt(r.permitted_t), _fmt(r.cumulative_t),
+                      f"{r.share:.1%}", r.code)  # fmt: skip
+    console.print(table)
+
+
 @app.command("water")
 def water(
     period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
@@ -69,14 +110,8 @@ def water(
     quotas where one is sourced."""
     from kilnwatch.emissions.water import water_accounts
 
-    try:
-        with session_scope() as session:
-            rows = water_accounts(session, SYSTEM, period, city=city, uscc=enterprise)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
-    if as_json:
-        data = {"period": period.label, "rows": [r.as_json() for r in rows]}
-        typer.echo(json.dumps(data, ensure_ascii=False))
+    rows = _rows(water_accounts, period, city, enterprise, as_json)
+    if rows is None:
         return
     table = Table(title=f"取水量 {period.label}")
     for col in ("enterprise", "unit", "m3", "per product", "quota", "unit of quota", "above"):

@@ -48,6 +48,7 @@ def run_export(
     enterprise: str | None = None,
     meter: str | None = None,
     grain: str = "hour",
+    archive: Path | None = None,
 ) -> None:
     from kilnwatch.reports.export import ExportFilter, export_rows
     from kilnwatch.reports.export_writers import export_stream
@@ -61,7 +62,8 @@ def run_export(
         out.parent.mkdir(parents=True, exist_ok=True)
         size = 0
         with session_scope(s) as session, out.open("wb") as sink:
-            for data in export_stream(export_rows(session, SYSTEM, kind, f), fmt):
+            rows = export_rows(session, SYSTEM, kind, f, archive=archive)
+            for data in export_stream(rows, fmt):
                 sink.write(data)
                 size += len(data)
     except KilnwatchError as exc:
@@ -73,10 +75,13 @@ def run_export(
 def readings(
     start: StartOpt, end: EndOpt, out: OutOpt, fmt: FormatOpt = "csv", city: CityOpt = None,
     industry: IndustryOpt = None, enterprise: EnterpriseOpt = None, meter: MeterOpt = None,
+    archive: Annotated[Path | None, typer.Option(
+        help="Folder of a readings archive (kilnwatch db archive): its months too.")] = None,
 ) -> None:  # fmt: skip
-    """Readings (latest version of each) with their meter, enterprise, unit and source."""
+    """Readings (latest version of each) with their meter, enterprise, unit and source; with
+    ``--archive DIR`` also those of the archived months."""
     run_export("readings", out, fmt, start, end, city=city, industry=industry,
-               enterprise=enterprise, meter=meter)  # fmt: skip
+               enterprise=enterprise, meter=meter, archive=archive)  # fmt: skip
 
 
 def rollups(

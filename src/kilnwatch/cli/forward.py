@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import console, fail, session_scope, settings
+from kilnwatch.cli._common import command_session, console, exit_on_error, fail, settings
 from kilnwatch.errors import KilnwatchError
 
 app = typer.Typer(help="Forward readings to other platforms (HJ 212 upstream).",
@@ -71,12 +71,10 @@ def import_targets(path: Annotated[Path, typer.Argument(help="Targets file (TOML
     """Create or update targets, their devices and meters from a TOML file."""
     from kilnwatch.forward.targets import read_targets, save_targets
 
-    try:
+    with exit_on_error():
         configs = read_targets(path)
-        with session_scope() as session:
+        with command_session() as session:
             n = save_targets(session, configs, file=str(path))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     console.print(f"{n} target(s) saved")
 
 
@@ -89,7 +87,7 @@ def list_targets() -> None:
 
     table = Table("name", "receiver", "edition", "ST", "devices", "ack timeout [s]",
                   "attempts", "active")  # fmt: skip
-    with session_scope() as session:
+    with command_session() as session:
         for t in session.scalars(select(ForwardTarget).order_by(ForwardTarget.name)):
             devices = session.scalar(select(func.count()).where(ForwardDevice.target_id == t.id))
             table.add_row(t.name, f"{t.host}:{t.port}", t.edition, t.st, str(devices),
@@ -103,7 +101,7 @@ def queue_cmd() -> None:
     from kilnwatch.forward.queue import queue_summaries
 
     table = Table("target", "pending", "acked", "dead", "oldest pending DataTime", "next attempt")
-    with session_scope() as session:
+    with command_session() as session:
         for q in queue_summaries(session):
             table.add_row(q.target, str(q.counts["pending"]), str(q.counts["acked"]),
                           str(q.counts["dead"]), _when(q.oldest_pending_at),
@@ -125,14 +123,11 @@ def dead_letters_cmd(
     from kilnwatch.forward.targets import target_by_name
 
     table = Table("QN", "DataTime", "attempts", "last attempt", "last error", "data area")
-    try:
-        with session_scope() as session:
-            target_id = target_by_name(session, target).id if target else None
-            for f in dead_letters(session, target_id, limit):
-                table.add_row(f.qn, _when(f.data_time), str(f.attempts),
-                              _when(f.last_attempt_at), f.last_error or "", f.cp)  # fmt: skip
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        target_id = target_by_name(session, target).id if target else None
+        for f in dead_letters(session, target_id, limit):
+            table.add_row(f.qn, _when(f.data_time), str(f.attempts),
+                          _when(f.last_attempt_at), f.last_error or "", f.cp)  # fmt: skip
     console.print(table)
 
 
@@ -142,11 +137,8 @@ def requeue_cmd(target: Annotated[str, typer.Option(help="Target name.")]) -> No
     from kilnwatch.forward.queue import requeue_dead
     from kilnwatch.forward.targets import target_by_name
 
-    try:
-        with session_scope() as session:
-            n = requeue_dead(session, target_by_name(session, target).id, datetime.now(UTC))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        n = requeue_dead(session, target_by_name(session, target).id, datetime.now(UTC))
     console.print(f"{n} frame(s) queued again")
 
 
@@ -161,10 +153,7 @@ def enqueue_cmd(
     from kilnwatch.forward.queue import enqueue_new
     from kilnwatch.forward.targets import target_by_name
 
-    try:
-        with session_scope() as session:
-            t = target_by_name(session, target)
-            n = enqueue_new(session, t, datetime.now(UTC), since=_aware(since))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        t = target_by_name(session, target)
+        n = enqueue_new(session, t, datetime.now(UTC), since=_aware(since))
     console.print(f"{n} frame(s) queued")

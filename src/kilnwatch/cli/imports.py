@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from kilnwatch.cli._common import console, counting_rows, fail, session_scope, settings
+from kilnwatch.cli._common import command_session, console, counting_rows, exit_on_error, settings
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.formats import (
     EXTERNAL_SOURCE_FORMATS,
@@ -57,11 +57,8 @@ def _import_tables(
 ) -> None:
     """Run a table import in one committed transaction and report it; rejected rows go to
     ``rejects`` (default: ``<name>.rejected.csv`` beside ``path``)."""
-    try:
-        with session_scope() as session:
-            report = run(session)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        report = run(session)
     for file, encoding in report.encodings.items():
         console.print(f"{file}: encoding {encoding}")
     for kind, created in report.created.items():
@@ -164,14 +161,12 @@ def import_readings(
 
     s = settings()
     policy = ValidationPolicy(local_tz=s.timezone)
-    try:
-        with counting_rows(path.name) as advance, session_scope(s) as session:
+    with exit_on_error():
+        with counting_rows(path.name) as advance, command_session(s) as session:
             report = import_readings_file(
                 session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows, policy=policy,
                 on_progress=advance, encoding=encoding,
             )  # fmt: skip
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     if report.encoding is not None:
         console.print(f"{path.name}: encoding {report.encoding}")
     console.print(

@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, command_session, console, exit_on_error, settings
 from kilnwatch.cli.imports import EncodingOpt, SkipInvalid
-from kilnwatch.errors import InputError, KilnwatchError
+from kilnwatch.errors import InputError
 
 app = typer.Typer(help="Saved column mappings of other systems' exports.", no_args_is_help=True)
 FileArg = Annotated[Path, typer.Argument(help="An export: CSV (any encoding), XLSX or JSON.")]
@@ -39,10 +39,8 @@ def guess_cmd(
     """Print a draft mapping (JSON) from a sample file's header, to edit and ``save``."""
     from kilnwatch.ingest.mappings import MappingSpec, guess_spec, read_source
 
-    try:
+    with exit_on_error():
         table = read_source(path, MappingSpec(ts_column=""))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     typer.echo(json.dumps(guess_spec(table.columns, unit), ensure_ascii=False, indent=2))
 
 
@@ -55,11 +53,8 @@ def save_cmd(
     """Check a mapping and save it (a mapping of the same name is replaced)."""
     from kilnwatch.ingest.mappings import save_spec
 
-    try:
-        with session_scope() as session:
-            save_spec(session, name, source, _spec_file(spec), SYSTEM.subject)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        save_spec(session, name, source, _spec_file(spec), SYSTEM.subject)
     console.print(f"mapping {name} saved")
 
 
@@ -69,7 +64,7 @@ def list_cmd() -> None:
     from kilnwatch.store.repos.mappings import list_mappings
 
     table = Table("name", "source", "updated", "last applied")
-    with session_scope() as session:
+    with command_session() as session:
         for m in list_mappings(session):
             applied = m.last_applied_at.isoformat(timespec="seconds") if m.last_applied_at else ""
             table.add_row(m.name, m.source, m.updated_at.isoformat(timespec="seconds"), applied)
@@ -81,11 +76,8 @@ def show_cmd(name: str) -> None:
     """A saved mapping as JSON."""
     from kilnwatch.store.repos.mappings import get_mapping
 
-    try:
-        with session_scope() as session:
-            spec = get_mapping(session, name).spec
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        spec = get_mapping(session, name).spec
     typer.echo(json.dumps(spec, ensure_ascii=False, indent=2))
 
 
@@ -94,11 +86,8 @@ def delete_cmd(name: str) -> None:
     """Delete a saved mapping (readings imported through it stay)."""
     from kilnwatch.store.repos.mappings import delete_mapping
 
-    try:
-        with session_scope() as session:
-            delete_mapping(session, name)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        delete_mapping(session, name)
     console.print(f"mapping {name} deleted")
 
 
@@ -113,12 +102,10 @@ def preview_cmd(
     from kilnwatch.ingest.mappings import preview_mapping, saved_spec
 
     s = settings()
-    try:
-        with session_scope(s) as session:
+    with exit_on_error():
+        with command_session(s) as session:
             spec = saved_spec(session, name)
         table, chunk = preview_mapping(spec, path, s.timezone, rows=rows, encoding=encoding)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     out = Table("row", "meter_code", "ts", "value", "unit", "flag", title=table.file)
     for r in chunk.frame.iter_rows(named=True):
         out.add_row(str(r["row_no"]), r["meter_code"], r["ts"].isoformat(), r["value"],
@@ -137,14 +124,11 @@ def apply_cmd(
     from kilnwatch.ingest.validate import ValidationPolicy
 
     s = settings()
-    try:
-        with session_scope(s) as session:
-            report = import_with_mapping(
-                session, name, path, policy=ValidationPolicy(local_tz=s.timezone),
-                skip_invalid=skip_invalid, encoding=encoding,
-            )  # fmt: skip
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session(s) as session:
+        report = import_with_mapping(
+            session, name, path, policy=ValidationPolicy(local_tz=s.timezone),
+            skip_invalid=skip_invalid, encoding=encoding,
+        )  # fmt: skip
     if report.encoding:
         console.print(f"{path.name}: encoding {report.encoding}")
     console.print(

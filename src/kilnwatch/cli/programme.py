@@ -4,7 +4,7 @@ level, declare and decide, plans (一企一策), measured savings, leaders, elim
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +12,21 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.cli._common import (
+    SYSTEM,
+    command_session,
+    console,
+    fail,
+    period_option,
+    session_scope,
+    settings,
+)
 from kilnwatch.domain.mv import Adjustment
 from kilnwatch.domain.periods import Period
 from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.energy_factors import record_energy_factor
 from kilnwatch.programme.savings import record_savings, retrofit_periods, unit_savings
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
@@ -110,6 +119,25 @@ def decide(
     except KilnwatchError as exc:
         raise fail(exc) from exc
     console.print(f"determination {determination_id}: decided {level}")
+
+
+@app.command("energy-factor")
+def energy_factor(
+    unit: Annotated[str, typer.Argument(help="USCC/UNIT_CODE of the refinery.")],
+    factor: Annotated[float, typer.Option("--factor", help="The energy factor (能量因数).")],
+    valid_from: Annotated[
+        datetime,
+        typer.Option("--valid-from", formats=["%Y-%m-%d"], help="The day it applies from."),
+    ],
+    evidence: Annotated[str, typer.Option(help="What the factor rests on (calculation sheet).")],
+    as_: AsOpt = "",
+) -> None:
+    """Record a refinery's energy factor (GB 30251-2024): its metered data is then classified."""
+    day = valid_from.date()
+    with command_session() as session:
+        u = _unit(session, unit)
+        record_energy_factor(session, _principal(as_), u.id, factor, day, evidence)
+    console.print(f"{unit}: energy factor {factor:g} from {day}")
 
 
 def _measure(text: str) -> plans.Measure:
@@ -279,7 +307,12 @@ def view(
         doc = {
             "units_total": v.units_total,
             "units_classified": v.units_classified,
-            "unclassified": v.unclassified,
+            "share_classified": v.share_classified,
+            "unclassified_by_code": v.unclassified_by_code(),
+            "unclassified": [
+                {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
+                for e, u, c, r in v.unclassified
+            ],
             "stages": [st.__dict__ for st in v.stages],
             "share_by_month": v.share_by_month,
             "leaders": [r.__dict__ for r in v.leaders],
@@ -297,6 +330,6 @@ def view(
                 [[e.code, f"{e.enterprise_uscc}/{e.unit_code}", e.deadline_on, e.reason]
                  for e in v.eliminations])  # fmt: skip
     console.print(
-        f"{v.units_classified}/{v.units_total} units classified; "
-        f"{len(v.unclassified)} without a class (reasons with --json)"
+        f"{v.units_classified}/{v.units_total} units classified ({v.share_classified:.1%}); "
+        f"without a class: {v.unclassified_by_code() or 'none'} (each unit with --json)"
     )

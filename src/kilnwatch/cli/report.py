@@ -11,9 +11,8 @@ from typing import Annotated
 
 import typer
 
-from kilnwatch.cli._common import SYSTEM, console, fail, period_option, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, command_session, console, period_option, settings
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import KilnwatchError
 from kilnwatch.reports.accounts_tables import (
     carbon_table,
     efficiency_groups_table,
@@ -57,12 +56,9 @@ def _compute(period: Period, by: str) -> tuple[list[UnitAccount], list[GroupAcco
         raise typer.BadParameter(
             "use unit, enterprise, city, industry or province", param_hint="--by"
         )
-    try:
-        with session_scope() as session:
-            accounts = unit_accounts(session, SYSTEM, period)
-            groups = [] if by == "unit" else group_accounts(session, accounts, by)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        accounts = unit_accounts(session, SYSTEM, period)
+        groups = [] if by == "unit" else group_accounts(session, accounts, by)
     return accounts, groups
 
 
@@ -80,14 +76,11 @@ def write_report(
     from kilnwatch.reports.render import render
 
     s = settings()
-    try:
-        with session_scope(s) as session:
-            doc = build_report(
-                session, SYSTEM, name, period, timezone=s.timezone, city=city, enterprise=enterprise
-            )
+    with command_session(s) as session:
+        doc = build_report(
+            session, SYSTEM, name, period, timezone=s.timezone, city=city, enterprise=enterprise
+        )
         rendered = render(doc, fmt, _lang(lang))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(rendered.content)
     console.print(f"{name} {period}: {len(rendered.content):,} bytes -> {out}")
@@ -256,11 +249,8 @@ def intensity(
     """Energy and carbon intensity per 10^4 CNY revenue against a base period."""
     if by not in ("enterprise", "city", "industry", "province"):
         raise typer.BadParameter("use enterprise, city, industry or province", param_hint="--by")
-    try:
-        with session_scope() as session:
-            rows = intensity_rows(session, SYSTEM, period, base, by)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        rows = intensity_rows(session, SYSTEM, period, base, by)
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
         return

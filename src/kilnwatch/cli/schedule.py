@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from kilnwatch.cli._common import console, fail, session_scope, settings
+from kilnwatch.cli._common import command_session, console, fail, settings
 from kilnwatch.config import Settings
 from kilnwatch.errors import InputError, KilnwatchError
 
@@ -38,12 +38,9 @@ def add(
 
     req = ScheduleRequest(report, rule, at, tuple(to or ()), fmt, lang, city, enterprise,
                           weekday, day)  # fmt: skip
-    try:
-        with session_scope() as session:
-            schedule = add_schedule(session, principal_of(session, owner), req)
-            console.print(f"schedule {schedule.id}: {report} {rule} at {at} for {owner}")
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        schedule = add_schedule(session, principal_of(session, owner), req)
+        console.print(f"schedule {schedule.id}: {report} {rule} at {at} for {owner}")
 
 
 @app.command("list")
@@ -53,7 +50,7 @@ def list_cmd() -> None:
     from kilnwatch.reports.scheduler import list_schedules
 
     table = Table("id", "owner", "report", "rule", "at", "scope", "format", "to", "active")
-    with session_scope() as session:
+    with command_session() as session:
         for s in list_schedules(session, SYSTEM):
             table.add_row(str(s.id), s.owner, s.report, s.rule, s.time_of_day,
                           s.enterprise_uscc or s.city or "", s.format, ", ".join(s.recipients),
@@ -67,11 +64,8 @@ def cancel(schedule_id: int) -> None:
     from kilnwatch.cli._common import SYSTEM
     from kilnwatch.reports.scheduler import cancel_schedule
 
-    try:
-        with session_scope() as session:
-            cancel_schedule(session, SYSTEM, schedule_id)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        cancel_schedule(session, SYSTEM, schedule_id)
 
 
 def _factory() -> tuple[Settings, Engine, sessionmaker[Session]]:

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, command_session, console, exit_on_error, settings
 from kilnwatch.domain.periods import parse_period
-from kilnwatch.errors import KilnwatchError
 
 app = typer.Typer(help="Supervision: inspection rounds, rectification, complaints.")
 
@@ -34,7 +33,7 @@ def plan_round_cmd(
 
     from kilnwatch.supervise.rounds import default_options, plan_and_store, visit_rows, write_plan
 
-    try:
+    with exit_on_error():
         period = parse_period(round_, settings().zone, field="round")
         if period.kind != "half_year":
             raise typer.BadParameter("a round is a half-year such as 2025H1", param_hint="--round")
@@ -44,12 +43,10 @@ def plan_round_cmd(
         if homes:
             options = with_(options, homes=tuple(h.strip() for h in homes.split(",") if h.strip()))
         options = with_(options, replace=replace)
-        with session_scope() as session:
+        with command_session() as session:
             round_row, plan = plan_and_store(session, SYSTEM, options)
             rows = visit_rows(session, SYSTEM, round_row.id)
             write_plan(rows, out)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
     console.print(
         f"round {round_row.code}: {len(plan.visits)} visits by {len(plan.groups)} groups, "
         f"largest load deviation {plan.max_deviation_fraction:.1%} "
@@ -69,12 +66,9 @@ def export_round_cmd(
     """Write a stored round, one row per visit."""
     from kilnwatch.supervise.rounds import get_round, visit_rows, write_plan
 
-    try:
-        with session_scope() as session:
-            rows = visit_rows(session, SYSTEM, get_round(session, round_).id)
-            write_plan(rows, out)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        rows = visit_rows(session, SYSTEM, get_round(session, round_).id)
+        write_plan(rows, out)
     console.print(f"{len(rows)} visits written to {out}")
 
 
@@ -94,12 +88,53 @@ def escalate_cmd(
         day = date.fromisoformat(today) if today else None
     except ValueError:
         raise typer.BadParameter("a date YYYY-MM-DD", param_hint="--today") from None
-    try:
-        with session_scope() as session:
-            up, down = escalate_overdue(session, day)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        up, down = escalate_overdue(session, day)
     console.print(f"{up} items escalated, {down} back to their level")
+
+
+@app.command("rectify-metering")
+def rectify_metering_cmd(
+    period: Annotated[
+        str | None, typer.Option(help="The census is taken on its last day (default: this month).")
+    ] = None,
+    city: Annotated[str | None, typer.Option(help="A division code prefix, e.g. 3701.")] = None,
+) -> None:
+    """Open a rectification for every GB 17167 census non-conformity (missing instrument, rate
+    or accuracy below the requirement, calibration overdue, missing or failed); a gap already
+    open is not opened again (docs/metering.md)."""
+    from datetime import datetime, timedelta
+
+    from kilnwatch.domain.periods import Period
+    from kilnwatch.metering.census import census_day
+    from kilnwatch.metering.rectify import rectify_census_gaps
+
+    s = settings()
+    today = datetime.now(s.zone).date()
+    with exit_on_error():
+        chosen = (
+            parse_period(period, s.zone) if period else Period.containing("month", today, s.zone)
+        )
+    day = census_day(chosen.stop - timedelta(days=1), today)
+    with command_session(s) as session:
+        result = rectify_census_gaps(session, SYSTEM, day, today, region_prefix=city)
+    console.print(
+        f"census of {day}: {result.gaps} non-conformities; {len(result.opened)} rectifications "
+        f"opened, {len(result.existing)} already open"
+    )
+
+
+@app.command("send-mail")
+def send_mail_cmd() -> None:
+    """Send the queued e-mail: notices to users who asked for them by e-mail and complaint
+    replies to complainants who left an e-mail address (SMTP: KILNWATCH_SMTP_*). A refused
+    message stays queued with its error for the next run."""
+    from kilnwatch.supervise.mailer import send_pending
+
+    s = settings()
+    with command_session(s) as session:
+        report = send_pending(session, s)
+    console.print(f"{report.sent} sent, {report.failed} refused (kept for the next run)")
 
 
 @app.command("set-department")
@@ -107,11 +142,8 @@ def set_department_cmd(username: str, department: str) -> None:
     """Record the department a user works for (reference/supervise/departments.csv)."""
     from kilnwatch.supervise.access import set_department
 
-    try:
-        with session_scope() as session:
-            set_department(session, username, department)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        set_department(session, username, department)
     console.print(f"{username}: {department}")
 
 
@@ -128,9 +160,6 @@ def import_complaints_cmd(
     """Import complaints (all or nothing; a row with the same ref is not entered twice)."""
     from kilnwatch.supervise.complaints import import_complaints
 
-    try:
-        with session_scope() as session:
-            items = import_complaints(session, file, actor=SYSTEM.subject)
-    except KilnwatchError as exc:
-        raise fail(exc) from None
+    with command_session() as session:
+        items = import_complaints(session, file, actor=SYSTEM.subject)
     console.print(f"{len(items)} complaints recorded from {file.name}")

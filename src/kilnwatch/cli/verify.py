@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 from rich.table import Table
 from sqlalchemy import select
 
-from kilnwatch.cli._common import console, fail, period_option, session_scope
+from kilnwatch.cli._common import command_session, console, exit_on_error, period_option
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import KilnwatchError
 
 if TYPE_CHECKING:
     from kilnwatch.verify.run import RunReport
@@ -34,9 +33,14 @@ def verify_cmd(
     rules: Annotated[
         Path | None, typer.Option(help="Province override of rule parameters (TOML or CSV).")
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Processes checking chunks of enterprises in parallel."),
+    ] = 1,
 ) -> None:
     """Verify a period: run every rule and detector, store findings and scores, month by
-    month (a quarter or a year is verified as each of its months)."""
+    month (a quarter or a year is verified as each of its months); ``--jobs N`` checks the
+    enterprises in N processes (the same findings, in the same order)."""
     from kilnwatch.store.models import Enterprise
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
@@ -44,9 +48,9 @@ def verify_cmd(
     if preset not in ("default", "strict", "lenient"):
         raise typer.BadParameter("use default, strict or lenient", param_hint="--preset")
     months = period.split("month")
-    try:
+    with exit_on_error():
         settings = verify_settings(preset, rules)  # type: ignore[arg-type]
-        with session_scope() as session, _progress() as bar:
+        with command_session() as session, _progress() as bar:
             ids = None
             if enterprise:
                 found = session.execute(
@@ -60,9 +64,9 @@ def verify_cmd(
             for month in months:
                 task = bar.add_task(f"verifying {month}", total=None)
                 advance = partial(_advance, bar, task)
-                reports.append(verify_period(session, month, ids, settings, progress=advance))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+                reports.append(
+                    verify_period(session, month, ids, settings, progress=advance, jobs=jobs)
+                )
     if len(months) > 1:
         labels = ", ".join(m.label for m in months)
         console.print(

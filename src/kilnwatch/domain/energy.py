@@ -461,3 +461,60 @@ def field_intensity(
     raise InputError(
         f"{field_unit!r} needs {'energy_kgce' if kind != 'energy' else 'electricity_kwh'}"
     )
+
+
+def kgce_per_kgoe() -> tuple[float, str]:
+    """The standard coal of one kilogram of oil equivalent, with its confidence.
+
+    Returns
+    -------
+    tuple of (float, str)
+        ``kj_per_kgoe / kj_per_kgce`` [kgce/kgoe] and the lower confidence of the two constants.
+
+    References
+    ----------
+    .. [1] GB/T 2589-2020 (1 kgce = 29 307 kJ) and the IEA/OECD oil equivalent
+       (1 kgoe = 41 868 kJ), ``reference/energy/constants.csv``.
+    """
+    constants = load_energy_constants()
+    kgce, kgoe = constants["kj_per_kgce"], constants["kj_per_kgoe"]
+    grades = ("low", "medium", "good")
+    worst = min(kgce.confidence, kgoe.confidence, key=grades.index)
+    return kgoe.value / kgce.value, worst
+
+
+def refinery_intensity(energy_kgce: float, crude_t: float, energy_factor: float) -> float:
+    """A refinery's 单位能量因数能耗 from its comprehensive energy and crude processed.
+
+    Parameters
+    ----------
+    energy_kgce : float
+        Comprehensive energy consumption of the refinery over the period. [kgce]
+    crude_t : float
+        Crude oil and purchased feedstock processed over the same period. [t]
+    energy_factor : float
+        The refinery's energy factor (能量因数): the sum over its process units of each unit's
+        throughput share times its factor, as the refinery declares it. [-]
+
+    Returns
+    -------
+    float
+        ``E / (1.4286 × P × F)``. [kgoe/(t·energy_factor)]
+
+    Raises
+    ------
+    InputError
+        ``crude_t`` or ``energy_factor`` is not positive, or a value is not finite.
+
+    References
+    ----------
+    .. [1] GB 30251-2024, 炼化行业单位产品能源消耗限额, Table 1 (炼油单位能量因数能耗).
+    .. [2] GB/T 2589-2020 and the IEA/OECD oil equivalent for kgce -> kgoe
+       (:func:`kgce_per_kgoe`).
+    """
+    check_nonnegative(energy_kgce, "energy_kgce")
+    for name, value in (("crude_t", crude_t), ("energy_factor", energy_factor)):
+        if check_finite(value, name) <= 0:
+            raise InputError(f"{name} must be positive, got {value}", field=name)
+    factor, _ = kgce_per_kgoe()
+    return unit_intensity(energy_kgce / factor, crude_t * energy_factor)

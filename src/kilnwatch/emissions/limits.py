@@ -154,14 +154,24 @@ def episodes(h: PollutantHours, limit: AppliedLimit, gap_h: int) -> list[Episode
     return out
 
 
-def exceedance_days(h: PollutantHours, limit: AppliedLimit) -> int:
-    """Local days (the period starts at local midnight) whose mean of valid hourly values is
-    above the limit."""
+def exceedance_day_means(h: PollutantHours, limit: AppliedLimit) -> list[tuple[int, float, int]]:
+    """``(day start [s], daily mean [mg/m3], valid hours)`` of every local day (the period
+    starts at local midnight) whose mean of valid hourly values (at the limit's reference O2)
+    is above the limit."""
     n_days = h.n_hours // HOURS_PER_DAY
     if n_days == 0:
-        return 0
+        return []
     values = h.corrected_mg_m3[: n_days * HOURS_PER_DAY].reshape(n_days, HOURS_PER_DAY)
     counts = np.isfinite(values).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.nansum(values, axis=1) / np.maximum(counts, 1)
-    return int(((counts > 0) & (means > limit.limit_mg_m3)).sum())
+    days = np.flatnonzero((counts > 0) & (means > limit.limit_mg_m3))
+    return [
+        (int(h.start_s + d * HOURS_PER_DAY * HOUR_S), round(float(means[d]), 3), int(counts[d]))
+        for d in days
+    ]
+
+
+def exceedance_days(h: PollutantHours, limit: AppliedLimit) -> int:
+    """How many local days' mean of valid hourly values is above the limit."""
+    return len(exceedance_day_means(h, limit))

@@ -28,6 +28,7 @@ from kilnwatch.ingest.tables import (
 )
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import EmissionPermit, Enterprise, ProductionUnit
+from kilnwatch.store.repos.sources import upsert_by_key
 
 KEY = ("enterprise_id", "unit_id", "pollutant", "valid_from")
 O2_MAX_PCT = 21.0  # O2 share of air: no reference O2 above it
@@ -67,24 +68,6 @@ def _check(r: TableRow, usccs: Mapping[str, int], units: Mapping[tuple[int, str]
     return record
 
 
-def _store(session: Session, records: list[Record]) -> tuple[int, int]:
-    existing = {
-        tuple(getattr(p, k) for k in KEY): p for p in session.scalars(select(EmissionPermit))
-    }
-    created = updated = 0
-    for rec in records:
-        obj = existing.get(tuple(rec[k] for k in KEY))
-        if obj is None:
-            session.add(EmissionPermit(**rec))
-            created += 1
-        else:
-            for name, value in rec.items():
-                setattr(obj, name, value)
-            updated += 1
-    session.flush()
-    return created, updated
-
-
 def import_permits(
     session: Session,
     path: Path,
@@ -103,6 +86,7 @@ def import_permits(
     }
     kind = TableKind(PERMITS_FORMAT, lambda row: _check(row, usccs, units), KEY, "valid_from")
     return import_tables(
-        path, {"permits": kind}, "permits", lambda _k, recs: _store(session, recs),
+        path, {"permits": kind}, "permits",
+        lambda _k, recs: upsert_by_key(session, EmissionPermit, KEY, recs),
         TableImportReport(), kind="permits", skip_invalid=skip_invalid, encoding=encoding,
     )  # fmt: skip

@@ -39,6 +39,7 @@ from kilnwatch.store.models import (
     ProjectApproval,
     ResidentSupervisor,
 )
+from kilnwatch.store.repos.sources import upsert_by_key
 
 SOURCE_KINDS = ("closure", "retrofit", "fuel_switch", "other")
 """Sources of coal substitution: 关停, 节能改造, 煤改气/电, other."""
@@ -163,19 +164,9 @@ def _store(session: Session, kind: str, records: list[Record]) -> tuple[int, int
         session.execute(delete(model).where(model.project_id.in_(owners)))
         session.add_all(model(**rec) for rec in records)
         return max(len(records) - old, 0), min(old, len(records))
-    model = ProductionCap if kind == "production_caps" else ResidentSupervisor
-    key = "period" if kind == "production_caps" else "name"
-    created = 0
-    for rec in records:
-        row = session.scalar(select(model).where(
-            model.enterprise_id == rec["enterprise_id"], getattr(model, key) == rec[key]
-        ))  # fmt: skip
-        if row is None:
-            row, created = model(), created + 1
-            session.add(row)
-        for field_name, value in rec.items():
-            setattr(row, field_name, value)
-    return created, len(records) - created
+    if kind == "production_caps":
+        return upsert_by_key(session, ProductionCap, ("enterprise_id", "period"), records)
+    return upsert_by_key(session, ResidentSupervisor, ("enterprise_id", "name"), records)
 
 
 def import_project_control(

@@ -8,12 +8,14 @@ With ``skip_invalid`` the valid rows are stored and the faulty ones go to the de
 
 from __future__ import annotations
 
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy.orm import Session
@@ -31,10 +33,14 @@ from kilnwatch.ingest.tables.text import (
     transcode_to_utf8,
 )
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
-from kilnwatch.ingest.vectorised import raw_frame_from_table
+from kilnwatch.ingest.vectorised import parse_raw, raw_frame_from_table
 
 DEFAULT_CHUNK_ROWS = 250_000
 MAX_REPORTED_ERRORS = 1000
+READ_AHEAD = 1
+"""Chunks read and parsed ahead of the one being stored (each costs a chunk's memory)."""
+
+T = TypeVar("T")
 
 ProgressFn = Callable[[int], None]
 
@@ -153,6 +159,69 @@ def _chunks(path: Path, chunk_rows: int, encoding: TextEncoding | None) -> Itera
         raise InputError(f"cannot read the file: {exc}", file=str(path), code=MALFORMED) from None
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    table: pl.DataFrame
+    raw: pl.DataFrame
+    first_row_no: int
+
+
+def _parsed_chunks(path: Path, chunk_rows: int, encoding: TextEncoding | None) -> Iterator[_Chunk]:
+    """The file's chunks with their raw frames, timestamps and numbers parsed (no store)."""
+    row_no = 1
+    for table in _chunks(path, chunk_rows, encoding):
+        yield _Chunk(table, parse_raw(raw_frame_from_table(table, row_no, 0)), row_no)
+        row_no += table.height
+
+
+def read_ahead(items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
+    """``items``, produced by a thread up to ``depth`` ahead of the consumer.
+
+    Polars reads and parses with the GIL released, so the next chunk is read while the
+    database stores this one. An exception of the producer is raised here, at the item it
+    replaced; leaving early (an error while storing) stops the producer and closes
+    ``items`` (its temporary files go).
+    """
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("end", None)
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, raised there)
+            put("error", exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="kilnwatch-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
 def import_readings_file(
     session: Session,
     path: Path,
@@ -177,12 +246,12 @@ def import_readings_file(
         encoding = file_encoding(path, encoding)
         report.encoding = str(encoding)
     errors: list[InputError] = []
-    row_no = 1
-    for table in _chunks(path, chunk_rows, encoding):
-        raw = raw_frame_from_table(table, row_no, 0)
+    for chunk in read_ahead(_parsed_chunks(path, chunk_rows, encoding)):
+        table = chunk.table
         meta = DeliveryMeta("file", str(path), table.height)
-        result = ingest_frame(session, [meta], raw, _row_reader(table, row_no), policy=policy,
-                              now=now, dead_letters=skip_invalid, cache=cache)[0]  # fmt: skip
+        result = ingest_frame(session, [meta], chunk.raw, _row_reader(table, chunk.first_row_no),
+                              policy=policy, now=now, dead_letters=skip_invalid,
+                              cache=cache)[0]  # fmt: skip
         report.rows += table.height
         report.add(result)
         room = MAX_REPORTED_ERRORS - len(errors)
@@ -190,7 +259,6 @@ def import_readings_file(
             InputError(r.message, file=str(path), row=r.row_no, field=r.field, code=r.code)
             for r in result.rejected[: max(room, 0)]
         )
-        row_no += table.height
         if on_progress is not None:
             on_progress(table.height)
     if errors and not skip_invalid:

@@ -144,7 +144,10 @@ def _gateway_frame(gateways: Sequence[GatewayInfo | None]) -> pl.DataFrame:
     )
 
 
-def _parsed(frame: pl.DataFrame) -> pl.DataFrame:
+def parse_raw(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``ts`` and ``v``: timestamps and numbers in the strict forms the column
+    parser takes, parsed (null otherwise). :func:`validate_frame` does it when not done yet
+    (a file import does it while the chunk before is being stored)."""
     text = pl.col("ts_text")
     ts = (
         pl.when(text.str.contains(TS_PATTERN))
@@ -208,7 +211,8 @@ def validate_frame(
     frame = raw.join(table, on="meter_code", how="left").join(
         _gateway_frame(gateways), on="delivery", how="left"
     )
-    frame = _parsed(frame)
+    if "ts" not in frame.columns or "v" not in frame.columns:
+        frame = parse_raw(frame)
     pairs = frame.filter(pl.col("unit").is_not_null() & pl.col("m_unit").is_not_null()).select(
         "unit", "m_unit"
     ).unique()  # fmt: skip

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from kilnwatch.metering import gaps as g
 from kilnwatch.metering.census import EnterpriseCensus
+from kilnwatch.metering.drift import DRIFT
 from kilnwatch.metering.operation import REPLACED, SILENT, STUCK, EnterpriseOperation
 
 CENSUS_KINDS = {
@@ -22,7 +23,9 @@ CENSUS_KINDS = {
     "wrong_accuracy_class": (g.ACCURACY_BELOW, g.ACCURACY_UNKNOWN),
     "overdue_calibration": (g.CALIBRATION_OVERDUE,),
 }
-OPERATION_KINDS = {"silent_meter": SILENT, "meter_replaced": REPLACED, "stuck": STUCK}
+OPERATION_KINDS = {"silent_meter": SILENT, "meter_replaced": REPLACED, "stuck": STUCK,
+                   "drift": DRIFT}  # fmt: skip
+"""The simulator plants no drift: every drift reported on it is an extra."""
 STUCK_FAULTS = ("stuck_sensor", "meter_capped", "emission_exceedance")
 """Simulated faults that may leave a meter's value flat (labels.csv): a stuck sensor always
 does; a capped meter only where its value sits at the cap (an interval meter at full load,

@@ -20,7 +20,10 @@ Rules, each against the meter's own behaviour and its neighbours:
   meter;
 * replacement: a counter reset whose register restarts near zero, below
   ``replacement_fraction`` of the register before it (a new meter, 换表), as opposed to a reset
-  to some other value.
+  to some other value;
+* drift: the daily balance of a parent meter and the meters under it trends, beyond their
+  accuracy classes, more like a line than a step (:mod:`.drift`), attributed to the parent or
+  to the sibling whose share moves with it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.metering.census import DEFAULT_ALERT_DAYS, calibration_gaps, latest_results
+from kilnwatch.metering.drift import DRIFT, DriftSettings, accuracy_percent, group_drift
 from kilnwatch.metering.gaps import CALIBRATION_OVERDUE
 from kilnwatch.store.models import Meter, Rollup
 
@@ -42,7 +46,8 @@ HOUR = timedelta(hours=1)
 SILENT = "metering.operation.silent"
 STUCK = "metering.operation.stuck"
 REPLACED = "metering.operation.replaced"
-EVENT_CODES = (SILENT, STUCK, REPLACED)
+EVENT_CODES = (SILENT, STUCK, REPLACED, DRIFT)
+DAY_H = 24
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class OperationSettings:
     silent_h: int = 24
     stuck_h: int = 3
     replacement_fraction: float = 0.01
+    drift: DriftSettings = field(default_factory=DriftSettings)
 
 
 @dataclass(frozen=True)
@@ -286,6 +292,35 @@ def _meter_operation(meter: Meter, hours: dict[datetime, _Hour], expected: set[d
     return op
 
 
+def _drift_events(meters: Sequence[Meter], hours: dict[int, dict[datetime, _Hour]],
+                  window: _Window) -> list[OperationEvent]:  # fmt: skip
+    """Drift of each parent meter and its children of the same carrier, over the window's
+    whole days on which every meter of the group reported every hour."""
+    flows = [m for m in meters if m.measurement in ("counter", "interval")]
+    days = [window.grid[i : i + DAY_H] for i in range(0, len(window.grid) - DAY_H + 1, DAY_H)]
+    out = []
+    for parent in flows:
+        kids = [m for m in flows if m.parent_meter_id == parent.id and m.carrier == parent.carrier]
+        group = [parent, *kids]
+        if len(group) < 2:
+            continue
+        whole = [d for d in days if all(t in hours.get(m.id, {}) for m in group for t in d)]
+        daily = {m.id: [sum(hours[m.id][t].sum for t in d) for d in whole] for m in group}
+        classes = {m.id: accuracy_percent(m.accuracy_class) for m in group}
+        found = group_drift(parent.id, daily, classes, window.settings.drift)
+        if found is None:
+            continue
+        meter = next(m for m in group if m.id == found.meter_id)
+        out.append(OperationEvent(
+            DRIFT, meter.id, meter.code, whole[0][0], whole[-1][-1] + HOUR,
+            {"parent_meter_id": float(parent.id), "ratio_start": found.ratio_start,
+             "ratio_end": found.ratio_end, "drift_fraction": found.drift_fraction,
+             "tolerance_fraction": found.tolerance_fraction,
+             "attributed": float(found.attributed), "days": float(len(whole))},
+        ))  # fmt: skip
+    return out
+
+
 def _data_end(session: Session, start: datetime, end: datetime) -> datetime:
     """The end of the newest hour with any reading in ``[start, end)`` (``start`` without
     any): a window reaching past the data stops there, so the hours not yet delivered by
@@ -327,8 +362,10 @@ def enterprise_operation(
     for ent_id in out:
         ent_meters = [m for m in meters if m.enterprise_id == ent_id]
         expected = _expected_hours(ent_meters, hours)
+        drifts = _drift_events(ent_meters, hours, window)
         for m in ent_meters:
             op = _meter_operation(m, hours.get(m.id, {}), expected[m.id], window)
+            op.events += [e for e in drifts if e.meter_id == m.id]
             gaps = calibration_gaps(m, results.get(m.id), as_of, DEFAULT_ALERT_DAYS)
             op.calibration_overdue = any(x.code == CALIBRATION_OVERDUE for x in gaps)
             out[ent_id].meters.append(op)

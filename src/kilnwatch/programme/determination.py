@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from kilnwatch.accounting.units import unit_accounts
 from kilnwatch.domain.levels import NDRC_CLASSES
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
+from kilnwatch.errors import InputError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.levels import LevelTable, load_level_tables
 from kilnwatch.store.models import LevelDetermination
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise
+from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
 
 STATUSES = ("computed", "declared", "differs", "decided")
 
@@ -57,6 +57,8 @@ def determine(
             computed_table=acc.class_table,
             computed_table_edition=editions.get(acc.class_table or ""),
             computed_notes="; ".join(acc.notes),
+            unclassified_code=acc.unclassified_code,
+            energy_factor=acc.energy_factor,
             status="computed",
         )
         session.add(row)
@@ -84,15 +86,7 @@ def latest(
 
 def get(session: Session, principal: Principal, determination_id: int) -> LevelDetermination:
     """One determination the principal may see, else :class:`NotFoundError`."""
-    row = session.scalar(
-        select(LevelDetermination).where(
-            LevelDetermination.id == determination_id,
-            owned_by_visible_enterprise(LevelDetermination.enterprise_id, principal),
-        )
-    )
-    if row is None:
-        raise NotFoundError(f"determination {determination_id} not found")
-    return row
+    return visible_row(session, LevelDetermination, determination_id, principal, "determination")
 
 
 def _check_class(value: str, field: str) -> None:

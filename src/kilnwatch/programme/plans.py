@@ -24,7 +24,7 @@ from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.programme import retrofit_deadline
 from kilnwatch.store.models import PlanMilestone, ProductionUnit, RetrofitPlan
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise
+from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
 
 # action -> (states it may start from, new state, roles that may take it)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str, frozenset[Role]]] = {
@@ -139,15 +139,7 @@ def plans(session: Session, principal: Principal) -> list[RetrofitPlan]:
 
 def get_plan(session: Session, principal: Principal, plan_id: int) -> RetrofitPlan:
     """One plan the principal may see, else :class:`NotFoundError`."""
-    plan = session.scalar(
-        select(RetrofitPlan).where(
-            RetrofitPlan.id == plan_id,
-            owned_by_visible_enterprise(RetrofitPlan.enterprise_id, principal),
-        )
-    )
-    if plan is None:
-        raise NotFoundError(f"plan {plan_id} not found")
-    return plan
+    return visible_row(session, RetrofitPlan, plan_id, principal, "plan")
 
 
 def act(

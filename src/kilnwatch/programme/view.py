@@ -52,8 +52,9 @@ class ProgrammeView:
     today: date
     units_total: int
     units_classified: int
-    unclassified: list[tuple[str, str, str]]
-    """(enterprise USCC, unit code, reason) of every unit without a class."""
+    unclassified: list[tuple[str, str, str, str]]
+    """(enterprise USCC, unit code, reason code, reason) of every unit without a class; the
+    codes are :data:`kilnwatch.accounting.units.UNCLASSIFIED_CODES`."""
     stages: list[StageCount]
     share_by_month: list[tuple[str, float | None, float]]
     """(month, capacity share at benchmark or None, target) per month."""
@@ -65,6 +66,18 @@ class ProgrammeView:
     with the reason in ``intensity_notes`` when the base has no data."""
     intensity_notes: list[str] = field(default_factory=list)
     accounts: list[UnitAccount] = field(default_factory=list)
+
+    @property
+    def share_classified(self) -> float:
+        """Share of the units with a class [-]."""
+        return self.units_classified / self.units_total if self.units_total else 0.0
+
+    def unclassified_by_code(self) -> dict[str, int]:
+        """Units without a class per reason code."""
+        counts: dict[str, int] = {}
+        for _, _, code, _ in self.unclassified:
+            counts[code] = counts.get(code, 0) + 1
+        return counts
 
 
 def _stages(
@@ -132,7 +145,12 @@ def programme_view(
         units_total=len(accounts),
         units_classified=sum(a.class_ is not None for a in accounts),
         unclassified=[
-            (a.enterprise_uscc, a.unit_code, "; ".join(a.notes) or "no class")
+            (
+                a.enterprise_uscc,
+                a.unit_code,
+                a.unclassified_code or "level.unclassified.not_classifiable",
+                "; ".join(a.notes) or "no class",
+            )
             for a in accounts
             if a.class_ is None
         ],

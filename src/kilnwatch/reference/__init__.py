@@ -4,6 +4,20 @@ Other packages that keep their own tables here (the simulator's ``sim/``) read t
 same typed loader as the reference modules: :func:`read_table` and :func:`keyed`.
 """
 
-from kilnwatch.reference._csv import Confidence, keyed, read_package_csv, read_table
+from kilnwatch.reference._csv import (
+    Confidence,
+    Parameter,
+    keyed,
+    read_package_csv,
+    read_parameters,
+    read_table,
+)
 
-__all__ = ["Confidence", "keyed", "read_package_csv", "read_table"]
+__all__ = [
+    "Confidence",
+    "Parameter",
+    "keyed",
+    "read_package_csv",
+    "read_parameters",
+    "read_table",
+]

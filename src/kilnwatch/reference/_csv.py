@@ -190,3 +190,20 @@ def read_table(package: str, name: str, row_type: type[T]) -> tuple[T, ...]:
 def keyed(rows: Iterable[T], key: Callable[[T], K]) -> Mapping[K, T]:
     """A read-only mapping of ``rows`` by ``key`` (a later row with the same key wins)."""
     return MappingProxyType({key(row): row for row in rows})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A row of a parameters table: a named number with its unit, source and rationale."""
+
+    parameter: str
+    value: float
+    unit: str
+    source: str
+    confidence: Confidence
+    rationale: str
+
+
+def read_parameters(package: str, name: str) -> Mapping[str, float]:
+    """The values of a packaged parameters table (:class:`Parameter` rows) by name."""
+    return MappingProxyType({p.parameter: p.value for p in read_table(package, name, Parameter)})

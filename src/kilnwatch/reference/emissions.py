@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from kilnwatch.errors import ReferenceDataError
-from kilnwatch.reference._csv import Confidence, keyed, read_table
+from kilnwatch.reference._csv import Confidence, keyed, read_parameters, read_table
 
 PACKAGE = "kilnwatch.reference"
 #: Pollutants judged against concentration limits (keys of ``limits.csv``), in report order.
@@ -49,16 +49,6 @@ class ProcessLimit:
     process: str
     pollutant: str
     limit_id: str
-    source: str
-    confidence: Confidence
-    rationale: str
-
-
-@dataclass(frozen=True)
-class ValidityParameter:
-    parameter: str
-    value: float
-    unit: str
     source: str
     confidence: Confidence
     rationale: str
@@ -126,8 +116,7 @@ def load_process_limits() -> Mapping[tuple[str, str], EmissionLimit]:
 @cache
 def load_validity_parameters() -> Mapping[str, float]:
     """HJ 75-2017 validity and substitution parameters by name."""
-    rows = read_table(PACKAGE, "emissions/validity.csv", ValidityParameter)
-    return {r.parameter: r.value for r in rows}
+    return read_parameters(PACKAGE, "emissions/validity.csv")
 
 
 @cache

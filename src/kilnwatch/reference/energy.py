@@ -104,7 +104,8 @@ def load_coal_coefficients() -> tuple[CoalCoefficient, ...]:
 def load_energy_constants() -> Mapping[str, Constant]:
     """Energy constants of ``energy/constants.csv``, keyed by name.
 
-    ``kj_per_kgce``: the low heat value of 1 kgce [kJ/kgce] by the GB/T 2589 definition.
+    ``kj_per_kgce``: the low heat value of 1 kgce [kJ/kgce] by the GB/T 2589 definition;
+    ``kj_per_kgoe``: the heat value of 1 kgoe [kJ/kgoe] (IEA/OECD oil equivalent).
     """
     return keyed(read_table(PACKAGE, "energy/constants.csv", Constant), lambda c: c.name)
 

@@ -40,6 +40,8 @@ class ReportSpec:
     formats: tuple[str, ...] = ("xlsx", "pdf")
     needs_enterprise: bool = False
     description: Text = Text("", "")
+    needs_city: bool = False
+    """A city's report (asked for with ``city``; the pages offer it on city pages)."""
 
 
 REPORTS: dict[str, ReportSpec] = {
@@ -66,6 +68,7 @@ REPORTS: dict[str, ReportSpec] = {
             "weekly",
             Text("限产企业生产及能耗情况周报", "Weekly joint report"),
             weekly_report,
+            needs_city=True,
             description=Text(
                 "一个城市限产企业一周的产量、能耗、煤耗与计量器具运行，四部门会签",
                 "a city's production-controlled enterprises over an ISO week: output, energy, "

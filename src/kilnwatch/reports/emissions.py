@@ -24,6 +24,18 @@ POLLUTANT_NAMES = {
 }
 
 
+STACK_COLUMNS = (
+    Column("enterprise", kind="text"),
+    Column("stack", kind="text", header=Text("排放口", "Stack")),
+    Column("pollutant", kind="text", header=Text("污染物", "Pollutant")),
+)
+"""The columns naming a stack's pollutant (the enterprise's header from the label table)."""
+LIMIT_COLUMN = Column("limit", unit="mg/m3", digits=1, header=Text("限值", "Limit"))
+EXCEEDANCE_HOURS_COLUMN = Column(
+    "exceedance_hours", kind="integer", header=Text("超标小时数", "Exceedance hours")
+)
+
+
 def _amount_columns() -> tuple[Column, ...]:
     return tuple(
         Column(
@@ -38,11 +50,11 @@ def _amount_columns() -> tuple[Column, ...]:
 
 def _totals_table(totals: list[EmissionTotal]) -> Table:
     columns = (
-        Column("uscc", kind="text", header="col.uscc"),
-        Column("enterprise", kind="text", header="col.enterprise"),
+        Column("uscc", kind="text"),
+        Column("enterprise", kind="text"),
         *_amount_columns(),
         Column("valid_share", kind="fraction", digits=1, header=Text("有效数据率", "Valid data")),
-        Column("exceedance_hours", kind="integer", header=Text("超标小时数", "Exceedance hours")),
+        EXCEEDANCE_HOURS_COLUMN,
         Column("exceedance_days", kind="integer", header=Text("超标天数", "Exceedance days")),
         Column("substituted_hours", kind="integer", header=Text("修约小时数", "Substituted hours")),
     )
@@ -65,15 +77,13 @@ def _totals_table(totals: list[EmissionTotal]) -> Table:
 
 def _stacks_table(scope: Scope) -> Table:
     columns = (
-        Column("enterprise", kind="text", header="col.enterprise"),
-        Column("stack", kind="text", header=Text("排放口", "Stack")),
-        Column("pollutant", kind="text", header=Text("污染物", "Pollutant")),
+        *STACK_COLUMNS,
         Column("amount_t", unit="t", digits=3, header=Text("排放量", "Quantity")),
         Column("capture", kind="fraction", digits=1, header=Text("有效数据率", "Valid data")),
-        Column("limit", unit="mg/m3", digits=1, header=Text("限值", "Limit")),
+        LIMIT_COLUMN,
         Column("basis", kind="text", header=Text("限值依据", "Limit basis")),
         Column("max_mg_m3", unit="mg/m3", digits=1, header=Text("最大小时值", "Max hourly")),
-        Column("exceedance_hours", kind="integer", header=Text("超标小时数", "Exceedance hours")),
+        EXCEEDANCE_HOURS_COLUMN,
     )
     rows: list[tuple[CellValue, ...]] = []
     for a in scope.accounts:
@@ -98,14 +108,12 @@ def _stacks_table(scope: Scope) -> Table:
 
 def _exceedances_table(scope: Scope) -> Table:
     columns = (
-        Column("enterprise", kind="text", header="col.enterprise"),
-        Column("stack", kind="text", header=Text("排放口", "Stack")),
-        Column("pollutant", kind="text", header=Text("污染物", "Pollutant")),
+        *STACK_COLUMNS,
         Column("start", kind="datetime", header=Text("开始", "Start")),
         Column("end", kind="datetime", header=Text("结束", "End")),
         Column("hours", kind="integer", header=Text("超标小时数", "Hours")),
         Column("peak", unit="mg/m3", digits=1, header=Text("峰值(折算)", "Peak (reference O2)")),
-        Column("limit", unit="mg/m3", digits=1, header=Text("限值", "Limit")),
+        LIMIT_COLUMN,
     )
     rows: list[tuple[CellValue, ...]] = []
     for a in scope.accounts:
@@ -129,8 +137,8 @@ def _exceedances_table(scope: Scope) -> Table:
 
 def _water_table(accounts: list[WaterAccount]) -> Table:
     columns = (
-        Column("enterprise", kind="text", header="col.enterprise"),
-        Column("unit", kind="text", header="col.unit"),
+        Column("enterprise", kind="text"),
+        Column("unit", kind="text"),
         Column("withdrawal_m3", unit="m3", digits=0, header=Text("取水量", "Withdrawal")),
         Column("product", unit=None, digits=1, header=Text("产量", "Output")),
         Column("product_unit", kind="text", header=Text("产品单位", "Output unit")),

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import ColumnElement, DateTime, Executable, and_, exists, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from kilnwatch.analytics.archive import read_readings
 from kilnwatch.domain.identifiers import region_prefix
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
@@ -37,6 +39,8 @@ from kilnwatch.store.rollups.attribution import GRAINS
 CHUNK_ROWS = 20_000
 """Rows per fetch and per Parquet row group: large enough for throughput, small for memory."""
 KINDS = ("readings", "rollups", "findings", "credibility")
+ARCHIVE_METERS = 200
+"""Meters read together from the live table and the archive (memory: their rows of the range)."""
 UTC_TS = pa.timestamp("us", tz="UTC")
 Stamp = Callable[[Any], Any]
 """Wraps a timestamp column for the backend (see :func:`_stamp_for`)."""
@@ -232,17 +236,56 @@ def _chunks(
         result.close()
 
 
+def _meters_query(principal: Principal, f: ExportFilter) -> Executable:
+    """The meters of a readings export with the columns every row repeats."""
+    return (
+        select(
+            Meter.id, Meter.code, Enterprise.uscc, Enterprise.region_code, Enterprise.industry,
+            Meter.carrier, Meter.measurement, Meter.unit_of_measure,
+        )
+        .join(Enterprise, Enterprise.id == Meter.enterprise_id)
+        .where(_enterprise_filter(principal, f), _meter_filter(f))
+        .order_by(Meter.id)
+    )  # fmt: skip
+
+
+def _archive_chunks(
+    session: Session, f: ExportFilter, principal: Principal, chunk_rows: int, archive: Path
+) -> Iterator[Sequence[tuple[object, ...]]]:
+    """Readings from the live table and the archive (:func:`read_readings`), meters in
+    batches of :data:`ARCHIVE_METERS`: the same rows and order as the live export."""
+    meters = {m[0]: tuple(m[1:]) for m in session.execute(_meters_query(principal, f))}
+    ids = list(meters)
+    for first in range(0, len(ids), ARCHIVE_METERS):
+        frame = read_readings(session, ids[first : first + ARCHIVE_METERS], f.start, f.end, archive)
+        rows = []
+        for meter_id, ts, version, value, flag, source in frame.iter_rows():
+            code, uscc, region, industry, carrier, measurement, unit = meters[meter_id]
+            rows.append((code, uscc, region, industry, carrier, measurement, ts, value, unit,
+                         version, flag, SOURCE_NAMES.get(source, str(source))))  # fmt: skip
+            if len(rows) == chunk_rows:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+
 def export_rows(
     session: Session,
     principal: Principal,
     kind: str,
     f: ExportFilter,
     chunk_rows: int = CHUNK_ROWS,
+    archive: Path | None = None,
 ) -> Export:
-    """The rows of ``kind`` that ``principal`` may see under ``f``, as a lazy chunk iterator."""
+    """The rows of ``kind`` that ``principal`` may see under ``f``, as a lazy chunk iterator;
+    readings with ``archive`` also from that archive of old months (``kilnwatch db
+    archive``)."""
     if kind not in QUERIES:
         raise InputError(f"unknown export {kind!r}; use {', '.join(KINDS)}", field="kind")
     columns = QUERIES[kind][1]
+    if archive is not None and kind == "readings":
+        return Export(kind, columns, _archive_chunks(session, f, principal, chunk_rows, archive))
     return Export(kind, columns, _chunks(session, kind, f, principal, chunk_rows))
 
 

@@ -33,6 +33,11 @@ TITLE = Text(
 )
 
 
+ENTERPRISE_COLUMNS = (Column("uscc", kind="text"), Column("enterprise", kind="text"))
+"""USCC and name of the enterprise (headers from the label table)."""
+LEVEL_COLUMN = Column("level", kind="text", header=Text("计量级别", "Level"))
+
+
 def _census_day(ctx: ReportContext) -> date:
     today = ctx.generated_at.astimezone(ctx.period.zone).date()
     return census_day(ctx.period.stop - timedelta(days=1), today)
@@ -49,10 +54,9 @@ def _carrier(carrier: str) -> CellValue:
 
 def _census_table(censuses: list[EnterpriseCensus]) -> Table:
     columns = (
-        Column("uscc", kind="text", header=Text("统一社会信用代码", "USCC")),
-        Column("enterprise", kind="text", header=Text("企业", "Enterprise")),
+        *ENTERPRISE_COLUMNS,
         Column("carrier", kind="text"),
-        Column("level", kind="text", header=Text("计量级别", "Level")),
+        LEVEL_COLUMN,
         Column("required", kind="integer", header=Text("应配备", "Required")),
         Column("installed", kind="integer", header=Text("已配备", "Installed")),
         Column("rate", kind="fraction", digits=1, header=Text("配备率", "Configuration rate")),
@@ -78,11 +82,10 @@ def _census_table(censuses: list[EnterpriseCensus]) -> Table:
 
 def _gaps_table(censuses: list[EnterpriseCensus]) -> Table:
     columns = (
-        Column("uscc", kind="text", header=Text("统一社会信用代码", "USCC")),
-        Column("enterprise", kind="text", header=Text("企业", "Enterprise")),
+        *ENTERPRISE_COLUMNS,
         Column("code", kind="text", header=Text("问题代码", "Code")),
         Column("carrier", kind="text"),
-        Column("level", kind="text", header=Text("计量级别", "Level")),
+        LEVEL_COLUMN,
         Column("point", kind="text", header=Text("计量点", "Point")),
         Column("meter", kind="text", header=Text("计量器具", "Meter")),
         Column("evidence", kind="text", header=Text("依据", "Evidence")),
@@ -101,8 +104,7 @@ def _operation_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: 
     ops = enterprise_operation(ctx.session, [c.enterprise_id for c in censuses], start, end,
                                as_of=day)  # fmt: skip
     columns = (
-        Column("uscc", kind="text", header=Text("统一社会信用代码", "USCC")),
-        Column("enterprise", kind="text", header=Text("企业", "Enterprise")),
+        *ENTERPRISE_COLUMNS,
         Column("meters", kind="integer", header=Text("计量器具数", "Meters")),
         Column("online", kind="fraction", header=Text("在线率", "Online rate")),
         Column("completeness", kind="fraction", header=Text("数据完整率", "Completeness")),
@@ -125,7 +127,7 @@ def _rollout_table(ctx: ReportContext, censuses: list[EnterpriseCensus], day: da
     cities = ctx.session.scalars(select(Region).where(Region.level == "city"))
     names = {r.code: Text(r.name_zh, r.name_en or r.name_zh) for r in cities}
     columns = (
-        Column("city", kind="text", header=Text("城市", "City")),
+        Column("city", kind="text"),
         Column("deadline", kind="date", header=Text("完成时限", "Deadline")),
         Column("industry", kind="text", header=Text("行业", "Industry")),
         Column("enterprises", kind="integer", header=Text("企业数", "Enterprises")),

@@ -152,6 +152,7 @@ def _unclassified(view: ProgrammeView) -> Table:
         (
             Column("enterprise", kind="text", header=_t("企业", "enterprise")),
             Column("unit", kind="text", header=_t("装置", "unit")),
+            Column("code", kind="text", header=_t("原因代码", "reason code")),
             Column("reason", kind="text", header=_t("原因", "reason")),
         ),
         tuple(view.unclassified),
@@ -170,7 +171,7 @@ def programme_report(ctx: ReportContext) -> ReportDocument:
         settings.province,
         level_tables(settings),
     )
-    share = view.units_classified / view.units_total if view.units_total else 0.0
+    share = view.share_classified
     return ReportDocument(
         name="programme",
         title=_t("能效提升工作进展", "Efficiency programme"),

@@ -84,10 +84,9 @@ def _check_recipients(recipients: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def add_schedule(
-    session: Session, principal: Principal, req: ScheduleRequest, now: datetime | None = None
-) -> ReportSchedule:
-    """Record a schedule owned by ``principal``; its scope must be inside the principal's."""
+def _checked(session: Session, principal: Principal, req: ScheduleRequest) -> dict[str, object]:
+    """The fields of a schedule for ``req``, validated; its scope must be inside the
+    principal's (outside it is "not found", as in the API)."""
     spec = report_spec(req.report)
     rule = Rule(req.rule, req.time_of_day, req.weekday, req.day_of_month)
     fmt, lang = check_format(req.format), req.lang
@@ -99,15 +98,53 @@ def add_schedule(
         raise InputError(f"report {spec.name} is made as {', '.join(spec.formats)}", field="format")
     if spec.needs_enterprise and not req.enterprise_uscc:
         raise InputError(f"report {spec.name} needs an enterprise", field="enterprise")
+    if spec.needs_city and not req.city:
+        raise InputError(f"report {spec.name} is a city's: give the city", field="city")
     resolve_scope(session, principal, req.city, req.enterprise_uscc)  # not found outside scope
-    schedule = ReportSchedule(
-        owner=principal.subject, report=spec.name, city=req.city,
-        enterprise_uscc=req.enterprise_uscc, rule=rule.rule, weekday=rule.weekday,
-        day_of_month=rule.day_of_month, time_of_day=rule.time_of_day,
-        recipients=_check_recipients(req.recipients), format=fmt, lang=lang, active=True,
-        created_at=now or datetime.now(UTC),
-    )  # fmt: skip
+    return {
+        "report": spec.name, "city": req.city, "enterprise_uscc": req.enterprise_uscc,
+        "rule": rule.rule, "weekday": rule.weekday, "day_of_month": rule.day_of_month,
+        "time_of_day": rule.time_of_day, "recipients": _check_recipients(req.recipients),
+        "format": fmt, "lang": lang,
+    }  # fmt: skip
+
+
+def add_schedule(
+    session: Session, principal: Principal, req: ScheduleRequest, now: datetime | None = None
+) -> ReportSchedule:
+    """Record a schedule owned by ``principal``; its scope must be inside the principal's."""
+    fields = _checked(session, principal, req)
+    schedule = ReportSchedule(owner=principal.subject, active=True,
+                              created_at=now or datetime.now(UTC), **fields)  # fmt: skip
     session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def _schedule_of(session: Session, principal: Principal, schedule_id: int) -> ReportSchedule:
+    schedule = session.get(ReportSchedule, schedule_id)
+    if schedule is None or not (principal.sees_everything or schedule.owner == principal.subject):
+        raise NotFoundError(f"schedule {schedule_id} not found")
+    return schedule
+
+
+def update_schedule(
+    session: Session,
+    principal: Principal,
+    schedule_id: int,
+    req: ScheduleRequest,
+    now: datetime | None = None,
+) -> ReportSchedule:
+    """Change a schedule with the checks of :func:`add_schedule` (checked in the caller's
+    jurisdiction; the owner stays). When its timing changes, it counts from ``now``: an
+    occurrence before the change is not generated (as a new schedule's would not be)."""
+    schedule = _schedule_of(session, principal, schedule_id)
+    fields = _checked(session, principal, req)
+    timing = ("rule", "weekday", "day_of_month", "time_of_day")
+    if any(getattr(schedule, k) != fields[k] for k in timing):
+        schedule.created_at = now or datetime.now(UTC)
+    for key, value in fields.items():
+        setattr(schedule, key, value)
     session.flush()
     return schedule
 
@@ -122,10 +159,14 @@ def list_schedules(session: Session, principal: Principal) -> list[ReportSchedul
     return list(session.scalars(stmt.order_by(ReportSchedule.id)))
 
 
+def get_schedule(session: Session, principal: Principal, schedule_id: int) -> ReportSchedule:
+    """One schedule of the caller (any for an administrator); others are "not found"."""
+    return _schedule_of(session, principal, schedule_id)
+
+
 def cancel_schedule(session: Session, principal: Principal, schedule_id: int) -> ReportSchedule:
-    schedule = session.get(ReportSchedule, schedule_id)
-    if schedule is None or not (principal.sees_everything or schedule.owner == principal.subject):
-        raise NotFoundError(f"schedule {schedule_id} not found")
+    """Stop a schedule (kept, with its archived reports, as inactive)."""
+    schedule = _schedule_of(session, principal, schedule_id)
     schedule.active = False
     session.flush()
     return schedule

@@ -42,8 +42,10 @@ KIND_NAMES = {
 }
 
 
-def _h(zh: str, en: str) -> Text:
-    return Text(zh, en)
+ROUND_COLUMN = Column("round", kind="text", header=Text("轮次", "Round"))
+GROUP_COLUMN = Column("group", kind="integer", header=Text("检查组", "Group"))
+QUOTA_COLUMN = Column("quota", kind="text", header=Text("指标", "Quota"))
+UNIT_COLUMN = Column("unit", kind="text", header=Text("单位", "Unit"))
 
 
 def _scoped_items(ctx: ReportContext) -> list[SupervisionItem]:
@@ -77,21 +79,21 @@ def _work_table(ctx: ReportContext, items: list[SupervisionItem], last_day: date
             c["escalated"] += i.escalation_level > 0
     names = _city_names(ctx)
     columns = (
-        Column("city", kind="text", header=_h("城市", "City")),
+        Column("city", kind="text"),
         *(Column(f"opened_{k}", kind="integer",
                  header=Text(f"新增{KIND_NAMES[k].zh}", f"Opened: {KIND_NAMES[k].en}"))
           for k in KINDS),
-        Column("closed", kind="integer", header=_h("办结", "Closed")),
-        Column("pending", kind="integer", header=_h("期末未办结", "Pending at the end")),
-        Column("overdue", kind="integer", header=_h("其中逾期", "of which overdue")),
-        Column("escalated", kind="integer", header=_h("其中已升级", "of which escalated")),
+        Column("closed", kind="integer", header=Text("办结", "Closed")),
+        Column("pending", kind="integer", header=Text("期末未办结", "Pending at the end")),
+        Column("overdue", kind="integer", header=Text("其中逾期", "of which overdue")),
+        Column("escalated", kind="integer", header=Text("其中已升级", "of which escalated")),
     )  # fmt: skip
     rows: list[tuple[CellValue, ...]] = []
     for city in sorted(counts):
         c = counts[city]
         rows.append((names.get(city, city), *(c[f"opened:{k}"] for k in KINDS), c["closed"],
                      c["pending"], c["overdue"], c["escalated"]))  # fmt: skip
-    return Table("work", _h("分市工作量", "Work by city"), columns, tuple(rows))
+    return Table("work", Text("分市工作量", "Work by city"), columns, tuple(rows))
 
 
 def _penalty_table(ctx: ReportContext, items: list[SupervisionItem]) -> Table:
@@ -103,15 +105,15 @@ def _penalty_table(ctx: ReportContext, items: list[SupervisionItem]) -> Table:
     )
     names = {int(k): str(n) for k, n in found}
     columns = (
-        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
-        Column("quota", kind="text", header=_h("指标", "Quota")),
-        Column("amount", kind="number", digits=1, header=_h("企业扣减", "Enterprise deduction")),
-        Column("city_amount", kind="number", digits=1, header=_h("城市扣减", "City deduction")),
-        Column("unit", kind="text", header=_h("单位", "Unit")),
-        Column("period", kind="text", header=_h("指标期", "Quota period")),
-        Column("legal_basis", kind="text", header=_h("法律依据", "Legal basis")),
-        Column("source", kind="text", header=_h("来源", "Source")),
-        Column("status", kind="text", header=_h("状态", "Status")),
+        Column("enterprise", kind="text"),
+        QUOTA_COLUMN,
+        Column("amount", kind="number", digits=1, header=Text("企业扣减", "Enterprise deduction")),
+        Column("city_amount", kind="number", digits=1, header=Text("城市扣减", "City deduction")),
+        UNIT_COLUMN,
+        Column("period", kind="text", header=Text("指标期", "Quota period")),
+        Column("legal_basis", kind="text", header=Text("法律依据", "Legal basis")),
+        Column("source", kind="text", header=Text("来源", "Source")),
+        Column("status", kind="text"),
     )
     rows: list[tuple[CellValue, ...]] = []
     for i in items:
@@ -130,7 +132,7 @@ def _penalty_table(ctx: ReportContext, items: list[SupervisionItem]) -> Table:
             i.legal_basis or "", f"{i.source_code} {i.source_ref or ''}".strip(),
             Text("已决定", "decided") if i.status == "decided" else Text("已撤销", "revoked"),
         ))  # fmt: skip
-    return Table("penalties", _h("处罚与指标扣减", "Penalties and quota deductions"), columns,
+    return Table("penalties", Text("处罚与指标扣减", "Penalties and quota deductions"), columns,
                  tuple(rows))  # fmt: skip
 
 
@@ -138,13 +140,13 @@ def _quota_table(ctx: ReportContext) -> Table:
     quotas = load_quotas()
     year = str(ctx.period.year)
     columns = (
-        Column("region", kind="text", header=_h("城市", "City")),
-        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
-        Column("quota", kind="text", header=_h("指标", "Quota")),
-        Column("unit", kind="text", header=_h("单位", "Unit")),
-        Column("allocated", kind="number", digits=1, header=_h("核定", "Allocated")),
-        Column("deducted", kind="number", digits=1, header=_h("已扣减", "Deducted")),
-        Column("balance", kind="number", digits=1, header=_h("余额", "Balance")),
+        Column("region", kind="text", header="col.city"),
+        Column("enterprise", kind="text"),
+        QUOTA_COLUMN,
+        UNIT_COLUMN,
+        Column("allocated", kind="number", digits=1, header=Text("核定", "Allocated")),
+        Column("deducted", kind="number", digits=1, header=Text("已扣减", "Deducted")),
+        Column("balance", kind="number", digits=1, header=Text("余额", "Balance")),
     )
     names = _city_names(ctx)
     rows = tuple(
@@ -159,12 +161,12 @@ def _quota_table(ctx: ReportContext) -> Table:
 
 def _rounds_table(ctx: ReportContext) -> Table:
     columns = (
-        Column("round", kind="text", header=_h("轮次", "Round")),
-        Column("group", kind="integer", header=_h("检查组", "Group")),
-        Column("home", kind="text", header=_h("派出城市", "Home city")),
-        Column("planned", kind="integer", header=_h("计划检查", "Planned")),
-        Column("done", kind="integer", header=_h("已检查", "Done")),
-        Column("done_share", kind="fraction", digits=0, header=_h("完成率", "Done")),
+        ROUND_COLUMN,
+        GROUP_COLUMN,
+        Column("home", kind="text", header=Text("派出城市", "Home city")),
+        Column("planned", kind="integer", header=Text("计划检查", "Planned")),
+        Column("done", kind="integer", header=Text("已检查", "Done")),
+        Column("done_share", kind="fraction", digits=0, header=Text("完成率", "Done")),
     )
     names = _city_names(ctx)
     rows: list[tuple[CellValue, ...]] = []
@@ -179,7 +181,7 @@ def _rounds_table(ctx: ReportContext) -> Table:
             done = sum(s == "done" for s in statuses)
             rows.append((r.code, group, names.get(home, home), len(statuses), done,
                          done / len(statuses)))  # fmt: skip
-    return Table("rounds", _h("联合检查进度", "Joint inspection rounds"), columns, tuple(rows))
+    return Table("rounds", Text("联合检查进度", "Joint inspection rounds"), columns, tuple(rows))
 
 
 def supervision_report(ctx: ReportContext) -> ReportDocument:
@@ -187,10 +189,10 @@ def supervision_report(ctx: ReportContext) -> ReportDocument:
     items = _scoped_items(ctx)
     last_day = ctx.period.stop - timedelta(days=1)
     sections = (
-        Section("work", _h("督查整改", "Supervision work"), (_work_table(ctx, items, last_day),)),
-        Section("penalties", _h("处罚", "Penalties"),
+        Section("work", Text("督查整改", "Supervision work"), (_work_table(ctx, items, last_day),)),
+        Section("penalties", Text("处罚", "Penalties"),
                 (_penalty_table(ctx, items), _quota_table(ctx))),
-        Section("rounds", _h("联合检查", "Joint inspections"), (_rounds_table(ctx),)),
+        Section("rounds", Text("联合检查", "Joint inspections"), (_rounds_table(ctx),)),
     )  # fmt: skip
     return ReportDocument(
         "supervision", TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at, ctx.timezone,
@@ -225,14 +227,14 @@ def _scoped_visits(ctx: ReportContext, r: InspectionRound) -> list[dict[str, obj
 
 def _visits_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Table:
     columns = (
-        Column("round", kind="text", header=_h("轮次", "Round")),
-        Column("group", kind="integer", header=_h("检查组", "Group")),
-        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
-        Column("city", kind="text", header=_h("所在城市", "City")),
-        Column("planned_on", kind="text", header=_h("计划日期", "Planned on")),
-        Column("status", kind="text", header=_h("状态", "Status")),
-        Column("checks", kind="integer", header=_h("核对项", "Items checked")),
-        Column("deviations", kind="integer", header=_h("不符项", "Items not matching")),
+        ROUND_COLUMN,
+        GROUP_COLUMN,
+        Column("enterprise", kind="text"),
+        Column("city", kind="text", header=Text("所在城市", "City")),
+        Column("planned_on", kind="text", header=Text("计划日期", "Planned on")),
+        Column("status", kind="text"),
+        Column("checks", kind="integer", header=Text("核对项", "Items checked")),
+        Column("deviations", kind="integer", header=Text("不符项", "Items not matching")),
     )
     rows: list[tuple[CellValue, ...]] = []
     for r in rounds:
@@ -250,19 +252,19 @@ def _visits_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Table:
             rows.append((r.code, int(str(v["group"])), str(v["enterprise_name"]),
                          str(v["enterprise_city_name"]), str(v["planned_on"]), str(v["status"]),
                          len(done), sum(not ok for ok in done)))  # fmt: skip
-    return Table("visits", _h("检查企业", "Visits"), columns, tuple(rows))
+    return Table("visits", Text("检查企业", "Visits"), columns, tuple(rows))
 
 
 def _deviations_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Table:
     columns = (
-        Column("round", kind="text", header=_h("轮次", "Round")),
-        Column("enterprise", kind="text", header=_h("企业", "Enterprise")),
-        Column("item", kind="text", header=_h("核对项", "Item")),
-        Column("unit", kind="text", header=_h("单位", "Unit")),
-        Column("platform", kind="number", digits=1, header=_h("平台数据", "Platform figure")),
-        Column("checked", kind="number", digits=1, header=_h("现场核实", "Checked on site")),
-        Column("deviation", kind="fraction", digits=1, header=_h("偏差", "Deviation")),
-        Column("note", kind="text", header=_h("说明", "Note")),
+        ROUND_COLUMN,
+        Column("enterprise", kind="text"),
+        Column("item", kind="text", header=Text("核对项", "Item")),
+        UNIT_COLUMN,
+        Column("platform", kind="number", digits=1, header=Text("平台数据", "Platform figure")),
+        Column("checked", kind="number", digits=1, header=Text("现场核实", "Checked on site")),
+        Column("deviation", kind="fraction", digits=1, header=Text("偏差", "Deviation")),
+        Column("note", kind="text", header=Text("说明", "Note")),
     )
     rows: list[tuple[CellValue, ...]] = []
     for r in rounds:
@@ -275,7 +277,7 @@ def _deviations_table(ctx: ReportContext, rounds: list[InspectionRound]) -> Tabl
         for c in ctx.session.scalars(stmt.order_by(InspectionCheck.visit_id, InspectionCheck.item)):
             rows.append((r.code, names[c.visit_id], c.item, c.unit, c.platform_value,
                          c.checked_value, c.deviation_fraction, c.note))  # fmt: skip
-    title = _h("现场核实与平台数据不符", "Checks that did not match the platform")
+    title = Text("现场核实与平台数据不符", "Checks that did not match the platform")
     return Table("deviations", title, columns, tuple(rows))
 
 
@@ -285,9 +287,9 @@ def inspections_report(ctx: ReportContext) -> ReportDocument:
     the platform's figures. ``kilnwatch report inspections --period 2025H1 --out FILE``."""
     rounds = _rounds_of(ctx)
     sections = (
-        Section("rounds", _h("联合检查进度", "Progress"), (_rounds_table(ctx),)),
-        Section("visits", _h("检查企业", "Visits"), (_visits_table(ctx, rounds),)),
-        Section("deviations", _h("不符项", "Deviations"), (_deviations_table(ctx, rounds),)),
+        Section("rounds", Text("联合检查进度", "Progress"), (_rounds_table(ctx),)),
+        Section("visits", Text("检查企业", "Visits"), (_visits_table(ctx, rounds),)),
+        Section("deviations", Text("不符项", "Deviations"), (_deviations_table(ctx, rounds),)),
     )
     return ReportDocument(
         "inspections", INSPECTIONS_TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at,

@@ -39,36 +39,32 @@ STATUS = {
 }
 
 
-def _h(zh: str, en: str) -> Text:
-    return Text(zh, en)
-
-
 COLUMNS = (
-    Column("enterprise", kind="text", header=_h("企业名称", "Enterprise")),
-    Column("uscc", kind="text", header=_h("统一社会信用代码", "USCC")),
-    Column("product", kind="text", header=_h("限产产品", "Capped product")),
-    Column("output_t", unit="t", digits=0, header=_h("本周产量", "Output this week")),
-    Column("energy_tce", unit="tce", digits=0, header=_h("本周综合能耗", "Energy this week")),
-    Column("coal_t", unit="t", digits=0, header=_h("本周煤炭消费量", "Coal this week")),
-    Column("reported_output_t", unit="t", digits=0, header=_h("上报产量", "Reported output")),
-    Column("reported_energy_tce", unit="tce", digits=0, header=_h("上报能耗", "Reported energy")),
-    Column("reported_coal_t", unit="t", digits=0, header=_h("上报煤耗", "Reported coal")),
-    Column("cap_period", kind="text", header=_h("限产期", "Cap period")),
-    Column("cap_output_t", unit="t", digits=0, header=_h("产量上限", "Output cap")),
-    Column("cum_output_t", unit="t", digits=0, header=_h("累计产量", "Output to date")),
-    Column("cap_energy_tce", unit="tce", digits=0, header=_h("能耗上限", "Energy cap")),
-    Column("cum_energy_tce", unit="tce", digits=0, header=_h("累计能耗", "Energy to date")),
-    Column("cap_coal_t", unit="t", digits=0, header=_h("煤耗上限", "Coal cap")),
-    Column("cum_coal_t", unit="t", digits=0, header=_h("累计煤耗", "Coal to date")),
-    Column("elapsed_fraction", kind="fraction", header=_h("限产期已过", "Cap period elapsed")),
-    Column("breaches", kind="text", header=_h("超限", "Cap exceeded")),
-    Column("meters", kind="integer", header=_h("计量器具数", "Meters")),
-    Column("online_fraction", kind="fraction", header=_h("在线率", "Online rate")),
-    Column("calibration_overdue", kind="integer", header=_h("超期未检定", "Calibration overdue")),
-    Column("anomalies", kind="integer", header=_h("器具异常", "Meter anomalies")),
-    Column("findings", kind="integer", header=_h("核查问题", "Findings")),
-    Column("supervisors", kind="text", header=_h("驻企监管人员", "Resident supervisors")),
-    Column("log_days", kind="integer", header=_h("本周驻企天数", "Days on site")),
+    Column("enterprise", kind="text", header=Text("企业名称", "Enterprise")),
+    Column("uscc", kind="text"),
+    Column("product", kind="text", header=Text("限产产品", "Capped product")),
+    Column("output_t", unit="t", digits=0, header=Text("本周产量", "Output this week")),
+    Column("energy_tce", unit="tce", digits=0, header=Text("本周综合能耗", "Energy this week")),
+    Column("coal_t", unit="t", digits=0, header=Text("本周煤炭消费量", "Coal this week")),
+    Column("reported_output_t", unit="t", digits=0, header=Text("上报产量", "Reported output")),
+    Column("reported_energy_tce", unit="tce", digits=0, header=Text("上报能耗", "Reported energy")),
+    Column("reported_coal_t", unit="t", digits=0, header=Text("上报煤耗", "Reported coal")),
+    Column("cap_period", kind="text", header=Text("限产期", "Cap period")),
+    Column("cap_output_t", unit="t", digits=0, header=Text("产量上限", "Output cap")),
+    Column("cum_output_t", unit="t", digits=0, header=Text("累计产量", "Output to date")),
+    Column("cap_energy_tce", unit="tce", digits=0, header=Text("能耗上限", "Energy cap")),
+    Column("cum_energy_tce", unit="tce", digits=0, header=Text("累计能耗", "Energy to date")),
+    Column("cap_coal_t", unit="t", digits=0, header=Text("煤耗上限", "Coal cap")),
+    Column("cum_coal_t", unit="t", digits=0, header=Text("累计煤耗", "Coal to date")),
+    Column("elapsed_fraction", kind="fraction", header=Text("限产期已过", "Cap period elapsed")),
+    Column("breaches", kind="text", header=Text("超限", "Cap exceeded")),
+    Column("meters", kind="integer", header=Text("计量器具数", "Meters")),
+    Column("online_fraction", kind="fraction", header=Text("在线率", "Online rate")),
+    Column("calibration_overdue", kind="integer", header=Text("超期未检定", "Calibration overdue")),
+    Column("anomalies", kind="integer", header=Text("器具异常", "Meter anomalies")),
+    Column("findings", kind="integer", header=Text("核查问题", "Findings")),
+    Column("supervisors", kind="text", header=Text("驻企监管人员", "Resident supervisors")),
+    Column("log_days", kind="integer", header=Text("本周驻企天数", "Days on site")),
 )
 BREACH_NAMES = {"output_t": Text("产量", "output"), "energy_tce": Text("能耗", "energy"),
                 "coal_t": Text("煤耗", "coal")}  # fmt: skip
@@ -118,10 +114,10 @@ def weekly_report(ctx: ReportContext) -> ReportDocument:
     signatures = Table(
         "signatures",
         Text("四部门会签", "Sign-off of the four departments"),
-        (Column("department", kind="text", header=_h("部门", "Department")),
-         Column("signer", kind="text", header=_h("签发人", "Signed by")),
-         Column("signed_at", kind="datetime", header=_h("签发时间", "Signed at")),
-         Column("opinion", kind="text", header=_h("意见", "Opinion"))),
+        (Column("department", kind="text", header=Text("部门", "Department")),
+         Column("signer", kind="text", header=Text("签发人", "Signed by")),
+         Column("signed_at", kind="datetime", header=Text("签发时间", "Signed at")),
+         Column("opinion", kind="text", header=Text("意见", "Opinion"))),
         sign_rows,
     )  # fmt: skip
     breaches = sum(1 for r in rows if r.get("breaches"))

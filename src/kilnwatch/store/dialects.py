@@ -7,7 +7,7 @@ ORM for speed; these encodings are what they share.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,39 @@ def sqlite_rows(frame: pl.DataFrame, columns: Sequence[str]) -> list[tuple[Any, 
     return text.rows()
 
 
+def _sqlite_literal(series: pl.Series) -> str | None:
+    """The SQL literal of a column holding one value throughout (NULL, an integer or a UTC
+    timestamp), or None when it is not such a column."""
+    if series.len() == 0:
+        return None
+    if series.null_count() == series.len():
+        return "NULL"
+    kind_ok = series.dtype.is_integer() or isinstance(series.dtype, pl.Datetime)
+    if series.null_count() or not kind_ok:
+        return None
+    first = series[0]
+    if series.n_unique() != 1:
+        return None
+    if isinstance(first, datetime):
+        return f"'{sqlite_timestamp(first)}'"  # digits and separators only: our own format
+    return str(int(first))
+
+
+def sqlite_insert(raw: Any, table: str, columns: Sequence[str], frame: pl.DataFrame) -> None:
+    """Insert ``frame``'s ``columns`` into ``table`` by one ``executemany`` on the sqlite3
+    connection ``raw``. A column holding one value in every row (a batch id, the receive
+    time, version 1, an absent flag) is written into the statement as a literal: each row
+    binds only the values that differ (the bulk path: fewer Python objects, fewer binds)."""
+    literals = {c: _sqlite_literal(frame.get_column(c)) for c in columns}
+    bound = [c for c in columns if literals[c] is None]
+    values = ", ".join(literals[c] or "?" for c in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    if bound:
+        raw.executemany(sql, sqlite_rows(frame, bound))
+    else:
+        raw.executemany(sql, [()] * frame.height)
+
+
 def aware_utc(value: Any) -> datetime:
     """An aware UTC datetime from a driver's value (SQLite text or naive UTC, PostgreSQL aware)."""
     if isinstance(value, str):
@@ -64,8 +97,9 @@ _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timesta
 
 def _binary_group(
     frame: pl.DataFrame, columns: Sequence[tuple[str, str]], nulls: Mapping[str, bool]
-) -> bytes:
-    """Rows of ``frame`` sharing one null pattern and one text value per text column."""
+) -> np.ndarray:
+    """Rows of ``frame`` sharing one null pattern and one text value per text column, as one
+    fixed-width record array (its buffer is the group's COPY rows)."""
     fields: list[tuple[str, str]] = [("n", ">i2")]
     values: dict[str, Any] = {"n": len(columns)}
     for name, kind in columns:
@@ -90,28 +124,53 @@ def _binary_group(
     records = np.empty(frame.height, dtype=np.dtype(fields))
     for key, value in values.items():
         records[key] = value
-    return records.tobytes()
+    return records
 
 
-def pg_binary_copy_data(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> bytes:
-    """``COPY … (FORMAT binary)`` data of ``frame``'s ``columns`` (name, PostgreSQL type).
+def _uniform(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> dict[str, bool] | None:
+    """The null pattern of ``frame`` when all its rows share it and one value per text
+    column (the usual bulk chunk: one group, no grouping needed), else None."""
+    nulls: dict[str, bool] = {}
+    for name, kind in columns:
+        series = frame.get_column(name)
+        missing = series.null_count()
+        if 0 < missing < frame.height or (kind == "text" and not missing and series.n_unique() > 1):
+            return None
+        nulls[name] = missing == frame.height
+    return nulls
+
+
+def pg_binary_copy_parts(
+    frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
+) -> Iterator[bytes | memoryview]:
+    """``COPY … (FORMAT binary)`` data of ``frame``'s ``columns`` (name, PostgreSQL type), in
+    parts to write one after the other (no joined copy of the whole payload).
 
     Types: ``int2``, ``int4``, ``int8``, ``float8``, ``timestamptz`` (a UTC Polars datetime)
     and ``text`` (few distinct values, e.g. flags). Rows are grouped by their null pattern and
-    text values, each group one fixed-width numpy record array: no per-row Python, and the
-    server parses no text (row order within a COPY does not matter).
+    text values (a chunk with one pattern is one group, without grouping), each group one
+    fixed-width numpy record array: no per-row Python, and the server parses no text (row
+    order within a COPY does not matter).
     """
-    keys: list[pl.Expr] = []
-    for name, kind in columns:
-        keys.append(pl.col(name).is_null().alias(f"_null_{name}"))
-        if kind == "text":
-            keys.append(pl.col(name).fill_null("").alias(f"_text_{name}"))
-    parts = [_PG_BINARY_HEADER]
+    yield _PG_BINARY_HEADER
     if frame.height:
-        marked = frame.with_columns(keys)
-        names = [k.meta.output_name() for k in keys]
-        for _, group in marked.group_by(names, maintain_order=True):
-            nulls = {name: bool(group.get_column(f"_null_{name}")[0]) for name, _ in columns}
-            parts.append(_binary_group(group, columns, nulls))
-    parts.append(_PG_BINARY_TRAILER)
-    return b"".join(parts)
+        nulls = _uniform(frame, columns)
+        if nulls is not None:
+            yield _binary_group(frame, columns, nulls).data.cast("B")
+        else:
+            keys: list[pl.Expr] = []
+            for name, kind in columns:
+                keys.append(pl.col(name).is_null().alias(f"_null_{name}"))
+                if kind == "text":
+                    keys.append(pl.col(name).fill_null("").alias(f"_text_{name}"))
+            marked = frame.with_columns(keys)
+            names = [k.meta.output_name() for k in keys]
+            for _, group in marked.group_by(names, maintain_order=True):
+                pattern = {name: bool(group.get_column(f"_null_{name}")[0]) for name, _ in columns}
+                yield _binary_group(group, columns, pattern).data.cast("B")
+    yield _PG_BINARY_TRAILER
+
+
+def pg_binary_copy_data(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> bytes:
+    """The parts of :func:`pg_binary_copy_parts` as one ``bytes``."""
+    return b"".join(bytes(part) for part in pg_binary_copy_parts(frame, columns))

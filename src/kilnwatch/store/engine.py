@@ -36,15 +36,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(settings: Settings) -> Engine:
     """Build the engine for ``settings``; creates the SQLite file's folder when needed."""
-    url = normalise_url(settings.effective_database_url)
+    return engine_for_url(settings.effective_database_url, echo=settings.sql_echo)
+
+
+def engine_for_url(url: str, echo: bool = False) -> Engine:
+    """The engine of a database URL, as :func:`make_engine` builds it (worker processes get
+    the URL of their parent's engine)."""
+    url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=settings.sql_echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -38,11 +38,12 @@ from sqlalchemy.orm import Session
 from kilnwatch.store.dialects import (
     PG_FROM_EPOCH_US,
     aware_utc,
-    pg_binary_copy_data,
+    pg_binary_copy_parts,
     pg_int_array,
-    sqlite_rows,
+    sqlite_insert,
     sqlite_timestamp,
 )
+from kilnwatch.store.partitions import ensure_for_frame
 
 STAGE_TABLE = "kw_staged"
 UTC_US = pl.Datetime("us", "UTC")
@@ -175,6 +176,9 @@ class FrameOutcome:
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
     (:func:`kilnwatch.store.rollups.recompute.refresh_rollup_ranges`)."""
+    written: pl.DataFrame | None = None
+    """``meter_id``, ``ts`` of every row of the frame (stored or repeated): which hours late
+    data touched (:func:`kilnwatch.store.rollups.recompute.written_runs`)."""
     fresh_state: dict[int, StoredState] = field(default_factory=dict)
     """For each meter of :attr:`fresh`: what was stored around its new rows before the write
     (read by the same statement that found the range free; the write does not change it)."""
@@ -274,22 +278,21 @@ _PG_TYPES = {"meter_id": "int4", "ts": "timestamptz", "version": "int2", "value"
 
 def _pg_copy(conn: Connection, table: str, columns: tuple[str, ...], frame: pl.DataFrame) -> None:
     """``COPY (FORMAT binary)``: no text formatting here, no text parsing in the server."""
-    data = pg_binary_copy_data(frame, [(c, _PG_TYPES[c]) for c in columns])
+    parts = pg_binary_copy_parts(frame, [(c, _PG_TYPES[c]) for c in columns])
     raw = conn.connection.driver_connection
     assert raw is not None
     with raw.cursor() as cursor:
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
         with cursor.copy(sql) as copy:
-            copy.write(data)
+            for part in parts:
+                copy.write(part)
 
 
 def _sqlite_insert(conn: Connection, table: str, columns: tuple[str, ...],
                    frame: pl.DataFrame) -> None:  # fmt: skip
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
     raw = conn.connection.driver_connection
     assert raw is not None
-    raw.executemany(sql, sqlite_rows(frame, columns))
+    sqlite_insert(raw, table, columns, frame)
 
 
 def _insert_direct(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -> None:
@@ -342,6 +345,8 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
     if "part" not in frame.columns:
         frame = frame.with_columns(pl.col("batch_id").alias("part"))
     frame = frame.select(list(FRAME_SCHEMA)).cast(FRAME_SCHEMA)  # type: ignore[arg-type]
+    outcome.written = frame.select("meter_id", "ts")
+    ensure_for_frame(conn, frame.get_column("ts"))  # PostgreSQL: a month's partition first
     rounds, repeats = _split_rounds(frame)
     if repeats is not None:
         _record_repeats(conn, repeats)

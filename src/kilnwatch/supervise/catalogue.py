@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from kilnwatch.errors import InputError
-from kilnwatch.reference import Confidence, keyed, read_table
+from kilnwatch.reference import Confidence, keyed, read_parameters, read_table
 
 PACKAGE = "kilnwatch.reference.supervise"
 
@@ -61,16 +61,6 @@ class Source:
     rationale: str
 
 
-@dataclass(frozen=True)
-class PlanningParameter:
-    parameter: str
-    value: float
-    unit: str
-    source: str
-    confidence: Confidence
-    rationale: str
-
-
 @cache
 def load_departments() -> Mapping[str, Department]:
     return keyed(read_table(PACKAGE, "departments.csv", Department), lambda d: d.code)
@@ -92,12 +82,12 @@ def load_sources() -> Mapping[str, Source]:
 
 
 @cache
-def load_planning() -> Mapping[str, PlanningParameter]:
-    return keyed(read_table(PACKAGE, "planning.csv", PlanningParameter), lambda p: p.parameter)
+def load_planning() -> Mapping[str, float]:
+    return read_parameters(PACKAGE, "planning.csv")
 
 
 def planning(parameter: str) -> float:
-    return load_planning()[parameter].value
+    return load_planning()[parameter]
 
 
 def lead_department() -> str:

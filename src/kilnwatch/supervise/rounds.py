@@ -30,7 +30,9 @@ from kilnwatch.store.models import (
     InspectionRound,
     InspectionVisit,
     ProductionUnit,
+    Project,
     Region,
+    SiteVisit,
     TaxInvoice,
 )
 from kilnwatch.store.models.base import utcnow
@@ -87,6 +89,13 @@ def candidates(
             )  # fmt: skip
         )
     )
+    on_site = set(
+        session.scalars(
+            select(Project.enterprise_id)
+            .join(SiteVisit, SiteVisit.project_id == Project.id)
+            .where(SiteVisit.visited_on >= first, SiteVisit.visited_on <= last)
+        )
+    )
     base, per_unit = planning("visit_base_load"), planning("unit_load")
     found, excluded = [], []
     stmt = select(Enterprise).where(enterprise_scope(principal)).order_by(Enterprise.uscc)
@@ -95,6 +104,9 @@ def candidates(
             excluded.append({"enterprise_uscc": e.uscc, "reason": f"status {e.status}"})
         elif e.id in other_rounds:
             reason = "inspected by another round in the window"
+            excluded.append({"enterprise_uscc": e.uscc, "reason": reason})
+        elif e.id in on_site:
+            reason = "inspected by a monthly on-site supervision of its project in the window"
             excluded.append({"enterprise_uscc": e.uscc, "reason": reason})
         else:
             load = base + per_unit * int(units.get(e.id, 0))

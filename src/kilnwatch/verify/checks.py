@@ -40,6 +40,8 @@ CHECKS = Checks(
         flags.FLAGS_CHECK,
         emissions.EXCEEDANCE_CHECK,
         emissions.VALID_DATA_CHECK,
+        emissions.EXCEEDANCE_DAY_CHECK,
+        emissions.DEVICE_GAP_CHECK,
         peers.PEERS_CHECK,
     )
 )

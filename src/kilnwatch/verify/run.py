@@ -1,59 +1,33 @@
 """Running verification: a batch over a period, or incrementally for what just changed.
 
-For each enterprise the readings of the period are bulk-loaded in one query, the checks of
-the registry (:mod:`kilnwatch.verify.checks`) run on numpy arrays, and the findings are synced
-by fingerprint; the credibility score of the (enterprise, period) is recomputed from its stored
-findings. The checks that cumulate several months get the earlier months' source rows and the
-meters' monthly rollups (never their raw readings).
+Each enterprise's checks run first (:mod:`kilnwatch.verify.enterprises`; in parallel
+processes with ``jobs`` > 1, :mod:`kilnwatch.verify.parallel`), then the checks over every
+enterprise of the run; the findings are synced by fingerprint and the credibility score of
+each (enterprise, period) is recomputed from its stored findings, in enterprise order.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from kilnwatch.analytics.meters import EnterpriseInfo, load_enterprises
-from kilnwatch.analytics.readings import (
-    I64,
-    Series,
-    load_period_readings,
-    load_readings,
-    load_repeats,
-)
+from kilnwatch.analytics.meters import load_enterprises
 from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
-from kilnwatch.store.repos import sources as src
-from kilnwatch.store.repos.permits import permits_in_force
-from kilnwatch.store.repos.rollups import meter_series
-from kilnwatch.store.rollups.attribution import MONTH
-from kilnwatch.verify.checks import CHECKS, run_checks, run_province_checks
-from kilnwatch.verify.context import (
-    EarlierMonth,
-    EnterpriseContext,
-    MonthTotal,
-    PeriodWindow,
-    Sources,
-    build_context,
-    group_sources,
-)
+from kilnwatch.verify.checks import run_province_checks
+from kilnwatch.verify.context import PeriodWindow
+from kilnwatch.verify.enterprises import Loaded, Progress, check_enterprises
 from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.parallel import check_in_processes
 from kilnwatch.verify.parameters import VerifySettings
 from kilnwatch.verify.score import credibility
 from kilnwatch.verify.settings import verify_settings
-from kilnwatch.verify.unchecked import Unchecked, unchecked_items
-from kilnwatch.verify.window import months_before
-
-Progress = Callable[[int, int], None]
-#: Readings are loaded this far before the period so counters have their opening register.
-OPENING_MARGIN = timedelta(hours=1)
-#: Meter ids per rollup query (bound parameters stay far below the SQLite and PostgreSQL limits).
-METERS_PER_QUERY = 5000
+from kilnwatch.verify.unchecked import Unchecked
 
 
 @dataclass
@@ -70,105 +44,6 @@ class RunReport:
     """Statistical items accepted at import that no check could compare (said, not skipped)."""
 
 
-def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
-    start, end = window.month.first, window.month.stop
-    return group_sources(
-        ids,
-        src.statistical_reports(session, ids, [window.period]),
-        src.grid_totals(session, ids, [window.period]),
-        src.invoices(session, ids, start, end),
-        src.waybills(session, ids, start, end),
-        src.prices(session, [window.period]),
-        permits_in_force(session, ids, start, end),
-    )
-
-
-def _earlier(
-    session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, settings: VerifySettings
-) -> dict[int, list[EarlierMonth]]:
-    """Per enterprise, the months before ``window`` the longest check window needs (most
-    recent first): their invoices, waybills, statistical reports and the meters' monthly
-    rollups."""
-    windows = months_before(window, CHECKS.longest_window_months(settings) - 1)
-    if not windows or not infos:
-        return {}
-    out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
-    _add_earlier_sources(session, out, windows[-1].start_at.date(), window.start_at.date())
-    _add_earlier_totals(session, out, infos, windows[-1].start_at, window.start_at)
-    return out
-
-
-def _add_earlier_sources(
-    session: Session, out: dict[int, list[EarlierMonth]], start: date, end: date
-) -> None:
-    """Invoices and waybills dated in [start, end), and the statistical reports of those
-    months (stocks), into their enterprise's month."""
-    index = {m.window.period: n for n, m in enumerate(next(iter(out.values())))}
-    ids = list(out)
-    for report in src.statistical_reports(session, ids, list(index)):
-        out[report.enterprise_id][index[report.period]].stats[report.item] = report
-    for invoice in src.invoices(session, ids, start, end):
-        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
-    for waybill in src.waybills(session, ids, start, end):
-        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
-
-
-def _add_earlier_totals(
-    session: Session, out: dict[int, list[EarlierMonth]], infos: list[EnterpriseInfo],
-    start: datetime, end: datetime,
-) -> None:  # fmt: skip
-    """The monthly rollups of every meter, for the months starting in [start, end)."""
-    index = {m.window.start_at: n for n, m in enumerate(next(iter(out.values())))}
-    owner = {m.id: i.id for i in infos for m in i.meters}
-    meter_ids = list(owner)
-    for first in range(0, len(meter_ids), METERS_PER_QUERY):
-        chunk = meter_ids[first : first + METERS_PER_QUERY]
-        for point in meter_series(session, chunk, MONTH, start, end):
-            n = index.get(point.period_start)
-            if n is not None:
-                month = out[owner[point.meter_id]][n]
-                month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
-
-
-@dataclass
-class Loaded:
-    """Readings and repeated deliveries of a whole period, loaded by one scan each."""
-
-    series: dict[int, Series]
-    repeats: dict[int, I64]
-
-    @classmethod
-    def load(cls, session: Session, window: PeriodWindow) -> Loaded:
-        start = window.start_at - OPENING_MARGIN
-        return cls(
-            load_period_readings(session, start, window.end_at),
-            load_repeats(session, None, window.start_at, window.end_at),
-        )
-
-
-def verify_enterprise(
-    session: Session,
-    info: EnterpriseInfo,
-    window: PeriodWindow,
-    sources: Sources,
-    settings: VerifySettings,
-    loaded: Loaded | None = None,
-    earlier: list[EarlierMonth] | None = None,
-) -> tuple[list[Finding], int, EnterpriseContext]:
-    """Findings of one enterprise and period, readings looked at, and its context (for the
-    checks over every enterprise); readings from ``loaded`` when given, else loaded for this
-    enterprise; ``earlier``: the months before ``window`` for the cumulating checks."""
-    ids = [m.id for m in info.meters]
-    if loaded is None:
-        series = load_readings(session, ids, window.start_at - OPENING_MARGIN, window.end_at)
-        repeats = load_repeats(session, ids, window.start_at, window.end_at)
-    else:
-        series = {i: loaded.series[i] for i in ids if i in loaded.series}
-        repeats = {i: loaded.repeats[i] for i in ids if i in loaded.repeats}
-    ctx = build_context(info, window, series, sources, settings, repeats, earlier)
-    return run_checks(ctx), sum(s.size for s in series.values()), ctx
-
-
 def verify_period(
     session: Session,
     period: Period,
@@ -176,11 +51,16 @@ def verify_period(
     settings: VerifySettings | None = None,
     progress: Progress | None = None,
     trigger: str = "batch",
+    jobs: int = 1,
 ) -> RunReport:
     """Verify every (or the given) enterprise for the month ``period``; returns what changed.
 
     Verification is monthly: a longer period is verified month by month
-    (``period.split("month")``, as ``kilnwatch verify`` does).
+    (``period.split("month")``, as ``kilnwatch verify`` does). ``jobs`` > 1: the enterprise
+    checks run in that many processes over chunks of enterprises, each with its own session
+    on committed data (:mod:`kilnwatch.verify.parallel`); the checks over every enterprise,
+    the findings and the scores are then done here, in this session, in enterprise order:
+    the same findings as with one job.
     """
     settings = settings or verify_settings()
     window = PeriodWindow(period)
@@ -190,22 +70,14 @@ def verify_period(
     session.flush()
     report = RunReport(run.id)
     infos = load_enterprises(session, enterprise_ids)
-    by_enterprise = _sources(session, [i.id for i in infos], window)
-    earlier = _earlier(session, infos, window, settings)
-    found_by: dict[int, list[Finding]] = {}
-    contexts: list[EnterpriseContext] = []
-    loaded = Loaded.load(session, window) if enterprise_ids is None else None
-    for n, info in enumerate(infos, start=1):
-        found, readings, ctx = verify_enterprise(
-            session, info, window, by_enterprise[info.id], settings, loaded, earlier.get(info.id)
-        )
-        found_by[info.id] = found
-        contexts.append(ctx)
-        report.unchecked += unchecked_items(ctx)
-        report.readings += readings
-        if progress:
-            progress(n, len(infos))
-    for f in run_province_checks(contexts, [f for fs in found_by.values() for f in fs]):
+    if jobs < 2 or len(infos) < 2:
+        loaded = Loaded.load(session, window) if enterprise_ids is None else None
+        checked = check_enterprises(session, infos, window, settings, loaded, progress)
+    else:
+        checked = check_in_processes(session, infos, window, settings, jobs, progress)
+    report.readings, report.unchecked = checked.readings, checked.unchecked
+    found_by = checked.found_by
+    for f in run_province_checks(checked.contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
         counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)

@@ -8,14 +8,17 @@ signed-in user redirects to the sign-in page instead of answering 401.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from kilnwatch.errors import ImportRejected, InputError, KilnwatchError, RateLimitedError
+from kilnwatch.store.outage import outage_code
 from kilnwatch.web.status import STATUS
 
 log = logging.getLogger(__name__)
@@ -106,6 +109,27 @@ async def _data_error(request: Request, exc: Exception) -> Response:
     return error_response(422, "request.out_of_range", "a value is out of range", details)
 
 
+STORE_RETRY_AFTER_S = 5
+"""Retry-After of a 503 while the database is away (a restart takes seconds)."""
+
+
+async def _store_error(request: Request, exc: Exception) -> Response:
+    """The database away (restart, fail-over) or full: 503 with Retry-After, so that a gateway
+    or a browser tries again; nothing of the request was committed. Any other operational
+    error is a bug (500)."""
+    code = outage_code(exc)
+    if code is None:
+        return await _unexpected_error(request, exc)
+    log.warning("%s on %s %s: %s", code, request.method, request.url.path, exc.__class__.__name__)
+    headers = {"Retry-After": str(STORE_RETRY_AFTER_S)}
+    if is_page_request(request):
+        response = _page_error(request, 503, code, [])
+        response.headers.update(headers)
+        return response
+    message = "the database is not available; try again later"
+    return error_response(503, code, message, [], headers)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug: logged with its traceback; the user sees a 500 page (or body) without details."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -120,4 +144,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
+    for driver_error in (OperationalError, sqlite3.OperationalError, psycopg.OperationalError):
+        app.add_exception_handler(driver_error, _store_error)  # bulk paths use raw cursors
     app.add_exception_handler(Exception, _unexpected_error)

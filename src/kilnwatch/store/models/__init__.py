@@ -86,7 +86,9 @@ from kilnwatch.store.models.supervise import (  # noqa: E402
     InspectionGroup,
     InspectionRound,
     InspectionVisit,
+    NoticeContact,
     NoticePreference,
+    OutboxMail,
     QuotaAllocation,
     QuotaDeduction,
     SupervisionEvent,
@@ -101,7 +103,9 @@ __all__ += [
     "InspectionGroup",
     "InspectionRound",
     "InspectionVisit",
+    "NoticeContact",
     "NoticePreference",
+    "OutboxMail",
     "QuotaAllocation",
     "QuotaDeduction",
     "SupervisionEvent",
@@ -124,13 +128,20 @@ from kilnwatch.store.models.mappings import SourceMapping  # noqa: E402
 __all__ += ["SourceMapping"]
 
 from kilnwatch.store.models.programme import (  # noqa: E402
+    EnergyFactor,
     LevelDetermination,
     PlanMilestone,
     RetrofitPlan,
     SavingsVerification,
 )
 
-__all__ += ["LevelDetermination", "PlanMilestone", "RetrofitPlan", "SavingsVerification"]
+__all__ += [
+    "EnergyFactor",
+    "LevelDetermination",
+    "PlanMilestone",
+    "RetrofitPlan",
+    "SavingsVerification",
+]
 
 from kilnwatch.store.models.projects import (  # noqa: E402
     CapacityReplacement,

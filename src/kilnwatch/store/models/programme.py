@@ -36,6 +36,10 @@ class LevelDetermination(Base):
     """The level table (``ndrc_2023``, ``GB 16780-2021``, ``province:<name>``) judged against."""
     computed_table_edition: Mapped[int | None] = mapped_column(Integer)
     computed_notes: Mapped[str] = mapped_column(Text, default="")
+    unclassified_code: Mapped[str | None] = mapped_column(String(48))
+    """Why no class was computed (``level.unclassified.*``), None when classified."""
+    energy_factor: Mapped[float | None] = mapped_column(Float)
+    """The refinery energy factor (能量因数) the intensity was computed with, if any."""
     declared_class: Mapped[str | None] = mapped_column(String(24))
     declared_intensity: Mapped[float | None] = mapped_column(Float)
     declared_evidence: Mapped[str | None] = mapped_column(Text)
@@ -51,6 +55,27 @@ class LevelDetermination(Base):
 
     unit: Mapped[ProductionUnit] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
+
+
+class EnergyFactor(Base):
+    """A refinery's energy factor (能量因数, GB 30251-2024) from a date on, with its evidence.
+
+    Rows are never rewritten: a new factor (a new process unit, a re-declaration) is a new row
+    valid from its own date, so earlier periods keep the factor they were judged with.
+    """
+
+    __tablename__ = "programme_energy_factors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("production_units.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    energy_factor: Mapped[float] = mapped_column(Float)
+    valid_from: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit: Mapped[ProductionUnit] = relationship()
 
 
 class RetrofitPlan(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, func, select
@@ -20,7 +20,9 @@ from kilnwatch.domain.identifiers import region_prefix
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import (
     DeadLetter,
+    EnergyFactor,
     Enterprise,
+    FindingEvent,
     FindingRecord,
     ForwardDevice,
     ForwardFrame,
@@ -289,16 +291,45 @@ def gateways_in(session: Session, where: Where) -> list[tuple[int, str, int, str
 
 
 def data_version(session: Session) -> tuple[int, ...]:
-    """Changes whenever data that figures depend on changes (new delivery, run, registry row)."""
+    """Changes whenever data that figures depend on changes: a new delivery, verification run,
+    registry row, sales invoice, refinery energy factor or action on a finding (ids only
+    grow)."""
     stmt = select(
         select(func.max(IngestBatch.id)).scalar_subquery(),
         select(func.max(VerificationRun.id)).scalar_subquery(),
         select(func.max(Enterprise.id)).scalar_subquery(),
         select(func.max(Meter.id)).scalar_subquery(),
         select(func.count(Meter.id)).scalar_subquery(),
+        select(func.max(FindingEvent.id)).scalar_subquery(),
+        select(func.max(TaxInvoice.id)).scalar_subquery(),
+        select(func.max(EnergyFactor.id)).scalar_subquery(),
     )
     row = session.execute(stmt).one()
     return tuple(int(v or 0) for v in row)
+
+
+def period_fingerprint(session: Session, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """What the figures of [start, end) are computed from, condensed: the monthly rollups of
+    every meter (rows, readings, Σ values, newest reading), the registry's enterprises and
+    meters, refinery energy factors, and the sales invoices of the range. Equal fingerprints
+    mean a period's figures need not be computed again when data of *another* period arrived
+    (the rollups are read through ``ix_rollups_coarse_period``)."""
+    months = select(
+        func.count(),
+        func.sum(Rollup.count),
+        func.sum(Rollup.sum),
+        func.max(Rollup.last_ts),
+        func.sum(Rollup.meter_id * Rollup.count),
+        select(func.max(Enterprise.id)).scalar_subquery(),
+        select(func.max(Meter.id)).scalar_subquery(),
+        select(func.count(Meter.id)).scalar_subquery(),
+        select(func.max(EnergyFactor.id)).scalar_subquery(),
+    ).where(Rollup.grain == "month", Rollup.period_start >= start, Rollup.period_start < end)
+    sales = select(func.count(), func.sum(TaxInvoice.amount_cny), func.max(TaxInvoice.id)).where(
+        TaxInvoice.issued_on >= start.date() - timedelta(days=1),
+        TaxInvoice.issued_on <= end.date() + timedelta(days=1),
+    )
+    return (*session.execute(months).one(), *session.execute(sales).one())
 
 
 def calibration_overdue(session: Session, where: Where, today: date) -> list[Meter]:

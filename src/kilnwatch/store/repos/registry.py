@@ -13,7 +13,12 @@ from kilnwatch.domain.identifiers import region_prefix
 from kilnwatch.errors import NotFoundError
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
-from kilnwatch.store.repos.scope import enterprise_scope, owned_by_visible_enterprise, region_scope
+from kilnwatch.store.repos.scope import (
+    enterprise_scope,
+    owned_by_visible_enterprise,
+    region_scope,
+    visible_row,
+)
 
 T = TypeVar("T")
 
@@ -111,11 +116,4 @@ def get_owned(
     model: type[ProductionUnit] | type[Meter] | type[Project] | type[Gateway],
     row_id: int,
 ) -> Any:
-    row = session.scalar(
-        select(model).where(
-            model.id == row_id, owned_by_visible_enterprise(model.enterprise_id, principal)
-        )
-    )
-    if row is None:
-        raise NotFoundError(f"{model.__tablename__} {row_id} not found")
-    return row
+    return visible_row(session, model, row_id, principal, model.__tablename__)

@@ -6,10 +6,13 @@ Every repository function that lists or fetches registry or data rows filters th
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from sqlalchemy import ColumnElement, Select, select, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kilnwatch.domain.identifiers import region_prefix
+from kilnwatch.errors import NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.models import Enterprise, Region
 
@@ -34,6 +37,25 @@ def owned_by_visible_enterprise(
     if principal.sees_everything:
         return true()
     return column.in_(visible_enterprise_ids(principal))
+
+
+_Row = TypeVar("_Row")
+
+
+def visible_row(
+    session: Session, model: type[_Row], row_id: int, principal: Principal, label: str
+) -> _Row:
+    """The row ``row_id`` of ``model`` (a table with ``id`` and ``enterprise_id``) if the
+    principal may see it, else :class:`NotFoundError` naming ``label``."""
+    table: Any = model
+    row = session.scalar(
+        select(model).where(
+            table.id == row_id, owned_by_visible_enterprise(table.enterprise_id, principal)
+        )
+    )
+    if row is None:
+        raise NotFoundError(f"{label} {row_id} not found")
+    return row
 
 
 def region_scope(principal: Principal) -> ColumnElement[bool]:

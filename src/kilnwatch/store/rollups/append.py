@@ -48,7 +48,11 @@ from kilnwatch.store.rollups.attribution import (
     period_start,
     reading_period,
 )
-from kilnwatch.store.rollups.recompute import copy_rollups, refresh_rollup_ranges
+from kilnwatch.store.rollups.recompute import (
+    copy_rollups,
+    refresh_rollup_runs,
+    written_runs,
+)
 from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges
 
 DELTA = "kw_rollup_delta"
@@ -108,8 +112,9 @@ def refresh_after_store(
     others = None
     if fresh is not None and appended:
         others = fresh.filter(~pl.col("meter_id").is_in(sorted(appended)))
-    refresh_rollup_ranges(
-        session, rest, measurements, tz, policy, fresh=fresh if not appended else others
+    runs = written_runs(outcome.written, sorted(rest)) if outcome.written is not None else {}
+    refresh_rollup_runs(
+        session, rest, runs, measurements, tz, policy, fresh=fresh if not appended else others
     )
     return appended
 

@@ -307,6 +307,73 @@ def refresh_rollup_ranges(
         conn.execute(text(coarse), {"grain": grain, "finer": finer, **zone})
 
 
+# -- late data: only the touched hours ---------------------------------------------------
+
+RUN_GAP = timedelta(hours=2)
+"""Written readings further apart than this (at least one whole hour between them) are
+recomputed as separate runs: the hours between them are not touched."""
+MAX_RUNS = 32
+"""Runs per meter recomputed one after the other at most; a meter with more (readings
+scattered over many hours) is recomputed over its whole written range at once."""
+
+Runs = dict[int, list[tuple[datetime, datetime]]]
+
+
+def written_runs(written: pl.DataFrame, meters: Sequence[int]) -> Runs:
+    """Per meter of ``meters``: its written timestamps (``written``: ``meter_id``, ``ts``) as
+    runs ``(first, last)`` in time order, split where two are more than :data:`RUN_GAP` apart
+    (one run, the whole range, when there would be more than :data:`MAX_RUNS`)."""
+    if not meters or written.height == 0:
+        return {}
+    gap = pl.col("ts").diff().over("meter_id") > RUN_GAP
+    runs = (
+        written.filter(pl.col("meter_id").is_in(list(meters)))
+        .sort("meter_id", "ts")
+        .with_columns(gap.fill_null(False).cast(pl.Int64).cum_sum().over("meter_id").alias("run"))
+        .group_by("meter_id", "run")
+        .agg(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi"))
+        .sort("meter_id", "run")
+    )
+    found: Runs = {}
+    for meter_id, _, lo, hi in runs.iter_rows():
+        found.setdefault(int(meter_id), []).append((lo, hi))
+    for meter_id, spans in found.items():
+        if len(spans) > MAX_RUNS:
+            found[meter_id] = [(spans[0][0], spans[-1][1])]
+    return found
+
+
+def refresh_rollup_runs(
+    session: Session,
+    ranges: Mapping[int, tuple[datetime, datetime]],
+    runs: Runs,
+    measurements: Mapping[int, str],
+    tz: tzinfo,
+    policy: CounterPolicy | None = None,
+    *,
+    fresh: pl.DataFrame | None = None,
+) -> None:
+    """:func:`refresh_rollup_ranges` of the touched hours only: a meter whose written
+    readings form several runs (:func:`written_runs`) has each run recomputed in time order
+    (its hours, then the days and months around them from the hours), not the hours between
+    them — a late file for last month recomputes the hours, days and months it touches.
+
+    In time order, every run's previous counter value (the last hourly rollup before it) and
+    the next reading after it (a counter's changed difference) are already right when the
+    run is recomputed; a day shared by two runs is recomputed after each. Meters with one
+    run, or none in ``runs``, take ``ranges`` as before (and ``fresh`` applies to them only).
+    """
+    split = {m: runs[m] for m in ranges if len(runs.get(m, ())) > 1}
+    first = {m: (split[m][0] if m in split else r) for m, r in ranges.items()}
+    if fresh is not None and split:
+        fresh = fresh.filter(~pl.col("meter_id").is_in(sorted(split)))
+    refresh_rollup_ranges(session, first, measurements, tz, policy, fresh=fresh)
+    depth = max((len(spans) for spans in split.values()), default=0)
+    for k in range(1, depth):
+        layer = {m: spans[k] for m, spans in split.items() if len(spans) > k}
+        refresh_rollup_ranges(session, layer, measurements, tz, policy)
+
+
 # -- hours of fresh ranges, from memory ------------------------------------------------------
 
 _MARK_FRESH = f"""

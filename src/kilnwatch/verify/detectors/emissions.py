@@ -10,16 +10,28 @@ analysers (readings of the verified month):
   sign that the data are false, so it costs no credibility points.
 * ``verify.emissions.valid_data``: a stack whose valid-data capture rate in the month is below
   ``low_capture_finding_pct`` (``reference/emissions/validity.csv``): monitoring quality.
+* ``verify.emissions.exceedance_day``: local days whose mean of valid hourly values (at the
+  limit's reference O2) is above the binding limit, one finding per stack and pollutant with
+  each day's mean and valid hours; ``info`` like the hourly exceedances.
+* ``verify.emissions.device_gap``: the data logger's own total of the month (HJ 212 ``-Cou``)
+  differs from the amount computed from concentration × flow by more than
+  ``max_gap_fraction``: one of the two is wrong (monitoring quality).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from kilnwatch.analytics.readings import Series
 from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
-from kilnwatch.emissions.limits import permit_terms
-from kilnwatch.emissions.stacks import StackAccount, find_stacks, stack_account
+from kilnwatch.emissions.limits import exceedance_day_means, permit_terms
+from kilnwatch.emissions.stacks import (
+    PollutantAccount,
+    StackAccount,
+    find_stacks,
+    stack_account,
+)
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.evidence import finding, rounded, utc_at
@@ -27,7 +39,10 @@ from kilnwatch.verify.findings import Finding
 
 EXCEEDANCE = "verify.emissions.exceedance"
 VALID_DATA = "verify.emissions.valid_data"
+EXCEEDANCE_DAY = "verify.emissions.exceedance_day"
+DEVICE_GAP = "verify.emissions.device_gap"
 MAX_HOURS_IN_EVIDENCE = 72
+DAY_S = 24 * HOUR_S
 
 
 def _accounts(ctx: EnterpriseContext) -> list[StackAccount]:
@@ -129,7 +144,85 @@ def check_valid_data(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
+def _limited(ctx: EnterpriseContext) -> Iterator[tuple[StackAccount, str, PollutantAccount]]:
+    """Every (stack, pollutant) of the enterprise that has a binding limit."""
+    for a in _accounts(ctx):
+        for pollutant, p in a.pollutants.items():
+            if p.limit is not None:
+                yield a, pollutant, p
+
+
+def check_exceedance_days(ctx: EnterpriseContext) -> list[Finding]:
+    out = []
+    for a, pollutant, p in _limited(ctx):
+        if p.exceedance_days and p.limit is not None:
+            days = exceedance_day_means(a.hours[pollutant], p.limit)
+            worst = max(mean for _, mean, _ in days)
+            meter = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
+            evidence: dict[str, Any] = {
+                "stack": a.unit_code,
+                "pollutant": pollutant,
+                "limit": p.limit.as_json(),
+                "days": [{"start_s": s, "mean_mg_m3": m, "valid_hours": n} for s, m, n in days],
+                "rule": "daily mean of the valid hourly values at the limit's reference O2",
+            }
+            out.append(
+                finding(
+                    ctx,
+                    EXCEEDANCE_DAY,
+                    f"{a.unit_code} {pollutant}: {len(days)} d with a daily mean above "
+                    f"{p.limit.limit_mg_m3:g} mg/m3 ({p.limit.basis}), worst {worst:g} mg/m3",
+                    evidence,
+                    fraction=worst / p.limit.limit_mg_m3 - 1,
+                    meter=meter.analysers[pollutant],
+                    severity="info",
+                    start_at=utc_at(days[0][0]),
+                    end_at=utc_at(days[-1][0] + DAY_S),
+                )  # fmt: skip
+            )
+    return out
+
+
+def check_device_gap(ctx: EnterpriseContext) -> list[Finding]:
+    tolerance = ctx.settings.value(DEVICE_GAP, "max_gap_fraction")
+    out = []
+    for a in _accounts(ctx):
+        stack = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
+        for pollutant, p in a.pollutants.items():
+            gap = p.device_gap_fraction
+            if gap is None or abs(gap) <= tolerance:
+                continue
+            evidence = {
+                "stack": a.unit_code,
+                "pollutant": pollutant,
+                "computed_kg": rounded(p.amount_kg, 3),
+                "measured_kg": rounded(p.measured_kg, 3),
+                "substituted_kg": rounded(p.substituted_kg, 3),
+                "device_kg": rounded(p.device_kg or 0.0, 3),
+                "gap_fraction": rounded(gap, 4),
+                "tolerance_fraction": tolerance,
+                "method": "HJ 75-2017 C x Q per valid hour (+ substitution) against HJ 212 -Cou",
+            }
+            out.append(
+                finding(
+                    ctx,
+                    DEVICE_GAP,
+                    f"{a.unit_code} {pollutant}: device total {p.device_kg:g} kg, computed "
+                    f"{p.amount_kg:.1f} kg ({gap:+.1%})",
+                    evidence,
+                    fraction=abs(gap),
+                    meter=stack.totals.get(pollutant) or stack.analysers[pollutant],
+                )  # fmt: skip
+            )
+    return out
+
+
 EXCEEDANCE_CHECK = Check(
     EXCEEDANCE, "integrity", {EXCEEDANCE: ("emission_exceedance",)}, run=check_exceedances
 )
 VALID_DATA_CHECK = Check(VALID_DATA, "monitoring_quality", {VALID_DATA: ()}, run=check_valid_data)
+EXCEEDANCE_DAY_CHECK = Check(
+    EXCEEDANCE_DAY, "integrity", {EXCEEDANCE_DAY: ("emission_exceedance",)},
+    run=check_exceedance_days,
+)  # fmt: skip
+DEVICE_GAP_CHECK = Check(DEVICE_GAP, "monitoring_quality", {DEVICE_GAP: ()}, run=check_device_gap)

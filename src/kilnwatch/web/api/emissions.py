@@ -5,13 +5,18 @@ limits. The pages, the CLI and the emissions report read the same service functi
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
+from kilnwatch.domain.periods import Period
+from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import Scope, emissions_scope, stack_rows
 from kilnwatch.emissions.water import water_accounts
+from kilnwatch.identity import Principal
 from kilnwatch.reference.emissions import load_emission_limits
 from kilnwatch.web.deps import PeriodDep, PrincipalDep, SessionDep
 
@@ -52,17 +57,47 @@ def stacks(period: PeriodDep, scope: ScopeDep) -> dict[str, Any]:
     return {"period": period.label, "stacks": stack_rows(scope)}
 
 
-@router.get("/water")
-def water(
+@dataclass(frozen=True)
+class RowsQuery:
+    """The scope of a per-enterprise table: who asks, the period, a city or an enterprise."""
+
+    session: Session
+    principal: Principal
+    period: Period
+    city: str | None
+    enterprise: str | None
+
+    def rows(self, service: Callable[..., list[Any]]) -> dict[str, Any]:
+        found = service(self.session, self.principal, self.period, city=self.city,
+                        uscc=self.enterprise)  # fmt: skip
+        return {"period": self.period.label, "rows": [r.as_json() for r in found]}
+
+
+def rows_query(
     session: SessionDep,
     principal: PrincipalDep,
     period: PeriodDep,
     city: str | None = None,
     enterprise: str | None = None,
-) -> dict[str, Any]:
+) -> RowsQuery:
+    return RowsQuery(session, principal, period, city, enterprise)
+
+
+RowsDep = Annotated[RowsQuery, Depends(rows_query)]
+
+
+@router.get("/water")
+def water(query: RowsDep) -> dict[str, Any]:
     """Water withdrawal [m3] per enterprise and unit against the GB/T 18916 quotas."""
-    rows = water_accounts(session, principal, period, city=city, uscc=enterprise)
-    return {"period": period.label, "rows": [r.as_json() for r in rows]}
+    return query.rows(water_accounts)
+
+
+@router.get("/permits")
+def permits(query: RowsDep) -> dict[str, Any]:
+    """Cumulative emissions from 1 January to the end of ``period`` against each enterprise's
+    permitted annual amount, with a code: ``emissions.permit.annual_exceeded``,
+    ``.annual_projected`` (at the year's pace it will be), ``.annual_within``."""
+    return query.rows(annual_permit_status)
 
 
 @router.get("/limits")

@@ -11,26 +11,28 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kilnwatch.errors import PermissionDeniedError
 from kilnwatch.identity import Role
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos.finding_actions import STATUS_ACTION, act_on_finding, events_of
 from kilnwatch.web.deps import OptionalPeriodDep, PrincipalDep, SessionDep
-from kilnwatch.web.schemas.common import PageOf, page_of
+from kilnwatch.web.schemas.common import PageOf, PageParams, PageQuery, PublicModel, page_of
 
 router = APIRouter(tags=["findings"])
 
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Status = Annotated[str | None, Query(pattern="^(open|confirmed|dismissed|closed)$")]
-Severity = Annotated[str | None, Query(pattern="^(info|low|medium|high)$")]
+STATUS_PATTERN = "^(open|confirmed|dismissed|closed)$"
 
 
-class FindingPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class FindingsQuery(PageQuery):
+    enterprise_id: int | None = None
+    rule_code: str | None = None
+    severity: str | None = Field(default=None, pattern="^(info|low|medium|high)$")
+    status: str | None = Field(default=None, pattern=STATUS_PATTERN)
 
+
+class FindingPublic(PublicModel):
     id: int
     fingerprint: str
     rule_code: str
@@ -56,14 +58,12 @@ class FindingDetail(FindingPublic):
 class FindingStatusUpdate(BaseModel):
     """A status change with its reason; recorded with who and when (``finding_events``)."""
 
-    status: Annotated[str, Field(pattern="^(open|confirmed|dismissed|closed)$")]
+    status: Annotated[str, Field(pattern=STATUS_PATTERN)]
     comment: Annotated[str, Field(min_length=2, max_length=2000)]
     assignee: str | None = None
 
 
-class FindingEventPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class FindingEventPublic(PublicModel):
     action: str
     from_status: str
     to_status: str
@@ -73,9 +73,7 @@ class FindingEventPublic(BaseModel):
     at: datetime
 
 
-class CredibilityPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CredibilityPublic(PublicModel):
     enterprise_id: int
     period: str
     score: float
@@ -88,18 +86,13 @@ class CredibilityPublic(BaseModel):
 def list_findings(
     session: SessionDep,
     principal: PrincipalDep,
-    enterprise_id: int | None = None,
-    rule_code: str | None = None,
-    severity: Severity = None,
-    status: Status = None,
+    query: Annotated[FindingsQuery, Query()],
     period: OptionalPeriodDep = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> PageOf[FindingPublic]:
-    months = None if period is None else period.months()
-    f = repo.FindingFilter(enterprise_id, rule_code, severity, status, months)
-    page = repo.list_findings(session, principal, f, offset, limit)
-    return PageOf[FindingPublic].model_validate(page_of(page, FindingPublic))
+    q, months = query, None if period is None else period.months()
+    f = repo.FindingFilter(q.enterprise_id, q.rule_code, q.severity, q.status, months)
+    found = repo.list_findings(session, principal, f, q.offset, q.limit)
+    return PageOf[FindingPublic].model_validate(page_of(found, FindingPublic))
 
 
 @router.get("/findings/{finding_id}")
@@ -132,11 +125,10 @@ def finding_events(
 def list_credibility(
     session: SessionDep,
     principal: PrincipalDep,
+    page: PageParams,
     period: OptionalPeriodDep = None,
     enterprise_id: int | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> PageOf[CredibilityPublic]:
     months = None if period is None else period.months()
-    page = repo.list_scores(session, principal, months, enterprise_id, offset, limit)
-    return PageOf[CredibilityPublic].model_validate(page_of(page, CredibilityPublic))
+    found = repo.list_scores(session, principal, months, enterprise_id, page.offset, page.limit)
+    return PageOf[CredibilityPublic].model_validate(page_of(found, CredibilityPublic))

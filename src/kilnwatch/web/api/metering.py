@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from kilnwatch.config import Settings
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import NotFoundError
-from kilnwatch.identity import Principal
+from kilnwatch.errors import NotFoundError, PermissionDeniedError
+from kilnwatch.identity import Principal, Role
 from kilnwatch.metering import (
     CensusRow,
     EnterpriseCensus,
@@ -26,6 +26,7 @@ from kilnwatch.metering import (
     enterprise_operation,
 )
 from kilnwatch.metering.census import census_day
+from kilnwatch.metering.rectify import rectify_census_gaps
 from kilnwatch.metering.rollout import rollout
 from kilnwatch.store.models import Enterprise
 from kilnwatch.store.repos.scope import enterprise_scope
@@ -107,6 +108,33 @@ def census(
     day = _day(settings, _period(settings, period))
     found = enterprise_census(session, principal, day, region_prefix=city)
     return [census_public(c, day) for c in found]
+
+
+class RectifyOut(BaseModel):
+    census_day: str
+    gaps: int
+    opened: list[int]
+    existing: list[int]
+
+
+@router.post("/rectifications")
+def rectify(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    period: OptionalPeriodDep,
+    city: str | None = None,
+) -> RectifyOut:
+    """Open a rectification (supervision item, source ``metering.census``) for every census
+    non-conformity of the visible enterprises; items already open for a gap are returned,
+    never opened twice. Regulators only (not enterprises, not auditors)."""
+    if principal.role in (Role.ENTERPRISE, Role.AUDITOR):
+        raise PermissionDeniedError("regulators open rectifications")
+    day = _day(settings, _period(settings, period))
+    today = datetime.now(settings.zone).date()
+    done = rectify_census_gaps(session, principal, day, today, region_prefix=city)
+    return RectifyOut(census_day=day.isoformat(), gaps=done.gaps, opened=done.opened,
+                      existing=done.existing)  # fmt: skip
 
 
 def _visible_id(session: Any, principal: Principal, uscc: str) -> int:

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from kilnwatch.domain.mv import Adjustment
-from kilnwatch.errors import NotFoundError
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
 from kilnwatch.programme.savings import (
     record_savings,
     recorded_savings,
@@ -22,12 +21,13 @@ from kilnwatch.programme.savings import (
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
 from kilnwatch.store.models import (
+    EnergyFactor,
     LevelDetermination,
     ProductionUnit,
     RetrofitPlan,
     SavingsVerification,
 )
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise
+from kilnwatch.store.repos.scope import visible_row
 from kilnwatch.web.deps import OptionalPeriodDep, PeriodDep, PrincipalDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/programme", tags=["programme"])
@@ -49,6 +49,8 @@ def determination_json(d: LevelDetermination) -> dict[str, Any]:
         "computed_table": d.computed_table,
         "computed_table_edition": d.computed_table_edition,
         "computed_notes": d.computed_notes,
+        "unclassified_code": d.unclassified_code,
+        "energy_factor": d.energy_factor,
         "declared_class": d.declared_class,
         "declared_evidence": d.declared_evidence,
         "declared_by": d.declared_by,
@@ -85,27 +87,20 @@ def plan_json(p: RetrofitPlan) -> dict[str, Any]:
     }
 
 
+def _unit_row_json(row: SavingsVerification | EnergyFactor, names: str) -> dict[str, Any]:
+    """``id``, ``unit_id``, ``unit_code`` and the attributes ``names`` (space-separated)."""
+    doc: dict[str, Any] = {"id": row.id, "unit_id": row.unit_id, "unit_code": row.unit.code}
+    return doc | {name: getattr(row, name) for name in names.split()}
+
+
 def savings_json(s: SavingsVerification) -> dict[str, Any]:
     """A stored measurement: the figures and the full model/result detail."""
-    return {
-        "id": s.id,
-        "unit_id": s.unit_id,
-        "unit_code": s.unit.code,
-        "plan_id": s.plan_id,
-        "effective_on": s.effective_on,
-        "savings_tce": s.savings_tce,
-        "savings_fraction": s.savings_fraction,
-        "uncertainty_fraction": s.uncertainty_fraction,
-        "confidence": s.confidence,
-        "significant": s.significant,
-        "cv_rmse": s.cv_rmse,
-        "reporting_class": s.reporting_class,
-        "reporting_table": s.reporting_table,
-        "adjustments": s.adjustments,
-        "detail": s.detail,
-        "created_by": s.created_by,
-        "created_at": s.created_at,
-    }
+    return _unit_row_json(
+        s,
+        "plan_id effective_on savings_tce savings_fraction uncertainty_fraction confidence "
+        "significant cv_rmse reporting_class reporting_table adjustments detail created_by "
+        "created_at",
+    )
 
 
 @router.get("/view")
@@ -127,8 +122,11 @@ def view(
         "today": v.today,
         "units_total": v.units_total,
         "units_classified": v.units_classified,
+        "share_classified": v.share_classified,
+        "unclassified_by_code": v.unclassified_by_code(),
         "unclassified": [
-            {"enterprise_uscc": e, "unit_code": u, "reason": r} for e, u, r in v.unclassified
+            {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
+            for e, u, c, r in v.unclassified
         ],  # fmt: skip
         "stages": v.stages,
         "share_by_month": [
@@ -193,6 +191,37 @@ def decide(
     return determination_json(row)
 
 
+class EnergyFactorIn(BaseModel):
+    unit_id: int
+    energy_factor: float = Field(gt=0, description="The refinery's energy factor (能量因数) [-]")
+    valid_from: date
+    evidence: str
+
+
+def energy_factor_json(f: EnergyFactor) -> dict[str, Any]:
+    """A recorded refinery energy factor with who recorded it and on what evidence."""
+    return _unit_row_json(f, "energy_factor valid_from evidence recorded_by recorded_at")
+
+
+@router.get("/energy-factors")
+def list_energy_factors(
+    session: SessionDep, principal: PrincipalDep, unit_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every recorded refinery energy factor the user may see, newest first."""
+    return [energy_factor_json(f) for f in energy_factor_records(session, principal, unit_id)]
+
+
+@router.post("/energy-factors", status_code=201)
+def add_energy_factor(
+    session: SessionDep, principal: PrincipalDep, body: EnergyFactorIn
+) -> dict[str, Any]:
+    """Record a refinery's energy factor from ``valid_from`` on (GB 30251-2024 indicator)."""
+    row = record_energy_factor(
+        session, principal, body.unit_id, body.energy_factor, body.valid_from, body.evidence
+    )
+    return energy_factor_json(row)
+
+
 class MeasureIn(BaseModel):
     name: str
     investment_cny: float = Field(ge=0)
@@ -220,15 +249,7 @@ class ActionIn(BaseModel):
 
 
 def _visible_unit(session: SessionDep, principal: PrincipalDep, unit_id: int) -> ProductionUnit:
-    unit = session.scalar(
-        select(ProductionUnit).where(
-            ProductionUnit.id == unit_id,
-            owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal),
-        )
-    )
-    if unit is None:
-        raise NotFoundError(f"unit {unit_id} not found")
-    return unit
+    return visible_row(session, ProductionUnit, unit_id, principal, "unit")
 
 
 @router.get("/plans")

@@ -21,9 +21,6 @@ from kilnwatch.web.schemas.projects import (
     BlockerPublic,
     CapCreate,
     CapUsePublic,
-    CarrierDayPublic,
-    CityDayPublic,
-    CityWeekPublic,
     CorrectionCreate,
     DispatchEntryCreate,
     DispatchPublic,
@@ -31,7 +28,6 @@ from kilnwatch.web.schemas.projects import (
     LedgerPublic,
     LogCreate,
     LogPublic,
-    ProjectDayPublic,
     ProjectStatusPublic,
     SignatureCreate,
     SignaturePublic,
@@ -165,14 +161,14 @@ def submit_weekly(
 @router.get("/weekly/province")
 def province_weekly(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, week: Week
-) -> list[CityWeekPublic]:
+) -> list[weekly.CityWeek]:
     """Every city with production-controlled enterprises: status, late, differences from
     metering, cap breaches; late cities first."""
     cities = weekly.province_week(
         session, principal, week, zone=settings.zone, due_h=settings.weekly_report_due_h,
         tolerance_fraction=settings.weekly_difference_tolerance_fraction,
     )  # fmt: skip
-    return [CityWeekPublic.model_validate(c, from_attributes=True) for c in cities]
+    return cities
 
 
 @router.get("/dispatch")
@@ -188,25 +184,17 @@ def get_dispatch(
     days = dispatch.dispatch_day(
         session, principal, day, zone=settings.zone, due_h=settings.dispatch_due_h, city=city
     )
-    return DispatchPublic(
-        day=day,
-        cities=[
-            CityDayPublic.model_validate(c, from_attributes=True) for c in dispatch.by_city(days)
-        ],
-        projects=[ProjectDayPublic.model_validate(d, from_attributes=True) for d in days],
-    )
+    return DispatchPublic(day=day, cities=dispatch.by_city(days), projects=days)
 
 
 @router.post("/dispatch/entries", status_code=201)
 def post_dispatch_entry(
     session: SessionDep, principal: PrincipalDep, body: DispatchEntryCreate
-) -> CarrierDayPublic:
+) -> dispatch.CarrierDay:
     e = dispatch.enter_figure(
         session, principal, body.project_id, body.day, body.carrier, body.quantity, body.unit
     )
-    return CarrierDayPublic(
-        key=e.carrier, quantity=e.quantity, unit=e.unit_of_measure, source="entry"
-    )
+    return dispatch.CarrierDay(e.carrier, e.quantity, e.unit_of_measure, "entry")
 
 
 def _visit_public(v: SiteVisit) -> VisitPublic:

@@ -5,9 +5,10 @@ Handlers parse, call a repository and return a schema; scoping is done by the re
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
@@ -18,48 +19,59 @@ from kilnwatch.web.schemas.common import PageOf, page_of
 from kilnwatch.web.schemas.registry import (
     EnterpriseCreate,
     EnterprisePublic,
+    EnterprisesQuery,
     EnterpriseUpdate,
     GatewayPublic,
     MeterPublic,
+    MetersQuery,
+    OwnedQuery,
     ProjectPublic,
+    ProjectsQuery,
     RegionPublic,
+    RegionsQuery,
     UnitCreate,
     UnitPublic,
+    UnitsQuery,
     UnitUpdate,
 )
 
 router = APIRouter(tags=["registry"])
 
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+S = TypeVar("S", bound=BaseModel)
+R = TypeVar("R")
+
+
+def _added(session: SessionDep, row: R) -> R:
+    """``row`` added to the session and flushed (its id assigned)."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _updated(session: SessionDep, row: R, body: BaseModel) -> R:
+    """``row`` with the fields the request sets (a PATCH leaves the others), flushed."""
+    for name, value in body.model_dump(exclude_unset=True).items():
+        setattr(row, name, value)
+    session.flush()
+    return row
 
 
 @router.get("/regions")
 def list_regions(
-    session: SessionDep,
-    principal: PrincipalDep,
-    parent_code: str | None = None,
-    level: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 200,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[RegionsQuery, Query()]
 ) -> PageOf[RegionPublic]:
-    page = repo.list_regions(session, principal, parent_code, level, offset, limit)
+    page = repo.list_regions(
+        session, principal, query.parent_code, query.level, query.offset, query.limit
+    )
     return PageOf[RegionPublic].model_validate(page_of(page, RegionPublic))
 
 
 @router.get("/enterprises")
 def list_enterprises(
-    session: SessionDep,
-    principal: PrincipalDep,
-    region_code: str | None = None,
-    industry: str | None = None,
-    status: str | None = None,
-    q: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[EnterprisesQuery, Query()]
 ) -> PageOf[EnterprisePublic]:
-    f = repo.EnterpriseFilter(region_code=region_code, industry=industry, status=status, q=q)
-    page = repo.list_enterprises(session, principal, f, offset, limit)
+    f = repo.EnterpriseFilter(**query.model_dump(exclude={"offset", "limit"}))
+    page = repo.list_enterprises(session, principal, f, query.offset, query.limit)
     return PageOf[EnterprisePublic].model_validate(page_of(page, EnterprisePublic))
 
 
@@ -80,10 +92,7 @@ def create_enterprise(
         raise PermissionDeniedError("the region is outside your jurisdiction")
     if repo.enterprise_by_uscc(session, body.uscc) is not None:
         raise InputError(f"an enterprise with uscc {body.uscc} exists", field="uscc")
-    enterprise = Enterprise(**body.model_dump())
-    session.add(enterprise)
-    session.flush()
-    return EnterprisePublic.model_validate(enterprise)
+    return EnterprisePublic.model_validate(_added(session, Enterprise(**body.model_dump())))
 
 
 @router.patch("/enterprises/{enterprise_id}")
@@ -91,39 +100,23 @@ def update_enterprise(
     session: SessionDep, principal: WriterDep, enterprise_id: int, body: EnterpriseUpdate
 ) -> EnterprisePublic:
     enterprise = repo.get_enterprise(session, principal, enterprise_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
-        setattr(enterprise, name, value)
-    session.flush()
-    return EnterprisePublic.model_validate(enterprise)
+    return EnterprisePublic.model_validate(_updated(session, enterprise, body))
 
 
-def _list(
-    model: type[Any],
-    schema: type[Any],
-    session: SessionDep,
-    principal: PrincipalDep,
-    offset: int,
-    limit: int,
-    **eq: Any,
-) -> Any:
-    page = repo.list_owned(session, principal, model, offset, limit, **eq)
+def _owned_page(
+    session: SessionDep, principal: PrincipalDep, model: Any, schema: type[S], query: OwnedQuery
+) -> PageOf[S]:
+    """A page of ``model`` rows in the caller's scope, filtered by the query's columns."""
+    equals = query.model_dump(exclude={"offset", "limit"})
+    page = repo.list_owned(session, principal, model, query.offset, query.limit, **equals)
     return PageOf[schema].model_validate(page_of(page, schema))  # type: ignore[valid-type]
 
 
 @router.get("/units")
 def list_units(
-    session: SessionDep,
-    principal: PrincipalDep,
-    enterprise_id: int | None = None,
-    process: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[UnitsQuery, Query()]
 ) -> PageOf[UnitPublic]:
-    eq = {"enterprise_id": enterprise_id, "process": process}
-    result: PageOf[UnitPublic] = _list(
-        ProductionUnit, UnitPublic, session, principal, offset, limit, **eq
-    )
-    return result
+    return _owned_page(session, principal, ProductionUnit, UnitPublic, query)
 
 
 @router.get("/units/{unit_id}")
@@ -137,10 +130,7 @@ def create_unit(session: SessionDep, principal: WriterDep, body: UnitCreate) -> 
         repo.get_enterprise(session, principal, body.enterprise_id)
     except NotFoundError as exc:
         raise InputError("unknown enterprise", field="enterprise_id") from exc
-    unit = ProductionUnit(**body.model_dump())
-    session.add(unit)
-    session.flush()
-    return UnitPublic.model_validate(unit)
+    return UnitPublic.model_validate(_added(session, ProductionUnit(**body.model_dump())))
 
 
 @router.patch("/units/{unit_id}")
@@ -148,26 +138,14 @@ def update_unit(
     session: SessionDep, principal: WriterDep, unit_id: int, body: UnitUpdate
 ) -> UnitPublic:
     unit = repo.get_owned(session, principal, ProductionUnit, unit_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
-        setattr(unit, name, value)
-    session.flush()
-    return UnitPublic.model_validate(unit)
+    return UnitPublic.model_validate(_updated(session, unit, body))
 
 
 @router.get("/meters")
 def list_meters(
-    session: SessionDep,
-    principal: PrincipalDep,
-    enterprise_id: int | None = None,
-    unit_id: int | None = None,
-    carrier: str | None = None,
-    level: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[MetersQuery, Query()]
 ) -> PageOf[MeterPublic]:
-    eq = {"enterprise_id": enterprise_id, "unit_id": unit_id, "carrier": carrier, "level": level}
-    result: PageOf[MeterPublic] = _list(Meter, MeterPublic, session, principal, offset, limit, **eq)
-    return result
+    return _owned_page(session, principal, Meter, MeterPublic, query)
 
 
 @router.get("/meters/{meter_id}")
@@ -177,30 +155,13 @@ def get_meter(session: SessionDep, principal: PrincipalDep, meter_id: int) -> Me
 
 @router.get("/projects")
 def list_projects(
-    session: SessionDep,
-    principal: PrincipalDep,
-    enterprise_id: int | None = None,
-    stage: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[ProjectsQuery, Query()]
 ) -> PageOf[ProjectPublic]:
-    eq = {"enterprise_id": enterprise_id, "stage": stage}
-    result: PageOf[ProjectPublic] = _list(
-        Project, ProjectPublic, session, principal, offset, limit, **eq
-    )
-    return result
+    return _owned_page(session, principal, Project, ProjectPublic, query)
 
 
 @router.get("/gateways")
 def list_gateways(
-    session: SessionDep,
-    principal: PrincipalDep,
-    enterprise_id: int | None = None,
-    offset: Offset = 0,
-    limit: Limit = 50,
+    session: SessionDep, principal: PrincipalDep, query: Annotated[OwnedQuery, Query()]
 ) -> PageOf[GatewayPublic]:
-    eq = {"enterprise_id": enterprise_id}
-    result: PageOf[GatewayPublic] = _list(
-        Gateway, GatewayPublic, session, principal, offset, limit, **eq
-    )
-    return result
+    return _owned_page(session, principal, Gateway, GatewayPublic, query)

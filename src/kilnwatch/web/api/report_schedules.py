@@ -7,9 +7,8 @@ report names. Schedules and archive entries belong to their owner; an administra
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from kilnwatch.reports import scheduler
 from kilnwatch.reports.catalogue import report_spec
@@ -17,6 +16,7 @@ from kilnwatch.reports.render import MEDIA_TYPES, content_disposition
 from kilnwatch.reports.schedule_rules import Rule, next_occurrence
 from kilnwatch.store.models import ReportSchedule
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.web.schemas.common import PageParams
 from kilnwatch.web.schemas.reports import (
     ArchiveEntryPublic,
     ArchivePage,
@@ -38,16 +38,33 @@ def _public(schedule: ReportSchedule, tz: str) -> SchedulePublic:
     return out
 
 
+def _request(body: ScheduleCreate) -> scheduler.ScheduleRequest:
+    return scheduler.ScheduleRequest(
+        body.report, body.rule, body.time_of_day, tuple(body.recipients), body.format,
+        body.lang, body.city, body.enterprise, body.weekday, body.day_of_month,
+    )  # fmt: skip
+
+
 @router.post("/schedules", status_code=201)
 def create_schedule(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: ScheduleCreate
 ) -> SchedulePublic:
     """Schedule a report in the caller's jurisdiction (narrowed to ``city``/``enterprise``)."""
-    req = scheduler.ScheduleRequest(
-        body.report, body.rule, body.time_of_day, tuple(body.recipients), body.format,
-        body.lang, body.city, body.enterprise, body.weekday, body.day_of_month,
-    )  # fmt: skip
-    return _public(scheduler.add_schedule(session, principal, req), settings.timezone)
+    return _public(scheduler.add_schedule(session, principal, _request(body)), settings.timezone)
+
+
+@router.put("/schedules/{schedule_id}")
+def update_schedule(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    schedule_id: int,
+    body: ScheduleCreate,
+) -> SchedulePublic:
+    """Change a schedule (same checks as creating one); a change of its timing counts from
+    now, so no occurrence before the change is generated."""
+    schedule = scheduler.update_schedule(session, principal, schedule_id, _request(body))
+    return _public(schedule, settings.timezone)
 
 
 @router.get("/schedules")
@@ -70,11 +87,10 @@ def cancel_schedule(
 def list_archive(
     session: SessionDep,
     principal: PrincipalDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: PageParams,
 ) -> ArchivePage:
     """Generated reports, newest first, with the state of their e-mails."""
-    entries, total = scheduler.list_archive(session, principal, offset, limit)
+    entries, total = scheduler.list_archive(session, principal, page.offset, page.limit)
     deliveries = scheduler.deliveries_of(session, [e.id for e in entries])
     items = []
     for e in entries:
@@ -90,7 +106,7 @@ def list_archive(
                 deliveries=[DeliveryPublic.model_validate(d) for d in deliveries[e.id]],
             )
         )  # fmt: skip
-    return ArchivePage(items=items, total=total, offset=offset, limit=limit)
+    return ArchivePage(items=items, total=total, offset=page.offset, limit=page.limit)
 
 
 @router.get(

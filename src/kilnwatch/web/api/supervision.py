@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.errors import PermissionDeniedError
@@ -23,7 +23,7 @@ from kilnwatch.store.models import SupervisionEvidence, SupervisionItem
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.supervise import items as svc
-from kilnwatch.supervise import notices
+from kilnwatch.supervise import mailer, notices
 from kilnwatch.supervise.access import REGULATOR_ROLES, department_of
 from kilnwatch.supervise.complaints import Complaint, receive_complaint
 from kilnwatch.supervise.penalties import (
@@ -47,17 +47,14 @@ from kilnwatch.supervise.rounds import (
 )
 from kilnwatch.supervise.special import open_special
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
+from kilnwatch.web.schemas.common import PageParams, PublicModel
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
-Offset = Annotated[int, Query(ge=0)]
-Limit = Annotated[int, Query(ge=1, le=500)]
 Kind = Annotated[str | None, Query(pattern="^(rectification|special|penalty|complaint)$")]
 
 
-class ItemPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ItemPublic(PublicModel):
     id: int
     kind: str
     status: str
@@ -85,9 +82,7 @@ class ItemPublic(BaseModel):
     closed_at: datetime | None
 
 
-class EventPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class EventPublic(PublicModel):
     action: str
     from_status: str
     to_status: str
@@ -97,9 +92,7 @@ class EventPublic(BaseModel):
     at: datetime
 
 
-class EvidencePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class EvidencePublic(PublicModel):
     id: int
     filename: str
     content_type: str
@@ -161,9 +154,7 @@ class FromFindingIn(BaseModel):
     assignee: str | None = None
 
 
-class NoticePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class NoticePublic(PublicModel):
     id: int
     item_id: int
     event: str
@@ -202,6 +193,7 @@ def detail_of(session: Any, principal: Principal, item: SupervisionItem) -> Item
 def list_items(
     session: SessionDep,
     principal: PrincipalDep,
+    page: PageParams,
     kind: Kind = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
     enterprise_id: int | None = None,
@@ -209,16 +201,14 @@ def list_items(
     overdue: bool = False,
     escalated: bool = False,
     pending: bool = False,
-    offset: Offset = 0,
-    limit: Limit = 50,
 ) -> ItemsPage:
     """Items the caller may see; ``overdue`` keeps those past their deadline and still pending."""
     today = utcnow().date()
     f = svc.ItemFilter(kind, status, enterprise_id, assignee, None,
                        today if overdue else None, escalated, pending)  # fmt: skip
-    rows, total = svc.list_items(session, principal, f, offset, limit)
-    return ItemsPage(items=[item_public(r, today) for r in rows], total=total, offset=offset,
-                     limit=limit)  # fmt: skip
+    rows, total = svc.list_items(session, principal, f, page.offset, page.limit)
+    items = [item_public(r, today) for r in rows]
+    return ItemsPage(items=items, total=total, offset=page.offset, limit=page.limit)
 
 
 @router.get("/items/{item_id}")
@@ -347,6 +337,26 @@ def put_preferences(
     return notices.set_preferences(session, principal.subject, body)
 
 
+class ContactIn(BaseModel):
+    """The caller's e-mail address for notices (empty: none) and whether to use it."""
+
+    email: Annotated[str, Field(max_length=254)] = ""
+    by_email: bool = True
+
+
+@router.get("/notice-contact")
+def get_contact(session: SessionDep, principal: PrincipalDep) -> ContactIn:
+    row = mailer.contact_of(session, principal.subject)
+    return ContactIn(email=row.email, by_email=row.by_email) if row else ContactIn(by_email=False)
+
+
+@router.put("/notice-contact")
+def put_contact(session: SessionDep, principal: PrincipalDep, body: ContactIn) -> ContactIn:
+    """Notices by e-mail as well as in the inbox (sent by ``kilnwatch supervise send-mail``)."""
+    row = mailer.set_contact(session, principal.subject, body.email, body.by_email)
+    return ContactIn(email=row.email, by_email=row.by_email)
+
+
 class SpecialIn(BaseModel):
     """A special supervision from its source (``sources.csv``) and reference."""
 
@@ -392,9 +402,7 @@ class ComplaintIn(BaseModel):
     contact: Annotated[str | None, Field(max_length=100)] = None
 
 
-class DeductionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DeductionPublic(PublicModel):
     enterprise_id: int | None
     region_code: str
     period: str
@@ -516,9 +524,7 @@ class RoundIn(BaseModel):
     replace: bool = False
 
 
-class RoundPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class RoundPublic(PublicModel):
     code: str
     window_start: date
     window_end: date
@@ -559,9 +565,7 @@ class ChecksIn(BaseModel):
     summary: Annotated[str, Field(max_length=4000)] = ""
 
 
-class CheckPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CheckPublic(PublicModel):
     item: str
     unit: str
     platform_value: float | None

@@ -27,6 +27,7 @@ PAGE_MODULES = (
     "reports",
     "emissions",
     "projects",
+    "departments",
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import EmissionTotal, Scope, emissions_scope
 from kilnwatch.emissions.stacks import KG_PER_T, StackAccount
 from kilnwatch.emissions.water import water_accounts
@@ -141,6 +142,24 @@ def _water(env: PageEnv, period: Period, uscc: str | None, city: str | None) -> 
     return Table("water", cols, rows, wide=True, empty="emissions.no_water")
 
 
+def _permits(env: PageEnv, period: Period, uscc: str) -> Table:
+    rows = [
+        {"pollutant": r.pollutant, "to": r.last_day.isoformat(), "permitted": r.permitted_t,
+         "cumulative": r.cumulative_t, "share": r.share, "projected": r.projected_t,
+         "code": r.code.removeprefix("emissions.permit.")}
+        for r in annual_permit_status(env.db, env.me, period, uscc=uscc)
+    ]  # fmt: skip
+    cols = [
+        Col("pollutant", "emissions.pollutant"), Col("to", "emissions.permit_to"),
+        Col("permitted", "emissions.permit_annual_t", "num", digits=3, unit="t"),
+        Col("cumulative", "emissions.permit_cumulative_t", "num", digits=3, unit="t"),
+        Col("share", "emissions.permit_share", "pct"),
+        Col("projected", "emissions.permit_projected_t", "num", digits=3, unit="t"),
+        Col("code", "emissions.permit_status", "badge", badge_prefix="emissions.permit."),
+    ]  # fmt: skip
+    return Table("permits", cols, rows, empty="emissions.no_permits")
+
+
 def _tiles(accounts: list[StackAccount]) -> dict[str, Any]:
     total = EmissionTotal("", "")
     for a in accounts:
@@ -201,7 +220,7 @@ def enterprise_emissions(enterprise_id: int, env: SignedIn) -> Response:
     name = scope.refs[enterprise_id].name
     tables = [
         _stacks(env, scope, scope.accounts), _episodes(env, scope, scope.accounts),
-        _water(env, period, uscc, None),
+        _permits(env, period, uscc), _water(env, period, uscc, None),
     ]  # fmt: skip
     crumbs = [(env.t("emissions.title"), "/emissions"), (name, None)]
     return _render(env, name, picker, scope.accounts, tables, crumbs)

@@ -14,6 +14,7 @@ from kilnwatch.store.models import Gateway, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import shared_figures
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section, sections_for
 from kilnwatch.web.pages.reports import report_links
@@ -27,7 +28,7 @@ from kilnwatch.web.services.enterprise import (
     scores_of,
     unit_rows,
 )
-from kilnwatch.web.services.figures import change_fraction, compute_figures
+from kilnwatch.web.services.figures import change_fraction
 from kilnwatch.web.services.findings_text import finding_message, rule_title
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
 
@@ -169,9 +170,8 @@ def enterprise_page(env: SignedIn, enterprise_id: int = Id) -> Response:
     t = env.t
     where = Where(env.me, enterprise_id=e.id)
     period, picker = picked_period(env, where)
-    figs, last = env.cached(("ent-figs", e.id, period.label), lambda: (
-        compute_figures(env.db, where, period).total(),
-        compute_figures(env.db, where, period.previous_year()).total()))  # fmt: skip
+    figs = shared_figures(env, period).total({e.id})
+    last = shared_figures(env, period.previous_year()).total({e.id})
     sections, tables = cached_sections(env, "enterprise", e, period)
     gateways = env.db.scalar(select(func.count(Gateway.id)).where(Gateway.enterprise_id == e.id))
     city = city_of(e.region_code)

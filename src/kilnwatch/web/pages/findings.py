@@ -28,7 +28,7 @@ from kilnwatch.store.repos.finding_queue import SORTS, QueueFilter, facets, queu
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
-from kilnwatch.web.pages.tables import Col, Table
+from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 from kilnwatch.web.services.findings_text import (
     evidence_label,
     evidence_rows,
@@ -163,15 +163,12 @@ def finding_page(
     e = env.db.get(Enterprise, f.enterprise_id)
     assert e is not None
     events = events_of(env.db, f.id)
-    history = Table("history", [
-        Col("at", "col.at", "time"), Col("actor", "col.actor"),
-        Col("action", "col.action", "badge", badge_prefix="action."),
-        Col("from_status", "col.from_status", "badge", badge_prefix="status."),
-        Col("to_status", "col.to_status", "badge", badge_prefix="status."),
-        Col("assignee", "col.assignee"), Col("comment", "col.comment"),
-    ], [{"at": ev.at, "actor": ev.actor, "action": ev.action, "from_status": ev.from_status,
-         "to_status": ev.to_status, "assignee": ev.assignee, "comment": ev.comment}
-        for ev in events], empty="table.no_history")  # fmt: skip
+    cols = [*history_cols(), Col("assignee", "col.assignee"), Col("comment", "col.comment")]
+    history = Table(
+        "history", cols,
+        [history_row(ev) | {"assignee": ev.assignee, "comment": ev.comment} for ev in events],
+        empty="table.no_history",
+    )  # fmt: skip
     evidence = Table("evidence", [Col("label", "col.field"), Col("value", "col.value"),
                                   Col("path", "col.code", "code")],
                      [{"label": evidence_label(p, t), "value": v, "path": p}

@@ -22,6 +22,7 @@ from kilnwatch.config import Settings
 from kilnwatch.errors import KilnwatchError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.models import User
+from kilnwatch.store.repos.figures import period_fingerprint
 from kilnwatch.web.deps import SessionDep, SettingsDep
 from kilnwatch.web.i18n import Translator, pick_locale, translator
 from kilnwatch.web.pages.registry import nav_for
@@ -97,10 +98,15 @@ class PageEnv:
         p = self.me
         return (p.role.value, p.region_code, p.enterprise_id)
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()`` once per data version (see :mod:`kilnwatch.web.services.cache`)."""
+    def cached(self, key: Hashable, compute: Callable[[], T], period: Any = None) -> T:
+        """``compute()`` once per data version (see :mod:`kilnwatch.web.services.cache`); a
+        figure of one ``period`` (a domain ``Period``) is kept across versions while the data
+        of that period is unchanged."""
         cache = self.request.app.state.figure_cache
-        result: T = cache.get(key, version_of(self.request.state, self.db), compute)
+        mark = None
+        if period is not None:
+            mark = lambda: period_fingerprint(self.db, period.start, period.end)  # noqa: E731
+        result: T = cache.get(key, version_of(self.request.state, self.db), compute, mark)
         return result
 
     def require(self, allowed: bool, reason: str) -> None:

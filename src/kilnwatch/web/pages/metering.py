@@ -7,23 +7,25 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Path
+from fastapi import Form, Path
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from kilnwatch.domain.periods import Period
+from kilnwatch.domain.periods import Period, parse_period
+from kilnwatch.identity import Role
 from kilnwatch.metering import EnterpriseCensus, enterprise_census, enterprise_operation
 from kilnwatch.metering import gaps as g
 from kilnwatch.metering.census import census_day
+from kilnwatch.metering.rectify import rectify_census_gaps
 from kilnwatch.metering.rollout import rollout
 from kilnwatch.store.models import Meter, MeterCalibration
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.web.pages._period import picked_period
-from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import carrier_name, city_of, industry_name, region_name
@@ -89,7 +91,22 @@ def metering_page(env: SignedIn) -> Response:
     period, picker = picked_period(env, where)
     key = ("metering-page", env.scope_key, env.locale, period.label)
     context, tables = env.cached(key, lambda: _province(env, period))
-    return env.render("metering.html", {**context, "picker": picker}, tables)
+    query = env.request.query_params
+    extra = {"picker": picker, "can_rectify": env.me.role not in (Role.ENTERPRISE, Role.AUDITOR),
+             "rectified": query.get("opened"), "already": query.get("existing")}  # fmt: skip
+    return env.render("metering.html", {**context, **extra}, tables)
+
+
+@router.post("/metering/rectify")
+def metering_rectify(env: SignedIn, period: Annotated[str, Form()] = "") -> Response:
+    """Open a rectification for every census non-conformity in the user's jurisdiction (the
+    same gap never twice), then back to the page with the counts."""
+    env.require(env.me.role not in (Role.ENTERPRISE, Role.AUDITOR), "regulators only")
+    zone = ZoneInfo(env.tz)
+    today = datetime.now(zone).date()
+    chosen = parse_period(period, zone) if period else Period.containing("month", today, zone)
+    result = rectify_census_gaps(env.db, env.me, _census_day(env, chosen), today)
+    return done(env, f"/metering?opened={len(result.opened)}&existing={len(result.existing)}")
 
 
 def _province(env: PageEnv, period: Period) -> tuple[dict[str, Any], list[Table]]:

@@ -11,10 +11,13 @@ from typing import Annotated, Any
 from fastapi import Form
 from fastapi.responses import Response
 
+from kilnwatch.accounting.units import ENERGY_FACTOR
+from kilnwatch.domain import field_def
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Role
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
@@ -51,7 +54,11 @@ PLAN_COLS = (Col("id", "col.id", "num"), Col("unit", "col.unit", "code"),
              Col("saving", "pg.col.saving", "num"), Col("deadline", "pg.col.deadline"),
              Col("status", "col.status", "badge", badge_prefix="pg.plan."))  # fmt: skip
 UNCLASSIFIED_COLS = (Col("enterprise", "col.enterprise", "code"), Col("unit", "col.unit", "code"),
+                     Col("code", "pg.col.reason_code", "code"),
                      Col("reason", "col.reason"))  # fmt: skip
+FACTOR_COLS = (Col("unit", "col.unit", "code"), Col("factor", "pg.col.energy_factor", "num",
+               digits=3), Col("valid_from", "pg.col.valid_from"), Col("evidence", "pg.evidence"),
+               Col("by", "pg.col.recorded_by"))  # fmt: skip
 
 
 def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]]:
@@ -115,7 +122,10 @@ def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]
         Table(
             "unclassified",
             UNCLASSIFIED_COLS,
-            [{"enterprise": e, "unit": u, "reason": r} for e, u, r in v.unclassified],
+            [
+                {"enterprise": e, "unit": u, "code": c, "reason": r}
+                for e, u, c, r in v.unclassified
+            ],  # fmt: skip
             empty="pg.none",
         ),  # fmt: skip
         Table(
@@ -155,8 +165,16 @@ def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]
             empty="pg.no_plans",
         ),  # fmt: skip
     ]
-    facts = {"units_total": v.units_total, "units_classified": v.units_classified,
-             "period_label": v.period}  # fmt: skip
+    tables.append(Table("energy_factors", FACTOR_COLS, [
+        {"unit": f"{f.unit.enterprise.uscc}/{f.unit.code}", "factor": f.energy_factor,
+         "valid_from": f.valid_from, "evidence": f.evidence, "by": f.recorded_by}
+        for f in energy_factor_records(env.db, env.me)
+    ], empty="pg.none"))  # fmt: skip
+    refineries = [(a.unit_id, f"{a.enterprise_uscc}/{a.unit_code}") for a in v.accounts
+                  if ENERGY_FACTOR in field_def(a.level_field).unit]  # fmt: skip
+    facts = {"refineries": refineries, "units_total": v.units_total,
+             "units_classified": v.units_classified,
+             "share_classified": f"{v.share_classified:.1%}", "period_label": v.period}  # fmt: skip
     return tables, facts
 
 
@@ -212,6 +230,20 @@ def declare_or_decide(
             env.db, env.me, determination_id, level_class, evidence))  # fmt: skip
     return _after(env, period, lambda: determination.decide(
         env.db, env.me, determination_id, level_class, evidence))  # fmt: skip
+
+
+@router.post("/programme/energy-factors")
+def energy_factor_add(
+    env: SignedIn,
+    period: Annotated[str, Form()],
+    unit_id: Annotated[int, Form()],
+    energy_factor: Annotated[float, Form()],
+    valid_from: Annotated[date, Form()],
+    evidence: Annotated[str, Form()],
+) -> Response:
+    """Record a refinery's energy factor (能量因数) from a date on, with its evidence."""
+    return _after(env, period, lambda: record_energy_factor(
+        env.db, env.me, unit_id, energy_factor, valid_from, evidence))  # fmt: skip
 
 
 @router.post("/programme/plans/action")

@@ -18,10 +18,16 @@ from kilnwatch.identity import Principal
 from kilnwatch.store.repos.figures import Where, enterprises_in
 from kilnwatch.store.repos.scope import region_in_scope
 from kilnwatch.web.pages._period import picked_period
+from kilnwatch.web.pages.common_figures import (
+    shared_accounts,
+    shared_figures,
+    shared_meters_seen,
+    shared_open_findings,
+)
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.reports import report_links
 from kilnwatch.web.pages.tables import Col, Table
-from kilnwatch.web.services.figures import Totals, change_fraction, compute_figures
+from kilnwatch.web.services.figures import Totals, change_fraction
 from kilnwatch.web.services.labels import (
     account_notes,
     city_of,
@@ -104,14 +110,17 @@ def region_view(
     where = Where(principal, region_code=None if region_code.endswith("0000") else region_code)
     period, picker = picked_period(env, where)
     scope = (principal.role.value, principal.region_code, principal.enterprise_id, region_code)
+    # the enterprises of the jurisdiction (scoped in SQL); every figure below is computed
+    # once for all enterprises (pages/common_figures.py) and narrowed to these ids
+    facts = env.cached(("facts", scope), lambda: enterprises_in(db, where))
+    ids = {f.id for f in facts}
 
     def figures_of(p: Period) -> Any:
-        return env.cached(("figs", scope, p.label), lambda: compute_figures(db, where, p))
+        return shared_figures(env, p).restricted(ids)
 
     figs, last = figures_of(period), figures_of(period.previous_year())
     base = figures_of(in_year(period, BASE_YEAR))
-    facts = env.cached(("facts", scope), lambda: enterprises_in(db, where))
-    all_ids = {f.id for f in facts}
+    all_ids = set(ids)
     if public and len(all_ids) < PUBLIC_MIN_ENTERPRISES:
         all_ids = set()
     goal = targets()
@@ -121,21 +130,24 @@ def region_view(
     for f in facts:
         children[child_of(f.region_code, region_code)].add(f.id)
         industries[f.industry].add(f.id)
-    severity, per_child = env.cached(("findings-by-child", scope), lambda: findings_by(
-        db, where, {f.id: child_of(f.region_code, region_code) for f in facts}))  # fmt: skip
-    _, per_industry = env.cached(("findings-by-industry", scope), lambda: findings_by(
-        db, where, {f.id: f.industry for f in facts}))  # fmt: skip
+    found = shared_open_findings(env)
+    severity, per_child = findings_by(
+        found, {f.id: child_of(f.region_code, region_code) for f in facts}
+    )
+    _, per_industry = findings_by(found, {f.id: f.industry for f in facts})
     child_rows = _ranking(children, figs, last, per_child, lambda k: region_name(k, t),
                           lambda k: f"/regions/{k}", public)  # fmt: skip
     industry_rows = _ranking(industries, figs, last, per_industry,
                              lambda k: industry_name(k, t), lambda _: None, public)  # fmt: skip
-    classes = env.cached(("classes", scope, period.label),
-                         lambda: class_summaries(db, principal, period))  # fmt: skip
-    quality, per_enterprise_q = env.cached(("quality", scope), lambda: quality_of(db, where))
+    classes = env.cached(("classes", scope, period.label), lambda: class_summaries(
+        db, [a for a in shared_accounts(env, period) if a.enterprise_id in ids]),
+        period)  # fmt: skip
+    quality, per_enterprise_q = quality_of(
+        [m for m in shared_meters_seen(env) if m.enterprise_id in ids]
+    )
     tables = _tables(env, region_code, compared, child_rows, industry_rows, classes, figs,
                      facts, last, per_enterprise_q, public)  # fmt: skip
-    trend = env.cached(("trend", scope, period.label),
-                       lambda: compute_figures(db, where, trailing_year(period)))  # fmt: skip
+    trend = figures_of(trailing_year(period))
     level = "province" if region_code.endswith("0000") else "city"
     context = {
         "region_code": region_code,

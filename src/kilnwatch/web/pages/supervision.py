@@ -28,7 +28,7 @@ from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.supervise import items as svc
-from kilnwatch.supervise import notices
+from kilnwatch.supervise import mailer, notices
 from kilnwatch.supervise.access import (
     REGULATOR_ROLES,
     acts_for_department,
@@ -73,7 +73,7 @@ from kilnwatch.supervise.workflows import KINDS, WORKFLOWS
 from kilnwatch.web.api.supervision import evidence_response
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, done, page_router
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
-from kilnwatch.web.pages.tables import Col, Table
+from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 
 router = page_router()
 PAGE_SIZE = 50
@@ -167,16 +167,14 @@ def item_page(
         if item.status in tr.sources and (tr.actor == actor or me.sees_everything)
     ]  # fmt: skip
     events = svc.events_of(env.db, item.id)
-    history = Table("history", [
-        Col("at", "col.at", "time"), Col("actor", "col.actor"),
-        Col("action", "col.action", "badge", badge_prefix="sv.action."),
-        Col("from_status", "col.from_status", "badge", badge_prefix="sv.status."),
-        Col("to_status", "col.to_status", "badge", badge_prefix="sv.status."),
-        Col("comment", "col.comment"), Col("detail", "sv.col.detail"),
-    ], [{"at": e.at, "actor": e.actor, "action": e.action, "from_status": e.from_status,
-         "to_status": e.to_status, "comment": e.comment,
-         "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items())} for e in events],
-        empty="table.no_history")  # fmt: skip
+    history = Table(
+        "history", [*history_cols("sv."), Col("comment", "col.comment"),
+                    Col("detail", "sv.col.detail")],
+        [history_row(e) | {"comment": e.comment,
+                           "detail": ", ".join(f"{k}={v}" for k, v in e.detail.items())}
+         for e in events],
+        empty="table.no_history",
+    )  # fmt: skip
     evidence = Table("evidence", [
         Col("filename", "sv.col.file", link="href"), Col("size", "sv.col.size", "num"),
         Col("note", "col.comment"), Col("uploaded_by", "col.actor"), Col("at", "col.at", "time"),
@@ -345,7 +343,7 @@ def create_rectification(
 
 
 @router.get("/supervision/notices")
-def notices_page(env: SignedIn) -> Response:
+def notices_page(env: SignedIn, error: str | None = None) -> Response:
     me = env.me
     rows = notices.inbox(env.db, me.subject)
     table = Table("notices", [
@@ -355,11 +353,15 @@ def notices_page(env: SignedIn) -> Response:
     ], [{"at": n.at, "event": n.event, "item": f"#{n.item_id}",
          "href": f"/supervision/items/{n.item_id}", "read": "" if n.read_at is None else "✓"}
         for n in rows], empty="sv.no_notices")  # fmt: skip
+    contact = mailer.contact_of(env.db, me.subject)
     context = {"prefs": notices.preferences(env.db, me.subject), "done":
-               env.request.query_params.get("done"),
+               env.request.query_params.get("done"), "error": error,
+               "email": contact.email if contact else "",
+               "by_email": bool(contact and contact.by_email),
                "crumbs": [(env.t("nav.supervision"), "/supervision"),
                           (env.t("sv.notices"), None)]}  # fmt: skip
-    return env.render("supervision_notices.html", context, [table])
+    return env.render("supervision_notices.html", context, [table],
+                      status_code=422 if error else 200)  # fmt: skip
 
 
 @router.post("/supervision/notices")
@@ -371,6 +373,12 @@ async def notices_save(env: SignedIn) -> Response:
     else:
         chosen = {str(k)[4:] for k in form if str(k).startswith("pref")}
         notices.set_preferences(env.db, me.subject, {e: e in chosen for e in notices.EVENTS})
+        try:
+            mailer.set_contact(env.db, me.subject, str(form.get("email") or ""),
+                               bool(form.get("by_email")))  # fmt: skip
+        except InputError as exc:
+            env.db.rollback()
+            return notices_page(env, error=exc.reason)
     return done(env, "/supervision/notices?done=saved")
 
 

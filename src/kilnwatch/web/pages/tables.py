@@ -52,6 +52,24 @@ class Table:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def history_cols(badges: str = "") -> list[Col]:
+    """The columns every workflow history starts with: when, who, the action and the status it
+    moved from and to (badge labels under ``<badges>action.`` and ``<badges>status.``)."""
+    return [
+        Col("at", "col.at", "time"), Col("actor", "col.actor"),
+        Col("action", "col.action", "badge", badge_prefix=f"{badges}action."),
+        Col("from_status", "col.from_status", "badge", badge_prefix=f"{badges}status."),
+        Col("to_status", "col.to_status", "badge", badge_prefix=f"{badges}status."),
+    ]  # fmt: skip
+
+
+def history_row(event: Any) -> dict[str, Any]:
+    """The :func:`history_cols` cells of a workflow event (``at``, ``actor``, ``action``,
+    ``from_status``, ``to_status`` attributes)."""
+    keys = ("at", "actor", "action", "from_status", "to_status")
+    return {k: getattr(event, k) for k in keys}
+
+
 def header_of(col: Col, t: Translator) -> str:
     return f"{t(col.label)} [{col.unit}]" if col.unit else t(col.label)
 

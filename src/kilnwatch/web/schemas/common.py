@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -26,6 +27,25 @@ class ErrorBody(BaseModel):
     """Every error the API returns has this shape."""
 
     error: ErrorInfo
+
+
+class PublicModel(BaseModel):
+    """A response schema (``XPublic``) read from an object's attributes: an ORM row or a
+    service's dataclass."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageQuery(BaseModel):
+    """The ``offset`` and ``limit`` query parameters of a listing; a listing's own filters
+    extend it (``Annotated[XsQuery, Query()]``)."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+PageParams = Annotated[PageQuery, Query()]
+"""A listing's ``offset`` and ``limit`` as a handler parameter (``page: PageParams``)."""
 
 
 class PageOf(BaseModel, Generic[T]):

@@ -1,4 +1,8 @@
-"""Schemas of the project control API (``/api/v1/projects/…``, docs/projects.md)."""
+"""Schemas of the project control API (``/api/v1/projects/…``, docs/projects.md).
+
+The province's week (:class:`~kilnwatch.projects.weekly.CityWeek`) and a day's dispatch
+(:class:`~kilnwatch.projects.dispatch.ProjectDay`, ``CarrierDay``, ``CityDay``) are served as
+the services' own records, not copied field by field into schemas here."""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from kilnwatch.projects.dispatch import CityDay, ProjectDay
 
 
 class BlockerPublic(BaseModel):
@@ -98,58 +104,10 @@ class WeeklyPublic(BaseModel):
     submitted_at: datetime | None
 
 
-class CityWeekPublic(BaseModel):
-    city_code: str
-    name_zh: str
-    name_en: str
-    enterprises: int
-    status: str
-    signed: list[str]
-    due_at: datetime
-    submitted_at: datetime | None
-    late: bool
-    report_id: int | None
-    differences: list[dict[str, Any]]
-    breaches: list[dict[str, Any]]
-
-
-class CarrierDayPublic(BaseModel):
-    key: str
-    quantity: float
-    unit: str
-    source: str = Field(description="meter, or entry (enterprise entry where no meter exists)")
-
-
-class ProjectDayPublic(BaseModel):
-    project_id: int
-    code: str
-    name: str
-    enterprise: str
-    region_code: str
-    stage: str
-    output: list[CarrierDayPublic]
-    energy: list[CarrierDayPublic]
-    energy_tce: float
-    coal_t: float
-    meters: int
-    missing: list[str]
-    late: list[str]
-    no_data: bool
-
-
-class CityDayPublic(BaseModel):
-    city_code: str
-    projects: int
-    with_missing: int
-    with_late: int
-    without_data: int
-    energy_tce: float
-
-
 class DispatchPublic(BaseModel):
     day: date
-    cities: list[CityDayPublic]
-    projects: list[ProjectDayPublic]
+    cities: list[CityDay]
+    projects: list[ProjectDay]
 
 
 class DispatchEntryCreate(BaseModel):

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from kilnwatch.domain.identifiers import region_level, uscc_problem
 from kilnwatch.reference.registry import load_industries, load_processes
+from kilnwatch.web.schemas.common import PageQuery, PublicModel
 
 EnterpriseStatus = Literal["operating", "production_controlled", "shut"]
 UnitStatus = Literal["operating", "production_controlled", "shut", "eliminated"]
 
 
-class RegionPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RegionPublic(PublicModel):
     code: str
     name_zh: str
     name_en: str
@@ -23,10 +24,25 @@ class RegionPublic(BaseModel):
     parent_code: str | None
 
 
+def _one_of(table: Callable[[], Mapping[str, object]], what: str) -> AfterValidator:
+    """A validator of a key of a reference table (an unknown key names the known ones)."""
+
+    def check(v: str) -> str:
+        if v not in table():
+            raise ValueError(f"unknown {what}; one of {', '.join(table())}")
+        return v
+
+    return AfterValidator(check)
+
+
+Industry = Annotated[str, _one_of(load_industries, "industry")]
+Process = Annotated[str, _one_of(load_processes, "process")]
+
+
 class EnterpriseBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     region_code: str
-    industry: str
+    industry: Industry
     status: EnterpriseStatus = "operating"
 
     @field_validator("region_code")
@@ -34,13 +50,6 @@ class EnterpriseBase(BaseModel):
     def _region(cls, v: str) -> str:
         if region_level(v) not in ("city", "county"):
             raise ValueError("must be the GB/T 2260 code of a city or county")
-        return v
-
-    @field_validator("industry")
-    @classmethod
-    def _industry(cls, v: str) -> str:
-        if v not in load_industries():
-            raise ValueError(f"unknown industry; one of {', '.join(load_industries())}")
         return v
 
 
@@ -63,8 +72,7 @@ class EnterpriseUpdate(BaseModel):
     industry: str | None = None
 
 
-class EnterprisePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class EnterprisePublic(PublicModel):
     id: int
     uscc: str
     name: str
@@ -77,19 +85,12 @@ class UnitCreate(BaseModel):
     enterprise_id: int
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     name: str = Field(min_length=1, max_length=200)
-    process: str
+    process: Process
     capacity: float = Field(gt=0)
     capacity_unit: str
     commissioned_on: date | None = None
     status: UnitStatus = "operating"
     level_variant: str | None = Field(default=None, max_length=48)
-
-    @field_validator("process")
-    @classmethod
-    def _process(cls, v: str) -> str:
-        if v not in load_processes():
-            raise ValueError(f"unknown process; one of {', '.join(load_processes())}")
-        return v
 
 
 class UnitUpdate(BaseModel):
@@ -98,8 +99,7 @@ class UnitUpdate(BaseModel):
     status: UnitStatus | None = None
 
 
-class UnitPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class UnitPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -112,8 +112,7 @@ class UnitPublic(BaseModel):
     level_variant: str | None
 
 
-class MeterPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MeterPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
@@ -130,8 +129,7 @@ class MeterPublic(BaseModel):
     hj212_code: str | None
 
 
-class ProjectPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ProjectPublic(PublicModel):
     id: int
     enterprise_id: int
     code: str
@@ -140,11 +138,44 @@ class ProjectPublic(BaseModel):
     approval_state: str
 
 
-class GatewayPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class GatewayPublic(PublicModel):
     id: int
     code: str
     enterprise_id: int
     protocol: str
     mn: str | None
     active: bool
+
+
+class RegionsQuery(PageQuery):
+    parent_code: str | None = None
+    level: str | None = None
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class EnterprisesQuery(PageQuery):
+    region_code: str | None = None
+    industry: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
+class OwnedQuery(PageQuery):
+    """Rows owned by enterprises (units, meters, projects, gateways): equality filters, each
+    a column of the table."""
+
+    enterprise_id: int | None = None
+
+
+class UnitsQuery(OwnedQuery):
+    process: str | None = None
+
+
+class MetersQuery(OwnedQuery):
+    unit_id: int | None = None
+    carrier: str | None = None
+    level: str | None = None
+
+
+class ProjectsQuery(OwnedQuery):
+    stage: str | None = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from kilnwatch.web.schemas.common import PublicModel
 
 
 class Bilingual(BaseModel):
@@ -83,9 +85,7 @@ class ScheduleCreate(BaseModel):
     day_of_month: int = 1
 
 
-class SchedulePublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class SchedulePublic(PublicModel):
     id: int
     owner: str
     report: str
@@ -103,9 +103,7 @@ class SchedulePublic(BaseModel):
     next_due_at: datetime | None = None
 
 
-class DeliveryPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DeliveryPublic(PublicModel):
     recipient: str
     status: str
     attempts: int
@@ -114,9 +112,7 @@ class DeliveryPublic(BaseModel):
     sent_at: datetime | None
 
 
-class ArchiveEntryPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ArchiveEntryPublic(PublicModel):
     id: int
     schedule_id: int | None
     report: str

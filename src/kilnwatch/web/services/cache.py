@@ -5,6 +5,12 @@ changes (a new delivery, verification run or registry row). Under continuous ing
 would be every few seconds, so an entry younger than ``refresh_s`` is served even when the
 version moved: pages are then at most ``refresh_s`` behind, and say "as of" when.
 
+A figure of one period may also carry a *fingerprint* of the data of that period
+(:func:`store.repos.figures.period_fingerprint`): when the data version moved, the
+fingerprint is read again (a few milliseconds) and, if the period's own data did not change,
+the entry is kept and re-stamped with the new version. So deliveries for this month do not
+recompute last year's or last month's figures.
+
 A figure is computed by one request at a time: others asking for the same key meanwhile wait
 for that result instead of computing it again (ten users opening the overview together cost
 one computation, not ten competing for the same cores).
@@ -31,6 +37,7 @@ class _Entry:
     version: tuple[int, ...]
     made_at: float
     value: Any
+    fingerprint: Any = None
 
 
 class FigureCache:
@@ -42,8 +49,17 @@ class FigureCache:
         self._computing: dict[Hashable, threading.Event] = {}
         self.hits = 0
         self.misses = 0
+        self.revalidated = 0
 
-    def get(self, key: Hashable, version: tuple[int, ...], compute: Callable[[], T]) -> T:
+    def get(
+        self,
+        key: Hashable,
+        version: tuple[int, ...],
+        compute: Callable[[], T],
+        fingerprint: Callable[[], Any] | None = None,
+    ) -> T:
+        """The entry of ``key`` if still valid for ``version``, else ``compute()``; with
+        ``fingerprint``, an entry of an older version whose fingerprint is unchanged is kept."""
         while True:
             now = time.monotonic()
             with self._lock:
@@ -63,10 +79,17 @@ class FigureCache:
             # compute it here)
             running.wait()
         try:
+            mark = fingerprint() if fingerprint is not None else None
+            if entry is not None and fingerprint is not None and entry.fingerprint == mark:
+                with self._lock:
+                    self.revalidated += 1
+                    self._entries[key] = _Entry(version, now, entry.value, mark)
+                kept: T = entry.value
+                return kept
             result = compute()
             with self._lock:
                 self.misses += 1
-                self._entries[key] = _Entry(version, now, result)
+                self._entries[key] = _Entry(version, now, result, mark)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
         finally:

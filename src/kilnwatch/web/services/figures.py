@@ -89,11 +89,12 @@ class Totals(PeriodFigures):
 
 @dataclass
 class FigureSet:
-    """Totals per enterprise and per month (label) of one period."""
+    """Totals per enterprise, per month (label) and per (enterprise, month) of one period."""
 
     period: Period
     by_enterprise: dict[int, Totals]
     by_month: dict[str, Totals]
+    by_enterprise_month: dict[tuple[int, str], Totals] = field(default_factory=dict)
 
     def total(self, enterprise_ids: set[int] | None = None) -> Totals:
         out = Totals()
@@ -102,11 +103,22 @@ class FigureSet:
                 out.add(totals)
         return out
 
+    def restricted(self, enterprise_ids: set[int]) -> FigureSet:
+        """The same figures for these enterprises only (a page's jurisdiction)."""
+        by_month: dict[str, Totals] = defaultdict(Totals)
+        for (eid, month), totals in self.by_enterprise_month.items():
+            if eid in enterprise_ids:
+                by_month[month].add(totals)
+        by_enterprise = {e: t for e, t in self.by_enterprise.items() if e in enterprise_ids}
+        pieces = {k: t for k, t in self.by_enterprise_month.items() if k[0] in enterprise_ids}
+        return FigureSet(self.period, by_enterprise, dict(by_month), pieces)
+
 
 def compute_figures(session: Session, where: Where, period: Period) -> FigureSet:
     zone = period.zone
     by_enterprise: dict[int, Totals] = defaultdict(Totals)
     by_month: dict[str, Totals] = defaultdict(Totals)
+    pieces: dict[tuple[int, str], Totals] = defaultdict(Totals)
     for s in entry_sums(session, where, period.start, period.end):
         month = s.month_start.astimezone(zone).strftime("%Y-%m")
         piece = Totals(enterprise_ids={s.enterprise_id})
@@ -119,13 +131,15 @@ def compute_figures(session: Session, where: Where, period: Period) -> FigureSet
             piece.electricity_kwh = s.quantity
         by_enterprise[s.enterprise_id].add(piece)
         by_month[month].add(piece)
+        pieces[(s.enterprise_id, month)].add(piece)
     last_day = (period.end - timedelta(days=1)).astimezone(zone).date()
     first_day = period.start.astimezone(zone).date()
     for eid, month, amount in sales_by_month(session, where, first_day, last_day):
         piece = Totals(revenue_10k_cny=amount / CNY_PER_10K, enterprise_ids={eid})
         by_enterprise[eid].add(piece)
         by_month[month].add(piece)
-    return FigureSet(period, dict(by_enterprise), dict(by_month))
+        pieces[(eid, month)].add(piece)
+    return FigureSet(period, dict(by_enterprise), dict(by_month), dict(pieces))
 
 
 def change_fraction(now: float | None, then: float | None) -> float | None:

@@ -15,21 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from kilnwatch.domain.levels import BENCHMARK
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.levels import load_targets
-from kilnwatch.store.models import Enterprise
-from kilnwatch.store.repos.figures import (
-    Where,
-    meters_last_seen,
-    newest_month,
-    open_findings,
-)
-from kilnwatch.store.repos.scope import enterprise_scope
+from kilnwatch.store.repos.figures import MeterSeen, Where, newest_month
 from kilnwatch.web.services.figures import FigureSet, Totals, change_fraction
-from kilnwatch.web.services.seam import Period, UnitAccount, group_accounts, unit_accounts
+from kilnwatch.web.services.seam import UnitAccount, group_accounts
 
 PUBLIC_MIN_ENTERPRISES = 3
 """Signed-out pages show a group only when it has at least this many enterprises (issue 14)."""
@@ -125,12 +116,8 @@ class ClassSummary:
     meets_target: bool | None
 
 
-def class_summaries(session: Any, principal: Principal, period: Period) -> dict[str, Any]:
-    # the enterprises in one query, so that each account's ``unit.enterprise`` is found in
-    # the session's identity map instead of one query per unit
-    loaded = session.scalars(select(Enterprise).where(enterprise_scope(principal))).all()
-    accounts = unit_accounts(session, principal, period)
-    del loaded
+def class_summaries(session: Any, accounts: list[UnitAccount]) -> dict[str, Any]:
+    """Efficiency classes by industry of these unit accounts, and the unclassified units."""
     groups = group_accounts(session, accounts, "industry")
     by_industry: dict[str, list[UnitAccount]] = defaultdict(list)
     for a in accounts:
@@ -171,9 +158,9 @@ class Quality:
         return self.online / self.meters if self.meters else None
 
 
-def quality_of(session: Any, where: Where) -> tuple[Quality, dict[int, Quality]]:
-    """Online rate overall and per enterprise, as of the newest reading (or now if sooner)."""
-    seen = meters_last_seen(session, where)
+def quality_of(seen: list[MeterSeen]) -> tuple[Quality, dict[int, Quality]]:
+    """Online rate overall and per enterprise of these meters, as of their newest reading (or
+    now if sooner)."""
     newest = max((m.last_at for m in seen if m.last_at), default=None)
     now = datetime.now(UTC)
     as_of = min(newest, now) if newest else now
@@ -193,12 +180,15 @@ def group_totals(figs: FigureSet, members: dict[str, set[int]]) -> dict[str, Tot
 
 
 def findings_by(
-    session: Any, where: Where, key_of: dict[int, str]
+    found: list[tuple[int, str, int, float]], key_of: dict[int, str]
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Open findings by severity overall, and their count per group key."""
+    """Open findings (``open_findings`` rows) of the enterprises in ``key_of`` by severity
+    overall, and their count per group key."""
     severity: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     per_group: dict[str, int] = defaultdict(int)
-    for eid, sev, n, _ in open_findings(session, where):
+    for eid, sev, n, _ in found:
+        if eid not in key_of:
+            continue
         severity[sev] = severity.get(sev, 0) + n
-        per_group[key_of.get(eid, "")] += n
+        per_group[key_of[eid]] += n
     return severity, dict(per_group)

@@ -1,0 +1,82 @@
+"""Refinery energy factors (能量因数): recorded with their evidence, never rewritten.
+
+A refinery's level indicator in GB 30251-2024 is energy per tonne of crude and per energy
+factor; the factor depends on the refinery's process units and is declared by the refinery
+(checked by the experts). Each record is valid from a date: a new record applies from its own
+date on and earlier periods keep the factor they were judged with.
+
+References
+----------
+.. [1] GB 30251-2024, 炼化行业单位产品能源消耗限额 (炼油单位能量因数能耗, Table 1).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kilnwatch.domain import field_def
+from kilnwatch.errors import InputError
+from kilnwatch.identity import Principal
+from kilnwatch.reference.registry import load_processes
+from kilnwatch.store.models import EnergyFactor, ProductionUnit
+from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
+
+
+def record_energy_factor(
+    session: Session,
+    principal: Principal,
+    unit_id: int,
+    energy_factor: float,
+    valid_from: date,
+    evidence: str,
+) -> EnergyFactor:
+    """Record a refinery's energy factor from ``valid_from`` on, with its evidence.
+
+    Refused (``InputError``) for a unit whose level field is not per energy factor, for a
+    factor that is not positive and finite, and without evidence.
+    """
+    unit = visible_row(session, ProductionUnit, unit_id, principal, "production unit")
+    field = load_processes()[unit.process].level_field
+    if "energy_factor" not in field_def(field).unit:
+        raise InputError(
+            f"unit {unit.code} ({unit.process}) is not judged per energy factor", field="unit_id"
+        )
+    if not (math.isfinite(energy_factor) and energy_factor > 0):
+        raise InputError(
+            f"energy factor must be positive, got {energy_factor}", field="energy_factor"
+        )
+    if not evidence.strip():
+        raise InputError("an energy factor needs its evidence", field="evidence")
+    row = EnergyFactor(
+        unit_id=unit.id,
+        enterprise_id=unit.enterprise_id,
+        energy_factor=energy_factor,
+        valid_from=valid_from,
+        evidence=evidence.strip(),
+        recorded_by=principal.subject,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def energy_factor_records(
+    session: Session, principal: Principal, unit_id: int | None = None
+) -> list[EnergyFactor]:
+    """Every recorded energy factor the principal may see (of one unit when given), newest
+    first."""
+    stmt = select(EnergyFactor).where(
+        owned_by_visible_enterprise(EnergyFactor.enterprise_id, principal)
+    )
+    if unit_id is not None:
+        stmt = stmt.where(EnergyFactor.unit_id == unit_id)
+    return list(
+        session.scalars(stmt.order_by(EnergyFactor.valid_from.desc(), EnergyFactor.id.desc()))
+    )
+
+
+__all__ = ["energy_factor_records", "record_energy_factor"]

@@ -1,0 +1,194 @@
+"""The enterprise phase of verification: each enterprise's checks on its readings, sources
+and earlier months, before the checks over every enterprise of a run (:mod:`.run`).
+
+For each enterprise the readings of the period are bulk-loaded (the whole period in one scan,
+or the meters of a set of enterprises), the checks of the registry
+(:mod:`kilnwatch.verify.checks`) run on numpy arrays. The checks that cumulate several months
+get the earlier months' source rows and the meters' monthly rollups (never their raw
+readings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from kilnwatch.analytics.meters import EnterpriseInfo
+from kilnwatch.analytics.readings import (
+    I64,
+    Series,
+    load_period_readings,
+    load_readings,
+    load_repeats,
+)
+from kilnwatch.store.repos import sources as src
+from kilnwatch.store.repos.permits import permits_in_force
+from kilnwatch.store.repos.rollups import meter_series
+from kilnwatch.store.rollups.attribution import MONTH
+from kilnwatch.verify.checks import CHECKS, run_checks
+from kilnwatch.verify.context import (
+    EarlierMonth,
+    EnterpriseContext,
+    MonthTotal,
+    PeriodWindow,
+    Sources,
+    build_context,
+    group_sources,
+)
+from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.parameters import VerifySettings
+from kilnwatch.verify.unchecked import Unchecked, unchecked_items
+from kilnwatch.verify.window import months_before
+
+Progress = Callable[[int, int], None]
+#: Readings are loaded this far before the period so counters have their opening register.
+OPENING_MARGIN = timedelta(hours=1)
+#: Meter ids per rollup query (bound parameters stay far below the SQLite and PostgreSQL limits).
+METERS_PER_QUERY = 5000
+
+
+def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
+    start, end = window.month.first, window.month.stop
+    return group_sources(
+        ids,
+        src.statistical_reports(session, ids, [window.period]),
+        src.grid_totals(session, ids, [window.period]),
+        src.invoices(session, ids, start, end),
+        src.waybills(session, ids, start, end),
+        src.prices(session, [window.period]),
+        permits_in_force(session, ids, start, end),
+    )
+
+
+def _earlier(
+    session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, settings: VerifySettings
+) -> dict[int, list[EarlierMonth]]:
+    """Per enterprise, the months before ``window`` the longest check window needs (most
+    recent first): their invoices, waybills, statistical reports and the meters' monthly
+    rollups."""
+    windows = months_before(window, CHECKS.longest_window_months(settings) - 1)
+    if not windows or not infos:
+        return {}
+    out = {i.id: [EarlierMonth(w) for w in windows] for i in infos}
+    _add_earlier_sources(session, out, windows[-1].start_at.date(), window.start_at.date())
+    _add_earlier_totals(session, out, infos, windows[-1].start_at, window.start_at)
+    return out
+
+
+def _add_earlier_sources(
+    session: Session, out: dict[int, list[EarlierMonth]], start: date, end: date
+) -> None:
+    """Invoices and waybills dated in [start, end), and the statistical reports of those
+    months (stocks), into their enterprise's month."""
+    index = {m.window.period: n for n, m in enumerate(next(iter(out.values())))}
+    ids = list(out)
+    for report in src.statistical_reports(session, ids, list(index)):
+        out[report.enterprise_id][index[report.period]].stats[report.item] = report
+    for invoice in src.invoices(session, ids, start, end):
+        out[invoice.enterprise_id][index[f"{invoice.issued_on:%Y-%m}"]].invoices.append(invoice)
+    for waybill in src.waybills(session, ids, start, end):
+        out[waybill.enterprise_id][index[f"{waybill.shipped_on:%Y-%m}"]].waybills.append(waybill)
+
+
+def _add_earlier_totals(
+    session: Session, out: dict[int, list[EarlierMonth]], infos: list[EnterpriseInfo],
+    start: datetime, end: datetime,
+) -> None:  # fmt: skip
+    """The monthly rollups of every meter, for the months starting in [start, end)."""
+    index = {m.window.start_at: n for n, m in enumerate(next(iter(out.values())))}
+    owner = {m.id: i.id for i in infos for m in i.meters}
+    meter_ids = list(owner)
+    for first in range(0, len(meter_ids), METERS_PER_QUERY):
+        chunk = meter_ids[first : first + METERS_PER_QUERY]
+        for point in meter_series(session, chunk, MONTH, start, end):
+            n = index.get(point.period_start)
+            if n is not None:
+                month = out[owner[point.meter_id]][n]
+                month.totals[point.meter_id] = MonthTotal(point.sum, point.count)
+
+
+@dataclass
+class Loaded:
+    """Readings and repeated deliveries of a whole period, loaded by one scan each."""
+
+    series: dict[int, Series]
+    repeats: dict[int, I64]
+
+    @classmethod
+    def load(cls, session: Session, window: PeriodWindow) -> Loaded:
+        start = window.start_at - OPENING_MARGIN
+        return cls(
+            load_period_readings(session, start, window.end_at),
+            load_repeats(session, None, window.start_at, window.end_at),
+        )
+
+    @classmethod
+    def load_meters(cls, session: Session, window: PeriodWindow, ids: Sequence[int]) -> Loaded:
+        """The readings and repeats of the meters ``ids`` only (a chunk of enterprises)."""
+        start = window.start_at - OPENING_MARGIN
+        return cls(
+            load_readings(session, ids, start, window.end_at),
+            load_repeats(session, ids, window.start_at, window.end_at),
+        )
+
+
+def verify_enterprise(
+    session: Session,
+    info: EnterpriseInfo,
+    window: PeriodWindow,
+    sources: Sources,
+    settings: VerifySettings,
+    loaded: Loaded | None = None,
+    earlier: list[EarlierMonth] | None = None,
+) -> tuple[list[Finding], int, EnterpriseContext]:
+    """Findings of one enterprise and period, readings looked at, and its context (for the
+    checks over every enterprise); readings from ``loaded`` when given, else loaded for this
+    enterprise; ``earlier``: the months before ``window`` for the cumulating checks."""
+    ids = [m.id for m in info.meters]
+    if loaded is None:
+        series = load_readings(session, ids, window.start_at - OPENING_MARGIN, window.end_at)
+        repeats = load_repeats(session, ids, window.start_at, window.end_at)
+    else:
+        series = {i: loaded.series[i] for i in ids if i in loaded.series}
+        repeats = {i: loaded.repeats[i] for i in ids if i in loaded.repeats}
+    ctx = build_context(info, window, series, sources, settings, repeats, earlier)
+    return run_checks(ctx), sum(s.size for s in series.values()), ctx
+
+
+@dataclass
+class Checked:
+    """The enterprise checks' results of a set of enterprises (before the province checks)."""
+
+    found_by: dict[int, list[Finding]] = field(default_factory=dict)
+    contexts: list[EnterpriseContext] = field(default_factory=list)
+    readings: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
+
+
+def check_enterprises(
+    session: Session,
+    infos: list[EnterpriseInfo],
+    window: PeriodWindow,
+    settings: VerifySettings,
+    loaded: Loaded | None,
+    progress: Progress | None = None,
+) -> Checked:
+    """Every enterprise check of ``infos`` for ``window`` with their sources and earlier
+    months; readings from ``loaded`` when given, else per enterprise."""
+    by_enterprise = _sources(session, [i.id for i in infos], window)
+    earlier = _earlier(session, infos, window, settings)
+    checked = Checked()
+    for n, info in enumerate(infos, start=1):
+        found, readings, ctx = verify_enterprise(
+            session, info, window, by_enterprise[info.id], settings, loaded, earlier.get(info.id)
+        )
+        checked.found_by[info.id] = found
+        checked.contexts.append(ctx)
+        checked.readings += readings
+        checked.unchecked += unchecked_items(ctx)
+        if progress:
+            progress(n, len(infos))
+    return checked
