@@ -82,9 +82,7 @@ def mqtt_cmd(
     def ready() -> None:
         typer.echo(f"mqtt ingest ready: {options.client_id} on {host}:{port}", err=False)
 
-    worker = MqttIngestWorker(
-        make_session_factory(engine), options, ValidationPolicy(local_tz=s.timezone), ready
-    )
+    worker = MqttIngestWorker(make_session_factory(engine), options, ValidationPolicy.of(s), ready)
     try:
         stats = worker.run(stop)
     finally:

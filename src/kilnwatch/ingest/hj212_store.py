@@ -485,7 +485,7 @@ def run_store_worker(
 
     engine = make_engine(settings)
     mine = dataclasses.replace(options, port=port, reuse_port=True)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    policy = ValidationPolicy.of(settings)
     tune_gc_for_receiver()
 
     async def main() -> dict[str, object]:

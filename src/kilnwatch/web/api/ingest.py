@@ -106,7 +106,7 @@ def post_readings(
     content_type, body = payload
     csv_body = content_type.split(";")[0].strip().lower() in ("text/csv", "application/csv")
     rows = parse_csv_readings(body) if csv_body else parse_json_readings(body)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    policy = ValidationPolicy.of(settings)
     result = ingest_readings(session, rows, "http", gateway.code, gateway=gateway, policy=policy)
     return IngestResponse(
         batch_id=result.batch_id,
