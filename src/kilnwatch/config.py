@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    ingest_log: str = Field(
+        default="",
+        description="NATS URLs of the ingest log (nats://host:port[,…]): the front ends "
+        "publish readings to JetStream for the writers instead of storing them; empty: store "
+        "directly (docs/deployment.md).",
+    )
     smtp_host: str = Field(default="", description="SMTP server for report e-mail; empty: none.")
     smtp_port: int = 25
     smtp_user: str = ""
