@@ -516,7 +516,7 @@ def run_store_worker(
     engine = make_engine(settings)
     metrics = None if options.metrics_port is None else options.metrics_port + index
     mine = dataclasses.replace(options, port=port, reuse_port=True, metrics_port=metrics)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    policy = ValidationPolicy.of(settings)
     tune_gc_for_receiver()
 
     async def main() -> dict[str, object]:
