@@ -105,7 +105,7 @@ def mqtt_cmd(
 
     publisher = _publisher(log or s.ingest_log, f"kilnwatch-mqtt-{options.client_id}")
     worker = MqttIngestWorker(
-        make_session_factory(engine), options, ValidationPolicy(local_tz=s.timezone), ready,
+        make_session_factory(engine), options, ValidationPolicy.of(s), ready,
         outlet=publisher.publish if publisher is not None else None,
     )  # fmt: skip
 
@@ -199,7 +199,7 @@ def hj212_cmd(
         _hj212_workers(s, dataclasses.replace(options, writers=writers or 1), workers)
         return
     factory = make_session_factory(engine)
-    policy = ValidationPolicy(local_tz=s.timezone)
+    policy = ValidationPolicy.of(s)
 
     async def serve() -> dict[str, object]:
         stop = asyncio.Event()
@@ -280,7 +280,7 @@ def writer_cmd(
     engine = make_engine(s)
     upgrade(engine)
     writer = LogWriter(make_session_factory(engine), log_options, WriterOptions(batch=batch),
-                       ValidationPolicy(local_tz=s.timezone),
+                       ValidationPolicy.of(s),
                        name=f"kilnwatch-writer-{socket.gethostname()}")  # fmt: skip
     endpoint = _metrics(metrics_port, lambda: writer.connected)
 

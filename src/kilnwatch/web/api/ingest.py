@@ -135,7 +135,7 @@ def post_readings(
         queued = IngestQueued(received=len(rows), published=done.readings, messages=done.messages,
                               duplicate_messages=done.duplicate_messages)  # fmt: skip
         return JSONResponse(queued.model_dump(), status_code=202)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    policy = ValidationPolicy.of(settings)
     result = ingest_readings(session, rows, "http", gateway.code, gateway=gateway, policy=policy)
     count_stored("http", result)
     return IngestResponse(
