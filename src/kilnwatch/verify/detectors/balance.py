@@ -79,8 +79,8 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
     search = ShiftSearch.of(ctx.settings, INTENSITY)
     ctx.settings.value(INTENSITY, "at_load_fraction")  # read up front (:func:`_at_load`)
     for m in ctx.meters.values():
-        if m.info.is_product or m.info.measurement == "instant" or ctx.children(m.info.id):
-            continue  # a parent meter is judged against its sub-meters (the ratio check)
+        if m.info.is_product or m.info.measurement == "instant" or _judged_by_ratio(ctx, m):
+            continue
         x = _intensity(ctx, m)
         shift = None if x is None else search.find(x, "low")
         if (
@@ -90,6 +90,17 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
         ):
             out[m.info.id] = shift
     return _without_common_causes(ctx, out)
+
+
+def _judged_by_ratio(ctx: EnterpriseContext, m: MeterData) -> bool:
+    """A parent meter is judged against its sub-meters (the ratio check, which orients a
+    shift by physics) unless it is a unit's meter with the unit's product meter: against
+    other carriers or a product it does not belong to, a load behind it would show as the
+    complement "drop" of the days before the load."""
+    if not ctx.children(m.info.id):
+        return False
+    refs = references(ctx, m)
+    return not (m.info.unit_id is not None and len(refs) == 1 and refs[0].info.is_product)
 
 
 def _overlap(a: Shift, b: Shift) -> bool:
