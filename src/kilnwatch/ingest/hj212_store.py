@@ -62,7 +62,7 @@ from kilnwatch.ingest.meters import MeterCache
 from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, Outlet, count_stored, ingest_frame
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_readings
-from kilnwatch.metrics import READINGS_RECEIVED, serve_metrics
+from kilnwatch.metrics import BATCH_COMMIT_SECONDS, READINGS_RECEIVED, serve_metrics
 
 logger = logging.getLogger("kilnwatch.ingest.hj212")
 _T = TypeVar("_T")
@@ -402,7 +402,7 @@ class DbFrameSink:
         raw = raw_frame_from_readings([d.rows for d in deliveries])
         metas = [DeliveryMeta(d.source, d.source_ref, len(d.rows), d.gateway, key)
                  for d in deliveries]  # fmt: skip
-        with self.factory() as session:
+        with BATCH_COMMIT_SECONDS.time(), self.factory() as session:
             results = ingest_frame(session, metas, raw, rows.__getitem__, policy=self.policy,
                                    cache=self._meter_cache())  # fmt: skip
             session.commit()

@@ -66,7 +66,7 @@ from kilnwatch.ingest.pipeline import (
     reject_deliveries,
 )
 from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
-from kilnwatch.metrics import COMMIT_FAILURES, READINGS_RECEIVED
+from kilnwatch.metrics import BATCH_COMMIT_SECONDS, COMMIT_FAILURES, READINGS_RECEIVED
 
 logger = logging.getLogger("kilnwatch.ingest.mqtt")
 
@@ -389,7 +389,7 @@ class MqttIngestWorker:
         if self.outlet is not None:
             self.outlet(deliveries, rejected)
         else:
-            with self.factory() as session:
+            with BATCH_COMMIT_SECONDS.time(), self.factory() as session:
                 reject_deliveries(session, rejected, now=now)
                 results = ingest_deliveries(session, deliveries, policy=self.policy, now=now)
                 session.commit()
