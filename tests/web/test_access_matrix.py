@@ -21,10 +21,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from kilnwatch.config import Settings
-from kilnwatch.identity import Role
+from kilnwatch.identity import Role, hash_secret
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
-from kilnwatch.store.models import Enterprise, FindingRecord, Meter, ProductionUnit, User
+from kilnwatch.store.models import (
+    Enterprise,
+    FindingRecord,
+    Gateway,
+    Meter,
+    ProductionUnit,
+    User,
+)
 from kilnwatch.store.repos.users import add_user
 from kilnwatch.store.repos.web_sessions import open_session
 from kilnwatch.web.sessions import CSRF_HEADER, SESSION_COOKIE, csrf_token
@@ -222,3 +229,48 @@ def test_anonymous_gets_nothing_but_sign_in(client: TestClient, world: World) ->
         if not ok:
             failures.append(f"{method} {path}: {r.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_gateway_credentials_open_only_their_own_ingest(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """A gateway (HTTP Basic ``code:secret``) against every route: its credentials open
+    ``POST /api/v1/ingest/readings`` for its own enterprise's meters and nothing else — every
+    other API route answers 401, every page the sign-in redirect, and no answer names another
+    enterprise."""
+    with unit_of_work(make_session_factory(engine)) as s:
+        ents = {e.uscc: e for e in s.scalars(select(Enterprise))}
+        s.add(Gateway(code="GW-MATRIX-JN", enterprise_id=ents[JN].id, protocol="http",
+                      secret_hash=hash_secret(PASSWORD)))  # fmt: skip
+    auth = ("GW-MATRIX-JN", PASSWORD)
+    own, other = f"M-MATRIX-{JN[-4:]}", f"M-MATRIX-{ZB[-4:]}"
+    failures = []
+    for method, path in _routes(client):
+        if path == "/api/v1/ingest/readings":
+            continue
+        client.cookies.clear()
+        r = client.request(method, _fill(path, world, JN), auth=auth, follow_redirects=False)
+        if path.startswith("/api/") and path not in ANONYMOUS_API:
+            ok = r.status_code == 401
+        elif path.startswith("/api/") or path in ANONYMOUS_PAGES:
+            ok = r.status_code < 500
+        else:
+            ok = r.status_code == 403 or (
+                r.status_code == 303 and "/signin" in r.headers["location"]
+            )
+        for uscc in (QD, ZB):
+            ok = ok and uscc not in r.text and world.names[uscc] not in r.text
+        if not ok:
+            failures.append(f"{method} {path}: {r.status_code}")
+    assert not failures, "\n".join(failures)
+    reading = {"unit": "kWh", "value": 1.0, "ts": "2025-03-01T00:00:00+08:00"}
+    mine = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": own}, auth=auth)
+    theirs = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": other},
+                         auth=auth)  # fmt: skip
+    assert mine.status_code == 200 and mine.json()["accepted"] == 1, mine.text
+    assert theirs.status_code == 200 and theirs.json()["accepted"] == 0
+    assert theirs.json()["reasons"] == {"ingest.not_authorised": 1}
+    assert world.names[ZB] not in theirs.text and ZB not in theirs.text
+    wrong = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": own},
+                        auth=("GW-MATRIX-JN", "not-the-secret"))  # fmt: skip
+    assert wrong.status_code == 401
