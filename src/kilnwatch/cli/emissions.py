@@ -101,6 +101,27 @@ def permits(
     console.print(table)
 
 
+@app.command("wastewater")
+def wastewater(
+    period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """COD and NH3-N [kg] of every outfall (concentration × wastewater flow per valid hour;
+    invalid hours counted, not substituted; docs/emissions.md)."""
+    from kilnwatch.emissions.wastewater import wastewater_accounts
+
+    rows = _rows(wastewater_accounts, period, city, enterprise, as_json)
+    if rows is None:
+        return
+    table = Table(title=f"废水污染物 {period.label}")
+    for col in ("enterprise", "outfall", "pollutant", "kg", "valid h", "invalid h", "m3"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.enterprise_name, r.unit_code, r.pollutant, _fmt(r.amount_kg),
+                      str(r.valid_hours), str(r.invalid_hours), _fmt(r.flow_m3, 0))  # fmt: skip
+    console.print(table)
+
+
 @app.command("water")
 def water(
     period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
