@@ -35,7 +35,7 @@ ROUNDS = 10 if LONG else 1
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 USCC = "91370100MA3C4XY21E"
 SECRET = "fault-test-secret"
-T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=30)
 
 
 @dataclass(frozen=True)

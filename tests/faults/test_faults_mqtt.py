@@ -59,7 +59,8 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> 
                     first = 100 * r
                     pub.publish(payloads(target.meter_code, first, 60, PER_MESSAGE), 0.002)
                     done = (first + 10) * PER_MESSAGE
-                    assert wait_for(lambda n=done: stored(engine, target.meter_id)[0] >= n, 20)
+                    ok = wait_for(lambda n=done: stored(engine, target.meter_id)[0] >= n, 20)
+                    assert ok, (r, stored(engine, target.meter_id), worker.stats, pub.resent)
                     broker.stop()  # clean shutdown: sessions and queued messages persisted
                     pub.publish(payloads(target.meter_code, first + 60, 40, PER_MESSAGE))
                     broker.start()
