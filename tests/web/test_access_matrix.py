@@ -10,6 +10,7 @@ outside the role's jurisdiction. Anonymous callers get 401 (API) or the sign-in 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,11 +72,17 @@ ANONYMOUS_PAGES |= {"/complaints/new"}  # the public complaint form (举报, iss
 ANONYMOUS_PAGES |= {"/metrics"}
 
 
-@pytest.fixture
-def settings(sqlite_database: str, tmp_path: Path) -> Settings:
-    """SQLite only: the scoping is one set of SQL filters (``store/repos/scope.py``), tested on
-    both backends in tests/web/test_registry_api.py; the matrix costs a thousand requests."""
-    return Settings(database_url=sqlite_database, environment="test", var_dir=tmp_path)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""SQLite in ``make test`` (the scoping is one set of SQL filters, ``store/repos/scope.py``,
+tested on both backends in tests/web/test_registry_api.py; the matrix costs a thousand
+requests); PostgreSQL too in ``make soak`` (``KILNWATCH_FUZZ=long``)."""
+
+
+@pytest.fixture(params=BACKENDS if os.environ.get("KILNWATCH_FUZZ") == "long" else ["sqlite"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    fixture = "pg_database" if request.param == "postgresql" else "sqlite_database"
+    url = request.getfixturevalue(fixture)
+    return Settings(database_url=url, environment="test", var_dir=tmp_path)
 
 
 @dataclass
@@ -219,6 +226,8 @@ def test_no_role_reads_or_writes_outside_its_remit(client: TestClient, world: Wo
                     and status != 200
                 ):
                     failures.append(f"{where}: {status} for an object inside the remit")
+    print(f"\nFIGURE access_matrix: {len(USERS)} roles, {tried} requests, {leaks} leaks, "
+          f"{len(failures)} failures")  # fmt: skip
     assert not failures, "\n".join(failures[:40])
     assert leaks == 0
     assert tried > 300  # every role × every route: a shrunken table would make this vacuous
