@@ -295,7 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enterprises", type=int, nargs="*", help="override the sizes")
     parser.add_argument("--months", type=int, help="override the months")
     parser.add_argument("--no-ingest", action="store_true", help="skip the writers' benchmark")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the writers' benchmark (scale_ingest.py)"
+    )
     args = parser.parse_args(argv)
+    if args.ingest_only:
+        found = {"quick": args.quick, **ingest_by_writers(args.quick)}
+        print("RESULT " + json.dumps(found, default=str))
+        return 0
     plan: dict[str, Any] = dict(QUICK if args.quick else FULL)
     if args.enterprises:
         plan["enterprises"] = args.enterprises
