@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml requirements.lock
 install: sysdeps $(STAMP)
 
 # System packages the reports need (docs/reports.md): Pango and HarfBuzz-Subset for WeasyPrint, a CJK font for
-# Chinese PDF text, poppler-utils (pdftotext) for the tests that read PDFs back. Installed with
+# Chinese PDF text, poppler-utils (pdftotext) for the tests that read PDFs back; nats-server for
+# the ingest-log tests, which start their own JetStream nodes (docs/deployment.md). Installed with
 # apt-get only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 sysdeps:
@@ -27,6 +28,7 @@ sysdeps:
 	ldconfig -p | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	{ command -v nats-server || test -x /usr/sbin/nats-server; } >/dev/null || missing="$$missing nats-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

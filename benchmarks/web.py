@@ -309,9 +309,15 @@ async def single(url: str, var: Path, users: dict[str, list[tuple[str, str]]]) -
     from sqlalchemy import event
 
     from kilnwatch.config import Settings
+    from kilnwatch.store.engine import make_engine
+    from kilnwatch.store.migrate import upgrade
     from kilnwatch.web.app import create_app
 
-    app = create_app(Settings(database_url=url, var_dir=var, environment="dev"))
+    settings = Settings(database_url=url, var_dir=var, environment="dev")
+    engine = make_engine(settings)
+    upgrade(engine)  # a reused database, as ``kilnwatch serve`` would
+    engine.dispose()
+    app = create_app(settings)
     statements = [0]
 
     def count(*_: object) -> None:

@@ -42,12 +42,25 @@ class Settings(BaseSettings):
     sign_in_max_failures_per_address: int = Field(default=20, ge=1)
     """Failures from one client address in the window after which it is refused (slows
     credential stuffing across accounts)."""
+    ingest_future_tolerance_s: float = Field(default=300.0, ge=0)
+    """How far ahead of the receiving clock a reading's timestamp may lie (device clock skew);
+    later ones are refused as ``ingest.future_timestamp`` [s]."""
+    ingest_device_max_age_s: float | None = Field(default=None, gt=0)
+    """How old a reading a gateway or device delivers may be (a logger whose clock was reset
+    to 2000 or 1970); older ones are refused as ``ingest.stale_timestamp`` [s]. Unset: no
+    limit (back-filled history is legitimate); operator file imports are never limited."""
     timezone: str = "Asia/Shanghai"
     """IANA zone of local days, months and reporting periods (the one place it has a default)."""
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    ingest_log: str = Field(
+        default="",
+        description="NATS URLs of the ingest log (nats://host:port[,…]): the front ends "
+        "publish readings to JetStream for the writers instead of storing them; empty: store "
+        "directly (docs/deployment.md).",
+    )
     smtp_host: str = Field(default="", description="SMTP server for report e-mail; empty: none.")
     smtp_port: int = 25
     smtp_user: str = ""

@@ -151,6 +151,12 @@ class RateLimitedError(AuthenticationError):
         self.retry_after_s = retry_after_s
 
 
+class UnavailableError(KilnwatchError):
+    """A server the request needs did not answer in time (e.g. the ingest log): try again."""
+
+    code = "service.unavailable"
+
+
 class ArchiveError(KilnwatchError):
     """An archive file of readings that, read back, does not hold what the database holds (or
     a month already archived); the month's partition is kept (``store/archive.py``)."""

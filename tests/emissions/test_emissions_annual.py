@@ -116,3 +116,14 @@ def test_exceedance_day_and_device_gap_findings(stack_day: Session, tmp_path: Pa
     assert gap.evidence["gap_fraction"] == pytest.approx((765 - 576) / 576, abs=1e-4)
     # NOx's day mean 318.75 < 400 and SO2's device total is absent: nothing else
     assert len(_findings(stack_day, EXCEEDANCE_DAY)) == 1
+
+
+def test_the_inspection_checklist_gets_the_platforms_pollutant_figure(stack_day: Session) -> None:
+    """Issue 15's checklist item 污染物排放 is checked against the emissions accounts: SO2 120 +
+    NOx 765 + PM 24 kg on 2 March (test_emissions_service's arithmetic) = 909 kg."""
+    from kilnwatch.store.models import Enterprise
+    from kilnwatch.supervise.rounds import platform_figures
+
+    ent = stack_day.scalar(select(Enterprise.id).where(Enterprise.uscc == USCC))
+    assert ent is not None
+    assert platform_figures(stack_day, ent, DAY)["pollutants_kg"] == pytest.approx(909.0)

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy import Engine, func, select
 
 from kilnwatch.identity import hash_secret
+from kilnwatch.ingest.mqtt.worker import MqttIngestWorker
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import Enterprise, Gateway, Meter, Reading
@@ -168,3 +170,18 @@ class Publisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@contextmanager
+def running(worker: MqttIngestWorker) -> Iterator[threading.Event]:
+    ready, stop = threading.Event(), threading.Event()
+    worker._on_ready = ready.set
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        assert ready.wait(10)
+        yield stop
+    finally:
+        stop.set()
+        thread.join(20)
+        assert not thread.is_alive()

@@ -9,13 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from fault_ingest import Publisher, Target, add_target, payloads, stored, wait_for
+from fault_ingest import Publisher, Target, add_target, payloads, running, stored, wait_for
 from fault_servers import private_mosquitto
 from sqlalchemy import Engine
 
@@ -35,21 +32,6 @@ def _sqlite(tmp_path: Path) -> tuple[Settings, Engine]:
     engine = make_engine(settings)
     upgrade(engine)
     return settings, engine
-
-
-@contextmanager
-def running(worker: MqttIngestWorker) -> Iterator[threading.Event]:
-    ready, stop = threading.Event(), threading.Event()
-    worker._on_ready = ready.set
-    thread = threading.Thread(target=worker.run, args=(stop,))
-    thread.start()
-    try:
-        assert ready.wait(10)
-        yield stop
-    finally:
-        stop.set()
-        thread.join(20)
-        assert not thread.is_alive()
 
 
 def _figure(name: str, pub: Publisher, engine: Engine, target: Target, **extra: int) -> dict:

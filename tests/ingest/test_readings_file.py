@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from kilnwatch.config import Settings
-from kilnwatch.errors import ImportRejected
+from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.ingest.readings_file import import_readings_file
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.models import DeadLetter, Reading
@@ -102,3 +102,18 @@ def test_cli_import_readings(
     ok = runner.invoke(app, ["readings", str(path), "--skip-invalid"])
     assert ok.exit_code == 0, ok.output
     assert "1 stored" in ok.output and "ingest.bad_value" in ok.output
+
+
+def test_a_fault_read_ahead_after_stored_chunks_leaves_nothing(
+    loaded: Session, tmp_path: Path
+) -> None:
+    """A CSV fault met by the read-ahead thread after earlier chunks were stored in the
+    transaction is raised located, and the rollback leaves nothing."""
+    bad = 'M-JN-C0,"2025-03-09T00:00:00+00:00,2,t,\n'
+    path = _csv(tmp_path, [*(_line(i) for i in range(6)), bad, _line(8)])
+    with pytest.raises(InputError) as info:
+        import_readings_file(loaded, path, chunk_rows=2, policy=POLICY)
+    loaded.rollback()
+    where = info.value.location
+    assert (where.file, where.row, where.field) == (str(path), 7, "ts")
+    assert _readings(loaded) == 0

@@ -45,6 +45,14 @@ def test_report_buttons_download_the_jurisdictions_reports(
     assert page.status_code == 200 and "两高行业能耗与碳排放月度统计分析" in page.text
     assert "/api/v1/reports/monthly?period=2025-03&amp;format=xlsx" in page.text
     assert "还没有存档的报表" in page.text and "没有定时报表" in page.text
+    # a city's report (weekly): for a city user, of their city; on the province's page, none
+    assert "/api/v1/reports/weekly?period=2025-03&amp;format=xlsx&amp;lang=zh-CN&amp;city=370100" \
+        in page.text  # fmt: skip
+    client.cookies.clear()
+    sign_in(client, "sd")
+    assert "/api/v1/reports/weekly?" not in client.get("/reports?period=2025-03").text
+    assert "/api/v1/reports/weekly?" not in client.get("/?period=2025-03").text
+    assert "/api/v1/reports/weekly?" in client.get("/regions/370100?period=2025-03").text
 
 
 def test_the_archive_lists_and_serves_the_users_generated_reports(

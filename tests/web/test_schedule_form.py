@@ -82,7 +82,7 @@ def test_the_form_refuses_what_the_api_refuses(
         ({"time_of_day": "25:00"}, "无法保存（时间（本地时间，HH:MM））"),
         ({"report": "enterprise"}, "无法保存（企业统一社会信用代码）"),
         ({"format": "csv"}, "无法保存（格式）"),
-        ({"city": "370200"}, "city 370200 not found"),  # outside Jinan: not found
+        ({"city": "370200"}, "不存在或不在您的辖区内（city 370200 not found）"),  # outside Jinan
         ({"day_of_month": "31"}, "无法保存（每月第几日（1–28，按月报表））"),
     ]:
         status, html, _ = _post(client, "/reports/schedules", {**FORM, **change}, new)

@@ -62,7 +62,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "forward": _lazy("Forward readings to other platforms (HJ 212 upstream).", "forward"),
     "hj212": _lazy("HJ 212 tools: decode captured bytes, build frames, run a receiver.", "hj212"),
-    "ingest": _lazy("Live ingestion: MQTT and HJ 212 receivers.", "ingest"),
+    "ingest": _lazy("Live ingestion: MQTT and HJ 212 receivers, ingest-log writers.", "ingest"),
     "mapping": _lazy("Saved column mappings of other systems' exports.", "mapping"),
     "programme": _lazy("Efficiency programme (能效提升): levels, plans, savings.", "programme"),
     "report": _lazy("Reports (XLSX/PDF) and accounting tables.", "report"),

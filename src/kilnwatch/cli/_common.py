@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
@@ -20,6 +21,7 @@ from kilnwatch.identity import Principal, Role
 from kilnwatch.store.audit import ACTOR_KEY
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
+from kilnwatch.store.outage import outage_code
 
 console = Console()
 err_console = Console(stderr=True)
@@ -78,11 +80,23 @@ def fail(exc: KilnwatchError) -> typer.Exit:
 
 @contextmanager
 def exit_on_error() -> Iterator[None]:
-    """Turn a :class:`KilnwatchError` raised in the block into a clear error and exit code 2."""
+    """Turn a :class:`KilnwatchError` raised in the block into a clear error and exit code 2;
+    so too a database that is full or away (``store.disk_full``, ``store.unavailable``): the
+    transaction was rolled back, nothing of the command is stored."""
     try:
         yield
     except KilnwatchError as exc:
         raise fail(exc) from exc
+    except Exception as exc:
+        code = outage_code(exc)
+        if code is None:
+            raise
+        where = make_url(settings().effective_database_url).render_as_string(hide_password=True)
+        what = "is full" if code == "store.disk_full" else "is not available"
+        cause = str(getattr(exc, "orig", exc)).splitlines()[0]
+        message = (f"{code}: the database {where} {what} ({cause}); "
+                   "nothing of this command was stored, run it again once it is fixed")  # fmt: skip
+        raise fail(KilnwatchError(message, code=code)) from exc
 
 
 @contextmanager

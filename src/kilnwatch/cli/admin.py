@@ -164,14 +164,30 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Worker processes (one per core is typical).")
     ] = 1,
+    log: Annotated[
+        str | None,
+        typer.Option(
+            "--log",
+            help="Publish gateways' HTTP readings to the ingest log (NATS JetStream) at "
+            "nats://host:port[,…] instead of storing them (KILNWATCH_INGEST_LOG).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the dashboard and the API (OpenAPI docs at /docs)."""
+    """Serve the dashboard and the API (OpenAPI docs at /docs).
+
+    Also /metrics (Prometheus) and /healthz; with --log, gateways' HTTP readings go to the
+    ingest log.
+    """
+    import os
+
     import uvicorn
 
     from kilnwatch.store.engine import make_engine
     from kilnwatch.store.migrate import upgrade
     from kilnwatch.web.app import create_app
 
+    if log is not None:  # worker processes build their settings from the environment
+        os.environ["KILNWATCH_INGEST_LOG"] = log
     s = settings()
     engine = make_engine(s)
     upgrade(engine)

@@ -26,8 +26,26 @@ from kilnwatch.store.migrate import upgrade
 if TYPE_CHECKING:
     from kilnwatch.config import Settings
     from kilnwatch.ingest.hj212_store import ServeOptions
+    from kilnwatch.ingest.log.publisher import LogPublisher
+    from kilnwatch.metrics import MetricsServer
 
-app = typer.Typer(help="Live ingestion: MQTT and HJ 212 receivers.", no_args_is_help=True)
+app = typer.Typer(
+    help="Live ingestion: MQTT and HJ 212 receivers, ingest-log writers.",
+    no_args_is_help=True,
+)
+
+LogOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log",
+        help="Publish to the ingest log (NATS JetStream) at nats://host:port[,…] instead of "
+        "storing; `kilnwatch ingest writer` stores. Default: KILNWATCH_INGEST_LOG, else store.",
+    ),
+]
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="Serve /metrics and /healthz on this port (0: a free port, printed)."),
+]
 
 
 def _broker(url: str) -> tuple[str, int]:
@@ -62,8 +80,11 @@ def mqtt_cmd(
     takeover_after_s: Annotated[
         float, typer.Option(help="Drain the session of a peer lost this long [s].", min=0)
     ] = 30.0,
+    log: LogOption = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
-    """Subscribe to readings topics (shared subscription, QoS 1); ack after each commit."""
+    """Subscribe to readings topics (shared subscription, QoS 1); ack after each commit (or,
+    with --log, after JetStream holds the batch)."""
     from kilnwatch.ingest.mqtt.worker import MqttIngestWorker, MqttOptions
 
     host, port = _broker(broker)
@@ -82,14 +103,49 @@ def mqtt_cmd(
     def ready() -> None:
         typer.echo(f"mqtt ingest ready: {options.client_id} on {host}:{port}", err=False)
 
+    publisher = _publisher(log or s.ingest_log, f"kilnwatch-mqtt-{options.client_id}")
     worker = MqttIngestWorker(
-        make_session_factory(engine), options, ValidationPolicy(local_tz=s.timezone), ready
-    )
+        make_session_factory(engine), options, ValidationPolicy.of(s), ready,
+        outlet=publisher.publish if publisher is not None else None,
+    )  # fmt: skip
+
+    def health() -> bool:
+        return bool(worker.client.is_connected()) and (publisher is None or publisher.connected)
+
+    endpoint = _metrics(metrics_port, health)
     try:
         stats = worker.run(stop)
     finally:
         engine.dispose()
+        if publisher is not None:
+            publisher.close()
+        if endpoint is not None:
+            endpoint.close()
     typer.echo(f"mqtt ingest stopped: {stats}")
+
+
+def _publisher(urls: str, name: str) -> LogPublisher | None:
+    from kilnwatch.ingest.log.publisher import open_publisher
+
+    return open_publisher(_servers_text(urls), name) if urls else None
+
+
+def _servers_text(urls: str) -> str:
+    from kilnwatch.ingest.log.stream import parse_servers
+
+    try:
+        return ",".join(parse_servers(urls))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log / --nats") from None
+
+
+def _metrics(port: int | None, health: Callable[[], bool]) -> MetricsServer | None:
+    from kilnwatch.metrics import serve_metrics
+
+    endpoint = serve_metrics(port, health)
+    if endpoint is not None:
+        typer.echo(f"metrics on :{endpoint.port} (/metrics, /healthz)")
+    return endpoint
 
 
 @app.command("hj212")
@@ -109,8 +165,17 @@ def hj212_cmd(
             min=1,
         ),
     ] = None,
+    log: LogOption = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve /metrics and /healthz on this port (with --workers N: "
+            "port + i for process i)."
+        ),
+    ] = None,
 ) -> None:
-    """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212)."""
+    """Receive HJ 212 uploads from registered data loggers (gateways with protocol hj212);
+    with --log, publish them to the ingest log and reply once JetStream holds them."""
     from kilnwatch.ingest.gateways import RememberedSecrets, SecretCheck
     from kilnwatch.ingest.hj212_store import (
         ServeOptions,
@@ -122,8 +187,11 @@ def hj212_cmd(
     s = settings()
     engine = make_engine(s)
     upgrade(engine)
+    urls = log or s.ingest_log
     options = ServeOptions(host=host, port=port, batch_frames=batch_frames,
-                           max_delay_ms=max_delay_ms, writers=writers)  # fmt: skip
+                           max_delay_ms=max_delay_ms, writers=writers,
+                           log=_servers_text(urls) if urls else "",
+                           metrics_port=metrics_port)  # fmt: skip
     if workers > 1:
         engine.dispose()
         # one writer per process: groups twice as large and no two writer threads sharing
@@ -131,7 +199,7 @@ def hj212_cmd(
         _hj212_workers(s, dataclasses.replace(options, writers=writers or 1), workers)
         return
     factory = make_session_factory(engine)
-    policy = ValidationPolicy(local_tz=s.timezone)
+    policy = ValidationPolicy.of(s)
 
     async def serve() -> dict[str, object]:
         stop = asyncio.Event()
@@ -166,6 +234,76 @@ def _hj212_workers(s: Settings, options: ServeOptions, workers: int) -> None:
     snapshots = run_workers(target, host=options.host, port=options.port, workers=workers,
                             on_ready=_hj212_ready(options.host, workers))  # fmt: skip
     typer.echo(f"hj212 ingest stopped: {merge_counters(snapshots)}")
+
+
+@app.command("writer")
+def writer_cmd(
+    nats_urls: Annotated[
+        str | None,
+        typer.Option(
+            "--nats", help="NATS URLs nats://host:port[,…] (default: KILNWATCH_INGEST_LOG)."
+        ),
+    ] = None,
+    batch: Annotated[int, typer.Option(help="Messages per fetch and commit.", min=1)] = 200,
+    consumer: Annotated[str, typer.Option(help="Durable consumer the writers share.")] = "writers",
+    stream: Annotated[str, typer.Option(help="Stream of the ingest log.")] = "KILNWATCH_READINGS",
+    subject: Annotated[str, typer.Option(help="Subject prefix (<subject>.>).")] = (
+        "kilnwatch.readings"
+    ),
+    ack_wait_s: Annotated[
+        float, typer.Option(help="Seconds after which unacknowledged messages come again.", min=0.5)
+    ] = 30.0,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="Replicas when this writer creates the stream (default: 3 in a cluster, else 1).",
+            min=1,
+        ),
+    ] = None,
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Store readings from the ingest log: fetch, validate and store in one transaction,
+    commit, then acknowledge (stateless: run as many as needed, on any host)."""
+    from kilnwatch.ingest.log.stream import LogOptions, parse_servers
+    from kilnwatch.ingest.log.writer import LogWriter, WriterOptions
+
+    s = settings()
+    urls = nats_urls or s.ingest_log
+    if not urls:
+        raise typer.BadParameter("give --nats nats://host:port[,…]", param_hint="--nats")
+    try:
+        servers = parse_servers(urls)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--nats") from None
+    log_options = LogOptions(servers=servers, stream=stream, subject=subject, consumer=consumer,
+                             ack_wait_s=ack_wait_s, replicas=replicas)  # fmt: skip
+    engine = make_engine(s)
+    upgrade(engine)
+    writer = LogWriter(make_session_factory(engine), log_options, WriterOptions(batch=batch),
+                       ValidationPolicy.of(s),
+                       name=f"kilnwatch-writer-{socket.gethostname()}")  # fmt: skip
+    endpoint = _metrics(metrics_port, lambda: writer.connected)
+
+    async def main() -> object:
+        stop = asyncio.Event()
+        ready = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        task = asyncio.create_task(writer.run(stop, ready))
+        await asyncio.wait([task, asyncio.create_task(ready.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if ready.is_set():
+            typer.echo(f"writer ready: consumer {consumer} of {stream} on {','.join(servers)}")
+        return await task
+
+    try:
+        stats = asyncio.run(main())
+    finally:
+        engine.dispose()
+        if endpoint is not None:
+            endpoint.close()
+    typer.echo(f"writer stopped: {stats}")
 
 
 __all__ = ["app"]

@@ -124,6 +124,19 @@ def rectify_metering_cmd(
     )
 
 
+@app.command("send-mail")
+def send_mail_cmd() -> None:
+    """Send the queued e-mail: notices to users who asked for them by e-mail and complaint
+    replies to complainants who left an e-mail address (SMTP: KILNWATCH_SMTP_*). A refused
+    message stays queued with its error for the next run."""
+    from kilnwatch.supervise.mailer import send_pending
+
+    s = settings()
+    with command_session(s) as session:
+        report = send_pending(session, s)
+    console.print(f"{report.sent} sent, {report.failed} refused (kept for the next run)")
+
+
 @app.command("set-department")
 def set_department_cmd(username: str, department: str) -> None:
     """Record the department a user works for (reference/supervise/departments.csv)."""

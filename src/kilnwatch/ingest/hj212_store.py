@@ -57,10 +57,12 @@ from kilnwatch.ingest.hj212 import (
 )
 from kilnwatch.ingest.hj212.records import DecodedReading
 from kilnwatch.ingest.hj212.server import CommitDone
+from kilnwatch.ingest.log.publisher import open_publisher
 from kilnwatch.ingest.meters import MeterCache
-from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, ingest_frame
+from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, Outlet, count_stored, ingest_frame
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_readings
+from kilnwatch.metrics import BATCH_COMMIT_SECONDS, READINGS_RECEIVED, serve_metrics
 
 logger = logging.getLogger("kilnwatch.ingest.hj212")
 _T = TypeVar("_T")
@@ -270,6 +272,9 @@ class DbFrameSink:
     writers : int, optional
         Groups in flight at once (threads, each with its own session). Default: 2 on
         PostgreSQL, 1 on SQLite. Meter locks keep concurrent groups exactly-once.
+    outlet : Outlet, optional
+        Hand each group to the ingest log (its publisher) instead of storing it: the
+        replies follow JetStream's acknowledgement, and the log's writers store the group.
     """
 
     def __init__(
@@ -281,8 +286,10 @@ class DbFrameSink:
         max_batch_frames: int = 500,
         max_delay_ms: int = 10,
         writers: int | None = None,
+        outlet: Outlet | None = None,
     ) -> None:
         self.factory = factory
+        self.outlet = outlet
         self.directory = directory
         self.policy = policy
         self.max_batch_frames = max_batch_frames
@@ -307,6 +314,7 @@ class DbFrameSink:
         del received_at
         gateway = self.directory.gateway(device.mn)
         rows = packet_rows(device, packet)
+        READINGS_RECEIVED.labels("hj212").inc(len(rows))
         delivery = Delivery("hj212", f"{device.mn}:{packet.qn or ''}", rows, gateway)
         self._queue.append((delivery, done))
         self._ensure_task()
@@ -384,16 +392,22 @@ class DbFrameSink:
         return cache
 
     def _store(self, deliveries: list[Delivery]) -> None:
-        """One transaction and one ``ingest_batches`` row for the whole group."""
+        """One transaction and one ``ingest_batches`` row for the whole group (or, with an
+        outlet, the group handed to the ingest log)."""
         key = f"hj212 group: {len(deliveries)} frames from {deliveries[0].source_ref}"
+        if self.outlet is not None:
+            self.outlet([dataclasses.replace(d, batch_key=key) for d in deliveries], [])
+            return
         rows = [r for d in deliveries for r in d.rows]
         raw = raw_frame_from_readings([d.rows for d in deliveries])
         metas = [DeliveryMeta(d.source, d.source_ref, len(d.rows), d.gateway, key)
                  for d in deliveries]  # fmt: skip
-        with self.factory() as session:
-            ingest_frame(session, metas, raw, rows.__getitem__, policy=self.policy,
-                         cache=self._meter_cache())  # fmt: skip
+        with BATCH_COMMIT_SECONDS.time(), self.factory() as session:
+            results = ingest_frame(session, metas, raw, rows.__getitem__, policy=self.policy,
+                                   cache=self._meter_cache())  # fmt: skip
             session.commit()
+        for r in results:
+            count_stored("hj212", r)
 
     async def close(self) -> None:
         """Stop the flusher after the queue is written and every group committed."""
@@ -418,6 +432,10 @@ class ServeOptions:
     max_delay_ms: int = 10
     writers: int | None = None
     reuse_port: bool = False
+    log: str = ""
+    """NATS URLs of the ingest log (``--log``); empty: store directly."""
+    metrics_port: int | None = None
+    """Port of ``/metrics`` and ``/healthz`` (None: none)."""
 
 
 GC_GEN0_THRESHOLD = 50_000
@@ -463,16 +481,28 @@ async def serve_store(
     """
     directory = DbDeviceDirectory(factory, secrets)
     directory.reload()
+    publisher = (await asyncio.to_thread(open_publisher, options.log, "kilnwatch-hj212")
+                 if options.log else None)  # fmt: skip
     sink = DbFrameSink(factory, directory, policy, max_batch_frames=options.batch_frames,
-                       max_delay_ms=options.max_delay_ms, writers=options.writers)  # fmt: skip
+                       max_delay_ms=options.max_delay_ms, writers=options.writers,
+                       outlet=publisher.publish if publisher is not None else None)  # fmt: skip
     server = StoreBackedServer(directory, sink, host=options.host, port=options.port,
                                reuse_port=options.reuse_port)  # fmt: skip
     await server.start()
+
+    def health() -> bool:
+        return publisher is None or publisher.connected
+
+    endpoint = serve_metrics(options.metrics_port, health)
     on_ready(server.port)
     await stop.wait()
     await server.close()
     await sink.close()
     directory.secrets.close()
+    if publisher is not None:
+        await asyncio.to_thread(publisher.close)
+    if endpoint is not None:
+        endpoint.close()
     return server.stats.snapshot()
 
 
@@ -484,8 +514,9 @@ def run_store_worker(
     from kilnwatch.store.engine import make_engine, make_session_factory
 
     engine = make_engine(settings)
-    mine = dataclasses.replace(options, port=port, reuse_port=True)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    metrics = None if options.metrics_port is None else options.metrics_port + index
+    mine = dataclasses.replace(options, port=port, reuse_port=True, metrics_port=metrics)
+    policy = ValidationPolicy.of(settings)
     tune_gc_for_receiver()
 
     async def main() -> dict[str, object]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -30,6 +30,7 @@ from kilnwatch.ingest.vectorised import (
     raw_frame_from_readings,
     validate_frame,
 )
+from kilnwatch.metrics import READINGS_DUPLICATE, READINGS_REJECTED, READINGS_STORED
 from kilnwatch.store.locks import lock_meters
 from kilnwatch.store.models import SOURCE_CODES, IngestBatch
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
@@ -51,6 +52,25 @@ class Delivery:
     rows: Sequence[RawReading]
     gateway: GatewayInfo | None = None
     batch_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RejectedDelivery:
+    """A whole delivery refused before its rows could be read (unknown gateway, bad JSON):
+    dead-lettered by :func:`reject_delivery` (directly, or by a log writer)."""
+
+    source: str
+    source_ref: str
+    code: str
+    message: str
+    payload: str
+    gateway: GatewayInfo | None = None
+
+
+Outlet = Callable[[Sequence[Delivery], Sequence[RejectedDelivery]], object]
+"""Where a front end sends what it received instead of storing it itself: the ingest log's
+publisher (:meth:`kilnwatch.ingest.log.publisher.LogPublisher.publish`), which returns once
+the deliveries are durable and raises otherwise."""
 
 
 @dataclass
@@ -94,6 +114,13 @@ class ReadingCounts:
         self.rejected += len(result.rejected)
         for code, n in result.reasons().items():
             self.reasons[code] = self.reasons.get(code, 0) + n
+
+
+def count_stored(source: str, result: IngestResult) -> None:
+    """Add a committed delivery's outcome to the process's Prometheus counters."""
+    READINGS_STORED.labels(source).inc(result.accepted)
+    READINGS_DUPLICATE.labels(source).inc(result.duplicates)
+    READINGS_REJECTED.labels(source).inc(len(result.rejected))
 
 
 @dataclass(frozen=True)
@@ -286,14 +313,27 @@ def reject_delivery(
     now: datetime | None = None,
 ) -> None:
     """Dead-letter a whole delivery that could not be read (bad JSON, unknown gateway…)."""
-    row = DeadLetterRow(
-        source=SOURCE_CODES[source],
-        source_ref=source_ref,
-        reason=code,
-        message=message,
-        payload=payload,
-        received_at=now or datetime.now(UTC),
-        gateway_id=gateway.id if gateway is not None else None,
-        enterprise_id=gateway.enterprise_id if gateway is not None else None,
-    )
-    add_dead_letters(session, [row])
+    reject_deliveries(session, [RejectedDelivery(source, source_ref, code, message, payload,
+                                                 gateway)], now=now)  # fmt: skip
+
+
+def reject_deliveries(
+    session: Session, rejected: Sequence[RejectedDelivery], *, now: datetime | None = None
+) -> None:
+    """Dead-letter whole deliveries (:class:`RejectedDelivery`) in the session's transaction."""
+    at = now or datetime.now(UTC)
+    rows = [
+        DeadLetterRow(
+            source=SOURCE_CODES[r.source],
+            source_ref=r.source_ref,
+            reason=r.code,
+            message=r.message,
+            payload=r.payload,
+            received_at=at,
+            gateway_id=r.gateway.id if r.gateway is not None else None,
+            enterprise_id=r.gateway.enterprise_id if r.gateway is not None else None,
+        )
+        for r in rejected
+    ]
+    if rows:
+        add_dead_letters(session, rows)

@@ -8,6 +8,7 @@ Each check refuses a value with a stable dotted reason code (see docs/ingestion.
 ``ingest.not_authorised``      the gateway may not write that meter
 ``ingest.bad_timestamp``       the timestamp is missing, unparseable or naive
 ``ingest.future_timestamp``    later than now plus the tolerance
+``ingest.stale_timestamp``     from a gateway or device, older than its maximum age
 ``ingest.before_commissioning`` earlier than the production unit's commissioning date
 ``ingest.bad_value``           the value is not a finite number
 ``ingest.unit_mismatch``       the unit cannot be converted to the meter's unit
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from kilnwatch.config import Settings
 from kilnwatch.domain.units import convert
 from kilnwatch.errors import UnitError
 from kilnwatch.reference.ingest_limits import IngestLimits, load_ingest_limits
@@ -108,13 +110,24 @@ class ValidationPolicy:
         no default: the caller always passes it).
     future_tolerance_s : float
         How far a timestamp may lie ahead of the receiving clock (clock skew of loggers) [s].
+    device_max_age_s : float or None
+        How old a reading delivered by a gateway or device may be (a logger whose clock was
+        reset); None: no limit. Operator file imports (no gateway) are never limited [s].
     limits : IngestLimits
         Range and rate-of-change limits per carrier.
     """
 
     local_tz: str
     future_tolerance_s: float = 300.0
+    device_max_age_s: float | None = None
     limits: IngestLimits = field(default_factory=load_ingest_limits)
+
+    @classmethod
+    def of(cls, settings: Settings) -> ValidationPolicy:
+        """The policy of the device paths (HTTP, MQTT, HJ 212) from the settings."""
+        return cls(local_tz=settings.timezone,
+                   future_tolerance_s=settings.ingest_future_tolerance_s,
+                   device_max_age_s=settings.ingest_device_max_age_s)  # fmt: skip
 
     @property
     def tz(self) -> tzinfo:
@@ -177,11 +190,22 @@ def check_authorised(meter: IngestMeter, gateway: GatewayInfo | None) -> None:
     raise _Refused("ingest.not_authorised", message, "meter_code")
 
 
-def check_time(ts: datetime, meter: IngestMeter, now: datetime, policy: ValidationPolicy) -> None:
-    """Not in the future beyond the tolerance; not before the unit's commissioning day."""
+def check_time(
+    ts: datetime,
+    meter: IngestMeter,
+    now: datetime,
+    policy: ValidationPolicy,
+    from_device: bool = False,
+) -> None:
+    """Not in the future beyond the tolerance; from a device, not older than its maximum age;
+    not before the unit's commissioning day."""
     if ts > now + timedelta(seconds=policy.future_tolerance_s):
         message = f"{ts.isoformat()} is in the future (now {now.isoformat()})"
         raise _Refused("ingest.future_timestamp", message, "ts")
+    age = policy.device_max_age_s
+    if from_device and age is not None and ts < now - timedelta(seconds=age):
+        message = f"{ts.isoformat()} is older than {age:g} s (now {now.isoformat()})"
+        raise _Refused("ingest.stale_timestamp", message, "ts")
     if meter.commissioned_on is not None:
         start = datetime.combine(meter.commissioned_on, time(), tzinfo=policy.tz)
         if ts < start:
@@ -219,7 +243,7 @@ def validate_reading(
             )
         check_authorised(meter, gateway)
         ts = parse_timestamp(raw.ts)
-        check_time(ts, meter, now, policy)
+        check_time(ts, meter, now, policy, from_device=gateway is not None)
         value = to_meter_unit(parse_value(raw.value), raw.unit, meter)
         check_range(value, meter, policy)
         flag = (raw.flag or "").strip() or None

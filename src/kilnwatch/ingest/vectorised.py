@@ -173,6 +173,8 @@ def _checked(frame: pl.DataFrame, now: datetime, policy: ValidationPolicy) -> pl
     converted = pl.col("v") * pl.col("f_from") / pl.col("f_to")  # as domain.units.convert
     value = pl.when(same_unit).then(pl.col("v")).otherwise(converted)
     latest = now + timedelta(seconds=policy.future_tolerance_s)
+    age = policy.device_max_age_s
+    oldest = now - timedelta(seconds=age) if age is not None else None
     flag = pl.col("flag")
     checks = [
         pl.col("meter_id").is_not_null(),
@@ -181,6 +183,7 @@ def _checked(frame: pl.DataFrame, now: datetime, policy: ValidationPolicy) -> pl
         | (pl.col("m_enterprise") == pl.col("g_enterprise")).fill_null(False),
         pl.col("ts").is_not_null(),
         pl.col("ts") <= latest,
+        pl.lit(True) if oldest is None else pl.col("g_id").is_null() | (pl.col("ts") >= oldest),
         pl.col("m_start").is_null() | (pl.col("ts") >= pl.col("m_start")),
         pl.col("v").is_not_null() & pl.col("v").is_finite(),
         same_unit | pl.col("f_from").is_not_null(),

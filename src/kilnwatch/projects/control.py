@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from kilnwatch.domain.periods import Period, parse_period
@@ -25,6 +26,7 @@ from kilnwatch.store.models import Enterprise, ProductionCap, ResidentLog, Resid
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise, region_in_scope
 
 CAPPED = ("output_t", "energy_tce", "coal_t")
+M = TypeVar("M", ProductionCap, ResidentSupervisor)
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,25 @@ class CapUse:
         return [k for k in CAPPED if (f := self.used_fraction(k)) is not None and f > 1.0]
 
 
+def _visible(model: type[M], principal: Principal, city: str | None) -> Select[M]:
+    """Rows of ``model`` of the enterprises the principal may see (in ``city`` if given), each
+    with its enterprise loaded."""
+    stmt = (
+        select(model)
+        .join(Enterprise, Enterprise.id == model.enterprise_id)
+        .where(owned_by_visible_enterprise(model.enterprise_id, principal))
+        .options(selectinload(model.enterprise))
+    )
+    return stmt.where(Enterprise.region_code.startswith(city[:4])) if city else stmt
+
+
 def caps_in(
     session: Session, principal: Principal, period: Period, *, city: str | None = None
 ) -> list[ProductionCap]:
     """Caps whose period overlaps ``period``, for enterprises the principal may see."""
-    stmt = (
-        select(ProductionCap)
-        .join(Enterprise, Enterprise.id == ProductionCap.enterprise_id)
-        .where(owned_by_visible_enterprise(ProductionCap.enterprise_id, principal))
-        .options(selectinload(ProductionCap.enterprise))
-        .order_by(Enterprise.region_code, Enterprise.uscc, ProductionCap.period)
+    stmt = _visible(ProductionCap, principal, city).order_by(
+        Enterprise.region_code, Enterprise.uscc, ProductionCap.period
     )
-    if city:
-        stmt = stmt.where(Enterprise.region_code.startswith(city[:4]))
     out = []
     for cap in session.scalars(stmt):
         cp = parse_period(cap.period, period.zone, field="period")
@@ -145,16 +153,8 @@ def supervisors(
     session: Session, principal: Principal, *, city: str | None = None, on: date | None = None
 ) -> list[ResidentSupervisor]:
     """Resident supervisors of enterprises the principal may see (active on ``on`` if given)."""
-    stmt = (
-        select(ResidentSupervisor)
-        .join(Enterprise, Enterprise.id == ResidentSupervisor.enterprise_id)
-        .where(owned_by_visible_enterprise(ResidentSupervisor.enterprise_id, principal))
-        .options(selectinload(ResidentSupervisor.enterprise))
-        .order_by(Enterprise.region_code, ResidentSupervisor.id)
-    )
-    if city:
-        stmt = stmt.where(Enterprise.region_code.startswith(city[:4]))
-    found = list(session.scalars(stmt))
+    stmt = _visible(ResidentSupervisor, principal, city)
+    found = list(session.scalars(stmt.order_by(Enterprise.region_code, ResidentSupervisor.id)))
     if on is not None:
         found = [
             s for s in found if s.assigned_on <= on and (s.ended_on is None or s.ended_on >= on)

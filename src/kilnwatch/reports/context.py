@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from kilnwatch.identity import Principal
+from kilnwatch.reports.document import Fact, Label, ReportDocument, Section
 from kilnwatch.reports.scope import ReportScope
 from kilnwatch.reports.services import ReportPeriod
 
@@ -26,3 +27,19 @@ class ReportContext:
     @property
     def principal(self) -> Principal:
         return self.scope.principal
+
+    def document(
+        self,
+        name: str,
+        title: Label,
+        sections: tuple[Section, ...],
+        *,
+        facts: tuple[Fact, ...] = (),
+        notes: tuple[Label, ...] = (),
+        sources: tuple[Label, ...] = (),
+    ) -> ReportDocument:
+        """Report ``name`` of this context: its scope, period, clock and time zone."""
+        return ReportDocument(
+            name, title, self.scope.name, self.period.label, self.generated_at, self.timezone,
+            sections, facts=facts, notes=notes, sources=sources,
+        )  # fmt: skip

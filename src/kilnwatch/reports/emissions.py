@@ -207,13 +207,9 @@ def emissions_report(ctx: ReportContext) -> ReportDocument:
             digits=0,
         ),
     )
-    return ReportDocument(
-        name="emissions",
-        title=Text("污染物排放与用水", "Pollutant emissions and water"),
-        scope=ctx.scope.name,
-        period=ctx.period.label,
-        generated_at=ctx.generated_at,
-        timezone=ctx.timezone,
+    return ctx.document(
+        "emissions",
+        Text("污染物排放与用水", "Pollutant emissions and water"),
         facts=facts,
         sections=(
             Section(

@@ -7,13 +7,11 @@ names); STARTTLS and login when configured. Any refusal or connection error is r
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 
 from kilnwatch.config import Settings
 from kilnwatch.errors import KilnwatchError
+from kilnwatch.mail import MailError, deliver, new_message
 
 
 class DeliveryError(KilnwatchError):
@@ -29,13 +27,7 @@ def report_message(
     filename: str,
     media_type: str,
 ) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = settings.smtp_from
-    msg["To"] = recipient
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = make_msgid(domain="kilnwatch")
-    msg.set_content(body)
+    msg = new_message(settings, recipient, subject, body)
     maintype, _, subtype = media_type.split(";")[0].partition("/")
     msg.add_attachment(attachment, maintype=maintype, subtype=subtype, filename=filename)
     return msg
@@ -44,16 +36,9 @@ def report_message(
 def send_message(settings: Settings, msg: EmailMessage) -> None:
     """Send ``msg`` through the configured SMTP server; refusals raise :class:`DeliveryError`."""
     try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s
-        ) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password)
-            smtp.send_message(msg)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        deliver(settings, msg)
+    except MailError as exc:
+        raise DeliveryError(exc.message) from exc
 
 
 __all__ = ["DeliveryError", "report_message", "send_message"]

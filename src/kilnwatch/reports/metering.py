@@ -156,13 +156,9 @@ def metering_report(ctx: ReportContext) -> ReportDocument:
         Section("operation", Text("运行", "Operation"), (_operation_table(ctx, censuses, day),)),
         Section("rollout", Text("推进", "Roll-out"), (_rollout_table(ctx, censuses, day),)),
     )  # fmt: skip
-    return ReportDocument(
+    return ctx.document(
         "metering",
         TITLE,
-        ctx.scope.name,
-        ctx.period.label,
-        ctx.generated_at,
-        ctx.timezone,
         sections,
         notes=(Text(f"普查日期 {day.isoformat()}", f"census day {day.isoformat()}"),),
         sources=(Text("GB 17167-2006 用能单位能源计量器具配备和管理通则",

@@ -402,14 +402,10 @@ def monthly_report(ctx: ReportContext) -> ReportDocument:
         Section("findings", Text("核查发现", "Verification findings"), (_findings_table(ctx),))
     )
     share, intensity = targets[SHARE_TARGET], targets[INTENSITY_TARGET]
-    return ReportDocument(
-        name="monthly",
-        title=Text("两高行业能耗与碳排放月度统计分析", "Monthly statistical analysis"),
-        scope=ctx.scope.name,
-        period=ctx.period.label,
-        generated_at=ctx.generated_at,
-        timezone=ctx.timezone,
-        sections=tuple(sections),
+    return ctx.document(
+        "monthly",
+        Text("两高行业能耗与碳排放月度统计分析", "Monthly statistical analysis"),
+        tuple(sections),
         notes=(
             Text(
                 f"上年同期为 {periods.last.label}，基期为 {periods.base.label}。"

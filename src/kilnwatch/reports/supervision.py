@@ -194,9 +194,8 @@ def supervision_report(ctx: ReportContext) -> ReportDocument:
                 (_penalty_table(ctx, items), _quota_table(ctx))),
         Section("rounds", Text("联合检查", "Joint inspections"), (_rounds_table(ctx),)),
     )  # fmt: skip
-    return ReportDocument(
-        "supervision", TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at, ctx.timezone,
-        sections,
+    return ctx.document(
+        "supervision", TITLE, sections,
         notes=(Text("逾期：期末仍未在期限内完成应办事项", "overdue: past the deadline at the "
                     "period's end in a state where the deadline runs"),),
         sources=(Text("山东省两高行业联合检查与督查整改（issue 15）",
@@ -291,9 +290,8 @@ def inspections_report(ctx: ReportContext) -> ReportDocument:
         Section("visits", Text("检查企业", "Visits"), (_visits_table(ctx, rounds),)),
         Section("deviations", Text("不符项", "Deviations"), (_deviations_table(ctx, rounds),)),
     )
-    return ReportDocument(
-        "inspections", INSPECTIONS_TITLE, ctx.scope.name, ctx.period.label, ctx.generated_at,
-        ctx.timezone, sections,
+    return ctx.document(
+        "inspections", INSPECTIONS_TITLE, sections,
         notes=(Text("偏差：(现场核实 − 平台数据) / 平台数据", "deviation: (checked − platform) / "
                     "platform"),),
         sources=(Text("山东省两高行业“四进”联合检查（issue 15）",

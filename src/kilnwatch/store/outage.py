@@ -9,6 +9,8 @@ is stored.
 
 from __future__ import annotations
 
+import sqlite3
+
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
@@ -17,14 +19,16 @@ _SQLITE_AWAY = ("database is locked", "unable to open database file")
 
 
 def outage_code(exc: BaseException) -> str | None:
-    """``store.disk_full``, ``store.unavailable`` or None (not an outage: a bug or bad input)."""
-    if not isinstance(exc, DBAPIError):
+    """``store.disk_full``, ``store.unavailable`` or None (not an outage: a bug or bad input).
+    ``exc`` is SQLAlchemy's wrapper or the driver's own error (bulk paths use raw cursors)."""
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, sqlite3.OperationalError | psycopg.Error):
         return None
-    orig = exc.orig
     text = str(orig).lower()
     if any(s in text for s in _SQLITE_FULL) or "no space left on device" in text:
         return "store.disk_full"
-    if exc.connection_invalidated or any(s in text for s in _SQLITE_AWAY):
+    if invalidated or any(s in text for s in _SQLITE_AWAY):
         return "store.unavailable"
     if isinstance(orig, psycopg.OperationalError):
         return "store.unavailable"  # connection refused or lost, server shutting down

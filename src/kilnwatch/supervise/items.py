@@ -36,6 +36,7 @@ from kilnwatch.supervise.access import (
     sees,
 )
 from kilnwatch.supervise.catalogue import check_department, check_source, lead_department
+from kilnwatch.supervise.mailer import queue_reply
 from kilnwatch.supervise.workflows import (
     INITIAL,
     KINDS,
@@ -305,6 +306,8 @@ def transition(
     if rule.actor == "regulator" and item.enterprise_id is not None and item.kind != "complaint":
         recipients += notices.enterprise_users(session, item.enterprise_id)
     notices.notify(session, recipients, item, action, skip=principal.subject)
+    if item.kind == "complaint" and "response" in rule.needs:
+        queue_reply(session, item)  # the reply goes back to the complainant (e-mail contact)
     return item
 
 

@@ -12,6 +12,7 @@ from kilnwatch.errors import InputError
 from kilnwatch.identity import Role
 from kilnwatch.store.models import NoticePreference, SupervisionItem, SupervisionNotice, User
 from kilnwatch.store.models.base import utcnow
+from kilnwatch.supervise.mailer import queue_notices
 
 EVENTS = (
     "assigned", "opened", "comment", "overdue", "escalated", "de_escalated",
@@ -53,6 +54,7 @@ def notify(
             for u in wanted if u not in off]  # fmt: skip
     session.add_all(rows)
     session.flush()
+    queue_notices(session, [r.username for r in rows], item, event)
     return len(rows)
 
 

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.units import unit_accounts
 from kilnwatch.domain.periods import Period
+from kilnwatch.emissions.service import emissions_scope
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
+from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import (
     Enterprise,
     InspectionCheck,
@@ -253,7 +255,8 @@ def write_plan(rows: list[dict[str, Any]], out: Path) -> None:
 def platform_figures(session: Session, enterprise_id: int, period: Period) -> dict[str, float]:
     """The platform's own figures of an enterprise for the checklist (``platform_figure`` column
     of ``inspection_items.csv``): metered energy, CO2, coal, electricity, water, output
-    (accounting over the rollups) and invoiced sales (VAT invoices)."""
+    (accounting over the rollups), invoiced sales (VAT invoices) and the SO2, NOx and
+    particulate matter emitted (HJ 75-2017 accounts of its stacks, when it has any)."""
     me = Principal("supervise", Role.ENTERPRISE, enterprise_id=enterprise_id)
     figures: dict[str, float] = defaultdict(float)
     for acc in unit_accounts(session, me, period):
@@ -271,6 +274,9 @@ def platform_figures(session: Session, enterprise_id: int, period: Period) -> di
         TaxInvoice.issued_on >= period.first, TaxInvoice.issued_on < period.stop))  # fmt: skip
     if sales is not None:
         figures["revenue_cny"] = float(sales)
+    accounts = emissions_scope(session, me, period).accounts
+    if accounts:
+        figures["pollutants_kg"] = sum(a.amount_kg(p) for a in accounts for p in POLLUTANTS)
     return dict(figures)
 
 

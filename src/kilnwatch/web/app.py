@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from kilnwatch import __version__
 from kilnwatch.config import Settings
+from kilnwatch.ingest.log.publisher import open_publisher
+from kilnwatch.metrics import metrics_text
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.web import fmt
 from kilnwatch.web.api import (
@@ -123,6 +128,43 @@ def install_docs(app: FastAPI) -> None:
         )
 
 
+@asynccontextmanager
+async def _ingest_log(app: FastAPI) -> AsyncIterator[None]:
+    """The ingest log's connection (when ``Settings.ingest_log`` is set) for the app's life."""
+    urls = app.state.settings.ingest_log
+    publisher = await asyncio.to_thread(open_publisher, urls, "kilnwatch-web") if urls else None
+    app.state.ingest_log = publisher
+    try:
+        yield
+    finally:
+        if publisher is not None:
+            await asyncio.to_thread(publisher.close)
+
+
+def install_health(app: FastAPI) -> None:
+    """``/healthz`` (the database answers; the ingest log is connected when configured) and
+    ``/metrics`` (Prometheus text format, this process's counters)."""
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            database = "ok"
+        except SQLAlchemyError:
+            database = "unavailable"
+        publisher = getattr(request.app.state, "ingest_log", None)
+        log = "off" if publisher is None else "ok" if publisher.connected else "unavailable"
+        ok = database == "ok" and log != "unavailable"
+        body = {"status": "ok" if ok else "unavailable", "database": database, "ingest_log": log}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        body, content_type = metrics_text()
+        return Response(body, media_type=content_type)
+
+
 def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastAPI:
     """Build the app for ``settings`` (read from the environment when not given); with
     ``prewarm`` (``kilnwatch serve``), the region pages' figures of the newest month are
@@ -138,7 +180,8 @@ def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastA
             warmer = Prewarmer(app.state.session_factory, app.state.figure_cache,
                                settings.timezone)  # fmt: skip
             warmer.start()
-        yield
+        async with _ingest_log(app):
+            yield
         if warmer is not None:
             warmer.stop()
 
@@ -164,11 +207,7 @@ def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastA
     install_docs(app)
     app.include_router(api_router())
     install_pages(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    install_health(app)
     return app
 
 

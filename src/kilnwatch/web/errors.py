@@ -8,7 +8,9 @@ signed-in user redirects to the sign-in page instead of answering 401.
 from __future__ import annotations
 
 import logging
+import sqlite3
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -142,5 +144,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
-    app.add_exception_handler(OperationalError, _store_error)
+    for driver_error in (OperationalError, sqlite3.OperationalError, psycopg.OperationalError):
+        app.add_exception_handler(driver_error, _store_error)  # bulk paths use raw cursors
     app.add_exception_handler(Exception, _unexpected_error)

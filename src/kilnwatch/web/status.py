@@ -10,6 +10,7 @@ from kilnwatch.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    UnavailableError,
 )
 
 STATUS: list[tuple[type[KilnwatchError], int]] = [
@@ -18,4 +19,5 @@ STATUS: list[tuple[type[KilnwatchError], int]] = [
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (InputError, 422),
+    (UnavailableError, 503),
 ]

@@ -19,6 +19,9 @@ the same for itself (unsubscribe, drain, end the session), so nothing is left qu
 A peer that was only stuck and comes back later commits at most what the taker already
 stored: counted as duplicates, never stored twice.
 
+With an outlet (``--log``: the ingest log) the worker stores nothing itself: it publishes the
+batch to JetStream and acknowledges once JetStream holds it; the log's writers store it.
+
 A database that goes away (restart, fail-over) makes the batch's commit fail: the batch is
 kept, retried every ``RETRY_DELAY_S`` and acknowledged only once committed. The broker going
 away (restart) makes paho reconnect (``reconnect_max_s``); acknowledgements of messages received
@@ -53,8 +56,17 @@ from kilnwatch.ingest.mqtt.parse import (
     shared_filter,
 )
 from kilnwatch.ingest.payloads import parse_json_readings
-from kilnwatch.ingest.pipeline import Delivery, ReadingCounts, ingest_deliveries, reject_delivery
+from kilnwatch.ingest.pipeline import (
+    Delivery,
+    Outlet,
+    ReadingCounts,
+    RejectedDelivery,
+    count_stored,
+    ingest_deliveries,
+    reject_deliveries,
+)
 from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
+from kilnwatch.metrics import BATCH_COMMIT_SECONDS, COMMIT_FAILURES, READINGS_RECEIVED
 
 logger = logging.getLogger("kilnwatch.ingest.mqtt")
 
@@ -126,8 +138,10 @@ class MqttIngestWorker:
         options: MqttOptions,
         policy: ValidationPolicy,
         on_ready: Callable[[], None] | None = None,
+        outlet: Outlet | None = None,
     ) -> None:
         self.factory = factory
+        self.outlet = outlet
         self.options = options
         self.policy = policy
         self.stats = WorkerStats()
@@ -259,6 +273,7 @@ class MqttIngestWorker:
                 return True
             except Exception:
                 self.stats.commit_failures += 1
+                COMMIT_FAILURES.inc()
                 logger.exception("mqtt batch of %d messages failed", len(messages))
                 if stop.wait(RETRY_DELAY_S):
                     return False
@@ -359,40 +374,51 @@ class MqttIngestWorker:
             client.disconnect()
 
     def process(self, messages: list[mqtt.MQTTMessage]) -> None:
-        """Validate and store the messages in one transaction and commit (no ack here)."""
+        """Validate and store the messages in one transaction and commit, or with an outlet
+        (the ingest log) hand them over and return once it holds them (no ack here)."""
         now = datetime.now(UTC)
-        with self.factory() as session:
-            deliveries = [d for m in messages if (d := self._delivery(session, m, now))]
-            results = ingest_deliveries(session, deliveries, policy=self.policy, now=now)
-            session.commit()
+        deliveries: list[Delivery] = []
+        rejected: list[RejectedDelivery] = []
+        for m in messages:
+            item = self._delivery(m)
+            if isinstance(item, Delivery):
+                deliveries.append(item)
+                READINGS_RECEIVED.labels("mqtt").inc(len(item.rows))
+            else:
+                rejected.append(item)
+        if self.outlet is not None:
+            self.outlet(deliveries, rejected)
+        else:
+            with BATCH_COMMIT_SECONDS.time(), self.factory() as session:
+                reject_deliveries(session, rejected, now=now)
+                results = ingest_deliveries(session, deliveries, policy=self.policy, now=now)
+                session.commit()
+            for r in results:
+                self.stats.readings.add(r)
+                count_stored("mqtt", r)
+        self.stats.messages_rejected += len(rejected)
         self.stats.messages += len(messages)
         self.stats.batches += 1
-        for r in results:
-            self.stats.readings.add(r)
 
-    def _delivery(
-        self, session: Session, message: mqtt.MQTTMessage, now: datetime
-    ) -> Delivery | None:
+    def _delivery(self, message: mqtt.MQTTMessage) -> Delivery | RejectedDelivery:
         topic = message.topic
         code = gateway_of(topic, self.options.prefix)
         entry = self.gateways.lookup(code) if code is not None else None
         gateway = entry.gateway if entry is not None else None
-        payload = message.payload[:PAYLOAD_LOG_BYTES].decode("utf-8", "replace")
         if gateway is None:
             reason = f"no active mqtt gateway for topic {topic!r}"
-            self._reject(session, topic, "ingest.unknown_gateway", reason, payload, None, now)
-            return None
+            return self._reject(topic, "ingest.unknown_gateway", reason, message, None)
         try:
             rows = parse_json_readings(bytes(message.payload))
         except InputError as exc:
-            self._reject(session, topic, exc.code, exc.message, payload, gateway, now)
-            return None
+            return self._reject(topic, exc.code, exc.message, message, gateway)
         return Delivery("mqtt", topic, rows, gateway)
 
-    def _reject(self, session: Session, topic: str, code: str, message: str, payload: str,
-                gateway: GatewayInfo | None, now: datetime) -> None:  # fmt: skip
-        self.stats.messages_rejected += 1
-        reject_delivery(session, "mqtt", topic, code, message, payload, gateway=gateway, now=now)
+    @staticmethod
+    def _reject(topic: str, code: str, reason: str, message: mqtt.MQTTMessage,
+                gateway: GatewayInfo | None) -> RejectedDelivery:  # fmt: skip
+        payload = message.payload[:PAYLOAD_LOG_BYTES].decode("utf-8", "replace")
+        return RejectedDelivery("mqtt", topic, code, reason, payload, gateway)
 
 
 def _loop_until(client: mqtt.Client, done: Callable[[], bool]) -> bool:

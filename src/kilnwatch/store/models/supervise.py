@@ -255,3 +255,37 @@ class InspectionCheck(Base):
     deviation_fraction: Mapped[float | None] = mapped_column(Float)
     ok: Mapped[bool] = mapped_column(default=True)
     note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class NoticeContact(Base):
+    """A user's e-mail address for supervision notices, and whether they want them by e-mail
+    as well as in the inbox."""
+
+    __tablename__ = "supervision_contacts"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    by_email: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxMail(Base):
+    """An e-mail to send (a notice to a user, a complaint's reply to the complainant): kept
+    until sent, with the attempts and the last error (``kilnwatch supervise send-mail``)."""
+
+    __tablename__ = "supervision_outbox"
+    __audited__ = False  # operational: delivery bookkeeping
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supervision_items.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    """``notice`` (to a user) or ``reply`` (a complaint's reply to the complainant)."""
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -12,14 +12,17 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel
 
-from kilnwatch.errors import AuthenticationError, InputError
+from kilnwatch.errors import AuthenticationError, InputError, UnavailableError
 from kilnwatch.ingest.gateways import SecretCheck, gateway_by_code
+from kilnwatch.ingest.log.publisher import PublishFailed
 from kilnwatch.ingest.payloads import parse_csv_readings, parse_json_readings
-from kilnwatch.ingest.pipeline import ingest_readings
+from kilnwatch.ingest.pipeline import Delivery, count_stored, ingest_readings
 from kilnwatch.ingest.validate import GatewayInfo, ValidationPolicy
+from kilnwatch.metrics import READINGS_RECEIVED
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.store.repos.dead_letters import DeadLetterFilter, list_dead_letters
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
@@ -95,19 +98,46 @@ async def request_body(request: Request) -> tuple[str, bytes]:
     return request.headers.get("content-type", "application/json"), body
 
 
-@router.post("/readings")
+class IngestQueued(BaseModel):
+    """The answer when the readings went to the ingest log (``Settings.ingest_log``): they
+    are stored by a writer; rejected rows appear in the dead letters."""
+
+    received: int
+    published: int
+    messages: int
+    duplicate_messages: int
+
+
+@router.post(
+    "/readings",
+    response_model=IngestResponse,
+    responses={202: {"model": IngestQueued, "description": "published to the ingest log"}},
+)
 def post_readings(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     gateway: Annotated[GatewayInfo, Depends(current_gateway)],
     payload: Annotated[tuple[str, bytes], Depends(request_body)],
-) -> IngestResponse:
-    """Store a batch of readings from the authenticated gateway."""
+) -> IngestResponse | JSONResponse:
+    """Store a batch of readings from the authenticated gateway (or, with the ingest log
+    configured, publish it for the writers and answer 202 once JetStream has it)."""
     content_type, body = payload
     csv_body = content_type.split(";")[0].strip().lower() in ("text/csv", "application/csv")
     rows = parse_csv_readings(body) if csv_body else parse_json_readings(body)
-    policy = ValidationPolicy(local_tz=settings.timezone)
+    READINGS_RECEIVED.labels("http").inc(len(rows))
+    publisher = getattr(request.app.state, "ingest_log", None)
+    if publisher is not None:
+        try:
+            done = publisher.publish([Delivery("http", gateway.code, rows, gateway)])
+        except PublishFailed as exc:
+            raise UnavailableError(f"ingest log: {exc}") from None
+        queued = IngestQueued(received=len(rows), published=done.readings, messages=done.messages,
+                              duplicate_messages=done.duplicate_messages)  # fmt: skip
+        return JSONResponse(queued.model_dump(), status_code=202)
+    policy = ValidationPolicy.of(settings)
     result = ingest_readings(session, rows, "http", gateway.code, gateway=gateway, policy=policy)
+    count_stored("http", result)
     return IngestResponse(
         batch_id=result.batch_id,
         received=result.received,

@@ -23,7 +23,7 @@ from kilnwatch.store.models import SupervisionEvidence, SupervisionItem
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.supervise import items as svc
-from kilnwatch.supervise import notices
+from kilnwatch.supervise import mailer, notices
 from kilnwatch.supervise.access import REGULATOR_ROLES, department_of
 from kilnwatch.supervise.complaints import Complaint, receive_complaint
 from kilnwatch.supervise.penalties import (
@@ -335,6 +335,26 @@ def put_preferences(
     session: SessionDep, principal: PrincipalDep, body: dict[str, bool]
 ) -> dict[str, bool]:
     return notices.set_preferences(session, principal.subject, body)
+
+
+class ContactIn(BaseModel):
+    """The caller's e-mail address for notices (empty: none) and whether to use it."""
+
+    email: Annotated[str, Field(max_length=254)] = ""
+    by_email: bool = True
+
+
+@router.get("/notice-contact")
+def get_contact(session: SessionDep, principal: PrincipalDep) -> ContactIn:
+    row = mailer.contact_of(session, principal.subject)
+    return ContactIn(email=row.email, by_email=row.by_email) if row else ContactIn(by_email=False)
+
+
+@router.put("/notice-contact")
+def put_contact(session: SessionDep, principal: PrincipalDep, body: ContactIn) -> ContactIn:
+    """Notices by e-mail as well as in the inbox (sent by ``kilnwatch supervise send-mail``)."""
+    row = mailer.set_contact(session, principal.subject, body.email, body.by_email)
+    return ContactIn(email=row.email, by_email=row.by_email)
 
 
 class SpecialIn(BaseModel):

@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.repos.figures import (
+    Coverage,
     MeterSeen,
     Where,
+    coverage,
     data_version,
     meters_last_seen,
     open_findings,
@@ -78,6 +80,16 @@ def shared_meters_seen(env: Cacher) -> list[MeterSeen]:
     return env.cached(("meters-seen",), lambda: meters_last_seen(env.db, ALL))
 
 
+def shared_coverage(env: Cacher, period: Period) -> dict[int, Coverage]:
+    """Every meter's days, readings and busiest day over ``period`` (daily rollups), by meter
+    (a page looks up the meters of its jurisdiction)."""
+
+    def compute() -> dict[int, Coverage]:
+        return {c.meter_id: c for c in coverage(env.db, ALL, period.start, period.end)}
+
+    return env.cached(("coverage", period.label), compute, period)
+
+
 @dataclass
 class _Direct:
     """:class:`Cacher` outside a request: one session, the data version read once."""
@@ -94,9 +106,10 @@ class _Direct:
 
 
 def warm(session: Session, cache: FigureCache, tz: str) -> tuple[int, ...]:
-    """Compute (or revalidate) what the region pages of the newest month need: its figures,
-    the same month a year before and in the base year, the trend, the unit accounts, open
-    findings and meters' last readings. Returns the data version it warmed."""
+    """Compute (or revalidate) what the region and quality pages of the newest month need:
+    its figures, the same month a year before and in the base year, the trend, the unit
+    accounts, the meters' coverage, open findings and meters' last readings. Returns the
+    data version it warmed."""
     from zoneinfo import ZoneInfo
 
     version = data_version(session)
@@ -105,6 +118,7 @@ def warm(session: Session, cache: FigureCache, tz: str) -> tuple[int, ...]:
     for p in (month, month.previous_year(), in_year(month, BASE_YEAR), trailing_year(month)):
         shared_figures(env, p)
     shared_accounts(env, month)
+    shared_coverage(env, month)
     shared_open_findings(env)
     shared_meters_seen(env)
     return version

@@ -20,14 +20,13 @@ from kilnwatch.store.models import Enterprise, Meter
 from kilnwatch.store.repos.figures import (
     Where,
     calibration_overdue,
-    coverage,
     dead_letter_counts,
     enterprises_in,
     forward_queues,
     gateways_in,
 )
 from kilnwatch.web.pages._period import picked_period
-from kilnwatch.web.pages.common_figures import shared_meters_seen
+from kilnwatch.web.pages.common_figures import shared_coverage, shared_meters_seen
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, page_router
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.labels import city_of, industry_name, region_name
@@ -87,7 +86,7 @@ def _quality(env: PageEnv, where: Where, period: Period) -> tuple[dict[str, Any]
     as_of = total_q.as_of or datetime.now(UTC)
     end = min(period.end, as_of + timedelta(microseconds=1))
     days = max((end - period.start).total_seconds() / 86400, 0.0)
-    covered = {c.meter_id: c for c in coverage(db, where, period.start, period.end)}
+    covered = shared_coverage(env, period)  # every meter's; looked up for those in scope
     meters = db.execute(
         select(Meter.id, Meter.code, Meter.enterprise_id).where(
             Meter.enterprise_id.in_(select(Enterprise.id).where(*where.enterprises()))

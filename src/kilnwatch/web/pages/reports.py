@@ -177,9 +177,12 @@ def _save(env: PageEnv, values: dict[str, str], schedule_id: int | None) -> Resp
             saved = scheduler.update_schedule(env.db, env.me, schedule_id, req)
     except (InputError, NotFoundError) as exc:
         env.db.rollback()
-        where = exc.location.field if isinstance(exc, InputError) else None
-        message = env.t("schedule.error", field=env.t(f"schedule.{where}") if where else "",
-                        message=exc.message)  # fmt: skip
+        if isinstance(exc, NotFoundError):  # outside the jurisdiction or not there: the same
+            message = env.t("schedule.not_found", message=exc.message)
+        else:
+            where = exc.location.field
+            message = env.t("schedule.error", field=env.t(f"schedule.{where}") if where else "",
+                            message=exc.message)  # fmt: skip
         return _form_page(env, values, schedule_id, message, status=422)
     return done(env, f"/reports?done={saved.id}#schedules")
 

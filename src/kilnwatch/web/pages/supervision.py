@@ -28,7 +28,7 @@ from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.registry import get_enterprise
 from kilnwatch.supervise import items as svc
-from kilnwatch.supervise import notices
+from kilnwatch.supervise import mailer, notices
 from kilnwatch.supervise.access import (
     REGULATOR_ROLES,
     acts_for_department,
@@ -343,7 +343,7 @@ def create_rectification(
 
 
 @router.get("/supervision/notices")
-def notices_page(env: SignedIn) -> Response:
+def notices_page(env: SignedIn, error: str | None = None) -> Response:
     me = env.me
     rows = notices.inbox(env.db, me.subject)
     table = Table("notices", [
@@ -353,11 +353,15 @@ def notices_page(env: SignedIn) -> Response:
     ], [{"at": n.at, "event": n.event, "item": f"#{n.item_id}",
          "href": f"/supervision/items/{n.item_id}", "read": "" if n.read_at is None else "✓"}
         for n in rows], empty="sv.no_notices")  # fmt: skip
+    contact = mailer.contact_of(env.db, me.subject)
     context = {"prefs": notices.preferences(env.db, me.subject), "done":
-               env.request.query_params.get("done"),
+               env.request.query_params.get("done"), "error": error,
+               "email": contact.email if contact else "",
+               "by_email": bool(contact and contact.by_email),
                "crumbs": [(env.t("nav.supervision"), "/supervision"),
                           (env.t("sv.notices"), None)]}  # fmt: skip
-    return env.render("supervision_notices.html", context, [table])
+    return env.render("supervision_notices.html", context, [table],
+                      status_code=422 if error else 200)  # fmt: skip
 
 
 @router.post("/supervision/notices")
@@ -369,6 +373,12 @@ async def notices_save(env: SignedIn) -> Response:
     else:
         chosen = {str(k)[4:] for k in form if str(k).startswith("pref")}
         notices.set_preferences(env.db, me.subject, {e: e in chosen for e in notices.EVENTS})
+        try:
+            mailer.set_contact(env.db, me.subject, str(form.get("email") or ""),
+                               bool(form.get("by_email")))  # fmt: skip
+        except InputError as exc:
+            env.db.rollback()
+            return notices_page(env, error=exc.reason)
     return done(env, "/supervision/notices?done=saved")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from kilnwatch.domain.identifiers import region_level, uscc_problem
 from kilnwatch.reference.registry import load_industries, load_processes
@@ -23,10 +24,25 @@ class RegionPublic(PublicModel):
     parent_code: str | None
 
 
+def _one_of(table: Callable[[], Mapping[str, object]], what: str) -> AfterValidator:
+    """A validator of a key of a reference table (an unknown key names the known ones)."""
+
+    def check(v: str) -> str:
+        if v not in table():
+            raise ValueError(f"unknown {what}; one of {', '.join(table())}")
+        return v
+
+    return AfterValidator(check)
+
+
+Industry = Annotated[str, _one_of(load_industries, "industry")]
+Process = Annotated[str, _one_of(load_processes, "process")]
+
+
 class EnterpriseBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     region_code: str
-    industry: str
+    industry: Industry
     status: EnterpriseStatus = "operating"
 
     @field_validator("region_code")
@@ -34,13 +50,6 @@ class EnterpriseBase(BaseModel):
     def _region(cls, v: str) -> str:
         if region_level(v) not in ("city", "county"):
             raise ValueError("must be the GB/T 2260 code of a city or county")
-        return v
-
-    @field_validator("industry")
-    @classmethod
-    def _industry(cls, v: str) -> str:
-        if v not in load_industries():
-            raise ValueError(f"unknown industry; one of {', '.join(load_industries())}")
         return v
 
 
@@ -76,19 +85,12 @@ class UnitCreate(BaseModel):
     enterprise_id: int
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     name: str = Field(min_length=1, max_length=200)
-    process: str
+    process: Process
     capacity: float = Field(gt=0)
     capacity_unit: str
     commissioned_on: date | None = None
     status: UnitStatus = "operating"
     level_variant: str | None = Field(default=None, max_length=48)
-
-    @field_validator("process")
-    @classmethod
-    def _process(cls, v: str) -> str:
-        if v not in load_processes():
-            raise ValueError(f"unknown process; one of {', '.join(load_processes())}")
-        return v
 
 
 class UnitUpdate(BaseModel):
