@@ -25,6 +25,7 @@ step, and the primary key (meter, ts, version) stops any remaining race on the s
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,10 @@ class FrameOutcome:
     """Rows (``meter_id``, ``ts``, ``value``) stored as version 1 by the fast path, of meters
     with no other row in this frame: their rollups can be computed from memory
     (:func:`kilnwatch.store.rollups.recompute.refresh_rollup_ranges`)."""
+    staged_new: dict[int, int] = field(default_factory=dict)
+    """Meters of the staging path whose stored rows are all new timestamps (version 1, no
+    correction; frames with one value per key only): how many. Their rows are read back by
+    :func:`staged_new_rows` while the transaction lasts (the late-insert fold of rollups)."""
     written: pl.DataFrame | None = None
     """``meter_id``, ``ts`` of every row of the frame (stored or repeated): which hours late
     data touched (:func:`kilnwatch.store.rollups.recompute.written_runs`)."""
@@ -327,9 +332,48 @@ def _move_staged(conn: Connection, frame: pl.DataFrame, outcome: FrameOutcome) -
         for statement in _SQLITE_MOVE:
             conn.exec_driver_sql(statement)
         rows = conn.exec_driver_sql(_SQLITE_COUNT).all()
+    corrected_by_meter: dict[int, int] = defaultdict(int)
     for part, meter_id, n, corrected, lo, hi in rows:
         key = None if part is None else int(part)
         outcome.add(key, int(meter_id), int(n), int(corrected or 0), aware_utc(lo), aware_utc(hi))
+        outcome.staged_new[int(meter_id)] = outcome.staged_new.get(int(meter_id), 0) + int(n)
+        corrected_by_meter[int(meter_id)] += int(corrected or 0)
+    for meter_id, corrected_n in corrected_by_meter.items():
+        if corrected_n:
+            del outcome.staged_new[meter_id]
+
+
+_PG_STAGED_NEW = f"""
+SELECT s.meter_id, s.ts, s.value FROM {STAGE_TABLE} s
+JOIN readings r ON r.meter_id = s.meter_id AND r.ts = s.ts AND r.version = 1
+ AND r.batch_id = s.batch_id AND r.received_at = s.received_at
+WHERE s.meter_id = ANY(CAST(%(m)s AS integer[]))
+"""
+_SQLITE_STAGED_NEW = (
+    "SELECT meter_id, ts, value FROM kw_moved WHERE same = 0 AND version = 1 AND meter_id IN "
+    "(SELECT value FROM json_each(?))"
+)
+
+
+def staged_new_rows(session: Session, outcome: FrameOutcome, meters: Sequence[int]) -> pl.DataFrame:
+    """``meter_id``, ``ts``, ``value`` of the rows the staging path just stored as new
+    timestamps for ``meters`` (of :attr:`FrameOutcome.staged_new`); a meter whose rows are not
+    all found (e.g. without a batch id) is left out, so its rollups are recomputed."""
+    conn = session.connection()
+    wanted = sorted(m for m in meters if m in outcome.staged_new)
+    if not wanted:
+        return empty_frame().select("meter_id", "ts", "value")
+    if conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql(_PG_STAGED_NEW, {"m": pg_int_array(wanted)}).all()
+    else:
+        found = conn.exec_driver_sql(_SQLITE_STAGED_NEW, (json.dumps(wanted),)).all()
+    rows = pl.DataFrame(
+        [(int(m), aware_utc(ts), float(v)) for m, ts, v in found],
+        schema={"meter_id": pl.Int64, "ts": UTC_US, "value": pl.Float64}, orient="row",
+    )  # fmt: skip
+    counts = dict(rows.group_by("meter_id").len().iter_rows())
+    complete = [m for m in wanted if counts.get(m) == outcome.staged_new[m]]
+    return rows.filter(pl.col("meter_id").is_in(complete))
 
 
 def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
@@ -370,4 +414,6 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
             staged = part.filter(pl.col("meter_id").is_in(busy)) if busy else part.clear()
         if staged.height:
             _move_staged(conn, staged, outcome)
+    if len(rounds) > 1:  # later rounds are versions of the same keys: no new-row fold
+        outcome.staged_new.clear()
     return outcome

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -121,3 +122,53 @@ def test_written_runs_split_at_untouched_hours() -> None:
     assert written_runs(_written(t), [2]) == {}
     scattered = [T0 + timedelta(hours=3 * i) for i in range(MAX_RUNS + 1)]
     assert written_runs(_written(scattered), [1]) == {1: [(scattered[0], scattered[-1])]}
+
+
+def test_new_late_readings_of_interval_and_instant_meters_are_folded(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New timestamps inside stored hours (interval, instant meters) are folded into their
+    periods without a recompute; counters and corrections are recomputed; the rollups equal a
+    full recompute."""
+    from kilnwatch.store.rollups import append
+
+    import_registry(session, REGISTRY)
+    session.commit()
+    rng = random.Random(29)
+    ingest_readings(session, _month(rng)[: 3 * 72 * 4], "file", "days", now=NOW, policy=POLICY)
+    session.commit()
+    ids: dict[str, int] = dict(session.execute(select(Meter.code, Meter.id)).all())  # type: ignore[arg-type]
+    recomputed: list[set[int]] = []
+    real = append.refresh_rollup_runs
+
+    def spy(session_: Session, ranges, *args, **kwargs):  # type: ignore[no-untyped-def]
+        recomputed.append(set(ranges))
+        return real(session_, ranges, *args, **kwargs)
+
+    monkeypatch.setattr(append, "refresh_rollup_runs", spy)
+    for group in range(6):  # late groups as a receiver's group commits would bring them
+        rows = []
+        for k in range(rng.randint(1, 12)):
+            minute = rng.randrange(4 * 24 * 60 - 5)
+            ts = (T0 + timedelta(minutes=minute, seconds=rng.choice([0, 7, 31]))).isoformat()
+            coal, so2 = rng.randrange(40) * 0.25, rng.randrange(200) * 0.25
+            rows += [RawReading("M-JN-C0", ts, coal, "t", None, k),
+                     RawReading("M-JN-SO2", ts, so2, "mg/m3", None, k)]  # fmt: skip
+        if group == 3:  # a counter and a correction: recomputed
+            stored = (T0 + timedelta(minutes=20 * 5)).isoformat()
+            rows += [RawReading("M-JN-E0", (T0 + timedelta(minutes=101)).isoformat(), 99_950.0,
+                                "kWh", None, 0),
+                     RawReading("M-JN-SO2", stored, 49.75, "mg/m3", None, 0)]  # fmt: skip
+        ingest_readings(session, rows, "file", f"late-{group}", now=NOW, policy=POLICY)
+        session.commit()
+    folded_groups = [r for r in recomputed if not r]
+    assert len(folded_groups) >= 4  # the groups without counter or correction: no recompute
+    assert {ids["M-JN-E0"], ids["M-JN-SO2"]} <= set().union(*recomputed)
+    incremental = _snapshot(session)
+
+    measurements: dict[int, str] = dict(session.execute(select(Meter.id, Meter.measurement)).all())  # type: ignore[arg-type]
+    span = (T0 - timedelta(days=1), T0 + timedelta(days=6))
+    session.execute(Rollup.__table__.delete())
+    refresh_rollup_ranges(session, dict.fromkeys(measurements, span), measurements, SHANGHAI)
+    session.commit()
+    assert _snapshot(session) == incremental

@@ -53,7 +53,7 @@ from kilnwatch.store.rollups.recompute import (
     refresh_rollup_runs,
     written_runs,
 )
-from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges
+from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges, staged_new_rows
 
 DELTA = "kw_rollup_delta"
 SMALL_APPEND_ROWS = 2_000
@@ -73,9 +73,17 @@ ON CONFLICT (meter_id, grain, period_start) DO UPDATE SET
     "sum" = rollups."sum" + excluded."sum", "count" = rollups."count" + excluded."count",
     "min" = {least}(rollups."min", excluded."min"),
     "max" = {greatest}(rollups."max", excluded."max"),
-    "last" = excluded."last", last_ts = excluded.last_ts,
+    "first" = CASE WHEN excluded.first_ts < rollups.first_ts THEN excluded."first"
+                   ELSE rollups."first" END,
+    first_ts = {least}(rollups.first_ts, excluded.first_ts),
+    "last" = CASE WHEN excluded.last_ts > rollups.last_ts THEN excluded."last"
+                  ELSE rollups."last" END,
+    last_ts = {greatest}(rollups.last_ts, excluded.last_ts),
     resets = rollups.resets + excluded.resets, rollovers = rollups.rollovers + excluded.rollovers
 """
+"""Fold a delta into a stored period. Appends come after everything stored (their ``last``
+wins, ``first`` stays); new timestamps of interval and instant meters inside stored periods
+(:func:`fold_new_rows`) can lie anywhere, so ``first``/``last`` go by timestamp."""
 _PG_UPSERT = f"INSERT INTO rollups ({_NAMES}) SELECT {_NAMES} FROM {DELTA}" + _MERGE.format(
     least="LEAST", greatest="GREATEST"
 )
@@ -108,7 +116,11 @@ def refresh_after_store(
         appended = append_rollups(
             session, fresh, measurements, tz, policy, state=state, small_rows=small_rows
         )
-    rest = {m: r for m, r in ranges.items() if m not in appended}
+    folded = fold_new_rows(
+        session, outcome, [m for m in ranges if m not in appended], measurements, tz, policy,
+        small_rows=small_rows,
+    )  # fmt: skip
+    rest = {m: r for m, r in ranges.items() if m not in appended and m not in folded}
     others = None
     if fresh is not None and appended:
         others = fresh.filter(~pl.col("meter_id").is_in(sorted(appended)))
@@ -158,6 +170,43 @@ def append_rollups(
         _upsert(session, _python_rows(series, previous, measurements, tz, policy))
     else:
         _upsert_frame(session, _polars_rows(fresh, previous, measurements, tz, policy))
+    return set(previous)
+
+
+def fold_new_rows(
+    session: Session,
+    outcome: FrameOutcome,
+    meters: list[int],
+    measurements: Mapping[int, str],
+    tz: tzinfo,
+    policy: CounterPolicy,
+    *,
+    small_rows: int = SMALL_APPEND_ROWS,
+) -> set[int]:
+    """Late data without a recompute: interval and instant meters of ``meters`` whose rows of
+    the staging path were all stored as new timestamps (no correction; see
+    :attr:`FrameOutcome.staged_new <kilnwatch.store.staging.FrameOutcome.staged_new>`) have
+    those rows folded into their hours, days and months like an append (sum and count add,
+    min/max combine, ``first``/``last`` by timestamp): a reading of these meters changes
+    only its own period's figures. Counters (a new reading changes the next one's difference)
+    and corrections keep the recompute. Returns the folded meters."""
+    candidates = [
+        m for m in meters
+        if m in outcome.staged_new and measurements.get(m, "instant") != "counter"
+    ]  # fmt: skip
+    if not candidates:
+        return set()
+    rows = staged_new_rows(session, outcome, candidates)
+    if rows.height == 0:
+        return set()
+    previous: dict[int, float | None] = dict.fromkeys(rows.get_column("meter_id").unique(), None)
+    if rows.height <= small_rows:
+        series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+        for m, ts, value in rows.sort("meter_id", "ts").iter_rows():
+            series[m].append((ts, value))
+        _upsert(session, _python_rows(series, previous, measurements, tz, policy))
+    else:
+        _upsert_frame(session, _polars_rows(rows, previous, measurements, tz, policy))
     return set(previous)
 
 
