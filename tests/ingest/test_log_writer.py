@@ -11,7 +11,9 @@ readings; every process serves /metrics and /healthz.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from kilnwatch.config import Settings
+from kilnwatch.ingest.log.codec import partition_subject
 from kilnwatch.ingest.log.publisher import LogPublisher
 from kilnwatch.ingest.log.stream import LogOptions
 from kilnwatch.ingest.payloads import parse_json_readings
@@ -194,3 +197,27 @@ def test_received_at_travels_with_the_message(engine: Engine, log: LogOptions) -
     with make_session_factory(engine)() as s:
         batch = s.scalars(select(IngestBatch)).one()
     assert batch.received_at == at
+
+
+def test_writer_groups_per_partition_take_only_their_subject(
+    engine: Engine, nats_node: NatsCluster
+) -> None:
+    codes = setup_meters(engine, 2)
+    gateway = _gateway(engine)
+    base = unique_log(nats_node.urls, partitions=2)
+    mine = int(partition_subject(base.subject, gateway.code, 2).rsplit(".", 1)[1])
+    publisher = LogPublisher(base)
+    try:
+        sent = publisher.publish([_delivery(gateway, codes, 0, 30)])
+    finally:
+        publisher.close()
+    other = dataclasses.replace(base, partition=1 - mine, consumer=f"{base.consumer}-o")
+    with writer_thread(engine, other) as idle:
+        time.sleep(1.5)  # several empty fetches
+    assert idle.stats.messages["stored"] == 0 and stored(engine).rows == 0
+    own = dataclasses.replace(base, partition=mine, consumer=f"{base.consumer}-m")
+    with writer_thread(engine, own) as writer:
+        wait_for(lambda: writer.stats.messages["stored"] == sent.messages, 30, "the writer")
+    assert stored(engine).by_meter == {c: (30, expected_sum(30)) for c in codes}
+    with pytest.raises(ValueError, match="partition"):
+        dataclasses.replace(base, partition=2)

@@ -17,7 +17,7 @@ from kilnwatch.accounting.units import UNCLASSIFIED_CODES, unit_account, unit_ac
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.domain.energy import kgce_per_kgoe, refinery_intensity
-from kilnwatch.domain.periods import parse_period
+from kilnwatch.domain.periods import Period, parse_period
 from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.ingest.pipeline import ingest_readings
@@ -211,3 +211,49 @@ def test_programme_energy_factor_command_records_it(
     doc = json.loads(result.stdout)
     assert doc["units_classified"] >= 1 and 0 < doc["share_classified"] <= 1
     assert all(u["code"] in UNCLASSIFIED_CODES for u in doc["unclassified"])
+
+
+def test_simulated_refineries_are_classified_with_their_energy_factors(
+    session: Session, tmp_path: Path
+) -> None:
+    """The simulator writes each refinery's energy factor (energy_factors.csv, drawn so the
+    true indicator lies in 6.5-9.0 kgoe/(t·F)); imported with the province, the refinery is
+    classified from its metered data against GB 30251-2024."""
+    from kilnwatch.ingest.folder import import_folder
+    from kilnwatch.ingest.validate import ValidationPolicy
+    from kilnwatch.programme.energy_factors import import_energy_factors
+    from kilnwatch.sim.config import SimParams
+    from kilnwatch.sim.run import simulate_to_dir
+
+    params = SimParams(seed=2, enterprises=6, days=3, start=date(2025, 3, 1))
+    simulate_to_dir(params, tmp_path / "sim")
+    import_folder(session, tmp_path / "sim", policy=ValidationPolicy(local_tz="Asia/Shanghai"))
+    assert import_energy_factors(session, ADMIN, tmp_path / "sim" / "energy_factors.csv") == 1
+    assert import_energy_factors(session, ADMIN, tmp_path / "sim" / "energy_factors.csv") == 0
+    session.commit()
+    days = Period.of_days(date(2025, 3, 1), date(2025, 3, 3), SHANGHAI)
+    refineries = [a for a in unit_accounts(session, ADMIN, days) if a.process == "refinery"]
+    assert len(refineries) == 1
+    [acc] = refineries
+    assert acc.energy_factor is not None and acc.class_table == "GB 30251-2024"
+    assert 6.0 < (acc.intensity or 0) < 9.5 and acc.unclassified_code is None
+
+
+def test_energy_factor_file_errors_name_row_and_field(session: Session, tmp_path: Path) -> None:
+    from kilnwatch.errors import ImportRejected
+    from kilnwatch.programme.energy_factors import import_energy_factors
+
+    _load_refinery(session, tmp_path)
+    bad = tmp_path / "ef.csv"
+    bad.write_text(
+        "enterprise_uscc,unit_code,energy_factor,valid_from,evidence\n"
+        f"{QD},CDU1,7.1,2025-01-01,sheet\n"
+        f"{QD},NOPE,7.1,2025-01-01,sheet\n"
+        f"{QD},CDU1,x,2025-13-01,sheet\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRejected) as err:
+        import_energy_factors(session, ADMIN, bad)
+    got = [(e.location.row, e.location.field) for e in err.value.errors]
+    assert got == [(3, "unit_code"), (4, "energy_factor"), (4, "valid_from")]
+    assert energy_factor_records(session, ADMIN) == []  # nothing of a refused file

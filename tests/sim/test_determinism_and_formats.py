@@ -23,9 +23,9 @@ def test_two_runs_with_one_seed_are_byte_identical(tmp_path: Path) -> None:
     simulate_to_dir(TINY, tmp_path / "a")
     simulate_to_dir(TINY, tmp_path / "b")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert "readings.parquet" in names and "projects" in names and len(names) == 20
+    assert "readings.parquet" in names and "projects" in names and len(names) == 21
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
-    assert len(files) == 19 + 8  # the project control files and their two truth files
+    assert len(files) == 20 + 8  # the project control files and their two truth files
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

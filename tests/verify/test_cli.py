@@ -75,3 +75,19 @@ def test_verify_command_refuses_a_misspelt_override(
     r = runner.invoke(app, ["--period", PERIOD, "--rules", str(rules)], env=env)
     assert r.exit_code != 0
     assert "window_monthz" in r.output and "window_months" in r.output
+
+
+def test_verify_says_which_items_it_could_not_check(settings: Settings, engine: Engine) -> None:
+    """Issue 12, class 7: a valid item that nothing of the enterprise can compare (coke without
+    a coke meter) is listed in the run output, not skipped without a word."""
+    with unit_of_work(make_session_factory(engine)) as session:
+        plant = Plant()
+        plant.stats["energy:coke"] = 1200.0
+        store(session, plant)
+    env = {"KILNWATCH_DATABASE_URL": settings.effective_database_url, "COLUMNS": "400"}
+    r = runner.invoke(app, ["--period", PERIOD], env=env)
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "accepted but not checked: 1 statistical item(s)" in text
+    assert f"91370100MA3C4XYZ1Q {PERIOD} energy:coke: no entry meter of coke" in text
+    assert "energy:electricity" not in text.split("accepted but not checked")[1]

@@ -57,6 +57,12 @@ def load_province(s: Settings, folder: Path, first_day: date, days: int) -> None
         report = import_folder(session, folder, policy=policy, on_progress=advance)
         if (folder / "metering_points.csv").exists():
             import_metering(session, folder)
+        if (folder / "energy_factors.csv").exists():
+            from kilnwatch.identity import Principal, Role
+            from kilnwatch.programme.energy_factors import import_energy_factors
+
+            simulator = Principal("simulator", Role.ADMIN)
+            import_energy_factors(session, simulator, folder / "energy_factors.csv")
     console.print(
         f"registry {report.registry_created}; {report.readings.accepted:,} readings stored, "
         f"{report.readings.rejected:,} rejected to dead letters; "

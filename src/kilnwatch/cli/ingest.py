@@ -245,7 +245,21 @@ def writer_cmd(
         ),
     ] = None,
     batch: Annotated[int, typer.Option(help="Messages per fetch and commit.", min=1)] = 200,
-    consumer: Annotated[str, typer.Option(help="Durable consumer the writers share.")] = "writers",
+    consumer: Annotated[
+        str | None,
+        typer.Option(
+            help="Durable consumer the writers share (default: writers, or "
+            "writers-pN with --partition N)."
+        ),
+    ] = None,
+    partition: Annotated[
+        int | None,
+        typer.Option(
+            help="Take only this partition's subject (<subject>.N, 0..15): writer "
+            "groups per partition, instead of one consumer for all.",
+            min=0,
+        ),
+    ] = None,
     stream: Annotated[str, typer.Option(help="Stream of the ingest log.")] = "KILNWATCH_READINGS",
     subject: Annotated[str, typer.Option(help="Subject prefix (<subject>.>).")] = (
         "kilnwatch.readings"
@@ -275,8 +289,13 @@ def writer_cmd(
         servers = parse_servers(urls)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--nats") from None
-    log_options = LogOptions(servers=servers, stream=stream, subject=subject, consumer=consumer,
-                             ack_wait_s=ack_wait_s, replicas=replicas)  # fmt: skip
+    name = consumer or ("writers" if partition is None else f"writers-p{partition}")
+    try:
+        log_options = LogOptions(servers=servers, stream=stream, subject=subject, consumer=name,
+                                 partition=partition, ack_wait_s=ack_wait_s,
+                                 replicas=replicas)  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--partition") from None
     engine = make_engine(s)
     upgrade(engine)
     writer = LogWriter(make_session_factory(engine), log_options, WriterOptions(batch=batch),
@@ -294,7 +313,7 @@ def writer_cmd(
         await asyncio.wait([task, asyncio.create_task(ready.wait())],
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         if ready.is_set():
-            typer.echo(f"writer ready: consumer {consumer} of {stream} on {','.join(servers)}")
+            typer.echo(f"writer ready: consumer {name} of {stream} on {','.join(servers)}")
         return await task
 
     try:

@@ -26,7 +26,7 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.programme import determination, plans
-from kilnwatch.programme.energy_factors import record_energy_factor
+from kilnwatch.programme.energy_factors import import_energy_factors, record_energy_factor
 from kilnwatch.programme.savings import record_savings, retrofit_periods, unit_savings
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
@@ -138,6 +138,22 @@ def energy_factor(
         u = _unit(session, unit)
         record_energy_factor(session, _principal(as_), u.id, factor, day, evidence)
     console.print(f"{unit}: energy factor {factor:g} from {day}")
+
+
+@app.command("energy-factors-import")
+def energy_factors_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: enterprise_uscc, unit_code, energy_factor, valid_from, evidence."
+        ),
+    ],  # fmt: skip
+) -> None:
+    """Record refinery energy factors from a file, all or nothing (a row already recorded is
+    not recorded twice); the simulator writes ``energy_factors.csv``."""
+    with command_session() as session:
+        n = import_energy_factors(session, SYSTEM, file)
+    console.print(f"{file.name}: {n} energy factors recorded")
 
 
 def _measure(text: str) -> plans.Measure:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from kilnwatch.verify.run import RunReport
 
 app = typer.Typer(help="Cross-verification: find false and missing reporting.")
+UNCHECKED_LISTED = 20  # items named in the run output (the count is always there)
 
 
 @app.callback(invoke_without_command=True)
@@ -104,3 +105,14 @@ def _summary(reports: list[RunReport], months: list[Period]) -> None:
             f"{len(r.findings)} findings ({r.new} new, {r.updated} updated, {r.closed} closed) "
             f"in {r.seconds:.1f} s"
         )
+    unchecked = [u for r in reports for u in r.unchecked]
+    if unchecked:
+        console.print(
+            f"accepted but not checked: {len(unchecked)} statistical item(s) that no meter or "
+            "source of the enterprise can compare",
+            markup=False,
+        )
+        for u in unchecked[:UNCHECKED_LISTED]:
+            console.print(f"  {u}", markup=False)
+        if len(unchecked) > UNCHECKED_LISTED:
+            console.print(f"  … and {len(unchecked) - UNCHECKED_LISTED} more")

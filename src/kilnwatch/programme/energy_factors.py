@@ -12,17 +12,21 @@ References
 
 from __future__ import annotations
 
+import csv
 import math
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain import field_def
-from kilnwatch.errors import InputError
+from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.registry import load_processes
-from kilnwatch.store.models import EnergyFactor, ProductionUnit
+from kilnwatch.store.models import EnergyFactor, Enterprise, ProductionUnit
 from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
 
 
@@ -79,4 +83,66 @@ def energy_factor_records(
     )
 
 
-__all__ = ["energy_factor_records", "record_energy_factor"]
+_T = TypeVar("_T")
+
+
+def _parse(parse: Callable[[str], _T], text: str) -> _T | None:
+    try:
+        return parse(text)
+    except ValueError:
+        return None
+
+
+IMPORT_COLUMNS = ("enterprise_uscc", "unit_code", "energy_factor", "valid_from", "evidence")
+
+
+def import_energy_factors(session: Session, principal: Principal, path: Path) -> int:
+    """Record the energy factors of a CSV file (``IMPORT_COLUMNS``; UTF-8) all or nothing:
+    every bad row is reported with the file, row and field, and nothing is stored then. A row
+    already recorded (same unit, factor and date) is not recorded twice. Returns the rows
+    recorded."""
+    errors: list[InputError] = []
+    todo: list[tuple[int, float, date, str]] = []
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"missing columns {missing}", file=str(path), field=missing[0])
+        for n, row in enumerate(reader, start=2):
+            unit = session.scalar(
+                select(ProductionUnit).join(Enterprise).where(
+                    Enterprise.uscc == row["enterprise_uscc"].strip(),
+                    ProductionUnit.code == row["unit_code"].strip(),
+                    owned_by_visible_enterprise(ProductionUnit.enterprise_id, principal))
+            )  # fmt: skip
+            factor = _parse(float, row["energy_factor"])
+            day = _parse(date.fromisoformat, row["valid_from"].strip())
+            for bad, field, reason in (
+                (unit is None, "unit_code", "no such unit in your jurisdiction"),
+                (factor is None, "energy_factor", "not a number"),
+                (day is None, "valid_from", "not a date YYYY-MM-DD"),
+            ):
+                if bad:
+                    errors.append(InputError(reason, file=str(path), row=n, field=field))
+            if unit is not None and factor is not None and day is not None:
+                todo.append((unit.id, factor, day, row["evidence"]))
+    if errors:
+        raise ImportRejected(errors, file=str(path))
+    done = 0
+    with session.begin_nested():
+        for unit_id, factor, day, evidence in todo:
+            same = session.scalar(select(EnergyFactor.id).where(
+                EnergyFactor.unit_id == unit_id, EnergyFactor.energy_factor == factor,
+                EnergyFactor.valid_from == day))  # fmt: skip
+            if same is None:
+                record_energy_factor(session, principal, unit_id, factor, day, evidence)
+                done += 1
+    return done
+
+
+__all__ = [
+    "IMPORT_COLUMNS",
+    "import_energy_factors",
+    "energy_factor_records",
+    "record_energy_factor",
+]

@@ -20,6 +20,8 @@ from kilnwatch.sim.census import label_rows as census_label_rows
 from kilnwatch.sim.census import point_rows as census_point_rows
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.emissions import permit_rows, plan_exceedances
+from kilnwatch.sim.energy_factors import COLUMNS as EF_COLUMNS
+from kilnwatch.sim.energy_factors import energy_factor_rows
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
 from kilnwatch.sim.metering import build_metering
@@ -153,6 +155,9 @@ def simulate_to_dir(
     )
     files["permits"] = write_csv(
         out_dir / "permits.csv", PERMITS_FORMAT.columns, permit_rows(province, params)
+    )
+    files["energy_factors"] = write_csv(
+        out_dir / "energy_factors.csv", EF_COLUMNS, energy_factor_rows(params, province)
     )
     files["labels"] = write_csv(
         out_dir / "labels.csv", COLUMNS["labels"], label_rows(faults, province, params)

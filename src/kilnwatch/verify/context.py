@@ -77,7 +77,8 @@ class MeterData:
     daily_n: I64  # readings per day
     step_s: int  # the meter's usual reading interval [s] (0 when unknown)
     uncounted: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    """Per day, register steps that could not be counted (a counter reset or replacement)."""
+    """Per day, register steps that could not be counted (a counter reset or replacement) or
+    that span a gap (they hold quantities of the missing intervals too)."""
     repeats_ts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Timestamps [epoch s] of deliveries that repeated a stored value (one per delivery)."""
 
@@ -95,6 +96,18 @@ class MeterData:
         """An interval meter that missed readings undercounts the period; a counter does not
         (its register differences span the gaps)."""
         return self.info.measurement == "interval" and not self.full_days().all()
+
+    def possibly_missing(self) -> float:
+        """What the readings an interval meter missed in the period may have held, at its
+        mean rate over the readings it has [meter unit]; 0 for a counter (its register
+        differences span the gaps) or a meter with every reading."""
+        if self.info.measurement != "interval" or not self.step_s:
+            return 0.0
+        have = int(self.daily_n.sum())
+        missing = max(self.expected_per_day * self.daily.size - have, 0)
+        if not missing:
+            return 0.0
+        return self.total / have * missing if have else float("inf")
 
 
 @dataclass
@@ -173,6 +186,12 @@ def meter_data(
 ) -> MeterData:
     ts_q, qty = interval_quantities(series, info.measurement)
     in_period = (series.ts_s > window.start_s) & (series.ts_s <= window.end_s)
+    step_s = median_step_s(series.ts_s)
+    uncountable = ~np.isfinite(qty)
+    if info.measurement == "counter" and step_s:
+        # a register difference across a gap pools the missing intervals into the reading
+        # after it: that day's quantity holds part of another day's, so it is not a full day
+        uncountable |= np.diff(series.ts_s) > step_s
     return MeterData(
         info=info,
         series=series,
@@ -181,8 +200,8 @@ def meter_data(
         total=total_between(ts_q, qty, window.start_s, window.end_s),
         daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
         daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
-        step_s=median_step_s(series.ts_s),
-        uncounted=daily_counts(ts_q[~np.isfinite(qty)], window.start_s, window.month.days),
+        step_s=step_s,
+        uncounted=daily_counts(ts_q[uncountable], window.start_s, window.month.days),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
     )
 

@@ -40,6 +40,7 @@ from kilnwatch.verify.context import (
 )
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
+from kilnwatch.verify.unchecked import Unchecked, unchecked_items
 from kilnwatch.verify.window import months_before
 
 Progress = Callable[[int, int], None]
@@ -164,6 +165,7 @@ class Checked:
     found_by: dict[int, list[Finding]] = field(default_factory=dict)
     contexts: list[EnterpriseContext] = field(default_factory=list)
     readings: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
 
 
 def check_enterprises(
@@ -186,6 +188,7 @@ def check_enterprises(
         checked.found_by[info.id] = found
         checked.contexts.append(ctx)
         checked.readings += readings
+        checked.unchecked += unchecked_items(ctx)
         if progress:
             progress(n, len(infos))
     return checked

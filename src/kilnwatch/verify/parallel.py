@@ -101,6 +101,7 @@ def check_in_processes(
             merged.found_by.update(part.found_by)
             merged.contexts += part.contexts
             merged.readings += part.readings
+            merged.unchecked += part.unchecked
             done += len(part.found_by)
             if progress:
                 progress(done, len(infos))

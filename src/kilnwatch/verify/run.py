@@ -27,6 +27,7 @@ from kilnwatch.verify.parallel import check_in_processes
 from kilnwatch.verify.parameters import VerifySettings
 from kilnwatch.verify.score import credibility
 from kilnwatch.verify.settings import verify_settings
+from kilnwatch.verify.unchecked import Unchecked
 
 
 @dataclass
@@ -39,6 +40,8 @@ class RunReport:
     enterprises: int = 0
     seconds: float = 0.0
     readings: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
+    """Statistical items accepted at import that no check could compare (said, not skipped)."""
 
 
 def verify_period(
@@ -72,7 +75,7 @@ def verify_period(
         checked = check_enterprises(session, infos, window, settings, loaded, progress)
     else:
         checked = check_in_processes(session, infos, window, settings, jobs, progress)
-    report.readings = checked.readings
+    report.readings, report.unchecked = checked.readings, checked.unchecked
     found_by = checked.found_by
     for f in run_province_checks(checked.contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)

@@ -66,6 +66,10 @@ class LogOptions:
         How long JetStream remembers message ids for deduplication [s].
     consumer : str
         Durable consumer shared by the writers.
+    partition : int or None
+        Only this partition's subject (``<subject>.<partition>``) for the consumer; None: all.
+        A work-queue stream refuses consumers whose subjects overlap, so a log split into
+        per-partition writer groups has no all-partition consumer.
     ack_wait_s : float
         Time a writer has to acknowledge a message before it is delivered again [s].
     max_ack_pending : int
@@ -84,6 +88,7 @@ class LogOptions:
     replicas: int | None = None
     duplicate_window_s: float = 120.0
     consumer: str = DEFAULT_CONSUMER
+    partition: int | None = None
     ack_wait_s: float = 30.0
     max_ack_pending: int = 20_000
     publish_timeout_s: float = 5.0
@@ -94,6 +99,14 @@ class LogOptions:
             raise ValueError("the ingest log needs at least one NATS URL")
         if self.partitions < 1:
             raise ValueError("partitions must be at least 1")
+        if self.partition is not None and not 0 <= self.partition < self.partitions:
+            raise ValueError(f"partition must be within 0..{self.partitions - 1}")
+
+    @property
+    def consumer_subject(self) -> str:
+        """The subjects the writers' consumer takes."""
+        tail = ">" if self.partition is None else str(self.partition)
+        return f"{self.subject}.{tail}"
 
 
 def parse_servers(text: str) -> tuple[str, ...]:
@@ -172,7 +185,7 @@ def consumer_config(options: LogOptions) -> ConsumerConfig:
         ack_wait=options.ack_wait_s,
         max_ack_pending=options.max_ack_pending,
         max_deliver=-1,
-        filter_subject=f"{options.subject}.>",
+        filter_subject=options.consumer_subject,
     )
 
 

@@ -181,7 +181,7 @@ class LogWriter:
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         for _ in range(120):
             try:
-                return await js.pull_subscribe(f"{self.log.subject}.>", durable=self.log.consumer,
+                return await js.pull_subscribe(self.log.consumer_subject, durable=self.log.consumer,
                                                stream=self.log.stream,
                                                config=consumer_config(self.log))  # fmt: skip
             except (TimeoutError, nats.errors.Error) as exc:

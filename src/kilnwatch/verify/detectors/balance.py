@@ -77,12 +77,17 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
     if not ctx.settings.enabled(INTENSITY):
         return out
     search = ShiftSearch.of(ctx.settings, INTENSITY)
+    ctx.settings.value(INTENSITY, "at_load_fraction")  # read up front (:func:`_at_load`)
     for m in ctx.meters.values():
-        if m.info.is_product or m.info.measurement == "instant":
-            continue
+        if m.info.is_product or m.info.measurement == "instant" or ctx.children(m.info.id):
+            continue  # a parent meter is judged against its sub-meters (the ratio check)
         x = _intensity(ctx, m)
         shift = None if x is None else search.find(x, "low")
-        if shift is not None and shift.change_fraction < 0:
+        if (
+            shift is not None
+            and shift.change_fraction < 0
+            and _against_every_reference(ctx, m, shift)
+        ):
             out[m.info.id] = shift
     return _without_common_causes(ctx, out)
 
@@ -130,33 +135,39 @@ def _window_change(values: F64, ok: np.ndarray, shift: Shift) -> float | None:
 
 def _parent_follows(ctx: EnterpriseContext, meter_id: int, shift: Shift) -> bool:
     """True when the parent meter (an independent measurement of the same flow) dropped by
-    about as much as the meter itself: consumption really fell, the meter is not reading low."""
+    about as much as the meter itself against the same references: consumption really fell,
+    the meter is not reading low."""
     m = ctx.meters[meter_id]
     parent = ctx.meters.get(m.info.parent_id) if m.info.parent_id is not None else None
-    products = ctx.product_meters(m.info.unit_id) if m.info.unit_id is not None else []
-    if parent is None or len(products) != 1:
+    refs = references(ctx, m)
+    if parent is None or not refs:
         return False
-    p = products[0]
-    ok = _comparable(m, parent, p)
-    per_product = np.where(p.daily > 0, p.daily, 1.0)
-    own = _window_change(m.daily / per_product, ok, shift)
-    theirs = _window_change(parent.daily / per_product, ok, shift)
+    own_x, parent_x = _per_reference(ctx, m, refs), _per_reference(ctx, parent, refs)
+    if own_x is None or parent_x is None:
+        return False
+    ok = np.isfinite(own_x) & np.isfinite(parent_x)  # both comparable, references at load
+    own = _window_change(np.where(ok, own_x, 0.0), ok, shift)
+    theirs = _window_change(np.where(ok, parent_x, 0.0), ok, shift)
     if own is None or theirs is None:
         return False
     return abs(theirs - own) < abs(theirs)
 
 
 def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
-    """One finding per energy meter whose energy per product dropped (its own drop)."""
+    """One finding per energy meter whose energy per product (or per its other references,
+    :func:`references`) dropped (its own drop)."""
     out = []
     for meter_id, shift in intensity_drops(ctx).items():
         m = ctx.meters[meter_id]
         days = _days(ctx, shift)
+        refs = references(ctx, m)
+        per = "product" if refs[0].info.is_product else "/".join(r.info.code for r in refs)
         lost = -shift.change_fraction * float(m.daily[shift.start_day : shift.end_day].sum())
         evidence = {
             "meter": m.info.code,
             "change_fraction": rounded(shift.change_fraction),
             "robust_z": rounded(shift.z, 2),
+            "references": [r.info.code for r in refs],
             **days,
             "daily_quantity": [rounded(v, 3) for v in m.daily.tolist()],
         }
@@ -164,7 +175,7 @@ def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
             finding(
                 ctx,
                 INTENSITY,
-                f"{m.info.code}: energy per product {shift.change_fraction:+.1%} "
+                f"{m.info.code}: energy per {per} {shift.change_fraction:+.1%} "
                 f"from {days['from']} to {days['to']}",
                 evidence,
                 fraction=shift.change_fraction,
@@ -247,14 +258,78 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     return shift if tested is None else Shift(other[0], other[1], tested[0], tested[1])
 
 
-def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
-    """Daily quantity per product of the meter's unit (None without one product meter)."""
-    products = ctx.product_meters(m.info.unit_id) if m.info.unit_id is not None else []
-    if len(products) != 1:
+def references(ctx: EnterpriseContext, m: MeterData) -> list[MeterData]:
+    """Independent daily measures of the activity the meter's quantity follows.
+
+    The product meter of the meter's unit when it has one (energy per product). Without one,
+    the meters of the other energy carriers of the same process: electricity, coal and gas
+    of one process all follow its output, so a meter reading low shows as a drop against
+    each of them while they keep their own ratios. The process is the meter's unit; an
+    entry meter (no unit) is the process's only when the enterprise has a single unit. The
+    meter's own carrier is never a reference (its parent and sub-meters are the meters
+    under comparison). Empty when there is none, or several products (not comparable).
+    """
+    unit_id = m.info.unit_id
+    if unit_id is None and len(ctx.info.units) == 1:
+        unit_id = ctx.info.units[0].id
+    if unit_id is None:
+        return []
+    products = ctx.product_meters(unit_id)
+    if products:
+        return products if len(products) == 1 else []
+    single = len(ctx.info.units) == 1
+    return [
+        o
+        for o in ctx.meters.values()
+        if not o.info.is_product
+        and o.info.measurement != "instant"
+        and o.info.carrier != m.info.carrier
+        and (o.info.unit_id == unit_id or (single and o.info.unit_id is None))
+    ]
+
+
+def _at_load(ctx: EnterpriseContext, r: MeterData) -> np.ndarray:
+    """Days on which the reference ran at its usual load (at least ``at_load_fraction`` of its
+    median full day): a process's fixed consumption (lighting, pumps, auxiliaries) does not
+    follow its output, so on part-load days (an outage starting, production control) the
+    ratios between its meters move without any meter reading wrong."""
+    fraction = ctx.settings.value(INTENSITY, "at_load_fraction")
+    full = r.full_days() & (r.daily > 0)
+    if not full.any():
+        return full
+    return full & (r.daily >= fraction * float(np.median(r.daily[full])))
+
+
+def _per_reference(ctx: EnterpriseContext, m: MeterData, refs: list[MeterData]) -> F64 | None:
+    """Daily quantity of ``m`` per the geometric mean of ``refs`` on the days they all ran
+    at load (NaN = not comparable)."""
+    if not refs:
         return None
-    p = products[0]
-    ok = _comparable(m, p)
-    return np.where(ok, m.daily / np.where(p.daily > 0, p.daily, 1.0), np.nan)
+    ok = _comparable(m, *refs)
+    for r in refs:
+        ok &= _at_load(ctx, r)
+    log_ref = np.mean([np.log(np.where(r.daily > 0, r.daily, 1.0)) for r in refs], axis=0)
+    return np.where(ok, m.daily / np.exp(log_ref), np.nan)
+
+
+def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
+    """Daily quantity of the meter per its references (:func:`references`), or None."""
+    return _per_reference(ctx, m, references(ctx, m))
+
+
+def _against_every_reference(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
+    """A drop is the meter's own only when it shows against each reference on its own (by at
+    least half the change against all): with two or more references, a drop against one of
+    them alone is that reference reading high, or its own process changing."""
+    refs = references(ctx, m)
+    if len(refs) < 2:
+        return True
+    for r in refs:
+        x = _per_reference(ctx, m, [r])
+        tested = None if x is None else window_change(x, shift.start_day, shift.end_day)
+        if tested is None or tested[0] > shift.change_fraction / 2:
+            return False
+    return True
 
 
 def _child_reading_low(

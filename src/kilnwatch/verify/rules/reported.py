@@ -64,6 +64,9 @@ def _check_reported(
             continue
         missing = abs(metered - report.quantity)
         incomplete = any(m.undercounts() for m in meters)
+        gaps = converted_sum([(m.possibly_missing(), m.info.uom) for m in meters], report.unit)
+        # readings the meters missed may hold what the report has above them
+        gaps_explain = gap > 0 and report.quantity - metered - (gaps or 0.0) <= tol * metered
         evidence = {
             "item": item,
             "reported": {"quantity": report.quantity, "unit": report.unit, **source_ref(report)},
@@ -75,6 +78,7 @@ def _check_reported(
             "gap_fraction": rounded(gap),
             "tolerance_fraction": rounded(tol),
             "meter_data_incomplete": incomplete,
+            "possibly_missing": rounded(gaps or 0.0),
         }
         out.append(
             finding(
@@ -85,7 +89,7 @@ def _check_reported(
                 evidence,
                 fraction=gap,
                 tce=tce_of(name, missing, report.unit) if kind == "energy" and gap < 0 else None,
-                severity="info" if incomplete else None,
+                severity="info" if gaps_explain else None,
             )
         )
     return out

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Query
 from kilnwatch.domain.projects import Blocker, Ledger
 from kilnwatch.projects import control, dispatch, register, visits, weekly
 from kilnwatch.projects.register import ProjectStatus
-from kilnwatch.store.models import SiteVisit
 from kilnwatch.web.deps import PeriodDep, PrincipalDep, SessionDep, SettingsDep
 from kilnwatch.web.schemas.projects import (
     BlockerPublic,
@@ -24,7 +23,6 @@ from kilnwatch.web.schemas.projects import (
     CorrectionCreate,
     DispatchEntryCreate,
     DispatchPublic,
-    FollowUpPublic,
     LedgerPublic,
     LogCreate,
     LogPublic,
@@ -197,23 +195,9 @@ def post_dispatch_entry(
     return dispatch.CarrierDay(e.carrier, e.quantity, e.unit_of_measure, "entry")
 
 
-def _visit_public(v: SiteVisit) -> VisitPublic:
-    return VisitPublic(
-        id=v.id,
-        month=v.month,
-        visited_on=v.visited_on,
-        inspectors=v.inspectors,
-        checklist=v.checklist,
-        findings=v.findings,
-        photos=v.photos,
-        recorded_by=v.recorded_by,
-        follow_ups=[FollowUpPublic.model_validate(f, from_attributes=True) for f in v.follow_ups],
-    )
-
-
 @router.get("/register/{project_id}/visits")
 def list_visits(session: SessionDep, principal: PrincipalDep, project_id: int) -> list[VisitPublic]:
-    return [_visit_public(v) for v in visits.visits_of(session, principal, project_id)]
+    return [VisitPublic.model_validate(v) for v in visits.visits_of(session, principal, project_id)]
 
 
 @router.post("/register/{project_id}/visits", status_code=201)
@@ -233,7 +217,7 @@ def post_visit(
         follow_ups=follow,
     )
     session.refresh(v)
-    return _visit_public(v)
+    return VisitPublic.model_validate(v)
 
 
 def _cap_public(u: control.CapUse) -> CapUsePublic:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from kilnwatch.projects.dispatch import CityDay, ProjectDay
+from kilnwatch.web.schemas.common import PublicModel
 
 
 class BlockerPublic(BaseModel):
@@ -132,7 +133,7 @@ class VisitCreate(BaseModel):
     follow_ups: list[FollowUpCreate] = []
 
 
-class FollowUpPublic(BaseModel):
+class FollowUpPublic(PublicModel):
     item: str
     requirement: str
     due_on: date
@@ -140,7 +141,7 @@ class FollowUpPublic(BaseModel):
     rectification_ref: str | None
 
 
-class VisitPublic(BaseModel):
+class VisitPublic(PublicModel):
     id: int
     month: str
     visited_on: date

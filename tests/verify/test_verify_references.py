@@ -1,0 +1,132 @@
+"""Meters judged against the process's other carriers when no product meter exists (issue 12):
+a sub-meter reading low is told from a load behind its parent, part-load days are not
+compared, and a counter's gap does not move a day's quantity into the next day."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.checks import run_checks
+from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
+from kilnwatch.verify.settings import verify_settings
+from zone import SHANGHAI
+
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
+HOURS = 31 * 24
+DAY = 24
+
+
+def _series(values: np.ndarray, counter: bool, keep: np.ndarray | None = None) -> Series:
+    start = WINDOW.start_s - (3600 if counter else 0)
+    ts = start + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
+    if keep is not None:
+        ts, values = ts[keep], values[keep]
+    n = values.size
+    return Series(
+        ts,
+        values.astype(np.float64),
+        np.full(n, "", dtype=object),
+        np.ones(n, dtype=np.int64),
+        values.astype(np.float64),
+        np.full(n, 600, dtype=np.int64),
+        np.full(n, SOURCE_CODES["http"]),
+    )
+
+
+def _meter(i: int, code: str, carrier: str, level: str, **kw: object) -> MeterInfo:
+    parent = kw.get("parent")
+    unit = kw.get("unit")
+    measurement = str(kw.get("measurement", "interval"))
+    uom = "t" if carrier == "raw_coal" else "kWh"
+    return MeterInfo(i, code, 1, unit, carrier, level, parent, measurement, uom, 0.5, None)  # type: ignore[arg-type]
+
+
+def _plant(
+    *,
+    child_scale: float = 1.0,
+    coal_scale: float = 1.0,
+    extra_load: float = 0.0,
+    part_load: bool = False,
+    grid_gap: bool = False,
+    seed: int = 3,
+) -> EnterpriseContext:
+    """One clinker line without a product meter: grid entry meter (a counter) > line
+    sub-meter, and an entry coal meter. From day 12 the sub-meter reads ``child_scale`` of
+    the truth, or a load of ``extra_load`` x the line's use runs behind the grid meter."""
+    rng = np.random.default_rng(seed)
+    load = 0.85 * (1 + 0.02 * rng.standard_normal(HOURS))
+    if part_load:
+        load[9 * DAY + 7 : 18 * DAY + 5] *= 0.6  # production control, starting mid-day
+    output = 200.0 * load
+    idle = 0.08 * 58 * 200.0  # fixed electricity: pumps, lighting
+    line = output * 58 * (1 + 0.005 * rng.standard_normal(HOURS)) + idle
+    coal = output * 0.15 * (1 + 0.005 * rng.standard_normal(HOURS))
+    grid = line * 1.02
+    grid[11 * DAY :] += extra_load * line[11 * DAY :]
+    measured = line.copy()
+    measured[11 * DAY :] *= child_scale
+    coal[11 * DAY :] *= coal_scale
+    keep = np.ones(HOURS + 1, dtype=bool)
+    if grid_gap:
+        keep[15 * DAY - 5 : 15 * DAY + 3] = False  # a counter gap across midnight
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    meters = (
+        _meter(1, "GRID", "electricity", "entry", measurement="counter"),
+        _meter(2, "L1-KWH", "electricity", "sub_unit", parent=1, unit=1),
+        _meter(3, "COAL", "raw_coal", "entry"),
+    )
+    series = {
+        1: _series(np.concatenate(([1e6], 1e6 + np.cumsum(grid))), True, keep),
+        2: _series(measured, False),
+        3: _series(coal, False),
+    }
+    info = EnterpriseInfo(1, "U1", "cement", meters, (unit,))
+    return build_context(info, WINDOW, series, Sources(), verify_settings())
+
+
+def _accusing(ctx: EnterpriseContext) -> list[tuple[str, str | None]]:
+    codes = {m.info.id: m.info.code for m in ctx.meters.values()}
+    return [
+        (f.rule_code, codes.get(f.meter_id) if f.meter_id else None)
+        for f in run_checks(ctx)
+        if f.severity != "info"
+    ]
+
+
+def test_clean_plant_without_product_meter() -> None:
+    assert _accusing(_plant()) == []
+
+
+def test_sub_meter_reading_low_is_named_not_its_parent() -> None:
+    """Against the coal meter the line's electricity drops while the grid meter's does not:
+    the sub-meter reads low (a load behind the parent would leave the sub-meter unchanged)."""
+    found = _accusing(_plant(child_scale=0.9))
+    assert found and all(meter == "L1-KWH" for _, meter in found)
+
+
+def test_entry_coal_meter_reading_low_against_electricity() -> None:
+    found = _accusing(_plant(coal_scale=0.85))
+    assert ("verify.meter.intensity_drop", "COAL") in found
+    assert all(meter == "COAL" for _, meter in found if meter)
+
+
+def test_load_behind_the_parent_stays_on_the_parent() -> None:
+    found = _accusing(_plant(extra_load=0.1))
+    assert found == [("verify.submeter.parent_exceeds_children", "GRID")]
+
+
+def test_part_load_days_are_not_compared() -> None:
+    """Production control: fixed electricity does not follow output, so coal per kWh falls
+    on those days while every meter reads right."""
+    assert _accusing(_plant(part_load=True)) == []
+
+
+def test_a_counter_gap_across_midnight_is_not_a_shift() -> None:
+    ctx = _plant(grid_gap=True)
+    full = ctx.meters[1].full_days()
+    assert not full[14] and not full[15]
+    assert _accusing(ctx) == []
