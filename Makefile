@@ -66,9 +66,13 @@ test: check pytest
 bench: install
 	$(BIN)/python benchmarks/run.py
 
-# long forms of the security tests (docs/security.md): 100 000 fuzz cases per parser
+# long forms of the security tests (docs/security.md): 100 000 fuzz cases per parser, the
+# fault tests' repeated rounds, the access matrix on PostgreSQL too, and the soak (SOAK_S seconds, default an hour, on PostgreSQL)
+SOAK_S ?= 3600
 soak: install
-	KILNWATCH_FUZZ=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
+	KILNWATCH_FUZZ=long KILNWATCH_FAULTS=long $(BIN)/python -m pytest -q -p no:cacheprovider -s \
+	  tests/fuzz tests/faults tests/web/test_access_matrix.py
+	$(BIN)/python benchmarks/soak.py --duration-s $(SOAK_S)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite* .mypy_cache .ruff_cache .pytest_cache

@@ -45,6 +45,7 @@ from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.sim import SimParams, simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
+from kilnwatch.store.partitions import partition_name
 from kilnwatch.verify.run import verify_period
 
 HERE = Path(__file__).parent
@@ -207,10 +208,7 @@ def index_choice(engine: Engine, last: Period) -> dict[str, Any]:
         meters = (
             conn.execute(text("SELECT DISTINCT meter_id FROM readings ORDER BY 1")).scalars().all()
         )
-        partition = conn.execute(
-            text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                 "WHERE i.inhparent = 'readings'::regclass ORDER BY c.reltuples DESC LIMIT 1")
-        ).scalar()  # fmt: skip
+        partition = partition_name(day.date())  # the UTC month holding the day queried
         conn.execute(text("ANALYZE readings"))
         correlation = conn.execute(
             text("SELECT correlation FROM pg_stats WHERE tablename = :t AND attname = 'ts'"),
@@ -295,7 +293,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enterprises", type=int, nargs="*", help="override the sizes")
     parser.add_argument("--months", type=int, help="override the months")
     parser.add_argument("--no-ingest", action="store_true", help="skip the writers' benchmark")
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="only the writers' benchmark (scale_ingest.py)"
+    )
     args = parser.parse_args(argv)
+    if args.ingest_only:
+        found = {"quick": args.quick, **ingest_by_writers(args.quick)}
+        print("RESULT " + json.dumps(found, default=str))
+        return 0
     plan: dict[str, Any] = dict(QUICK if args.quick else FULL)
     if args.enterprises:
         plan["enterprises"] = args.enterprises

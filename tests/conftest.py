@@ -50,6 +50,21 @@ def pg_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def own_pg_database() -> Iterator[str]:
+    """A PostgreSQL database of one test only, dropped afterwards: for tests of schema-level
+    state (readings' monthly partitions) that the session's shared database keeps between tests."""
+    need_server(_pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
+    name = f"kilnwatch_own_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'kilnwatch.sqlite'}"
@@ -58,7 +73,9 @@ def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for a migrated, empty database on each backend."""
-    fixture = "pg_database" if request.param == "postgresql" else "sqlite_database"
+    fixture = {"postgresql": "pg_database", "postgresql-own": "own_pg_database"}.get(
+        request.param, "sqlite_database"
+    )
     url = request.getfixturevalue(fixture)
     return Settings(database_url=url, environment="test", var_dir=tmp_path)
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from kilnwatch.errors import AuthenticationError, InputError
 
@@ -73,8 +75,32 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+ARGON2ID = PasswordHasher(time_cost=3, memory_cost=2**16, parallelism=4)
+"""People's passwords: Argon2id with RFC 9106 §4's second recommended option (t = 3 passes,
+m = 2¹⁶ KiB = 64 MiB, p = 4 lanes, 16-byte salt, 32-byte tag). Gateways and devices keep
+:func:`hash_secret` (scrypt): the ingest receivers remember their checks by that hash."""
+_ARGON2_PREFIX = "$argon2id$"
+
+
+def hash_password(password: str) -> str:
+    """A person's password as an Argon2id PHC string (``$argon2id$v=19$m=65536,t=3,p=4$…``)."""
+    return ARGON2ID.hash(password)
+
+
+def password_needs_rehash(stored: str) -> bool:
+    """True for a scrypt hash (kept from before) or Argon2id with other parameters: the
+    sign-in that just verified the password stores :func:`hash_password` of it instead."""
+    return not stored.startswith(_ARGON2_PREFIX) or ARGON2ID.check_needs_rehash(stored)
+
+
 def verify_secret(secret: str, stored: str | None) -> bool:
-    """Constant-time check of ``secret`` against a :func:`hash_secret` value."""
+    """Constant-time check of ``secret`` against a :func:`hash_password` (Argon2id) or
+    :func:`hash_secret` (scrypt) value."""
+    if stored and stored.startswith(_ARGON2_PREFIX):
+        try:
+            return ARGON2ID.verify(stored, secret)
+        except (VerificationError, InvalidHashError):
+            return False
     if not stored or not stored.startswith("scrypt$"):
         return False
     _, salt_b64, digest_b64 = stored.split("$", 2)

@@ -5,6 +5,7 @@ test states: readings sent, acknowledged, stored, doubled)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import uuid
@@ -27,10 +28,14 @@ from kilnwatch.store.engine import make_session_factory
 from kilnwatch.store.models import Enterprise, Gateway, Meter, Reading
 from kilnwatch.store.seed import seed_regions
 
+LONG = os.environ.get("KILNWATCH_FAULTS") == "long"
+ROUNDS = 10 if LONG else 1
+"""Restarts per fault test: one in ``make test``, ten in ``make soak``
+(``KILNWATCH_FAULTS=long``)."""
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 USCC = "91370100MA3C4XY21E"
 SECRET = "fault-test-secret"
-T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=30)
 
 
 @dataclass(frozen=True)

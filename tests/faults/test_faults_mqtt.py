@@ -12,7 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from fault_ingest import Publisher, Target, add_target, payloads, running, stored, wait_for
+from fault_ingest import ROUNDS, Publisher, Target, add_target, payloads, running, stored, wait_for
 from fault_servers import private_mosquitto
 from sqlalchemy import Engine
 
@@ -55,11 +55,15 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> 
         pub = Publisher(broker.port, readings_topic(target.gateway, options.prefix))
         try:
             with running(worker):
-                pub.publish(payloads(target.meter_code, 0, 60, PER_MESSAGE), pause_s=0.002)
-                assert wait_for(lambda: stored(engine, target.meter_id)[0] >= 100, 20)
-                broker.stop()  # clean shutdown: sessions and queued messages persisted
-                pub.publish(payloads(target.meter_code, 60, 40, PER_MESSAGE))  # while away
-                broker.start()
+                for r in range(ROUNDS):
+                    first = 100 * r
+                    pub.publish(payloads(target.meter_code, first, 60, PER_MESSAGE), 0.002)
+                    done = (first + 10) * PER_MESSAGE
+                    ok = wait_for(lambda n=done: stored(engine, target.meter_id)[0] >= n, 20)
+                    assert ok, (r, stored(engine, target.meter_id), worker.stats, pub.resent)
+                    broker.stop()  # clean shutdown: sessions and queued messages persisted
+                    pub.publish(payloads(target.meter_code, first + 60, 40, PER_MESSAGE))
+                    broker.start()
                 assert pub.all_acked(30)
                 total = pub.sent * PER_MESSAGE
                 ok = wait_for(lambda: stored(engine, target.meter_id)[1] >= total, 30)
@@ -69,8 +73,8 @@ def test_broker_restart_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> 
     figure = _figure("broker_restart", pub, engine, target,
                      duplicates_counted=worker.stats.readings.duplicates,
                      resent_no_subscriber=pub.resent)  # fmt: skip
-    assert figure["messages_acked_by_broker"] == figure["messages_sent"] == 100
-    assert figure["readings_stored"] == figure["readings_sent"] == 1000
+    assert figure["messages_acked_by_broker"] == figure["messages_sent"] == 100 * ROUNDS
+    assert figure["readings_stored"] == figure["readings_sent"] == 1000 * ROUNDS
     assert figure["readings_doubled"] == 0 and figure["max_version"] == 1
 
 

@@ -18,12 +18,9 @@ import asyncio
 import os
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -35,36 +32,12 @@ from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import DeadLetter
 from log_support import GATEWAY, Writer, expected_sum, reading, setup_meters, stored, wait_for
 from nats_servers import NatsCluster, running
-from servers import need_server
 
-PG_ADMIN_DSN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 METERS = 8
 REQUESTS = 90
 PER_METER = 5  # readings of each meter in one request: 40 a request, 3 600 in all
 KILL_AFTER = 30  # requests answered before the faults
 ACK_WAIT_S = 3
-
-
-def _pg_reachable() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-@pytest.fixture
-def own_database() -> Iterator[str]:
-    """A PostgreSQL database of this test only, dropped afterwards."""
-    need_server(_pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"kilnwatch_logfault_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _stream_state(cluster: NatsCluster) -> tuple[str, int, int, int]:
@@ -94,14 +67,14 @@ def _body(request: int, codes: list[str]) -> dict[str, object]:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_node_and_writer_killed_mid_stream_every_reading_stored_once(
-    own_database: str, tmp_path: Path
+    own_pg_database: str, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=own_database, environment="test", var_dir=tmp_path)
+    settings = Settings(database_url=own_pg_database, environment="test", var_dir=tmp_path)
     engine: Engine = make_engine(settings)
     upgrade(engine)
     codes = setup_meters(engine, METERS)
     with running(tmp_path / "nats", nodes=3, name="kwfault") as cluster:
-        env = {**os.environ, "KILNWATCH_DATABASE_URL": own_database,
+        env = {**os.environ, "KILNWATCH_DATABASE_URL": own_pg_database,
                "KILNWATCH_ENVIRONMENT": "test", "KILNWATCH_VAR_DIR": str(tmp_path)}  # fmt: skip
         app_settings = settings.model_copy(update={"ingest_log": cluster.servers})
         from kilnwatch.web.app import create_app

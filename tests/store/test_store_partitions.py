@@ -202,3 +202,21 @@ def test_db_partitions_command(settings: Settings, engine: Engine) -> None:
     ahead = [partitions.add_months(first, n) for n in range(6)]
     assert set(ahead) <= set(months)
     assert "partitions created:" in r.output
+
+
+@ON_POSTGRESQL
+def test_every_partition_has_the_brin_index_on_ts(session: Session, engine: Engine) -> None:
+    month = date(2019, 9, 1)
+    with engine.begin() as other:
+        other.execute(text("DROP TABLE IF EXISTS readings_2019_09"))
+    partitions._TRIED.known.clear()
+    store_frame(session, _frame(900004, [datetime(2019, 9, 2, tzinfo=UTC)]))
+    session.commit()
+    assert month in partitions.monthly_partitions(session.connection())
+    methods = session.execute(
+        text(
+            "SELECT am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'readings_2019_09'::regclass"
+        )
+    ).scalars()
+    assert sorted(methods) == ["brin", "btree"]  # the BRIN on ts and the primary key

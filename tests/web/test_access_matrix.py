@@ -10,6 +10,7 @@ outside the role's jurisdiction. Anonymous callers get 401 (API) or the sign-in 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +22,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from kilnwatch.config import Settings
-from kilnwatch.identity import Role
+from kilnwatch.identity import Role, hash_secret
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store.engine import make_session_factory, unit_of_work
-from kilnwatch.store.models import Enterprise, FindingRecord, Meter, ProductionUnit, User
+from kilnwatch.store.models import (
+    Enterprise,
+    FindingRecord,
+    Gateway,
+    Meter,
+    ProductionUnit,
+    SupervisionItem,
+    User,
+)
 from kilnwatch.store.repos.users import add_user
 from kilnwatch.store.repos.web_sessions import open_session
+from kilnwatch.supervise.access import set_department
+from kilnwatch.supervise.catalogue import load_sources
+from kilnwatch.supervise.items import NewItem, create_item
 from kilnwatch.web.sessions import CSRF_HEADER, SESSION_COOKIE, csrf_token
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
@@ -43,9 +55,12 @@ USERS: dict[str, tuple[Role, str | None, str | None, frozenset[str]]] = {
     "inspector_zibo": (Role.INSPECTOR, "370300", None, frozenset({ZB})),
     "auditor_qingdao": (Role.AUDITOR, "370200", None, frozenset({QD})),
     "ent_zibo": (Role.ENTERPRISE, None, ZB, frozenset({ZB})),
+    # a department other than the lead one (supervision, issue 15): the same city's remit
+    "city_jinan_ecology": (Role.CITY, "370100", None, frozenset({JN})),
 }
+DEPARTMENT_OF = {"city_jinan_ecology": "ecology_environment"}
 # path parameters that name an object of one enterprise: (model, the enterprise's USCC → id)
-SCOPED_PARAMS = {"enterprise_id", "unit_id", "meter_id", "finding_id"}
+SCOPED_PARAMS = {"enterprise_id", "unit_id", "meter_id", "finding_id", "item_id"}
 # open to anyone: signing in, the report catalogue (names and formats, no data), the API docs,
 # and the public province view (aggregates only: the name check below still applies to it)
 ANONYMOUS_API = {"/api/v1/auth/token", "/api/v1/reports"}
@@ -57,11 +72,17 @@ ANONYMOUS_PAGES |= {"/complaints/new"}  # the public complaint form (举报, iss
 ANONYMOUS_PAGES |= {"/metrics"}
 
 
-@pytest.fixture
-def settings(sqlite_database: str, tmp_path: Path) -> Settings:
-    """SQLite only: the scoping is one set of SQL filters (``store/repos/scope.py``), tested on
-    both backends in tests/web/test_registry_api.py; the matrix costs a thousand requests."""
-    return Settings(database_url=sqlite_database, environment="test", var_dir=tmp_path)
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""SQLite in ``make test`` (the scoping is one set of SQL filters, ``store/repos/scope.py``,
+tested on both backends in tests/web/test_registry_api.py; the matrix costs a thousand
+requests); PostgreSQL too in ``make soak`` (``KILNWATCH_FUZZ=long``)."""
+
+
+@pytest.fixture(params=BACKENDS if os.environ.get("KILNWATCH_FUZZ") == "long" else ["sqlite"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    fixture = "pg_database" if request.param == "postgresql" else "sqlite_database"
+    url = request.getfixturevalue(fixture)
+    return Settings(database_url=url, environment="test", var_dir=tmp_path)
 
 
 @dataclass
@@ -82,6 +103,7 @@ def world(client: TestClient, engine: Engine, settings: Settings) -> World:
         for uname, (role, region, uscc, _) in USERS.items():
             add_user(s, uname, PASSWORD, role, region_code=region, enterprise_uscc=uscc)
         now = datetime(2025, 3, 1, tzinfo=UTC)
+        source = sorted(load_sources())[0]
         for uscc, ent in ents.items():
             s.add(
                 Meter(
@@ -96,6 +118,12 @@ def world(client: TestClient, engine: Engine, settings: Settings) -> World:
                     severity="high", message=f"finding of {ent.name}", evidence={},
                 )
             )  # fmt: skip
+            create_item(s, NewItem(kind="rectification", title=f"rectify {ent.name}",
+                                   source_code=source, region_code=ent.region_code,
+                                   enterprise_id=ent.id, source_ref=f"matrix-{uscc}"),
+                        actor="admin")  # fmt: skip
+        for uname, department in DEPARTMENT_OF.items():
+            set_department(s, uname, department)
         s.flush()
         ids: dict[str, dict[str, int]] = {"enterprise_id": {u: e.id for u, e in ents.items()}}
         by_ent = {e.id: u for u, e in ents.items()}
@@ -103,6 +131,7 @@ def world(client: TestClient, engine: Engine, settings: Settings) -> World:
             ("unit_id", ProductionUnit),
             ("meter_id", Meter),
             ("finding_id", FindingRecord),
+            ("item_id", SupervisionItem),
         ):
             ids[param] = {}
             for row in s.scalars(select(model).order_by(model.id)):
@@ -197,6 +226,8 @@ def test_no_role_reads_or_writes_outside_its_remit(client: TestClient, world: Wo
                     and status != 200
                 ):
                     failures.append(f"{where}: {status} for an object inside the remit")
+    print(f"\nFIGURE access_matrix: {len(USERS)} roles, {tried} requests, {leaks} leaks, "
+          f"{len(failures)} failures")  # fmt: skip
     assert not failures, "\n".join(failures[:40])
     assert leaks == 0
     assert tried > 300  # every role × every route: a shrunken table would make this vacuous
@@ -222,3 +253,66 @@ def test_anonymous_gets_nothing_but_sign_in(client: TestClient, world: World) ->
         if not ok:
             failures.append(f"{method} {path}: {r.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_gateway_credentials_open_only_their_own_ingest(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """A gateway (HTTP Basic ``code:secret``) against every route: its credentials open
+    ``POST /api/v1/ingest/readings`` for its own enterprise's meters and nothing else — every
+    other API route answers 401, every page the sign-in redirect, and no answer names another
+    enterprise."""
+    with unit_of_work(make_session_factory(engine)) as s:
+        ents = {e.uscc: e for e in s.scalars(select(Enterprise))}
+        s.add(Gateway(code="GW-MATRIX-JN", enterprise_id=ents[JN].id, protocol="http",
+                      secret_hash=hash_secret(PASSWORD)))  # fmt: skip
+    auth = ("GW-MATRIX-JN", PASSWORD)
+    own, other = f"M-MATRIX-{JN[-4:]}", f"M-MATRIX-{ZB[-4:]}"
+    failures = []
+    for method, path in _routes(client):
+        if path == "/api/v1/ingest/readings":
+            continue
+        client.cookies.clear()
+        r = client.request(method, _fill(path, world, JN), auth=auth, follow_redirects=False)
+        if path.startswith("/api/") and path not in ANONYMOUS_API:
+            ok = r.status_code == 401
+        elif path.startswith("/api/") or path in ANONYMOUS_PAGES:
+            ok = r.status_code < 500
+        else:
+            ok = r.status_code == 403 or (
+                r.status_code == 303 and "/signin" in r.headers["location"]
+            )
+        for uscc in (QD, ZB):
+            ok = ok and uscc not in r.text and world.names[uscc] not in r.text
+        if not ok:
+            failures.append(f"{method} {path}: {r.status_code}")
+    assert not failures, "\n".join(failures)
+    reading = {"unit": "kWh", "value": 1.0, "ts": "2025-03-01T00:00:00+08:00"}
+    mine = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": own}, auth=auth)
+    theirs = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": other},
+                         auth=auth)  # fmt: skip
+    assert mine.status_code == 200 and mine.json()["accepted"] == 1, mine.text
+    assert theirs.status_code == 200 and theirs.json()["accepted"] == 0
+    assert theirs.json()["reasons"] == {"ingest.not_authorised": 1}
+    assert world.names[ZB] not in theirs.text and ZB not in theirs.text
+    wrong = client.post("/api/v1/ingest/readings", json={**reading, "meter_code": own},
+                        auth=("GW-MATRIX-JN", "not-the-secret"))  # fmt: skip
+    assert wrong.status_code == 401
+
+
+def test_only_the_owning_department_acts_on_an_item(client: TestClient, world: World) -> None:
+    """Departments (谁考核、谁掌握数据): both departments of Jinan read Jinan's item (results
+    are shared, above), but only the owning department (the lead one, here) acts on it."""
+    tail = "/items/{item_id}/transitions"
+    [path] = [p for m, p in _routes(client)
+              if m == "POST" and p.startswith("/api/") and p.endswith(tail)]  # fmt: skip
+    url = _fill(path, world, JN)
+    body = {"action": "withdraw", "comment": "matrix probe"}
+
+    def act(user: str) -> int:
+        auth = {"Authorization": f"Bearer {world.tokens[user]}"}
+        return client.post(url, json=body, headers=auth).status_code
+
+    assert act("city_jinan_ecology") == 403  # another department of the same city
+    assert act("auditor_qingdao") in (403, 404)  # outside the remit
+    assert act("city_jinan") == 200  # the owning department

@@ -45,3 +45,15 @@ def test_a_failed_computation_lets_the_next_request_try() -> None:
         with pytest.raises(RuntimeError):
             first.result()
         assert second.result() == 5
+
+
+def test_the_shared_figures_are_not_evicted_by_the_many_small_ones() -> None:
+    cache = FigureCache(max_entries=4, max_kept=2)
+    cache.get("province-2025-03", (1,), lambda: "figures", keep=True)
+    for i in range(10):  # many enterprises' sections, one after the other
+        cache.get(("sections", i), (1,), lambda i=i: i)
+    assert cache.get("province-2025-03", (1,), lambda: "computed again") == "figures"
+    assert len(cache._entries) <= 4 + 2
+    for period in ("2024", "2023", "2022"):  # kept figures of periods nobody looks at go
+        cache.get(period, (1,), lambda p=period: p, keep=True)
+    assert "province-2025-03" not in cache._entries and "2022" in cache._entries

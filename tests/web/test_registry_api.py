@@ -86,6 +86,14 @@ def test_create_validates_like_the_importer(client: TestClient, populated: Engin
     created = r.json()
     r = client.patch(f"/api/v1/enterprises/{created['id']}", json={"status": "shut"}, headers=jinan)
     assert r.json()["status"] == "shut"
+    # a change of industry is checked against the same reference table as a creation
+    url = f"/api/v1/enterprises/{created['id']}"
+    r = client.patch(url, json={"industry": "no_such_industry"}, headers=jinan)
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["field"] == "body.industry"
+    assert client.get(url, headers=jinan).json()["industry"] == "cement"
+    r = client.patch(url, json={"industry": "coking"}, headers=jinan)
+    assert r.status_code == 200 and r.json()["industry"] == "coking"
 
 
 def test_auth_errors_have_the_error_body(client: TestClient, populated: Engine) -> None:

@@ -47,6 +47,15 @@ def _rows(
     return None
 
 
+def _print(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 @app.command("quantities")
 def quantities(
     period: PeriodOpt,
@@ -92,13 +101,28 @@ def permits(
     rows = _rows(annual_permit_status, period, city, enterprise, as_json)
     if rows is None:
         return
-    table = Table(title=f"许可排放量 {period.label}")
-    for col in ("enterprise", "pollutant", "permitted t", "cumulative t", "share", "code"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r.enterprise_name, r.pollutant, _fmt(r.permitted_t), _fmt(r.cumulative_t),
-                      f"{r.share:.1%}", r.code)  # fmt: skip
-    console.print(table)
+    _print(f"许可排放量 {period.label}",
+           ("enterprise", "pollutant", "permitted t", "cumulative t", "share", "code"),
+           [(r.enterprise_name, r.pollutant, _fmt(r.permitted_t), _fmt(r.cumulative_t),
+             f"{r.share:.1%}", r.code) for r in rows])  # fmt: skip
+
+
+@app.command("wastewater")
+def wastewater(
+    period: PeriodOpt, city: CityOpt = None, enterprise: EnterpriseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:  # fmt: skip
+    """COD and NH3-N [kg] of every outfall (concentration × wastewater flow per valid hour;
+    invalid hours counted, not substituted; docs/emissions.md)."""
+    from kilnwatch.emissions.wastewater import wastewater_accounts
+
+    rows = _rows(wastewater_accounts, period, city, enterprise, as_json)
+    if rows is None:
+        return
+    _print(f"废水污染物 {period.label}",
+           ("enterprise", "outfall", "pollutant", "kg", "valid h", "invalid h", "m3"),
+           [(r.enterprise_name, r.unit_code, r.pollutant, _fmt(r.amount_kg), str(r.valid_hours),
+             str(r.invalid_hours), _fmt(r.flow_m3, 0)) for r in rows])  # fmt: skip
 
 
 @app.command("water")

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kilnwatch.errors import InputError
-from kilnwatch.identity import Role, check_jurisdiction, hash_secret
+from kilnwatch.identity import Role, check_jurisdiction, hash_password, password_needs_rehash
 from kilnwatch.store.models import Enterprise, Region, User, WebSession
 
 MIN_PASSWORD_CHARS = 8
@@ -25,10 +25,17 @@ def set_password(session: Session, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise InputError(f"unknown user {username!r}", field="username")
-    user.password_hash = hash_secret(password)
+    user.password_hash = hash_password(password)
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     return user
+
+
+def rehash_if_needed(user: User, password: str) -> None:
+    """After a verified sign-in: a scrypt hash (or Argon2id with old parameters) becomes
+    Argon2id of the same password, without the user doing anything."""
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
 
 
 def add_user(
@@ -56,7 +63,7 @@ def add_user(
     user = User(
         username=username,
         display_name=display_name,
-        password_hash=hash_secret(password),
+        password_hash=hash_password(password),
         role=role.value,
         region_code=region_code if role is not Role.ENTERPRISE else None,
         enterprise_id=enterprise_id,

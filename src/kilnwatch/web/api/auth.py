@@ -12,6 +12,7 @@ from sqlalchemy import select
 from kilnwatch.errors import AuthenticationError
 from kilnwatch.identity import Principal, Role, issue_token, verify_secret
 from kilnwatch.store.models import User
+from kilnwatch.store.repos.users import rehash_if_needed
 from kilnwatch.web.deps import PrincipalDep, SessionDep, SettingsDep
 from kilnwatch.web.throttle import (
     client_address,
@@ -49,6 +50,7 @@ def sign_in(
         note_failure(request, form.username)
         raise AuthenticationError("wrong username or password")
     note_success(session, user.username)
+    rehash_if_needed(user, form.password)
     principal = Principal(user.username, Role(user.role), user.region_code, user.enterprise_id)
     return Token(access_token=issue_token(principal, settings.secret_key, settings.token_ttl_s))
 

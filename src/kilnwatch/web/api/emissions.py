@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kilnwatch.domain.periods import Period
 from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import Scope, emissions_scope, stack_rows
+from kilnwatch.emissions.wastewater import wastewater_accounts
 from kilnwatch.emissions.water import water_accounts
 from kilnwatch.identity import Principal
 from kilnwatch.reference.emissions import load_emission_limits
@@ -98,6 +99,13 @@ def permits(query: RowsDep) -> dict[str, Any]:
     permitted annual amount, with a code: ``emissions.permit.annual_exceeded``,
     ``.annual_projected`` (at the year's pace it will be), ``.annual_within``."""
     return query.rows(annual_permit_status)
+
+
+@router.get("/wastewater")
+def wastewater(query: RowsDep) -> dict[str, Any]:
+    """COD and NH3-N [kg] of every outfall: concentration × wastewater flow per valid hour (HJ
+    212 w01018, w21003, w00000); invalid hours counted, not substituted; no limit judged."""
+    return query.rows(wastewater_accounts)
 
 
 @router.get("/limits")

@@ -56,28 +56,37 @@ class Cacher(Protocol):
 
     db: Session
 
-    def cached(self, key: Hashable, compute: Callable[[], T], period: Any = None) -> T: ...
+    def cached(
+        self, key: Hashable, compute: Callable[[], T], period: Any = None, keep: bool = False
+    ) -> T: ...
 
 
 def shared_figures(env: Cacher, period: Period) -> FigureSet:
     """Entry-meter figures of every enterprise over ``period``."""
-    return env.cached(("figs", period.label), lambda: compute_figures(env.db, ALL, period), period)
+
+    def compute() -> FigureSet:
+        return compute_figures(env.db, ALL, period)
+
+    return env.cached(("figs", period.label), compute, period, keep=True)
 
 
 def shared_accounts(env: Cacher, period: Period) -> list[UnitAccount]:
     """Unit accounts of every production unit over ``period``."""
-    return env.cached(("accounts", period.label), lambda: unit_accounts(env.db, EVERYONE, period),
-                      period)  # fmt: skip
+
+    def compute() -> list[UnitAccount]:
+        return unit_accounts(env.db, EVERYONE, period)
+
+    return env.cached(("accounts", period.label), compute, period, keep=True)
 
 
 def shared_open_findings(env: Cacher) -> list[tuple[int, str, int, float]]:
     """(enterprise, severity, count, Σ tce) of every open finding."""
-    return env.cached(("open-findings",), lambda: open_findings(env.db, ALL))
+    return env.cached(("open-findings",), lambda: open_findings(env.db, ALL), keep=True)
 
 
 def shared_meters_seen(env: Cacher) -> list[MeterSeen]:
     """Every meter with the time of its newest reading."""
-    return env.cached(("meters-seen",), lambda: meters_last_seen(env.db, ALL))
+    return env.cached(("meters-seen",), lambda: meters_last_seen(env.db, ALL), keep=True)
 
 
 def shared_coverage(env: Cacher, period: Period) -> dict[int, Coverage]:
@@ -87,7 +96,7 @@ def shared_coverage(env: Cacher, period: Period) -> dict[int, Coverage]:
     def compute() -> dict[int, Coverage]:
         return {c.meter_id: c for c in coverage(env.db, ALL, period.start, period.end)}
 
-    return env.cached(("coverage", period.label), compute, period)
+    return env.cached(("coverage", period.label), compute, period, keep=True)
 
 
 @dataclass
@@ -98,11 +107,13 @@ class _Direct:
     cache: FigureCache
     version: tuple[int, ...]
 
-    def cached(self, key: Hashable, compute: Callable[[], T], period: Any = None) -> T:
+    def cached(
+        self, key: Hashable, compute: Callable[[], T], period: Any = None, keep: bool = False
+    ) -> T:
         mark = None
         if period is not None:
             mark = lambda: period_fingerprint(self.db, period.start, period.end)  # noqa: E731
-        return self.cache.get(key, self.version, compute, mark)
+        return self.cache.get(key, self.version, compute, mark, keep)
 
 
 def warm(session: Session, cache: FigureCache, tz: str) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import EmissionTotal, Scope, emissions_scope
 from kilnwatch.emissions.stacks import KG_PER_T, StackAccount
+from kilnwatch.emissions.wastewater import wastewater_accounts
 from kilnwatch.emissions.water import water_accounts
 from kilnwatch.errors import NotFoundError
 from kilnwatch.reference.emissions import POLLUTANTS
@@ -160,6 +161,24 @@ def _permits(env: PageEnv, period: Period, uscc: str) -> Table:
     return Table("permits", cols, rows, empty="emissions.no_permits")
 
 
+def _wastewater(env: PageEnv, period: Period, uscc: str) -> Table:
+    rows = [
+        {"outfall": r.unit_code, "pollutant": env.t(f"emissions.water_pollutant.{r.pollutant}"),
+         "kg": r.amount_kg, "valid": r.valid_hours, "invalid": r.invalid_hours,
+         "m3": r.flow_m3, "mean": r.mean_mg_l}
+        for r in wastewater_accounts(env.db, env.me, period, uscc=uscc)
+    ]  # fmt: skip
+    cols = [
+        Col("outfall", "emissions.outfall", "code"), Col("pollutant", "emissions.pollutant"),
+        Col("kg", "emissions.amount_kg", "num", digits=1, unit="kg"),
+        Col("valid", "emissions.valid_hours", "num"),
+        Col("invalid", "emissions.invalid_hours", "num"),
+        Col("m3", "emissions.wastewater_m3", "num", digits=0, unit="m3"),
+        Col("mean", "emissions.mean_mg_l", "num", digits=2, unit="mg/L"),
+    ]  # fmt: skip
+    return Table("wastewater", cols, rows, empty="emissions.no_outfalls")
+
+
 def _tiles(accounts: list[StackAccount]) -> dict[str, Any]:
     total = EmissionTotal("", "")
     for a in accounts:
@@ -220,7 +239,8 @@ def enterprise_emissions(enterprise_id: int, env: SignedIn) -> Response:
     name = scope.refs[enterprise_id].name
     tables = [
         _stacks(env, scope, scope.accounts), _episodes(env, scope, scope.accounts),
-        _permits(env, period, uscc), _water(env, period, uscc, None),
+        _permits(env, period, uscc), _wastewater(env, period, uscc),
+        _water(env, period, uscc, None),
     ]  # fmt: skip
     crumbs = [(env.t("emissions.title"), "/emissions"), (name, None)]
     return _render(env, name, picker, scope.accounts, tables, crumbs)

@@ -98,15 +98,18 @@ class PageEnv:
         p = self.me
         return (p.role.value, p.region_code, p.enterprise_id)
 
-    def cached(self, key: Hashable, compute: Callable[[], T], period: Any = None) -> T:
+    def cached(
+        self, key: Hashable, compute: Callable[[], T], period: Any = None, keep: bool = False
+    ) -> T:
         """``compute()`` once per data version (see :mod:`kilnwatch.web.services.cache`); a
         figure of one ``period`` (a domain ``Period``) is kept across versions while the data
-        of that period is unchanged."""
+        of that period is unchanged; a ``keep`` figure is never evicted for room."""
         cache = self.request.app.state.figure_cache
         mark = None
         if period is not None:
             mark = lambda: period_fingerprint(self.db, period.start, period.end)  # noqa: E731
-        result: T = cache.get(key, version_of(self.request.state, self.db), compute, mark)
+        version = version_of(self.request.state, self.db)
+        result: T = cache.get(key, version, compute, mark, keep)
         return result
 
     def require(self, allowed: bool, reason: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from kilnwatch.errors import InputError, RateLimitedError
 from kilnwatch.identity import verify_secret
 from kilnwatch.store.models import Enterprise, User
-from kilnwatch.store.repos.users import set_password
+from kilnwatch.store.repos.users import rehash_if_needed, set_password
 from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
 from kilnwatch.web.i18n import pick_locale
 from kilnwatch.web.pages.kit import SignedIn, Visitor, done, home_of, page_router, redirect
@@ -71,6 +71,7 @@ def signin(
         context["error"] = env.t("auth.wrong")
         return env.render("signin.html", context, status_code=401)
     note_success(env.db, user.username)
+    rehash_if_needed(user, password)
     key = open_session(env.db, user, env.locale, env.settings.session_ttl_s)
     from kilnwatch.web.sessions import principal_of
 

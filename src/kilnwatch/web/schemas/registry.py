@@ -69,7 +69,7 @@ class EnterpriseCreate(EnterpriseBase):
 class EnterpriseUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: EnterpriseStatus | None = None
-    industry: str | None = None
+    industry: Industry | None = None
 
 
 class EnterprisePublic(PublicModel):

@@ -38,12 +38,14 @@ class _Entry:
     made_at: float
     value: Any
     fingerprint: Any = None
+    keep: bool = False
 
 
 class FigureCache:
-    def __init__(self, refresh_s: float = 30.0, max_entries: int = 512) -> None:
+    def __init__(self, refresh_s: float = 30.0, max_entries: int = 512, max_kept: int = 64) -> None:
         self.refresh_s = refresh_s
         self.max_entries = max_entries
+        self.max_kept = max_kept
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Event] = {}
@@ -57,9 +59,12 @@ class FigureCache:
         version: tuple[int, ...],
         compute: Callable[[], T],
         fingerprint: Callable[[], Any] | None = None,
+        keep: bool = False,
     ) -> T:
         """The entry of ``key`` if still valid for ``version``, else ``compute()``; with
-        ``fingerprint``, an entry of an older version whose fingerprint is unchanged is kept."""
+        ``fingerprint``, an entry of an older version whose fingerprint is unchanged is kept.
+        A ``keep`` entry (the figures every page shares, a few per period) is not evicted to
+        make room: only replaced by a newer computation."""
         while True:
             now = time.monotonic()
             with self._lock:
@@ -83,20 +88,30 @@ class FigureCache:
             if entry is not None and fingerprint is not None and entry.fingerprint == mark:
                 with self._lock:
                     self.revalidated += 1
-                    self._entries[key] = _Entry(version, now, entry.value, mark)
+                    self._entries[key] = _Entry(version, now, entry.value, mark, keep)
                 kept: T = entry.value
                 return kept
             result = compute()
             with self._lock:
                 self.misses += 1
-                self._entries[key] = _Entry(version, now, result, mark)
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
+                self._entries[key] = _Entry(version, now, result, mark, keep)
+                self._evict()
         finally:
             with self._lock:
                 del self._computing[key]
             done.set()
         return result
+
+    def _evict(self) -> None:
+        """Drop the least recently used entries not marked ``keep`` while over
+        ``max_entries``, and the least recently used ``keep`` entries beyond ``max_kept``
+        (periods nobody looks at any more)."""
+        kept = [k for k, e in self._entries.items() if e.keep]
+        others = [k for k, e in self._entries.items() if not e.keep]
+        for key in others[: max(0, len(self._entries) - self.max_entries)]:
+            del self._entries[key]
+        for key in kept[: max(0, len(kept) - self.max_kept)]:
+            del self._entries[key]
 
 
 def version_of(request_state: Any, session: Session) -> tuple[int, ...]:
