@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from typing import Annotated, Any
 
+import jwt
 from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import func, select
@@ -83,10 +87,36 @@ def signin(
         return env.render("signin.html", context, status_code=401)
     rehash_if_needed(user, password)
     if totp_enabled(env.db, user.id):
-        from kilnwatch.web.pages.totp import second_step
-
         return second_step(env, user, safe_next(next) or "")
     return finish_signin(env, user, safe_next(next))
+
+
+PENDING_TTL_S = 300
+"""How long the password step stays good for the second step (5 minutes)."""
+
+
+def _pending_key(secret_key: str) -> bytes:
+    # A key of its own: a pending token is never a bearer token (identity.read_token).
+    return hmac.new(secret_key.encode(), b"kilnwatch.totp-pending", hashlib.sha256).digest()
+
+
+def _pending_token(env: PageEnv, username: str) -> str:
+    claims = {"sub": username, "exp": int(time.time()) + PENDING_TTL_S}
+    return jwt.encode(claims, _pending_key(env.settings.secret_key), algorithm="HS256")
+
+
+def pending_user(env: PageEnv, token: str) -> str | None:
+    try:
+        claims = jwt.decode(token, _pending_key(env.settings.secret_key), algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) else None
+
+
+def second_step(env: PageEnv, user: User, next_path: str, error: str | None = None) -> Response:
+    context = {"pending": _pending_token(env, user.username), "next": next_path, "error": error}
+    return env.render("signin_totp.html", context, status_code=401 if error else 200)
 
 
 def finish_signin(env: Visitor, user: User, next_path: str | None) -> Response:

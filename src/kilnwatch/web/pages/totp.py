@@ -4,12 +4,8 @@ once, disable with password and code)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from typing import Annotated, Any
 
-import jwt
 from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -25,37 +21,16 @@ from kilnwatch.store.repos.totp import (
     totp_enabled,
 )
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, page_router, redirect
-from kilnwatch.web.pages.signin import finish_signin, safe_next, throttled
+from kilnwatch.web.pages.signin import (
+    finish_signin,
+    pending_user,
+    safe_next,
+    second_step,
+    throttled,
+)
 from kilnwatch.web.throttle import note_failure
 
 router = page_router()
-
-PENDING_TTL_S = 300
-"""How long the password step stays good for the second step (5 minutes)."""
-
-
-def _pending_key(secret_key: str) -> bytes:
-    # A key of its own: a pending token is never a bearer token (identity.read_token).
-    return hmac.new(secret_key.encode(), b"kilnwatch.totp-pending", hashlib.sha256).digest()
-
-
-def _pending_token(env: PageEnv, username: str) -> str:
-    claims = {"sub": username, "exp": int(time.time()) + PENDING_TTL_S}
-    return jwt.encode(claims, _pending_key(env.settings.secret_key), algorithm="HS256")
-
-
-def _pending_user(env: PageEnv, token: str) -> str | None:
-    try:
-        claims = jwt.decode(token, _pending_key(env.settings.secret_key), algorithms=["HS256"])
-    except jwt.PyJWTError:
-        return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) else None
-
-
-def second_step(env: PageEnv, user: User, next_path: str, error: str | None = None) -> Response:
-    context = {"pending": _pending_token(env, user.username), "next": next_path, "error": error}
-    return env.render("signin_totp.html", context, status_code=401 if error else 200)
 
 
 @router.post("/signin/totp")
@@ -66,7 +41,7 @@ def signin_totp(
     next: Annotated[str, Form()] = "",  # noqa: A002
 ) -> Response:
     """The second step: a current code (not one already used) or an unused recovery code."""
-    username = _pending_user(env, pending)
+    username = pending_user(env, pending)
     if username is None:
         return redirect("/signin")
     context: dict[str, Any] = {"pending": pending, "next": safe_next(next) or ""}
