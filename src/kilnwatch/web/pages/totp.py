@@ -32,12 +32,16 @@ from kilnwatch.web.throttle import note_failure
 
 router = page_router()
 
+CodeField = Annotated[str, Form(max_length=32)]
+"""Six digits, or a recovery code (``abcde-fghjk``), as typed."""
+PasswordField = Annotated[str, Form(max_length=256)]
+
 
 @router.post("/signin/totp")
 def signin_totp(
     env: Visitor,
     pending: Annotated[str, Form(max_length=2000)],
-    code: Annotated[str, Form(max_length=32)],
+    code: CodeField,
     next: Annotated[str, Form()] = "",  # noqa: A002
 ) -> Response:
     """The second step: a current code (not one already used) or an unused recovery code."""
@@ -92,7 +96,7 @@ def totp_start(env: SignedIn) -> Response:
 
 
 @router.post("/account/totp/confirm")
-def totp_confirm(env: SignedIn, code: Annotated[str, Form(max_length=32)]) -> Response:
+def totp_confirm(env: SignedIn, code: CodeField) -> Response:
     user, context = _account(env)
     try:
         context["recovery_codes"] = confirm_enrolment(env.db, user, code)
@@ -104,11 +108,7 @@ def totp_confirm(env: SignedIn, code: Annotated[str, Form(max_length=32)]) -> Re
 
 
 @router.post("/account/totp/disable")
-def totp_disable(
-    env: SignedIn,
-    password: Annotated[str, Form(max_length=256)],
-    code: Annotated[str, Form(max_length=32)],
-) -> Response:
+def totp_disable(env: SignedIn, password: PasswordField, code: CodeField) -> Response:
     """Password and a code (or a recovery code) first; failures count as failed sign-ins."""
     user, context = _account(env)
     refused = throttled(env, user.username, "totp.html", context)
