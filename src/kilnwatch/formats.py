@@ -81,9 +81,9 @@ REGISTRY_FORMATS = _by_kind(
         "meters",
         ("meter_code", "enterprise_uscc", "unit_code", "carrier", "level", "parent_meter_code",
          "measurement", "unit_of_measure", "accuracy_class", "calibrated_on",
-         "calibration_due_on", "gateway_code", "hj212_code"),
+         "calibration_due_on", "gateway_code", "hj212_code", "water_source"),
         optional=("unit_code", "parent_meter_code", "accuracy_class", "calibrated_on",
-                  "calibration_due_on", "gateway_code", "hj212_code"),
+                  "calibration_due_on", "gateway_code", "hj212_code", "water_source"),
     ),
 )  # fmt: skip
 """Registry files in dependency order (a file may refer to rows of the files before it)."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from _emissions_factory import USCC
+from _emissions_factory import api_headers as _headers
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
@@ -16,20 +17,8 @@ from typer.testing import CliRunner
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role
-from kilnwatch.store.repos.users import add_user
 
-PASSWORD = "long-password-1"
 runner = CliRunner()
-
-
-def _headers(
-    client: TestClient, session: Session, user: str, role: Role, region: str
-) -> dict[str, str]:
-    add_user(session, user, PASSWORD, role, region_code=region)
-    session.commit()
-    r = client.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_summary_stacks_and_scope(client: TestClient, stack_day: Session) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from _emissions_factory import USCC
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role
-from kilnwatch.store.models import ProductionUnit
+from kilnwatch.store.models import Enterprise, ProductionUnit
 from kilnwatch.store.repos.users import add_user
 from kilnwatch.web.app import create_app
 
@@ -70,3 +71,19 @@ def test_city_outside_sees_no_stack(web: TestClient, stack_day: Session) -> None
     assert web.get(f"/emissions/stacks/{unit_id}?period=2025-03-02").status_code == 404
     page = web.get("/emissions?period=2025-03-02")
     assert page.status_code == 200 and "济南示例水泥有限公司" not in page.text
+
+
+def test_enterprise_page_shows_withdrawal_by_source(web: TestClient, water_day: Session) -> None:
+    _sign_in(web, water_day, "prov", Role.PROVINCE, "370000")
+    ent_id = water_day.scalar(select(Enterprise.id).where(Enterprise.uscc == USCC))
+    zh = web.get(f"/emissions/enterprises/{ent_id}?period=2025-03-02")
+    assert zh.status_code == 200, zh.text
+    assert "分水源取水量" in zh.text and "地下水" in zh.text and "未说明" in zh.text
+    web.get("/lang", params={"to": "en"})
+    en = web.get(f"/emissions/enterprises/{ent_id}?period=2025-03-02").text
+    assert "Withdrawal by source" in en and "groundwater" in en and "unspecified" in en
+    csv = web.get(
+        f"/emissions/enterprises/{ent_id}?period=2025-03-02&format=csv&table=water_sources"
+    ).text
+    assert len(csv.strip().splitlines()) == 4  # header + groundwater, municipal, unspecified
+    assert "240" in csv and "192" in csv

@@ -147,3 +147,6 @@ def water(
             _fmt(r.specific_per_quota_unit), _fmt(r.quota_general), r.quota_unit or "", above,
         )  # fmt: skip
     console.print(table)
+    _print(f"分水源取水量 {period.label}", ("enterprise", "unit", "source", "m3"),
+           [(r.enterprise_name, r.unit_code or "(entry)", source, _fmt(m3, 0))
+            for r in rows for source, m3 in r.by_source.items()])  # fmt: skip

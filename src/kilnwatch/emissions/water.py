@@ -6,13 +6,15 @@ enterprise's entry meters give its withdrawal, a unit's sub-unit meters the unit
 specific withdrawal is its withdrawal per product unit of the quota (m3/t, m3/MWh) from its
 product meters; it is compared with the general (通用) value, the one that applies to existing
 plants (FACTS.md §5). Units whose process has no sourced quota are shown without a judgement.
-The registry knows one water carrier (``water``), so withdrawal is not split by source.
+Withdrawal is also split by source (取水水源, ``reference/emissions/water_sources.csv``): each
+water meter may name its source in the registry (``meters.water_source``); the quantity of a
+meter that names none is reported as ``unspecified`` (never guessed, nor taken from its parent).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -21,12 +23,14 @@ from sqlalchemy.orm import Session
 from kilnwatch.domain.periods import Period
 from kilnwatch.emissions.service import visible_enterprises
 from kilnwatch.identity import Principal
-from kilnwatch.reference.emissions import water_quota_for
+from kilnwatch.reference.emissions import load_water_sources, water_quota_for
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.rollups import meter_totals
 
 WATER = "water"
 PRODUCT_PREFIX = "product:"
+UNSPECIFIED = "unspecified"
+"""The by-source key of the withdrawal of meters whose source the registry does not give."""
 
 
 @dataclass
@@ -46,6 +50,8 @@ class WaterAccount:
     quota_general: float | None = None
     quota_unit: str | None = None
     quota_confidence: str | None = None
+    by_source: dict[str, float] = field(default_factory=dict)
+    """Withdrawal [m3] per source id of ``water_sources.csv`` (or ``unspecified``)."""
 
     @property
     def over_quota(self) -> bool | None:
@@ -83,14 +89,19 @@ def water_accounts(
         )
     }
     entry: dict[int, float] = defaultdict(float)
+    entry_sources: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     unit_water: dict[int, float] = defaultdict(float)
+    unit_sources: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     unit_product: dict[int, tuple[float, str]] = {}
     for m in meters:
         qty = totals[m.id].sum if m.id in totals else 0.0
+        source = m.water_source or UNSPECIFIED
         if m.carrier == WATER and m.level == "entry":
             entry[m.enterprise_id] += qty
+            entry_sources[m.enterprise_id][source] += qty
         elif m.carrier == WATER and m.unit_id is not None and m.level == "sub_unit":
             unit_water[m.unit_id] += qty
+            unit_sources[m.unit_id][source] += qty
         elif m.unit_id is not None and m.carrier.startswith(PRODUCT_PREFIX):
             prev = unit_product.get(m.unit_id, (0.0, m.unit_of_measure))[0]
             unit_product[m.unit_id] = (prev + qty, m.unit_of_measure)
@@ -98,13 +109,30 @@ def water_accounts(
     for eid, ref in refs.items():
         if eid in entry:
             out.append(WaterAccount(ref.uscc, ref.name, None, None, entry[eid]))
+            out[-1].by_source = _ordered(entry_sources[eid])
         for uid in sorted(u for u in unit_water if units[u].enterprise_id == eid):
             out.append(
                 _unit_account(
                     ref.uscc, ref.name, units[uid], unit_water[uid], unit_product.get(uid)
                 )
             )
+            out[-1].by_source = _ordered(unit_sources[uid])
     return out
+
+
+def source_keys() -> list[str]:
+    """The by-source keys in report order: the reference rows, then ``unspecified``."""
+    return [*load_water_sources(), UNSPECIFIED]
+
+
+def water_source_names() -> dict[str, str]:
+    """``source id -> "中文名 / English name"`` of every by-source key."""
+    names = {k: f"{s.name_zh} / {s.name_en}" for k, s in load_water_sources().items()}
+    return names | {UNSPECIFIED: "未说明 / unspecified"}
+
+
+def _ordered(amounts: dict[str, float]) -> dict[str, float]:
+    return {k: amounts[k] for k in source_keys() if k in amounts}
 
 
 def _unit_account(

@@ -10,6 +10,7 @@ Tables in ``kilnwatch/reference/emissions/`` (sources: ``/work/shared/reference/
 - ``validity.csv``: HJ 75-2017 data-validity and substitution parameters.
 - ``water_quotas.csv``: water-withdrawal quotas (GB/T 18916 series, MWR 2019) [m3 per unit].
 - ``process_water_quotas.csv``: which quota judges which process (by capacity class).
+- ``water_sources.csv``: the water-withdrawal source categories (取水水源) a water meter may name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from kilnwatch.errors import ReferenceDataError
 from kilnwatch.reference._csv import Confidence, keyed, read_parameters, read_table
@@ -67,6 +69,20 @@ class WaterQuota:
     unit: str
     standard: str
     clause: str
+    source: str
+    confidence: Confidence
+
+
+@dataclass(frozen=True)
+class WaterSource:
+    """A water-withdrawal source category (conventional: surface, ground, municipal; or
+    non-conventional water)."""
+
+    source_id: str
+    group: Literal["conventional", "non_conventional"]
+    name_zh: str
+    name_en: str
+    definition: str
     source: str
     confidence: Confidence
 
@@ -123,6 +139,14 @@ def load_validity_parameters() -> Mapping[str, float]:
 def load_water_quotas() -> Mapping[str, WaterQuota]:
     return keyed(
         read_table(PACKAGE, "emissions/water_quotas.csv", WaterQuota), lambda r: r.quota_id
+    )
+
+
+@cache
+def load_water_sources() -> Mapping[str, WaterSource]:
+    """The water-withdrawal source categories by ``source_id``, in file order."""
+    return keyed(
+        read_table(PACKAGE, "emissions/water_sources.csv", WaterSource), lambda r: r.source_id
     )
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from kilnwatch.reference.emissions import load_water_sources
 from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.model import Enterprise, Gateway, Meter, Unit
 from kilnwatch.sim.processes import PROCESS_SPECS
@@ -246,3 +247,20 @@ def build_metering(
         for u in ent_units:
             _unit_meters(f, ent, u, gw, gateways)
     return f.meters, gateways
+
+
+STREAM_WATER_SOURCES = 21  # rng stream of the water meters' sources (independent of the rest)
+
+
+def assign_water_sources(params: SimParams, meters: list[Meter]) -> None:
+    """Give every entry water meter a conventional withdrawal source (uniform over the
+    conventional rows of ``water_sources.csv``) and its sub-meters the same source: all the
+    water of a simulated enterprise comes through its entry meter."""
+    rng = np.random.default_rng([params.seed, STREAM_WATER_SOURCES])
+    choices = [s.source_id for s in load_water_sources().values() if s.group == "conventional"]
+    for m in meters:
+        if m.carrier == "water" and m.level == "entry":
+            m.water_source = choices[int(rng.integers(len(choices)))]
+    for m in meters:
+        if m.carrier == "water" and m.level != "entry" and m.parent_idx >= 0:
+            m.water_source = meters[m.parent_idx].water_source

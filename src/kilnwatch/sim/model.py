@@ -63,6 +63,7 @@ class Meter:
     calibration_due_on: date
     gateway_code: str
     hj212_code: str = ""
+    water_source: str = ""  # water meters: reference/emissions/water_sources.csv ("" unknown)
     share: float = 1.0  # equipment meters: share of the parent's quantity
     bias: float = 1.0  # systematic gain error of the meter
     noise_sd: float = 0.0  # relative random error per reading

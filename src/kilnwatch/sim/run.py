@@ -24,7 +24,7 @@ from kilnwatch.sim.energy_factors import COLUMNS as EF_COLUMNS
 from kilnwatch.sim.energy_factors import energy_factor_rows
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
-from kilnwatch.sim.metering import build_metering
+from kilnwatch.sim.metering import assign_water_sources, build_metering
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.projects import build_project_control
 from kilnwatch.sim.province import build_enterprises, build_projects
@@ -65,6 +65,7 @@ def build_province(params: SimParams) -> Province:
     rng = np.random.default_rng([params.seed, STREAM_PROVINCE])
     enterprises, units = build_enterprises(params, rng)
     meters, gateways = build_metering(params, enterprises, units, rng)
+    assign_water_sources(params, meters)
     province = Province(
         enterprises, units, meters, gateways, build_projects(enterprises, units, rng)
     )

@@ -126,6 +126,7 @@ def registry_rows(p: Province) -> dict[str, Rows]:
                 "calibration_due_on": m.calibration_due_on.isoformat(),
                 "gateway_code": m.gateway_code,
                 "hj212_code": m.hj212_code,
+                "water_source": m.water_source,
             }
             for m in meters
         ],

@@ -21,6 +21,7 @@ from kilnwatch.domain.projects import LEGACY_STAGES, STAGES, stored_stage
 from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.ingest.hj212.model import parse_compat
 from kilnwatch.ingest.tables import CheckedRows, Record, TableKind, TableRow
+from kilnwatch.reference.emissions import load_water_sources
 from kilnwatch.reference.energy import load_units
 from kilnwatch.reference.levels import load_level_tables
 from kilnwatch.reference.registry import load_industries, load_processes, meter_carrier_problem
@@ -195,6 +196,11 @@ def _check_meter(r: TableRow, known: Known) -> Record:
     calibrated, due = r.date("calibrated_on"), r.date("calibration_due_on")
     if calibrated and due and due < calibrated:
         r.fail("calibration_due_on", "is before calibrated_on")
+    source = r.optional("water_source")
+    if source and carrier != "water":
+        r.fail("water_source", f"only a water meter has a withdrawal source, not {carrier!r}")
+    elif source and source not in load_water_sources():
+        r.fail("water_source", f"unknown water source {source!r} (see water_sources.csv)")
     code = r.key("meter_code")
     known.meters.add(code)
     return {
@@ -211,6 +217,7 @@ def _check_meter(r: TableRow, known: Known) -> Record:
         "calibration_due_on": due,
         "gateway_code": gateway or None,
         "hj212_code": r.optional("hj212_code"),
+        "water_source": source,
     }
 
 

@@ -89,6 +89,7 @@ def _meter_rows(
             _text(m.calibration_due_on),
             gateways.get(m.gateway_id or 0, ""),
             _text(m.hj212_code),
+            _text(m.water_source),
         ]
 
 

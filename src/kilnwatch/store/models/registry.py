@@ -141,6 +141,8 @@ class Meter(Base):
     calibration_due_on: Mapped[date | None] = mapped_column(Date)
     gateway_id: Mapped[int | None] = mapped_column(ForeignKey("gateways.id"), index=True)
     hj212_code: Mapped[str | None] = mapped_column(String(16))
+    water_source: Mapped[str | None] = mapped_column(String(24))
+    """Water meters: the withdrawal source (``reference/emissions/water_sources.csv``)."""
 
     enterprise: Mapped[Enterprise] = relationship()
     unit: Mapped[ProductionUnit | None] = relationship()

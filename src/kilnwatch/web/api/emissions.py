@@ -89,7 +89,8 @@ RowsDep = Annotated[RowsQuery, Depends(rows_query)]
 
 @router.get("/water")
 def water(query: RowsDep) -> dict[str, Any]:
-    """Water withdrawal [m3] per enterprise and unit against the GB/T 18916 quotas."""
+    """Water withdrawal [m3] per enterprise and unit against the GB/T 18916 quotas, with
+    ``by_source`` [m3] per withdrawal source (``unspecified``: meters without a source)."""
     return query.rows(water_accounts)
 
 

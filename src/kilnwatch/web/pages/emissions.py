@@ -18,7 +18,7 @@ from kilnwatch.emissions.annual import annual_permit_status
 from kilnwatch.emissions.service import EmissionTotal, Scope, emissions_scope
 from kilnwatch.emissions.stacks import KG_PER_T, StackAccount
 from kilnwatch.emissions.wastewater import wastewater_accounts
-from kilnwatch.emissions.water import water_accounts
+from kilnwatch.emissions.water import water_accounts, water_source_names
 from kilnwatch.errors import NotFoundError
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import Enterprise, ProductionUnit
@@ -143,6 +143,23 @@ def _water(env: PageEnv, period: Period, uscc: str | None, city: str | None) -> 
     return Table("water", cols, rows, wide=True, empty="emissions.no_water")
 
 
+def _water_sources(env: PageEnv, period: Period, uscc: str) -> Table:
+    """Withdrawal by source of the enterprise (entry meters) and its units; a meter without a
+    source in the registry counts as unspecified."""
+    side = 0 if env.locale == "zh-CN" else 1
+    names = {k: v.split(" / ")[side] for k, v in water_source_names().items()}
+    rows = [
+        {"unit": w.unit_code or env.t("emissions.entry"), "source": names[source], "m3": m3}
+        for w in water_accounts(env.db, env.me, period, uscc=uscc)
+        for source, m3 in w.by_source.items()
+    ]  # fmt: skip
+    cols = [
+        Col("unit", "col.unit"), Col("source", "emissions.water_source"),
+        Col("m3", "emissions.withdrawal", "num", digits=0, unit="m3"),
+    ]  # fmt: skip
+    return Table("water_sources", cols, rows, empty="emissions.no_water")
+
+
 def _permits(env: PageEnv, period: Period, uscc: str) -> Table:
     rows = [
         {"pollutant": r.pollutant, "to": r.last_day.isoformat(), "permitted": r.permitted_t,
@@ -240,7 +257,7 @@ def enterprise_emissions(enterprise_id: int, env: SignedIn) -> Response:
     tables = [
         _stacks(env, scope, scope.accounts), _episodes(env, scope, scope.accounts),
         _permits(env, period, uscc), _wastewater(env, period, uscc),
-        _water(env, period, uscc, None),
+        _water(env, period, uscc, None), _water_sources(env, period, uscc),
     ]  # fmt: skip
     crumbs = [(env.t("emissions.title"), "/emissions"), (name, None)]
     return _render(env, name, picker, scope.accounts, tables, crumbs)
