@@ -141,6 +141,18 @@ class AuthenticationError(KilnwatchError):
     code = "auth.failed"
 
 
+class TotpRequiredError(AuthenticationError):
+    """The password was right; the account has a second factor and no code came with it."""
+
+    code = "auth.totp_required"
+
+
+class TotpWrongError(AuthenticationError):
+    """The second-factor code was wrong, replayed or an already used recovery code."""
+
+    code = "auth.totp_wrong"
+
+
 class RateLimitedError(AuthenticationError):
     """Too many failed sign-ins for an account or from an address: wait ``retry_after_s``."""
 

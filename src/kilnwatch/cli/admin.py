@@ -143,6 +143,21 @@ def user_passwd(
         raise fail(exc) from exc
 
 
+@user_app.command("totp-reset")
+def user_totp_reset(username: str) -> None:
+    """Remove a user's TOTP second factor (lost device): next sign-in needs only the password."""
+    from kilnwatch.store.repos.totp import remove_totp
+
+    try:
+        with session_scope() as session:
+            removed = remove_totp(session, username)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"second factor of {username} removed" if removed else f"{username} has no second factor"
+    )
+
+
 @user_app.command("list")
 def user_list() -> None:
     """List users with their roles and jurisdictions."""

@@ -1,7 +1,7 @@
 """All ORM models, importable from one place (Alembic reads ``Base.metadata`` here)."""
 
 from kilnwatch.store.models.base import Base, UTCDateTime
-from kilnwatch.store.models.identity import SignInFailure, User
+from kilnwatch.store.models.identity import SignInFailure, User, UserTotp
 from kilnwatch.store.models.readings import SOURCE_CODES, SOURCE_NAMES, IngestBatch, Reading
 from kilnwatch.store.models.registry import (
     Enterprise,
@@ -28,6 +28,7 @@ __all__ = [
     "SignInFailure",
     "UTCDateTime",
     "User",
+    "UserTotp",
     "project_units",
 ]
 

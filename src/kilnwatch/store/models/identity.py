@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
@@ -40,3 +40,20 @@ class SignInFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     username: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class UserTotp(Base):
+    """A user's TOTP second factor (RFC 6238; docs/security.md "Second factor"): the shared
+    secret (base32; shown once at enrolment, never returned or logged after), whether it is
+    confirmed and required at sign-in, SHA-256 hashes of the unused one-time recovery codes, and
+    the last accepted time step (a code of that step or an earlier one is refused: no replay)."""
+
+    __tablename__ = "user_totp"
+    __audit_secret__ = ("secret", "recovery_hashes")  # logged as changed, never by value
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 PAGE_MODULES = (
     "signin",
+    "totp",
     "overview",
     "regions",
     "enterprise",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+import hmac
+import time
+from typing import Annotated, Any
 
+import jwt
 from fastapi import Form
 from fastapi.responses import Response
 from sqlalchemy import func, select
@@ -11,10 +15,11 @@ from sqlalchemy import func, select
 from kilnwatch.errors import InputError, RateLimitedError
 from kilnwatch.identity import verify_secret
 from kilnwatch.store.models import Enterprise, User
+from kilnwatch.store.repos.totp import totp_enabled
 from kilnwatch.store.repos.users import rehash_if_needed, set_password
 from kilnwatch.store.repos.web_sessions import close_session, open_session, set_locale
 from kilnwatch.web.i18n import pick_locale
-from kilnwatch.web.pages.kit import SignedIn, Visitor, done, home_of, page_router, redirect
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, done, home_of, page_router, redirect
 from kilnwatch.web.sessions import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -38,6 +43,21 @@ def safe_next(target: str | None) -> str | None:
     return None
 
 
+def throttled(
+    env: PageEnv, username: str, template: str, context: dict[str, Any]
+) -> Response | None:
+    """The page with ``auth.rate_limited`` (429, ``Retry-After``) when over a limit, else None."""
+    try:
+        refuse_if_throttled(env.db, env.settings, username, client_address(env.request))
+    except RateLimitedError as exc:
+        minutes = max(1, round(exc.retry_after_s / 60))
+        context["error"] = env.t("auth.rate_limited", minutes=minutes)
+        response = env.render(template, context, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    return None
+
+
 @router.get("/signin")
 def signin_form(env: Visitor, next: str | None = None) -> Response:  # noqa: A002
     if env.principal is not None:
@@ -57,25 +77,55 @@ def signin(
     username = username.strip()
     context = {"username": username, "next": safe_next(next),
                "session_hours": env.settings.session_ttl_s // 3600}  # fmt: skip
-    try:
-        refuse_if_throttled(env.db, env.settings, username, client_address(env.request))
-    except RateLimitedError as exc:
-        minutes = max(1, round(exc.retry_after_s / 60))
-        context["error"] = env.t("auth.rate_limited").format(minutes=minutes)
-        response = env.render("signin.html", context, status_code=429)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
+    refused = throttled(env, username, "signin.html", context)
+    if refused is not None:
+        return refused
     user = env.db.scalar(select(User).where(User.username == username))
     if user is None or not user.active or not verify_secret(password, user.password_hash):
         note_failure(env.request, username)
         context["error"] = env.t("auth.wrong")
         return env.render("signin.html", context, status_code=401)
-    note_success(env.db, user.username)
     rehash_if_needed(user, password)
+    if totp_enabled(env.db, user.id):
+        return second_step(env, user, safe_next(next) or "")
+    return finish_signin(env, user, safe_next(next))
+
+
+PENDING_TTL_S = 300
+"""How long the password step stays good for the second step (5 minutes)."""
+
+
+def _pending_key(secret_key: str) -> bytes:
+    # A key of its own: a pending token is never a bearer token (identity.read_token).
+    return hmac.new(secret_key.encode(), b"kilnwatch.totp-pending", hashlib.sha256).digest()
+
+
+def _pending_token(env: PageEnv, username: str) -> str:
+    claims = {"sub": username, "exp": int(time.time()) + PENDING_TTL_S}
+    return jwt.encode(claims, _pending_key(env.settings.secret_key), algorithm="HS256")
+
+
+def pending_user(env: PageEnv, token: str) -> str | None:
+    try:
+        claims = jwt.decode(token, _pending_key(env.settings.secret_key), algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    sub = claims.get("sub")
+    return sub if isinstance(sub, str) else None
+
+
+def second_step(env: PageEnv, user: User, next_path: str, error: str | None = None) -> Response:
+    context = {"pending": _pending_token(env, user.username), "next": next_path, "error": error}
+    return env.render("signin_totp.html", context, status_code=401 if error else 200)
+
+
+def finish_signin(env: Visitor, user: User, next_path: str | None) -> Response:
+    """Every factor checked: forget the failures, open the browser session, go on."""
+    note_success(env.db, user.username)
     key = open_session(env.db, user, env.locale, env.settings.session_ttl_s)
     from kilnwatch.web.sessions import principal_of
 
-    response = done(env, safe_next(next) or home_of(principal_of(user)))
+    response = done(env, next_path or home_of(principal_of(user)))
     set_session_cookie(response, env.settings, key)
     return response
 
@@ -128,12 +178,9 @@ def change_password(
     user = env.user
     assert user is not None
     context: dict[str, object] = {"crumbs": [(env.t("auth.change_password"), None)]}
-    address = client_address(env.request)
-    try:
-        refuse_if_throttled(env.db, env.settings, user.username, address)
-    except RateLimitedError as exc:
-        context["error"] = env.t("auth.rate_limited", minutes=max(1, round(exc.retry_after_s / 60)))
-        return env.render("password.html", context, status_code=429)
+    refused = throttled(env, user.username, "password.html", context)
+    if refused is not None:
+        return refused
     if not verify_secret(current, user.password_hash):
         note_failure(env.request, user.username)
         context["error"] = env.t("auth.wrong")
