@@ -169,12 +169,47 @@ def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def ready_line(proc: subprocess.Popen[str]) -> str:
-    """The first line a server prints, which says it is ready."""
+    """The first line a server prints, which says it is ready; what it prints after is
+    drained (see :func:`drain`)."""
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "ready" not in line:
         raise RuntimeError(f"{proc.args!r} did not start: {line!r}")
+    drain(proc)
     return line
+
+
+_DRAINS: dict[int, threading.Thread] = {}
+
+
+def drain(proc: subprocess.Popen[str]) -> None:
+    """Read a server's output to its end in the background, then close it: a pipe nobody
+    reads fills (64 KiB) and the server's next log line then blocks it — the web server's
+    access log did so after about a minute of soak. :func:`stop` waits for it."""
+    assert proc.stdout is not None
+    out = proc.stdout
+
+    def pump() -> None:
+        with out:
+            for _ in out:
+                pass
+
+    _DRAINS[proc.pid] = threading.Thread(target=pump, daemon=True)
+    _DRAINS[proc.pid].start()
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Wait for a server told to stop (killed after 30 s), and for its output's end."""
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    pump = _DRAINS.pop(proc.pid, None)
+    if pump is not None:
+        pump.join(5)
+    elif proc.stdout is not None:
+        proc.stdout.close()
 
 
 def wait_http(url: str) -> None:
@@ -398,6 +433,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
     procs: dict[str, subprocess.Popen[str]] = {}
     try:
         procs["web"] = start([CLI, "serve", "--host", "127.0.0.1", "--port", str(web_port)], env)
+        drain(procs["web"])
         mqtt_args = ["mqtt", "--broker", args.broker, "--client-id", f"soak-{tag}"]
         mqtt_args += ["--group", f"soak{tag}", "--prefix", f"kwsoak/{tag}", "--max-delay-ms", "50"]
         procs["mqtt"] = start([INGEST_CLI, *mqtt_args], env)
@@ -454,11 +490,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
-            try:
-                proc.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+            stop(proc)
     say(f"servers stopped after {time.monotonic() - began:.1f} s")
     lost = {p: max(0, acked[p] - seen[p][1]) for p in acked}
     doubled = {p: seen[p][0] - seen[p][1] for p in acked}
