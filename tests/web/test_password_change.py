@@ -3,10 +3,9 @@ the CLI; either way every browser session of that user ends."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
+from pages_support import csrf_token
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -28,9 +27,7 @@ def user(engine: Engine) -> str:
 
 
 def _csrf(client: TestClient, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(BASE + path).text)
-    assert found
-    return found[1]
+    return csrf_token(client.get(BASE + path).text)
 
 
 def _sign_in(client: TestClient, password: str) -> int:

@@ -10,6 +10,7 @@ import time
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from pages_support import csrf_token
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -33,9 +34,7 @@ def user(engine: Engine) -> str:
 
 
 def _csrf(client: TestClient, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(BASE + path).text)
-    assert found
-    return found[1]
+    return csrf_token(client.get(BASE + path).text)
 
 
 def _password_step(client: TestClient) -> tuple[int, str]:
