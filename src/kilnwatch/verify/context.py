@@ -117,6 +117,16 @@ class MeterData:
         return self.total / have * missing if have else float("inf")
 
 
+@dataclass(frozen=True)
+class PriceMonth:
+    """A month before the verified one: the enterprise's sales invoices in it and the month's
+    market prices (its own price history, for ``verify.revenue.amount_vs_market``)."""
+
+    period: str
+    sales: list[TaxInvoice]
+    prices: Mapping[str, MarketPrice]
+
+
 @dataclass
 class Sources:
     """External source rows of the enterprise for the period."""
@@ -127,6 +137,8 @@ class Sources:
     waybills: list[LogisticsWaybill] = field(default_factory=list)
     prices: dict[str, MarketPrice] = field(default_factory=dict)
     permits: list[EmissionPermit] = field(default_factory=list)
+    price_history: list[PriceMonth] = field(default_factory=list)
+    """Earlier months with sales invoices of the enterprise, most recent first."""
 
 
 @dataclass(frozen=True)
