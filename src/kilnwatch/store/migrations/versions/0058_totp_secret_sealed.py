@@ -20,17 +20,15 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def _secret_length(old: int, new: int) -> None:
     with op.batch_alter_table("user_totp") as batch:
-        batch.alter_column(
-            "secret", existing_type=sa.String(length=64), type_=sa.String(length=255),
-            existing_nullable=False,
-        )  # fmt: skip
+        batch.alter_column("secret", existing_type=sa.String(length=old),
+                           type_=sa.String(length=new), existing_nullable=False)  # fmt: skip
+
+
+def upgrade() -> None:
+    _secret_length(64, 255)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_totp") as batch:
-        batch.alter_column(
-            "secret", existing_type=sa.String(length=255), type_=sa.String(length=64),
-            existing_nullable=False,
-        )  # fmt: skip
+    _secret_length(255, 64)
