@@ -1,10 +1,10 @@
 """The metering census of each enterprise: required vs installed instruments per level and
-carrier, configuration rate against GB 17167-2006 Table 1, accuracy classes against the
-accuracy table, calibration due dates, and every gap named (:mod:`.gaps`).
+carrier, configuration rate against GB 17167-2006 Table 3, accuracy classes against
+Table 4, calibration due dates, and every gap named (:mod:`.gaps`).
 
 References
 ----------
-.. [1] GB 17167-2006, clause 3.2 (配备率), 4.3 and Table 1 (rates), 4.3 accuracy table,
+.. [1] GB 17167-2006, clause 3.2 (配备率), 4.3.5 and Table 3 (rates), 4.3.8 and Table 4 (accuracy),
    5.2 (instrument list with status 合格/准用/停用, verification within its period).
 """
 
@@ -60,7 +60,7 @@ class CensusRow:
     """Codes of the required points without an instrument."""
     accuracy_faults: int
     meets: bool
-    """Whether the rate meets GB 17167 Table 1 for this level and carrier."""
+    """Whether the rate meets GB 17167 Table 3 for this level and carrier."""
 
 
 @dataclass

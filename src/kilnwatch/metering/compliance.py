@@ -3,8 +3,8 @@
 References
 ----------
 .. [1] GB 17167-2006 用能单位能源计量器具配备和管理通则, clause 3.2 (配备率 = installed /
-   required instruments, in %), clause 4.3 and Table 1 (minimum rates by level and carrier),
-   clause 4.3 accuracy table (classes of entry instruments); 4.3.2-4.3.5 and 4.3.8 mandatory.
+   required instruments, in %), clause 4.3.5 and Table 3 (minimum rates by level and carrier),
+   clause 4.3.8 and Table 4 (classes of entry instruments); 4.3.2-4.3.5 and 4.3.8 mandatory.
 """
 
 from __future__ import annotations
