@@ -5,7 +5,8 @@ Table 4, calibration due dates, and every gap named (:mod:`.gaps`).
 References
 ----------
 .. [1] GB 17167-2006, clause 3.2 (配备率), 4.3.5 and Table 3 (rates), 4.3.8 and Table 4 (accuracy),
-   5.2 (instrument list with status 合格/准用/停用, verification within its period).
+   5.3.1 (instrument list with status 合格/准用/停用), 5.3.6 (periodic verification; an
+   instrument failing it or past its period is not used).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def _accuracy_gaps(
 def calibration_gaps(
     meter: Meter, latest_result: str | None, as_of: date, alert_days: int = DEFAULT_ALERT_DAYS
 ) -> list[g.Gap]:
-    """Calibration gaps of one meter on ``as_of`` (GB 17167-2006 5.2: verified within its
+    """Calibration gaps of one meter on ``as_of`` (GB 17167-2006 5.3.6: verified within its
     period; an instrument whose latest certificate says 停用 is out of service)."""
     due = meter.calibration_due_on
     out = []

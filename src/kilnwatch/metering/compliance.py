@@ -43,7 +43,7 @@ def meets_accuracy(installed: str | None, required: str) -> bool:
 
     A smaller index is more accurate; at the same index an S class meets a plain class,
     not the other way round. An unknown or unreadable installed class does not meet any
-    requirement (the census must state it, GB 17167-2006 clause 5.2 instrument list).
+    requirement (the census must state it, GB 17167-2006 clause 5.3.1 instrument list).
     """
     have, need = parse_accuracy_class(installed), parse_accuracy_class(required)
     if have is None or need is None:
