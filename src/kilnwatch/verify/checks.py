@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.detectors import balance, emissions, flags, peers, timeseries
+from kilnwatch.verify.detectors import balance, emissions, flags, peers, profile, timeseries
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.rules import electricity, fuel, reported, revenue
 
@@ -31,6 +31,7 @@ CHECKS = Checks(
         revenue.SHIPPED_CHECK,
         revenue.MARKET_CHECK,
         balance.CAPPED_CHECK,
+        profile.SMOOTHED_CHECK,
         timeseries.GAP_CHECK,
         timeseries.STUCK_CHECK,
         timeseries.IMPOSSIBLE_CHECK,
@@ -56,6 +57,7 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
             out += _declared(check, check.run(ctx))
     out = fuel.without_coal_explained_by_meters(out)
     out = _stuck_consequences_as_info(ctx, out)
+    out = profile.smoothing_consequences_as_info(ctx, out)
     return _without_explained_ratios(ctx, _without_capped_repeats(out))
 
 
