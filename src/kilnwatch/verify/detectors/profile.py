@@ -9,10 +9,11 @@ consecutive hours relative to the day's median hour) is judged
   and small loads, so its relative variability is that of the sum of its sub-meters (a flat
   unmetered load lowers it by its share only); a parent far smoother than its sub-meters on
   the same days does not measure them;
-* against its **own days**: a lasting drop of the variability within the month (a level
-  shift of its logarithm, :func:`~kilnwatch.verify.detectors.shift.level_shift`).
+* without sub-meters, against its **own days**: a lasting drop of the variability within the
+  month (a level shift of its logarithm, :func:`~kilnwatch.verify.detectors.shift.level_shift`).
 
-Only full days at load count (every reading there, a positive median hour). The comparisons
+Only full days at load count (every reading there, at least ``at_load_fraction`` of the
+meter's median day: a stopped process draws a flat base load). The comparisons
 that a smoothed meter spoils (its ratio with its sub-meters, its energy per product over the
 smoothed days, where the average smears an outage or a load change over the next day) are
 kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the finding.
@@ -84,6 +85,17 @@ def _roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
     return daily_roughness(*hourly(m, ctx.window.start_s, ctx.window.month.days))
 
 
+def _at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
+    """Full days on which the meter measured at least ``at_load_fraction`` of its median full
+    day: a stopped or part-loaded process draws a flat base load (lighting, pumps), whose
+    variability is not that of production."""
+    fraction = ctx.settings.value(SMOOTHED, "at_load_fraction")
+    full = m.full_days() & (m.daily > 0)
+    if not full.any():
+        return full
+    return full & (m.daily >= fraction * float(np.median(m.daily[full])))
+
+
 def _children_roughness(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     """The daily variability of the sum of the meter's sub-meters (same unit), or None."""
     children = [c for c in ctx.children(m.info.id) if c.info.measurement != "instant"]
@@ -102,7 +114,7 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
     ratio_max = ctx.settings.value(SMOOTHED, "max_roughness_ratio")
     min_days = ctx.settings.count(SMOOTHED, "min_days")
     z = ctx.settings.value(SMOOTHED, "z_threshold")
-    own = _roughness(ctx, m)
+    own = np.where(_at_load(ctx, m), _roughness(ctx, m), np.nan)
     theirs = _children_roughness(ctx, m)
     smooth = np.zeros(own.size, dtype=bool)
     evidence: dict[str, object] = {"meter": m.info.code}
@@ -115,8 +127,7 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
                 "basis": "sub_meters",
                 "roughness_ratio_median": rounded(float(np.nanmedian(ratio[smooth]))),
             }
-    if smooth.sum() < min_days:
-        smooth[:] = False
+    if theirs is None:  # no sub-meters: against its own other days
         shift = level_shift(own, min_days, z, 1 - ratio_max, prefer="low")
         if shift is not None and shift.change_fraction <= ratio_max - 1:
             days = slice(shift.start_day, shift.end_day)
@@ -139,7 +150,7 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
 def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
     """One finding per energy meter whose hour-to-hour variability has gone on at least
     ``min_days`` days (against its sub-meters, or against its own other days)."""
-    for name in ("max_roughness_ratio", "z_threshold"):
+    for name in ("max_roughness_ratio", "z_threshold", "at_load_fraction"):
         ctx.settings.value(SMOOTHED, name)  # read up front
     ctx.settings.count(SMOOTHED, "min_days")
     out = []
