@@ -3,17 +3,21 @@
 Tables (in ``kilnwatch/reference/metering/``):
 
 - ``configuration_rates.csv``: the minimum configuration rate (配备率) [%] of energy metering
-  instruments per row of GB 17167-2006 Table 1 and per level (entry, sub-unit, equipment).
-- ``carrier_groups.csv``: which Table 1 row (carrier group) each carrier key belongs to, and
+  instruments per row of GB 17167-2006 Table 3 (clause 4.3.5) and per level (entry, sub-unit,
+  equipment); an empty cell is no requirement.
+- ``carrier_groups.csv``: which Table 3 row (carrier group) each carrier key belongs to, and
   the kind of instrument that measures it.
 - ``accuracy_classes.csv``: the accuracy class required of an entry instrument per carrier
-  group and variant (electricity user class, static/dynamic weighing, pipe diameter); one
-  variant per group is the default.
+  group and variant (electricity user class, static/dynamic weighing, pipe diameter), GB
+  17167-2006 Table 4 (clause 4.3.8); one variant per group is the default. The temperature and
+  pressure instruments of Table 4 (auxiliary to a flow-metering device, any carrier) have the
+  group ``*``.
 - ``rollout_milestones.csv``: the date by which each industry's key instruments are due
   (Shandong's plan; ``*`` = every other industry).
 
-Every row carries ``source`` and ``confidence``; see ``docs/metering.md`` for what is not
-confirmed (the accuracy table was not seen in any source: its rows are graded low).
+Every row carries ``source`` and ``confidence``; both GB 17167 tables were read in a scan of
+the published 2006 text (``docs/metering.md``). The revised edition GB 17167-2025 (in force
+from 2026-02-01) was not seen.
 """
 
 from __future__ import annotations
@@ -31,12 +35,13 @@ PACKAGE = "kilnwatch.reference"
 Level = Literal["entry", "sub_unit", "equipment"]
 LEVELS: tuple[Level, ...] = ("entry", "sub_unit", "equipment")
 OTHER_GROUP = "other"
+ANY_GROUP = "*"
 ANY_INDUSTRY = "*"
 
 
 @dataclass(frozen=True)
 class ConfigurationRate:
-    """Minimum configuration rates [%] of one GB 17167 Table 1 row (None: no requirement)."""
+    """Minimum configuration rates [%] of one GB 17167 Table 3 row (None: no requirement)."""
 
     carrier_group: str
     name_zh: str
@@ -59,7 +64,7 @@ class ConfigurationRate:
 
 @dataclass(frozen=True)
 class CarrierGroup:
-    """The Table 1 row a carrier key is counted in and the instrument that measures it."""
+    """The Table 3 row a carrier key is counted in and the instrument that measures it."""
 
     carrier: str
     carrier_group: str
@@ -99,14 +104,14 @@ class RolloutMilestone:
 
 @cache
 def load_configuration_rates() -> Mapping[str, ConfigurationRate]:
-    """GB 17167 Table 1 rows by carrier group."""
+    """GB 17167 Table 3 rows by carrier group."""
     rows = read_table(PACKAGE, "metering/configuration_rates.csv", ConfigurationRate)
     return keyed(rows, lambda r: r.carrier_group)
 
 
 @cache
 def load_carrier_groups() -> Mapping[str, CarrierGroup]:
-    """Carrier key -> its Table 1 row; a carrier not listed counts as ``other``."""
+    """Carrier key -> its Table 3 row; a carrier not listed counts as ``other``."""
     rows = read_table(PACKAGE, "metering/carrier_groups.csv", CarrierGroup)
     return keyed(rows, lambda r: r.carrier)
 
@@ -139,7 +144,7 @@ def load_rollout_milestones() -> Mapping[str, RolloutMilestone]:
 
 
 def carrier_group(carrier: str) -> str:
-    """The Table 1 row (carrier group) of a carrier key; ``other`` when it has none."""
+    """The Table 3 row (carrier group) of a carrier key; ``other`` when it has none."""
     group = load_carrier_groups().get(carrier)
     return group.carrier_group if group else OTHER_GROUP
 
@@ -167,6 +172,27 @@ def accuracy_requirement(
     else:
         chosen = [r for r in rows if r.is_default]
     return next((r for r in chosen if r.level == level), None)
+
+
+def auxiliary_requirement(instrument: str, variant: str | None = None) -> AccuracyRequirement:
+    """The class required of a temperature or pressure instrument of a flow-metering device
+    (GB 17167-2006 Table 4: ``liquid_gaseous_energy`` by default, ``gas_steam_mass`` where it
+    enters a gas or steam mass calculation).
+
+    Raises
+    ------
+    ReferenceDataError
+        No row of the table for that instrument and variant.
+    """
+    rows = [r for r in load_accuracy_requirements()
+            if r.carrier_group == ANY_GROUP and r.instrument == instrument]  # fmt: skip
+    row = next((r for r in rows if (r.variant == variant if variant else r.is_default)), None)
+    if row is None:
+        known = ", ".join(f"{r.instrument}/{r.variant}" for r in rows) or "none"
+        raise ReferenceDataError(
+            f"no accuracy requirement for {instrument!r} variant {variant!r} ({known})"
+        )
+    return row
 
 
 def milestone_for(industry: str) -> RolloutMilestone:
