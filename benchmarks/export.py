@@ -31,7 +31,7 @@ from pathlib import Path
 import psycopg
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
-from pg_support import pg_database  # noqa: E402
+from pg_support import throwaway_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY_COUNTY = "370303"  # 张店区, in 淄博市 (3703)
@@ -156,7 +156,7 @@ def main() -> int:
     parser.add_argument("--skip-fetchall", action="store_true")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with pg_database("kilnwatch_bench_export", args.pg) as dsn:
+    with throwaway_database("kilnwatch_bench_export", args.pg) as dsn:
         started = time.perf_counter()
         rows = build(dsn, args.enterprises, args.meters)
         load_s = time.perf_counter() - started

@@ -51,7 +51,7 @@ from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Gateway, Meter
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
-from pg_support import pg_database  # noqa: E402
+from pg_support import throwaway_database  # noqa: E402
 
 METERS = 200
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=300)
@@ -592,7 +592,7 @@ def main() -> None:
         return
     devices = args.hj212_devices or args.hj212_connections
     result: dict[str, object] = {}
-    with pg_database("kilnwatch_bench", args.pg) as pg_dsn:
+    with throwaway_database("kilnwatch_bench", args.pg) as pg_dsn:
         with tempfile.TemporaryDirectory() as tmp:
             tmpdir = Path(tmp)
             lite_path = tmpdir / "bench.sqlite"

@@ -55,7 +55,7 @@ import httpx
 import psycopg
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
-from pg_support import pg_database  # noqa: E402
+from pg_support import throwaway_database  # noqa: E402
 
 PG_ADMIN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENTERPRISES = 300
@@ -374,7 +374,7 @@ def main() -> int:
     # it (skipping the five-minute build) when tuning pages
     reuse = os.environ.get("BENCH_WEB_REUSE")
     keep = bool(reuse or os.environ.get("BENCH_WEB_KEEP"))
-    with pg_database("kilnwatch_bench_web", PG_ADMIN, reuse=reuse, keep=keep) as url:
+    with throwaway_database("kilnwatch_bench_web", PG_ADMIN, reuse=reuse, keep=keep) as url:
         return bench(url, bool(reuse))
 
 

@@ -19,8 +19,7 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Base, Region
 from kilnwatch.store.seed import seed_regions
-from pg_support import PG_ADMIN_DSN
-from pg_support import pg_database as throwaway_database
+from pg_support import PG_ADMIN_DSN, throwaway_database
 from servers import need_server
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -18,7 +18,7 @@ PG_ADMIN_DSN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.
 
 
 @contextmanager
-def pg_database(
+def throwaway_database(
     prefix: str, admin_dsn: str = PG_ADMIN_DSN, *, reuse: str | None = None, keep: bool = False
 ) -> Iterator[str]:
     """A new database ``<prefix>_<random>`` on the server of ``admin_dsn``; yields its URL and

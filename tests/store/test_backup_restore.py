@@ -16,6 +16,7 @@ from kilnwatch.store.audit import check_chain
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import AuditEntry, Enterprise, Meter
+from pg_support import throwaway_database
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 
@@ -53,7 +54,7 @@ def test_pg_dump_and_restore_keep_records_and_the_audit_chain(
     subprocess.run(
         ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), pg_database], check=True, timeout=120
     )
-    with pg_database("kilnwatch_restore") as restored:
+    with throwaway_database("kilnwatch_restore") as restored:
         subprocess.run(
             ["pg_restore", "--no-owner", "-d", restored, str(dump)], check=True, timeout=120
         )

@@ -21,7 +21,7 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Reading
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
-from pg_support import pg_database
+from pg_support import throwaway_database
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -139,7 +139,7 @@ def test_a_writer_that_cannot_lock_stores_into_default(
 @pytest.fixture
 def old_database() -> Iterator[str]:
     """A database of its own, migrated to 0006 (readings not yet partitioned)."""
-    with pg_database("kilnwatch_part") as url:
+    with throwaway_database("kilnwatch_part") as url:
         yield url
 
 
