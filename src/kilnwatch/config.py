@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     )
     var_dir: Path = Path("var")
     secret_key: str = DEV_SECRET
+    totp_key_file: Path | None = None
+    """File of the key that encrypts the TOTP secrets in the database (AES-256-GCM,
+    ``kilnwatch/keyfile.py``); kept outside the database and its backups. Unset:
+    ``var_dir/totp.key``. Created by ``kilnwatch user totp-key create`` (``kilnwatch demo``
+    creates it for the demo)."""
     token_ttl_s: int = 8 * 3600
     session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
@@ -122,6 +127,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'kilnwatch.sqlite').as_posix()}"
+
+    @property
+    def totp_key_path(self) -> Path:
+        """:attr:`totp_key_file`, or ``totp.key`` under :attr:`var_dir`."""
+        return self.totp_key_file or self.var_dir / "totp.key"
 
     @property
     def smtp_configured(self) -> bool:
