@@ -15,11 +15,10 @@ finding ``meets`` lifts an earlier ``breach``).
 
 References
 ----------
-.. [1] 工信部联产业〔2017〕30号《关于利用综合标准依法依规推动落后产能退出的指导意见》, as cited by
-   益阳市淘汰办 2024 (search tool, pages corpus): technology, energy, environment, quality and
-   safety standards for the exit of backward capacity.
-.. [2] 国发〔2023〕24号《空气质量持续改善行动计划》: 进一步提高落后产能能耗、环保、质量、安全、技术
-   等要求 (wallstreetcn.com, search tool, pages corpus).
+.. [1] 国发〔2023〕24号《空气质量持续改善行动计划》: 进一步提高落后产能能耗、环保、质量、安全、技术
+   等要求 (wallstreetcn.com, search tool, pages corpus): the five kinds.
+.. [2] 工信部联产业〔2017〕30号《关于利用综合标准依法依规推动落后产能退出的指导意见》, as cited by
+   益阳市淘汰办 2024 (search tool, pages corpus); its own text was not read.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.units import UnitAccount
@@ -37,7 +35,7 @@ from kilnwatch.errors import InputError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.reference.programme import EXIT_KINDS
 from kilnwatch.store.models import ExitGround, ProductionUnit
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
+from kilnwatch.store.repos.scope import visible_row, visible_unit_rows
 
 RECORDED_KINDS = tuple(k for k in EXIT_KINDS if k != "energy")
 """Kinds recorded as determinations; energy comes from the levels."""
@@ -116,13 +114,7 @@ def exit_ground_records(
 ) -> list[ExitGround]:
     """Every recorded determination the principal may see (of one unit when given), newest
     first."""
-    stmt = select(ExitGround).where(
-        owned_by_visible_enterprise(ExitGround.enterprise_id, principal)
-    )
-    if unit_id is not None:
-        stmt = stmt.where(ExitGround.unit_id == unit_id)
-    order = (ExitGround.determined_on.desc(), ExitGround.id.desc())
-    return list(session.scalars(stmt.order_by(*order)))
+    return visible_unit_rows(session, ExitGround, principal, unit_id, ExitGround.determined_on)
 
 
 def in_force(records: Iterable[ExitGround]) -> list[ExitGround]:

@@ -126,21 +126,29 @@ def _eliminations(view: ProgrammeView) -> Table:
     )
 
 
+def _texts(*specs: str) -> tuple[Column, ...]:
+    """Text columns from ``key|中文|English`` specs."""
+    return tuple(
+        Column(key, kind="text", header=_t(zh, en))
+        for key, zh, en in (spec.split("|") for spec in specs)
+    )
+
+
 def _obsolete(view: ProgrammeView) -> Table:
     return Table(
         "programme_obsolete",
         _t("落后工艺装备（淘汰类）比对结果", "Obsolete processes and equipment found"),
-        (
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
-            Column("rule", kind="text", header=_t("条目", "rule")),
-            Column("document", kind="text", header=_t("依据文件", "document")),
-            Column("item", kind="text", header=_t("条目内容", "item")),
-            Column("kind", kind="text", header=_t("标准类别", "kind of standard")),
-            Column("evidence", kind="text", header=_t("装置参数与限值", "attributes vs threshold")),
-            Column("deadline", kind="text", header=_t("淘汰期限", "deadline")),
-            Column("confidence", kind="text", header=_t("转录可信度", "confidence")),
-        ),
+        _texts(
+            "enterprise|企业|enterprise",
+            "unit|装置|unit",
+            "rule|条目|rule",
+            "document|依据文件|document",
+            "item|条目内容|item",
+            "kind|标准类别|kind of standard",
+            "evidence|装置参数与限值|attributes vs threshold",
+            "deadline|淘汰期限|deadline",
+            "confidence|转录可信度|confidence",
+        ),  # fmt: skip
         tuple(
             (
                 u.enterprise_name,
@@ -163,11 +171,11 @@ def _unjudged(view: ProgrammeView) -> Table:
     return Table(
         "programme_unjudged",
         _t("缺少装置参数、未能比对的条目", "Rules not judged for missing attributes"),
-        (
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
-            Column("rule", kind="text", header=_t("条目", "rule")),
-            Column("missing", kind="text", header=_t("缺少的参数", "missing attributes")),
+        _texts(
+            "enterprise|企业|enterprise",
+            "unit|装置|unit",
+            "rule|条目|rule",
+            "missing|缺少的参数|missing attributes",
         ),
         tuple(
             (u.enterprise_name, u.unit_code, x.rule_id, ", ".join(x.missing))
@@ -181,17 +189,17 @@ def _exit_grounds(view: ProgrammeView) -> Table:
     return Table(
         "programme_exit_grounds",
         _t("低效产能退出依据（按标准类别）", "Exit grounds by kind of standard"),
-        (
-            Column("unit", kind="text", header=_t("装置", "unit")),
-            Column("kind", kind="text", header=_t("类别", "kind")),
-            Column("finding", kind="text", header=_t("结论", "finding")),
-            Column("standard", kind="text", header=_t("标准/依据", "standard")),
-            Column("basis", kind="text", header=_t("来源", "basis")),
-            Column("evidence", kind="text", header=_t("证据", "evidence")),
-            Column("by", kind="text", header=_t("认定人", "determined by")),
-            Column("on", kind="text", header=_t("认定日期", "determined on")),
-            Column("deadline", kind="text", header=_t("期限", "deadline")),
-        ),
+        _texts(
+            "unit|装置|unit",
+            "kind|类别|kind",
+            "finding|结论|finding",
+            "standard|标准/依据|standard",
+            "basis|来源|basis",
+            "evidence|证据|evidence",
+            "by|认定人|determined by",
+            "on|认定日期|determined on",
+            "deadline|期限|deadline",
+        ),  # fmt: skip
         tuple(
             (
                 g.unit_label,
