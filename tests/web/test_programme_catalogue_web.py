@@ -43,6 +43,8 @@ def test_equipment_attributes_through_the_api_and_the_unit_page(
     assert ("SJ1", "programme.eliminate.obsolete_equipment") in listed
     assert not [code for unit, code in listed if unit == "SJ9"]
     sign_in(client, "sd")
+    listed_page = client.get(f"/units/{jinan}").text.split('id="unit-exit-grounds"', 1)[1]
+    assert "国发〔2023〕24号" in listed_page and "sinter_machine_type = stepping" in listed_page
     page = client.get(f"/units/{qingdao}")
     assert "sinter_machine_type=stepping" in page.text and 'id="equipment-form"' in page.text
     token = csrf_token(page.text)
