@@ -146,32 +146,7 @@ __all__ += [
     "SavingsVerification",
 ]
 
-from kilnwatch.store.models.projects import (  # noqa: E402
-    CapacityReplacement,
-    CoalSubstitution,
-    DispatchEntry,
-    ProductionCap,
-    ProjectApproval,
-    ProjectStageEvent,
-    ResidentLog,
-    ResidentSupervisor,
-    SiteFollowUp,
-    SiteVisit,
-    WeeklyReport,
-    WeeklySignature,
-)
+from kilnwatch.store.models import projects  # noqa: E402
+from kilnwatch.store.models.projects import *  # noqa: E402, F403
 
-__all__ += [
-    "CapacityReplacement",
-    "CoalSubstitution",
-    "DispatchEntry",
-    "ProductionCap",
-    "ProjectApproval",
-    "ProjectStageEvent",
-    "ResidentLog",
-    "ResidentSupervisor",
-    "SiteFollowUp",
-    "SiteVisit",
-    "WeeklyReport",
-    "WeeklySignature",
-]
+__all__ += projects.__all__
