@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    db_idle_in_transaction_timeout_s: float = Field(default=60.0, ge=0)
+    """PostgreSQL ends a session that stays idle inside an open transaction this long
+    (``idle_in_transaction_session_timeout``, set on every connection kilnwatch opens): a
+    process frozen mid-transaction (SIGSTOP, a lost host, a hung handler) releases its row and
+    advisory locks instead of holding them until someone notices [s]; 0: never (docs/security.md
+    "Faults")."""
+    web_statement_timeout_s: float = Field(default=120.0, ge=0)
+    """PostgreSQL cancels a statement of the web server (pages and API) running longer
+    (``statement_timeout``): a runaway query of one request does not hold a connection and
+    locks for ever; answered 503 ``store.timeout``. Commands, receivers and writers have no
+    statement timeout (imports, verification and archiving are long on purpose) [s]; 0: none."""
     ingest_log: str = Field(
         default="",
         description="NATS URLs of the ingest log (nats://host:port[,…]): the front ends "

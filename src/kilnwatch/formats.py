@@ -65,8 +65,8 @@ REGISTRY_FORMATS = _by_kind(
     FileFormat(
         "units",
         ("enterprise_uscc", "unit_code", "name", "process", "capacity", "capacity_unit",
-         "commissioned_on", "status", "level_variant"),
-        optional=("commissioned_on", "status", "level_variant"),
+         "commissioned_on", "status", "level_variant", "equipment"),
+        optional=("commissioned_on", "status", "level_variant", "equipment"),
     ),
     FileFormat(
         "projects",

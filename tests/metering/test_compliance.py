@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from kilnwatch.errors import ReferenceDataError
+from kilnwatch.errors import ReferenceDataError, UnitError
 from kilnwatch.metering.compliance import (
     AccuracyClass,
     configuration_rate_pct,
@@ -25,8 +25,10 @@ from kilnwatch.reference.metering import (
     accuracy_requirement,
     auxiliary_requirement,
     carrier_group,
+    is_main,
     load_accuracy_requirements,
     load_configuration_rates,
+    load_main_thresholds,
     milestone_for,
 )
 
@@ -84,6 +86,55 @@ def test_no_minimum_where_the_table_sets_none(group: str, level: str) -> None:
     table_min = load_configuration_rates()[group].min_pct(level)
     assert table_min is None
     assert rate_meets(configuration_rate_pct(0, 20), table_min)
+
+
+# GB 17167-2006 Tables 1 and 2: (a carrier of the column, main sub-unit threshold and unit,
+# main equipment threshold and unit).
+TABLES_1_2 = {
+    "electricity": ("electricity", 10, "kW", 100, "kW"),
+    "coal_coke": ("raw_coal", 100, "t/a", 1, "t/h"),
+    "oil_lpg": ("lpg", 40, "t/a", 0.5, "t/h"),
+    "heavy_residual_oil": ("residual_oil", 80, "t/a", 1, "t/h"),
+    "gas": ("natural_gas", 10_000, "m3/a", 100, "m3/h"),
+    "steam_hot_water": ("steam", 5_000, "GJ/a", 7, "MW"),
+    "water": ("water", 5_000, "t/a", 1, "t/h"),
+    "other": ("waste_heat", 2_926, "GJ/a", 29.26, "GJ/h"),
+}
+MAIN_CASES = [
+    (col, level, carrier, minimum, unit)
+    for col, (carrier, sub, sub_unit, eq, eq_unit) in TABLES_1_2.items()
+    for level, minimum, unit in (("sub_unit", sub, sub_unit), ("equipment", eq, eq_unit))
+]
+
+
+def test_tables_1_and_2_are_the_standards() -> None:
+    columns = load_main_thresholds()
+    assert set(columns) == set(TABLES_1_2)
+    covered = [g for c in columns.values() for g in c.groups]
+    assert sorted(covered) == sorted(TABLE_3)  # every Table 3 row in exactly one column
+    for key, (_, sub, sub_unit, eq, eq_unit) in TABLES_1_2.items():
+        row = columns[key]
+        assert (row.minimum("sub_unit"), row.minimum("equipment")) == (
+            (sub, sub_unit),
+            (eq, eq_unit),
+        )
+        assert row.confidence == "good" and "Table 1" in row.clause and "Table 2" in row.clause
+
+
+@pytest.mark.parametrize(("column", "level", "carrier", "minimum", "unit"), MAIN_CASES)
+def test_main_at_and_below_the_threshold(
+    column: str, level: str, carrier: str, minimum: float, unit: str
+) -> None:
+    assert is_main(carrier, level, minimum, unit)
+    assert not is_main(carrier, level, minimum * 0.999, unit)
+
+
+def test_main_threshold_units_and_levels() -> None:
+    with pytest.raises(UnitError, match="kW"):
+        is_main("electricity", "sub_unit", 12, "kWh/a")
+    with pytest.raises(ReferenceDataError, match="level 'entry'"):
+        is_main("electricity", "entry", 12, "kW")
+    assert is_main("unheard_of", "equipment", 30, "GJ/h")  # outside the columns: 其他
 
 
 def test_configuration_rate_is_installed_over_required() -> None:

@@ -12,6 +12,9 @@ Tables (in ``kilnwatch/reference/metering/``):
   17167-2006 Table 4 (clause 4.3.8); one variant per group is the default. The temperature and
   pressure instruments of Table 4 (auxiliary to a flow-metering device, any carrier) have the
   group ``*``.
+- ``main_thresholds.csv``: GB 17167-2006 Tables 1 and 2 (clauses 4.3.3, 4.3.4): the energy
+  consumption (or power) from which a sub-unit is a main sub-unit and a piece of equipment main
+  equipment, per column of carriers (the tables group carriers differently from Table 3).
 - ``rollout_milestones.csv``: the date by which each industry's key instruments are due
   (Shandong's plan; ``*`` = every other industry).
 
@@ -28,7 +31,7 @@ from datetime import date
 from functools import cache
 from typing import Literal
 
-from kilnwatch.errors import ReferenceDataError
+from kilnwatch.errors import ReferenceDataError, UnitError
 from kilnwatch.reference._csv import Confidence, keyed, read_table
 
 PACKAGE = "kilnwatch.reference"
@@ -92,6 +95,38 @@ class AccuracyRequirement:
 
 
 @dataclass(frozen=True)
+class MainThreshold:
+    """One column of GB 17167-2006 Tables 1 and 2: the consumption (or power) at or above
+    which a sub-unit is a main sub-unit (``sub_unit_min`` [``sub_unit_unit``]) and a piece of
+    equipment is main equipment (``equipment_min`` [``equipment_unit``])."""
+
+    column: str
+    carrier_groups: str
+    name_zh: str
+    sub_unit_min: float
+    sub_unit_unit: str
+    equipment_min: float
+    equipment_unit: str
+    clause: str
+    source: str
+    confidence: Confidence
+    notes: str = ""
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The Table 3 rows (carrier groups) this column covers."""
+        return tuple(self.carrier_groups.split())
+
+    def minimum(self, level: str) -> tuple[float, str]:
+        """The threshold and its unit at ``level`` (``sub_unit`` or ``equipment``)."""
+        if level == "sub_unit":
+            return self.sub_unit_min, self.sub_unit_unit
+        if level == "equipment":
+            return self.equipment_min, self.equipment_unit
+        raise ReferenceDataError(f"no main-consumption threshold at level {level!r}")
+
+
+@dataclass(frozen=True)
 class RolloutMilestone:
     """The date by which an industry's key instruments are to be installed."""
 
@@ -120,6 +155,22 @@ def load_carrier_groups() -> Mapping[str, CarrierGroup]:
 def load_accuracy_requirements() -> tuple[AccuracyRequirement, ...]:
     """Every accuracy requirement row, in file order."""
     return read_table(PACKAGE, "metering/accuracy_classes.csv", AccuracyRequirement)
+
+
+@cache
+def load_main_thresholds() -> Mapping[str, MainThreshold]:
+    """GB 17167-2006 Tables 1 and 2 by column; each carrier group is in one column at most."""
+    rows = read_table(PACKAGE, "metering/main_thresholds.csv", MainThreshold)
+    seen: dict[str, str] = {}
+    for row in rows:
+        for group in row.groups:
+            if group in seen:
+                raise ReferenceDataError(
+                    f"metering/main_thresholds.csv: carrier group {group!r} in columns "
+                    f"{seen[group]!r} and {row.column!r}"
+                )
+            seen[group] = row.column
+    return keyed(rows, lambda r: r.column)
 
 
 @dataclass(frozen=True)
@@ -193,6 +244,32 @@ def auxiliary_requirement(instrument: str, variant: str | None = None) -> Accura
             f"no accuracy requirement for {instrument!r} variant {variant!r} ({known})"
         )
     return row
+
+
+def is_main(carrier: str, level: str, amount: float, unit: str) -> bool:
+    """Whether a sub-unit (``level="sub_unit"``) or a piece of equipment (``"equipment"``)
+    consuming ``amount`` of ``carrier`` is *main* in GB 17167-2006's sense: at or above the
+    threshold of Table 1 or Table 2 (then Table 3's rates apply to it). Carriers outside the
+    tables' columns count under 其他 (GJ).
+
+    Raises
+    ------
+    UnitError
+        ``unit`` is not the table's unit for that column and level (no silent conversion).
+    ReferenceDataError
+        ``level`` is not ``sub_unit`` or ``equipment``.
+    """
+    group = carrier_group(carrier)
+    columns = load_main_thresholds().values()
+    row = next((c for c in columns if group in c.groups), None)
+    row = row or next(c for c in columns if OTHER_GROUP in c.groups)
+    minimum, table_unit = row.minimum(level)
+    if unit != table_unit:
+        raise UnitError(
+            f"{carrier}: GB 17167-2006 {row.name_zh} at level {level} is in {table_unit!r}, "
+            f"not {unit!r}"
+        )
+    return amount >= minimum
 
 
 def milestone_for(industry: str) -> RolloutMilestone:

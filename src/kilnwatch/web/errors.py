@@ -143,6 +143,8 @@ async def _store_error(request: Request, exc: Exception) -> Response:
         response.headers.update(headers)
         return response
     message = "the database is not available; try again later"
+    if code == "store.timeout":
+        message = "the request ran longer than the database allows (statement timeout)"
     return error_response(503, code, message, [], headers)
 
 

@@ -37,6 +37,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.log.codec import MALFORMED, DecodedMessage, decode
 from kilnwatch.ingest.log.stream import LogOptions, connect, consumer_config, ensure_stream
@@ -86,7 +87,7 @@ class WriterOptions:
 
 
 @dataclass
-class WriterStats:
+class WriterStats(RunCounters):
     """Counters of one writer: ``messages`` by outcome (``stored``: committed, then
     acknowledged; ``redelivered``: received more than once; ``malformed``: dead-lettered
     unread; ``failed``: in a commit that failed), committed ``batches``, and the readings."""
