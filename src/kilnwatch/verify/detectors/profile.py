@@ -21,15 +21,13 @@ kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the fi
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.shift import level_shift
-from kilnwatch.verify.evidence import finding, rounded
+from kilnwatch.verify.evidence import explained_as_info, finding, rounded
 from kilnwatch.verify.findings import Finding
 
 SMOOTHED = "verify.meter.smoothed"
@@ -209,12 +207,7 @@ def smoothing_consequences_as_info(
             for s in smoothed
         )
 
-    return [
-        replace(f, severity="info", message=f"{f.message} (explained by a smoothed meter)")
-        if spoiled(f)
-        else f
-        for f in findings
-    ]
+    return explained_as_info(findings, spoiled, "a smoothed meter")
 
 
 SMOOTHED_CHECK = Check(SMOOTHED, "integrity", {SMOOTHED: ("meter_smoothed",)}, run=check_smoothed)
