@@ -54,9 +54,14 @@ __all__ += [
     "VerificationRun",
 ]
 
-from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
+from kilnwatch.store.models.ingest import (  # noqa: E402
+    DeadLetter,
+    DeliveryRepeat,
+    LogInbox,
+    Rollup,
+)
 
-__all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+__all__ += ["DeadLetter", "DeliveryRepeat", "LogInbox", "Rollup"]
 
 from kilnwatch.store.models.forward import (  # noqa: E402
     ForwardDevice,

@@ -12,6 +12,11 @@ A delivery repeat records that a reading arrived again with the value already st
 (meter, ts): the store keeps one copy, and this row keeps the evidence of the repeated
 delivery (when and in which batch), so verification can tell an occasional re-send after a
 timeout from bursts or systematic re-sends (``verify.timeseries.duplicates``).
+
+A log inbox row records that a writer of the ingest log committed the readings of one log
+message (its ``Nats-Msg-Id``), in the same transaction: a redelivery of that message is
+recognised by its id whatever was stored since (a correction of the same reading included),
+where the store's dedup by value would take it for a new version.
 """
 
 from __future__ import annotations
@@ -89,3 +94,17 @@ class DeliveryRepeat(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
     batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LogInbox(Base):
+    """A log message (``Nats-Msg-Id``) whose readings a writer committed, and when.
+
+    Rows older than the inbox horizon are deleted by the writers
+    (:func:`kilnwatch.store.repos.inbox.expire_inbox`).
+    """
+
+    __tablename__ = "log_inbox"
+    __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
+
+    msg_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
