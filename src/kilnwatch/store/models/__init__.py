@@ -57,11 +57,12 @@ __all__ += [
 from kilnwatch.store.models.ingest import (  # noqa: E402
     DeadLetter,
     DeliveryRepeat,
+    EmissionHour,
     LogInbox,
     Rollup,
 )
 
-__all__ += ["DeadLetter", "DeliveryRepeat", "LogInbox", "Rollup"]
+__all__ += ["DeadLetter", "DeliveryRepeat", "EmissionHour", "LogInbox", "Rollup"]
 
 from kilnwatch.store.models.forward import (  # noqa: E402
     ForwardDevice,
