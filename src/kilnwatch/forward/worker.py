@@ -17,13 +17,14 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.backoff import backoff_s
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import FrameError, NotFoundError
 from kilnwatch.forward.frames import Upstream, encode_upload
 from kilnwatch.forward.queue import (
@@ -43,7 +44,7 @@ logger = logging.getLogger("kilnwatch.forward")
 
 
 @dataclass
-class ForwardStats:
+class ForwardStats(RunCounters):
     """Counters of one worker run."""
 
     frames_queued: int = 0
@@ -53,9 +54,6 @@ class ForwardStats:
     frames_dead: int = 0
     connect_failures: int = 0
     rounds: int = 0
-
-    def snapshot(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class ForwardWorker:

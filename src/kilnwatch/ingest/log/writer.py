@@ -41,6 +41,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.log.codec import MALFORMED, DecodedMessage, decode
 from kilnwatch.ingest.log.stream import LogOptions, connect, consumer_config, ensure_stream
@@ -94,7 +95,7 @@ class WriterOptions:
 
 
 @dataclass
-class WriterStats:
+class WriterStats(RunCounters):
     """Counters of one writer: ``messages`` by outcome (``stored``: committed, then
     acknowledged; ``redelivered``: received more than once; ``already_stored``: skipped, its
     id in the inbox (a redelivery of a committed message; also counted in ``stored``);

@@ -136,6 +136,7 @@ __all__ += ["SourceMapping"]
 
 from kilnwatch.store.models.programme import (  # noqa: E402
     EnergyFactor,
+    ExitGround,
     LevelDetermination,
     PlanMilestone,
     RetrofitPlan,
@@ -144,38 +145,14 @@ from kilnwatch.store.models.programme import (  # noqa: E402
 
 __all__ += [
     "EnergyFactor",
+    "ExitGround",
     "LevelDetermination",
     "PlanMilestone",
     "RetrofitPlan",
     "SavingsVerification",
 ]
 
-from kilnwatch.store.models.projects import (  # noqa: E402
-    CapacityReplacement,
-    CoalSubstitution,
-    DispatchEntry,
-    ProductionCap,
-    ProjectApproval,
-    ProjectStageEvent,
-    ResidentLog,
-    ResidentSupervisor,
-    SiteFollowUp,
-    SiteVisit,
-    WeeklyReport,
-    WeeklySignature,
-)
+from kilnwatch.store.models import projects  # noqa: E402
+from kilnwatch.store.models.projects import *  # noqa: E402, F403
 
-__all__ += [
-    "CapacityReplacement",
-    "CoalSubstitution",
-    "DispatchEntry",
-    "ProductionCap",
-    "ProjectApproval",
-    "ProjectStageEvent",
-    "ResidentLog",
-    "ResidentSupervisor",
-    "SiteFollowUp",
-    "SiteVisit",
-    "WeeklyReport",
-    "WeeklySignature",
-]
+__all__ += projects.__all__

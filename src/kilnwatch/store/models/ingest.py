@@ -33,7 +33,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -44,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
+from kilnwatch.store.models.base import BIG_ID, Base, UTCDateTime, utcnow
 
 
 class DeadLetter(Base):
@@ -53,12 +52,12 @@ class DeadLetter(Base):
     __tablename__ = "dead_letters"
     __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger)
     source_ref: Mapped[str] = mapped_column(String(300))
     gateway_id: Mapped[int | None] = mapped_column(ForeignKey("gateways.id"))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), index=True)
-    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    batch_id: Mapped[int | None] = mapped_column(BIG_ID)
     row_no: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(64), index=True)
@@ -114,10 +113,10 @@ class DeliveryRepeat(Base):
     __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
     __table_args__ = (Index("ix_delivery_repeats_meter_id_ts", "meter_id", "ts"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     meter_id: Mapped[int] = mapped_column(Integer)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
-    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    batch_id: Mapped[int | None] = mapped_column(BIG_ID)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
