@@ -225,6 +225,11 @@ def test_obsolete_units_and_recorded_exit_grounds_are_on_the_elimination_list(
     [obsolete] = [e for e in items if e.code == "programme.eliminate.obsolete_equipment"]
     assert obsolete.deadline_on == date(2025, 12, 31)
     assert "bf_volume_m3 380 < 400" in obsolete.reason and "test document" in obsolete.reason
+    assert "past the deadline" not in obsolete.reason
+    later_items = elimination_list(
+        session, ADMIN, accounts, "2025-03", date(2026, 1, 5), "shandong", [found]
+    )
+    assert any("past the deadline" in e.reason for e in later_items)
     qiye = Principal("qiye", Role.ENTERPRISE, enterprise_id=bf.enterprise_id)
     args = ("safety", "breach", "GB 30871-2022", "inspection report 2025-041", "city inspector")
     with pytest.raises(PermissionDeniedError):
