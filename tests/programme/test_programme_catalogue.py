@@ -32,6 +32,8 @@ from kilnwatch.programme.catalogue import catalogue_matches
 from kilnwatch.programme.elimination import elimination_list
 from kilnwatch.programme.exit_grounds import exit_ground_records, record_exit_ground
 from kilnwatch.programme.view import programme_view
+from kilnwatch.reference import programme as programme_reference
+from kilnwatch.reference._csv import Row
 from kilnwatch.reference.programme import (
     ObsoleteRule,
     load_obsolete_rules,
@@ -300,3 +302,38 @@ def test_the_cli_lists_obsolete_units_records_exit_grounds_and_reports_them(
     eliminated = list(book["淘汰清单"].iter_rows(values_only=True))
     codes = {r[0] for r in eliminated}
     assert {"programme.eliminate.exit_quality", "programme.eliminate.obsolete_equipment"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("conditions", "kiln_type in shaft", "not an attribute of refinery"),
+        ("deadline", "end of 2025", "not a date"),
+        ("applies_to", "shandong", "national, province:"),
+        ("confidence", "high", "must be one of"),
+    ],
+)
+def test_a_bad_rules_row_is_refused_naming_the_file_row_and_column(
+    monkeypatch: pytest.MonkeyPatch, column: str, value: str, problem: str
+) -> None:
+    good = {"rule_id": "x", "document": "d", "item": "", "process": "refinery",
+            "kind": "technology", "conditions": "cdu_capacity_t_per_a <= 2000000", "unless": "",
+            "deadline": "", "applies_to": "national", "text_zh": "t", "source": "s",
+            "confidence": "low", "notes": ""}  # fmt: skip
+    row = Row({**good, column: value}, "programme/obsolete_equipment.csv, row 4")
+    original = programme_reference.package_rows
+    monkeypatch.setattr(
+        programme_reference,
+        "package_rows",
+        lambda package, name: (
+            [row] if name.endswith("obsolete_equipment.csv") else original(package, name)
+        ),
+    )
+    load_obsolete_rules.cache_clear()
+    try:
+        with pytest.raises(ReferenceDataError) as err:
+            load_obsolete_rules()
+    finally:
+        load_obsolete_rules.cache_clear()
+    assert f"programme/obsolete_equipment.csv, row 4, field {column!r}" in str(err.value)
+    assert problem in str(err.value)

@@ -36,6 +36,7 @@ from kilnwatch.forward.queue import (
     prune_acked,
     utc_now,
 )
+from kilnwatch.forward.targets import target_by_name
 from kilnwatch.forward.uplink import ConnectionLost, Reply, Uplink
 from kilnwatch.ingest.hj212.model import Edition
 from kilnwatch.store.models import ForwardDevice, ForwardFrame, ForwardTarget
@@ -74,9 +75,7 @@ class ForwardWorker:
         self.stats = ForwardStats()
         self._on_ready = on_ready
         with factory() as session:
-            target = session.scalar(select(ForwardTarget).where(ForwardTarget.name == target_name))
-            if target is None:
-                raise NotFoundError(f"no forwarding target {target_name!r}")
+            target = target_by_name(session, target_name)
             self.target_id = target.id
             self.uplink = Uplink(target.host, target.port, target.ack_timeout_s)
         self._connect_failures = 0

@@ -54,9 +54,15 @@ __all__ += [
     "VerificationRun",
 ]
 
-from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
+from kilnwatch.store.models.ingest import (  # noqa: E402
+    DeadLetter,
+    DeliveryRepeat,
+    EmissionHour,
+    LogInbox,
+    Rollup,
+)
 
-__all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+__all__ += ["DeadLetter", "DeliveryRepeat", "EmissionHour", "LogInbox", "Rollup"]
 
 from kilnwatch.store.models.forward import (  # noqa: E402
     ForwardDevice,
