@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role, hash_secret
 from kilnwatch.ingest.registry import import_registry
+from kilnwatch.keyfile import create_key_file
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import (
     Enterprise,
@@ -96,6 +97,7 @@ class World:
 
 @pytest.fixture
 def world(client: TestClient, engine: Engine, settings: Settings) -> World:
+    create_key_file(settings.totp_key_path)  # as installed: TOTP enrolment works
     factory = make_session_factory(engine)
     with unit_of_work(factory) as s:
         import_registry(s, REGISTRY)
