@@ -356,14 +356,7 @@ def view(
         v = programme_view(session, SYSTEM, period, _today(today), s.province, level_tables(s))
     if as_json:
         doc = {
-            "units_total": v.units_total,
-            "units_classified": v.units_classified,
-            "share_classified": v.share_classified,
-            "unclassified_by_code": v.unclassified_by_code(),
-            "unclassified": [
-                {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
-                for e, u, c, r in v.unclassified
-            ],
+            **v.coverage_json(),
             "stages": [st.__dict__ for st in v.stages],
             "share_by_month": v.share_by_month,
             "leaders": [r.__dict__ for r in v.leaders],
