@@ -76,6 +76,41 @@ class SimParams(BaseModel):
     stock_reporting_fraction: Share = Field(
         default=0.7, description="share of enterprises reporting coal/coke stocks"
     )
+    smoothed_meter_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of enterprises whose entry energy meter reports its daily moving "
+        "average for weeks (labelled meter_smoothed)",
+    )
+    underpriced_sales_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of enterprises invoicing one month's sales 5-8 % below their usual "
+        "price (labelled revenue_underpriced)",
+    )
+    sales_price_spread: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="half-width of each enterprise's own sales price level relative to the "
+        "market (contracts, grades; uniform)",
+    )
+    price_history_months: int = Field(
+        default=0,
+        ge=0,
+        le=36,
+        description="months before start with sales invoices and market prices (an "
+        "enterprise's own price history)",
+    )
+    start_stamped_meter_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of interval and counter meters whose export stamps each reading at "
+        "its interval's start (readings column ts_convention = start)",
+    )
     every_city: bool = Field(
         default=False,
         description="place the first enterprises one in each city, so every city has data",
