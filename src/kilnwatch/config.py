@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     )
     var_dir: Path = Path("var")
     secret_key: str = DEV_SECRET
+    totp_key_file: Path | None = None
+    """File of the key that encrypts the TOTP secrets in the database (AES-256-GCM,
+    ``kilnwatch/keyfile.py``); kept outside the database and its backups. Unset:
+    ``var_dir/totp.key``. Created by ``kilnwatch user totp-key create`` (``kilnwatch demo``
+    creates it for the demo)."""
     token_ttl_s: int = 8 * 3600
     session_ttl_s: int = Field(
         default=8 * 3600, ge=60, description="lifetime of a signed-in browser session [s]"
@@ -55,6 +60,17 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sql_echo: bool = False
+    db_idle_in_transaction_timeout_s: float = Field(default=60.0, ge=0)
+    """PostgreSQL ends a session that stays idle inside an open transaction this long
+    (``idle_in_transaction_session_timeout``, set on every connection kilnwatch opens): a
+    process frozen mid-transaction (SIGSTOP, a lost host, a hung handler) releases its row and
+    advisory locks instead of holding them until someone notices [s]; 0: never (docs/security.md
+    "Faults")."""
+    web_statement_timeout_s: float = Field(default=120.0, ge=0)
+    """PostgreSQL cancels a statement of the web server (pages and API) running longer
+    (``statement_timeout``): a runaway query of one request does not hold a connection and
+    locks for ever; answered 503 ``store.timeout``. Commands, receivers and writers have no
+    statement timeout (imports, verification and archiving are long on purpose) [s]; 0: none."""
     ingest_log: str = Field(
         default="",
         description="NATS URLs of the ingest log (nats://host:port[,…]): the front ends "
@@ -122,6 +138,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'kilnwatch.sqlite').as_posix()}"
+
+    @property
+    def totp_key_path(self) -> Path:
+        """:attr:`totp_key_file`, or ``totp.key`` under :attr:`var_dir`."""
+        return self.totp_key_file or self.var_dir / "totp.key"
 
     @property
     def smtp_configured(self) -> bool:

@@ -4,6 +4,8 @@
 
     KilnwatchError
      ├── ConfigError                 settings that cannot work (e.g. a default secret in production)
+     ├── SecretKeyError              the key file kept outside the database is missing, malformed,
+     │                               or not the key a stored secret was encrypted with
      ├── ReferenceDataError          a packaged reference table is missing or malformed
      ├── UnitError                   an unknown unit, or a conversion between incompatible units
      ├── UnknownCarrierError         an energy carrier key that no table defines
@@ -45,6 +47,16 @@ class ConfigError(KilnwatchError):
     settings are built, before anything starts."""
 
     code = "config.invalid"
+
+
+class SecretKeyError(KilnwatchError):
+    """The key kept outside the database (``Settings.totp_key_file``) cannot open what the
+    database holds: missing (``secrets.key_missing``), malformed or readable by anybody
+    (``secrets.key_invalid``), not holding the key a value was encrypted with
+    (``secrets.key_wrong``), or a value that does not decrypt under its key
+    (``secrets.undecryptable``: the file's key or the stored value was altered)."""
+
+    code = "secrets.key_missing"
 
 
 class ReferenceDataError(KilnwatchError):

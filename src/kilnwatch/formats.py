@@ -65,8 +65,8 @@ REGISTRY_FORMATS = _by_kind(
     FileFormat(
         "units",
         ("enterprise_uscc", "unit_code", "name", "process", "capacity", "capacity_unit",
-         "commissioned_on", "status", "level_variant"),
-        optional=("commissioned_on", "status", "level_variant"),
+         "commissioned_on", "status", "level_variant", "equipment"),
+        optional=("commissioned_on", "status", "level_variant", "equipment"),
     ),
     FileFormat(
         "projects",
@@ -148,9 +148,11 @@ PROJECT_CONTROL_FORMATS = _by_kind(
 details, approvals and ledgers of registry projects, production caps, resident supervisors."""
 
 READINGS_FORMAT = FileFormat(
-    "readings", ("meter_code", "ts", "value", "unit", "flag"), optional=("unit", "flag")
-)
-"""Readings files and payloads (CSV, Parquet, JSON objects)."""
+    "readings", ("meter_code", "ts", "value", "unit", "flag"), optional=("unit", "flag"),
+    import_only=("ts_convention",),
+)  # fmt: skip
+"""Readings files and payloads (CSV, Parquet, JSON objects); a file may say per row whether its
+``ts`` stamps the end (default) or the start of the interval (``ts_convention``)."""
 
 PERMITS_FORMAT = FileFormat(
     "permits",

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from kilnwatch.cli import app
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role
+from kilnwatch.keyfile import KeyRing, create_key_file
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import AuditEntry, UserTotp
 from kilnwatch.store.repos.users import add_user
@@ -24,6 +25,12 @@ from kilnwatch.store.repos.users import add_user
 PASSWORD = "correct-horse-9"
 BASE = "https://testserver"  # the cookies are Secure
 TOKEN = "/api/v1/auth/token"
+
+
+@pytest.fixture(autouse=True)
+def key(settings: Settings) -> KeyRing:
+    """The key file outside the database (``var_dir/totp.key`` of the test's settings)."""
+    return create_key_file(settings.totp_key_path)
 
 
 @pytest.fixture

@@ -4,19 +4,29 @@ it is stored; the same file within the city is imported; inspectors may not uplo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 from pages_support import csrf_token, sign_in
 from sqlalchemy import Engine, func, select
 
 from kilnwatch.store.engine import make_session_factory
-from kilnwatch.store.models import Enterprise, Reading
+from kilnwatch.store.models import Enterprise, Meter, Reading
 
 READINGS = "meter_code,ts,value,unit\nE-IN-ELE,2025-04-01T00:00:00+08:00,10,kWh\n"
+STARTS = (
+    "meter_code,ts,value,unit\n"
+    "E-IN-ELE,2025-04-01T00:00:00+08:00,10,kWh\n"
+    "E-IN-ELE,2025-04-01T01:00:00+08:00,20,kWh\n"
+)
 
 
-def _upload(client: TestClient, kind: str, name: str, text: str) -> tuple[int, str]:
+def _upload(
+    client: TestClient, kind: str, name: str, text: str, ts_convention: str = "end"
+) -> tuple[int, str]:
     token = csrf_token(client.get("/admin/uploads").text)
-    r = client.post("/admin/uploads", data={"kind": kind, "csrf_token": token},
+    data = {"kind": kind, "csrf_token": token, "ts_convention": ts_convention}
+    r = client.post("/admin/uploads", data=data,
                     files={"file": (name, text.encode(), "text/csv")})  # fmt: skip
     return r.status_code, r.text
 
@@ -55,7 +65,7 @@ def test_a_city_user_uploads_only_within_the_city(
     assert _count(engine, Enterprise) == ent
 
 
-def test_who_may_upload_what(client: TestClient, province: dict[str, int]) -> None:
+def test_who_may_upload_what(client: TestClient, province: dict[str, int], engine: Engine) -> None:
     sign_in(client, "ent")  # an enterprise: its readings and sources, not the registry
     page = client.get("/admin/uploads").text
     assert 'value="readings"' in page and 'value="registry"' not in page
@@ -63,3 +73,15 @@ def test_who_may_upload_what(client: TestClient, province: dict[str, int]) -> No
     assert status == 403
     status, html = _upload(client, "readings", "r.csv", READINGS)
     assert status == 200, html
+    # a file stamped at interval starts (many meter exports) is stored at the interval ends
+    page = client.get("/admin/uploads").text
+    assert 'name="ts_convention"' in page and 'value="start"' in page
+    status, html = _upload(client, "readings", "r.csv", STARTS, ts_convention="start")
+    assert status == 200 and "moved_to_interval_end: 2" in html
+    with make_session_factory(engine)() as session:
+        stamps = session.scalars(
+            select(Reading.ts).join(Meter, Meter.id == Reading.meter_id)
+            .where(Meter.code == "E-IN-ELE", Reading.ts > datetime(2025, 3, 31, 16, tzinfo=UTC))
+            .order_by(Reading.ts)
+        ).all()  # fmt: skip
+    assert [t.replace(tzinfo=UTC).hour for t in stamps] == [17, 18]

@@ -8,13 +8,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.cli._common import SYSTEM, console, err_console, fail, session_scope, settings
+from kilnwatch.config import Settings
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Role
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data files.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and their jurisdictions.", no_args_is_help=True)
+totp_key_app = typer.Typer(
+    help="The key that encrypts the TOTP secrets, kept outside the database.",
+    no_args_is_help=True,
+)
+user_app.add_typer(totp_key_app, name="totp-key")
 
 
 @db_app.command("upgrade")
@@ -28,6 +34,32 @@ def db_upgrade() -> None:
     upgrade(engine)
     console.print(f"database at revision {current_revision(engine)}: {engine.url!r}")
     engine.dispose()
+    seal_plaintext_totp(s)
+
+
+def seal_plaintext_totp(s: Settings) -> None:
+    """After an upgrade: seal TOTP secrets an earlier version stored in plaintext, when the key
+    file exists; else say how many wait for it."""
+    from kilnwatch.keyfile import key_file
+    from kilnwatch.store.repos.totp import count_sealing, seal_plaintext
+
+    keys = key_file(s.totp_key_path)
+    with session_scope(s, migrate=False) as session:
+        plaintext = count_sealing(session).get("plaintext", 0)
+        if plaintext and keys.exists():
+            try:
+                sealed = seal_plaintext(session, keys.ring())
+            except KilnwatchError as exc:
+                raise fail(exc) from exc
+            console.print(f"{sealed} TOTP secrets stored in plaintext are now encrypted",
+                          soft_wrap=True)  # fmt: skip
+        elif plaintext:
+            err_console.print(
+                f"[yellow]warning[/yellow] {plaintext} TOTP secrets are stored in plaintext and "
+                f"no key file {s.totp_key_path} exists: create it with 'kilnwatch user "
+                "totp-key create' (it encrypts them)",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
 
 
 @db_app.command("partitions")
@@ -158,6 +190,76 @@ def user_totp_reset(username: str) -> None:
     )
 
 
+@totp_key_app.command("create")
+def totp_key_create() -> None:
+    """Create the key file (Settings.totp_key_file, default var/totp.key; refused if it exists)
+    and encrypt the TOTP secrets still stored in plaintext."""
+    from kilnwatch.keyfile import create_key_file
+    from kilnwatch.store.repos.totp import seal_plaintext
+
+    s = settings()
+    try:
+        ring = create_key_file(s.totp_key_path)
+        with session_scope(s) as session:
+            sealed = seal_plaintext(session, ring)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(f"key {ring.current_id} written to {ring.path} (mode 600); keep a copy apart "
+                  f"from the database backups; {sealed} plaintext TOTP secrets encrypted",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+
+
+@totp_key_app.command("rotate")
+def totp_key_rotate() -> None:
+    """A new key: every TOTP secret re-encrypted under it, then the old keys dropped from the
+    file (running servers re-read the file; no restart)."""
+    from kilnwatch.keyfile import new_key, read_key_file, write_key_file
+    from kilnwatch.store.repos.totp import reseal
+
+    s = settings()
+    path = s.totp_key_path
+    try:
+        old = read_key_file(path)
+        both = write_key_file(path, (new_key(), *old.keys))  # new seals, old still opens
+        with session_scope(s) as session:
+            count = reseal(session, old, both)
+        new = write_key_file(path, both.keys[:1])
+        with session_scope(s, migrate=False) as session:  # sealed meanwhile by a server
+            count += reseal(session, both, new)  # that had read the file before the rotation
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    console.print(
+        f"key {new.current_id} now encrypts {count} re-encrypted TOTP secrets; "
+        f"dropped {', '.join(old.ids)} from {path}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+@totp_key_app.command("check")
+def totp_key_check() -> None:
+    """Open every stored TOTP secret with the key file: exit 0 when all open, 1 naming each
+    that does not (or is stored in plaintext)."""
+    from kilnwatch.keyfile import read_key_file
+    from kilnwatch.store.repos.totp import check_sealed, count_sealing
+
+    s = settings()
+    try:
+        ring = read_key_file(s.totp_key_path)
+        with session_scope(s) as session:
+            counts = count_sealing(session)
+            problems = check_sealed(session, ring)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    for problem in problems:
+        err_console.print(f"[red]error[/red] {problem}", highlight=False, soft_wrap=True)
+    by_key = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())) or "none stored"
+    console.print(f"key file {ring.path} holds {', '.join(ring.ids)}; secrets by key: {by_key}",
+                  soft_wrap=True, highlight=False)  # fmt: skip
+    if problems:
+        raise typer.Exit(code=1)
+
+
 @user_app.command("list")
 def user_list() -> None:
     """List users with their roles and jurisdictions."""
@@ -207,6 +309,7 @@ def serve(
     engine = make_engine(s)
     upgrade(engine)
     engine.dispose()
+    seal_plaintext_totp(s)
     console.print(f"serving on http://{host or s.host}:{port or s.port}  (API docs: /docs)")
     if workers == 1:
         app = create_app(s, prewarm=True)

@@ -140,6 +140,11 @@ def demo(
             load_province(s, out, first_day, days)
         with session_scope(s) as session:
             added = add_demo_users(session)
+        if not s.totp_key_path.exists():  # the second factor works out of the box
+            from kilnwatch.keyfile import create_key_file
+
+            create_key_file(s.totp_key_path)
+            console.print(f"TOTP key file {s.totp_key_path} created (docs/security.md)")
         if added:
             console.print(f"demo users {', '.join(added)} with password {DEMO_PASSWORD!r}")
             console.print("each city user (jinan, zibo, ...) sees its own city; qiye is an "

@@ -155,9 +155,18 @@ def import_readings(
     ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.", min=1)] = 250_000,
     encoding: EncodingOpt = None,
+    ts_convention: Annotated[
+        str,
+        typer.Option(
+            help="What ts stamps in rows without a ts_convention column value: the END of "
+            "each reading's interval (default) or its START (many meter exports); start "
+            "stamps are stored at the interval's end."
+        ),
+    ] = "end",
 ) -> None:
     """Import readings (docs/formats.md); all-or-nothing unless --skip-invalid."""
     from kilnwatch.ingest.readings_file import import_readings_file
+    from kilnwatch.ingest.stamps import convention_of
 
     s = settings()
     policy = ValidationPolicy(local_tz=s.timezone)
@@ -166,9 +175,15 @@ def import_readings(
             report = import_readings_file(
                 session, path, skip_invalid=skip_invalid, chunk_rows=chunk_rows, policy=policy,
                 on_progress=advance, encoding=encoding,
+                ts_convention=convention_of(ts_convention),
             )  # fmt: skip
     if report.encoding is not None:
         console.print(f"{path.name}: encoding {report.encoding}")
+    if report.moved_to_interval_end:
+        console.print(
+            f"{report.moved_to_interval_end} rows stamped at their interval's start, stored at "
+            "its end"
+        )
     console.print(
         f"{report.rows} rows: {report.accepted} stored ({report.corrections} corrections), "
         f"{report.duplicates} duplicates, {report.rejected} rejected"

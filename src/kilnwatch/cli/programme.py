@@ -26,7 +26,9 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.catalogue import catalogue_json, catalogue_matches
 from kilnwatch.programme.energy_factors import import_energy_factors, record_energy_factor
+from kilnwatch.programme.exit_grounds import record_exit_ground
 from kilnwatch.programme.savings import record_savings, retrofit_periods, unit_savings
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
@@ -154,6 +156,61 @@ def energy_factors_import(
     with command_session() as session:
         n = import_energy_factors(session, SYSTEM, file)
     console.print(f"{file.name}: {n} energy factors recorded")
+
+
+@app.command("exit-ground")
+def exit_ground(
+    unit: Annotated[str, typer.Argument(help="USCC/UNIT_CODE of the unit.")],
+    kind: Annotated[str, typer.Option(help="safety | environment | technology | quality.")],
+    finding: Annotated[str, typer.Option(help="breach (an exit ground) | meets.")],
+    standard: Annotated[str, typer.Option(help="The standard or document cited.")],
+    evidence: Annotated[str, typer.Option(help="What the determination rests on.")],
+    determined_by: Annotated[str, typer.Option("--determined-by", help="Who determined it.")],
+    on: Annotated[
+        datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="Day of the determination.")
+    ],
+    deadline: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Exit or rectification deadline it sets."),
+    ] = None,
+    as_: AsOpt = "",
+) -> None:
+    """Record a determination on one of the standards of low-efficiency exit (safety,
+    environment, technology, quality; energy is judged from the levels). Never rewritten:
+    a later determination of the same kind is in force."""
+    with command_session() as session:
+        u = _unit(session, unit)
+        row = record_exit_ground(
+            session, _principal(as_), u.id, kind, finding, standard, evidence, determined_by,
+            on.date(), deadline.date() if deadline else None,
+        )  # fmt: skip
+    console.print(f"{unit}: {kind} {finding} ({standard}) recorded as determination {row.id}")
+
+
+@app.command("obsolete")
+def obsolete(as_json: JsonOpt = False) -> None:
+    """Units whose equipment attributes match an obsolete-equipment rule (淘汰类,
+    ``reference/programme/obsolete_equipment.csv``), and units that lack the attributes a
+    rule needs."""
+    s = settings()
+    try:
+        with session_scope(s) as session:
+            found = catalogue_matches(session, SYSTEM, s.province)
+    except KilnwatchError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps(catalogue_json(found), default=str, ensure_ascii=False))
+        return
+    _view_table("obsolete equipment", ["unit", "rule", "kind", "deadline", "evidence"],
+                [[f"{u.enterprise_uscc}/{u.unit_code}", m.rule.rule_id, m.rule.kind,
+                  m.rule.deadline or "none stated", "; ".join(m.evidence)]
+                 for u in found for m in u.matches])  # fmt: skip
+    unjudged = [(u, x) for u in found for x in u.unjudged]
+    _view_table("not judged (attributes missing)", ["unit", "rule", "missing"],
+                [[f"{u.enterprise_uscc}/{u.unit_code}", x.rule_id, ", ".join(x.missing)]
+                 for u, x in unjudged])  # fmt: skip
+    matched = sum(len(u.matches) for u in found)
+    console.print(f"{matched} matches, {len(unjudged)} rules not judged for missing attributes")
 
 
 def _measure(text: str) -> plans.Measure:
@@ -334,6 +391,8 @@ def view(
             "leaders": [r.__dict__ for r in v.leaders],
             "eliminations": [e.__dict__ for e in v.eliminations],
             "alerts": [a.__dict__ for a in v.alerts],
+            "obsolete": catalogue_json(v.catalogue),
+            "exit_grounds": [g.__dict__ for g in v.exit_grounds],
         }
         typer.echo(json.dumps(doc, default=str, ensure_ascii=False))
         return
@@ -345,6 +404,9 @@ def view(
     _view_table("elimination", ["code", "unit", "deadline", "reason"],
                 [[e.code, f"{e.enterprise_uscc}/{e.unit_code}", e.deadline_on, e.reason]
                  for e in v.eliminations])  # fmt: skip
+    _view_table("exit grounds", ["unit", "kind", "finding", "standard", "basis", "evidence"],
+                [[g.unit_label, g.kind, g.finding, g.standard, g.basis, g.evidence]
+                 for g in v.exit_grounds])  # fmt: skip
     console.print(
         f"{v.units_classified}/{v.units_total} units classified ({v.share_classified:.1%}); "
         f"without a class: {v.unclassified_by_code() or 'none'} (each unit with --json)"

@@ -87,6 +87,12 @@ def iter_csv_readings(lines: Iterable[str], file: str | None = None) -> Iterator
     if reader.fieldnames:
         reader.fieldnames = [n.lstrip("\ufeff").strip() for n in reader.fieldnames]
     check_columns(reader.fieldnames, file)
+    if "ts_convention" in (reader.fieldnames or ()):
+        reason = (
+            "column 'ts_convention' is read by file imports (kilnwatch import readings); a "
+            "delivered payload stamps each reading at its interval's end"
+        )
+        raise InputError(reason, file=file, field="ts_convention", code=MALFORMED)
     for row_no, row in enumerate(reader, start=1):
         yield reading_from_mapping({k: v for k, v in row.items() if k is not None}, row_no)
 

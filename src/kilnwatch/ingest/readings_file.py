@@ -24,6 +24,7 @@ from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.ingest.meters import MeterCache
 from kilnwatch.ingest.payloads import MALFORMED, check_columns, reading_from_mapping
 from kilnwatch.ingest.pipeline import DeliveryMeta, ReadingCounts, ingest_frame
+from kilnwatch.ingest.stamps import DEFAULT_CONVENTION, Convention, IntervalEnds
 from kilnwatch.ingest.tables.text import (
     TextEncoding,
     csv_records,
@@ -52,6 +53,7 @@ class FileImportReport(ReadingCounts):
 
     rows: int = 0
     encoding: str | None = None
+    moved_to_interval_end: int = 0
 
 
 def _clean_names(names: list[str]) -> list[str]:
@@ -232,16 +234,20 @@ def import_readings_file(
     on_progress: ProgressFn | None = None,
     now: datetime | None = None,
     encoding: TextEncoding | None = None,
+    ts_convention: Convention = DEFAULT_CONVENTION,
 ) -> FileImportReport:
     """Import a readings file in the session's transaction (the caller commits).
 
     Chunks of ``chunk_rows`` go through the vectorised pipeline
     (:func:`~kilnwatch.ingest.pipeline.ingest_frame`); the meter table is read once per run.
     ``encoding`` forces the text encoding of a CSV (else detected, and stated in the report).
+    ``ts_convention``: what ``ts`` stamps in rows without a ``ts_convention`` of their own,
+    the interval's ``end`` (default) or ``start`` (:mod:`kilnwatch.ingest.stamps`).
     """
     now = now or datetime.now(UTC)
     cache = MeterCache(policy)
     report = FileImportReport()
+    stamps = IntervalEnds(ts_convention, str(path))
     if path.suffix.lower() != ".parquet" and path.is_file():
         encoding = file_encoding(path, encoding)
         report.encoding = str(encoding)
@@ -249,7 +255,9 @@ def import_readings_file(
     for chunk in read_ahead(_parsed_chunks(path, chunk_rows, encoding)):
         table = chunk.table
         meta = DeliveryMeta("file", str(path), table.height)
-        result = ingest_frame(session, [meta], chunk.raw, _row_reader(table, chunk.first_row_no),
+        cache.update(session, chunk.raw.get_column("meter_code").drop_nulls().unique().to_list())
+        raw = stamps.apply(chunk.raw, table, cache.meters, chunk.first_row_no)
+        result = ingest_frame(session, [meta], raw, _row_reader(table, chunk.first_row_no),
                               policy=policy, now=now, dead_letters=skip_invalid,
                               cache=cache)[0]  # fmt: skip
         report.rows += table.height
@@ -263,4 +271,5 @@ def import_readings_file(
             on_progress(table.height)
     if errors and not skip_invalid:
         raise ImportRejected(errors, file=str(path))
+    report.moved_to_interval_end = stamps.moved
     return report

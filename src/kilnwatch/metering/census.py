@@ -1,11 +1,12 @@
 """The metering census of each enterprise: required vs installed instruments per level and
-carrier, configuration rate against GB 17167-2006 Table 1, accuracy classes against the
-accuracy table, calibration due dates, and every gap named (:mod:`.gaps`).
+carrier, configuration rate against GB 17167-2006 Table 3, accuracy classes against
+Table 4, calibration due dates, and every gap named (:mod:`.gaps`).
 
 References
 ----------
-.. [1] GB 17167-2006, clause 3.2 (配备率), 4.3 and Table 1 (rates), 4.3 accuracy table,
-   5.2 (instrument list with status 合格/准用/停用, verification within its period).
+.. [1] GB 17167-2006, clause 3.2 (配备率), 4.3.5 and Table 3 (rates), 4.3.8 and Table 4 (accuracy),
+   5.3.1 (instrument list with status 合格/准用/停用), 5.3.6 (periodic verification; an
+   instrument failing it or past its period is not used).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class CensusRow:
     """Codes of the required points without an instrument."""
     accuracy_faults: int
     meets: bool
-    """Whether the rate meets GB 17167 Table 1 for this level and carrier."""
+    """Whether the rate meets GB 17167 Table 3 for this level and carrier."""
 
 
 @dataclass
@@ -152,7 +153,7 @@ def _accuracy_gaps(
 def calibration_gaps(
     meter: Meter, latest_result: str | None, as_of: date, alert_days: int = DEFAULT_ALERT_DAYS
 ) -> list[g.Gap]:
-    """Calibration gaps of one meter on ``as_of`` (GB 17167-2006 5.2: verified within its
+    """Calibration gaps of one meter on ``as_of`` (GB 17167-2006 5.3.6: verified within its
     period; an instrument whose latest certificate says 停用 is out of service)."""
     due = meter.calibration_due_on
     out = []

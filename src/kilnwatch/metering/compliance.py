@@ -3,8 +3,8 @@
 References
 ----------
 .. [1] GB 17167-2006 用能单位能源计量器具配备和管理通则, clause 3.2 (配备率 = installed /
-   required instruments, in %), clause 4.3 and Table 1 (minimum rates by level and carrier),
-   clause 4.3 accuracy table (classes of entry instruments); 4.3.2-4.3.5 and 4.3.8 mandatory.
+   required instruments, in %), clause 4.3.5 and Table 3 (minimum rates by level and carrier),
+   clause 4.3.8 and Table 4 (classes of entry instruments); 4.3.2-4.3.5 and 4.3.8 mandatory.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def meets_accuracy(installed: str | None, required: str) -> bool:
 
     A smaller index is more accurate; at the same index an S class meets a plain class,
     not the other way round. An unknown or unreadable installed class does not meet any
-    requirement (the census must state it, GB 17167-2006 clause 5.2 instrument list).
+    requirement (the census must state it, GB 17167-2006 clause 5.3.1 instrument list).
     """
     have, need = parse_accuracy_class(installed), parse_accuracy_class(required)
     if have is None or need is None:

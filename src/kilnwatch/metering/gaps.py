@@ -5,9 +5,9 @@ Codes (docs/metering.md):
 * ``metering.census.missing``: the enterprise has declared no metering points;
 * ``metering.configuration.missing_instrument``: a required point has no instrument;
 * ``metering.configuration.rate_below_minimum``: a level's configuration rate for a carrier is
-  below GB 17167-2006 Table 1;
+  below GB 17167-2006 Table 3;
 * ``metering.accuracy.below_requirement`` / ``metering.accuracy.unknown``: an entry
-  instrument's class is coarser than the accuracy table requires, or not stated;
+  instrument's class is coarser than GB 17167-2006 Table 4 requires, or not stated;
 * ``metering.calibration.overdue`` / ``.due_soon`` / ``.missing`` / ``.failed``: the meter's
   verification is past due, due within the alert window, never recorded, or its latest
   certificate says 停用 (fail).

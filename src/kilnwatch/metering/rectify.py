@@ -33,7 +33,7 @@ ACTIONS_ZH = {
     "metering.census.missing": "报送计量器具配备底数（计量点清单）",
     "metering.configuration.missing_instrument": "按 GB 17167 配备缺少的计量器具",
     "metering.configuration.rate_below_minimum": (
-        "提高该层级、该能源的计量器具配备率至 GB 17167 表1要求"
+        "提高该层级、该能源的计量器具配备率至 GB 17167 表3要求"
     ),
     "metering.accuracy.below_requirement": "更换为满足 GB 17167 准确度等级要求的计量器具",
     "metering.accuracy.unknown": "报送进出用能单位计量器具的准确度等级",

@@ -5,7 +5,13 @@
 * ``programme.eliminate.below_baseline_after_retrofit``: the plan is completed (or its deadline
   passed) and the unit is still below the baseline;
 * ``programme.eliminate.energy_limit_breach``: worse than grade 3 of the GB limit standard
-  (the energy standard among the five kinds of standards of low-efficiency exit).
+  (the energy standard among the five kinds of standards of low-efficiency exit);
+* ``programme.eliminate.obsolete_equipment``: the unit's equipment attributes match an
+  obsolete-equipment rule (淘汰类; the reason names the document, the item and each attribute
+  value against its threshold; the deadline is the rule's, empty when none is stated);
+* ``programme.eliminate.exit_<kind>`` (``safety``, ``environment``, ``technology``,
+  ``quality``): a recorded determination in force finds the unit in breach of a standard of
+  that kind (who, when, the standard and the evidence in the reason).
 
 References
 ----------
@@ -25,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.units import UnitAccount
 from kilnwatch.identity import Principal
+from kilnwatch.programme.catalogue import UnitCatalogue, catalogue_matches
 from kilnwatch.programme.determination import effective_class, latest
+from kilnwatch.programme.exit_grounds import exit_ground_records, in_force
 from kilnwatch.programme.plans import plans
 from kilnwatch.reference.programme import policy_rule
 from kilnwatch.store.models import RetrofitPlan
@@ -53,9 +61,14 @@ def elimination_list(
     period: str,
     today: date,
     province: str | None,
+    catalogue: list[UnitCatalogue] | None = None,
 ) -> list[EliminationItem]:
     """The units to eliminate as of ``today`` from the accounts and determinations of
-    ``period``."""
+    ``period``, the obsolete-equipment matches (``catalogue``, computed for the accounts'
+    units when not given) and the recorded exit grounds in force."""
+    accounts = list(accounts)
+    if catalogue is None:
+        catalogue = catalogue_matches(session, principal, province, [a.unit_id for a in accounts])
     determined = {d.unit_id: d for d in latest(session, principal, period)}
     plan_of: dict[int, RetrofitPlan] = {}
     for p in plans(session, principal):
@@ -100,6 +113,50 @@ def elimination_list(
                     "below the baseline, no completed retrofit by the deadline",
                 )  # fmt: skip
             )
+    return items + _obsolete(catalogue) + _recorded(session, principal, accounts)
+
+
+def _obsolete(catalogue: list[UnitCatalogue]) -> list[EliminationItem]:
+    return [
+        EliminationItem(
+            "programme.eliminate.obsolete_equipment",
+            u.unit_id,
+            u.unit_code,
+            u.enterprise_uscc,
+            u.enterprise_name,
+            u.capacity,
+            u.capacity_unit,
+            m.rule.deadline,
+            m.reason(),
+        )  # fmt: skip
+        for u in catalogue
+        for m in u.matches
+    ]
+
+
+def _recorded(
+    session: Session, principal: Principal, accounts: list[UnitAccount]
+) -> list[EliminationItem]:
+    by_unit = {a.unit_id: a for a in accounts}
+    items = []
+    for g in in_force(exit_ground_records(session, principal)):
+        acc = by_unit.get(g.unit_id)
+        if acc is None or g.finding != "breach":
+            continue
+        items.append(
+            EliminationItem(
+                f"programme.eliminate.exit_{g.kind}",
+                acc.unit_id,
+                acc.unit_code,
+                acc.enterprise_uscc,
+                acc.enterprise_name,
+                acc.capacity,
+                acc.capacity_unit,
+                g.deadline_on,
+                f"{g.standard}: {g.evidence} (determined by {g.determined_by} on"
+                f" {g.determined_on.isoformat()})",
+            )  # fmt: skip
+        )
     return items
 
 

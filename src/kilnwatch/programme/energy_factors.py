@@ -27,7 +27,11 @@ from kilnwatch.errors import ImportRejected, InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.registry import load_processes
 from kilnwatch.store.models import EnergyFactor, Enterprise, ProductionUnit
-from kilnwatch.store.repos.scope import owned_by_visible_enterprise, visible_row
+from kilnwatch.store.repos.scope import (
+    owned_by_visible_enterprise,
+    visible_row,
+    visible_unit_rows,
+)
 
 
 def record_energy_factor(
@@ -73,14 +77,7 @@ def energy_factor_records(
 ) -> list[EnergyFactor]:
     """Every recorded energy factor the principal may see (of one unit when given), newest
     first."""
-    stmt = select(EnergyFactor).where(
-        owned_by_visible_enterprise(EnergyFactor.enterprise_id, principal)
-    )
-    if unit_id is not None:
-        stmt = stmt.where(EnergyFactor.unit_id == unit_id)
-    return list(
-        session.scalars(stmt.order_by(EnergyFactor.valid_from.desc(), EnergyFactor.id.desc()))
-    )
+    return visible_unit_rows(session, EnergyFactor, principal, unit_id, EnergyFactor.valid_from)
 
 
 _T = TypeVar("_T")

@@ -22,12 +22,15 @@ from kilnwatch.domain import share_at_benchmark
 from kilnwatch.domain.periods import Period, parse_period
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
+from kilnwatch.programme.catalogue import UnitCatalogue, catalogue_matches
 from kilnwatch.programme.determination import effective_class, latest
 from kilnwatch.programme.elimination import EliminationItem, elimination_list
+from kilnwatch.programme.exit_grounds import Ground, exit_ground_records, unit_grounds
 from kilnwatch.programme.leaders import LeaderRow, leaders
 from kilnwatch.programme.plans import PlanAlert, plans, slipping
 from kilnwatch.programme.savings import recorded_savings
 from kilnwatch.reference.levels import LevelTable
+from kilnwatch.store.models import ExitGround
 
 BASE_YEAR = 2020
 """The base of the 14th five-year plan's intensity target (``levels/targets.csv``,
@@ -66,6 +69,10 @@ class ProgrammeView:
     with the reason in ``intensity_notes`` when the base has no data."""
     intensity_notes: list[str] = field(default_factory=list)
     accounts: list[UnitAccount] = field(default_factory=list)
+    catalogue: list[UnitCatalogue] = field(default_factory=list)
+    """Units matching an obsolete-equipment rule, or lacking the attributes to be judged."""
+    exit_grounds: list[Ground] = field(default_factory=list)
+    """The exit grounds by kind of every unit with a breach or a recorded determination."""
 
     @property
     def share_classified(self) -> float:
@@ -134,7 +141,10 @@ def programme_view(
             share.target_fraction if share else share_at_benchmark([(1.0, None)]).target_fraction
         )
         months.append((month.label, share.share_fraction if share else None, target))
-    eliminations = elimination_list(session, principal, accounts, period.label, today, province)
+    catalogue = catalogue_matches(session, principal, province, [a.unit_id for a in accounts])
+    eliminations = elimination_list(
+        session, principal, accounts, period.label, today, province, catalogue
+    )
     base = parse_period(str(BASE_YEAR), period.zone, field="base")
     rows = intensity_rows(session, principal, period, base, "province")
     change = rows[0].energy_change_fraction if rows else None
@@ -164,7 +174,30 @@ def programme_view(
         intensity_change_fraction=change,
         intensity_notes=list(notes) if change is None else [],
         accounts=accounts,
+        catalogue=catalogue,
+        exit_grounds=_exit_grounds(session, principal, accounts, catalogue),
     )
+
+
+def _exit_grounds(
+    session: Session,
+    principal: Principal,
+    accounts: list[UnitAccount],
+    catalogue: list[UnitCatalogue],
+) -> list[Ground]:
+    """Grounds of the units with a breach of any kind or a recorded determination."""
+    records: dict[int, list[ExitGround]] = {}
+    for r in exit_ground_records(session, principal):
+        records.setdefault(r.unit_id, []).append(r)
+    matched = {u.unit_id: u.matches for u in catalogue}
+    out: list[Ground] = []
+    for acc in accounts:
+        grounds = unit_grounds(
+            acc.unit_id, acc, matched.get(acc.unit_id, []), records.get(acc.unit_id, [])
+        )
+        if any(g.finding == "breach" or g.basis == "recorded" for g in grounds):
+            out += grounds
+    return out
 
 
 __all__ = ["STAGES", "ProgrammeView", "StageCount", "programme_view"]

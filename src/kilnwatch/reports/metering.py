@@ -1,5 +1,5 @@
 """The metering census report (issue 18): one row per enterprise, carrier and level with the
-required and installed instruments and the configuration rate (GB 17167-2006 3.2, Table 1),
+required and installed instruments and the configuration rate (GB 17167-2006 3.2, Table 3),
 the gaps (missing instruments, accuracy, calibration), meter operation over the period, and
 the roll-out per city against Shandong's 2022 / 2023 milestones.
 
@@ -74,8 +74,8 @@ def _census_table(censuses: list[EnterpriseCensus]) -> Table:
                 None if r.min_pct is None else r.min_pct / 100,
                 YES if r.meets else NO, ", ".join(r.missing),
             ))  # fmt: skip
-    note = Text("配备率 = 已配备 / 应配备（GB 17167-2006 3.2，表1）",
-                "rate = installed / required (GB 17167-2006 3.2, Table 1)")  # fmt: skip
+    note = Text("配备率 = 已配备 / 应配备（GB 17167-2006 3.2，表3）",
+                "rate = installed / required (GB 17167-2006 3.2, Table 3)")  # fmt: skip
     return Table("census", Text("计量器具配备", "Instrument census"), columns, tuple(rows),
                  notes=(note,))  # fmt: skip
 

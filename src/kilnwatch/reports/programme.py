@@ -126,6 +126,97 @@ def _eliminations(view: ProgrammeView) -> Table:
     )
 
 
+def _texts(*specs: str) -> tuple[Column, ...]:
+    """Text columns from ``key|中文|English`` specs."""
+    return tuple(
+        Column(key, kind="text", header=_t(zh, en))
+        for key, zh, en in (spec.split("|") for spec in specs)
+    )
+
+
+def _obsolete(view: ProgrammeView) -> Table:
+    return Table(
+        "programme_obsolete",
+        _t("落后工艺装备（淘汰类）比对结果", "Obsolete processes and equipment found"),
+        _texts(
+            "enterprise|企业|enterprise",
+            "unit|装置|unit",
+            "rule|条目|rule",
+            "document|依据文件|document",
+            "item|条目内容|item",
+            "kind|标准类别|kind of standard",
+            "evidence|装置参数与限值|attributes vs threshold",
+            "deadline|淘汰期限|deadline",
+            "confidence|转录可信度|confidence",
+        ),  # fmt: skip
+        tuple(
+            (
+                u.enterprise_name,
+                u.unit_code,
+                m.rule.rule_id,
+                m.rule.document,
+                m.rule.text_zh,
+                m.rule.kind,
+                "; ".join(m.evidence),
+                m.rule.deadline.isoformat() if m.rule.deadline else "",
+                m.rule.confidence,
+            )  # fmt: skip
+            for u in view.catalogue
+            for m in u.matches
+        ),
+    )
+
+
+def _unjudged(view: ProgrammeView) -> Table:
+    return Table(
+        "programme_unjudged",
+        _t("缺少装置参数、未能比对的条目", "Rules not judged for missing attributes"),
+        _texts(
+            "enterprise|企业|enterprise",
+            "unit|装置|unit",
+            "rule|条目|rule",
+            "missing|缺少的参数|missing attributes",
+        ),
+        tuple(
+            (u.enterprise_name, u.unit_code, x.rule_id, ", ".join(x.missing))
+            for u in view.catalogue
+            for x in u.unjudged
+        ),
+    )
+
+
+def _exit_grounds(view: ProgrammeView) -> Table:
+    return Table(
+        "programme_exit_grounds",
+        _t("低效产能退出依据（按标准类别）", "Exit grounds by kind of standard"),
+        _texts(
+            "unit|装置|unit",
+            "kind|类别|kind",
+            "finding|结论|finding",
+            "standard|标准/依据|standard",
+            "basis|来源|basis",
+            "evidence|证据|evidence",
+            "by|认定人|determined by",
+            "on|认定日期|determined on",
+            "deadline|期限|deadline",
+        ),  # fmt: skip
+        tuple(
+            (
+                g.unit_label,
+                g.kind,
+                g.finding,
+                g.standard,
+                g.basis,
+                g.evidence,
+                g.determined_by or "",
+                g.determined_on.isoformat() if g.determined_on else "",
+                g.deadline_on.isoformat() if g.deadline_on else "",
+            )  # fmt: skip
+            for g in view.exit_grounds
+        ),
+    )
+
+
 def _alerts(view: ProgrammeView) -> Table:
     return Table(
         "programme_alerts",
@@ -185,7 +276,13 @@ def programme_report(ctx: ReportContext) -> ReportDocument:
             Section(
                 "elimination",
                 _t("淘汰与预警", "Elimination and alerts"),
-                (_eliminations(view), _alerts(view)),
+                (
+                    _eliminations(view),
+                    _obsolete(view),
+                    _unjudged(view),
+                    _exit_grounds(view),
+                    _alerts(view),
+                ),  # fmt: skip
             ),
             Section("classification", _t("能效判定覆盖", "Coverage"), (_unclassified(view),)),
         ),
@@ -211,6 +308,11 @@ def programme_report(ctx: ReportContext) -> ReportDocument:
             _t(
                 "改造期限：reference/programme/policy.csv（注明来源与可信度）",
                 "deadlines: reference/programme/policy.csv (source and confidence per row)",
+            ),
+            _t(
+                "落后工艺装备：reference/programme/obsolete_equipment.csv（每条注明文件、来源与可信度）",
+                "obsolete equipment: reference/programme/obsolete_equipment.csv (document, source "
+                "and confidence per rule)",
             ),
         ),  # fmt: skip
     )

@@ -319,6 +319,9 @@ def _attempt(
         media = MEDIA_TYPES[entry.format]
         msg = report_message(settings, d.recipient, subject, body, content,
                              entry.filename or Path(entry.path).name, media)  # fmt: skip
+        # no transaction open across the SMTP exchange: PostgreSQL ends a session idle in one
+        # for Settings.db_idle_in_transaction_timeout_s
+        session.commit()
         try:
             send_message(settings, msg)
         except DeliveryError as exc:

@@ -44,6 +44,7 @@ class Unit:
     efficiency_class: str  # better_than_advanced | between | worse_than_limit | no_level
     carrier_rates: dict[str, float]  # carrier -> metered quantity per product unit
     outages: list[tuple[int, int]] = field(default_factory=list)  # [k0, k1) interval indices
+    equipment: dict[str, float | str] = field(default_factory=dict)  # sim/equipment.py
 
 
 @dataclass

@@ -22,6 +22,7 @@ from kilnwatch.sim.config import SimParams
 from kilnwatch.sim.emissions import permit_rows, plan_exceedances
 from kilnwatch.sim.energy_factors import COLUMNS as EF_COLUMNS
 from kilnwatch.sim.energy_factors import energy_factor_rows
+from kilnwatch.sim.equipment import assign_equipment
 from kilnwatch.sim.faultapply import ReadingFaults
 from kilnwatch.sim.faults import Fault, label_rows, plan_faults
 from kilnwatch.sim.metering import assign_water_sources, build_metering
@@ -69,6 +70,7 @@ def build_province(params: SimParams) -> Province:
     province = Province(
         enterprises, units, meters, gateways, build_projects(enterprises, units, rng)
     )
+    assign_equipment(params, province)
     plan_outages(params, units, rng)
     province.retrofits = plan_retrofits(params, units, rng)
     control_rng = np.random.default_rng([params.seed, STREAM_PROJECTS])

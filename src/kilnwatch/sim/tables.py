@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kilnwatch.domain.obsolete import format_equipment
 from kilnwatch.formats import (
     EXTERNAL_SOURCE_FORMATS,
     METERING_FORMATS,
@@ -87,6 +88,7 @@ def registry_rows(p: Province) -> dict[str, Rows]:
                 "commissioned_on": u.commissioned_on.isoformat(),
                 "status": u.status,
                 "level_variant": _variant(u.process, u.capacity),
+                "equipment": format_equipment(u.equipment),
             }
             for u in p.units
         ],

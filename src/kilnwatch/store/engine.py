@@ -34,12 +34,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(settings: Settings) -> Engine:
-    """Build the engine for ``settings``; creates the SQLite file's folder when needed."""
-    return engine_for_url(settings.effective_database_url, echo=settings.sql_echo)
+def make_engine(settings: Settings, *, statement_timeout_s: float = 0.0) -> Engine:
+    """Build the engine for ``settings``; creates the SQLite file's folder when needed.
+
+    On PostgreSQL every connection gets ``idle_in_transaction_session_timeout`` from
+    ``settings.db_idle_in_transaction_timeout_s`` and, when given, ``statement_timeout``
+    (the web server passes ``settings.web_statement_timeout_s``)."""
+    return engine_for_url(settings.effective_database_url, echo=settings.sql_echo,
+                          idle_in_transaction_s=settings.db_idle_in_transaction_timeout_s,
+                          statement_timeout_s=statement_timeout_s)  # fmt: skip
 
 
-def engine_for_url(url: str, echo: bool = False) -> Engine:
+def postgres_options(idle_in_transaction_s: float, statement_timeout_s: float) -> str:
+    """The libpq ``options`` that set the session timeouts (whole milliseconds; 0: off)."""
+    idle_ms, statement_ms = round(idle_in_transaction_s * 1000), round(statement_timeout_s * 1000)
+    return (f"-c idle_in_transaction_session_timeout={idle_ms} "
+            f"-c statement_timeout={statement_ms}")  # fmt: skip
+
+
+def engine_for_url(
+    url: str,
+    echo: bool = False,
+    *,
+    idle_in_transaction_s: float = 0.0,
+    statement_timeout_s: float = 0.0,
+) -> Engine:
     """The engine of a database URL, as :func:`make_engine` builds it (worker processes get
     the URL of their parent's engine)."""
     url = normalise_url(url)
@@ -50,7 +69,8 @@ def engine_for_url(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    options = postgres_options(idle_in_transaction_s, statement_timeout_s)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

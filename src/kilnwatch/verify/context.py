@@ -81,6 +81,9 @@ class MeterData:
     that span a gap (they hold quantities of the missing intervals too)."""
     repeats_ts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """Timestamps [epoch s] of deliveries that repeated a stored value (one per delivery)."""
+    unopened_s: int = 0
+    """A counter without a register at the period's start: seconds from the start to its
+    first reading in the period (the first interval, whose quantity is unknown; 0 otherwise)."""
 
     @property
     def expected_per_day(self) -> int:
@@ -99,8 +102,12 @@ class MeterData:
 
     def possibly_missing(self) -> float:
         """What the readings an interval meter missed in the period may have held, at its
-        mean rate over the readings it has [meter unit]; 0 for a counter (its register
-        differences span the gaps) or a meter with every reading."""
+        mean rate over the readings it has [meter unit]; for a counter (its register
+        differences span the gaps) what its first interval may have held when the period has
+        no register at its start (:attr:`unopened_s`); 0 for a meter with every reading."""
+        if self.info.measurement == "counter" and self.unopened_s and self.step_s:
+            seconds = self.daily.size * 86_400 - self.unopened_s
+            return self.total / seconds * self.unopened_s if seconds > 0 else float("inf")
         if self.info.measurement != "interval" or not self.step_s:
             return 0.0
         have = int(self.daily_n.sum())
@@ -108,6 +115,16 @@ class MeterData:
         if not missing:
             return 0.0
         return self.total / have * missing if have else float("inf")
+
+
+@dataclass(frozen=True)
+class PriceMonth:
+    """A month before the verified one: the enterprise's sales invoices in it and the month's
+    market prices (its own price history, for ``verify.revenue.amount_vs_market``)."""
+
+    period: str
+    sales: list[TaxInvoice]
+    prices: Mapping[str, MarketPrice]
 
 
 @dataclass
@@ -120,6 +137,8 @@ class Sources:
     waybills: list[LogisticsWaybill] = field(default_factory=list)
     prices: dict[str, MarketPrice] = field(default_factory=dict)
     permits: list[EmissionPermit] = field(default_factory=list)
+    price_history: list[PriceMonth] = field(default_factory=list)
+    """Earlier months with sales invoices of the enterprise, most recent first."""
 
 
 @dataclass(frozen=True)
@@ -188,10 +207,12 @@ def meter_data(
     in_period = (series.ts_s > window.start_s) & (series.ts_s <= window.end_s)
     step_s = median_step_s(series.ts_s)
     uncountable = ~np.isfinite(qty)
+    unopened = np.zeros(0, dtype=np.int64)
     if info.measurement == "counter" and step_s:
         # a register difference across a gap pools the missing intervals into the reading
         # after it: that day's quantity holds part of another day's, so it is not a full day
         uncountable |= np.diff(series.ts_s) > step_s
+        unopened = _unopened(series.ts_s, window)
     return MeterData(
         info=info,
         series=series,
@@ -201,9 +222,21 @@ def meter_data(
         daily=daily_totals(ts_q, qty, window.start_s, window.month.days),
         daily_n=daily_counts(series.ts_s[in_period], window.start_s, window.month.days),
         step_s=step_s,
-        uncounted=daily_counts(ts_q[uncountable], window.start_s, window.month.days),
+        uncounted=daily_counts(
+            np.concatenate((ts_q[uncountable], unopened)), window.start_s, window.month.days
+        ),
         repeats_ts=np.zeros(0, dtype=np.int64) if repeats_ts is None else repeats_ts,
+        unopened_s=int(unopened[0]) - window.start_s if unopened.size else 0,
     )
+
+
+def _unopened(ts_s: I64, window: PeriodWindow) -> I64:
+    """The first reading in the period of a counter that has no register at or before the
+    period's start (its first interval has no opening register), else nothing."""
+    in_period = ts_s[(ts_s > window.start_s) & (ts_s <= window.end_s)]
+    if in_period.size == 0 or (ts_s <= window.start_s).any():
+        return ts_s[:0]
+    return in_period[:1]
 
 
 def group_sources(

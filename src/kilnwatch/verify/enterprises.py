@@ -10,6 +10,7 @@ readings).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,6 +25,7 @@ from kilnwatch.analytics.readings import (
     load_readings,
     load_repeats,
 )
+from kilnwatch.store.models import MarketPrice, TaxInvoice
 from kilnwatch.store.repos import sources as src
 from kilnwatch.store.repos.permits import permits_in_force
 from kilnwatch.store.repos.rollups import meter_series
@@ -34,12 +36,14 @@ from kilnwatch.verify.context import (
     EnterpriseContext,
     MonthTotal,
     PeriodWindow,
+    PriceMonth,
     Sources,
     build_context,
     group_sources,
 )
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
+from kilnwatch.verify.rules import revenue
 from kilnwatch.verify.unchecked import Unchecked, unchecked_items
 from kilnwatch.verify.window import months_before
 
@@ -76,6 +80,30 @@ def _earlier(
     _add_earlier_sources(session, out, windows[-1].start_at.date(), window.start_at.date())
     _add_earlier_totals(session, out, infos, windows[-1].start_at, window.start_at)
     return out
+
+
+def _add_price_history(
+    session: Session, by_enterprise: dict[int, Sources], window: PeriodWindow, months: int
+) -> None:
+    """Each enterprise's sales invoices and the market prices of the ``months`` months before
+    ``window`` (most recent first; months without sales are left out)."""
+    windows = months_before(window, months)
+    if not windows or not by_enterprise:
+        return
+    periods = [w.period for w in windows]
+    prices: dict[str, dict[str, MarketPrice]] = {p: {} for p in periods}
+    for price in src.prices(session, periods):
+        prices[price.period][price.item] = price
+    sales: dict[tuple[int, str], list[TaxInvoice]] = defaultdict(list)
+    first, stop = windows[-1].start_at.date(), window.start_at.date()
+    for invoice in src.sales_invoices(session, list(by_enterprise), first, stop):
+        sales[(invoice.enterprise_id, f"{invoice.issued_on:%Y-%m}")].append(invoice)
+    for enterprise_id, sources in by_enterprise.items():
+        sources.price_history = [
+            PriceMonth(p, sales[(enterprise_id, p)], prices[p])
+            for p in periods
+            if (enterprise_id, p) in sales
+        ]
 
 
 def _add_earlier_sources(
@@ -179,6 +207,9 @@ def check_enterprises(
     """Every enterprise check of ``infos`` for ``window`` with their sources and earlier
     months; readings from ``loaded`` when given, else per enterprise."""
     by_enterprise = _sources(session, [i.id for i in infos], window)
+    if settings.enabled(revenue.MARKET):
+        months = settings.count(revenue.MARKET, revenue.HISTORY_MONTHS)
+        _add_price_history(session, by_enterprise, window, months)
     earlier = _earlier(session, infos, window, settings)
     checked = Checked()
     for n, info in enumerate(infos, start=1):

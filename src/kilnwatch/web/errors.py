@@ -17,7 +17,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from kilnwatch.errors import ImportRejected, InputError, KilnwatchError, RateLimitedError
+from kilnwatch.errors import (
+    ImportRejected,
+    InputError,
+    KilnwatchError,
+    RateLimitedError,
+    SecretKeyError,
+)
 from kilnwatch.store.outage import outage_code
 from kilnwatch.web.status import STATUS
 
@@ -56,8 +62,18 @@ def _page_error(
     return error_page(request, status, code, details)
 
 
+SECRET_KEY_MESSAGE = (
+    "the server cannot open the stored second-factor secrets (its key file); an operator must "
+    "fix it: see the server log"
+)
+"""What a client is told of a :class:`SecretKeyError` (the log has the file and the key ids)."""
+
+
 async def _kilnwatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KilnwatchError)
+    if isinstance(exc, SecretKeyError):
+        log.error("%s: %s", exc.code, exc.message)
+        exc = SecretKeyError(SECRET_KEY_MESSAGE, code=exc.code)
     if is_page_request(request):
         from kilnwatch.web.pages.errors import page_error_for
 
@@ -127,6 +143,8 @@ async def _store_error(request: Request, exc: Exception) -> Response:
         response.headers.update(headers)
         return response
     message = "the database is not available; try again later"
+    if code == "store.timeout":
+        message = "the request ran longer than the database allows (statement timeout)"
     return error_response(503, code, message, [], headers)
 
 

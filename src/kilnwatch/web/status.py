@@ -10,6 +10,7 @@ from kilnwatch.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    SecretKeyError,
     UnavailableError,
 )
 
@@ -20,4 +21,5 @@ STATUS: list[tuple[type[KilnwatchError], int]] = [
     (NotFoundError, 404),
     (InputError, 422),
     (UnavailableError, 503),
+    (SecretKeyError, 503),  # the server's key file, not the caller, needs fixing
 ]

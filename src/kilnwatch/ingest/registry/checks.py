@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import carrier_keys
 from kilnwatch.domain.identifiers import region_level, region_parent
+from kilnwatch.domain.obsolete import EquipmentValue, check_equipment, parse_equipment
 from kilnwatch.domain.projects import LEGACY_STAGES, STAGES, stored_stage
+from kilnwatch.errors import InputError
 from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.ingest.hj212.model import parse_compat
 from kilnwatch.ingest.tables import CheckedRows, Record, TableKind, TableRow
@@ -126,7 +128,7 @@ def _check_unit(r: TableRow, known: Known) -> Record:
         r.fail("level_variant", f"not a variant of {spec.level_field} (allowed: {allowed})")
     code = r.key("unit_code")
     known.units.add((uscc, code))
-    return {
+    record: Record = {
         "enterprise_uscc": uscc,
         "code": code,
         "name": r.text("name"),
@@ -137,6 +139,21 @@ def _check_unit(r: TableRow, known: Known) -> Record:
         "status": r.choice("status", UNIT_STATUSES, default="operating"),
         "level_variant": variant,
     }
+    if "equipment" in r.raw:  # a file without the column leaves the stored attributes alone
+        record["equipment"] = _equipment(r, process)
+    return record
+
+
+def _equipment(r: TableRow, process: str) -> dict[str, EquipmentValue] | None:
+    """The ``equipment`` cell (``name=value;…``) checked for the unit's process."""
+    text = r.optional("equipment")
+    if not text or not process:
+        return None
+    try:
+        return check_equipment(process, parse_equipment(text)) or None
+    except InputError as exc:
+        r.fail(exc.location.field or "equipment", exc.reason)
+        return None
 
 
 def _check_project(r: TableRow, known: Known) -> Record:

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.obsolete import format_equipment
 from kilnwatch.formats import REGISTRY_FORMATS
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
@@ -50,6 +51,7 @@ def registry_rows(session: Session, principal: Principal, kind: str) -> Iterable
                 _text(u.commissioned_on),
                 u.status,
                 _text(u.level_variant),
+                format_equipment(u.equipment),
             ]
     elif kind == "projects":
         for p in _owned(session, principal, Project):

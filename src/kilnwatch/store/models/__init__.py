@@ -130,6 +130,7 @@ __all__ += ["SourceMapping"]
 
 from kilnwatch.store.models.programme import (  # noqa: E402
     EnergyFactor,
+    ExitGround,
     LevelDetermination,
     PlanMilestone,
     RetrofitPlan,
@@ -138,6 +139,7 @@ from kilnwatch.store.models.programme import (  # noqa: E402
 
 __all__ += [
     "EnergyFactor",
+    "ExitGround",
     "LevelDetermination",
     "PlanMilestone",
     "RetrofitPlan",

@@ -44,7 +44,8 @@ class SignInFailure(Base):
 
 class UserTotp(Base):
     """A user's TOTP second factor (RFC 6238; docs/security.md "Second factor"): the shared
-    secret (base32; shown once at enrolment, never returned or logged after), whether it is
+    secret (base32, stored sealed with the key kept outside the database, ``kilnwatch/keyfile.py``;
+    shown once at enrolment, never returned or logged after), whether it is
     confirmed and required at sign-in, SHA-256 hashes of the unused one-time recovery codes, and
     the last accepted time step (a code of that step or an earlier one is refused: no replay)."""
 
@@ -52,7 +53,7 @@ class UserTotp(Base):
     __audit_secret__ = ("secret", "recovery_hashes")  # logged as changed, never by value
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(String(255))  # sealed (kilnwatch/keyfile.py)
     enabled: Mapped[bool] = mapped_column(default=False)
     recovery_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_step: Mapped[int | None] = mapped_column(BigInteger)

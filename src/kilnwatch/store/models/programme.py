@@ -78,6 +78,38 @@ class EnergyFactor(Base):
     unit: Mapped[ProductionUnit] = relationship()
 
 
+class ExitGround(Base):
+    """A determination that a unit does or does not meet one of the standards low-efficiency
+    capacity exits by (safety, environment, technology, quality; energy is judged from the
+    levels), with the standard cited, the evidence, who determined it and when.
+
+    Rows are never rewritten: a later determination of the same kind is a new row, and the
+    latest one per unit and kind is the one in force.
+    """
+
+    __tablename__ = "programme_exit_grounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("production_units.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """safety | environment | technology | quality (``reference.programme.EXIT_KINDS``)."""
+    standard: Mapped[str] = mapped_column(String(200))
+    """The standard or document cited (e.g. ``GB 28662-2012``)."""
+    finding: Mapped[str] = mapped_column(String(16))
+    """breach (the unit does not meet it: an exit ground) | meets."""
+    evidence: Mapped[str] = mapped_column(Text)
+    determined_by: Mapped[str] = mapped_column(String(64))
+    """Who determined it (the authority or expert named), as recorded."""
+    determined_on: Mapped[date] = mapped_column(Date)
+    deadline_on: Mapped[date | None] = mapped_column(Date)
+    """The exit or rectification deadline the determination sets, if any."""
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    unit: Mapped[ProductionUnit] = relationship()
+
+
 class RetrofitPlan(Base):
     """一企一策: an enterprise's retrofit plan for one unit below the baseline."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Column,
     Date,
     Float,
@@ -65,6 +67,9 @@ class ProductionUnit(Base):
     status: Mapped[str] = mapped_column(String(24), default="operating")
     level_variant: Mapped[str | None] = mapped_column(String(48))
     """Sub-type the level tables distinguish (e.g. ``ultra_supercritical_600mw``)."""
+    equipment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Equipment attributes (``reference/programme/equipment_attributes.csv``): furnace volume,
+    kiln type, furnace enclosure, … the obsolete-equipment rules read (migration 0042)."""
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="units")
 

@@ -58,6 +58,23 @@ def visible_row(
     return row
 
 
+def visible_unit_rows(
+    session: Session,
+    model: type[_Row],
+    principal: Principal,
+    unit_id: int | None,
+    newest_first_by: InstrumentedAttribute[Any],
+) -> list[_Row]:
+    """Rows of ``model`` (a table with ``id``, ``enterprise_id`` and ``unit_id``) the principal
+    may see, of one unit when ``unit_id`` is given, newest first by ``newest_first_by`` then
+    by id."""
+    table: Any = model
+    stmt = select(model).where(owned_by_visible_enterprise(table.enterprise_id, principal))
+    if unit_id is not None:
+        stmt = stmt.where(table.unit_id == unit_id)
+    return list(session.scalars(stmt.order_by(newest_first_by.desc(), table.id.desc())))
+
+
 def region_scope(principal: Principal) -> ColumnElement[bool]:
     """Condition on :class:`Region` rows: a region user sees its region, the regions inside it
     and the ones above it (so a county user can name its city and province)."""

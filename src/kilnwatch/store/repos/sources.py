@@ -107,6 +107,19 @@ def invoices(
     return list(session.scalars(stmt))
 
 
+def sales_invoices(
+    session: Session, enterprise_ids: Sequence[int], start: date, end: date
+) -> list[TaxInvoice]:
+    """Sales invoices of the enterprises issued in [start, end)."""
+    stmt = select(TaxInvoice).where(
+        TaxInvoice.enterprise_id.in_(enterprise_ids),
+        TaxInvoice.direction == "sale",
+        TaxInvoice.issued_on >= start,
+        TaxInvoice.issued_on < end,
+    )
+    return list(session.scalars(stmt))
+
+
 def waybills(
     session: Session, enterprise_ids: Sequence[int], start: date, end: date
 ) -> list[LogisticsWaybill]:

@@ -1,23 +1,30 @@
 """Production, shipments and revenue: sales invoices vs product shipped out (logistics) and
 vs metered output for products that cannot be stored (electricity), cumulated over
-``window_months`` (:mod:`kilnwatch.verify.window`); and invoiced amounts vs quantity times the
-month's market price."""
+``window_months`` (:mod:`kilnwatch.verify.window`); and the month's sales price relative to
+the market against the enterprise's own relative price in its earlier months (its contracts
+and grades set its level, its own month-to-month dispersion the tolerance; the market band
+only when its history is too short)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from kilnwatch.domain.units import dimension_of
 from kilnwatch.errors import KilnwatchError
-from kilnwatch.store.models import TaxInvoice
+from kilnwatch.store.models import MarketPrice, TaxInvoice
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.evidence import converted_sum, finding, rounded
+from kilnwatch.verify.detectors.shift import MAD_TO_SD
+from kilnwatch.verify.evidence import converted_sum, finding, human, rounded
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.window import Window, window_of
 
 SHIPPED = "verify.revenue.sales_vs_shipped"
 MARKET = "verify.revenue.amount_vs_market"
+HISTORY_MONTHS = "history_months"
 
 
 def _sales(invoices: Sequence[TaxInvoice]) -> dict[str, list[TaxInvoice]]:
@@ -105,30 +112,118 @@ def check_sales_vs_shipped(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
+def relative_price(rows: Sequence[TaxInvoice], market: MarketPrice) -> float | None:
+    """The enterprise's mean sales price of a month relative to that month's market price
+    (amount / (quantity x market price)), or None when the units do not convert.
+
+    Parameters
+    ----------
+    rows : sequence of TaxInvoice
+        Sales invoices of one item in one month (quantity [invoice unit], amount [CNY]).
+    market : MarketPrice
+        The month's market price of the item [CNY per price unit].
+
+    Returns
+    -------
+    float or None
+        Relative price [1]; 1 = sold at the market price.
+
+    References
+    ----------
+    .. [1] 中华人民共和国增值税暂行条例 (VAT regulations): a VAT invoice states the quantity and
+       the amount of each sale, so amount / quantity is the price actually charged.
+    """
+    quantity = converted_sum([(i.quantity, i.unit) for i in rows], market.unit)
+    if quantity is None or quantity <= 0 or market.price_cny_per_unit <= 0:
+        return None
+    return sum(i.amount_cny for i in rows) / (quantity * market.price_cny_per_unit)
+
+
+@dataclass(frozen=True)
+class OwnPrice:
+    """The enterprise's usual price of an item relative to the market, from its earlier months:
+    median and robust dispersion (1.4826 x MAD) of log relative prices."""
+
+    months: list[str]
+    relative: list[float]
+
+    @property
+    def center(self) -> float:
+        return float(np.exp(np.median(np.log(self.relative))))
+
+    @property
+    def dispersion(self) -> float:
+        """Robust standard deviation of the monthly log relative price [1]."""
+        logs = np.log(self.relative)
+        return MAD_TO_SD * float(np.median(np.abs(logs - np.median(logs))))
+
+
+def own_price(ctx: EnterpriseContext, item: str) -> OwnPrice:
+    """The months of the enterprise's price history with sales of ``item`` and its market
+    price, most recent first."""
+    months, relative = [], []
+    for month in ctx.sources.price_history:
+        rows = [i for i in month.sales if i.item == item]
+        market = month.prices.get(item)
+        rel = relative_price(rows, market) if rows and market is not None else None
+        if rel is not None and rel > 0:
+            months.append(month.period)
+            relative.append(rel)
+    return OwnPrice(months, relative)
+
+
 def check_amount_vs_market(ctx: EnterpriseContext) -> list[Finding]:
-    """Sales amount of the month vs its quantity at the month's market price."""
-    tol = ctx.settings.value(MARKET, "tolerance_fraction")
+    """The month's sales price relative to the market against the enterprise's own relative
+    price over its earlier months (tolerance: ``z_threshold`` x its own dispersion, at least
+    ``min_gap_fraction``); with fewer than ``min_history_months`` such months, against the
+    market band ``tolerance_fraction`` (and the evidence says so)."""
+    band = ctx.settings.value(MARKET, "tolerance_fraction")
+    least = ctx.settings.count(MARKET, "min_history_months")
+    z = ctx.settings.value(MARKET, "z_threshold")
+    floor = ctx.settings.value(MARKET, "min_gap_fraction")
+    ctx.settings.count(MARKET, HISTORY_MONTHS)  # read by the loader (verify/enterprises.py)
     out = []
     for item, rows in sorted(_sales(ctx.sources.invoices).items()):
         price = ctx.sources.prices.get(item)
-        if price is None:
+        rel = None if price is None else relative_price(rows, price)
+        if price is None or rel is None or rel <= 0:
             continue
-        quantity = converted_sum([(i.quantity, i.unit) for i in rows], price.unit)
-        if quantity is None:
-            continue
-        expected = quantity * price.price_cny_per_unit
+        history = own_price(ctx, item)
         amount = sum(i.amount_cny for i in rows)
-        if expected <= 0:
-            continue
-        gap = (amount - expected) / expected
-        if abs(gap) <= tol:
-            continue
-        evidence = {
+        evidence: dict[str, object] = {
             "item": item,
             "amount_cny": rounded(amount, 2),
-            "expected_cny": rounded(expected, 2),
             "price_cny_per_unit": price.price_cny_per_unit,
             "price_unit": price.unit,
+            "relative_price": rounded(rel),
+            "history_months": history.months,
+        }
+        if len(history.months) >= least:
+            usual = history.center
+            gap = rel / usual - 1
+            tol = max(floor, float(np.expm1(z * history.dispersion)))
+            basis = "own_history"
+            evidence |= {
+                "usual_relative_price": rounded(usual),
+                "dispersion_fraction": rounded(history.dispersion),
+                "robust_z": rounded(np.log(rel / usual) / max(history.dispersion, 1e-9), 2),
+            }
+            what = (
+                f"sold at {rel:.1%} of the market price, its usual {usual:.1%} over "
+                f"{len(history.months)} months"
+            )
+        else:
+            gap, tol, basis = rel - 1, band, "market_band"
+            evidence["history_too_short"] = (
+                f"{len(history.months)} earlier month(s) with sales and a market price, "
+                f"fewer than {least}: judged against the market band"
+            )
+            what = f"sold at {rel:.1%} of the market price"
+        if abs(gap) <= tol:
+            continue
+        evidence |= {
+            "basis": basis,
+            "expected_cny": rounded(amount / (1 + gap), 2),
             "gap_fraction": rounded(gap),
             "tolerance_fraction": rounded(tol),
         }
@@ -136,8 +231,8 @@ def check_amount_vs_market(ctx: EnterpriseContext) -> list[Finding]:
             finding(
                 ctx,
                 MARKET,
-                f"{item}: sales amount {amount:.2f} CNY vs {expected:.2f} "
-                f"CNY at market price ({gap:+.1%})",
+                f"{item}: sales amount {human(amount)} CNY, {what} ({gap:+.1%}, "
+                f"tolerance ±{tol:.1%})",
                 evidence,
                 fraction=gap,
             )
@@ -153,5 +248,8 @@ SHIPPED_CHECK = Check(
     shared=("min_gap_fraction",),
 )
 MARKET_CHECK = Check(
-    MARKET, "integrity", {MARKET: ("revenue_mismatch",)}, run=check_amount_vs_market
+    MARKET,
+    "integrity",
+    {MARKET: ("revenue_mismatch", "revenue_underpriced")},
+    run=check_amount_vs_market,
 )

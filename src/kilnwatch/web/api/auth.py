@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kilnwatch.errors import AuthenticationError, TotpRequiredError, TotpWrongError
 from kilnwatch.identity import Principal, Role, issue_token, verify_secret
+from kilnwatch.keyfile import key_file
 from kilnwatch.store.models import User
 from kilnwatch.store.repos.totp import check_second_factor, totp_enabled
 from kilnwatch.store.repos.users import rehash_if_needed
@@ -58,7 +59,7 @@ def sign_in(
     if totp_enabled(session, user.id):
         if not totp:
             raise TotpRequiredError("this account needs a second factor: send totp")
-        if not check_second_factor(session, user.id, totp):
+        if not check_second_factor(session, user.id, totp, key_file(settings.totp_key_path)):
             note_failure(request, form.username)
             raise TotpWrongError("wrong or already used second-factor code")
     note_success(session, user.username)

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 
 from kilnwatch.domain.mv import Adjustment
 from kilnwatch.programme import determination, plans
+from kilnwatch.programme.catalogue import catalogue_json, catalogue_matches
 from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
+from kilnwatch.programme.exit_grounds import exit_ground_records, record_exit_ground
 from kilnwatch.programme.savings import (
     record_savings,
     recorded_savings,
@@ -22,6 +24,7 @@ from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import programme_view
 from kilnwatch.store.models import (
     EnergyFactor,
+    ExitGround,
     LevelDetermination,
     ProductionUnit,
     RetrofitPlan,
@@ -87,7 +90,9 @@ def plan_json(p: RetrofitPlan) -> dict[str, Any]:
     }
 
 
-def _unit_row_json(row: SavingsVerification | EnergyFactor, names: str) -> dict[str, Any]:
+def _unit_row_json(
+    row: SavingsVerification | EnergyFactor | ExitGround, names: str
+) -> dict[str, Any]:
     """``id``, ``unit_id``, ``unit_code`` and the attributes ``names`` (space-separated)."""
     doc: dict[str, Any] = {"id": row.id, "unit_id": row.unit_id, "unit_code": row.unit.code}
     return doc | {name: getattr(row, name) for name in names.split()}
@@ -137,7 +142,59 @@ def view(
         "alerts": v.alerts,
         "intensity_change_fraction": v.intensity_change_fraction,
         "intensity_notes": v.intensity_notes,
+        "obsolete": catalogue_json(v.catalogue),
+        "exit_grounds": v.exit_grounds,
     }
+
+
+@router.get("/obsolete")
+def obsolete(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> list[dict[str, object]]:
+    """Units whose equipment attributes match an obsolete-equipment rule (淘汰类), each rule
+    with its document, evidence, deadline, source and confidence, and the rules a unit could
+    not be judged on for lack of attributes."""
+    return catalogue_json(catalogue_matches(session, principal, settings.province))
+
+
+class ExitGroundIn(BaseModel):
+    unit_id: int
+    kind: str = Field(description="safety | environment | technology | quality")
+    finding: str = Field(description="breach (an exit ground) | meets")
+    standard: str = Field(min_length=1, max_length=200)
+    evidence: str = Field(min_length=1)
+    determined_by: str = Field(min_length=1, max_length=64)
+    determined_on: date
+    deadline_on: date | None = None
+
+
+def exit_ground_json(g: ExitGround) -> dict[str, Any]:
+    """A recorded determination on one kind of standard, with who, when and the evidence."""
+    return _unit_row_json(
+        g, "kind finding standard evidence determined_by determined_on deadline_on recorded_by "
+        "recorded_at",
+    )  # fmt: skip
+
+
+@router.get("/exit-grounds")
+def list_exit_grounds(
+    session: SessionDep, principal: PrincipalDep, unit_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every recorded exit-ground determination the user may see, newest first."""
+    return [exit_ground_json(g) for g in exit_ground_records(session, principal, unit_id)]
+
+
+@router.post("/exit-grounds", status_code=201)
+def add_exit_ground(
+    session: SessionDep, principal: PrincipalDep, body: ExitGroundIn
+) -> dict[str, Any]:
+    """Record a determination on the safety, environment, technology or quality standard
+    (the energy ground comes from the levels); refused to an enterprise user."""
+    row = record_exit_ground(
+        session, principal, body.unit_id, body.kind, body.finding, body.standard,
+        body.evidence, body.determined_by, body.determined_on, body.deadline_on,
+    )  # fmt: skip
+    return exit_ground_json(row)
 
 
 @router.get("/determinations")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
+from kilnwatch.domain.obsolete import check_equipment
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
 from kilnwatch.store.repos import registry as repo
@@ -130,7 +131,17 @@ def create_unit(session: SessionDep, principal: WriterDep, body: UnitCreate) -> 
         repo.get_enterprise(session, principal, body.enterprise_id)
     except NotFoundError as exc:
         raise InputError("unknown enterprise", field="enterprise_id") from exc
-    return UnitPublic.model_validate(_added(session, ProductionUnit(**body.model_dump())))
+    values = body.model_dump()
+    values["equipment"] = _equipment(body.process, body.equipment)
+    return UnitPublic.model_validate(_added(session, ProductionUnit(**values)))
+
+
+def _equipment(process: str, values: dict[str, float | str] | None) -> dict[str, Any] | None:
+    """Equipment attributes checked for the process (422 naming ``body.equipment.<name>``)."""
+    try:
+        return check_equipment(process, values or {}) or None
+    except InputError as exc:
+        raise InputError(exc.reason, field=f"body.{exc.location.field}") from exc
 
 
 @router.patch("/units/{unit_id}")
@@ -138,6 +149,8 @@ def update_unit(
     session: SessionDep, principal: WriterDep, unit_id: int, body: UnitUpdate
 ) -> UnitPublic:
     unit = repo.get_owned(session, principal, ProductionUnit, unit_id)
+    if "equipment" in body.model_fields_set:
+        body.equipment = _equipment(unit.process, body.equipment)
     return UnitPublic.model_validate(_updated(session, unit, body))
 
 

@@ -111,8 +111,11 @@ def _safe_name(name: str) -> str:
     return cleaned or "upload.csv"
 
 
-def _import(env: PageEnv, kind: str, path: Path, skip_invalid: bool) -> dict[str, Any]:
-    """Run one importer in a savepoint; returns what happened (counts or row errors)."""
+def _import(
+    env: PageEnv, kind: str, path: Path, skip_invalid: bool, ts_convention: str = "end"
+) -> dict[str, Any]:
+    """Run one importer in a savepoint; returns what happened (counts or row errors);
+    ``ts_convention``: what a readings file's ``ts`` stamps (interval end or start)."""
     if kind == "registry":
         from kilnwatch.ingest.registry import import_registry
 
@@ -121,12 +124,15 @@ def _import(env: PageEnv, kind: str, path: Path, skip_invalid: bool) -> dict[str
                 "rejected": [r.error for r in report.rejected]}  # fmt: skip
     if kind == "readings":
         from kilnwatch.ingest.readings_file import import_readings_file
+        from kilnwatch.ingest.stamps import convention_of
         from kilnwatch.ingest.validate import ValidationPolicy
 
         policy = ValidationPolicy(local_tz=env.tz)
-        rep = import_readings_file(env.db, path, skip_invalid=skip_invalid, policy=policy)
+        rep = import_readings_file(env.db, path, skip_invalid=skip_invalid, policy=policy,
+                                   ts_convention=convention_of(ts_convention))  # fmt: skip
         return {"counts": [("readings", rep.accepted, rep.corrections),
-                           ("duplicates", rep.duplicates, 0), ("rejected", rep.rejected, 0)],
+                           ("duplicates", rep.duplicates, 0), ("rejected", rep.rejected, 0),
+                           ("moved_to_interval_end", rep.moved_to_interval_end, 0)],
                 "rejected": []}  # fmt: skip
     from kilnwatch.ingest.external_sources import import_sources
 
@@ -168,6 +174,7 @@ async def upload(
     kind: Annotated[str, Form()],
     file: UploadFile,
     skip_invalid: Annotated[str, Form()] = "",
+    ts_convention: Annotated[str, Form()] = "end",
 ) -> Response:
     _uploader(env)
     if kind not in KINDS:
@@ -204,7 +211,7 @@ async def upload(
             return _uploads_page(env, result, 422)
         savepoint = env.db.begin_nested()
         try:
-            outcome = _import(env, kind, path, bool(skip_invalid))
+            outcome = _import(env, kind, path, bool(skip_invalid), ts_convention)
         except ImportRejected as exc:
             savepoint.rollback()
             result = {"name": name, "kind": kind, "refused": True,

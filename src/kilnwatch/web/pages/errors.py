@@ -12,7 +12,13 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from kilnwatch import __version__
-from kilnwatch.errors import AuthenticationError, ImportRejected, InputError, KilnwatchError
+from kilnwatch.errors import (
+    AuthenticationError,
+    ImportRejected,
+    InputError,
+    KilnwatchError,
+    SecretKeyError,
+)
 from kilnwatch.web.i18n import pick_locale, translator
 from kilnwatch.web.pages.kit import CsrfRejected, SignInRequired
 from kilnwatch.web.pages.registry import nav_for
@@ -28,7 +34,11 @@ def error_page(
     settings = request.app.state.settings
     locale = pick_locale(request.cookies.get(LANG_COOKIE), settings.default_locale)
     t = translator(locale)
-    key = f"error.{status}" if t.has(f"error.{status}.title") else "error.other"
+    family = f"error.{code.split('.')[0]}"  # e.g. error.secrets: the key file, not the database
+    if t.has(f"{family}.title"):
+        key = family
+    else:
+        key = f"error.{status}" if t.has(f"error.{status}.title") else "error.other"
     context = {
         "t": t,
         "locale": locale,
@@ -61,6 +71,6 @@ def page_error_for(request: Request, exc: KilnwatchError) -> Response:
     details: list[dict[str, object]] = []
     if isinstance(exc, ImportRejected):
         details = [{"reason": e.message} for e in exc.errors]
-    elif isinstance(exc, InputError):
+    elif isinstance(exc, InputError | SecretKeyError):
         details = [{"reason": exc.message}]
     return error_page(request, status, exc.code, details)

@@ -18,8 +18,9 @@ from kilnwatch.errors import KilnwatchError
 from kilnwatch.identity import Role
 from kilnwatch.programme import determination, plans
 from kilnwatch.programme.energy_factors import energy_factor_records, record_energy_factor
+from kilnwatch.programme.exit_grounds import FINDINGS, RECORDED_KINDS, record_exit_ground
 from kilnwatch.programme.tables import level_tables
-from kilnwatch.programme.view import programme_view
+from kilnwatch.programme.view import ProgrammeView, programme_view
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.registry import NavItem, add_nav
 from kilnwatch.web.pages.tables import Col, Table
@@ -59,6 +60,49 @@ UNCLASSIFIED_COLS = (Col("enterprise", "col.enterprise", "code"), Col("unit", "c
 FACTOR_COLS = (Col("unit", "col.unit", "code"), Col("factor", "pg.col.energy_factor", "num",
                digits=3), Col("valid_from", "pg.col.valid_from"), Col("evidence", "pg.evidence"),
                Col("by", "pg.col.recorded_by"))  # fmt: skip
+
+
+OBSOLETE_COLS = (Col("enterprise", "col.enterprise"), Col("unit", "col.unit", "code"),
+                 Col("rule", "pg.col.rule", "code"), Col("document", "pg.col.document"),
+                 Col("item", "pg.col.item"), Col("kind", "pg.col.exit_kind", "badge",
+                 badge_prefix="pg.kind."), Col("evidence", "pg.col.attributes"),
+                 Col("deadline", "pg.col.deadline"),
+                 Col("confidence", "pg.col.confidence", "code"))  # fmt: skip
+UNJUDGED_COLS = (Col("enterprise", "col.enterprise"), Col("unit", "col.unit", "code"),
+                 Col("rule", "pg.col.rule", "code"),
+                 Col("missing", "pg.col.missing", "code"))  # fmt: skip
+GROUND_COLS = (Col("unit", "col.unit", "code"), Col("kind", "pg.col.exit_kind", "badge",
+               badge_prefix="pg.kind."), Col("finding", "pg.col.finding", "badge",
+               badge_prefix="pg.finding."), Col("standard", "pg.col.standard"),
+               Col("basis", "pg.col.basis", "badge", badge_prefix="pg.basis."),
+               Col("evidence", "pg.evidence"), Col("by", "pg.col.determined_by"),
+               Col("on", "pg.col.determined_on"),
+               Col("deadline", "pg.col.deadline"))  # fmt: skip
+
+
+def _catalogue_tables(v: ProgrammeView) -> list[Table]:
+    """The obsolete-equipment matches, the rules not judged, and the exit grounds by kind."""
+    return [
+        Table("obsolete", OBSOLETE_COLS, [
+            {"enterprise": u.enterprise_name, "unit": u.unit_code, "rule": m.rule.rule_id,
+             "document": m.rule.document, "item": m.rule.text_zh, "kind": m.rule.kind,
+             "evidence": "; ".join(m.evidence), "deadline": m.rule.deadline or "",
+             "confidence": m.rule.confidence}
+            for u in v.catalogue for m in u.matches
+        ], empty="pg.none"),
+        Table("unjudged", UNJUDGED_COLS, [
+            {"enterprise": u.enterprise_name, "unit": u.unit_code, "rule": x.rule_id,
+             "missing": ", ".join(x.missing)}
+            for u in v.catalogue for x in u.unjudged
+        ], empty="pg.none"),
+        Table("exit_grounds", GROUND_COLS, [
+            {"unit": g.unit_label, "kind": g.kind, "finding": g.finding,
+             "standard": g.standard, "basis": g.basis, "evidence": g.evidence,
+             "by": g.determined_by or "", "on": g.determined_on or "",
+             "deadline": g.deadline_on or ""}
+            for g in v.exit_grounds
+        ], empty="pg.none"),
+    ]  # fmt: skip
 
 
 def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]]:
@@ -170,9 +214,11 @@ def _tables(env: PageEnv, period_text: str) -> tuple[list[Table], dict[str, Any]
          "valid_from": f.valid_from, "evidence": f.evidence, "by": f.recorded_by}
         for f in energy_factor_records(env.db, env.me)
     ], empty="pg.none"))  # fmt: skip
+    tables += _catalogue_tables(v)
     refineries = [(a.unit_id, f"{a.enterprise_uscc}/{a.unit_code}") for a in v.accounts
                   if ENERGY_FACTOR in field_def(a.level_field).unit]  # fmt: skip
-    facts = {"refineries": refineries, "units_total": v.units_total,
+    units = [(a.unit_id, f"{a.enterprise_uscc}/{a.unit_code}") for a in v.accounts]
+    facts = {"refineries": refineries, "units": units, "units_total": v.units_total,
              "units_classified": v.units_classified,
              "share_classified": f"{v.share_classified:.1%}", "period_label": v.period}  # fmt: skip
     return tables, facts
@@ -189,6 +235,8 @@ def _page(env: PageEnv, error: str | None = None, status: int = 200) -> Response
         "done": env.request.query_params.get("done"),
         "is_enterprise": env.me.role is Role.ENTERPRISE,
         "actions": list(plans.TRANSITIONS),
+        "exit_kinds": RECORDED_KINDS,
+        "findings": FINDINGS,
     }
     return env.render("programme.html", ctx, tables, status_code=status)
 
@@ -244,6 +292,27 @@ def energy_factor_add(
     """Record a refinery's energy factor (能量因数) from a date on, with its evidence."""
     return _after(env, period, lambda: record_energy_factor(
         env.db, env.me, unit_id, energy_factor, valid_from, evidence))  # fmt: skip
+
+
+@router.post("/programme/exit-grounds")
+def exit_ground_add(
+    env: SignedIn,
+    period: Annotated[str, Form()],
+    unit_id: Annotated[int, Form()],
+    kind: Annotated[str, Form()],
+    finding: Annotated[str, Form()],
+    standard: Annotated[str, Form()],
+    evidence: Annotated[str, Form()],
+    determined_by: Annotated[str, Form()],
+    determined_on: Annotated[date, Form()],
+    deadline_on: Annotated[str, Form()] = "",
+) -> Response:
+    """Record a determination on the safety, environment, technology or quality standard."""
+    env.require(env.me.role is not Role.ENTERPRISE, "regulators only")
+    deadline = date.fromisoformat(deadline_on) if deadline_on else None
+    return _after(env, period, lambda: record_exit_ground(
+        env.db, env.me, unit_id, kind, finding, standard, evidence, determined_by,
+        determined_on, deadline))  # fmt: skip
 
 
 @router.post("/programme/plans/action")

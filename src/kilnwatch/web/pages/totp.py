@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Role, verify_secret
+from kilnwatch.keyfile import KeyFile, key_file
 from kilnwatch.store.models import User
 from kilnwatch.store.repos.totp import (
     begin_enrolment,
@@ -55,10 +56,15 @@ def signin_totp(
     user = env.db.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         return redirect("/signin")
-    if not check_second_factor(env.db, user.id, code):
+    if not check_second_factor(env.db, user.id, code, _keys(env)):
         note_failure(env.request, username)
         return second_step(env, user, safe_next(next) or "", env.t("totp.wrong"))
     return finish_signin(env, user, safe_next(next))
+
+
+def _keys(env: PageEnv) -> KeyFile:
+    """The key file of the TOTP secrets (``Settings.totp_key_file``)."""
+    return key_file(env.settings.totp_key_path)
 
 
 def _crumbs(env: PageEnv) -> list[tuple[str, str | None]]:
@@ -88,7 +94,7 @@ def totp_start(env: SignedIn) -> Response:
     """A new secret, shown this once with its ``otpauth://`` URI; not required until confirmed."""
     user, context = _account(env)
     try:
-        context["secret"], context["uri"] = begin_enrolment(env.db, user)
+        context["secret"], context["uri"] = begin_enrolment(env.db, user, _keys(env))
     except InputError as exc:
         context["error"] = exc.reason
         return env.render("totp.html", context, status_code=409)
@@ -99,7 +105,7 @@ def totp_start(env: SignedIn) -> Response:
 def totp_confirm(env: SignedIn, code: CodeField) -> Response:
     user, context = _account(env)
     try:
-        context["recovery_codes"] = confirm_enrolment(env.db, user, code)
+        context["recovery_codes"] = confirm_enrolment(env.db, user, code, _keys(env))
     except InputError as exc:
         context["error"] = env.t("totp.wrong") if exc.location.field == "code" else exc.reason
         return env.render("totp.html", context, status_code=422)
@@ -117,7 +123,7 @@ def totp_disable(env: SignedIn, password: PasswordField, code: CodeField) -> Res
     if not context["enabled"]:
         return redirect("/account/totp")
     if not verify_secret(password, user.password_hash) or not check_second_factor(
-        env.db, user.id, code
+        env.db, user.id, code, _keys(env)
     ):
         note_failure(env.request, user.username)
         context["error"] = env.t("totp.wrong")

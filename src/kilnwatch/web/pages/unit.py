@@ -4,18 +4,20 @@ daily chart and its meters; later capabilities add sections with ``add_section("
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Form, Path
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from kilnwatch.domain.obsolete import check_equipment, format_equipment, parse_equipment
+from kilnwatch.errors import InputError
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_owned
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, cached_sections
-from kilnwatch.web.pages.kit import SignedIn, page_router
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.enterprise import daily_chart, meter_rows, unit_rows
@@ -83,6 +85,34 @@ add_section(Section("unit", "meters", "section.meters", "sections/_tables.html",
 
 @router.get("/units/{unit_id}")
 def unit_page(env: SignedIn, unit_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
+    return _unit_page(env, unit_id)
+
+
+@router.post("/units/{unit_id}/equipment")
+def unit_equipment(
+    env: SignedIn,
+    unit_id: int = Path(ge=1, le=2**31 - 1),
+    equipment: Annotated[str, Form()] = "",
+) -> Response:
+    """Replace the unit's equipment attributes (``name=value;…``; empty clears them), checked
+    for its process; registry writers only (as ``PATCH /api/v1/units/{id}``)."""
+    env.require(env.me.may_write_registry, "registry writers only")
+    unit: ProductionUnit = get_owned(env.db, env.me, ProductionUnit, unit_id)
+    try:
+        unit.equipment = check_equipment(unit.process, parse_equipment(equipment)) or None
+    except InputError as exc:
+        env.db.rollback()
+        return _unit_page(env, unit_id, error=exc.message, status=422, draft=equipment)
+    return done(env, f"/units/{unit_id}?saved=1")
+
+
+def _unit_page(
+    env: PageEnv,
+    unit_id: int,
+    error: str | None = None,
+    status: int = 200,
+    draft: str | None = None,
+) -> Response:
     unit: ProductionUnit = get_owned(env.db, env.me, ProductionUnit, unit_id)
     e, t = unit.enterprise, env.t
     period, picker = picked_period(env, Where(env.me, enterprise_id=e.id))
@@ -92,6 +122,10 @@ def unit_page(env: SignedIn, unit_id: int = Path(ge=1, le=2**31 - 1)) -> Respons
         (region_name("370000", t), "/"), (region_name(city, t), f"/regions/{city}"),
         (e.name, f"/enterprises/{e.id}"), (f"{unit.code} {unit.name}", None),
     ]  # fmt: skip
+    equipment = format_equipment(unit.equipment)
     context = {"unit": unit, "e": e, "process": process_name(unit.process, t), "picker": picker,
-               "period": period, "sections": sections, "crumbs": crumbs}  # fmt: skip
-    return env.render("unit.html", context, tables)
+               "period": period, "sections": sections, "crumbs": crumbs,
+               "equipment": equipment, "equipment_draft": equipment if draft is None else draft,
+               "may_edit": env.me.may_write_registry, "error": error,
+               "saved": env.request.query_params.get("saved")}  # fmt: skip
+    return env.render("unit.html", context, tables, status_code=status)

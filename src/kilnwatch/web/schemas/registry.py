@@ -91,12 +91,20 @@ class UnitCreate(BaseModel):
     commissioned_on: date | None = None
     status: UnitStatus = "operating"
     level_variant: str | None = Field(default=None, max_length=48)
+    equipment: dict[str, float | str] | None = Field(
+        default=None,
+        description="equipment attributes (reference/programme/equipment_attributes.csv), "
+        'e.g. {"sinter_machine_type": "belt"}',
+    )
 
 
 class UnitUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     capacity: float | None = Field(default=None, gt=0)
     status: UnitStatus | None = None
+    equipment: dict[str, float | str] | None = Field(
+        default=None, description="replaces the unit's equipment attributes ({} clears them)"
+    )
 
 
 class UnitPublic(PublicModel):
@@ -110,6 +118,7 @@ class UnitPublic(PublicModel):
     commissioned_on: date | None
     status: str
     level_variant: str | None
+    equipment: dict[str, float | str] | None = None
 
 
 class MeterPublic(PublicModel):
