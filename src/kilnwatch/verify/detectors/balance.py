@@ -249,9 +249,10 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     """The abnormal side of a ratio shift that splits the month in two, by physics rather
     than by length: a parent meter never reads less than its sub-meters (the difference is
     losses, ≥ 0), so a side whose ratio parent / Σ sub-meters is below 1 − ``tolerance`` (the
-    meters' accuracy) is abnormal when the other is not; otherwise the side with the higher
-    ratio is (normal losses are the lower level: a load behind the parent or a sub-meter
-    reading low raises it). A fault running to the month's end is often the longer side."""
+    meters' accuracy) is abnormal when the other is not; when both are, the lower side (the
+    further from what is possible); otherwise the side with the higher ratio is (normal
+    losses are the lower level: a load behind the parent or a sub-meter reading low raises
+    it). A fault running to the month's end is often the longer side."""
     days = x.size
     if (shift.start_day == 0) == (shift.end_day == days):
         return shift  # inside the month: no contiguous complement to choose
@@ -262,7 +263,12 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
         return shift
     level_in, level_out = float(np.nanmean(inside)), float(np.nanmean(outside))
     impossible_in, impossible_out = level_in < 1 - tolerance, level_out < 1 - tolerance
-    abnormal_inside = impossible_in if impossible_in != impossible_out else level_in > level_out
+    if impossible_in != impossible_out:
+        abnormal_inside = impossible_in
+    elif impossible_in:  # both below: the side further from the possible range is abnormal
+        abnormal_inside = level_in < level_out
+    else:
+        abnormal_inside = level_in > level_out
     if abnormal_inside:
         return shift
     tested = window_change(x, *other)

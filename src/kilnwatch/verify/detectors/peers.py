@@ -128,24 +128,24 @@ class OutputSample:
     intensity: dict[str, float]  # log(carrier quantity / reported) by carrier
     accuracy: dict[str, float]  # combined maximum permissible error of its meters [fraction]
     process: str
+    judged: bool  # no product meter, and the product is shipped out
 
 
 def output_sample(ctx: EnterpriseContext, default_accuracy_pct: float) -> OutputSample | None:
-    """The sample of an enterprise whose one unit makes one product that no meter measures
-    (with a product meter the report is judged against it), which ships it out, and whose
-    entry meters of every energy carrier have complete quantities; None otherwise."""
+    """The sample of an enterprise whose one unit reports one product, with the metered
+    energy per reported product of its entry meters, per carrier; None otherwise. Every such
+    plant is a peer; only those without a product meter that ship the product out are judged
+    (with a product meter the report is judged against it): ``judged``."""
     if len(ctx.info.units) != 1:
         return None
     unit = ctx.info.units[0]
     item = f"production:{unit.product}"
     report = ctx.sources.stats.get(item)
-    if report is None or report.quantity <= 0 or ctx.product_meters(unit.id):
+    reported_t = None if report is None else converted(report.quantity, report.unit, "t")
+    if report is None or report.quantity <= 0 or reported_t is None:
         return None
     product = f"product:{unit.product}"
     shipped = [w for w in ctx.sources.waybills if w.direction == "out" and w.item == product]
-    reported_t = converted(report.quantity, report.unit, "t")
-    if not shipped or reported_t is None:
-        return None
     intensity, accuracy = {}, {}
     for m in ctx.by_level("entry"):
         if m.info.is_product or m.info.measurement == "instant":
@@ -165,6 +165,7 @@ def output_sample(ctx: EnterpriseContext, default_accuracy_pct: float) -> Output
     return OutputSample(
         ctx, item, report.quantity, report.unit, sum(w.quantity_t for w in shipped),
         reported_t, intensity, accuracy, unit.process,
+        judged=bool(shipped) and not ctx.product_meters(unit.id),
     )  # fmt: skip
 
 
@@ -184,8 +185,10 @@ def check_output_vs_peers(
       z must reach ``z_threshold``, and each carrier must show at least half of it (a meter
       reading low lowers one carrier only; a real efficiency difference seldom lowers all).
 
-    Carriers with a meter already found reading wrong are left out; a report already judged
-    by its product meters or its shipment balance is not judged again.
+    The peers are every single-unit plant of the run reporting the same product of the same
+    process (with or without a product meter). Carriers with a meter already found reading
+    wrong are left out; a report already judged by its product meters or its shipment
+    balance is not judged again.
     """
     if not contexts:
         return []
@@ -206,7 +209,7 @@ def check_output_vs_peers(
     for s in samples:
         key = (s.ctx.info.id, s.ctx.window.period)
         shipped_gap = float(np.log(s.reported_t / s.shipped_t)) if s.shipped_t > 0 else 0.0
-        if key in judged or shipped_gap < np.log1p(min_gap):
+        if not s.judged or key in judged or shipped_gap < np.log1p(min_gap):
             continue
         drops = {}
         for carrier, log_i in s.intensity.items():

@@ -221,8 +221,7 @@ def _beyond_invoices(
     tolerance is the weighing accuracy (the meters' tolerance) plus a cut-off of
     ``cutoff_lots`` of the enterprise's median purchase lot (a delivery at the window's end
     may be invoiced after it; invoices never hold the suspect quantity). None when within
-    tolerance, when the meters do not fall short of the deliveries by at least half as much,
-    or when too few purchases show a normal lot."""
+    tolerance or when too few purchases show a normal lot."""
     min_lots = ctx.settings.count(COAL, "min_lots")
     history = [i for i in _history_invoices(ctx) if _is_fuel_purchase(i, COAL_CARRIER)]
     lots = daily_lots((i.issued_on, converted(i.quantity, i.unit, "t")) for i in history)
@@ -233,7 +232,7 @@ def _beyond_invoices(
     lot = statistics.median(lots)
     tolerance = meter_tol + cutoff_lots * lot / delivered_t
     unaccounted_t = delivered_t - invoiced_t
-    if unaccounted_t / delivered_t <= tolerance or delivered_t - metered_t < unaccounted_t / 2:
+    if unaccounted_t / delivered_t <= tolerance:
         return None
     evidence = {
         "invoiced_t": rounded(invoiced_t),
