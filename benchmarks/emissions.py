@@ -34,8 +34,8 @@ from typing import Any
 from sqlalchemy import select
 
 from kilnwatch.config import Settings
+from kilnwatch.domain.emissions import HOUR_S
 from kilnwatch.domain.periods import Period
-from kilnwatch.emissions.hours import HOUR_S
 from kilnwatch.emissions.limits import exceedance_mask
 from kilnwatch.emissions.service import emissions_scope
 from kilnwatch.identity import Principal, Role

@@ -25,11 +25,13 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
+from pg_support import throwaway_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY_COUNTY = "370303"  # 张店区, in 淄博市 (3703)
@@ -153,12 +155,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench-export")
     parser.add_argument("--skip-fetchall", action="store_true")
     args = parser.parse_args()
-    name = f"kilnwatch_bench_export_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = args.pg.rsplit("/", 1)[0] + "/" + name
     args.out.mkdir(parents=True, exist_ok=True)
-    try:
+    with throwaway_database("kilnwatch_bench_export", args.pg) as dsn:
         started = time.perf_counter()
         rows = build(dsn, args.enterprises, args.meters)
         load_s = time.perf_counter() - started
@@ -183,9 +181,6 @@ def main() -> int:
             fetch_out = args.out / "baseline-fetchall.csv"
             results["fetchall"] = child(FETCHALL_CHILD, [dsn, sql, str(fetch_out)])
             print(f"fetchall baseline: {results['fetchall']}", flush=True)
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def rate(key: str) -> float:
         return round(rows / results[key]["seconds"])

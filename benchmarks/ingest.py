@@ -50,6 +50,9 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Gateway, Meter
 
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
+from pg_support import throwaway_database  # noqa: E402
+
 METERS = 200
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=300)
 SECRET = "bench-secret-1"
@@ -588,12 +591,8 @@ def main() -> None:
         hj212_client(*args.hj212_client)
         return
     devices = args.hj212_devices or args.hj212_connections
-    name = f"kilnwatch_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    pg_dsn = f"{args.pg.rsplit('/', 1)[0]}/{name}"
     result: dict[str, object] = {}
-    try:
+    with throwaway_database("kilnwatch_bench", args.pg) as pg_dsn:
         with tempfile.TemporaryDirectory() as tmp:
             tmpdir = Path(tmp)
             lite_path = tmpdir / "bench.sqlite"
@@ -653,9 +652,6 @@ def main() -> None:
                 "hj212_workers": args.hj212_workers,
                 "http_readings_per_s": round(http_rate), **files,
             }  # fmt: skip
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     say("RESULT " + json.dumps(result))
 
 

@@ -25,16 +25,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import psycopg
 from sqlalchemy import Engine, text
 
 from kilnwatch.config import Settings
@@ -47,6 +43,9 @@ from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_wo
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.partitions import partition_name
 from kilnwatch.verify.run import verify_period
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
+from pg_support import throwaway_database  # noqa: E402
 
 HERE = Path(__file__).parent
 ZONE = "Asia/Shanghai"
@@ -67,18 +66,6 @@ def _month(n: int) -> date:
 
 def period_of(n: int) -> Period:
     return parse_period(f"{_month(n):%Y-%m}", ZoneInfo(ZONE))
-
-
-@contextmanager
-def pg_database(admin: str) -> Iterator[str]:
-    name = f"kilnwatch_scale_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def simulate(enterprises: int, months: int, interval_min: int, folder: Path) -> list[Path]:
@@ -314,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         for n, enterprises in enumerate(sizes):
             folder = Path(tmp) / f"e{enterprises}"
             files = simulate(enterprises, months, int(plan["interval_min"]), folder)
-            with pg_database(args.pg) as url:
+            with throwaway_database("kilnwatch_scale", args.pg) as url:
                 engine = make_engine(Settings(database_url=url, environment="test"))
                 upgrade(engine)
                 points = load_province(engine, folder, files, measure=True, warm=n == 0)

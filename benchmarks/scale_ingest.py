@@ -34,15 +34,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the private NATS cluster and writer helpers
+sys.path.insert(0, str(HERE.parent / "tests"))  # NATS cluster, writer, databases
 
 from kilnwatch.config import Settings  # noqa: E402
 from kilnwatch.ingest.log.publisher import LogPublisher  # noqa: E402
@@ -55,6 +53,7 @@ from kilnwatch.store.migrate import upgrade  # noqa: E402
 from kilnwatch.store.models import Enterprise, Gateway, Meter  # noqa: E402
 from log_support import Writer, wait_for  # noqa: E402
 from nats_servers import running  # noqa: E402
+from pg_support import throwaway_database  # noqa: E402
 
 PG_ADMIN = os.environ.get("KILNWATCH_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 GATEWAYS = 50
@@ -69,18 +68,6 @@ POLICY_ZONE = "Asia/Shanghai"
 def say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
-
-
-@contextmanager
-def own_database() -> Iterator[str]:
-    name = f"kilnwatch_scale_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def setup_registry(settings: Settings) -> list[GatewayInfo]:
@@ -211,7 +198,10 @@ def measure(writers: list[int], readings: int, nats_nodes: int = 3) -> dict[str,
     """
     by_writers: dict[str, float] = {}
     publish: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="scale-ingest-") as tmpdir, own_database() as dsn:
+    with (
+        tempfile.TemporaryDirectory(prefix="scale-ingest-") as tmpdir,
+        throwaway_database("kilnwatch_scale_ingest", PG_ADMIN) as dsn,
+    ):
         tmp = Path(tmpdir)
         settings = Settings(database_url=dsn, environment="test", var_dir=tmp)
         data = deliveries(setup_registry(settings), readings)

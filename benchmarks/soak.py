@@ -49,7 +49,6 @@ from pathlib import Path
 
 import httpx
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
@@ -62,6 +61,9 @@ from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Enterprise, Gateway, Meter, Reading
 from kilnwatch.store.repos.users import add_user
 from kilnwatch.store.seed import seed_regions
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
+from pg_support import throwaway_database  # noqa: E402
 
 SECRET = "soak-gateway-secret"
 ADMIN = ("soak-admin", "soak-admin-password")
@@ -546,18 +548,11 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             )
             result = run(settings, args)
         else:
-            name = f"kilnwatch_soak_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            try:
-                dsn = f"{args.pg.rsplit('/', 1)[0]}/{name}"
+            with throwaway_database("kilnwatch_soak", args.pg) as dsn:
                 settings = Settings(
                     database_url=dsn, environment="test", var_dir=Path(tmp), secret_key=secret
                 )
                 result = run(settings, args)
-            finally:
-                with psycopg.connect(args.pg, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     say("RESULT " + json.dumps(result, sort_keys=True))
     return result
 

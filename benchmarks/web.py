@@ -47,13 +47,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
 import httpx
 import psycopg
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
+from pg_support import throwaway_database  # noqa: E402
 
 PG_ADMIN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENTERPRISES = 300
@@ -371,17 +373,19 @@ def main() -> int:
     # BENCH_WEB_KEEP=1 keeps the database and prints its name; BENCH_WEB_REUSE=<name> reuses
     # it (skipping the five-minute build) when tuning pages
     reuse = os.environ.get("BENCH_WEB_REUSE")
-    name = reuse or f"kilnwatch_bench_web_{uuid.uuid4().hex[:8]}"
-    if not reuse:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    keep = bool(reuse or os.environ.get("BENCH_WEB_KEEP"))
+    with throwaway_database("kilnwatch_bench_web", PG_ADMIN, reuse=reuse, keep=keep) as url:
+        return bench(url, bool(reuse))
+
+
+def bench(url: str, reused: bool) -> int:
+    """Build (or reuse) the data of the database at ``url``, then serve and load it."""
+    name = url.rsplit("/", 1)[1]
     var = Path(tempfile.gettempdir()) / name
     var.mkdir(exist_ok=True)
     proc = None
-    keep = bool(reuse or os.environ.get("BENCH_WEB_KEEP"))
     try:
-        if reuse:
+        if reused:
             built = json.loads((var / "built.json").read_text(encoding="utf-8"))
         else:
             built = build(url, var)
@@ -430,9 +434,6 @@ def main() -> int:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=15)
-        if not keep:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ Under ``CI=true`` a missing server is a failure, never a skip.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +19,9 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Base, Region
 from kilnwatch.store.seed import seed_regions
+from pg_support import PG_ADMIN_DSN, throwaway_database
 from servers import need_server
 
-PG_ADMIN_DSN = os.environ.get("KILNWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -39,15 +37,8 @@ def _pg_reachable() -> bool:
 def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
     need_server(_pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"kilnwatch_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("kilnwatch_test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -55,14 +46,8 @@ def own_pg_database() -> Iterator[str]:
     """A PostgreSQL database of one test only, dropped afterwards: for tests of schema-level
     state (readings' monthly partitions) that the session's shared database keeps between tests."""
     need_server(_pg_reachable(), "PostgreSQL at 127.0.0.1:5432")
-    name = f"kilnwatch_own_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("kilnwatch_own") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

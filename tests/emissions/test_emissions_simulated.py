@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kilnwatch.domain.emissions import HOUR_S
 from kilnwatch.domain.periods import Period
-from kilnwatch.emissions.hours import HOUR_S
 from kilnwatch.emissions.limits import exceedance_mask
 from kilnwatch.emissions.service import emissions_scope
 from kilnwatch.identity import Principal, Role

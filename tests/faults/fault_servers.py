@@ -83,6 +83,12 @@ class PrivatePostgres:
         """``fast``: clean shutdown, sessions ended; ``immediate``: like a crash."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def running(self) -> bool:
+        cmd = [str(self.bin / "pg_ctl"), "-D", str(self.data), "status"]
+        if self._user is not None:
+            cmd = ["runuser", "-u", self._user, "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, cwd=self.root).returncode == 0
+
 
 @contextmanager
 def private_postgres() -> Iterator[PrivatePostgres]:

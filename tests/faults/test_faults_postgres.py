@@ -20,7 +20,7 @@ from fault_ingest import (
     stored,
     wait_for,
 )
-from fault_servers import private_mosquitto, private_postgres
+from fault_servers import PrivatePostgres, private_mosquitto
 
 from kilnwatch.config import Settings
 from kilnwatch.ingest.mqtt.parse import readings_topic
@@ -33,9 +33,12 @@ from zone import POLICY
 PER_MESSAGE = 10
 
 
-def test_mqtt_worker_retries_through_a_postgresql_restart(tmp_path: Path) -> None:
+def test_mqtt_worker_retries_through_a_postgresql_restart(
+    tmp_path: Path, fault_postgres: PrivatePostgres
+) -> None:
     tag = uuid.uuid4().hex[:8]
-    with private_postgres() as pg, private_mosquitto(tmp_path) as broker:
+    pg = fault_postgres
+    with private_mosquitto(tmp_path) as broker:
         engine = make_engine(Settings(database_url=pg.url, environment="test"))
         upgrade(engine)
         target = add_target(engine, "mqtt")
@@ -75,28 +78,28 @@ def test_mqtt_worker_retries_through_a_postgresql_restart(tmp_path: Path) -> Non
 
 
 def test_http_ingest_answers_503_while_postgresql_is_down_and_the_resend_is_stored_once(
-    tmp_path: Path,
+    tmp_path: Path, fault_postgres: PrivatePostgres
 ) -> None:
-    with private_postgres() as pg:
-        settings = Settings(database_url=pg.url, environment="test", var_dir=tmp_path)
-        engine = make_engine(settings)
-        upgrade(engine)
-        target = add_target(engine, "http")
-        auth = (target.gateway, SECRET)
-        first, second = readings(target.meter_code, 0, 100), readings(target.meter_code, 100, 100)
-        app = create_app(settings)
-        with TestClient(app) as client:
-            ok = client.post("/api/v1/ingest/readings", json={"readings": first}, auth=auth)
-            assert ok.status_code == 200 and ok.json()["accepted"] == 100
-            pg.stop("fast")
-            down = client.post("/api/v1/ingest/readings", json={"readings": second}, auth=auth)
-            page = client.get("/signin")
-            pg.start()
-            again = client.post("/api/v1/ingest/readings", json={"readings": second}, auth=auth)
-            repeat = client.post("/api/v1/ingest/readings", json={"readings": first}, auth=auth)
-        app.state.engine.dispose()
-        rows, times, version = stored(engine, target.meter_id)
-        engine.dispose()
+    pg = fault_postgres
+    settings = Settings(database_url=pg.url, environment="test", var_dir=tmp_path)
+    engine = make_engine(settings)
+    upgrade(engine)
+    target = add_target(engine, "http")
+    auth = (target.gateway, SECRET)
+    first, second = readings(target.meter_code, 0, 100), readings(target.meter_code, 100, 100)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        ok = client.post("/api/v1/ingest/readings", json={"readings": first}, auth=auth)
+        assert ok.status_code == 200 and ok.json()["accepted"] == 100
+        pg.stop("fast")
+        down = client.post("/api/v1/ingest/readings", json={"readings": second}, auth=auth)
+        page = client.get("/signin")
+        pg.start()
+        again = client.post("/api/v1/ingest/readings", json={"readings": second}, auth=auth)
+        repeat = client.post("/api/v1/ingest/readings", json={"readings": first}, auth=auth)
+    app.state.engine.dispose()
+    rows, times, version = stored(engine, target.meter_id)
+    engine.dispose()
     assert down.status_code == 503, down.text
     assert down.json()["error"]["code"] == "store.unavailable"
     assert down.headers["Retry-After"] == "5"

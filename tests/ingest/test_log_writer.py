@@ -15,24 +15,25 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import nats
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, func, select
 
 from kilnwatch.config import Settings
-from kilnwatch.ingest.log.codec import partition_subject
+from kilnwatch.ingest.log.codec import decode, partition_subject
 from kilnwatch.ingest.log.publisher import LogPublisher
-from kilnwatch.ingest.log.stream import LogOptions
+from kilnwatch.ingest.log.stream import LogOptions, consumer_config, ensure_stream
+from kilnwatch.ingest.log.writer import LogWriter, WriterOptions, message_id
 from kilnwatch.ingest.payloads import parse_json_readings
-from kilnwatch.ingest.pipeline import Delivery, RejectedDelivery
-from kilnwatch.ingest.validate import GatewayInfo
+from kilnwatch.ingest.pipeline import Delivery, RejectedDelivery, ingest_readings
+from kilnwatch.ingest.validate import GatewayInfo, RawReading
 from kilnwatch.metrics import serve_metrics
 from kilnwatch.store.engine import make_session_factory
-from kilnwatch.store.models import DeadLetter, IngestBatch
+from kilnwatch.store.models import DeadLetter, IngestBatch, LogInbox, Meter, Reading
 from log_support import (
     GATEWAY,
     expected_sum,
@@ -44,6 +45,7 @@ from log_support import (
     writer_thread,
 )
 from nats_servers import NatsCluster, running
+from zone import POLICY
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +223,57 @@ def test_writer_groups_per_partition_take_only_their_subject(
     assert stored(engine).by_meter == {c: (30, expected_sum(30)) for c in codes}
     with pytest.raises(ValueError, match="partition"):
         dataclasses.replace(base, partition=2)
+
+
+def test_redelivery_after_a_correction_is_recognised_by_the_inbox(
+    engine: Engine, nats_node: NatsCluster
+) -> None:
+    """A writer commits two messages and dies before acknowledging them; a correction of
+    their readings is stored meanwhile; the redelivered messages come to a new writer. The
+    one whose id is in the inbox is skipped (the correction stays the latest version); the
+    one whose inbox row expired is stored again as a new version (the dedup by value alone:
+    what the inbox prevents). An inbox row older than the horizon is deleted."""
+    log = unique_log(nats_node.urls, ack_wait_s=0.3, duplicate_window_s=1.0,
+                     inbox_horizon_s=3600.0)  # fmt: skip
+    kept, expired = setup_meters(engine, 2)
+    gateway = _gateway(engine)
+    publisher = LogPublisher(log)
+    try:
+        for code in (kept, expired):  # one message each
+            assert publisher.publish([_delivery(gateway, [code], 0, 5)]).messages == 1
+    finally:
+        publisher.close()
+    crashed = LogWriter(make_session_factory(engine), log, WriterOptions(), POLICY)
+
+    async def store_without_ack() -> dict[str | None, str]:
+        client = await nats.connect(servers=list(log.servers))
+        js = await ensure_stream(client, log)
+        sub = await js.pull_subscribe(log.consumer_subject, durable=log.consumer,
+                                      stream=log.stream, config=consumer_config(log))  # fmt: skip
+        msgs = await sub.fetch(10, timeout=5)
+        crashed.store(msgs)  # committed; the acknowledgements are never sent
+        await client.close()
+        return {decode(m.data).deliveries[0].rows[0].meter_code: message_id(m) for m in msgs}
+
+    ids = asyncio.run(store_without_ack())
+    assert set(ids) == {kept, expired}
+    correction = [RawReading(code, reading(code, i)["ts"], 99.0, "m3", None)
+                  for code in (kept, expired) for i in range(5)]  # fmt: skip
+    old = datetime.now(UTC) - timedelta(hours=2)
+    with make_session_factory(engine)() as s:
+        assert ingest_readings(s, correction, "http", "correction", policy=POLICY).corrections == 10
+        by_code = dict(s.execute(select(Meter.code, Meter.id)).all())
+        s.execute(delete(LogInbox).where(LogInbox.msg_id == ids[expired]))  # past the horizon
+        s.add(LogInbox(msg_id="0" * 64, processed_at=old))
+        s.commit()
+    with writer_thread(engine, log) as writer:
+        wait_for(lambda: writer.stats.messages["stored"] >= 2, 30, "the redeliveries")
+    # under load a batch may outlast the 0.3 s acknowledgement wait and come once more
+    assert writer.stats.messages["redelivered"] >= 2
+    assert writer.stats.messages["already_stored"] >= 1
+    with make_session_factory(engine)() as s:
+        versions = select(Reading.meter_id, func.max(Reading.version)).group_by(Reading.meter_id)
+        latest = dict(s.execute(versions).all())
+        inbox = set(s.scalars(select(LogInbox.msg_id)))
+    assert latest == {by_code[kept]: 2, by_code[expired]: 3}
+    assert inbox == set(ids.values())  # the expired message's id is back; the old row is gone

@@ -32,6 +32,8 @@ from kilnwatch.programme.catalogue import catalogue_matches
 from kilnwatch.programme.elimination import elimination_list
 from kilnwatch.programme.exit_grounds import exit_ground_records, record_exit_ground
 from kilnwatch.programme.view import programme_view
+from kilnwatch.reference import programme as programme_reference
+from kilnwatch.reference._csv import Row
 from kilnwatch.reference.programme import (
     ObsoleteRule,
     load_obsolete_rules,
@@ -225,6 +227,11 @@ def test_obsolete_units_and_recorded_exit_grounds_are_on_the_elimination_list(
     [obsolete] = [e for e in items if e.code == "programme.eliminate.obsolete_equipment"]
     assert obsolete.deadline_on == date(2025, 12, 31)
     assert "bf_volume_m3 380 < 400" in obsolete.reason and "test document" in obsolete.reason
+    assert "past the deadline" not in obsolete.reason
+    later_items = elimination_list(
+        session, ADMIN, accounts, "2025-03", date(2026, 1, 5), "shandong", [found]
+    )
+    assert any("past the deadline" in e.reason for e in later_items)
     qiye = Principal("qiye", Role.ENTERPRISE, enterprise_id=bf.enterprise_id)
     args = ("safety", "breach", "GB 30871-2022", "inspection report 2025-041", "city inspector")
     with pytest.raises(PermissionDeniedError):
@@ -295,3 +302,38 @@ def test_the_cli_lists_obsolete_units_records_exit_grounds_and_reports_them(
     eliminated = list(book["淘汰清单"].iter_rows(values_only=True))
     codes = {r[0] for r in eliminated}
     assert {"programme.eliminate.exit_quality", "programme.eliminate.obsolete_equipment"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("conditions", "kiln_type in shaft", "not an attribute of refinery"),
+        ("deadline", "end of 2025", "not a date"),
+        ("applies_to", "shandong", "national, province:"),
+        ("confidence", "high", "must be one of"),
+    ],
+)
+def test_a_bad_rules_row_is_refused_naming_the_file_row_and_column(
+    monkeypatch: pytest.MonkeyPatch, column: str, value: str, problem: str
+) -> None:
+    good = {"rule_id": "x", "document": "d", "item": "", "process": "refinery",
+            "kind": "technology", "conditions": "cdu_capacity_t_per_a <= 2000000", "unless": "",
+            "deadline": "", "applies_to": "national", "text_zh": "t", "source": "s",
+            "confidence": "low", "notes": ""}  # fmt: skip
+    row = Row({**good, column: value}, "programme/obsolete_equipment.csv, row 4")
+    original = programme_reference.package_rows
+    monkeypatch.setattr(
+        programme_reference,
+        "package_rows",
+        lambda package, name: (
+            [row] if name.endswith("obsolete_equipment.csv") else original(package, name)
+        ),
+    )
+    load_obsolete_rules.cache_clear()
+    try:
+        with pytest.raises(ReferenceDataError) as err:
+            load_obsolete_rules()
+    finally:
+        load_obsolete_rules.cache_clear()
+    assert f"programme/obsolete_equipment.csv, row 4, field {column!r}" in str(err.value)
+    assert problem in str(err.value)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import PG_ADMIN_DSN
 
 from kilnwatch.config import Settings
 from kilnwatch.ingest.registry import import_registry
@@ -19,6 +16,7 @@ from kilnwatch.store.audit import check_chain
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import AuditEntry, Enterprise, Meter
+from pg_support import throwaway_database
 
 REGISTRY = Path(__file__).parents[1] / "fixtures" / "registry"
 
@@ -56,15 +54,8 @@ def test_pg_dump_and_restore_keep_records_and_the_audit_chain(
     subprocess.run(
         ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), pg_database], check=True, timeout=120
     )
-    name = f"kilnwatch_restore_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    restored = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    try:
+    with throwaway_database("kilnwatch_restore") as restored:
         subprocess.run(
             ["pg_restore", "--no-owner", "-d", restored, str(dump)], check=True, timeout=120
         )
         assert _summary(restored) == before  # same records, same chain head
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

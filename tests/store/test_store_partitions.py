@@ -5,16 +5,13 @@ the locks stores into DEFAULT instead of waiting or failing."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
-import psycopg
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
-from tests.conftest import PG_ADMIN_DSN
 from typer.testing import CliRunner
 
 from kilnwatch.cli import app
@@ -24,6 +21,7 @@ from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 from kilnwatch.store.models import Reading
 from kilnwatch.store.staging import FRAME_SCHEMA, store_frame
+from pg_support import throwaway_database
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -141,14 +139,8 @@ def test_a_writer_that_cannot_lock_stores_into_default(
 @pytest.fixture
 def old_database() -> Iterator[str]:
     """A database of its own, migrated to 0006 (readings not yet partitioned)."""
-    name = f"kilnwatch_part_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database("kilnwatch_part") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -300,19 +300,73 @@ def test_gateway_credentials_open_only_their_own_ingest(
     assert wrong.status_code == 401
 
 
-def test_only_the_owning_department_acts_on_an_item(client: TestClient, world: World) -> None:
+PROBE = "matrix probe"
+API_ITEM, PAGE_ITEM = "/api/v1/supervision/items/{item_id}/", "/supervision/items/{item_id}/"
+Probe = tuple[str, dict[str, str] | None, dict[str, str], str]
+# every write route on a supervision item (all POST), with a request its writer may make:
+# (item, JSON body, form fields, who writes; evidence routes also send a file). Item "a" is
+# the world's Jinan item, "b" one more; in this order: acknowledge before assign, escalate
+# before the follow-up it allows.
+ITEM_WRITES: dict[str, Probe] = {
+    API_ITEM + "comments": ("a", {"comment": PROBE}, {}, "owner"),
+    PAGE_ITEM + "note": ("a", None, {"note": "comment", "comment": PROBE}, "owner"),
+    API_ITEM + "evidence": ("a", None, {"note": PROBE}, "owner"),
+    PAGE_ITEM + "evidence": ("a", None, {"note": PROBE}, "owner"),
+    API_ITEM + "acknowledge": ("a", None, {}, "assignee"),
+    API_ITEM + "assign": ("a", {"assignee": "city_jinan", "comment": PROBE}, {}, "owner"),
+    API_ITEM + "rectifications": ("a", {"title": PROBE, "due_on": "2025-04-30"}, {}, "owner"),
+    PAGE_ITEM + "action": ("a", None, {"action": "escalate", "comment": PROBE}, "owner"),
+    PAGE_ITEM + "follow-up": ("a", None, {"follow_up": "special", "title": PROBE, "body": PROBE},
+                              "owner"),
+    API_ITEM + "transitions": ("b", {"action": "escalate", "comment": PROBE}, {}, "owner"),
+}  # fmt: skip
+
+
+def test_only_the_owning_department_acts_on_an_item(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     """Departments (谁考核、谁掌握数据): both departments of Jinan read Jinan's item (results
-    are shared, above), but only the owning department (the lead one, here) acts on it."""
-    tail = "/items/{item_id}/transitions"
-    [path] = [p for m, p in _routes(client)
-              if m == "POST" and p.startswith("/api/") and p.endswith(tail)]  # fmt: skip
-    url = _fill(path, world, JN)
-    body = {"action": "withdraw", "comment": "matrix probe"}
-
-    def act(user: str) -> int:
-        auth = {"Authorization": f"Bearer {world.tokens[user]}"}
-        return client.post(url, json=body, headers=auth).status_code
-
-    assert act("city_jinan_ecology") == 403  # another department of the same city
-    assert act("auditor_qingdao") in (403, 404)  # outside the remit
-    assert act("city_jinan") == 200  # the owning department
+    are shared, above), but only the owning department (the lead one, here) writes on it.
+    Every write route on an item (from the route table: a new one fails here until it has a
+    probe) — the workflow, comments, evidence, assignment, follow-ups: the other department of
+    the same city is refused (403) and a user outside the remit too (403/404), then the
+    item's writer succeeds."""
+    routes = {(m, p) for m, p in _routes(client) if m != "GET" and "{item_id}" in p}
+    probed = {("POST", p) for p in ITEM_WRITES}
+    assert routes == probed, f"give these routes a probe: {sorted(routes - probed)}"
+    with unit_of_work(make_session_factory(engine)) as s:
+        a = s.get(SupervisionItem, world.ids["item_id"][JN])
+        assert a is not None and a.assignee != "city_jinan_ecology"
+        b, _ = create_item(s, NewItem(kind="rectification", title="matrix b",
+                                      source_code=a.source_code, region_code=a.region_code,
+                                      enterprise_id=a.enterprise_id, source_ref="matrix-b"),
+                           actor="admin")  # fmt: skip
+        items, assignee = {"a": a.id, "b": b.id}, a.assignee
+    failures = []
+    for path, (which, body, form, writer) in ITEM_WRITES.items():
+        method, upload = "POST", path.endswith("evidence")
+        url = path.replace("{item_id}", str(items[which]))
+        writer = assignee if writer == "assignee" else "city_jinan"
+        for user in ("city_jinan_ecology", "auditor_qingdao", writer):
+            api = url.startswith("/api/")
+            client.cookies.clear()
+            if api:
+                headers = {"Authorization": f"Bearer {world.tokens[user]}"}
+            else:
+                headers = {CSRF_HEADER: csrf_token(world.settings, world.keys[user])}
+                client.cookies.set(SESSION_COOKIE, world.keys[user])
+            files = {"file": ("probe.txt", b"matrix probe", "text/plain")} if upload else None
+            r = client.request(method, url, json=body, data=form or None, files=files,
+                               headers=headers, follow_redirects=False)  # fmt: skip
+            location = r.headers.get("location", "")
+            if user == "city_jinan_ecology":
+                ok = r.status_code == 403
+            elif user == "auditor_qingdao":
+                ok = r.status_code in (403, 404)
+            else:
+                ok = r.status_code < 400 and "error" not in location and "signin" not in location
+            if not ok:
+                failures.append(
+                    f"{user} {method} {path}: {r.status_code} {location} {r.text[:200]}"
+                )
+    assert not failures, "\n".join(failures)

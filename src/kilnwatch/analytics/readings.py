@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from kilnwatch.store.dialects import sqlite_timestamp
+from kilnwatch.store.dialects import PG_EPOCH_S, SQLITE_EPOCH_S, sqlite_timestamp
 from kilnwatch.store.models import SOURCE_CODES
 
 #: Sources that deliver in real time.
@@ -65,10 +65,8 @@ def empty_series() -> Series:
     return Series(i, f, np.zeros(0, dtype=object), i, f, i, i)
 
 
-#: Epoch seconds from SQLite's stored text timestamps (julianday is computed in C; the 0.5
-#: rounds the double to the nearest second).
-_SQLITE_EPOCH = "CAST((julianday({col}) - 2440587.5) * 86400 + 0.5 AS INTEGER)"
-_PG_EPOCH = "CAST(EXTRACT(EPOCH FROM {col}) AS BIGINT)"
+_SQLITE_EPOCH = SQLITE_EPOCH_S
+_PG_EPOCH = PG_EPOCH_S
 _LIVE = ",".join(str(SOURCE_CODES[k]) for k in REAL_TIME_SOURCES)
 
 

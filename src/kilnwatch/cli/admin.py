@@ -87,6 +87,18 @@ def db_partitions(
     )
 
 
+@db_app.command("emission-hours")
+def db_emission_hours() -> None:
+    """Recompute the hourly rollup of every CEMS and wastewater analyser (``emission_hours``,
+    kept at ingest; read by the emissions pages, reports and API) from its stored readings:
+    after readings were changed outside the ingest path, or a meter became an analyser."""
+    from kilnwatch.store.rollups.emission_hours import rebuild_emission_hours
+
+    with session_scope() as session:
+        rows = rebuild_emission_hours(session)
+    console.print(f"emission hours recomputed: {rows:,} analyser-hours")
+
+
 @db_app.command("archive")
 def db_archive(
     before: Annotated[str, typer.Option(help="Archive every month before this one: YYYY-MM.")],

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from kilnwatch.backoff import backoff_s
@@ -25,12 +25,13 @@ from kilnwatch.collect.checks import check_value
 from kilnwatch.collect.config import CollectorConfig, PointConfig
 from kilnwatch.collect.modbus import ModbusDevice
 from kilnwatch.collect.senders import NotAcknowledged, Sender, make_sender
+from kilnwatch.counters import RunCounters
 
 logger = logging.getLogger("kilnwatch.collect")
 
 
 @dataclass
-class CollectStats:
+class CollectStats(RunCounters):
     """Counters of one collector run."""
 
     polls: int = 0
@@ -41,9 +42,6 @@ class CollectStats:
     batches_sent: int = 0
     readings_sent: int = 0
     send_failures: int = 0
-
-    def snapshot(self) -> dict[str, int]:
-        return asdict(self)
 
 
 @dataclass

@@ -159,6 +159,18 @@ class Ledger:
         required = self.required
         return self.balanced and required is not None and self.done + TOLERANCE_T >= required
 
+    def figures(self) -> dict[str, float | str | None]:
+        """The ledger's figures by name (base, unit, ratio, required, committed, done): the
+        evidence of a stage blocker and the row of the project page."""
+        return {
+            "base": self.base,
+            "unit": self.unit,
+            "ratio": self.ratio,
+            "required": self.required,
+            "committed": self.committed,
+            "done": self.done,
+        }
+
 
 def ledger(
     base: float, unit: str, ratio: float | None, entries: Iterable[LedgerEntry], *,
@@ -296,14 +308,7 @@ def transition_allowed(current: str, target: str) -> bool:
 
 
 def _ledger_blockers(name: str, led: Ledger, need_done: bool) -> list[Blocker]:
-    evidence = {
-        "base": led.base,
-        "unit": led.unit,
-        "ratio": led.ratio,
-        "required": led.required,
-        "committed": led.committed,
-        "done": led.done,
-    }
+    evidence = led.figures()
     if led.prohibited:
         return [
             Blocker(f"projects.{name}.prohibited", "policy forbids new capacity here", evidence)

@@ -9,7 +9,10 @@ docs/hj212.md). For one pollutant of one stack an hour is
   the capture rate;
 * **valid** when the concentration and the flue-gas flow each have at least
   ``min_valid_fraction_per_hour`` of their expected readings with a valid flag (``N``, or no
-  flag from sources that send none): HJ 75-2017 valid hourly mean (有效小时均值);
+  flag from sources that send none): HJ 75-2017 valid hourly mean (有效小时均值); the
+  readings expected in an hour are one hour over the analyser's usual interval, the median
+  spacing of its consecutive readings within the same hour over the hours considered
+  (:func:`kilnwatch.domain.emissions.median_step_s`);
 * **invalid** otherwise (calibration ``C``, maintenance ``M``, fault ``D``, too few readings,
   nothing received).
 
@@ -19,6 +22,12 @@ an invalid hour is substituted (修约) when the capture rate of the period is a
 its run of invalid hours (180 / 720 / 2160 h by capture rate and run length); below that it
 stays missing. Parameters: ``reference/emissions/validity.csv`` (HJ 75-2017 as implemented by
 one platform; FACTS.md §1.1-1.2, confidence noted per row).
+
+The rules work on each analyser's clock hours (:class:`~kilnwatch.domain.emissions.HourCounts`:
+readings, valid and stop-flagged ones, their sums, the spacings within the hour), grouped from
+the raw readings (:class:`Analyser`, verification) or read from the hourly rollup the store
+keeps at ingest (``emission_hours``, :mod:`kilnwatch.store.rollups.emission_hours`: pages,
+reports, API); both give the same figures.
 """
 
 from __future__ import annotations
@@ -28,18 +37,20 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from kilnwatch.domain.emissions import hourly_amount_kg, o2_corrected_mg_m3
+from kilnwatch.domain.emissions import (
+    HOUR_S,
+    HourCounts,
+    hour_counts,
+    hourly_amount_kg,
+    median_step_s,
+    o2_corrected_mg_m3,
+)
 from kilnwatch.reference.emissions import load_validity_parameters
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-HOUR_S = 3600
 VALID, INVALID, STOPPED = 0, 1, 2
 STATUS_NAMES = ("valid", "invalid", "stopped")
-#: HJ 212-2017 clause 6.6.4 Table 8 data flags: N normal; F stopped. Every other flag (M, S,
-#: D, C, T, B) makes the reading invalid for the hourly mean (FACTS.md §3).
-VALID_FLAGS = frozenset({"", "N"})
-STOP_FLAGS = frozenset({"F"})
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,16 @@ class Analyser:
     value: F64
     flag: NDArray[np.object_]
 
-    @property
-    def step_s(self) -> int:
-        """Usual reading interval [s]: the median spacing (one hour when unknown)."""
-        if self.ts_s.size < 2:
-            return HOUR_S
-        return max(1, int(np.median(np.diff(self.ts_s))))
+    def counts(self, start_s: int, n_hours: int) -> HourCounts:
+        """The readings grouped into the hours ``(start_s + i h, start_s + (i + 1) h]``."""
+        return hour_counts(self.ts_s, self.value, self.flag, start_s, n_hours)
+
+
+def no_counts(n_hours: int) -> HourCounts:
+    """The hours of an analyser without readings."""
+    i, f = np.zeros(n_hours, dtype=np.int64), np.zeros(n_hours, dtype=np.float64)
+    e = np.zeros(0, dtype=np.int64)
+    return HourCounts(i, i, i, f, f, e, e, e)
 
 
 @dataclass(frozen=True)
@@ -97,19 +112,30 @@ class HourlyMeans:
     expected: int
 
 
-def hourly_means(a: Analyser, start_s: int, n_hours: int) -> HourlyMeans:
-    """Group ``a`` into the hours ``(start_s + i h, start_s + (i + 1) h]``, i < n_hours."""
-    idx = (a.ts_s - 1 - start_s) // HOUR_S
-    inside = (idx >= 0) & (idx < n_hours) & np.isfinite(a.value)
-    flags = a.flag.astype(str)
-    valid = inside & np.isin(flags, list(VALID_FLAGS))
-    stopped = inside & np.isin(flags, list(STOP_FLAGS))
-    n_valid = np.bincount(idx[valid], minlength=n_hours).astype(np.int64)
-    total = np.bincount(idx[valid], weights=a.value[valid], minlength=n_hours)
+def means_of(c: HourCounts) -> HourlyMeans:
+    """Hourly means, valid and stop-flagged counts and the readings expected per hour."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n_valid > 0, total / np.maximum(n_valid, 1), np.nan)
-    n_stopped = np.bincount(idx[stopped], minlength=n_hours).astype(np.int64)
-    return HourlyMeans(mean, n_valid, n_stopped, max(1, HOUR_S // a.step_s))
+        mean = np.where(c.valid > 0, c.valid_sum / np.maximum(c.valid, 1), np.nan)
+    return HourlyMeans(mean, c.valid, c.stopped, max(1, HOUR_S // median_step_s(c)))
+
+
+Hours = Analyser | HourCounts
+"""An analyser's readings, raw or already grouped by hour over the hours asked for."""
+
+
+def counts_over(a: Hours, start_s: int, n_hours: int) -> HourCounts:
+    """``a`` grouped into the hours ``(start_s + i h, …]``, i < n_hours (grouped hours must
+    be those hours already)."""
+    if isinstance(a, Analyser):
+        return a.counts(start_s, n_hours)
+    if a.n_hours != n_hours:
+        raise ValueError(f"{a.n_hours} grouped hours given where {n_hours} are needed")
+    return a
+
+
+def hourly_means(a: Hours, start_s: int, n_hours: int) -> HourlyMeans:
+    """Group ``a`` into the hours ``(start_s + i h, start_s + (i + 1) h]``, i < n_hours."""
+    return means_of(counts_over(a, start_s, n_hours))
 
 
 @dataclass(frozen=True)
@@ -184,11 +210,12 @@ def substitute(
 
 
 def pollutant_hours(
-    conc: Analyser, flow: Analyser, flow_to_m3_per_h: float, o2: Analyser | None,
+    conc: Hours, flow: Hours, flow_to_m3_per_h: float, o2: Hours | None,
     o2_ref_pct: float | None, start_s: int, n_hours: int, history_h: int, s: ValiditySettings,
 ) -> PollutantHours:  # fmt: skip
     """Hours of one pollutant over the period ``[start_s, start_s + n_hours h)``, with
-    ``history_h`` hours before it for the substitution look-back.
+    ``history_h`` hours before it for the substitution look-back (analysers given as
+    :class:`HourCounts` cover those ``history_h + n_hours`` hours).
 
     ``flow_to_m3_per_h`` converts the flow analyser's unit to m3/h (3600 for m3/s).
     """

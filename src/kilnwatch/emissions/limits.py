@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from kilnwatch.emissions.hours import HOUR_S, PollutantHours
+from kilnwatch.domain.emissions import HOUR_S
+from kilnwatch.emissions.hours import PollutantHours
 from kilnwatch.reference.emissions import load_process_limits
 
 HOURS_PER_DAY = 24

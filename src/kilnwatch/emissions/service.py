@@ -1,6 +1,13 @@
 """The emissions service: stack accounts from the stored readings, their totals by enterprise,
 city and province, and the permits they are judged against. The API, the pages, the CLI and
 the emissions report all read these functions, so they show the same figures.
+
+The accounts read each analyser's hours from the hourly rollup ``emission_hours`` (kept at
+ingest: :mod:`kilnwatch.store.rollups.emission_hours`), not the raw readings: a month of a
+province's stacks is a few rows per analyser-hour instead of every reading of the month and
+of the ``history_days`` before it. ``source="readings"`` groups the raw readings instead (the
+same figures: ``tests/emissions/test_emissions_rollup.py``); a period that does not start on a
+whole UTC hour (a zone with a half-hour offset) is always read from the raw readings.
 """
 
 from __future__ import annotations
@@ -8,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -16,18 +23,29 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.analytics.meters import load_enterprises
 from kilnwatch.analytics.readings import load_readings
+from kilnwatch.domain.emissions import HOUR_S, HourCounts
 from kilnwatch.domain.periods import Period
-from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
+from kilnwatch.emissions.hours import ValiditySettings
 from kilnwatch.emissions.limits import PermitTerms, permit_terms
-from kilnwatch.emissions.stacks import KG_PER_T, StackAccount, find_stacks, stack_account
+from kilnwatch.emissions.stacks import (
+    KG_PER_T,
+    StackAccount,
+    find_stacks,
+    series_counts,
+    stack_account,
+    stack_meter_ids,
+)
 from kilnwatch.errors import InputError
 from kilnwatch.identity import Principal
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.store.models import Enterprise, Region
+from kilnwatch.store.repos.emission_hours import load_emission_hours
 from kilnwatch.store.repos.permits import permits_in_force
 from kilnwatch.store.repos.scope import enterprise_scope
 
 GROUPINGS = ("stack", "enterprise", "city", "province")
+SOURCES = ("rollups", "readings")
+"""Where the analysers' hours come from: the ``emission_hours`` rollup, or the raw readings."""
 CITY_DIGITS = 4
 
 
@@ -75,6 +93,20 @@ def period_hours(period: Period) -> tuple[int, int]:
     return start_s, (int(period.end.timestamp()) - start_s) // HOUR_S
 
 
+def hour_counts_of(
+    session: Session, meter_ids: Sequence[int], start_s: int, n_hours: int,
+    source: str = "rollups",
+) -> dict[int, HourCounts]:  # fmt: skip
+    """Each meter's hours ``(start_s + i h, …]``, i < n_hours, from ``source`` (``SOURCES``)."""
+    if source not in SOURCES:
+        raise InputError(f"source must be one of {', '.join(SOURCES)}", field="source")
+    if source == "rollups" and start_s % HOUR_S == 0:
+        return load_emission_hours(session, meter_ids, start_s, n_hours)
+    start = datetime.fromtimestamp(start_s, UTC)
+    series = load_readings(session, meter_ids, start, start + timedelta(hours=n_hours))
+    return series_counts(series, meter_ids, start_s, n_hours)
+
+
 @dataclass
 class Scope:
     """The enterprises, permits and stack accounts of a principal, period and filter."""
@@ -95,9 +127,11 @@ def emissions_scope(
     city: str | None = None,
     uscc: str | None = None,
     settings: ValiditySettings | None = None,
+    source: str = "rollups",
 ) -> Scope:
     """Accounts of every stack the principal may see in the period (of one city or one
-    enterprise when given), with their enterprises and permits."""
+    enterprise when given), with their enterprises and permits; the analysers' hours read
+    from ``source`` (``SOURCES``)."""
     s = settings or ValiditySettings.packaged()
     refs = visible_enterprises(session, principal, city, uscc)
     infos = load_enterprises(session, list(refs)) if refs else []
@@ -105,25 +139,12 @@ def emissions_scope(
     permits = permits_of(session, list(refs), period)
     if not stacks:
         return Scope(refs, permits, [])
-    meter_ids = [
-        m.id
-        for st in stacks
-        for m in (st.flow, st.o2, *st.analysers.values(), *st.totals.values())
-        if m
-    ]
     start_s, n_hours = period_hours(period)
-    history = timedelta(days=s.history_days)
-    series = load_readings(session, meter_ids, period.start - history, period.end)
+    history_h = s.history_days * 24
+    counts = hour_counts_of(session, stack_meter_ids(stacks), start_s - history_h * HOUR_S,
+                            history_h + n_hours, source)  # fmt: skip
     accounts = [
-        stack_account(
-            st,
-            series,
-            permits[st.enterprise_id],
-            start_s,
-            n_hours,
-            s.history_days * 24,
-            s,
-        )  # fmt: skip
+        stack_account(st, counts, permits[st.enterprise_id], start_s, n_hours, history_h, s)
         for st in stacks
     ]
     return Scope(refs, permits, accounts)

@@ -9,6 +9,7 @@ and the exceedances (:mod:`kilnwatch.emissions.hours`, :mod:`kilnwatch.emissions
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,15 +17,16 @@ import numpy as np
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.emissions import HourCounts
 from kilnwatch.domain.units import convert
 from kilnwatch.emissions.hours import (
-    HOUR_S,
     INVALID,
     STOPPED,
     VALID,
     Analyser,
     PollutantHours,
     ValiditySettings,
+    no_counts,
     pollutant_hours,
 )
 from kilnwatch.emissions.limits import (
@@ -36,9 +38,9 @@ from kilnwatch.emissions.limits import (
     exceedance_days,
     exceedance_mask,
 )
-from kilnwatch.reference.emissions import POLLUTANTS
+from kilnwatch.reference.emissions import GAS_FLOW, MASS_SUFFIX, O2, POLLUTANTS
 
-FLOW, O2, MASS = "flue_gas_flow", "o2", "_mass"
+FLOW, MASS = GAS_FLOW, MASS_SUFFIX
 KG_PER_T = 1000.0
 
 
@@ -176,42 +178,66 @@ class StackAccount:
         return p.amount_kg if p else 0.0
 
 
-def _analyser(series: Series | None) -> Analyser:
-    if series is None:
-        return Analyser(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=object))
-    return Analyser(series.ts_s, series.value, series.flag)
+def stack_meter_ids(stacks: Iterable[Stack]) -> list[int]:
+    """Every meter the accounts of these stacks read: flow, O2, analysers, device totals."""
+    return [
+        m.id
+        for st in stacks
+        for m in (st.flow, st.o2, *st.analysers.values(), *st.totals.values())
+        if m
+    ]
 
 
-def _device_kg(series: Series | None, start_s: int, n_hours: int) -> float | None:
-    """Sum of the device's period amounts [kg] stamped in ``(start, start + n_hours h]``
-    (an hourly ``-Cou`` is stored at its period end)."""
-    if series is None:
+def series_counts(
+    series: Mapping[int, Series], meter_ids: Iterable[int], start_s: int, n_hours: int
+) -> dict[int, HourCounts]:
+    """Raw readings grouped into the hours ``(start_s + i h, …]``, i < n_hours, per meter."""
+    out = {}
+    for m in meter_ids:
+        found = series.get(m)
+        if found is not None:
+            out[m] = Analyser(found.ts_s, found.value, found.flag).counts(start_s, n_hours)
+    return out
+
+
+def _device_kg(counts: HourCounts | None, history_h: int) -> float | None:
+    """Sum of the device's period amounts [kg] in the period's hours (an hourly ``-Cou`` is
+    stored at its period end); None when it sent none."""
+    if counts is None or int(counts.readings[history_h:].sum()) == 0:
         return None
-    end_s = start_s + n_hours * HOUR_S
-    inside = (series.ts_s > start_s) & (series.ts_s <= end_s)
-    return float(series.value[inside].sum()) if inside.any() else None
+    return float(np.sum(counts.total[history_h:]))
 
 
 def stack_account(
-    stack: Stack, series: dict[int, Series], permits: list[PermitTerms], start_s: int,
+    stack: Stack, counts: Mapping[int, HourCounts], permits: list[PermitTerms], start_s: int,
     n_hours: int, history_h: int, s: ValiditySettings,
 ) -> StackAccount:  # fmt: skip
-    """The account of one stack over ``n_hours`` from ``start_s`` (local midnight)."""
-    flow = _analyser(series.get(stack.flow.id))
+    """The account of one stack over ``n_hours`` from ``start_s`` (local midnight).
+
+    ``counts``: each meter's readings grouped by hour over the ``history_h + n_hours`` hours
+    from ``start_s - history_h h`` (:func:`series_counts` of raw readings, or the
+    ``emission_hours`` rollup); a meter without an entry has no readings.
+    """
+    window = history_h + n_hours
+
+    def hours_of(meter: MeterInfo) -> HourCounts:
+        return counts.get(meter.id) or no_counts(window)
+
+    flow = hours_of(stack.flow)
     to_m3_h = convert(1.0, stack.flow.uom, "m3/h")
-    o2 = _analyser(series.get(stack.o2.id)) if stack.o2 is not None else None
+    o2 = hours_of(stack.o2) if stack.o2 is not None else None
     mine = [p for p in permits if p.unit_id in (None, stack.unit_id)]
     accounts, hours = {}, {}
     for pollutant, meter in stack.analysers.items():
         limit = applicable_limit(stack.process, pollutant, mine)
         h = pollutant_hours(
-            _analyser(series.get(meter.id)), flow, to_m3_h, o2,
+            hours_of(meter), flow, to_m3_h, o2,
             limit.o2_ref_pct if limit else None, start_s, n_hours, history_h, s,
         )  # fmt: skip
         account = pollutant_account(h, limit, s.episode_gap_h)
         account.pollutant = pollutant
         if pollutant in stack.totals:
-            account.device_kg = _device_kg(series.get(stack.totals[pollutant].id), start_s, n_hours)
+            account.device_kg = _device_kg(counts.get(stack.totals[pollutant].id), history_h)
         accounts[pollutant], hours[pollutant] = account, h
     return StackAccount(
         stack.enterprise_id, stack.unit_id, stack.unit_code, stack.process, accounts, hours

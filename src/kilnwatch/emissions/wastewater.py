@@ -26,24 +26,23 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kilnwatch.analytics.readings import load_readings
 from kilnwatch.domain.emissions import hourly_amount_kg
 from kilnwatch.domain.periods import Period
 from kilnwatch.domain.units import convert
 from kilnwatch.emissions.hours import (
     STOPPED,
     VALID,
-    Analyser,
     ValiditySettings,
     hour_status,
-    hourly_means,
+    means_of,
+    no_counts,
 )
-from kilnwatch.emissions.service import period_hours, visible_enterprises
+from kilnwatch.emissions.service import hour_counts_of, period_hours, visible_enterprises
 from kilnwatch.identity import Principal
+from kilnwatch.reference.emissions import WATER_FLOW, WATER_POLLUTANTS
 from kilnwatch.store.models import Meter, ProductionUnit
 
-FLOW = "wastewater_flow"
-WATER_POLLUTANTS = ("cod", "ammonia_nitrogen")
+FLOW = WATER_FLOW
 
 
 @dataclass(frozen=True)
@@ -79,12 +78,6 @@ class OutfallPollutant:
         }
 
 
-def _analyser(series: Any) -> Analyser:
-    if series is None:
-        return Analyser(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=object))
-    return Analyser(series.ts_s, series.value, series.flag)
-
-
 def wastewater_accounts(
     session: Session,
     principal: Principal,
@@ -92,8 +85,10 @@ def wastewater_accounts(
     *,
     city: str | None = None,
     uscc: str | None = None,
+    source: str = "rollups",
 ) -> list[OutfallPollutant]:
-    """COD and NH3-N of every outfall the principal may see in the period."""
+    """COD and NH3-N of every outfall the principal may see in the period; the hours read
+    from ``source`` (``emissions.service.SOURCES``)."""
     refs = visible_enterprises(session, principal, city, uscc)
     meters = session.execute(
         select(Meter, ProductionUnit.code)
@@ -106,21 +101,20 @@ def wastewater_accounts(
     for m, unit_code in meters:
         by_unit[(m.enterprise_id, unit_code)][m.carrier] = m
     outfalls = {k: v for k, v in by_unit.items() if FLOW in v and set(v) & set(WATER_POLLUTANTS)}
-    series = load_readings(
-        session, [m.id for v in outfalls.values() for m in v.values()], period.start, period.end
-    )
     start_s, n_hours = period_hours(period)
+    meter_ids = [m.id for v in outfalls.values() for m in v.values()]
+    counts = hour_counts_of(session, meter_ids, start_s, n_hours, source)
     s = ValiditySettings.packaged()
     litres_per_m3 = convert(1.0, "m3", "L")
     rows = []
     for (eid, unit_code), found in outfalls.items():
         flow_meter = found[FLOW]
-        flow = hourly_means(_analyser(series.get(flow_meter.id)), start_s, n_hours)
+        flow = means_of(counts.get(flow_meter.id) or no_counts(n_hours))
         flow_m3_h = flow.mean * convert(1.0, flow_meter.unit_of_measure, "m3/h")
         for pollutant in WATER_POLLUTANTS:
             if pollutant not in found:
                 continue
-            conc = hourly_means(_analyser(series.get(found[pollutant].id)), start_s, n_hours)
+            conc = means_of(counts.get(found[pollutant].id) or no_counts(n_hours))
             status = hour_status(conc, flow, s.min_valid_fraction_per_hour)
             valid = status == VALID
             kg = hourly_amount_kg(conc.mean[valid] * litres_per_m3, flow_m3_h[valid])

@@ -17,13 +17,14 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kilnwatch.backoff import backoff_s
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import FrameError, NotFoundError
 from kilnwatch.forward.frames import Upstream, encode_upload
 from kilnwatch.forward.queue import (
@@ -35,6 +36,7 @@ from kilnwatch.forward.queue import (
     prune_acked,
     utc_now,
 )
+from kilnwatch.forward.targets import target_by_name
 from kilnwatch.forward.uplink import ConnectionLost, Reply, Uplink
 from kilnwatch.ingest.hj212.model import Edition
 from kilnwatch.store.models import ForwardDevice, ForwardFrame, ForwardTarget
@@ -43,7 +45,7 @@ logger = logging.getLogger("kilnwatch.forward")
 
 
 @dataclass
-class ForwardStats:
+class ForwardStats(RunCounters):
     """Counters of one worker run."""
 
     frames_queued: int = 0
@@ -53,9 +55,6 @@ class ForwardStats:
     frames_dead: int = 0
     connect_failures: int = 0
     rounds: int = 0
-
-    def snapshot(self) -> dict[str, int]:
-        return asdict(self)
 
 
 class ForwardWorker:
@@ -76,9 +75,7 @@ class ForwardWorker:
         self.stats = ForwardStats()
         self._on_ready = on_ready
         with factory() as session:
-            target = session.scalar(select(ForwardTarget).where(ForwardTarget.name == target_name))
-            if target is None:
-                raise NotFoundError(f"no forwarding target {target_name!r}")
+            target = target_by_name(session, target_name)
             self.target_id = target.id
             self.uplink = Uplink(target.host, target.port, target.ack_timeout_s)
         self._connect_failures = 0

@@ -36,6 +36,7 @@ from kilnwatch.store.models import SOURCE_CODES, IngestBatch
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
 from kilnwatch.store.rollups.append import refresh_after_store
+from kilnwatch.store.rollups.emission_hours import monitored, refresh_emission_hours
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
 
@@ -218,6 +219,8 @@ def ingest_frame(
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
     refresh_after_store(session, outcome, measurements, policy.tz)
+    analysers = monitored({m: by_id[m].carrier for m in outcome.ranges})
+    refresh_emission_hours(session, {m: outcome.ranges[m] for m in analysers})
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)

@@ -30,6 +30,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from kilnwatch.accounting.units import UnitAccount
+from kilnwatch.domain.obsolete import past_deadline
 from kilnwatch.identity import Principal
 from kilnwatch.programme.catalogue import UnitCatalogue, catalogue_matches
 from kilnwatch.programme.determination import effective_class, latest
@@ -113,10 +114,10 @@ def elimination_list(
                     "below the baseline, no completed retrofit by the deadline",
                 )  # fmt: skip
             )
-    return items + _obsolete(catalogue) + _recorded(session, principal, accounts)
+    return items + _obsolete(catalogue, today) + _recorded(session, principal, accounts)
 
 
-def _obsolete(catalogue: list[UnitCatalogue]) -> list[EliminationItem]:
+def _obsolete(catalogue: list[UnitCatalogue], today: date) -> list[EliminationItem]:
     return [
         EliminationItem(
             "programme.eliminate.obsolete_equipment",
@@ -127,7 +128,7 @@ def _obsolete(catalogue: list[UnitCatalogue]) -> list[EliminationItem]:
             u.capacity,
             u.capacity_unit,
             m.rule.deadline,
-            m.reason(),
+            m.reason() + (" — past the deadline" if past_deadline(m.rule, today) else ""),
         )  # fmt: skip
         for u in catalogue
         for m in u.matches

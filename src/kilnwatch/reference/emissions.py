@@ -26,6 +26,17 @@ from kilnwatch.reference._csv import Confidence, keyed, read_parameters, read_ta
 PACKAGE = "kilnwatch.reference"
 #: Pollutants judged against concentration limits (keys of ``limits.csv``), in report order.
 POLLUTANTS = ("so2", "nox", "dust")
+#: Carriers of a gas monitoring point (CEMS): flue-gas flow (HJ 212 ``a00000``), O2
+#: (``a19001``), and each pollutant's device total (``<pollutant>_mass``, ``-Cou``).
+GAS_FLOW, O2, MASS_SUFFIX = "flue_gas_flow", "o2", "_mass"
+#: Carriers of a wastewater outfall: flow (``w00000``) and the pollutants (``w01018``, ``w21003``).
+WATER_FLOW, WATER_POLLUTANTS = "wastewater_flow", ("cod", "ammonia_nitrogen")
+#: Every carrier whose readings the emissions figures group by hour: the meters the store keeps
+#: the hourly ``emission_hours`` rollup of.
+MONITORED_CARRIERS = frozenset(
+    {*POLLUTANTS, GAS_FLOW, O2, *(p + MASS_SUFFIX for p in POLLUTANTS), WATER_FLOW,
+     *WATER_POLLUTANTS}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,13 @@ def pg_int_array(values: Iterable[int]) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
+#: Epoch seconds [s] of a time stamp column ``{col}``, rounded to the second, in SQL: from
+#: SQLite's stored text (julianday is computed in C; the 0.5 rounds the double to the nearest
+#: second) and on PostgreSQL.
+SQLITE_EPOCH_S = "CAST((julianday({col}) - 2440587.5) * 86400 + 0.5 AS INTEGER)"
+PG_EPOCH_S = "CAST(EXTRACT(EPOCH FROM {col}) AS BIGINT)"
+
+
 def sqlite_timestamp(ts: datetime) -> str:
     """The text form SQLAlchemy stores for a UTC datetime in SQLite."""
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

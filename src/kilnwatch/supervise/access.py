@@ -84,6 +84,20 @@ def acts_for_department(principal: Principal, department: str, item: Supervision
     )
 
 
+def writes_on(session: Session, principal: Principal, item: SupervisionItem) -> bool:
+    """Whether the principal may add to the item's record (a comment, evidence): the owning
+    department's supervisors (and an administrator), the enterprise the item is about and the
+    item's assignee. Other departments read it (shared results) without writing on it;
+    auditors read only."""
+    if principal.role is Role.AUDITOR:
+        return False
+    if principal.sees_everything or is_enterprise_of(principal, item):
+        return True
+    if principal.subject == item.assignee:
+        return True
+    return acts_for_department(principal, department_of(session, principal), item)
+
+
 def is_enterprise_of(principal: Principal, item: SupervisionItem) -> bool:
     return (
         principal.role is Role.ENTERPRISE

@@ -34,6 +34,7 @@ from kilnwatch.supervise.access import (
     is_enterprise_of,
     item_scope,
     sees,
+    writes_on,
 )
 from kilnwatch.supervise.catalogue import check_department, check_source, lead_department
 from kilnwatch.supervise.mailer import queue_reply
@@ -320,10 +321,21 @@ def _check_actor(session: Session, principal: Principal, item: SupervisionItem, 
         raise PermissionDeniedError(f"only the {item.department} department acts on this item")
 
 
-def comment(session: Session, principal: Principal, item_id: int, text: str) -> SupervisionEvent:
-    item = get_item(session, principal, item_id)
+def check_writer(session: Session, principal: Principal, item: SupervisionItem) -> None:
+    """Refuse a write on the item's record by anybody but its writers (:func:`writes_on`):
+    another department of the same jurisdiction reads the item, but does not write on it."""
     if principal.role is Role.AUDITOR:
         raise PermissionDeniedError("an auditor reads only")
+    if not writes_on(session, principal, item):
+        raise PermissionDeniedError(
+            f"only the {item.department} department, the enterprise or the assignee writes on "
+            "this item"
+        )
+
+
+def comment(session: Session, principal: Principal, item_id: int, text: str) -> SupervisionEvent:
+    item = get_item(session, principal, item_id)
+    check_writer(session, principal, item)
     event = _event(session, item, "comment", item.status, principal.subject, _reason(text))
     notices.notify(session, [item.assignee], item, "comment", skip=principal.subject)
     return event
@@ -376,8 +388,7 @@ def attach_evidence(
     """Keep a file for an item under ``evidence_dir/<sha256>`` (content-addressed, so the same
     photo sent twice is stored once) and record it in the item's history."""
     item = get_item(session, principal, item_id)
-    if principal.role is Role.AUDITOR:
-        raise PermissionDeniedError("an auditor reads only")
+    check_writer(session, principal, item)
     name = Path(filename or "").name.strip()
     if not name:
         raise InputError("the file needs a name", field="file")

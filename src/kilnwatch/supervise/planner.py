@@ -156,12 +156,8 @@ def _improve(groups: list[GroupPlan]) -> bool:
             # a single move: the visit closest to half the gap that the light group may take
             movable = [c for c in heavy.visits if c.city != light.home_city and c.load < gap]
             for c in sorted(movable, key=lambda c: (abs(c.load - gap / 2), c.uscc)):
-                heavy.visits.remove(c)
-                light.visits.append(c)
-                if _spread(groups) < before:
+                if _trade(groups, before, heavy, light, [c], []):
                     return True
-                light.visits.remove(c)
-                heavy.visits.append(c)
             # a swap of a heavier visit for a lighter one
             for a in sorted(heavy.visits, key=lambda c: c.uscc):
                 if a.city == light.home_city:
@@ -169,17 +165,37 @@ def _improve(groups: list[GroupPlan]) -> bool:
                 for b in light.visits:
                     if b.city == heavy.home_city or not 0 < a.load - b.load < gap:
                         continue
-                    heavy.visits.remove(a)
-                    light.visits.remove(b)
-                    heavy.visits.append(b)
-                    light.visits.append(a)
-                    if _spread(groups) < before:
+                    if _trade(groups, before, heavy, light, [a], [b]):
                         return True
-                    heavy.visits.remove(b)
-                    light.visits.remove(a)
-                    heavy.visits.append(a)
-                    light.visits.append(b)
     return False
+
+
+def _trade(
+    groups: list[GroupPlan],
+    before: float,
+    heavy: GroupPlan,
+    light: GroupPlan,
+    give: list[Candidate],
+    take: list[Candidate],
+) -> bool:
+    """Move ``give`` from ``heavy`` to ``light`` and ``take`` back; keep the trade when it
+    lowers the spread below ``before``, else undo it (True when kept)."""
+    _exchange(heavy, light, give, take)
+    if _spread(groups) < before:
+        return True
+    _exchange(heavy, light, take, give)
+    return False
+
+
+def _exchange(
+    heavy: GroupPlan, light: GroupPlan, give: list[Candidate], take: list[Candidate]
+) -> None:
+    for visit in give:
+        heavy.visits.remove(visit)
+    for visit in take:
+        light.visits.remove(visit)
+    heavy.visits.extend(take)
+    light.visits.extend(give)
 
 
 def working_days(first: date, last: date) -> list[date]:

@@ -13,12 +13,12 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from kilnwatch.errors import InputError
+from kilnwatch.errors import InputError, PermissionDeniedError
 from kilnwatch.identity import Principal
 from kilnwatch.store.models import SupervisionItem
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.findings import get_finding
-from kilnwatch.supervise.access import department_of
+from kilnwatch.supervise.access import acts_for_department, department_of
 from kilnwatch.supervise.catalogue import planning
 from kilnwatch.supervise.items import NewItem, create_item, enterprise_region, get_item
 
@@ -119,6 +119,9 @@ def open_for(
     """A rectification required by another item (a special supervision's outcome, a
     complaint): source is the parent's kind, the reference its id."""
     parent = get_item(session, principal, parent_id)
+    if not acts_for_department(principal, department_of(session, principal), parent):
+        raise PermissionDeniedError(f"only the {parent.department} department opens what this "
+                                    "item requires")  # fmt: skip
     if parent.enterprise_id is None:
         raise InputError("the item names no enterprise to rectify", field="parent_id")
     source = "special" if parent.kind == "special" else parent.kind

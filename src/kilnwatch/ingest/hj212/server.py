@@ -25,10 +25,11 @@ import hmac
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast, runtime_checkable
 
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import FrameError
 from kilnwatch.ingest.hj212.codec import check_packet_compat, parse_raw_frame
 from kilnwatch.ingest.hj212.devices import Device, InMemoryDeviceDirectory
@@ -85,7 +86,7 @@ class CallbackSink(Protocol):
 
 
 @dataclass
-class ServerStats:
+class ServerStats(RunCounters):
     """Counters of one server (all connections)."""
 
     connections_opened: int = 0
@@ -111,11 +112,6 @@ class ServerStats:
     def frames_rejected_total(self) -> int:
         """Rejections of every reason."""
         return sum(self.frames_rejected.values())
-
-    def snapshot(self) -> dict[str, object]:
-        """Plain copy of the counters (JSON-friendly)."""
-        values = ((f.name, getattr(self, f.name)) for f in fields(self))
-        return {name: dict(v) if isinstance(v, Counter) else v for name, v in values}
 
 
 def _utc_now() -> datetime:

@@ -79,6 +79,11 @@ class LogOptions:
     publish_deadline_s : float
         Keep retrying a publish (same message id) this long before giving up [s]: covers a
         leader election after a node's failure.
+    inbox_horizon_s : float
+        How long the writers remember a committed message's id (the inbox,
+        ``store/repos/inbox.py``) [s]: a redelivery or a re-publication of the same content
+        within it is skipped. It must cover the longest time a committed message can stay
+        unacknowledged (writers all down); at least ``duplicate_window_s``.
     """
 
     servers: tuple[str, ...]
@@ -93,6 +98,7 @@ class LogOptions:
     max_ack_pending: int = 20_000
     publish_timeout_s: float = 5.0
     publish_deadline_s: float = 60.0
+    inbox_horizon_s: float = 7 * 86_400.0
 
     def __post_init__(self) -> None:
         if not self.servers:
@@ -101,6 +107,8 @@ class LogOptions:
             raise ValueError("partitions must be at least 1")
         if self.partition is not None and not 0 <= self.partition < self.partitions:
             raise ValueError(f"partition must be within 0..{self.partitions - 1}")
+        if self.inbox_horizon_s < self.duplicate_window_s:
+            raise ValueError("the inbox horizon must be at least the duplicate window")
 
     @property
     def consumer_subject(self) -> str:

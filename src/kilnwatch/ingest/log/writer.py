@@ -9,9 +9,12 @@ writers can run on any hosts; add one to take more load, kill one at any moment:
 
 * killed before its commit: nothing of the batch is stored; JetStream delivers the
   unacknowledged messages again after ``ack_wait_s``, to whichever writer fetches next;
-* killed after its commit but before its acks: the messages come again and the store, keyed
-  by (meter, ts, version), finds every reading already stored with that value and stores
-  nothing (counted as duplicates).
+* killed after its commit but before its acks: the messages come again and are skipped: the
+  transaction that stored them also recorded their ids (``Nats-Msg-Id``) in the inbox
+  (:mod:`kilnwatch.store.repos.inbox`), so a redelivery is recognised whatever was stored
+  since — a correction of the same reading in between included, which the store's dedup by
+  value would take for a new version (counted as ``already_stored``). Inbox rows older than
+  ``LogOptions.inbox_horizon_s`` are deleted by the writers every ``INBOX_PURGE_S``.
 
 A batch whose commit fails is tried message by message, so that one message the store
 refuses cannot hold up the others; a message that fails alone is handed back (``nak`` with a
@@ -22,6 +25,7 @@ delay) and counted. A message that cannot be decoded is dead-lettered
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -29,7 +33,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nats
 from nats.aio.client import Client
@@ -37,6 +41,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.log.codec import MALFORMED, DecodedMessage, decode
 from kilnwatch.ingest.log.stream import LogOptions, connect, consumer_config, ensure_stream
@@ -60,6 +65,7 @@ from kilnwatch.metrics import (
     REDELIVERIES,
 )
 from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.store.repos.inbox import claim_messages, expire_inbox
 
 logger = logging.getLogger("kilnwatch.ingest.log")
 
@@ -67,6 +73,9 @@ NAK_DELAY_S = 5.0
 LAG_POLL_S = 5.0
 METER_RELOAD_S = 60.0
 RETRY_S = 0.5
+INBOX_PURGE_S = 600.0
+"""How often a writer deletes the inbox rows older than the horizon [s]."""
+MSG_ID = "Nats-Msg-Id"
 
 
 @dataclass(frozen=True)
@@ -86,10 +95,12 @@ class WriterOptions:
 
 
 @dataclass
-class WriterStats:
+class WriterStats(RunCounters):
     """Counters of one writer: ``messages`` by outcome (``stored``: committed, then
-    acknowledged; ``redelivered``: received more than once; ``malformed``: dead-lettered
-    unread; ``failed``: in a commit that failed), committed ``batches``, and the readings."""
+    acknowledged; ``redelivered``: received more than once; ``already_stored``: skipped, its
+    id in the inbox (a redelivery of a committed message; also counted in ``stored``);
+    ``malformed``: dead-lettered unread; ``failed``: in a commit that failed), committed
+    ``batches``, and the readings."""
 
     messages: Counter[str] = field(default_factory=Counter)
     batches: int = 0
@@ -110,6 +121,13 @@ def _unreadable(m: Msg, stream: str, exc: InputError) -> RejectedDelivery:
 
 
 _Item = tuple[Msg, DecodedMessage | RejectedDelivery]
+
+
+def message_id(m: Msg) -> str:
+    """The message's ``Nats-Msg-Id`` (the publisher's content hash), or the SHA-256 of its
+    body when it has none (published by another tool)."""
+    given = (m.headers or {}).get(MSG_ID)
+    return given if given else hashlib.sha256(m.data).hexdigest()
 
 
 async def _acknowledge(msgs: Sequence[Msg]) -> None:
@@ -143,6 +161,7 @@ class LogWriter:
         self._cache = MeterCache(policy)
         self._cache_at = time.monotonic()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="log-writer")
+        self._purged_at: float | None = None
 
     @property
     def connected(self) -> bool:
@@ -208,13 +227,7 @@ class LogWriter:
         again = sum(1 for m in msgs if m.metadata.num_delivered > 1)
         self.stats.messages["redelivered"] += again
         REDELIVERIES.inc(again)
-        items: list[_Item] = []
-        for m in msgs:
-            try:
-                items.append((m, decode(m.data)))
-            except InputError as exc:
-                self.stats.messages["malformed"] += 1
-                items.append((m, _unreadable(m, self.log.stream, exc)))
+        items = self._decode(msgs)
         try:
             await self._store_items(items)
         except Exception:
@@ -228,11 +241,25 @@ class LogWriter:
         self.stats.messages["stored"] += len(msgs)
         self.stats.batches += 1
 
+    def _decode(self, msgs: Sequence[Msg]) -> list[_Item]:
+        items: list[_Item] = []
+        for m in msgs:
+            try:
+                items.append((m, decode(m.data)))
+            except InputError as exc:
+                self.stats.messages["malformed"] += 1
+                items.append((m, _unreadable(m, self.log.stream, exc)))
+        return items
+
+    def store(self, msgs: Sequence[Msg]) -> None:
+        """Decode and store ``msgs`` in one transaction and commit, without acknowledging
+        them: what the writer does with a fetch before its acknowledgements (blocking)."""
+        self._store([(message_id(m), d) for m, d in self._decode(msgs)])
+
     async def _store_items(self, items: Sequence[_Item]) -> None:
-        decoded = [d for _, d in items if isinstance(d, DecodedMessage)]
-        malformed = [d for _, d in items if isinstance(d, RejectedDelivery)]
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._store, decoded, malformed)
+        content = [(message_id(m), d) for m, d in items]
+        await loop.run_in_executor(self._executor, self._store, content)
 
     async def _one_by_one(self, items: Sequence[_Item]) -> None:
         for item in items:
@@ -257,15 +284,24 @@ class LogWriter:
             self._cache_at = time.monotonic()
         return self._cache
 
-    def _store(self, decoded: Sequence[DecodedMessage], malformed: Sequence[RejectedDelivery],
-               ) -> None:  # fmt: skip
-        """One transaction for the batch: deliveries through the pipeline, dead letters."""
+    def _store(self, items: Sequence[tuple[str, DecodedMessage | RejectedDelivery]]) -> None:
+        """One transaction for the batch: the message ids into the inbox, then the messages
+        not processed before (deliveries through the pipeline, dead letters)."""
         started = time.perf_counter()
-        deliveries = [d for m in decoded for d in m.deliveries]
-        rejected = [*(r for m in decoded for r in m.rejected), *malformed]
-        times = [m.received_at for m in decoded]
-        now = max(times) if times else datetime.now(UTC)
         with self.factory() as session:
+            self._purge_inbox(session)
+            fresh = claim_messages(session, (i for i, _ in items), datetime.now(UTC))
+            new: dict[str, DecodedMessage | RejectedDelivery] = {}
+            for msg_id, item in items:
+                if msg_id in fresh:
+                    new.setdefault(msg_id, item)
+            skipped = len(items) - len(new)
+            decoded = [d for d in new.values() if isinstance(d, DecodedMessage)]
+            deliveries = [d for m in decoded for d in m.deliveries]
+            rejected = [*(r for m in decoded for r in m.rejected),
+                        *(d for d in new.values() if isinstance(d, RejectedDelivery))]  # fmt: skip
+            times = [m.received_at for m in decoded]
+            now = max(times) if times else datetime.now(UTC)
             results = []
             if deliveries:
                 metas = [DeliveryMeta(d.source, d.source_ref, len(d.rows), d.gateway,
@@ -279,9 +315,19 @@ class LogWriter:
             reject_deliveries(session, rejected, now=now)
             session.commit()
         BATCH_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        self.stats.messages["already_stored"] += skipped
         for d, r in zip(deliveries, results, strict=True):
             self.stats.readings.add(r)
             count_stored(d.source, r)
+
+    def _purge_inbox(self, session: Session) -> None:
+        """Every ``INBOX_PURGE_S``: delete the inbox rows older than the horizon (in the
+        batch's transaction)."""
+        if self._purged_at is not None and time.monotonic() - self._purged_at < INBOX_PURGE_S:
+            return
+        horizon = timedelta(seconds=self.log.inbox_horizon_s)
+        expire_inbox(session, datetime.now(UTC) - horizon)
+        self._purged_at = time.monotonic()
 
     async def _watch_lag(self, sub: JetStreamContext.PullSubscription, stop: asyncio.Event,
                          ) -> None:  # fmt: skip

@@ -46,6 +46,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.orm import Session, sessionmaker
 
+from kilnwatch.counters import RunCounters
 from kilnwatch.errors import InputError
 from kilnwatch.ingest.gateways import GatewayDirectory
 from kilnwatch.ingest.mqtt.parse import (
@@ -101,7 +102,7 @@ class MqttOptions:
 
 
 @dataclass
-class WorkerStats:
+class WorkerStats(RunCounters):
     """Counters of one worker: messages and batches, and the readings they carried."""
 
     messages: int = 0

@@ -54,9 +54,15 @@ __all__ += [
     "VerificationRun",
 ]
 
-from kilnwatch.store.models.ingest import DeadLetter, DeliveryRepeat, Rollup  # noqa: E402
+from kilnwatch.store.models.ingest import (  # noqa: E402
+    DeadLetter,
+    DeliveryRepeat,
+    EmissionHour,
+    LogInbox,
+    Rollup,
+)
 
-__all__ += ["DeadLetter", "DeliveryRepeat", "Rollup"]
+__all__ += ["DeadLetter", "DeliveryRepeat", "EmissionHour", "LogInbox", "Rollup"]
 
 from kilnwatch.store.models.forward import (  # noqa: E402
     ForwardDevice,
@@ -146,32 +152,7 @@ __all__ += [
     "SavingsVerification",
 ]
 
-from kilnwatch.store.models.projects import (  # noqa: E402
-    CapacityReplacement,
-    CoalSubstitution,
-    DispatchEntry,
-    ProductionCap,
-    ProjectApproval,
-    ProjectStageEvent,
-    ResidentLog,
-    ResidentSupervisor,
-    SiteFollowUp,
-    SiteVisit,
-    WeeklyReport,
-    WeeklySignature,
-)
+from kilnwatch.store.models import projects  # noqa: E402
+from kilnwatch.store.models.projects import *  # noqa: E402, F403
 
-__all__ += [
-    "CapacityReplacement",
-    "CoalSubstitution",
-    "DispatchEntry",
-    "ProductionCap",
-    "ProjectApproval",
-    "ProjectStageEvent",
-    "ResidentLog",
-    "ResidentSupervisor",
-    "SiteFollowUp",
-    "SiteVisit",
-    "WeeklyReport",
-    "WeeklySignature",
-]
+__all__ += projects.__all__

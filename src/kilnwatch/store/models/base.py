@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -17,6 +17,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+"""A 64-bit key or batch number: BIGINT on PostgreSQL, INTEGER on SQLite (where only an
+``INTEGER PRIMARY KEY`` numbers itself)."""
 
 
 class Base(DeclarativeBase):

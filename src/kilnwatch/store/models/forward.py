@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -29,9 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
-
-_BIGID = BigInteger().with_variant(Integer, "sqlite")
+from kilnwatch.store.models.base import BIG_ID, Base, UTCDateTime, utcnow
 
 PENDING, ACKED, DEAD = "pending", "acked", "dead"
 FRAME_STATES = (PENDING, ACKED, DEAD)
@@ -99,7 +96,7 @@ class ForwardFrame(Base):
         Index("ix_forward_frames_target_id_state_next", "target_id", "state", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("forward_targets.id"))
     device_id: Mapped[int] = mapped_column(ForeignKey("forward_devices.id"))
     qn: Mapped[str] = mapped_column(String(20))

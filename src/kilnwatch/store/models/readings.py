@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Integer, SmallInteger, String
+from sqlalchemy import Float, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
+from kilnwatch.store.models.base import BIG_ID, Base, UTCDateTime, utcnow
 
 # Stable small integers for the ``source`` column (compact on disk); the names are the API.
 SOURCE_CODES: dict[str, int] = {
@@ -31,7 +31,7 @@ class IngestBatch(Base):
     __tablename__ = "ingest_batches"
     __audited__ = False  # operational or derived: not a record people keep (store/audit.py)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     source: Mapped[int] = mapped_column(SmallInteger)
     source_ref: Mapped[str] = mapped_column(String(300))  # file path, gateway code, MN, topic
     gateway_id: Mapped[int | None] = mapped_column(ForeignKey("gateways.id"))
@@ -55,5 +55,5 @@ class Reading(Base):
     value: Mapped[float] = mapped_column(Float)
     flag: Mapped[str | None] = mapped_column(String(2))
     source: Mapped[int] = mapped_column(SmallInteger)
-    batch_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    batch_id: Mapped[int | None] = mapped_column(BIG_ID)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

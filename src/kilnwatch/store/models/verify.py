@@ -18,7 +18,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kilnwatch.store.models.base import Base, UTCDateTime, utcnow
 
 
-class StatisticalReport(Base):
+class SourceRow:
+    """The columns of a row imported from an external-source file: the file and the row it
+    came from (a finding's evidence points at the raw record) and when it was imported."""
+
+    source_file: Mapped[str] = mapped_column(String(300), default="")
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StatisticalReport(SourceRow, Base):
     """One item of an enterprise's monthly statistical report (统计报表)."""
 
     __tablename__ = "statistical_reports"
@@ -32,12 +41,9 @@ class StatisticalReport(Base):
     item: Mapped[str] = mapped_column(String(60))
     quantity: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16))
-    source_file: Mapped[str] = mapped_column(String(300), default="")
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class TaxInvoice(Base):
+class TaxInvoice(SourceRow, Base):
     """A VAT invoice line (增值税发票): a purchase or a sale of a carrier or product."""
 
     __tablename__ = "tax_invoices"
@@ -51,12 +57,9 @@ class TaxInvoice(Base):
     quantity: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16))
     amount_cny: Mapped[float] = mapped_column(Float)
-    source_file: Mapped[str] = mapped_column(String(300), default="")
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class LogisticsWaybill(Base):
+class LogisticsWaybill(SourceRow, Base):
     """A rail or road waybill (物流运单) into or out of an enterprise."""
 
     __tablename__ = "logistics_waybills"
@@ -69,12 +72,9 @@ class LogisticsWaybill(Base):
     mode: Mapped[str] = mapped_column(String(8))  # rail | road
     item: Mapped[str] = mapped_column(String(60))
     quantity_t: Mapped[float] = mapped_column(Float)
-    source_file: Mapped[str] = mapped_column(String(300), default="")
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class GridElectricity(Base):
+class GridElectricity(SourceRow, Base):
     """Monthly electricity the grid company billed an enterprise (电网公司用电量)."""
 
     __tablename__ = "grid_electricity"
@@ -84,12 +84,9 @@ class GridElectricity(Base):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     period: Mapped[str] = mapped_column(String(7), index=True)
     electricity_kwh: Mapped[float] = mapped_column(Float)
-    source_file: Mapped[str] = mapped_column(String(300), default="")
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class MarketPrice(Base):
+class MarketPrice(SourceRow, Base):
     """A monthly market price of a product or carrier (市场价格), for revenue checks."""
 
     __tablename__ = "market_prices"
@@ -100,9 +97,6 @@ class MarketPrice(Base):
     item: Mapped[str] = mapped_column(String(60))
     price_cny_per_unit: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(16))
-    source_file: Mapped[str] = mapped_column(String(300), default="")
-    source_row: Mapped[int | None] = mapped_column(Integer)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class VerificationRun(Base):

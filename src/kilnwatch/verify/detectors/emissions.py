@@ -24,13 +24,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from kilnwatch.analytics.readings import Series
-from kilnwatch.emissions.hours import HOUR_S, ValiditySettings
+from kilnwatch.domain.emissions import HOUR_S
+from kilnwatch.emissions.hours import ValiditySettings
 from kilnwatch.emissions.limits import exceedance_day_means, permit_terms
 from kilnwatch.emissions.stacks import (
     PollutantAccount,
     StackAccount,
     find_stacks,
+    series_counts,
     stack_account,
+    stack_meter_ids,
 )
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
@@ -52,10 +55,9 @@ def _accounts(ctx: EnterpriseContext) -> list[StackAccount]:
         permits = [permit_terms(p) for p in ctx.sources.permits]
         start_s = int(ctx.window.start_s)
         n_hours = (int(ctx.window.end_s) - start_s) // HOUR_S
-        return [
-            stack_account(st, series, permits, start_s, n_hours, 0, s)
-            for st in find_stacks(ctx.info)
-        ]
+        stacks = find_stacks(ctx.info)
+        counts = series_counts(series, stack_meter_ids(stacks), start_s, n_hours)
+        return [stack_account(st, counts, permits, start_s, n_hours, 0, s) for st in stacks]
 
     return ctx.derived("emissions.accounts", compute)
 

@@ -119,16 +119,7 @@ def _project_page(
             Col("balance", "projects.balance", "num", digits=0),
         ],
         [
-            {
-                "ledger": env.t(f"projects.{name}"),
-                "base": led.base,
-                "unit": led.unit,
-                "ratio": led.ratio,
-                "required": led.required,
-                "committed": led.committed,
-                "done": led.done,
-                "balance": led.balance,
-            }
+            {"ledger": env.t(f"projects.{name}"), **led.figures(), "balance": led.balance}
             for name, led in (("replacement", st.replacement), ("coal", st.coal))
             if led is not None
         ],

@@ -34,6 +34,7 @@ from kilnwatch.supervise.access import (
     acts_for_department,
     department_of,
     is_enterprise_of,
+    writes_on,
 )
 from kilnwatch.supervise.catalogue import (
     lead_department,
@@ -191,7 +192,7 @@ def item_page(
         "item": item, "enterprise": enterprise, "actions": actions, "actor": actor,
         "overdue": svc.is_overdue(item, utcnow().date()), "users": users,
         "department": department_name(env, item.department), "error": error,
-        "may_note": me.role is not Role.AUDITOR, "show_complainant": owner,
+        "may_note": writes_on(env.db, me, item), "show_complainant": owner,
         "may_ack": me.subject == item.assignee or is_enterprise_of(me, item),
         "follow_ups": follow_ups(item) if actor == "regulator" else [],
         "quotas": list(load_quotas().values()), "year": str(utcnow().year),

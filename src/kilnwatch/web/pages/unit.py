@@ -12,12 +12,15 @@ from sqlalchemy import select
 
 from kilnwatch.domain.obsolete import check_equipment, format_equipment, parse_equipment
 from kilnwatch.errors import InputError
+from kilnwatch.programme.catalogue import catalogue_matches
+from kilnwatch.programme.exit_grounds import exit_ground_records, unit_grounds
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.figures import Where
 from kilnwatch.store.repos.registry import get_owned
 from kilnwatch.web.pages._period import picked_period
 from kilnwatch.web.pages.enterprise import METER_COLS, UNIT_COLS, cached_sections
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
+from kilnwatch.web.pages.programme import GROUND_COLS
 from kilnwatch.web.pages.registry import Section, SectionRequest, add_section
 from kilnwatch.web.pages.tables import Col, Table
 from kilnwatch.web.services.enterprise import daily_chart, meter_rows, unit_rows
@@ -83,6 +86,27 @@ add_section(Section("unit", "history", "section.history", "sections/_tables.html
 add_section(Section("unit", "meters", "section.meters", "sections/_tables.html", _unit_meters, 30))
 
 
+def _exit_table(env: PageEnv, unit: ProductionUnit) -> Table:
+    """The unit's obsolete-equipment matches, rules it could not be judged on and recorded
+    exit grounds, computed on each request (edits must show at once; the energy ground is the
+    class of the history table: worse than GB grade 3)."""
+    found = catalogue_matches(env.db, env.me, env.settings.province, [unit.id])
+    matches = [m for u in found for m in u.matches]
+    records = exit_ground_records(env.db, env.me, unit.id)
+    rows = [
+        {"kind": g.kind, "finding": g.finding, "standard": g.standard, "basis": g.basis,
+         "evidence": g.evidence, "by": g.determined_by or "", "on": g.determined_on or "",
+         "deadline": g.deadline_on or ""}
+        for g in unit_grounds(unit.id, None, matches, records)
+    ] + [
+        {"kind": "", "finding": "", "standard": x.rule_id, "basis": "rule", "by": "", "on": "",
+         "evidence": env.t("pg.unjudged") + ": " + ", ".join(x.missing), "deadline": ""}
+        for u in found for x in u.unjudged
+    ]  # fmt: skip
+    cols = [c for c in GROUND_COLS if c.key != "unit"]
+    return Table("exit_grounds", cols, rows, wide=True, empty="pg.none")
+
+
 @router.get("/units/{unit_id}")
 def unit_page(env: SignedIn, unit_id: int = Path(ge=1, le=2**31 - 1)) -> Response:
     return _unit_page(env, unit_id)
@@ -128,4 +152,4 @@ def _unit_page(
                "equipment": equipment, "equipment_draft": equipment if draft is None else draft,
                "may_edit": env.me.may_write_registry, "error": error,
                "saved": env.request.query_params.get("saved")}  # fmt: skip
-    return env.render("unit.html", context, tables, status_code=status)
+    return env.render("unit.html", context, [*tables, _exit_table(env, unit)], status_code=status)
