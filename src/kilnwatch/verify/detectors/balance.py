@@ -17,7 +17,7 @@ import numpy as np
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
+from kilnwatch.verify.detectors.shift import Shift, is_level, level_shift, window_change
 from kilnwatch.verify.evidence import Tolerance, finding, rounded, tce_of, utc_at
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
@@ -252,7 +252,10 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     meters' accuracy) is abnormal when the other is not; when both are, the lower side (the
     further from what is possible); otherwise the side with the higher ratio is (normal
     losses are the lower level: a load behind the parent or a sub-meter reading low raises
-    it). A fault running to the month's end is often the longer side."""
+    it). A fault running to the month's end is often the longer side; but a short side at
+    the month's end whose days are no level of their own (one odd last day next to normal
+    ones, :func:`~kilnwatch.verify.detectors.shift.is_level`) is the anomaly, never the
+    reference of a month-long "shift" (issue 12)."""
     days = x.size
     if (shift.start_day == 0) == (shift.end_day == days):
         return shift  # inside the month: no contiguous complement to choose
@@ -265,10 +268,11 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     impossible_in, impossible_out = level_in < 1 - tolerance, level_out < 1 - tolerance
     if impossible_in != impossible_out:
         abnormal_inside = impossible_in
-    elif impossible_in:  # both below: the side further from the possible range is abnormal
+    elif impossible_in:  # both below their sub-meters: the lower is the further from physics
         abnormal_inside = level_in < level_out
-    else:
-        abnormal_inside = level_in > level_out
+    else:  # a short side at the month's end that is one odd day is a month-end anomaly
+        odd_end = shift.end_day == days and not is_level(x, (shift.start_day, days), other)
+        abnormal_inside = level_in > level_out or odd_end
     if abnormal_inside:
         return shift
     tested = window_change(x, *other)
