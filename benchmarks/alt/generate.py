@@ -18,7 +18,13 @@ Variants (``--variant``) change one modelling choice each:
 * ``trains``: coal by train (2 500-4 000 t lots), periodic weekly orders;
 * ``no_stocks``: nobody reports stocks;
 * ``heavy_noise``: heavier load noise (t-distributed shocks, stronger AR);
-* ``no_product_meters``: no plant meters its output.
+* ``no_product_meters``: no plant meters its output;
+* ``start_stamps``: as ``base``, but every meter's export stamps the START of each reading's
+  interval (import it with ``kilnwatch import readings --ts-convention start``).
+
+Whatever the variant, about 10 % of the clean plants get an entry meter that reports its daily
+moving average from some hour on (``meter_smoothed``: noise and daily cycle gone, totals kept),
+drawn from a random stream of its own so that the other faults of a seed stay as they were.
 """
 
 from __future__ import annotations
@@ -156,7 +162,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "shock_sd": 0.03,
         "shock_df": 0,
     },
+    "start_stamps": {
+        "lot": (200.0, 500.0),
+        "policy": "reorder",
+        "stock_share": 0.6,
+        "product_meter_share": 0.5,
+        "ar": 0.85,
+        "shock_sd": 0.03,
+        "shock_df": 0,
+        "stamps": "start",
+    },
 }
+SMOOTHED_SHARE = 0.1  # of the clean plants: an entry meter reports its daily moving average
+SMOOTHED_STREAM = 7
 FAULT_KINDS = (
     "meter_scaled",
     "stuck_sensor",
@@ -190,6 +208,7 @@ class Meter:
     truth: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per hour, true quantity
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per hour, 1 = correct
     stuck: tuple[int, int] | None = None  # hours [a, b) repeating the reading of hour a
+    smoothed_from: int | None = None  # hour from which it reports its trailing 24 h mean
 
 
 @dataclass
@@ -212,6 +231,7 @@ class Plant:
 class Province:
     def __init__(self, seed: int, enterprises: int, variant: str, start: date, days: int):
         self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.v = VARIANTS[variant]
         self.start, self.days, self.hours = start, days, days * 24
         self.t0 = datetime(start.year, start.month, start.day, tzinfo=LOCAL)
@@ -394,6 +414,21 @@ class Province:
                 p.report_fault = (kind, mag)
                 self._label(p, kind, "", *whole, mag, f"{kind} {mag:.3f}")
 
+    def inject_smoothed(self) -> None:
+        """Entry meters of clean plants replaced by their daily moving average, from a random
+        stream of their own (the faults and data of :meth:`inject` stay the same)."""
+        rng = np.random.default_rng([self.seed, SMOOTHED_STREAM])
+        for p in self.plants:
+            pick = rng.random()
+            entries = [m for m in p.meters if m.level == "entry"]
+            if p.labels or pick >= SMOOTHED_SHARE or not entries:
+                continue
+            m = entries[int(rng.integers(0, len(entries)))]
+            a = int(rng.integers(0, self.hours // 2))
+            m.smoothed_from = a
+            detail = f"{m.code} reports the mean of its last 24 h"
+            self._label(p, "meter_smoothed", m.code, a, self.hours, 1.0, detail)
+
     # -- writing ---------------------------------------------------------------------------
     def write(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -492,7 +527,15 @@ class Province:
         if stuck is not None:
             a, b = stuck[0] * n_sub, stuck[1] * n_sub
             q[a:b] = q[a]
-        ts = [self.t0 + timedelta(minutes=per * (k + 1)) for k in range(q.size)]
+        if m.smoothed_from is not None:  # trailing mean over the last day of readings
+            sums = np.concatenate(([0.0], np.cumsum(q)))
+            end = np.arange(1, q.size + 1)
+            first = np.maximum(end - 24 * n_sub, 0)
+            mean = (sums[end] - sums[first]) / (end - first)
+            q[m.smoothed_from * n_sub :] = mean[m.smoothed_from * n_sub :]
+        # the export's stamp: the interval's end, or its start in the start_stamps variant
+        late = 0 if self.v.get("stamps") == "start" else 1
+        ts = [self.t0 + timedelta(minutes=per * (k + late)) for k in range(q.size)]
         keep = np.ones(q.size, dtype=bool)
         if rng.random() < 0.25:  # communication gap of 2-10 readings (clean: monitoring quality)
             a = int(rng.integers(1, q.size - 12))
@@ -504,7 +547,8 @@ class Province:
             for k in range(q.size):
                 register = float(rng.uniform(0, 5)) if k == replaced else register + q[k]
                 values.append(register)
-            stamps, digits = [self.t0, *ts], 2
+            opening = self.t0 - timedelta(minutes=per * (1 - late))  # the start register
+            stamps, digits = [opening, *ts], 2
             kept = [True, *keep]
         else:
             values, stamps, digits, kept = list(q), ts, 4, list(keep)
@@ -667,6 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     province = Province(args.seed, args.enterprises, args.variant, args.start, args.days)
     province.inject()
+    province.inject_smoothed()
     province.write(args.out)
     print(
         f"wrote {args.enterprises} enterprises ({args.variant}, seed {args.seed}) to {args.out}"

@@ -18,6 +18,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _emissions_factory import (
+    STACK_METERS,
+    USCC,
+    _registry_and_readings,
+    stack_day_readings,
+)
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -137,6 +143,32 @@ def test_rollup_figures_equal_the_raw_ones_on_a_simulated_month(
     after = _assert_same(session)
     assert after["accounts"] != before["accounts"], "the changes moved the figures"
     kept = _stored_hours(session)
+    session.execute(delete(EmissionHour))
+    rebuild_emission_hours(session)
+    assert _stored_hours(session) == kept
+    session.rollback()
+
+
+def test_a_bulk_load_continuing_a_stored_hour_is_rolled_up_as_from_the_readings(
+    session: Session, tmp_path: Path
+) -> None:
+    """A day of 15-minute CEMS readings in two deliveries, the second starting inside an hour
+    the first already holds readings of (02:15 and 02:30 stored, 02:45 onwards new): the
+    second's inner hours are computed from the delivery in memory, its first hour from the
+    database; the stored rollup equals the one rebuilt from the readings."""
+    lines = ["meter_code,enterprise_uscc,unit_code,carrier,level,measurement,unit_of_measure,"
+             "hj212_code"]  # fmt: skip
+    lines += [f"{c},{USCC},CL1,{carrier},equipment,instant,{u},{h}"
+              for c, carrier, u, h in STACK_METERS]  # fmt: skip
+    readings = stack_day_readings()
+    split = 10 * len(STACK_METERS)  # the first ten time steps: up to 02:30 local
+    _registry_and_readings(session, tmp_path, lines, readings[:split])
+    result = ingest_readings(session, readings[split:], "file", "rest", policy=POLICY)
+    assert result.accepted == len(readings) - split
+    session.commit()
+    kept = _stored_hours(session)
+    assert len(kept) == 24 * len(STACK_METERS)
+    assert {r[2] for r in kept} == {4}  # four readings in every hour, the split one too
     session.execute(delete(EmissionHour))
     rebuild_emission_hours(session)
     assert _stored_hours(session) == kept

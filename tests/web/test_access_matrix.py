@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role, hash_secret
 from kilnwatch.ingest.registry import import_registry
+from kilnwatch.keyfile import create_key_file
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.models import (
     Enterprise,
@@ -96,6 +97,7 @@ class World:
 
 @pytest.fixture
 def world(client: TestClient, engine: Engine, settings: Settings) -> World:
+    create_key_file(settings.totp_key_path)  # as installed: TOTP enrolment works
     factory = make_session_factory(engine)
     with unit_of_work(factory) as s:
         import_registry(s, REGISTRY)
@@ -320,13 +322,70 @@ ITEM_WRITES: dict[str, Probe] = {
                               "owner"),
     API_ITEM + "transitions": ("b", {"action": "escalate", "comment": PROBE}, {}, "owner"),
 }  # fmt: skip
+FINDING_WRITES: dict[tuple[str, str], tuple[dict[str, str] | None, dict[str, str]]] = {
+    ("PATCH", "/api/v1/findings/{finding_id}"): ({"status": "confirmed", "comment": PROBE}, {}),
+    ("POST", "/findings/{finding_id}/action"): (None, {"action": "close", "comment": PROBE}),
+}  # fmt: skip
+"""Every write route on a finding: (JSON body, form fields)."""
+
+
+def _write(
+    client: TestClient, world: World, user: str, method: str, url: str,
+    body: dict[str, object] | None, form: dict[str, str], upload: bool = False,
+) -> tuple[int, str, str]:  # fmt: skip
+    """A write as ``user`` (bearer token on the API, session and CSRF token on pages)."""
+    client.cookies.clear()
+    if url.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {world.tokens[user]}"}
+    else:
+        headers = {CSRF_HEADER: csrf_token(world.settings, world.keys[user])}
+        client.cookies.set(SESSION_COOKIE, world.keys[user])
+    files = {"file": ("probe.txt", b"matrix probe", "text/plain")} if upload else None
+    r = client.request(method, url, json=body, data=form or None, files=files, headers=headers,
+                       follow_redirects=False)  # fmt: skip
+    return r.status_code, r.headers.get("location", ""), r.text[:200]
+
+
+def _written(status: int, location: str) -> bool:
+    return status < 400 and "error" not in location and "signin" not in location
+
+
+def _finding_writes(client: TestClient, world: World) -> None:
+    """A finding whose rectification a department opened is that department's: the other
+    department of the city is refused (403) on every write route of a finding (from the route
+    table), an auditor reads only (403 inside its remit), the owner changes it. Before any
+    rectification, any supervisor of the jurisdiction but an auditor may."""
+    routes = {(m, p) for m, p in _routes(client) if m != "GET" and "{finding_id}" in p}
+    assert routes == set(FINDING_WRITES), (
+        f"give these a probe: {sorted(routes - set(FINDING_WRITES))}"
+    )
+    jn, qd = world.ids["finding_id"][JN], world.ids["finding_id"][QD]
+    for (method, path), (body, form) in FINDING_WRITES.items():
+        status, where, _ = _write(client, world, "auditor_qingdao", method,
+                                  path.replace("{finding_id}", str(qd)), body, form)  # fmt: skip
+        assert status == 403, (method, path, status)
+    status, where, _ = _write(client, world, "city_jinan_ecology", "PATCH",
+                              f"/api/v1/findings/{jn}", {"status": "open", "comment": PROBE},
+                              {})  # fmt: skip
+    assert status == 200  # no rectification yet: any department of the city
+    status, _, text = _write(client, world, "city_jinan", "POST",
+                             "/api/v1/supervision/rectifications/from-finding",
+                             {"finding_id": jn}, {})  # fmt: skip
+    assert status == 201, text
+    for (method, path), (body, form) in FINDING_WRITES.items():
+        url = path.replace("{finding_id}", str(jn))
+        status, where, text = _write(client, world, "city_jinan_ecology", method, url, body, form)
+        assert status == 403, (method, path, status, text)
+        status, where, text = _write(client, world, "city_jinan", method, url, body, form)
+        assert _written(status, where), (method, path, status, where, text)
 
 
 def test_only_the_owning_department_acts_on_an_item(
     client: TestClient, world: World, engine: Engine
 ) -> None:
     """Departments (谁考核、谁掌握数据): both departments of Jinan read Jinan's item (results
-    are shared, above), but only the owning department (the lead one, here) writes on it.
+    are shared, above), but only the owning department (the lead one, here) writes on it, and
+    on a finding it rectifies (:func:`_finding_writes`).
     Every write route on an item (from the route table: a new one fails here until it has a
     probe) — the workflow, comments, evidence, assignment, follow-ups: the other department of
     the same city is refused (403) and a user outside the remit too (403/404), then the
@@ -344,29 +403,18 @@ def test_only_the_owning_department_acts_on_an_item(
         items, assignee = {"a": a.id, "b": b.id}, a.assignee
     failures = []
     for path, (which, body, form, writer) in ITEM_WRITES.items():
-        method, upload = "POST", path.endswith("evidence")
         url = path.replace("{item_id}", str(items[which]))
         writer = assignee if writer == "assignee" else "city_jinan"
         for user in ("city_jinan_ecology", "auditor_qingdao", writer):
-            api = url.startswith("/api/")
-            client.cookies.clear()
-            if api:
-                headers = {"Authorization": f"Bearer {world.tokens[user]}"}
-            else:
-                headers = {CSRF_HEADER: csrf_token(world.settings, world.keys[user])}
-                client.cookies.set(SESSION_COOKIE, world.keys[user])
-            files = {"file": ("probe.txt", b"matrix probe", "text/plain")} if upload else None
-            r = client.request(method, url, json=body, data=form or None, files=files,
-                               headers=headers, follow_redirects=False)  # fmt: skip
-            location = r.headers.get("location", "")
+            status, location, text = _write(client, world, user, "POST", url, body, form,
+                                            upload=path.endswith("evidence"))  # fmt: skip
             if user == "city_jinan_ecology":
-                ok = r.status_code == 403
+                ok = status == 403
             elif user == "auditor_qingdao":
-                ok = r.status_code in (403, 404)
+                ok = status in (403, 404)
             else:
-                ok = r.status_code < 400 and "error" not in location and "signin" not in location
+                ok = _written(status, location)
             if not ok:
-                failures.append(
-                    f"{user} {method} {path}: {r.status_code} {location} {r.text[:200]}"
-                )
+                failures.append(f"{user} POST {path}: {status} {location} {text}")
     assert not failures, "\n".join(failures)
+    _finding_writes(client, world)

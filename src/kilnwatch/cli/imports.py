@@ -7,11 +7,10 @@ printed as ``FILE, row N, field 'X': reason``, exit code 2, nothing stored) unle
 written to a rejects file, rejected readings go to the dead letters.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
@@ -69,45 +68,54 @@ def _import_tables(
         console.print(f"[yellow]{len(report.rejected)} fault(s)[/yellow]; rejected rows: {out}")
 
 
-@app.command("registry")
-def import_registry_cmd(
-    path: Annotated[Path, typer.Argument(help="A registry file (CSV/XLSX) or a folder of them.")],
-    skip_invalid: SkipInvalid = False,
-    kind: Annotated[
-        str | None, typer.Option(help=f"{', '.join(REGISTRY_FORMATS)} (when the name does not say)")
-    ] = None,
-    rejects: Rejects = None,
-    encoding: EncodingOpt = None,
+def _table_import(
+    name: str,
+    target: str,
+    path_help: str,
+    formats: Iterable[str],
+    doc: str,
+    *,
+    zone: bool = False,
 ) -> None:
-    """Import regions, enterprises, units, projects, gateways and meters."""
-    from kilnwatch.ingest.registry import import_registry
+    """Register ``kilnwatch import NAME PATH [--skip-invalid] [--kind K] [--rejects FILE]
+    [--encoding E]``: the table imports whose files say their kind by their name (one command
+    shape, one definition). ``target`` is the importer, ``module:function``, loaded when the
+    command runs; it takes ``(session, path, *, kind, skip_invalid, encoding)`` and, with
+    ``zone``, the platform's time zone (files whose dates are local days)."""
 
-    def run(session: Session) -> TableImportReport:
-        return import_registry(session, path, skip_invalid=skip_invalid, kind=kind,
-                               encoding=encoding)  # fmt: skip
+    def command(
+        path: Annotated[Path, typer.Argument(help=path_help)],
+        skip_invalid: SkipInvalid = False,
+        kind: Annotated[
+            str | None, typer.Option(help=f"{', '.join(formats)} (when the name does not say)")
+        ] = None,
+        rejects: Rejects = None,
+        encoding: EncodingOpt = None,
+    ) -> None:
+        module, _, function = target.partition(":")
+        importer = getattr(importlib.import_module(module), function)
+        options: dict[str, Any] = {"kind": kind, "skip_invalid": skip_invalid, "encoding": encoding}
+        if zone:
+            options["zone"] = settings().zone
+        _import_tables(lambda session: importer(session, path, **options), path, rejects)
 
-    _import_tables(run, path, rejects)
+    app.command(name, help=doc)(command)
 
 
-@app.command("sources")
-def import_sources_cmd(
-    path: Annotated[Path, typer.Argument(help="A source file (CSV/XLSX) or a folder of them.")],
-    skip_invalid: SkipInvalid = False,
-    kind: Annotated[
-        str | None,
-        typer.Option(help=f"{', '.join(EXTERNAL_SOURCE_FORMATS)} (when the name does not say)"),
-    ] = None,
-    rejects: Rejects = None,
-    encoding: EncodingOpt = None,
-) -> None:
-    """Import statistical reports, tax invoices, logistics, grid totals and market prices."""
-    from kilnwatch.ingest.external_sources import import_sources
-
-    def run(session: Session) -> TableImportReport:
-        return import_sources(session, path, kind=kind, skip_invalid=skip_invalid,
-                              encoding=encoding)  # fmt: skip
-
-    _import_tables(run, path, rejects)
+_table_import(
+    "registry",
+    "kilnwatch.ingest.registry:import_registry",
+    "A registry file (CSV/XLSX) or a folder of them.",
+    REGISTRY_FORMATS,
+    "Import regions, enterprises, units, projects, gateways and meters.",
+)
+_table_import(
+    "sources",
+    "kilnwatch.ingest.external_sources:import_sources",
+    "A source file (CSV/XLSX) or a folder of them.",
+    EXTERNAL_SOURCE_FORMATS,
+    "Import statistical reports, tax invoices, logistics, grid totals and market prices.",
+)
 
 
 @app.command("permits")
@@ -127,24 +135,13 @@ def import_permits_cmd(
     _import_tables(run, path, rejects)
 
 
-@app.command("metering")
-def import_metering_cmd(
-    path: Annotated[Path, typer.Argument(help="A census file (CSV/XLSX) or a folder of them.")],
-    skip_invalid: SkipInvalid = False,
-    kind: Annotated[
-        str | None, typer.Option(help=f"{', '.join(METERING_FORMATS)} (when the name does not say)")
-    ] = None,
-    rejects: Rejects = None,
-    encoding: EncodingOpt = None,
-) -> None:
-    """Import the metering census: metering points and calibration certificates."""
-    from kilnwatch.metering.imports import import_metering
-
-    def run(session: Session) -> TableImportReport:
-        return import_metering(session, path, kind=kind, skip_invalid=skip_invalid,
-                               encoding=encoding)  # fmt: skip
-
-    _import_tables(run, path, rejects)
+_table_import(
+    "metering",
+    "kilnwatch.metering.imports:import_metering",
+    "A census file (CSV/XLSX) or a folder of them.",
+    METERING_FORMATS,
+    "Import the metering census: metering points and calibration certificates.",
+)
 
 
 @app.command("readings")
@@ -192,26 +189,12 @@ def import_readings(
         console.print(f"  [yellow]{code}[/yellow]: {n} (see GET /api/v1/ingest/dead-letters)")
 
 
-@app.command("projects")
-def import_projects_cmd(
-    path: Annotated[Path, typer.Argument(help="A project control file (CSV/XLSX) or a folder.")],
-    skip_invalid: SkipInvalid = False,
-    kind: Annotated[
-        str | None,
-        typer.Option(help=f"{', '.join(PROJECT_CONTROL_FORMATS)} (when the name does not say)"),
-    ] = None,
-    rejects: Rejects = None,
-    encoding: EncodingOpt = None,
-) -> None:
-    """Import project details, approvals, replacement and substitution ledgers, production caps
-    and resident supervisors (docs/projects.md)."""
-    from kilnwatch.ingest.project_control import import_project_control
-
-    zone = settings().zone
-    _import_tables(
-        lambda session: import_project_control(
-            session, path, zone=zone, kind=kind, skip_invalid=skip_invalid, encoding=encoding
-        ),
-        path,
-        rejects,
-    )
+_table_import(
+    "projects",
+    "kilnwatch.ingest.project_control:import_project_control",
+    "A project control file (CSV/XLSX) or a folder.",
+    PROJECT_CONTROL_FORMATS,
+    "Import project details, approvals, replacement and substitution ledgers, production caps "
+    "and resident supervisors (docs/projects.md).",
+    zone=True,
+)

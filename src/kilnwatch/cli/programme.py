@@ -16,14 +16,14 @@ from kilnwatch.cli._common import (
     SYSTEM,
     command_session,
     console,
+    exit_on_error,
     fail,
     period_option,
-    session_scope,
     settings,
 )
 from kilnwatch.domain.mv import Adjustment
 from kilnwatch.domain.periods import Period
-from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
+from kilnwatch.errors import InputError, NotFoundError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.programme import determination, plans
 from kilnwatch.programme.catalogue import catalogue_json, catalogue_matches
@@ -46,6 +46,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdo
 AsOpt = Annotated[
     str, typer.Option("--by", help="Who acts, recorded with the step (the operator's scope).")
 ]
+ClassOpt = Annotated[str, typer.Option("--class", help="benchmark, between, below_baseline")]
+TodayOpt = Annotated[str | None, typer.Option(help="As of this day (default today).")]
+
+
+def _today(text: str | None) -> date:
+    """``--today`` as a date (default: today)."""
+    return date.fromisoformat(text) if text else date.today()
 
 
 def _principal(name: str) -> Principal:
@@ -75,51 +82,43 @@ def determine(
 ) -> None:
     """Compute and store every unit's level for the period (核查认定), naming the table used."""
     s = settings()
-    try:
+    with exit_on_error():
         tables = level_tables(s)
         if provincial_dir is not None:
             tables = (*tables, *read_provincial_tables(provincial_dir))
-        with session_scope(s) as session:
-            rows = determination.determine(session, SYSTEM, period, tables)
-            done = sum(r.computed_class is not None for r in rows)
-            by_table: dict[str, int] = {}
-            for r in rows:
-                by_table[r.computed_table or "-"] = by_table.get(r.computed_table or "-", 0) + 1
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session(s) as session:
+        rows = determination.determine(session, SYSTEM, period, tables)
+        done = sum(r.computed_class is not None for r in rows)
+        by_table: dict[str, int] = {}
+        for r in rows:
+            by_table[r.computed_table or "-"] = by_table.get(r.computed_table or "-", 0) + 1
     console.print(f"{period}: {len(rows)} units, {done} classified; by table {by_table}")
 
 
 @app.command("declare")
 def declare(
     determination_id: int,
-    level: Annotated[str, typer.Option("--class", help="benchmark, between, below_baseline")],
+    level: ClassOpt,
     evidence: Annotated[str, typer.Option(help="The evidence (report, test, document).")],
     as_: AsOpt = "",
 ) -> None:
     """The enterprise's declared class with its evidence."""
-    try:
-        with session_scope() as session:
-            row = determination.declare(session, _principal(as_), determination_id, level, evidence)
-            status = row.status
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        row = determination.declare(session, _principal(as_), determination_id, level, evidence)
+        status = row.status
     console.print(f"determination {determination_id}: {status}")
 
 
 @app.command("decide")
 def decide(
     determination_id: int,
-    level: Annotated[str, typer.Option("--class", help="benchmark, between, below_baseline")],
+    level: ClassOpt,
     evidence: Annotated[str, typer.Option(help="What the experts' decision rests on.")],
     as_: AsOpt = "",
 ) -> None:
     """The experts' decision on a determination (who, when, evidence)."""
-    try:
-        with session_scope() as session:
-            determination.decide(session, _principal(as_), determination_id, level, evidence)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        determination.decide(session, _principal(as_), determination_id, level, evidence)
     console.print(f"determination {determination_id}: decided {level}")
 
 
@@ -193,11 +192,8 @@ def obsolete(as_json: JsonOpt = False) -> None:
     ``reference/programme/obsolete_equipment.csv``), and units that lack the attributes a
     rule needs."""
     s = settings()
-    try:
-        with session_scope(s) as session:
-            found = catalogue_matches(session, SYSTEM, s.province)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session(s) as session:
+        found = catalogue_matches(session, SYSTEM, s.province)
     if as_json:
         typer.echo(json.dumps(catalogue_json(found), default=str, ensure_ascii=False))
         return
@@ -247,7 +243,7 @@ def plan_add(
     """Draft a plan for a unit; the deadline may not pass the policy's."""
     s = settings()
     try:
-        with session_scope(s) as session:
+        with command_session(s) as session:
             plan = plans.create_plan(
                 session,
                 _principal(as_),
@@ -263,8 +259,6 @@ def plan_add(
             plan_id, due = plan.id, plan.deadline_on
     except ValueError as exc:
         raise fail(InputError(str(exc), field="date")) from exc
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     console.print(f"plan {plan_id}: draft, deadline {due}")
 
 
@@ -276,26 +270,16 @@ def plan_act(
     as_: AsOpt = "",
 ) -> None:
     """Move a plan along its workflow (enterprise drafts, city reviews, province approves)."""
-    try:
-        with session_scope() as session:
-            status = plans.act(session, _principal(as_), plan_id, action, note).status
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        status = plans.act(session, _principal(as_), plan_id, action, note).status
     console.print(f"plan {plan_id}: {status}")
 
 
 @app.command("alerts")
-def alerts(
-    today: Annotated[str | None, typer.Option(help="As of this day (default today).")] = None,
-    as_json: JsonOpt = False,
-) -> None:
+def alerts(today: TodayOpt = None, as_json: JsonOpt = False) -> None:
     """Plans that slip: overdue milestones, deadlines passed."""
-    day = date.fromisoformat(today) if today else date.today()
-    try:
-        with session_scope() as session:
-            found = plans.slipping(session, SYSTEM, day)
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session() as session:
+        found = plans.slipping(session, SYSTEM, _today(today))
     if as_json:
         typer.echo(json.dumps([a.__dict__ for a in found], default=str, ensure_ascii=False))
         return
@@ -325,7 +309,7 @@ def savings(
             Adjustment(float(a.split(":", 1)[0]), a.split(":", 1)[1], "cli") for a in adjust or []
         )
         effective_on = date.fromisoformat(effective)
-        with session_scope(s) as session:
+        with command_session(s) as session:
             u = _unit(session, unit)
             baseline, reporting = retrofit_periods(
                 effective_on, date.fromisoformat(first), date.fromisoformat(last), s.zone,
@@ -338,8 +322,6 @@ def savings(
             payload = result.to_json()
     except (ValueError, IndexError) as exc:
         raise fail(InputError(f"bad date or adjustment: {exc}", field="savings")) from exc
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
@@ -365,27 +347,16 @@ def _view_table(title: str, headers: list[str], rows: list[list[object]]) -> Non
 @app.command("view")
 def view(
     period: PeriodOpt,
-    today: Annotated[str | None, typer.Option(help="As of this day (default today).")] = None,
+    today: TodayOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Stages, share at benchmark, leaders and the elimination list in the terminal."""
     s = settings()
-    day = date.fromisoformat(today) if today else date.today()
-    try:
-        with session_scope(s) as session:
-            v = programme_view(session, SYSTEM, period, day, s.province, level_tables(s))
-    except KilnwatchError as exc:
-        raise fail(exc) from exc
+    with command_session(s) as session:
+        v = programme_view(session, SYSTEM, period, _today(today), s.province, level_tables(s))
     if as_json:
         doc = {
-            "units_total": v.units_total,
-            "units_classified": v.units_classified,
-            "share_classified": v.share_classified,
-            "unclassified_by_code": v.unclassified_by_code(),
-            "unclassified": [
-                {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
-                for e, u, c, r in v.unclassified
-            ],
+            **v.coverage_json(),
             "stages": [st.__dict__ for st in v.stages],
             "share_by_month": v.share_by_month,
             "leaders": [r.__dict__ for r in v.leaders],

@@ -86,17 +86,27 @@ def write_report(
     console.print(f"{name} {period}: {len(rendered.content):,} bytes -> {out}")
 
 
-@app.command("monthly")
-def monthly(
-    period: PeriodOpt,
-    out: OutOpt,
-    fmt: FormatOpt = "xlsx",
-    lang: LangOpt = "zh-CN",
-    city: CityOpt = None,
-) -> None:
-    """The monthly statistical analysis (energy, coal, electricity, CO2, intensities, levels,
-    findings) by city and industry against last year, 2020 and the 2025 targets."""
-    write_report("monthly", period, fmt, out, lang, city, None)
+def _city_report(name: str, help_text: str) -> None:
+    """Register ``kilnwatch report NAME --period P --out FILE [--format --lang --city]`` for a
+    catalogue report whose only scope option is the city (one command shape, one definition)."""
+
+    def command(
+        period: PeriodOpt,
+        out: OutOpt,
+        fmt: FormatOpt = "xlsx",
+        lang: LangOpt = "zh-CN",
+        city: CityOpt = None,
+    ) -> None:
+        write_report(name, period, fmt, out, lang, city, None)
+
+    app.command(name, help=help_text)(command)
+
+
+_city_report(
+    "monthly",
+    "The monthly statistical analysis (energy, coal, electricity, CO2, intensities, levels, "
+    "findings) by city and industry against last year, 2020 and the 2025 targets.",
+)
 
 
 @app.command("enterprise")
@@ -160,22 +170,6 @@ def emissions(
     """Pollutant emissions and water: SO2, NOx and particulate matter by enterprise and stack,
     valid-data share, exceedances, water withdrawal against the quotas (docs/emissions.md)."""
     write_report("emissions", period, fmt, out, lang, city, enterprise)
-
-
-def _city_report(name: str, help_text: str) -> None:
-    """Register ``kilnwatch report NAME --period P --out FILE [--format --lang --city]`` for a
-    catalogue report whose only scope option is the city (one command shape, one definition)."""
-
-    def command(
-        period: PeriodOpt,
-        out: OutOpt,
-        fmt: FormatOpt = "xlsx",
-        lang: LangOpt = "zh-CN",
-        city: CityOpt = None,
-    ) -> None:
-        write_report(name, period, fmt, out, lang, city, None)
-
-    app.command(name, help=help_text)(command)
 
 
 _city_report(

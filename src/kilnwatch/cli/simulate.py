@@ -20,8 +20,9 @@ console = Console()
 
 
 def _params(
-    seed: int, enterprises: int, start: str, days: int, interval: str, fmt: str
-) -> SimParams:
+    seed: int, enterprises: int, start: str, days: int, interval: str, fmt: str,
+    **variants: float,
+) -> SimParams:  # fmt: skip
     try:
         start_on = date.fromisoformat(start)
         return SimParams(
@@ -31,6 +32,7 @@ def _params(
             days=days,
             interval_min=parse_interval_min(interval),
             output_format=fmt,
+            **variants,
         )
     except (ValueError, ConfigError) as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -68,8 +70,39 @@ def generate(
     into_db: bool = typer.Option(
         False, "--into-db", help="also import everything into the database and verify it"
     ),
-) -> None:
-    """Write a synthetic province (registry, readings, other sources, retrofits, labels)."""
+    smoothed_meters: float = typer.Option(
+        0.0, min=0, max=1, help="share of enterprises with an entry meter reporting its daily "
+        "moving average for weeks (labelled meter_smoothed)",
+    ),
+    underpriced_sales: float = typer.Option(
+        0.0, min=0, max=1, help="share of enterprises invoicing one month's sales 5-8 %% below "
+        "their usual price (labelled revenue_underpriced)",
+    ),
+    sales_price_spread: float = typer.Option(
+        0.0, min=0, max=0.5, help="half-width of each enterprise's own price level relative "
+        "to the market (contracts, grades)",
+    ),
+    price_history_months: int = typer.Option(
+        0, min=0, max=36, help="months before --start with sales invoices and market prices",
+    ),
+    start_stamped_meters: float = typer.Option(
+        0.0, min=0, max=1, help="share of interval/counter meters exported with interval-start "
+        "stamps (column ts_convention = start)",
+    ),
+    stock_reporting: float = typer.Option(
+        0.7, min=0, max=1, help="share of enterprises reporting coal/coke stocks",
+    ),
+    meter_replacements: float = typer.Option(
+        0.0, min=0, max=1, help="share of counters replaced (register restarts near zero)",
+    ),
+    silent_meters: float = typer.Option(
+        0.0, min=0, max=1, help="share of meters that fall silent for good",
+    ),
+) -> None:  # fmt: skip
+    """Write a synthetic province (registry, readings, other sources, retrofits, labels);
+    the modelling variants (smoothed meters, underpriced sales, price history, start-stamped
+    exports, stock reporting, meter replacements, silent meters) default to the plain
+    province."""
     if ctx.invoked_subcommand is not None:
         return
     if out is None and not into_db:
@@ -78,7 +111,18 @@ def generate(
         out = Path(tempfile.mkdtemp(prefix="kilnwatch-sim-"))
     if fmt not in ("csv", "parquet", "both"):
         raise typer.BadParameter("--format must be csv, parquet or both", param_hint="--format")
-    summary = _generate(_params(seed, enterprises, start, days, interval, fmt), out, quiet)
+    variants = {
+        "smoothed_meter_fraction": smoothed_meters,
+        "underpriced_sales_fraction": underpriced_sales,
+        "sales_price_spread": sales_price_spread,
+        "price_history_months": price_history_months,
+        "start_stamped_meter_fraction": start_stamped_meters,
+        "stock_reporting_fraction": stock_reporting,
+        "meter_replacement_fraction": meter_replacements,
+        "silent_meter_fraction": silent_meters,
+    }
+    params = _params(seed, enterprises, start, days, interval, fmt, **variants)
+    summary = _generate(params, out, quiet)
     typer.echo(
         f"{summary.enterprises} enterprises, {summary.units} units, {summary.meters} meters, "
         f"{summary.readings_rows} readings, {summary.faults} labelled faults, "

@@ -220,7 +220,7 @@ def ingest_frame(
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
     refresh_after_store(session, outcome, measurements, policy.tz)
     analysers = monitored({m: by_id[m].carrier for m in outcome.ranges})
-    refresh_emission_hours(session, {m: outcome.ranges[m] for m in analysers})
+    refresh_emission_hours(session, {m: outcome.ranges[m] for m in analysers}, outcome.fresh_flags)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)

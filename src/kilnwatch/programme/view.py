@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -85,6 +86,20 @@ class ProgrammeView:
         for _, _, code, _ in self.unclassified:
             counts[code] = counts.get(code, 0) + 1
         return counts
+
+    def coverage_json(self) -> dict[str, Any]:
+        """How many units have a class, and every unit without one with its reason, as the
+        API's ``/programme/view`` and the CLI's ``programme view --json`` give them."""
+        return {
+            "units_total": self.units_total,
+            "units_classified": self.units_classified,
+            "share_classified": self.share_classified,
+            "unclassified_by_code": self.unclassified_by_code(),
+            "unclassified": [
+                {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
+                for e, u, c, r in self.unclassified
+            ],
+        }
 
 
 def _stages(

@@ -8,10 +8,11 @@ Figures come from the same service as the API (``/emissions/summary``, ``/emissi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from kilnwatch.emissions.service import EmissionTotal, Scope, emissions_scope
-from kilnwatch.emissions.stacks import KG_PER_T
+from kilnwatch.emissions.stacks import KG_PER_T, PollutantAccount, StackAccount
 from kilnwatch.emissions.water import WaterAccount, water_accounts, water_source_names
 from kilnwatch.reference.emissions import POLLUTANTS
 from kilnwatch.reports.context import ReportContext
@@ -75,6 +76,14 @@ def _totals_table(totals: list[EmissionTotal]) -> Table:
     return Table("by_enterprise", Text("按企业", "By enterprise"), columns, tuple(rows))
 
 
+def _stack_pollutants(scope: Scope) -> Iterator[tuple[str, StackAccount, str, PollutantAccount]]:
+    """(enterprise name, stack account, pollutant, its account) of every stack in ``scope``."""
+    for a in scope.accounts:
+        name = scope.refs[a.enterprise_id].name
+        for p, acc in a.pollutants.items():
+            yield name, a, p, acc
+
+
 def _stacks_table(scope: Scope) -> Table:
     columns = (
         *STACK_COLUMNS,
@@ -86,23 +95,21 @@ def _stacks_table(scope: Scope) -> Table:
         EXCEEDANCE_HOURS_COLUMN,
     )
     rows: list[tuple[CellValue, ...]] = []
-    for a in scope.accounts:
-        name = scope.refs[a.enterprise_id].name
-        for p, acc in a.pollutants.items():
-            lim = acc.limit
-            rows.append(
-                (
-                    name,
-                    a.unit_code,
-                    POLLUTANT_NAMES[p],
-                    acc.amount_kg / KG_PER_T,
-                    None if acc.capture_pct is None else acc.capture_pct / 100.0,
-                    lim.limit_mg_m3 if lim else None,
-                    f"{lim.standard} ({lim.ref})" if lim else "",
-                    acc.max_corrected_mg_m3,
-                    acc.exceedance_hours,
-                )  # fmt: skip
-            )
+    for name, a, p, acc in _stack_pollutants(scope):
+        lim = acc.limit
+        rows.append(
+            (
+                name,
+                a.unit_code,
+                POLLUTANT_NAMES[p],
+                acc.amount_kg / KG_PER_T,
+                None if acc.capture_pct is None else acc.capture_pct / 100.0,
+                lim.limit_mg_m3 if lim else None,
+                f"{lim.standard} ({lim.ref})" if lim else "",
+                acc.max_corrected_mg_m3,
+                acc.exceedance_hours,
+            )  # fmt: skip
+        )
     return Table("by_stack", Text("按排放口", "By stack"), columns, tuple(rows))
 
 
@@ -116,22 +123,20 @@ def _exceedances_table(scope: Scope) -> Table:
         LIMIT_COLUMN,
     )
     rows: list[tuple[CellValue, ...]] = []
-    for a in scope.accounts:
-        name = scope.refs[a.enterprise_id].name
-        for p, acc in a.pollutants.items():
-            for e in acc.episodes:
-                rows.append(
-                    (
-                        name,
-                        a.unit_code,
-                        POLLUTANT_NAMES[p],
-                        datetime.fromtimestamp(e.start_s, UTC),
-                        datetime.fromtimestamp(e.end_s, UTC),
-                        e.n_hours,
-                        e.peak_mg_m3,
-                        acc.limit.limit_mg_m3 if acc.limit else None,
-                    )  # fmt: skip
-                )
+    for name, a, p, acc in _stack_pollutants(scope):
+        for e in acc.episodes:
+            rows.append(
+                (
+                    name,
+                    a.unit_code,
+                    POLLUTANT_NAMES[p],
+                    datetime.fromtimestamp(e.start_s, UTC),
+                    datetime.fromtimestamp(e.end_s, UTC),
+                    e.n_hours,
+                    e.peak_mg_m3,
+                    acc.limit.limit_mg_m3 if acc.limit else None,
+                )  # fmt: skip
+            )
     return Table("exceedances", Text("超标时段", "Exceedance episodes"), columns, tuple(rows))
 
 

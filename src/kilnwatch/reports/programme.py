@@ -13,15 +13,7 @@ from kilnwatch.config import Settings
 from kilnwatch.programme.tables import level_tables
 from kilnwatch.programme.view import ProgrammeView, programme_view
 from kilnwatch.reports.context import ReportContext
-from kilnwatch.reports.document import (
-    Chart,
-    Column,
-    Fact,
-    ReportDocument,
-    Section,
-    Table,
-    Text,
-)
+from kilnwatch.reports.document import Chart, Column, Fact, ReportDocument, Section, Table, Text
 
 STAGE_NAMES = {
     "below_baseline": Text("低于基准水平", "below the baseline"),
@@ -34,6 +26,23 @@ STAGE_NAMES = {
 
 def _t(zh: str, en: str) -> Text:
     return Text(zh, en)
+
+
+def _texts(*specs: str) -> tuple[Column, ...]:
+    """Text columns from ``key|中文|English`` specs."""
+    return tuple(
+        Column(key, kind="text", header=_t(zh, en))
+        for key, zh, en in (spec.split("|") for spec in specs)
+    )
+
+
+ENTERPRISE, UNIT, REASON_CODE, REASON = _texts(
+    "enterprise|企业|enterprise",
+    "unit|装置|unit",
+    "code|原因代码|reason code",
+    "reason|原因|reason",
+)
+"""The columns several tables of the report share (their own headers, not the label table's)."""
 
 
 def _stages(view: ProgrammeView) -> Table:
@@ -77,8 +86,8 @@ def _leaders(view: ProgrammeView) -> Table:
         (
             Column("field", kind="text", header=_t("领域", "field")),
             Column("rank", kind="integer", header=_t("名次", "rank")),
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
+            ENTERPRISE,
+            UNIT,
             Column("intensity", digits=2, header=_t("单位产品能耗", "intensity")),
             Column("benchmark", digits=2, header=_t("标杆水平", "benchmark")),
             Column("gap", kind="fraction", header=_t("与标杆差距", "gap to benchmark")),
@@ -105,12 +114,12 @@ def _eliminations(view: ProgrammeView) -> Table:
         "programme_eliminations",
         _t("淘汰清单", "Elimination list"),
         (
-            Column("code", kind="text", header=_t("原因代码", "reason code")),
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
+            REASON_CODE,
+            ENTERPRISE,
+            UNIT,
             Column("capacity", digits=0, header=_t("产能", "capacity")),
             Column("deadline", kind="text", header=_t("期限", "deadline")),
-            Column("reason", kind="text", header=_t("原因", "reason")),
+            REASON,
         ),
         tuple(
             (
@@ -126,28 +135,22 @@ def _eliminations(view: ProgrammeView) -> Table:
     )
 
 
-def _texts(*specs: str) -> tuple[Column, ...]:
-    """Text columns from ``key|中文|English`` specs."""
-    return tuple(
-        Column(key, kind="text", header=_t(zh, en))
-        for key, zh, en in (spec.split("|") for spec in specs)
-    )
-
-
 def _obsolete(view: ProgrammeView) -> Table:
     return Table(
         "programme_obsolete",
         _t("落后工艺装备（淘汰类）比对结果", "Obsolete processes and equipment found"),
-        _texts(
-            "enterprise|企业|enterprise",
-            "unit|装置|unit",
-            "rule|条目|rule",
-            "document|依据文件|document",
-            "item|条目内容|item",
-            "kind|标准类别|kind of standard",
-            "evidence|装置参数与限值|attributes vs threshold",
-            "deadline|淘汰期限|deadline",
-            "confidence|转录可信度|confidence",
+        (
+            ENTERPRISE,
+            UNIT,
+            *_texts(
+                "rule|条目|rule",
+                "document|依据文件|document",
+                "item|条目内容|item",
+                "kind|标准类别|kind of standard",
+                "evidence|装置参数与限值|attributes vs threshold",
+                "deadline|淘汰期限|deadline",
+                "confidence|转录可信度|confidence",
+            ),
         ),  # fmt: skip
         tuple(
             (
@@ -171,12 +174,7 @@ def _unjudged(view: ProgrammeView) -> Table:
     return Table(
         "programme_unjudged",
         _t("缺少装置参数、未能比对的条目", "Rules not judged for missing attributes"),
-        _texts(
-            "enterprise|企业|enterprise",
-            "unit|装置|unit",
-            "rule|条目|rule",
-            "missing|缺少的参数|missing attributes",
-        ),
+        (ENTERPRISE, UNIT, *_texts("rule|条目|rule", "missing|缺少的参数|missing attributes")),
         tuple(
             (u.enterprise_name, u.unit_code, x.rule_id, ", ".join(x.missing))
             for u in view.catalogue
@@ -224,8 +222,8 @@ def _alerts(view: ProgrammeView) -> Table:
         (
             Column("code", kind="text", header=_t("代码", "code")),
             Column("plan", kind="integer", header=_t("计划", "plan")),
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
+            ENTERPRISE,
+            UNIT,
             Column("due", kind="text", header=_t("应完成日期", "due")),
             Column("detail", kind="text", header=_t("内容", "detail")),
         ),
@@ -240,12 +238,7 @@ def _unclassified(view: ProgrammeView) -> Table:
     return Table(
         "programme_unclassified",
         _t("未能判定能效水平的装置及原因", "Units without a class and why"),
-        (
-            Column("enterprise", kind="text", header=_t("企业", "enterprise")),
-            Column("unit", kind="text", header=_t("装置", "unit")),
-            Column("code", kind="text", header=_t("原因代码", "reason code")),
-            Column("reason", kind="text", header=_t("原因", "reason")),
-        ),
+        (ENTERPRISE, UNIT, REASON_CODE, REASON),
         tuple(view.unclassified),
     )
 
@@ -263,14 +256,10 @@ def programme_report(ctx: ReportContext) -> ReportDocument:
         level_tables(settings),
     )
     share = view.share_classified
-    return ReportDocument(
-        name="programme",
-        title=_t("能效提升工作进展", "Efficiency programme"),
-        scope=ctx.scope.name,
-        period=ctx.period.label,
-        generated_at=ctx.generated_at,
-        timezone=ctx.timezone,
-        sections=(
+    return ctx.document(
+        "programme",
+        _t("能效提升工作进展", "Efficiency programme"),
+        (
             Section("stages", _t("改造进展", "Progress"), (_stages(view), _share(view))),
             Section("leaders", _t("领跑者", "Leaders"), (_leaders(view),)),
             Section(

@@ -38,6 +38,12 @@ STATUS = {
     "submitted": Text("已报送省", "submitted to the province"),
 }
 
+CAPPED = (
+    ("output_t", "t", Text("产量", "output")),
+    ("energy_tce", "tce", Text("能耗", "energy")),
+    ("coal_t", "t", Text("煤耗", "coal")),
+)
+"""The capped quantities: key, unit and name (reported, capped, used to date, breached)."""
 
 COLUMNS = (
     Column("enterprise", kind="text", header=Text("企业名称", "Enterprise")),
@@ -46,16 +52,34 @@ COLUMNS = (
     Column("output_t", unit="t", digits=0, header=Text("本周产量", "Output this week")),
     Column("energy_tce", unit="tce", digits=0, header=Text("本周综合能耗", "Energy this week")),
     Column("coal_t", unit="t", digits=0, header=Text("本周煤炭消费量", "Coal this week")),
-    Column("reported_output_t", unit="t", digits=0, header=Text("上报产量", "Reported output")),
-    Column("reported_energy_tce", unit="tce", digits=0, header=Text("上报能耗", "Reported energy")),
-    Column("reported_coal_t", unit="t", digits=0, header=Text("上报煤耗", "Reported coal")),
+    *(
+        Column(
+            f"reported_{key}",
+            unit=unit,
+            digits=0,
+            header=Text(f"上报{name.zh}", f"Reported {name.en}"),
+        )
+        for key, unit, name in CAPPED
+    ),
     Column("cap_period", kind="text", header=Text("限产期", "Cap period")),
-    Column("cap_output_t", unit="t", digits=0, header=Text("产量上限", "Output cap")),
-    Column("cum_output_t", unit="t", digits=0, header=Text("累计产量", "Output to date")),
-    Column("cap_energy_tce", unit="tce", digits=0, header=Text("能耗上限", "Energy cap")),
-    Column("cum_energy_tce", unit="tce", digits=0, header=Text("累计能耗", "Energy to date")),
-    Column("cap_coal_t", unit="t", digits=0, header=Text("煤耗上限", "Coal cap")),
-    Column("cum_coal_t", unit="t", digits=0, header=Text("累计煤耗", "Coal to date")),
+    *(
+        column
+        for key, unit, name in CAPPED
+        for column in (
+            Column(
+                f"cap_{key}",
+                unit=unit,
+                digits=0,
+                header=Text(f"{name.zh}上限", f"{name.en.capitalize()} cap"),
+            ),
+            Column(
+                f"cum_{key}",
+                unit=unit,
+                digits=0,
+                header=Text(f"累计{name.zh}", f"{name.en.capitalize()} to date"),
+            ),
+        )
+    ),
     Column("elapsed_fraction", kind="fraction", header=Text("限产期已过", "Cap period elapsed")),
     Column("breaches", kind="text", header=Text("超限", "Cap exceeded")),
     Column("meters", kind="integer", header=Text("计量器具数", "Meters")),
@@ -66,8 +90,7 @@ COLUMNS = (
     Column("supervisors", kind="text", header=Text("驻企监管人员", "Resident supervisors")),
     Column("log_days", kind="integer", header=Text("本周驻企天数", "Days on site")),
 )
-BREACH_NAMES = {"output_t": Text("产量", "output"), "energy_tce": Text("能耗", "energy"),
-                "coal_t": Text("煤耗", "coal")}  # fmt: skip
+BREACH_NAMES = {key: name for key, _, name in CAPPED}
 
 
 def _breaches(keys: list[str]) -> CellValue:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kilnwatch.errors import ConfigError
 
 OutputFormat = Literal["csv", "parquet", "both"]
+Share = Annotated[float, Field(ge=0, le=1)]
+"""A share of a population (enterprises, units, meters, faults), 0 to 1 [-]."""
 
 _INTERVAL_RE = re.compile(r"^\s*(\d+)\s*(min|m|h)\s*$")
 
@@ -51,32 +53,63 @@ class SimParams(BaseModel):
     interval_min: int = Field(default=15, ge=1, le=1440)
     output_format: OutputFormat = "both"
     utc_offset_h: int = Field(default=8, description="local time offset of timestamps [h]")
-    production_controlled_fraction: float = Field(default=0.08, ge=0, le=1)
-    faulty_enterprise_fraction: float = Field(default=0.3, ge=0, le=1)
-    subtle_fault_fraction: float = Field(
-        default=0.25, ge=0, le=1, description="share of faults with magnitude 3-5 %"
+    production_controlled_fraction: Share = 0.08
+    faulty_enterprise_fraction: Share = 0.3
+    subtle_fault_fraction: Share = Field(
+        default=0.25, description="share of faults with magnitude 3-5 %"
     )
-    retrofit_unit_fraction: float = Field(default=0.12, ge=0, le=1)
-    retrofit_undelivered_fraction: float = Field(default=0.3, ge=0, le=1)
-    missing_equipment_meter_fraction: float = Field(default=0.15, ge=0, le=1)
-    overdue_calibration_fraction: float = Field(default=0.04, ge=0, le=1)
-    wrong_accuracy_fraction: float = Field(
+    retrofit_unit_fraction: Share = 0.12
+    retrofit_undelivered_fraction: Share = 0.3
+    missing_equipment_meter_fraction: Share = 0.15
+    overdue_calibration_fraction: Share = 0.04
+    wrong_accuracy_fraction: Share = Field(
         default=0.0,
-        ge=0,
-        le=1,
         description="share of entry meters whose class is coarser than GB 17167 requires",
     )
-    silent_meter_fraction: float = Field(
-        default=0.0, ge=0, le=1, description="share of meters that fall silent for good"
+    silent_meter_fraction: Share = Field(
+        default=0.0, description="share of meters that fall silent for good"
     )
-    meter_replacement_fraction: float = Field(
+    meter_replacement_fraction: Share = Field(
+        default=0.0,
+        description="share of counter meters replaced (register restarts near zero)",
+    )
+    stock_reporting_fraction: Share = Field(
+        default=0.7, description="share of enterprises reporting coal/coke stocks"
+    )
+    smoothed_meter_fraction: float = Field(
         default=0.0,
         ge=0,
         le=1,
-        description="share of counter meters replaced (register restarts near zero)",
+        description="share of enterprises whose entry energy meter reports its daily moving "
+        "average for weeks (labelled meter_smoothed)",
     )
-    stock_reporting_fraction: float = Field(
-        default=0.7, ge=0, le=1, description="share of enterprises reporting coal/coke stocks"
+    underpriced_sales_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of enterprises invoicing one month's sales 5-8 % below their usual "
+        "price (labelled revenue_underpriced)",
+    )
+    sales_price_spread: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description="half-width of each enterprise's own sales price level relative to the "
+        "market (contracts, grades; uniform)",
+    )
+    price_history_months: int = Field(
+        default=0,
+        ge=0,
+        le=36,
+        description="months before start with sales invoices and market prices (an "
+        "enterprise's own price history)",
+    )
+    start_stamped_meter_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="share of interval and counter meters whose export stamps each reading at "
+        "its interval's start (readings column ts_convention = start)",
     )
     every_city: bool = Field(
         default=False,

@@ -31,6 +31,7 @@ class ReadingFaults:
         self.per_hour = max(1, 60 // params.interval_min)
         self.pending: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         self.abuse: dict[int, np.ndarray] = {}
+        self.smoothed_tail: dict[int, np.ndarray] = {}  # last day of measured quantities
 
     def _active(self, kind: str, kcols: np.ndarray) -> list[tuple[int, Fault, np.ndarray]]:
         out = []
@@ -65,7 +66,8 @@ class ReadingFaults:
                 true[row, abused] *= elevation[abused]
 
     def tamper(self, kcols: np.ndarray, measured: np.ndarray) -> None:
-        """Scaled and capped meters."""
+        """Scaled, capped and smoothed meters."""
+        self._smooth(kcols, measured)
         for _, f, mask in self._active("meter_scaled", kcols):
             measured[f.meter_idx, mask] *= 1.0 - f.magnitude
         for _, f, mask in self._active("meter_capped", kcols):
@@ -76,6 +78,24 @@ class ReadingFaults:
                     continue
                 f.state["cap"] = float(np.median(positive)) * (1.0 - f.magnitude)
             row[mask] = np.minimum(row[mask], f.state["cap"])
+
+    def _smooth(self, kcols: np.ndarray, measured: np.ndarray) -> None:
+        """A smoothed meter reports, in its fault's span, the mean of its last day of measured
+        quantities (a trailing daily moving average: the noise and the daily cycle go, the
+        totals stay); the day before the span is remembered so the average starts full."""
+        for i, f in enumerate(self.faults):
+            if f.kind != "meter_smoothed" or kcols[0] > f.k1 or kcols[-1] + self.T <= f.k0:
+                continue
+            row = measured[f.meter_idx]
+            tail = self.smoothed_tail.get(i, row[:0])
+            joined = np.concatenate((tail, row))
+            sums = np.concatenate(([0.0], np.cumsum(joined)))
+            end = np.arange(tail.size + 1, joined.size + 1)
+            first = np.maximum(end - self.T, 0)
+            mean = (sums[end] - sums[first]) / (end - first)
+            self.smoothed_tail[i] = joined[-self.T :].copy()
+            inside = (kcols > f.k0) & (kcols <= f.k1)
+            row[inside] = mean[inside]
 
     def transmit(self, day: DayData) -> None:
         """Stuck values, gaps, abused flags, duplicates and back-dated re-sends."""

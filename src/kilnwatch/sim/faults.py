@@ -290,6 +290,40 @@ def plan_faults(params: SimParams, province: Province, rng: np.random.Generator)
     return planner.faults
 
 
+#: Magnitude range of ``revenue_underpriced`` (issue 12: 5-8 % stayed inside the market band).
+UNDERPRICED = (0.05, 0.08)
+
+
+def plan_variant_faults(
+    params: SimParams, province: Province, rng: np.random.Generator, planned: list[Fault]
+) -> list[Fault]:
+    """The faults of the modelling variants (``smoothed_meter_fraction``,
+    ``underpriced_sales_fraction``), drawn from their own random stream after ``planned`` so
+    that the other faults of a seed stay the same; their ids follow ``planned``'s."""
+    planner = FaultPlanner(params, province, rng)
+    planner.faults = list(planned)
+    planner.used_meters = {f.meter_idx for f in planned if f.meter_idx >= 0}
+    for _ in range(round(params.smoothed_meter_fraction * params.enterprises)):
+        planner._pick_meter(
+            "meter_smoothed",
+            lambda m: (
+                m.role == "entry" and m.carrier in ENERGY_CARRIERS and m.measurement != "instant"
+            ),
+            "{m.code} reports the mean of its last 24 h (a daily moving average)",
+            mag=1.0,
+        )
+    selling = [e for e in province.enterprises if planner._products(e.idx, sold_only=True)]
+    count = min(round(params.underpriced_sales_fraction * params.enterprises), len(selling))
+    for pos in rng.choice(len(selling), size=count, replace=False) if count else []:
+        ent = selling[int(pos)]
+        item = "product:" + planner._choice(planner._products(ent.idx, sold_only=True))
+        k0, k1, month = planner._month_period()
+        mag = round(float(rng.uniform(*UNDERPRICED)), 4)
+        detail = f"sales of {item} invoiced {mag:.4f} below the enterprise's usual price in {month}"
+        planner._add("revenue_underpriced", ent.idx, -1, -1, k0, k1, mag, detail, item)
+    return planner.faults[len(planned) :]
+
+
 def label_rows(faults: list[Fault], province: Province, params: SimParams) -> list[dict[str, str]]:
     """``labels.csv`` rows of the planned faults."""
     tz = timezone(timedelta(hours=params.utc_offset_h))

@@ -24,7 +24,7 @@ from kilnwatch.sim.energy_factors import COLUMNS as EF_COLUMNS
 from kilnwatch.sim.energy_factors import energy_factor_rows
 from kilnwatch.sim.equipment import assign_equipment
 from kilnwatch.sim.faultapply import ReadingFaults
-from kilnwatch.sim.faults import Fault, label_rows, plan_faults
+from kilnwatch.sim.faults import Fault, label_rows, plan_faults, plan_variant_faults
 from kilnwatch.sim.metering import assign_water_sources, build_metering
 from kilnwatch.sim.model import Province
 from kilnwatch.sim.projects import build_project_control
@@ -44,6 +44,7 @@ from kilnwatch.sim.writer import ReadingsWriter, RowsFile, write_csv
 
 Progress = Callable[[str, int, int], None]
 STREAM_PROVINCE, STREAM_DAY, STREAM_FAULTS, STREAM_PROJECTS = 0, 1, 2, 3
+STREAM_VARIANT_FAULTS = 4
 
 
 @dataclass
@@ -95,6 +96,8 @@ def write_project_control(folder: Path, province: Province) -> dict[str, int]:
 def build_faults(params: SimParams, province: Province) -> list[Fault]:
     """The faults of a run (deterministic for ``params``)."""
     faults = plan_faults(params, province, np.random.default_rng([params.seed, STREAM_FAULTS]))
+    variant_rng = np.random.default_rng([params.seed, STREAM_VARIANT_FAULTS])
+    faults += plan_variant_faults(params, province, variant_rng, faults)
     return faults + plan_exceedances(params, province)
 
 
@@ -177,6 +180,8 @@ def simulate_to_dir(
     loop = _DayLoop(params, province, faults)
     writer = ReadingsWriter(out_dir, params, province)
     sinks = {name: RowsFile(out_dir / f"{name}.csv", COLUMNS[name]) for name in SOURCE_FILES}
+    for name, chunk in loop.sources.history_rows().items():
+        sinks[name].write(chunk)
     try:
         for d in range(params.days):
             day, source_rows = loop.day(d)

@@ -35,6 +35,7 @@ SALE_PRICE_SD = 0.015
 COAL_PRICE_SD = 0.02
 SALES_INVOICES = (2, 6)
 STREAM_LOGISTICS, STREAM_MONTH, STREAM_PRICES, STREAM_STOCKS = 5, 6, 7, 8
+STREAM_PRICE_LEVEL, STREAM_HISTORY = 9, 10
 PURCHASED = ("electricity", "raw_coal", "coke", "natural_gas", "steam")
 STOCKED = ("raw_coal", "coke")  # delivered in lots, stocked; invoiced per delivery day
 INITIAL_STOCK_DAYS = 5.0  # synthetic: stock at the start, in days of the first day's use
@@ -83,6 +84,12 @@ class SourceBuilder:
         self.reports_stock = [
             bool(np.random.default_rng([params.seed, STREAM_STOCKS, e]).random()
                  < params.stock_reporting_fraction)
+            for e in range(len(province.enterprises))
+        ]  # fmt: skip
+        spread = params.sales_price_spread
+        self.price_level = [
+            1.0 + spread * (2.0 * float(np.random.default_rng(
+                [params.seed, STREAM_PRICE_LEVEL, e]).random()) - 1.0)
             for e in range(len(province.enterprises))
         ]  # fmt: skip
         meters = province.meters
@@ -332,11 +339,48 @@ class SourceBuilder:
                 rows.append(self._invoice(ent, day, "purchase", carrier, part, unit, part * price))
         for (ent, item), qty in sorted(month.sold.items()):
             declared = qty * (1.0 - self._fault_factor("revenue_mismatch", ent, item, month.period))
+            under = self._fault_factor("revenue_underpriced", ent, item, month.period)
+            level = self.price_level[ent] * (1.0 - under)
             unit = BASE_PRICES_CNY[item][1]
             for part in self._split(declared, int(rng.integers(*SALES_INVOICES)), rng):
                 day = first + timedelta(days=int(rng.integers(0, span + 1)))
-                price = self.prices[item] * (1 + rng.normal(0.0, SALE_PRICE_SD))
+                price = self.prices[item] * level * (1 + rng.normal(0.0, SALE_PRICE_SD))
                 rows.append(self._invoice(ent, day, "sale", item, part, unit, part * price))
+        return rows
+
+    def history_rows(self) -> dict[str, list[dict[str, str]]]:
+        """Sales invoices and market prices of the ``price_history_months`` months before the
+        run (each enterprise at its own price level; the market walking back from the base
+        prices): an enterprise's own price history, as the tax bureau holds it."""
+        rows: dict[str, list[dict[str, str]]] = {"tax_invoices": [], "market_prices": []}
+        rng = np.random.default_rng([self.params.seed, STREAM_HISTORY])
+        prices = dict(self.prices)
+        first = self.params.start.replace(day=1)
+        sold = sorted({(e, f"product:{s.product}", m) for m, e, s in self.products if s.sold})
+        for _ in range(self.params.price_history_months):
+            last = first - timedelta(days=1)
+            first = last.replace(day=1)
+            for item in sorted(prices):
+                if item != "electricity":
+                    prices[item] /= float(np.exp(rng.normal(0.0, PRICE_WALK_SD)))
+            period = f"{first:%Y-%m}"
+            rows["market_prices"] += [
+                {"period": period, "item": item, "price_cny_per_unit": fmt(price, 4),
+                 "unit": BASE_PRICES_CNY[item][1]}
+                for item, price in sorted(prices.items())
+                if item.startswith("product:")
+            ]  # fmt: skip
+            for ent, item, meter in sold:
+                unit = self.p.units[self.p.meters[meter].unit_idx]
+                qty = unit.rated_per_h * unit.base_util * 24.0 * last.day  # [price unit]
+                for part in self._split(qty, int(rng.integers(*SALES_INVOICES)), rng):
+                    day = first + timedelta(days=int(rng.integers(0, last.day)))
+                    price = prices[item] * self.price_level[ent]
+                    price *= 1 + rng.normal(0.0, SALE_PRICE_SD)
+                    invoice_unit = BASE_PRICES_CNY[item][1]
+                    rows["tax_invoices"].append(
+                        self._invoice(ent, day, "sale", item, part, invoice_unit, part * price)
+                    )
         return rows
 
     @staticmethod

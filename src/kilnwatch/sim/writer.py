@@ -48,6 +48,21 @@ class RowsFile:
         self.fh.close()
 
 
+STREAM_STAMPS = 11
+
+
+def start_stamped_meters(params: SimParams, province: Province) -> np.ndarray:
+    """Per meter, 1 when its export stamps readings at their interval's start (a share
+    ``start_stamped_meter_fraction`` of the interval and counter meters), else 0."""
+    rng = np.random.default_rng([params.seed, STREAM_STAMPS])
+    draws = rng.random(len(province.meters))
+    share = params.start_stamped_meter_fraction
+    chosen = [
+        m.measurement in ("interval", "counter") and draws[m.idx] < share for m in province.meters
+    ]
+    return np.array(chosen, dtype=np.int64)
+
+
 class ReadingsWriter:
     """Writes day chunks of readings to ``readings.csv`` and/or ``readings.parquet``."""
 
@@ -58,6 +73,11 @@ class ReadingsWriter:
         self.t0_epoch = int(self.t0.timestamp())
         self.step_s = params.interval_min * 60
         self.codes = pa.array([m.code for m in province.meters], pa.string())
+        self.start_stamped = start_stamped_meters(params, province)
+        self.conventions = pa.array(
+            ["start" if s else "" for s in self.start_stamped.tolist()], pa.string()
+        )
+        stamps = bool(self.start_stamped.any())
         self.units = pa.array([m.uom for m in province.meters], pa.string())
         self.flags = pa.array([f or None for f in FLAG_CODES], pa.string())
         ts_type = pa.timestamp("s", tz=f"{params.utc_offset_h:+03d}:00")
@@ -68,6 +88,7 @@ class ReadingsWriter:
                 ("value", pa.float64()),
                 ("unit", pa.string()),
                 ("flag", pa.string()),
+                *([("ts_convention", pa.string())] if stamps else []),
             ]
         )
         self.pq_schema = self.schema.set(1, pa.field("ts", ts_type))
@@ -77,7 +98,8 @@ class ReadingsWriter:
         self.rows = 0
         if params.output_format in ("csv", "both"):
             self.csv_fh = (out_dir / "readings.csv").open("wb")
-            self.csv_fh.write((",".join(COLUMNS["readings"]) + "\n").encode())
+            header = (*COLUMNS["readings"], *(["ts_convention"] if stamps else []))
+            self.csv_fh.write((",".join(header) + "\n").encode())
             options = pacsv.WriteOptions(include_header=False, quoting_style="none")
             self.csv = pacsv.CSVWriter(self.csv_fh, self.schema, write_options=options)
         if params.output_format in ("parquet", "both"):
@@ -116,6 +138,7 @@ class ReadingsWriter:
         when_all = np.concatenate(parts_when)
         order = np.lexsort((m_all, when_all))
         m_all, k_all = m_all[order], k_all[order]
+        k_all = k_all - self.start_stamped[m_all]  # an interval-start stamp: one step earlier
         idx = pa.array(m_all)
         columns = [
             self.codes.take(idx),
@@ -124,6 +147,8 @@ class ReadingsWriter:
             self.units.take(idx),
             self.flags.take(pa.array(np.concatenate(parts_f)[order].astype(np.int64))),
         ]
+        if len(self.schema) > len(columns):
+            columns.append(self.conventions.take(idx))
         if self.csv is not None:
             columns[1] = self._ts_text(k_all)
             self.csv.write_table(pa.Table.from_arrays(columns, schema=self.schema))

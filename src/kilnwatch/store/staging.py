@@ -184,6 +184,10 @@ class FrameOutcome:
     written: pl.DataFrame | None = None
     """``meter_id``, ``ts`` of every row of the frame (stored or repeated): which hours late
     data touched (:func:`kilnwatch.store.rollups.recompute.written_runs`)."""
+    fresh_flags: pl.DataFrame | None = None
+    """The rows of :attr:`fresh` with their flags (``meter_id``, ``ts``, ``value``, ``flag``):
+    the hourly rollup of monitored analysers is computed from them
+    (:func:`kilnwatch.store.rollups.emission_hours.refresh_emission_hours`)."""
     fresh_state: dict[int, StoredState] = field(default_factory=dict)
     """For each meter of :attr:`fresh`: what was stored around its new rows before the write
     (read by the same statement that found the range free; the write does not change it)."""
@@ -408,6 +412,7 @@ def store_frame(session: Session, frame: pl.DataFrame) -> FrameOutcome:
                 )
                 only = fresh if again is None else fresh.join(again, on="meter_id", how="anti")
                 outcome.fresh = only.select("meter_id", "ts", "value")
+                outcome.fresh_flags = only.select("meter_id", "ts", "value", "flag")
                 outcome.fresh_state = {
                     m: probe[m][1] for m in outcome.fresh.get_column("meter_id").unique()
                 }

@@ -13,8 +13,10 @@ from sqlalchemy import ColumnElement, and_, false, select, true
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.identifiers import region_prefix
+from kilnwatch.errors import PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.store.models import SupervisionItem, User, UserDepartment
+from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.supervise.catalogue import check_department, lead_department
 
 REGULATOR_ROLES = frozenset({Role.ADMIN, Role.PROVINCE, Role.CITY, Role.COUNTY, Role.INSPECTOR})
@@ -96,6 +98,30 @@ def writes_on(session: Session, principal: Principal, item: SupervisionItem) -> 
     if principal.subject == item.assignee:
         return True
     return acts_for_department(principal, department_of(session, principal), item)
+
+
+FINDING_SOURCE = "verify.finding"
+"""``source_code`` of the rectification opened from a verification finding (its
+``source_ref`` is the finding's id)."""
+
+
+def check_finding_writer(session: Session, principal: Principal, finding_id: int) -> None:
+    """Refuse a change of a finding's status or assignee by anybody but a supervisor who may
+    handle it: not an enterprise user, not an auditor (they read), and — once a rectification
+    was opened from the finding — only the department owning that rectification (or an
+    administrator). A finding outside the principal's scope is "not found" first."""
+    finding = get_finding(session, principal, finding_id)
+    if principal.role in (Role.ENTERPRISE, Role.AUDITOR):
+        raise PermissionDeniedError(f"a {principal.role.value} user may not change a finding")
+    items = session.scalars(select(SupervisionItem).where(
+        SupervisionItem.source_code == FINDING_SOURCE,
+        SupervisionItem.source_ref == str(finding.id)))  # fmt: skip
+    mine = department_of(session, principal)
+    for item in items:
+        if not acts_for_department(principal, mine, item):
+            raise PermissionDeniedError(
+                f"the {item.department} department handles this finding (item #{item.id})"
+            )
 
 
 def is_enterprise_of(principal: Principal, item: SupervisionItem) -> bool:

@@ -18,7 +18,7 @@ from kilnwatch.identity import Principal
 from kilnwatch.store.models import SupervisionItem
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos.findings import get_finding
-from kilnwatch.supervise.access import acts_for_department, department_of
+from kilnwatch.supervise.access import FINDING_SOURCE, acts_for_department, department_of
 from kilnwatch.supervise.catalogue import planning
 from kilnwatch.supervise.items import NewItem, create_item, enterprise_region, get_item
 
@@ -99,7 +99,7 @@ def rectify_finding(
     ``verify.finding``); the finding is referenced, not copied."""
     finding = get_finding(session, principal, finding_id)
     return open_rectification(
-        session, enterprise_id=finding.enterprise_id, source_code="verify.finding",
+        session, enterprise_id=finding.enterprise_id, source_code=FINDING_SOURCE,
         source_ref=str(finding.id), title=f"{finding.rule_code} · {finding.period}",
         due_date=due_date or default_due_date(), required_action=required_action
         or finding.message, department=department_of(session, principal), assignee=assignee,

@@ -9,11 +9,11 @@ every enterprise of the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.detectors import balance, emissions, flags, peers, timeseries
+from kilnwatch.verify.detectors import balance, emissions, flags, peers, profile, timeseries
+from kilnwatch.verify.evidence import explained_as_info
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.rules import electricity, fuel, reported, revenue
 
@@ -31,6 +31,7 @@ CHECKS = Checks(
         revenue.SHIPPED_CHECK,
         revenue.MARKET_CHECK,
         balance.CAPPED_CHECK,
+        profile.SMOOTHED_CHECK,
         timeseries.GAP_CHECK,
         timeseries.STUCK_CHECK,
         timeseries.IMPOSSIBLE_CHECK,
@@ -56,6 +57,7 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
             out += _declared(check, check.run(ctx))
     out = fuel.without_coal_explained_by_meters(out)
     out = _stuck_consequences_as_info(ctx, out)
+    out = profile.smoothing_consequences_as_info(ctx, out)
     return _without_explained_ratios(ctx, _without_capped_repeats(out))
 
 
@@ -123,12 +125,7 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
         carrier = item.partition(":")[2] if item.startswith("energy:") else carrier
         return carrier in stuck_carriers
 
-    return [
-        replace(f, severity="info", message=f"{f.message} (explained by a stuck meter)")
-        if involved(f)
-        else f
-        for f in findings
-    ]
+    return explained_as_info(findings, involved, "a stuck meter")
 
 
 def _without_capped_repeats(findings: list[Finding]) -> list[Finding]:

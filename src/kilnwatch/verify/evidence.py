@@ -9,8 +9,8 @@ accuracy classes (:class:`Tolerance`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -97,6 +97,19 @@ def finding(
         magnitude_fraction=None if fraction is None else rounded(abs(fraction)),
         magnitude_tce=None if tce is None else rounded(tce, 3),
     )
+
+
+def explained_as_info(
+    findings: list[Finding], explained: Callable[[Finding], bool], cause: str
+) -> list[Finding]:
+    """``findings``, those ``explained`` by another finding kept as info with their message
+    saying by what ("(explained by a stuck meter)")."""
+    return [
+        replace(f, severity="info", message=f"{f.message} (explained by {cause})")
+        if explained(f)
+        else f
+        for f in findings
+    ]
 
 
 def tce_of(carrier: str, quantity: float, unit: str) -> float | None:

@@ -54,23 +54,30 @@ OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 VENDOR = "/static/vendor"
 
 
+API_MODULES = (
+    auth,
+    registry,
+    readings,
+    ingest,
+    mappings,
+    accounting,
+    emissions,
+    findings,
+    report_schedules,  # before /reports/{name}
+    reports,
+    exports,
+    supervision,
+    metering,
+    programme,
+    projects,
+)
+"""The API's routers, in the order their routes are matched."""
+
+
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    router.include_router(auth.router)
-    router.include_router(registry.router)
-    router.include_router(readings.router)
-    router.include_router(ingest.router)
-    router.include_router(mappings.router)
-    router.include_router(accounting.router)
-    router.include_router(emissions.router)
-    router.include_router(findings.router)
-    router.include_router(report_schedules.router)  # before /reports/{name}
-    router.include_router(reports.router)
-    router.include_router(exports.router)
-    router.include_router(supervision.router)
-    router.include_router(metering.router)
-    router.include_router(programme.router)
-    router.include_router(projects.router)
+    for module in API_MODULES:
+        router.include_router(module.router)
     return router
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,57 +78,56 @@ def upsert_by_key(
     return created, updated
 
 
+_Row = TypeVar("_Row")
+
+
+def _of_enterprises(
+    session: Session, model: type[_Row], enterprise_ids: Sequence[int], *where: Any
+) -> list[_Row]:
+    """Rows of ``model`` (a source table with ``enterprise_id``) of these enterprises."""
+    table: Any = model
+    return list(
+        session.scalars(select(model).where(table.enterprise_id.in_(enterprise_ids), *where))
+    )
+
+
 def statistical_reports(
     session: Session, enterprise_ids: Sequence[int], periods: Sequence[str]
 ) -> list[StatisticalReport]:
-    stmt = select(StatisticalReport).where(
-        StatisticalReport.enterprise_id.in_(enterprise_ids), StatisticalReport.period.in_(periods)
+    return _of_enterprises(
+        session, StatisticalReport, enterprise_ids, StatisticalReport.period.in_(periods)
     )
-    return list(session.scalars(stmt))
 
 
 def grid_totals(
     session: Session, enterprise_ids: Sequence[int], periods: Sequence[str]
 ) -> list[GridElectricity]:
-    stmt = select(GridElectricity).where(
-        GridElectricity.enterprise_id.in_(enterprise_ids), GridElectricity.period.in_(periods)
+    return _of_enterprises(
+        session, GridElectricity, enterprise_ids, GridElectricity.period.in_(periods)
     )
-    return list(session.scalars(stmt))
 
 
 def invoices(
     session: Session, enterprise_ids: Sequence[int], start: date, end: date
 ) -> list[TaxInvoice]:
-    stmt = select(TaxInvoice).where(
-        TaxInvoice.enterprise_id.in_(enterprise_ids),
-        TaxInvoice.issued_on >= start,
-        TaxInvoice.issued_on < end,
-    )
-    return list(session.scalars(stmt))
+    day = TaxInvoice.issued_on
+    return _of_enterprises(session, TaxInvoice, enterprise_ids, day >= start, day < end)
 
 
 def sales_invoices(
     session: Session, enterprise_ids: Sequence[int], start: date, end: date
 ) -> list[TaxInvoice]:
     """Sales invoices of the enterprises issued in [start, end)."""
-    stmt = select(TaxInvoice).where(
-        TaxInvoice.enterprise_id.in_(enterprise_ids),
-        TaxInvoice.direction == "sale",
-        TaxInvoice.issued_on >= start,
-        TaxInvoice.issued_on < end,
-    )
-    return list(session.scalars(stmt))
+    day = TaxInvoice.issued_on
+    sale = TaxInvoice.direction == "sale"
+    return _of_enterprises(session, TaxInvoice, enterprise_ids, sale, day >= start, day < end)
 
 
 def waybills(
     session: Session, enterprise_ids: Sequence[int], start: date, end: date
 ) -> list[LogisticsWaybill]:
-    stmt = select(LogisticsWaybill).where(
-        LogisticsWaybill.enterprise_id.in_(enterprise_ids),
-        LogisticsWaybill.shipped_on >= start,
-        LogisticsWaybill.shipped_on < end,
-    )
-    return list(session.scalars(stmt))
+    day = LogisticsWaybill.shipped_on
+    return _of_enterprises(session, LogisticsWaybill, enterprise_ids, day >= start, day < end)
 
 
 def prices(session: Session, periods: Sequence[str]) -> list[MarketPrice]:

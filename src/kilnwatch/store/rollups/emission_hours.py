@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import polars as pl
 from numpy.typing import NDArray
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
@@ -93,14 +94,24 @@ Rows = dict[int, tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.object
 
 def _latest(rows: Sequence[Sequence[Any]]) -> Rows:
     """Per meter: time stamps, values, flags of the latest version per second, from rows
-    ordered by (meter, ts, version)."""
+    (meter, epoch second, value, flag) ordered by (meter, ts, version)."""
     if not rows:
         return {}
     meter = np.fromiter((r[0] for r in rows), np.int64, len(rows))
     ts_s = np.fromiter((r[1] for r in rows), np.int64, len(rows))
     value = np.fromiter((r[2] for r in rows), np.float64, len(rows))
     flag = np.array([r[3] for r in rows], dtype=object)
-    last = np.ones(len(rows), dtype=bool)
+    return _split_latest(meter, ts_s, value, flag)
+
+
+def _split_latest(
+    meter: NDArray[np.int64], ts_s: NDArray[np.int64], value: NDArray[np.float64],
+    flag: NDArray[np.object_],
+) -> Rows:  # fmt: skip
+    """Arrays ordered by (meter, ts, version) split by meter, the last row per second kept."""
+    if meter.size == 0:
+        return {}
+    last = np.ones(meter.size, dtype=bool)
     last[:-1] = (meter[1:] != meter[:-1]) | (ts_s[1:] != ts_s[:-1])
     meter, ts_s, value, flag = meter[last], ts_s[last], value[last], flag[last]
     cuts = np.flatnonzero(np.diff(meter)) + 1
@@ -108,6 +119,19 @@ def _latest(rows: Sequence[Sequence[Any]]) -> Rows:
     for part in np.split(np.arange(meter.size), cuts):
         out[int(meter[part[0]])] = (ts_s[part], value[part], flag[part])
     return out
+
+
+def _in_memory(rows: pl.DataFrame) -> Rows:
+    """The rows of ``FrameOutcome.fresh_flags`` as :data:`Rows` (seconds rounded half up, as
+    the database rounds them)."""
+    rows = rows.sort("meter_id", "ts")
+    micros = rows.get_column("ts").dt.epoch("us").to_numpy().astype(np.int64)
+    return _split_latest(
+        rows.get_column("meter_id").to_numpy().astype(np.int64),
+        (micros + 500_000) // 1_000_000,
+        rows.get_column("value").to_numpy().astype(np.float64),
+        rows.get_column("flag").fill_null("").to_numpy().astype(object),
+    )
 
 
 def _read(conn: Connection, spans: Mapping[int, HourSpan]) -> Rows:
@@ -182,6 +206,15 @@ def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     )
 
 
+def _delete(conn: Connection, spans: Mapping[int, HourSpan]) -> None:
+    if spans:
+        conn.execute(
+            text(_DELETE),
+            [{"m": m, "lo": _bind(conn, _at(lo)), "hi": _bind(conn, _at(hi))}
+             for m, (lo, hi) in sorted(spans.items())],
+        )  # fmt: skip
+
+
 def recompute_hours(session: Session, spans: Mapping[int, HourSpan]) -> int:
     """Replace the rows of each meter's hours ``spans[meter]`` (first and last hour start)
     by their recomputation from the readings (no commit); return the rows written."""
@@ -189,11 +222,7 @@ def recompute_hours(session: Session, spans: Mapping[int, HourSpan]) -> int:
         return 0
     conn = session.connection()
     found = _read(conn, spans)
-    conn.execute(
-        text(_DELETE),
-        [{"m": m, "lo": _bind(conn, _at(lo)), "hi": _bind(conn, _at(hi))}
-         for m, (lo, hi) in sorted(spans.items())],
-    )  # fmt: skip
+    _delete(conn, spans)
     rows: list[tuple[Any, ...]] = []
     for m, (lo, hi) in sorted(spans.items()):
         if m in found:
@@ -206,12 +235,42 @@ def recompute_hours(session: Session, spans: Mapping[int, HourSpan]) -> int:
 
 
 def refresh_emission_hours(
-    session: Session, ranges: Mapping[int, tuple[datetime, datetime]]
+    session: Session,
+    ranges: Mapping[int, tuple[datetime, datetime]],
+    fresh: pl.DataFrame | None = None,
 ) -> int:
     """Recompute the hours of the written readings: ``ranges[meter]`` is the first and last
     time stamp written (``FrameOutcome.ranges`` of the monitored meters); no commit. Returns
-    the rows written."""
-    return recompute_hours(session, {m: touched_hours(lo, hi) for m, (lo, hi) in ranges.items()})
+    the rows written.
+
+    ``fresh`` (``FrameOutcome.fresh_flags``): rows just stored as the only readings within
+    their meter's [first, last] written time stamps. Such a meter's hours strictly between the
+    first and the last hour hold nothing else, so they are computed from these rows in memory;
+    only its first and last hour are recomputed from the database (they may hold readings
+    stored before, outside that range). A bulk load is not read back.
+    """
+    spans = {m: touched_hours(lo, hi) for m, (lo, hi) in ranges.items()}
+    memory: Rows = {}
+    if fresh is not None and spans:
+        memory = _in_memory(fresh.filter(pl.col("meter_id").is_in(list(spans))))
+    if not memory:
+        return recompute_hours(session, spans)
+    rows: list[tuple[Any, ...]] = []
+    inner: dict[int, HourSpan] = {}
+    for m, (ts_s, value, flag) in memory.items():
+        lo, hi = spans[m]
+        if hi - lo >= 2 * HOUR_S:
+            inner[m] = (lo + HOUR_S, hi - HOUR_S)
+            n_hours = (hi - lo) // HOUR_S - 1
+            rows += _rows(m, lo + HOUR_S, hour_counts(ts_s, value, flag, lo + HOUR_S, n_hours))
+    conn = session.connection()
+    _delete(conn, inner)
+    if rows:
+        _insert(conn, rows)
+    edges = {m: s for m, s in spans.items() if m not in inner}
+    firsts = {m: (spans[m][0], spans[m][0]) for m in inner}
+    lasts = {m: (spans[m][1], spans[m][1]) for m in inner}
+    return len(rows) + sum(recompute_hours(session, part) for part in (edges, firsts, lasts))
 
 
 def rebuild_emission_hours(session: Session, meter_ids: Iterable[int] | None = None) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
+from kilnwatch.verify.detectors.shift import Shift, is_level, level_shift, window_change
 from kilnwatch.verify.evidence import Tolerance, finding, rounded, tce_of, utc_at
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parameters import VerifySettings
@@ -263,8 +263,8 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     level_in, level_out = float(np.nanmean(inside)), float(np.nanmean(outside))
     impossible_in, impossible_out = level_in < 1 - tolerance, level_out < 1 - tolerance
     abnormal_inside = impossible_in if impossible_in != impossible_out else level_in > level_out
-    if abnormal_inside:
-        return shift
+    if abnormal_inside or not is_level(x, (shift.start_day, shift.end_day), other):
+        return shift  # (a short side that is one odd day is the anomaly, not the reference)
     tested = window_change(x, *other)
     return shift if tested is None else Shift(other[0], other[1], tested[0], tested[1])
 

@@ -53,6 +53,9 @@ def level_shift(
     i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
     n_in = j - i
     ok = (n_in >= min_days) & (n - n_in >= min_days)
+    # a window inside the month is compared with days on both sides of it: as the anomaly it
+    # must be the minority, else it is the complement of short anomalies at the two ends
+    ok &= (i == 0) | (j == n) | (2 * n_in <= n)
     if not ok.any():
         return None
     n_in_safe = np.where(ok, n_in, 1)
@@ -84,6 +87,21 @@ def _orient(a: int, b: int, n: int, d: float, prefer: str) -> tuple[int, int]:
     if prefer == "low":
         return (a, b) if d < 0 else comp
     return (a, b) if (b - a) <= (comp[1] - comp[0]) else comp
+
+
+def is_level(x: F64, days: tuple[int, int], other: tuple[int, int]) -> bool:
+    """True when the days ``[days)`` form a level of their own against ``[other)``: each of
+    its comparable days departs from ``other``'s median in the same direction by at least half
+    their mean departure. False when one odd day drives the difference while the others sit at
+    ``other``'s level: those days cannot be the reference that makes ``other`` abnormal."""
+    inside, outside = x[days[0] : days[1]], x[other[0] : other[1]]
+    inside = inside[np.isfinite(inside) & (inside > 0)]
+    outside = outside[np.isfinite(outside) & (outside > 0)]
+    if inside.size == 0 or outside.size == 0:
+        return True
+    departure = np.log(inside) - float(np.median(np.log(outside)))
+    mean = float(departure.mean())
+    return bool(np.all(departure * np.sign(mean) >= abs(mean) / 2))
 
 
 def window_change(x: F64, start_day: int, end_day: int) -> tuple[float, float] | None:

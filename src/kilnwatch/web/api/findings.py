@@ -13,10 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from kilnwatch.errors import PermissionDeniedError
-from kilnwatch.identity import Role
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.store.repos.finding_actions import STATUS_ACTION, act_on_finding, events_of
+from kilnwatch.supervise.access import check_finding_writer
 from kilnwatch.web.deps import OptionalPeriodDep, PrincipalDep, SessionDep
 from kilnwatch.web.schemas.common import PageOf, PageParams, PageQuery, PublicModel, page_of
 
@@ -104,8 +103,7 @@ def get_finding(session: SessionDep, principal: PrincipalDep, finding_id: int) -
 def update_finding(
     session: SessionDep, principal: PrincipalDep, finding_id: int, body: FindingStatusUpdate
 ) -> FindingDetail:
-    if principal.role is Role.ENTERPRISE:
-        raise PermissionDeniedError("an enterprise user may not change a finding's status")
+    check_finding_writer(session, principal, finding_id)
     record, _ = act_on_finding(
         session, principal, finding_id, STATUS_ACTION[body.status], body.comment, body.assignee
     )

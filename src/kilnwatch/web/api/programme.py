@@ -125,14 +125,7 @@ def view(
     return {
         "period": v.period,
         "today": v.today,
-        "units_total": v.units_total,
-        "units_classified": v.units_classified,
-        "share_classified": v.share_classified,
-        "unclassified_by_code": v.unclassified_by_code(),
-        "unclassified": [
-            {"enterprise_uscc": e, "unit_code": u, "code": c, "reason": r}
-            for e, u, c, r in v.unclassified
-        ],  # fmt: skip
+        **v.coverage_json(),
         "stages": v.stages,
         "share_by_month": [
             {"month": m, "share_fraction": s, "target_fraction": t} for m, s, t in v.share_by_month

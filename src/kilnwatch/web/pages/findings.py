@@ -27,6 +27,7 @@ from kilnwatch.store.repos.finding_actions import ACTIONS, act_on_finding, assig
 from kilnwatch.store.repos.finding_queue import SORTS, QueueFilter, facets, queue
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
+from kilnwatch.supervise.access import check_finding_writer
 from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
 from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 from kilnwatch.web.services.findings_text import (
@@ -57,7 +58,8 @@ QUEUE_COLS = (
 
 
 def may_act(env: PageEnv) -> bool:
-    return env.principal is not None and env.principal.role is not Role.ENTERPRISE
+    """Whether the page offers the finding's actions (auditors and enterprises read)."""
+    return env.principal is not None and env.principal.role not in (Role.ENTERPRISE, Role.AUDITOR)
 
 
 @router.get("/findings")
@@ -196,6 +198,7 @@ def finding_action(
     finding_id: int = Path(ge=1, le=2**31 - 1),
 ) -> Response:
     env.require(may_act(env), "an enterprise user may not change a finding")
+    check_finding_writer(env.db, env.me, finding_id)
     try:
         act_on_finding(env.db, env.me, finding_id, action, comment, assignee or None)
     except InputError as exc:

@@ -1,0 +1,41 @@
+"""The shift search reports a short anomaly at a month's end, not its 29-day complement
+(issue 12, class 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kilnwatch.verify.detectors.balance import oriented_by_losses
+from kilnwatch.verify.detectors.shift import is_level, level_shift
+
+TOLERANCE = 0.021  # meters' accuracy of a parent and its sub-meters (0.5 class, x3)
+
+
+def _ratio(seed: int) -> np.ndarray:
+    return 1.03 * (1 + 0.002 * np.random.default_rng(seed).standard_normal(31))
+
+
+@pytest.mark.parametrize("drop", [0.95, 0.88])
+def test_a_one_day_drop_on_the_last_day_stays_short(drop: float) -> None:
+    x = _ratio(1)
+    x[30] *= drop
+    shift = level_shift(x, 2, 6, 0.02, "short")
+    assert shift is not None
+    shift = oriented_by_losses(x, shift, TOLERANCE)
+    assert (shift.start_day, shift.end_day) == (29, 31) and shift.change_fraction < 0
+
+
+def test_a_lasting_change_from_day_two_is_still_the_long_side() -> None:
+    x = _ratio(2)
+    x[2:] *= 1.05  # a sub-meter reading 5 % low from day 3 on
+    shift = level_shift(x, 2, 6, 0.02, "short")
+    assert shift is not None
+    shift = oriented_by_losses(x, shift, TOLERANCE)
+    assert (shift.start_day, shift.end_day) == (2, 31) and shift.change_fraction > 0.04
+
+
+def test_is_level() -> None:
+    x = _ratio(3)
+    assert not is_level(np.r_[x[:29], x[29], x[30] * 0.9], (29, 31), (0, 29))
+    assert is_level(np.r_[x[:2] * 0.95, x[2:]], (0, 2), (2, 31))
