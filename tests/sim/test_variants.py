@@ -89,3 +89,20 @@ def test_start_stamped_rows_are_one_interval_earlier(runs: dict[str, Path]) -> N
     pairs = {("2025-02-28T23:00:00+08:00", "2025-03-01T00:00:00+08:00"),
              ("2025-03-01T00:00:00+08:00", "2025-03-01T01:00:00+08:00")}  # fmt: skip
     assert (first, plain) in pairs
+
+
+def test_the_variants_are_options_of_kilnwatch_simulate(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kilnwatch.cli import app
+
+    args = ["simulate", "--seed", "11", "--enterprises", "4", "--days", "2", "--start",
+            "2025-03-01", "--interval", "1h", "--format", "csv", "--out", str(tmp_path),
+            "--quiet", "--underpriced-sales", "0.5", "--price-history-months", "2",
+            "--start-stamped-meters", "0.5", "--smoothed-meters", "0.5"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    kinds = set(_csv(tmp_path, "labels").get_column("kind"))
+    assert {"meter_smoothed", "revenue_underpriced"} <= kinds
+    assert "start" in set(_csv(tmp_path, "readings").get_column("ts_convention").drop_nulls())
+    assert set(_csv(tmp_path, "market_prices").get_column("period")) >= {"2025-01", "2025-02"}

@@ -39,3 +39,15 @@ def test_is_level() -> None:
     x = _ratio(3)
     assert not is_level(np.r_[x[:29], x[29], x[30] * 0.9], (29, 31), (0, 29))
     assert is_level(np.r_[x[:2] * 0.95, x[2:]], (0, 2), (2, 31))
+
+
+def test_a_change_from_early_on_day_two_keeps_the_long_side() -> None:
+    """Day 1 normal, day 2 mostly changed (the fault began at 03:00): the start side is no
+    level of its own, yet it is the reference of a lasting change, not a month-start blip."""
+    x = _ratio(4)
+    x[1:] *= 1.058
+    x[1] = x[0] * (1 + 0.058 * 21 / 24)
+    shift = level_shift(x, 2, 6, 0.02, "short")
+    assert shift is not None
+    shift = oriented_by_losses(x, shift, TOLERANCE)
+    assert (shift.start_day, shift.end_day) == (2, 31) and shift.change_fraction > 0.03

@@ -251,7 +251,10 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     losses, ≥ 0), so a side whose ratio parent / Σ sub-meters is below 1 − ``tolerance`` (the
     meters' accuracy) is abnormal when the other is not; otherwise the side with the higher
     ratio is (normal losses are the lower level: a load behind the parent or a sub-meter
-    reading low raises it). A fault running to the month's end is often the longer side."""
+    reading low raises it). A fault running to the month's end is often the longer side; but
+    a short side at the month's end whose days are no level of their own (one odd last day
+    next to normal ones, :func:`~kilnwatch.verify.detectors.shift.is_level`) is the anomaly,
+    never the reference of a month-long "shift" (issue 12)."""
     days = x.size
     if (shift.start_day == 0) == (shift.end_day == days):
         return shift  # inside the month: no contiguous complement to choose
@@ -262,9 +265,15 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
         return shift
     level_in, level_out = float(np.nanmean(inside)), float(np.nanmean(outside))
     impossible_in, impossible_out = level_in < 1 - tolerance, level_out < 1 - tolerance
-    abnormal_inside = impossible_in if impossible_in != impossible_out else level_in > level_out
-    if abnormal_inside or not is_level(x, (shift.start_day, shift.end_day), other):
-        return shift  # (a short side that is one odd day is the anomaly, not the reference)
+    if impossible_in != impossible_out:
+        abnormal_inside = impossible_in
+    elif impossible_in:  # both below their sub-meters: the lower is the further from physics
+        abnormal_inside = level_in < level_out
+    else:  # a short side at the month's end that is one odd day is a month-end anomaly
+        odd_end = shift.end_day == days and not is_level(x, (shift.start_day, days), other)
+        abnormal_inside = level_in > level_out or odd_end
+    if abnormal_inside:
+        return shift
     tested = window_change(x, *other)
     return shift if tested is None else Shift(other[0], other[1], tested[0], tested[1])
 

@@ -10,7 +10,9 @@ consecutive hours relative to the day's median hour) is judged
   unmetered load lowers it by its share only); a parent far smoother than its sub-meters on
   the same days does not measure them;
 * without sub-meters, against its **own days**: a lasting drop of the variability within the
-  month (a level shift of its logarithm, :func:`~kilnwatch.verify.detectors.shift.level_shift`).
+  month (a level shift of its logarithm, :func:`~kilnwatch.verify.detectors.shift.level_shift`),
+  unless the process ran steadier too (a reference meter of the process lost at least half as
+  much variability over those days).
 
 Only full days at load count (every reading there, at least ``at_load_fraction`` of the
 meter's median day: a stopped process draws a flat base load). The comparisons
@@ -26,7 +28,8 @@ import numpy as np
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.detectors.shift import level_shift
+from kilnwatch.verify.detectors.balance import references
+from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
 from kilnwatch.verify.evidence import explained_as_info, finding, rounded
 from kilnwatch.verify.findings import Finding
 
@@ -94,6 +97,17 @@ def _at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
     return full & (m.daily >= fraction * float(np.median(m.daily[full])))
 
 
+def _process_steadied(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
+    """True when the process itself ran steadier over the shift's days: one of the meter's
+    references (:func:`~kilnwatch.verify.detectors.balance.references`: the product meter or
+    the process's other carriers) lost at least half as much variability over them."""
+    for r in references(ctx, m):
+        tested = window_change(_roughness(ctx, r), shift.start_day, shift.end_day)
+        if tested is not None and tested[0] <= shift.change_fraction / 2:
+            return True
+    return False
+
+
 def _children_roughness(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     """The daily variability of the sum of the meter's sub-meters (same unit), or None."""
     children = [c for c in ctx.children(m.info.id) if c.info.measurement != "instant"]
@@ -112,6 +126,7 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
     ratio_max = ctx.settings.value(SMOOTHED, "max_roughness_ratio")
     min_days = ctx.settings.count(SMOOTHED, "min_days")
     z = ctx.settings.value(SMOOTHED, "z_threshold")
+    drop = ctx.settings.value(SMOOTHED, "min_own_drop_fraction")
     own = np.where(_at_load(ctx, m), _roughness(ctx, m), np.nan)
     theirs = _children_roughness(ctx, m)
     smooth = np.zeros(own.size, dtype=bool)
@@ -126,8 +141,12 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
                 "roughness_ratio_median": rounded(float(np.nanmedian(ratio[smooth]))),
             }
     if theirs is None:  # no sub-meters: against its own other days
-        shift = level_shift(own, min_days, z, 1 - ratio_max, prefer="low")
-        if shift is not None and shift.change_fraction <= ratio_max - 1:
+        shift = level_shift(own, min_days, z, drop, prefer="low")
+        if (
+            shift is not None
+            and shift.change_fraction <= -drop
+            and not _process_steadied(ctx, m, shift)
+        ):
             days = slice(shift.start_day, shift.end_day)
             smooth[days] = np.isfinite(own[days])
             evidence |= {
@@ -148,13 +167,13 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
 def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
     """One finding per energy meter whose hour-to-hour variability has gone on at least
     ``min_days`` days (against its sub-meters, or against its own other days)."""
-    for name in ("max_roughness_ratio", "z_threshold", "at_load_fraction"):
+    for name in ("max_roughness_ratio", "z_threshold", "at_load_fraction", "min_own_drop_fraction"):
         ctx.settings.value(SMOOTHED, name)  # read up front
     ctx.settings.count(SMOOTHED, "min_days")
     out = []
     for m in ctx.meters.values():
-        if m.info.measurement == "instant" or not m.step_s or m.step_s > HOUR_S:
-            continue
+        if m.info.is_product or m.info.measurement == "instant" or not 0 < m.step_s <= HOUR_S:
+            continue  # energy meters read at least hourly
         smooth, evidence = _smoothed_days(ctx, m)
         if not smooth.any():
             continue
@@ -169,8 +188,8 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
                 ctx,
                 SMOOTHED,
                 f"{m.info.code}: hour-to-hour variation gone on {days.size} day(s) from "
-                f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (far smoother than {what}: a moving "
-                "average, not measurements)",
+                f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (far smoother than {what}: the series "
+                "does not follow the load, a moving average or a clipped meter)",
                 evidence,
                 meter=m.info,
                 severity="medium",
@@ -210,4 +229,7 @@ def smoothing_consequences_as_info(
     return explained_as_info(findings, spoiled, "a smoothed meter")
 
 
-SMOOTHED_CHECK = Check(SMOOTHED, "integrity", {SMOOTHED: ("meter_smoothed",)}, run=check_smoothed)
+#: A clipped meter loses its variation too (at its cap): the symptom is the same.
+SMOOTHED_CHECK = Check(
+    SMOOTHED, "integrity", {SMOOTHED: ("meter_smoothed", "meter_capped")}, run=check_smoothed
+)
