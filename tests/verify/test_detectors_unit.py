@@ -12,8 +12,9 @@ from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.periods import parse_period
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.context import PeriodWindow, Sources, build_context
+from kilnwatch.verify.detectors.balance import oriented_by_losses
 from kilnwatch.verify.detectors.peers import check_peers
-from kilnwatch.verify.detectors.shift import level_shift
+from kilnwatch.verify.detectors.shift import Shift, level_shift
 from kilnwatch.verify.detectors.timeseries import check_impossible, check_late
 from kilnwatch.verify.settings import verify_settings
 from zone import SHANGHAI
@@ -140,3 +141,13 @@ def test_level_shift_orientation() -> None:
     assert shift is not None and (shift.start_day, shift.end_day) == (0, 25)
     assert shift.change_fraction == pytest.approx(-0.05, abs=0.01)
     assert datetime.fromtimestamp(WINDOW.start_s, UTC).hour == 16
+
+
+def test_a_parent_below_its_sub_meters_on_both_sides_is_abnormal_on_the_lower_side() -> None:
+    """A parent reading 14 % low from the first day: the two days around the start are
+    nearer to possible (ratio ≥ 1) than the rest; the rest is the parent reading low."""
+    rng = np.random.default_rng(3)
+    x = np.r_[0.997, 0.93, np.full(29, 0.86)] * (1 + 0.001 * rng.standard_normal(31))
+    shift = oriented_by_losses(x, Shift(0, 2, 0.077, 250.0), 0.034)
+    assert (shift.start_day, shift.end_day) == (2, 31)
+    assert shift.change_fraction < -0.05

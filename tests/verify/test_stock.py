@@ -166,3 +166,34 @@ def test_meters_above_purchases_without_stocks_may_be_a_stock_drawdown(session: 
     )
     found = [f for f in verify_period(session, MARCH).findings if f.rule_code == INVOICE]
     assert [(f.severity, f.evidence["basis"]) for f in found] == [("info", "lot_history")]
+
+
+def _delivered(plant: Plant, tonnes: float, lots: int, prefix: str) -> None:
+    for n in range(lots):
+        plant.extra.append(
+            LogisticsWaybill(waybill_no=f"{prefix}{n}", shipped_on=date(2025, 3, 2 + n % 27),
+                             direction="in", mode="road", item="raw_coal",
+                             quantity_t=tonnes / lots)
+        )  # fmt: skip
+
+
+def test_coal_off_the_books_without_stocks_shows_beyond_the_invoices(session: Session) -> None:
+    """Within the no-stock tolerance of the metered balance, but delivered beyond invoiced:
+    both are receipts of the same lots, the stock change cancels out."""
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 900.0, lots=3)  # 3 lots of 300 t bought, delivered and stocked
+    _delivered(plant, 900.0, 3, "B")
+    _delivered(plant, 0.08 * used_t, 27, "X")  # delivered daily, never invoiced nor metered
+    found = _findings(session, plant)
+    assert list(found) == [COAL]
+    assert found[COAL]["basis"] == "delivered_vs_invoiced"
+    assert 0.06 < float(found[COAL]["excess_fraction_of_delivered"]) < 0.08  # type: ignore[arg-type]
+
+
+def test_coal_delivered_and_invoiced_but_stocked_is_no_finding(session: Session) -> None:
+    plant = Plant()
+    used_t = float(plant.values["E-IN-COAL"].sum())
+    _buy(plant, 0.08 * used_t, lots=3)  # bought, delivered, on the books: the stock grew
+    _delivered(plant, 0.08 * used_t, 3, "B")
+    assert COAL not in _findings(session, plant)

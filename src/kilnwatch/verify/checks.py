@@ -44,6 +44,7 @@ CHECKS = Checks(
         emissions.EXCEEDANCE_DAY_CHECK,
         emissions.DEVICE_GAP_CHECK,
         peers.PEERS_CHECK,
+        peers.OUTPUT_CHECK,
     )
 )
 

@@ -249,12 +249,13 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     """The abnormal side of a ratio shift that splits the month in two, by physics rather
     than by length: a parent meter never reads less than its sub-meters (the difference is
     losses, ≥ 0), so a side whose ratio parent / Σ sub-meters is below 1 − ``tolerance`` (the
-    meters' accuracy) is abnormal when the other is not; otherwise the side with the higher
-    ratio is (normal losses are the lower level: a load behind the parent or a sub-meter
-    reading low raises it). A fault running to the month's end is often the longer side; but
-    a short side at the month's end whose days are no level of their own (one odd last day
-    next to normal ones, :func:`~kilnwatch.verify.detectors.shift.is_level`) is the anomaly,
-    never the reference of a month-long "shift" (issue 12)."""
+    meters' accuracy) is abnormal when the other is not; when both are, the lower side (the
+    further from what is possible); otherwise the side with the higher ratio is (normal
+    losses are the lower level: a load behind the parent or a sub-meter reading low raises
+    it). A fault running to the month's end is often the longer side; but a short side at
+    the month's end whose days are no level of their own (one odd last day next to normal
+    ones, :func:`~kilnwatch.verify.detectors.shift.is_level`) is the anomaly, never the
+    reference of a month-long "shift" (issue 12)."""
     days = x.size
     if (shift.start_day == 0) == (shift.end_day == days):
         return shift  # inside the month: no contiguous complement to choose

@@ -15,7 +15,7 @@ from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
-from kilnwatch.verify.evidence import finding, rounded
+from kilnwatch.verify.evidence import converted, finding, human, rounded
 from kilnwatch.verify.findings import Finding
 
 PEERS = "verify.submeter.level_vs_peers"
@@ -100,4 +100,205 @@ def _outlier(s: RatioSample, median: float, peers: int, z: float) -> Finding:
 
 PEERS_CHECK = Check(
     PEERS, "integrity", {PARENT_EXCEEDS: ("submeter_mismatch",)}, run_province=check_peers
+)
+
+
+OUTPUT = "verify.production.energy_vs_peers"
+Norm = tuple[float, float, int]  # median, robust spread [log units], plants
+#: Findings that already judge a production report, or say a meter of a carrier reads wrong.
+PRODUCTION_JUDGED = frozenset(
+    {
+        "verify.production.reported_vs_shipped",
+        "verify.metered_vs_reported.production_overreported",
+    }
+)
+
+
+@dataclass(frozen=True)
+class OutputSample:
+    """One single-unit enterprise's reported production, what left the plant, and its metered
+    energy per reported unit of product, per carrier."""
+
+    ctx: EnterpriseContext
+    item: str
+    reported: float  # [report unit]
+    unit: str
+    shipped_t: float
+    reported_t: float
+    intensity: dict[str, float]  # log(carrier quantity / reported) by carrier
+    accuracy: dict[str, float]  # combined maximum permissible error of its meters [fraction]
+    process: str
+    judged: bool  # no product meter, and the product is shipped out
+
+
+def output_sample(ctx: EnterpriseContext, default_accuracy_pct: float) -> OutputSample | None:
+    """The sample of an enterprise whose one unit reports one product, with the metered
+    energy per reported product of its entry meters, per carrier; None otherwise. Every such
+    plant is a peer; only those without a product meter that ship the product out are judged
+    (with a product meter the report is judged against it): ``judged``."""
+    if len(ctx.info.units) != 1:
+        return None
+    unit = ctx.info.units[0]
+    item = f"production:{unit.product}"
+    report = ctx.sources.stats.get(item)
+    reported_t = None if report is None else converted(report.quantity, report.unit, "t")
+    if report is None or report.quantity <= 0 or reported_t is None:
+        return None
+    product = f"product:{unit.product}"
+    shipped = [w for w in ctx.sources.waybills if w.direction == "out" and w.item == product]
+    intensity, accuracy = {}, {}
+    for m in ctx.by_level("entry"):
+        if m.info.is_product or m.info.measurement == "instant":
+            continue
+        same = ctx.by_level("entry", m.info.carrier)
+        if m.info.carrier in intensity or any(o.info.uom != m.info.uom for o in same):
+            continue
+        # readings an interval meter missed may have held energy: counted (the cautious side)
+        energy = sum(o.total + o.possibly_missing() for o in same)
+        if not np.isfinite(energy) or energy <= 0:
+            continue
+        intensity[m.info.carrier] = float(np.log(energy / report.quantity))
+        pcts = [o.info.accuracy_pct or default_accuracy_pct for o in same]
+        accuracy[m.info.carrier] = float(np.sqrt(sum(p**2 for p in pcts))) / 100.0
+    if not intensity:
+        return None
+    return OutputSample(
+        ctx, item, report.quantity, report.unit, sum(w.quantity_t for w in shipped),
+        reported_t, intensity, accuracy, unit.process,
+        judged=bool(shipped) and not ctx.product_meters(unit.id),
+    )  # fmt: skip
+
+
+def check_output_vs_peers(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> list[Finding]:
+    """Production overstated at plants without a product meter: two independent witnesses of
+    the real output must both fall short of the report.
+
+    * What left the plant: the product shipped out in the month (logistics) is below the
+      report by more than ``min_gap_fraction``.
+    * The energy the process used: an overstated output lowers the plant's metered energy per
+      reported product on **every** carrier by the same fraction (a sudden "efficiency gain").
+      Against the plants of the same process and product in the run (median and robust
+      spread of the log intensity per carrier, combined with the meters' accuracy), the
+      carriers' drops are pooled (inverse-variance weighted) into one estimate whose robust
+      z must reach ``z_threshold``, and each carrier must show at least half of it (a meter
+      reading low lowers one carrier only; a real efficiency difference seldom lowers all).
+
+    The peers are every single-unit plant of the run reporting the same product of the same
+    process (with or without a product meter). Carriers with a meter already found reading
+    wrong are left out; a report already judged by its product meters or its shipment
+    balance is not judged again.
+    """
+    if not contexts:
+        return []
+    settings = contexts[0].settings
+    z_threshold = settings.value(OUTPUT, "z_threshold")
+    least = settings.count(OUTPUT, "min_peers")
+    min_gap = settings.value(OUTPUT, "min_gap_fraction")
+    default_pct = settings.value(OUTPUT, "default_accuracy_pct")
+    samples = [s for ctx in contexts if (s := output_sample(ctx, default_pct)) is not None]
+    judged = {
+        (f.enterprise_id, f.period)
+        for f in existing
+        if f.rule_code in PRODUCTION_JUDGED and f.severity != "info"
+    }
+    suspect_carriers = _carriers_read_wrong(contexts, existing)
+    norms = _intensity_norms(samples, least)
+    out = []
+    for s in samples:
+        key = (s.ctx.info.id, s.ctx.window.period)
+        shipped_gap = float(np.log(s.reported_t / s.shipped_t)) if s.shipped_t > 0 else 0.0
+        if not s.judged or key in judged or shipped_gap < np.log1p(min_gap):
+            continue
+        drops = {}
+        for carrier, log_i in s.intensity.items():
+            norm = norms.get((s.process, s.item, s.unit, carrier))
+            if norm is None or carrier in suspect_carriers.get(key, set()):
+                continue
+            median, spread, _ = norm
+            drops[carrier] = (log_i - median, float(np.hypot(spread, s.accuracy[carrier])))
+        if not drops:
+            continue
+        weights = {c: 1.0 / max(sd, SPREAD_FLOOR) ** 2 for c, (_, sd) in drops.items()}
+        pooled = -sum(weights[c] * d for c, (d, _) in drops.items()) / sum(weights.values())
+        z = pooled * float(np.sqrt(sum(weights.values())))
+        if z < z_threshold or any(d > -pooled / 2 for d, _ in drops.values()):
+            continue
+        out.append(_output_finding(s, drops, pooled, z, shipped_gap, norms))
+    return out
+
+
+def _carriers_read_wrong(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> dict[tuple[int, str], set[str]]:
+    """Per (enterprise, period), the carriers of the meters a finding names (not info)."""
+    meters = {m.info.id: m.info.carrier for ctx in contexts for m in ctx.meters.values()}
+    out: dict[tuple[int, str], set[str]] = {}
+    for f in existing:
+        if f.meter_id is not None and f.severity != "info" and f.meter_id in meters:
+            out.setdefault((f.enterprise_id, f.period), set()).add(meters[f.meter_id])
+    return out
+
+
+def _intensity_norms(
+    samples: Sequence[OutputSample], least: int
+) -> dict[tuple[str, str, str, str], Norm]:
+    """Median, robust spread (MAD x 1.4826) and count of the log intensity per (process, product,
+    report unit, carrier), over at least ``least`` plants."""
+    groups: dict[tuple[str, str, str, str], list[float]] = {}
+    for s in samples:
+        for carrier, log_i in s.intensity.items():
+            groups.setdefault((s.process, s.item, s.unit, carrier), []).append(log_i)
+    out = {}
+    for key, values in groups.items():
+        if len(values) < least:
+            continue
+        logs = np.array(values)
+        median = float(np.median(logs))
+        out[key] = (median, MAD_TO_SD * float(np.median(np.abs(logs - median))), len(values))
+    return out
+
+
+def _output_finding(
+    s: OutputSample, drops: dict[str, tuple[float, float]], pooled: float, z: float,
+    shipped_gap: float, norms: dict[tuple[str, str, str, str], Norm],
+) -> Finding:  # fmt: skip
+    excess = float(np.expm1(min(pooled, shipped_gap)))
+    evidence = {
+        "item": s.item,
+        "reported": {"quantity": rounded(s.reported), "unit": s.unit},
+        "shipped_t": rounded(s.shipped_t),
+        "shipped_gap_fraction": rounded(float(np.expm1(shipped_gap))),
+        "process": s.process,
+        "energy_per_product_vs_peers": {
+            c: {
+                "change_fraction": rounded(float(np.expm1(d))),
+                "sd_fraction": rounded(sd),
+                "peer_median": rounded(float(np.exp(norms[(s.process, s.item, s.unit, c)][0]))),
+                "peers": norms[(s.process, s.item, s.unit, c)][2],
+            }
+            for c, (d, sd) in sorted(drops.items())
+        },
+        "pooled_change_fraction": rounded(float(np.expm1(-pooled))),
+        "robust_z": rounded(z, 2),
+    }
+    carriers = ", ".join(f"{c} {np.expm1(d):+.1%}" for c, (d, _) in sorted(drops.items()))
+    return finding(
+        s.ctx,
+        OUTPUT,
+        f"{s.item}: reported {human(s.reported)} {s.unit}, shipped {human(s.shipped_t)} t "
+        f"({-np.expm1(-shipped_gap):+.1%} short), energy per reported {s.unit} against peers "
+        f"{carriers}: output overstated by about {excess:.1%}",
+        evidence,
+        fraction=excess,
+    )
+
+
+OUTPUT_CHECK = Check(
+    OUTPUT,
+    "integrity",
+    {OUTPUT: ("production_overreport",)},
+    run_province=check_output_vs_peers,
+    shared=("min_gap_fraction", "default_accuracy_pct"),
 )

@@ -14,6 +14,9 @@ consecutive hours relative to the day's median hour) is judged
   unless the process ran steadier too (a reference meter of the process lost at least half as
   much variability over those days).
 
+Energy meters only (carriers with a GB/T 2589 coefficient): product and water meters follow
+the process in other ways.
+
 Only full days at load count (every reading there, at least ``at_load_fraction`` of the
 meter's median day: a stopped process draws a flat base load). The comparisons
 that a smoothed meter spoils (its ratio with its sub-meters, its energy per product over the
@@ -30,7 +33,7 @@ from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import references
 from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
-from kilnwatch.verify.evidence import explained_as_info, finding, rounded
+from kilnwatch.verify.evidence import explained_as_info, finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
 
 SMOOTHED = "verify.meter.smoothed"
@@ -172,8 +175,10 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
     ctx.settings.count(SMOOTHED, "min_days")
     out = []
     for m in ctx.meters.values():
-        if m.info.is_product or m.info.measurement == "instant" or not 0 < m.step_s <= HOUR_S:
-            continue  # energy meters read at least hourly
+        if m.info.measurement == "instant" or not 0 < m.step_s <= HOUR_S:
+            continue  # meters of quantities read at least hourly
+        if tce_of(m.info.carrier, 1.0, m.info.uom) is None:
+            continue  # energy carriers only (GB/T 2589 coefficient): not products or water
         smooth, evidence = _smoothed_days(ctx, m)
         if not smooth.any():
             continue

@@ -14,6 +14,8 @@ so it is the excess of the balance.
 
 from __future__ import annotations
 
+import statistics
+
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
@@ -138,6 +140,7 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
     tolerance = Tolerance.of(ctx.settings, COAL)
     months = ctx.settings.count(COAL, "window_months")
     stock_params = StockParameters.of(ctx.settings, COAL)
+    cutoff = ctx.settings.value(COAL, "cutoff_lots")
     meters = ctx.by_level("entry", COAL_CARRIER)
     window = window_of(ctx, months, meters, waybills=True)
     lots = [w for w in window.waybills if _coal_in(w)]
@@ -155,7 +158,11 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
         return []
     excess_t = balance.consumption - metered_t
     if excess_t / balance.consumption <= balance.tolerance:
-        return []
+        off_books = _beyond_invoices(ctx, window, delivered_t, metered_t, meter_tol, cutoff)
+        if balance.basis != "lot_history" or off_books is None:
+            return []
+        balance = off_books
+        excess_t = balance.consumption - metered_t
     missing_t = converted_sum([(m.possibly_missing(), m.info.uom) for m in meters], "t") or 0.0
     # readings the meters missed may hold the excess: said, not held against the enterprise
     gaps_explain = excess_t - missing_t <= balance.tolerance * balance.consumption
@@ -178,12 +185,22 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
         if balance.stock_change is not None
         else ""
     )
+    message = (
+        f"coal delivered {human(delivered_t)} t{stock} vs metered {human(metered_t)} t: "
+        f"{human(excess_t)} t not accounted for{window.describe()}"
+    )
+    if balance.basis == "delivered_vs_invoiced":
+        message = (
+            f"coal delivered {human(delivered_t)} t, invoiced "
+            f"{human(balance.evidence['invoiced_t'])} t, metered {human(metered_t)} t: "
+            f"{human(excess_t)} t arrived without an invoice and beyond the meters"
+            f"{window.describe()}"
+        )
     return [
         finding(
             ctx,
             COAL,
-            f"coal delivered {human(delivered_t)} t{stock} vs metered {human(metered_t)} t: "
-            f"{human(excess_t)} t not accounted for{window.describe()}",
+            message,
             evidence,
             fraction=excess_t / delivered_t,
             tce=tce_of(COAL_CARRIER, excess_t, "t"),
@@ -191,6 +208,41 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
             start_at=window.start_at,
         )
     ]
+
+
+def _beyond_invoices(
+    ctx: EnterpriseContext, window: Window, delivered_t: float, metered_t: float,
+    meter_tol: float, cutoff_lots: float,
+) -> StockBalance | None:  # fmt: skip
+    """Without reported stocks: coal delivered beyond the coal purchased (invoices) over the
+    same window. Deliveries and invoices are receipts of the same lots, so the stock change
+    that bounds the metered balance cancels out: the books' own stock change is purchases −
+    metered use, and coal off the books arrives on waybills without an invoice. The
+    tolerance is the weighing accuracy (the meters' tolerance) plus a cut-off of
+    ``cutoff_lots`` of the enterprise's median purchase lot (a delivery at the window's end
+    may be invoiced after it; invoices never hold the suspect quantity). None when within
+    tolerance or when too few purchases show a normal lot."""
+    min_lots = ctx.settings.count(COAL, "min_lots")
+    history = [i for i in _history_invoices(ctx) if _is_fuel_purchase(i, COAL_CARRIER)]
+    lots = daily_lots((i.issued_on, converted(i.quantity, i.unit, "t")) for i in history)
+    rows = [i for i in window.invoices if _is_fuel_purchase(i, COAL_CARRIER)]
+    invoiced_t = converted_sum([(i.quantity, i.unit) for i in rows], "t")
+    if invoiced_t is None or len(lots) < min_lots or delivered_t <= 0:
+        return None
+    lot = statistics.median(lots)
+    tolerance = meter_tol + cutoff_lots * lot / delivered_t
+    unaccounted_t = delivered_t - invoiced_t
+    if unaccounted_t / delivered_t <= tolerance:
+        return None
+    evidence = {
+        "invoiced_t": rounded(invoiced_t),
+        "invoices": len(rows),
+        "book_stock_change_t": rounded(invoiced_t - metered_t),
+        "median_purchase_lot_t": rounded(lot),
+        "cutoff_tolerance_fraction": rounded(cutoff_lots * lot / delivered_t),
+    }
+    change = invoiced_t - metered_t  # consumed by the balance = metered + delivered − invoiced
+    return StockBalance("delivered_vs_invoiced", delivered_t, change, tolerance, evidence)
 
 
 def without_coal_explained_by_meters(findings: list[Finding]) -> list[Finding]:

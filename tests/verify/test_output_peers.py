@@ -1,0 +1,132 @@
+"""Production overstated at plants without a product meter: shipments and energy per product
+against peers (``verify.production.energy_vs_peers``), on in-memory contexts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.store.models import SOURCE_CODES, LogisticsWaybill, StatisticalReport
+from kilnwatch.verify.context import PeriodWindow, Sources, build_context
+from kilnwatch.verify.detectors.peers import OUTPUT, check_output_vs_peers
+from kilnwatch.verify.findings import Finding
+from kilnwatch.verify.settings import verify_settings
+from zone import SHANGHAI
+
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
+HOURS = 31 * 24
+SETTINGS = verify_settings()
+T_PER_H = 100.0
+
+
+def _series(values: np.ndarray) -> Series:
+    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
+    n = values.size
+    return Series(
+        ts,
+        values.astype(np.float64),
+        np.full(n, "", dtype=object),
+        np.ones(n, dtype=np.int64),
+        values.astype(np.float64),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, SOURCE_CODES["http"]),
+    )
+
+
+def _plant(
+    idx: int,
+    rng: np.random.Generator,
+    *,
+    overstated: float = 0.0,
+    coal_low: float = 0.0,
+    efficiency: float = 1.0,
+    shipped_short: float = 0.0,
+):
+    """A clinker plant: entry electricity and coal meters, no product meter; the report
+    overstates production by ``overstated``; the coal meter reads ``coal_low`` low."""
+    unit = UnitInfo(idx, "L1", idx, "cement_clinker_line", "clinker", "t")
+    elec = MeterInfo(idx * 10 + 1, f"E{idx}", idx, None, "electricity", "entry", None,
+                     "interval", "kWh", 0.5, None)  # fmt: skip
+    coal = MeterInfo(idx * 10 + 2, f"C{idx}", idx, None, "raw_coal", "entry", None,
+                     "interval", "t", 0.5, None)  # fmt: skip
+    output = T_PER_H * (1 + 0.03 * rng.standard_normal(HOURS))
+    spread = 1 + 0.01 * rng.standard_normal(2)  # plants differ a little
+    series = {
+        elec.id: _series(output * 60 * spread[0] * efficiency),
+        coal.id: _series(output * 0.15 * spread[1] * efficiency * (1 - coal_low)),
+    }
+    produced = float(output.sum())
+    sources = Sources()
+    sources.stats["production:clinker"] = StatisticalReport(
+        enterprise_id=idx, period="2025-03", item="production:clinker",
+        quantity=produced * (1 + overstated), unit="t",
+    )  # fmt: skip
+    shipped = produced * (1 - shipped_short)
+    sources.waybills = [
+        LogisticsWaybill(
+            waybill_no=f"W{idx}-{d}",
+            enterprise_id=idx,
+            shipped_on=date(2025, 3, d + 1),
+            direction="out",
+            mode="road",
+            item="product:clinker",
+            quantity_t=shipped / 31,
+        )  # fmt: skip
+        for d in range(31)
+    ]
+    info = EnterpriseInfo(idx, f"U{idx}", "cement", (elec, coal), (unit,))
+    return build_context(info, WINDOW, series, sources, SETTINGS)
+
+
+def _run(**fault: float) -> list[Finding]:
+    rng = np.random.default_rng(12)
+    contexts = [_plant(i, rng, **(fault if i == 0 else {})) for i in range(10)]
+    return [f for f in check_output_vs_peers(contexts, []) if f.enterprise_id == 0]
+
+
+def test_overstated_output_is_found() -> None:
+    found = _run(overstated=0.06)
+    assert [f.rule_code for f in found] == [OUTPUT]
+    assert found[0].severity == "medium"
+    assert found[0].magnitude_fraction == pytest.approx(0.06, abs=0.01)
+    assert set(found[0].evidence["energy_per_product_vs_peers"]) == {"electricity", "raw_coal"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {},  # clean
+        {"coal_low": 0.08},  # one carrier low: a meter reading low, not the output
+        {"efficiency": 0.93},  # really more efficient, and ships what it reports
+        {"efficiency": 0.93, "shipped_short": 0.01},  # a stock built within normal cut-off
+    ],
+)
+def test_not_overstated(fault: dict[str, float]) -> None:
+    assert _run(**fault) == []
+
+
+def test_a_carrier_found_reading_wrong_is_left_out() -> None:
+    rng = np.random.default_rng(12)
+    contexts = [_plant(i, rng, **({"overstated": 0.06} if i == 0 else {})) for i in range(10)]
+    meter = contexts[0].info.meters[1]  # the coal meter
+    found_low = Finding(
+        "verify.meter.intensity_drop", 0, "2025-03", WINDOW.start_at, WINDOW.end_at, "medium",
+        "C0 low", {}, meter_id=meter.id,
+    )  # fmt: skip
+    found = [f for f in check_output_vs_peers(contexts, [found_low]) if f.enterprise_id == 0]
+    assert list(found[0].evidence["energy_per_product_vs_peers"]) == ["electricity"]
+
+
+def test_a_report_judged_by_shipments_is_not_judged_again() -> None:
+    rng = np.random.default_rng(12)
+    contexts = [_plant(i, rng, **({"overstated": 0.06} if i == 0 else {})) for i in range(10)]
+    shipped = Finding(
+        "verify.production.reported_vs_shipped", 0, "2025-03", WINDOW.start_at, WINDOW.end_at,
+        "medium", "shipped less", {},
+    )  # fmt: skip
+    assert [f for f in check_output_vs_peers(contexts, [shipped]) if f.enterprise_id == 0] == []
