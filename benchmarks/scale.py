@@ -279,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL admin DSN")
     parser.add_argument("--enterprises", type=int, nargs="*", help="override the sizes")
     parser.add_argument("--months", type=int, help="override the months")
+    parser.add_argument("--interval-min", type=int, help="override the meters' interval [min]")
     parser.add_argument("--no-ingest", action="store_true", help="skip the writers' benchmark")
     parser.add_argument(
         "--ingest-only", action="store_true", help="only the writers' benchmark (scale_ingest.py)"
@@ -293,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         plan["enterprises"] = args.enterprises
     if args.months:
         plan["months"] = args.months
+    if args.interval_min:
+        plan["interval_min"] = args.interval_min
     result: dict[str, Any] = {"quick": args.quick, "interval_min": plan["interval_min"],
                               "sizes_run": [], "verify": []}  # fmt: skip
     sizes: list[int] = plan["enterprises"]

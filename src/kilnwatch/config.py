@@ -62,9 +62,11 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     db_idle_in_transaction_timeout_s: float = Field(default=60.0, ge=0)
     """PostgreSQL ends a session that stays idle inside an open transaction this long
-    (``idle_in_transaction_session_timeout``, set on every connection kilnwatch opens): a
-    process frozen mid-transaction (SIGSTOP, a lost host, a hung handler) releases its row and
-    advisory locks instead of holding them until someone notices [s]; 0: never (docs/security.md
+    (``idle_in_transaction_session_timeout``, set on every connection of the long-running
+    processes: web, receivers, writers, forwarder): a process frozen mid-transaction (SIGSTOP,
+    a lost host, a hung handler) releases its row and advisory locks instead of holding them
+    until someone notices. Batch commands (imports, verification, archiving, reports) compute
+    between statements for minutes on purpose and have none [s]; 0: never (docs/security.md
     "Faults")."""
     web_statement_timeout_s: float = Field(default=120.0, ge=0)
     """PostgreSQL cancels a statement of the web server (pages and API) running longer

@@ -34,21 +34,40 @@ def test_defaults_are_set_on_every_connection(pg_database: str) -> None:
     assert settings.db_idle_in_transaction_timeout_s == 60
     assert settings.web_statement_timeout_s == 120
     engine = make_engine(settings)
-    web = make_engine(settings, statement_timeout_s=settings.web_statement_timeout_s)
+    server = make_engine(settings, server=True)
+    web = make_engine(settings, server=True, statement_timeout_s=settings.web_statement_timeout_s)
     try:
         with engine.connect() as conn:
-            assert _timeouts(conn) == ("1min", "0")  # commands: no statement timeout
+            assert _timeouts(conn) == ("0", "0")  # batch commands: neither
+        with server.connect() as conn:
+            assert _timeouts(conn) == ("1min", "0")  # receivers, writers
         with web.connect() as conn:
             assert _timeouts(conn) == ("1min", "2min")
     finally:
         engine.dispose()
+        server.dispose()
         web.dispose()
+
+
+def test_a_batch_command_may_compute_inside_its_transaction(pg_database: str) -> None:
+    # a registry import hashing thousands of gateway secrets, a province verified: minutes of
+    # work between two statements of one transaction are not a frozen process
+    settings = Settings(database_url=pg_database, environment="test",
+                        db_idle_in_transaction_timeout_s=0.3)  # fmt: skip
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("SELECT 1"))
+            time.sleep(0.8)
+            assert conn.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        engine.dispose()
 
 
 def test_a_session_frozen_in_a_transaction_is_ended_and_its_lock_freed(pg_database: str) -> None:
     settings = Settings(database_url=pg_database, environment="test",
                         db_idle_in_transaction_timeout_s=0.3)  # fmt: skip
-    engine = make_engine(settings)
+    engine = make_engine(settings, server=True)
     try:
         frozen = engine.connect()
         frozen.begin()

@@ -47,7 +47,7 @@ def hj212_cmd(
     from kilnwatch.store.models import ForwardTarget
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    engine = make_engine(settings())
+    engine = make_engine(settings(), server=True)
     upgrade(engine)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

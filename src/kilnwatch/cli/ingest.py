@@ -95,7 +95,7 @@ def mqtt_cmd(
         keepalive_s=keepalive_s, takeover_after_s=takeover_after_s,
     )  # fmt: skip
     s = settings()
-    engine = make_engine(s)
+    engine = make_engine(s, server=True)
     upgrade(engine)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -185,7 +185,7 @@ def hj212_cmd(
     )
 
     s = settings()
-    engine = make_engine(s)
+    engine = make_engine(s, server=True)
     upgrade(engine)
     urls = log or s.ingest_log
     options = ServeOptions(host=host, port=port, batch_frames=batch_frames,
@@ -296,7 +296,7 @@ def writer_cmd(
                                  replicas=replicas)  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--partition") from None
-    engine = make_engine(s)
+    engine = make_engine(s, server=True)
     upgrade(engine)
     writer = LogWriter(make_session_factory(engine), log_options, WriterOptions(batch=batch),
                        ValidationPolicy.of(s),

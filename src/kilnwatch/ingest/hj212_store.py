@@ -513,7 +513,7 @@ def run_store_worker(
     from kilnwatch.ingest.hj212.workers import READY, STOPPED
     from kilnwatch.store.engine import make_engine, make_session_factory
 
-    engine = make_engine(settings)
+    engine = make_engine(settings, server=True)
     metrics = None if options.metrics_port is None else options.metrics_port + index
     mine = dataclasses.replace(options, port=port, reuse_port=True, metrics_port=metrics)
     policy = ValidationPolicy.of(settings)

@@ -41,6 +41,20 @@ class UnitCatalogue:
     unjudged: list[Unjudged] = field(default_factory=list)
 
 
+def unit_matches(
+    unit: ProductionUnit,
+    enterprise: Enterprise,
+    province: str | None,
+    rules: Iterable[ObsoleteRule] | None = None,
+) -> tuple[list[ObsoleteMatch], list[Unjudged]]:
+    """The rules ``unit`` (already read, of ``enterprise``) matches and those it cannot be
+    judged on; none for an eliminated unit. ``rules`` default to the packaged ones."""
+    if unit.status in INACTIVE:
+        return [], []
+    rule_list = tuple(load_obsolete_rules() if rules is None else rules)
+    return match_obsolete(unit.process, enterprise.region_code, unit.equipment, rule_list, province)
+
+
 def catalogue_matches(
     session: Session,
     principal: Principal,
@@ -64,9 +78,7 @@ def catalogue_matches(
         stmt = stmt.where(ProductionUnit.id.in_(list(unit_ids)))
     out = []
     for unit, e in session.execute(stmt):
-        matches, unjudged = match_obsolete(
-            unit.process, e.region_code, unit.equipment, rule_list, province
-        )
+        matches, unjudged = unit_matches(unit, e, province, rule_list)
         if matches or unjudged:
             out.append(
                 UnitCatalogue(
@@ -111,4 +123,4 @@ def catalogue_json(catalogue: Iterable[UnitCatalogue]) -> list[dict[str, object]
     ]
 
 
-__all__ = ["INACTIVE", "UnitCatalogue", "catalogue_json", "catalogue_matches"]
+__all__ = ["INACTIVE", "UnitCatalogue", "catalogue_json", "catalogue_matches", "unit_matches"]

@@ -34,14 +34,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(settings: Settings, *, statement_timeout_s: float = 0.0) -> Engine:
+def make_engine(
+    settings: Settings, *, server: bool = False, statement_timeout_s: float = 0.0
+) -> Engine:
     """Build the engine for ``settings``; creates the SQLite file's folder when needed.
 
-    On PostgreSQL every connection gets ``idle_in_transaction_session_timeout`` from
-    ``settings.db_idle_in_transaction_timeout_s`` and, when given, ``statement_timeout``
+    On PostgreSQL a long-running ``server`` process (web, receivers, writers, forwarder: short
+    transactions, so one idle this long is a frozen process) gets
+    ``idle_in_transaction_session_timeout`` from ``settings.db_idle_in_transaction_timeout_s``;
+    batch commands (imports, verification, archiving, reports) do not: they compute between
+    statements of one transaction for minutes on purpose. ``statement_timeout`` when given
     (the web server passes ``settings.web_statement_timeout_s``)."""
+    idle_s = settings.db_idle_in_transaction_timeout_s if server else 0.0
     return engine_for_url(settings.effective_database_url, echo=settings.sql_echo,
-                          idle_in_transaction_s=settings.db_idle_in_transaction_timeout_s,
+                          idle_in_transaction_s=idle_s,
                           statement_timeout_s=statement_timeout_s)  # fmt: skip
 
 

@@ -202,7 +202,9 @@ def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastA
         redoc_url=None,
         dependencies=[Depends(reject_out_of_range_integers)],
     )
-    engine = make_engine(settings, statement_timeout_s=settings.web_statement_timeout_s)
+    engine = make_engine(
+        settings, server=True, statement_timeout_s=settings.web_statement_timeout_s
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from kilnwatch.domain.obsolete import check_equipment, format_equipment, parse_equipment
 from kilnwatch.errors import InputError
-from kilnwatch.programme.catalogue import catalogue_matches
+from kilnwatch.programme.catalogue import unit_matches
 from kilnwatch.programme.exit_grounds import exit_ground_records, unit_grounds
 from kilnwatch.store.models import Meter, ProductionUnit
 from kilnwatch.store.repos.figures import Where
@@ -90,8 +90,7 @@ def _exit_table(env: PageEnv, unit: ProductionUnit) -> Table:
     """The unit's obsolete-equipment matches, rules it could not be judged on and recorded
     exit grounds, computed on each request (edits must show at once; the energy ground is the
     class of the history table: worse than GB grade 3)."""
-    found = catalogue_matches(env.db, env.me, env.settings.province, [unit.id])
-    matches = [m for u in found for m in u.matches]
+    matches, unjudged = unit_matches(unit, unit.enterprise, env.settings.province)
     records = exit_ground_records(env.db, env.me, unit.id)
     rows = [
         {"kind": g.kind, "finding": g.finding, "standard": g.standard, "basis": g.basis,
@@ -101,7 +100,7 @@ def _exit_table(env: PageEnv, unit: ProductionUnit) -> Table:
     ] + [
         {"kind": "", "finding": "", "standard": x.rule_id, "basis": "rule", "by": "", "on": "",
          "evidence": env.t("pg.unjudged") + ": " + ", ".join(x.missing), "deadline": ""}
-        for u in found for x in u.unjudged
+        for x in unjudged
     ]  # fmt: skip
     cols = [c for c in GROUND_COLS if c.key != "unit"]
     return Table("exit_grounds", cols, rows, wide=True, empty="pg.none")
