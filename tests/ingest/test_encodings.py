@@ -163,6 +163,30 @@ def test_readings_parse_fault_is_located_and_stores_nothing(
     assert loaded.scalar(select(func.count()).select_from(Reading)) == 0
 
 
+@pytest.mark.parametrize("beyond_head", [False, True])
+def test_a_file_detected_as_utf8_with_other_bytes_further_on_is_located(
+    loaded: Session, tmp_path: Path, beyond_head: bool
+) -> None:
+    # the encoding is detected from the file's head (SAMPLE_BYTES); bytes that are not UTF-8
+    # further on, or a character cut at the end, were a UnicodeDecodeError escaping the
+    # importer (found by the long fuzz form)
+    n = 30_000 if beyond_head else 3  # 30 000 rows: about 1.5 MiB, beyond the sample
+    path = tmp_path / "readings.csv"
+    tail = b"M-JN-C0,2025-03-02T00:\xff0:00+00:00,2,t,\r\n" if beyond_head else b"\xc2"
+    path.write_bytes(_readings_text(n).encode() + tail)
+    with pytest.raises(InputError) as info:
+        import_readings_file(loaded, path, policy=POLICY)
+    loaded.rollback()
+    assert info.value.location.file == str(path)
+    if beyond_head:
+        assert info.value.location.row == n + 1
+        assert f"not utf-8 text in line {n + 2}" in info.value.reason
+    else:
+        assert "ends inside a utf-8 character" in info.value.reason
+    assert info.value.code == "ingest.malformed"
+    assert loaded.scalar(select(func.count()).select_from(Reading)) == 0
+
+
 def test_cli_states_and_forces_the_encoding(
     settings: Settings, loaded: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

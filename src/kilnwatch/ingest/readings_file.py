@@ -28,6 +28,7 @@ from kilnwatch.ingest.stamps import DEFAULT_CONVENTION, Convention, IntervalEnds
 from kilnwatch.ingest.tables.text import (
     TextEncoding,
     csv_records,
+    decoded_blocks,
     file_encoding,
     header_line,
     sniff_separator,
@@ -85,15 +86,18 @@ def _parquet_tables(path: Path, size: int) -> Iterator[pl.DataFrame]:
 
 
 def _csv_fault(path: Path, separator: str, name: str, exc: pl.exceptions.PolarsError) -> InputError:
-    """The fault the columnar reader met, located by a strict pass of the CSV module."""
-    with path.open(encoding="utf-8", newline="") as f:
-        try:
+    """The fault the columnar reader met, located by a strict UTF-8 pass (a file detected as
+    UTF-8 from its head may hold other bytes further on), then of the CSV module."""
+    try:
+        for _ in decoded_blocks(path, TextEncoding("utf-8"), name):
+            pass
+        with path.open(encoding="utf-8", newline="") as f:
             for _ in csv_records(f, name, separator):
                 pass
-        except InputError as located:
-            at = located.location
-            return InputError(located.reason, file=at.file, row=at.row, field=at.field,
-                              code=MALFORMED)  # fmt: skip
+    except InputError as located:
+        at = located.location
+        return InputError(located.reason, file=at.file, row=at.row, field=at.field,
+                          code=MALFORMED)  # fmt: skip
     return InputError(f"cannot read the file: {exc}", file=name, code=MALFORMED)
 
 

@@ -190,24 +190,32 @@ def header_line(path: Path, encoding: TextEncoding) -> str:
         return f.readline().lstrip("\ufeff")
 
 
-def transcode_to_utf8(path: Path, encoding: TextEncoding, out: Path) -> None:
-    """Re-encode ``path`` to UTF-8 in blocks (memory flat in file size), without a byte-order
-    mark; a byte that is not text in ``encoding`` is reported with its line."""
+def decoded_blocks(path: Path, encoding: TextEncoding, file: str) -> Iterator[str]:
+    """The text of ``path`` in blocks (memory flat in file size); a byte that is not text in
+    ``encoding`` is reported with its line, a file ending inside a character as such."""
     decoder = codecs.getincrementaldecoder(encoding.name)(errors="strict")
     lines, offset = 0, 0
-    with path.open("rb") as src, out.open("wb") as dst:
+    with path.open("rb") as src:
         while block := src.read(TRANSCODE_BYTES):
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
-                raise _decode_fault(block, exc, encoding.name, path.name, lines_before=lines,
+                raise _decode_fault(block, exc, encoding.name, file, lines_before=lines,
                                     bytes_before=offset) from exc  # fmt: skip
-            dst.write((text.lstrip("\ufeff") if offset == 0 else text).encode())
+            yield text.lstrip("\ufeff") if offset == 0 else text
             lines += text.count("\n")
             offset += len(block)
         try:
-            dst.write(decoder.decode(b"", final=True).encode())
+            yield decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise InputError(
-                f"the file ends inside a {encoding.name} character ({exc.reason})", file=path.name
+                f"the file ends inside a {encoding.name} character ({exc.reason})", file=file
             ) from exc
+
+
+def transcode_to_utf8(path: Path, encoding: TextEncoding, out: Path) -> None:
+    """Re-encode ``path`` to UTF-8 in blocks (memory flat in file size), without a byte-order
+    mark; a byte that is not text in ``encoding`` is reported with its line."""
+    with out.open("wb") as dst:
+        for text in decoded_blocks(path, encoding, path.name):
+            dst.write(text.encode())
