@@ -41,7 +41,7 @@ from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.sim import SimParams, simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
 from kilnwatch.store.migrate import upgrade
-from kilnwatch.store.partitions import partition_name
+from kilnwatch.store.partitions import TS_BRIN_INDEX, partition_name
 from kilnwatch.verify.run import verify_period
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # pg_support
@@ -217,16 +217,19 @@ def index_choice(engine: Engine, last: Period) -> dict[str, Any]:
     }  # fmt: skip
     variants = {"none": None, "btree": "btree (ts)", "brin": "brin (ts)"}
     out: dict[str, Any] = {"partition": partition, "ts_correlation": correlation}
+    with engine.connect() as conn:  # the migration's BRIN (0061) out of the way while compared
+        conn.execute(text(f"DROP INDEX IF EXISTS {TS_BRIN_INDEX}"))
+        conn.commit()
     for name, using in variants.items():
         with engine.connect() as conn:
             if using:
                 conn.execute(text(f"CREATE INDEX kw_bench_ts ON readings USING {using}"))
                 conn.execute(text("ANALYZE readings"))
                 conn.commit()
-            size = conn.execute(
-                text("SELECT COALESCE(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i "
-                     "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :n"),
-                {"n": f"{partition}_ts_idx"},
+            size = conn.execute(  # every index of the partition but its primary key
+                text("SELECT COALESCE(sum(pg_relation_size(indexrelid)), 0) FROM pg_index "
+                     "WHERE indrelid = CAST(:p AS regclass) AND NOT indisprimary"),
+                {"p": partition},
             ).scalar()  # fmt: skip
             table = conn.execute(text(f"SELECT pg_relation_size('{partition}')")).scalar()
             result: dict[str, Any] = {"index_bytes": int(size or 0),
@@ -239,6 +242,9 @@ def index_choice(engine: Engine, last: Period) -> dict[str, Any]:
                 conn.commit()
         out[name] = result
         print(json.dumps({name: result}), flush=True)
+    with engine.connect() as conn:  # back as the migration left it
+        conn.execute(text(f"CREATE INDEX {TS_BRIN_INDEX} ON readings USING brin (ts)"))
+        conn.commit()
     return out
 
 
