@@ -58,8 +58,9 @@ vendor: install
 	cd vendor && npm ci --ignore-scripts --legacy-peer-deps --no-audit --no-fund
 	$(BIN)/python vendor/build.py
 
+# one pytest worker per core (pytest-xdist); idle cores otherwise wait on the servers' replies
 pytest: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist worksteal --cov --cov-report=term:skip-covered
 
 test: check pytest
 

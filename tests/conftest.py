@@ -5,6 +5,7 @@ Under ``CI=true`` a missing server is a failure, never a skip.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from kilnwatch.store.models import Base, Region
 from kilnwatch.store.seed import seed_regions
 from pg_support import PG_ADMIN_DSN, throwaway_database
 from servers import need_server
+
+# The CLI's Rich consoles take their width when first built, i.e. in whichever test runs a
+# command first; a fixed width keeps tables whole whatever the order (pytest-xdist).
+os.environ["COLUMNS"] = "200"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
