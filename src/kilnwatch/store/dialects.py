@@ -87,14 +87,6 @@ def sqlite_insert(raw: Any, table: str, columns: Sequence[str], frame: pl.DataFr
         raw.executemany(sql, [()] * frame.height)
 
 
-def aware_utc(value: Any) -> datetime:
-    """An aware UTC datetime from a driver's value (SQLite text or naive UTC, PostgreSQL aware)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 # -- PostgreSQL binary COPY of a Polars frame ------------------------------------------------
 
 _PG_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2

@@ -37,6 +37,7 @@ from kilnwatch.domain.emissions import HOUR_S, HourCounts, hour_counts
 from kilnwatch.reference.emissions import MONITORED_CARRIERS
 from kilnwatch.store.dialects import PG_EPOCH_S, SQLITE_EPOCH_S, sqlite_timestamp
 from kilnwatch.store.models import Meter, Reading
+from kilnwatch.store.models.base import aware_utc
 
 HourSpan = tuple[int, int]
 """First and last hour start [s since epoch] of a meter's touched hours."""
@@ -287,17 +288,13 @@ def rebuild_emission_hours(session: Session, meter_ids: Iterable[int] | None = N
     ).all()
     steps: dict[int, dict[int, HourSpan]] = defaultdict(dict)
     for m, lo, hi in spans:
-        first, last = touched_hours(_aware(lo), _aware(hi))
+        first, last = touched_hours(aware_utc(lo), aware_utc(hi))
         for k, start in enumerate(range(first, last + HOUR_S, REBUILD_HOURS * HOUR_S)):
             steps[k][m] = (start, min(last, start + (REBUILD_HOURS - 1) * HOUR_S))
     written = 0
     for k in sorted(steps):
         written += recompute_hours(session, steps[k])
     return written
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 __all__ = [

@@ -36,7 +36,8 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.counters import CounterPolicy, register_top
-from kilnwatch.store.dialects import aware_utc, pg_binary_copy_data, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.dialects import pg_binary_copy_data, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.models.base import aware_utc
 from kilnwatch.store.rollups.aggregate import PG_ROLLUP_TYPES, ROLLUP_COLUMNS, hour_rollups
 from kilnwatch.store.rollups.attribution import (
     COARSER,

@@ -234,6 +234,15 @@ def done(env: PageEnv, url: str) -> RedirectResponse:
     return redirect(url)
 
 
+def refused(env: PageEnv, page: Callable[[], Response]) -> Response:
+    """Roll back the request's writes, then the form's page again with status 422: the page is
+    built after the rollback, so it reads what is stored, not the refused change."""
+    env.db.rollback()
+    response = page()
+    response.status_code = 422
+    return response
+
+
 def home_of(principal: Principal) -> str:
     """Where a user lands: the province, their city or county, or their enterprise."""
     if principal.role is Role.ENTERPRISE and principal.enterprise_id:
