@@ -26,12 +26,11 @@ import numpy as np
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
-from kilnwatch.verify.detectors.shift import MAD_TO_SD
+from kilnwatch.verify.detectors.peers import PeerBounds, robust_norm
 from kilnwatch.verify.evidence import finding, rounded
 from kilnwatch.verify.findings import Finding
 
 CHILD_PEERS = "verify.submeter.child_vs_peers"
-SPREAD_FLOOR = 1e-6  # [log units] numerical floor of the peers' spread (identical intensities)
 Group = tuple[str, str, str, str, str]  # process, item, report unit, carrier, parent level
 
 
@@ -77,17 +76,10 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
                 ctx, parent, child, group,
                 float(np.log(parent.total / report.quantity)),
                 float(np.log(child.total / report.quantity)),
-                float(np.hypot(*pcts)) / 100.0,
+                float(np.hypot(pcts[0], pcts[1])) / 100.0,
             )
         )  # fmt: skip
     return out
-
-
-def _norm(values: list[float]) -> tuple[float, float]:
-    """Median and robust spread (MAD x 1.4826) [log units]."""
-    logs = np.array(values)
-    median = float(np.median(logs))
-    return median, max(MAD_TO_SD * float(np.median(np.abs(logs - median))), SPREAD_FLOOR)
 
 
 def check_child_vs_peers(
@@ -106,17 +98,14 @@ def check_child_vs_peers(
     much as a load behind the parent adds) cannot be told from the sub-meter reading low."""
     if not contexts:
         return []
-    settings = contexts[0].settings
-    z_threshold = settings.value(CHILD_PEERS, "z_threshold")
-    least = settings.count(CHILD_PEERS, "min_peers")
-    default_pct = settings.value(CHILD_PEERS, "default_accuracy_pct")
+    bounds = PeerBounds.of(contexts, CHILD_PEERS)
     rises = {
         (f.meter_id, f.period): f
         for f in existing
         if f.rule_code == PARENT_EXCEEDS and f.severity != "info"
     }
     named = {(f.meter_id, f.period) for f in existing if f.rule_code in (INTENSITY, CHILD_LOW)}
-    samples = [s for ctx in contexts for s in pair_samples(ctx, default_pct)]
+    samples = [s for ctx in contexts for s in pair_samples(ctx, bounds.default_accuracy_pct)]
     out = []
     for s in samples:
         period = s.ctx.window.period
@@ -124,10 +113,10 @@ def check_child_vs_peers(
         if rise is None or (s.child.info.id, period) in named:
             continue
         peers = [p for p in samples if p.group == s.group and p is not s]
-        if len(peers) < least:
+        if len(peers) < bounds.min_peers:
             continue
-        parent_median, parent_spread = _norm([p.log_parent for p in peers])
-        child_median, child_spread = _norm([p.log_child for p in peers])
+        parent_median, parent_spread = robust_norm([p.log_parent for p in peers])
+        child_median, child_spread = robust_norm([p.log_child for p in peers])
         # the difference of two deviations: both peer spreads and both meters' accuracy
         sd = float(np.hypot(np.hypot(child_spread, parent_spread), s.accuracy))
         child_change = s.log_child - child_median
@@ -135,7 +124,7 @@ def check_child_vs_peers(
         # a common cause (efficiency, a misreported output) moves both sides alike: the
         # sub-meter's own drop is what exceeds the parent's deviation, in peer spreads
         z = (-child_change - abs(parent_change)) / sd
-        if z < z_threshold:
+        if z < bounds.z_threshold:
             continue
         norms = {"child_median": child_median, "sd": sd, "peers": len(peers),
                  "parent_median": parent_median, "parent_spread": parent_spread}  # fmt: skip
