@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from kilnwatch.domain.periods import Period, parse_period
+from kilnwatch.domain.periods import Period, parse_period, week_period
 from kilnwatch.domain.projects import DEPARTMENTS
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
@@ -36,14 +36,6 @@ from kilnwatch.store.repos.scope import region_in_scope
 
 REPORTED = ("output_t", "energy_tce", "coal_t")
 """The figures a department may correct (the rest are metering facts)."""
-
-
-def week_period(week: str, zone: Any) -> Period:
-    """The ISO week ``week`` (``2025-W10``) in ``zone``; anything else is refused."""
-    period = parse_period(week, zone, field="week")
-    if period.kind != "week":
-        raise InputError(f"{week!r} is not an ISO week such as 2025-W10", field="week")
-    return period
 
 
 def _city(code: str) -> str:
@@ -349,7 +341,6 @@ __all__ = [
     "report_by_id",
     "sign",
     "submit",
-    "week_period",
     "week_view",
     "WeekView",
 ]
