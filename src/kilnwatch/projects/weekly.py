@@ -31,8 +31,9 @@ from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.projects.control import cap_uses, caps_in, logs_of_week, supervisors
 from kilnwatch.projects.figures import meter_operation, metered_figures
-from kilnwatch.store.models import Region, User, UserDepartment, WeeklyReport, WeeklySignature
+from kilnwatch.store.models import Region, WeeklyReport, WeeklySignature
 from kilnwatch.store.repos.scope import region_in_scope
+from kilnwatch.supervise.access import recorded_department
 
 REPORTED = ("output_t", "energy_tce", "coal_t")
 """The figures a department may correct (the rest are metering facts)."""
@@ -211,11 +212,7 @@ def sign(
         raise InputError(f"department must be one of {', '.join(DEPARTMENTS)}", field="department")
     if report.status == "submitted":
         raise InputError("the report was submitted already", field="status")
-    works_for = session.scalar(
-        select(UserDepartment.department)
-        .join(User, User.id == UserDepartment.user_id)
-        .where(User.username == principal.subject)
-    )
+    works_for = recorded_department(session, principal)
     if works_for is not None and works_for != department:
         raise PermissionDeniedError(f"{principal.subject} signs for {works_for}, not {department}")
     if any(s.department == department for s in report.signatures):
