@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import polars as pl
 
-from kilnwatch.store.dialects import aware_utc, pg_int_array, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.dialects import pg_int_array, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.models.base import aware_utc
 
 T0 = datetime(2025, 4, 1, tzinfo=UTC)
 

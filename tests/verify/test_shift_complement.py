@@ -51,3 +51,15 @@ def test_a_change_from_early_on_day_two_keeps_the_long_side() -> None:
     assert shift is not None
     shift = oriented_by_losses(x, shift, TOLERANCE)
     assert (shift.start_day, shift.end_day) == (2, 31) and shift.change_fraction > 0.03
+
+
+def test_a_gap_on_the_first_day_does_not_make_the_start_an_inside_window() -> None:
+    """The parent reads 27 % low from day 7 and day 1 has no comparable data (a gap): days
+    2-6 are the start of the month, and the side below its sub-meters is the abnormal one."""
+    x = _ratio(5)
+    x[6:] *= 0.73
+    x[0] = np.nan
+    shift = level_shift(x, 2, 6, 0.02, "short")
+    assert shift is not None
+    shift = oriented_by_losses(x, shift, TOLERANCE)
+    assert (shift.start_day, shift.end_day) == (6, 31) and shift.change_fraction < -0.2

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from kilnwatch.cli._common import SYSTEM, console, fail, session_scope, settings
+from kilnwatch.domain.periods import local_instant
 from kilnwatch.errors import InputError, KilnwatchError
 
 CityOpt = Annotated[
@@ -33,7 +34,7 @@ def parse_instant(text: str, tz: str, name: str) -> datetime:
             value = datetime(d.year, d.month, d.day)
     except ValueError:
         raise InputError(f"{text!r} is not a date or ISO 8601 time", field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
+    return local_instant(value, ZoneInfo(tz))
 
 
 def run_export(

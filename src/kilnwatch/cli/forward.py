@@ -17,20 +17,13 @@ import typer
 from rich.table import Table
 
 from kilnwatch.cli._common import command_session, console, exit_on_error, fail, settings
+from kilnwatch.domain.periods import local_instant
 from kilnwatch.errors import KilnwatchError
 
 app = typer.Typer(help="Forward readings to other platforms (HJ 212 upstream).",
                   no_args_is_help=True)  # fmt: skip
 targets_app = typer.Typer(help="Forwarding targets.", no_args_is_help=True)
 app.add_typer(targets_app, name="targets")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    from zoneinfo import ZoneInfo
-
-    return value.replace(tzinfo=ZoneInfo(settings().timezone))
 
 
 @app.command("hj212")
@@ -153,7 +146,8 @@ def enqueue_cmd(
     from kilnwatch.forward.queue import enqueue_new
     from kilnwatch.forward.targets import target_by_name
 
+    start = local_instant(since, settings().zone)
     with command_session() as session:
         t = target_by_name(session, target)
-        n = enqueue_new(session, t, datetime.now(UTC), since=_aware(since))
+        n = enqueue_new(session, t, datetime.now(UTC), since=start)
     console.print(f"{n} frame(s) queued")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy import Connection
 
 PG_FROM_EPOCH_US = "TIMESTAMPTZ 'epoch' + {} * INTERVAL '1 microsecond'"
 """SQL for a timestamp given as microseconds since the Unix epoch (exact, unlike
@@ -42,6 +43,12 @@ PG_EPOCH_S = "CAST(EXTRACT(EPOCH FROM {col}) AS BIGINT)"
 def sqlite_timestamp(ts: datetime) -> str:
     """The text form SQLAlchemy stores for a UTC datetime in SQLite."""
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def bound_timestamp(conn: Connection, ts: datetime) -> datetime | str:
+    """``ts`` as a raw ``text()`` statement must bind it (raw SQL skips the column type): the
+    aware datetime on PostgreSQL, SQLAlchemy's stored text on SQLite."""
+    return ts if conn.dialect.name == "postgresql" else sqlite_timestamp(ts)
 
 
 def sqlite_rows(frame: pl.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -85,14 +92,6 @@ def sqlite_insert(raw: Any, table: str, columns: Sequence[str], frame: pl.DataFr
         raw.executemany(sql, sqlite_rows(frame, bound))
     else:
         raw.executemany(sql, [()] * frame.height)
-
-
-def aware_utc(value: Any) -> datetime:
-    """An aware UTC datetime from a driver's value (SQLite text or naive UTC, PostgreSQL aware)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # -- PostgreSQL binary COPY of a Polars frame ------------------------------------------------

@@ -38,12 +38,12 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.store.dialects import (
     PG_FROM_EPOCH_US,
-    aware_utc,
     pg_binary_copy_parts,
     pg_int_array,
     sqlite_insert,
     sqlite_timestamp,
 )
+from kilnwatch.store.models.base import aware_utc
 from kilnwatch.store.partitions import ensure_for_frame
 
 STAGE_TABLE = "kw_staged"

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
-from kilnwatch.verify.detectors import balance, emissions, flags, peers, profile, timeseries
+from kilnwatch.verify.detectors import (
+    balance,
+    child_peers,
+    emissions,
+    flags,
+    peers,
+    profile,
+    timeseries,
+)
 from kilnwatch.verify.evidence import explained_as_info
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.rules import electricity, fuel, reported, revenue
@@ -45,6 +53,7 @@ CHECKS = Checks(
         emissions.DEVICE_GAP_CHECK,
         peers.PEERS_CHECK,
         peers.OUTPUT_CHECK,
+        child_peers.CHILD_PEERS_CHECK,
     )
 )
 
@@ -72,6 +81,24 @@ def run_province_checks(
         if check.run_province is not None and enabled:
             out += _declared(check, check.run_province(contexts, existing))
     return out
+
+
+def ratios_named_by_peers(findings: list[Finding]) -> list[Finding]:
+    """An enterprise's findings after the province checks: a parent / sub-meter rise whose
+    side the peers named (a sub-meter found reading low under that parent,
+    :mod:`~kilnwatch.verify.detectors.child_peers`) is explained by it and kept as info."""
+    named = {
+        (f.period, f.evidence.get("parent"))
+        for f in findings
+        if f.rule_code == balance.CHILD_LOW and f.severity != "info"
+    }
+
+    def explained(f: Finding) -> bool:
+        return (
+            f.rule_code == balance.PARENT_EXCEEDS and (f.period, f.evidence.get("parent")) in named
+        )
+
+    return explained_as_info(findings, explained, "a sub-meter reading low")
 
 
 def _declared(check: Check, findings: list[Finding]) -> list[Finding]:

@@ -19,7 +19,7 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
-from kilnwatch.verify.checks import run_province_checks
+from kilnwatch.verify.checks import ratios_named_by_peers, run_province_checks
 from kilnwatch.verify.context import PeriodWindow
 from kilnwatch.verify.enterprises import Loaded, Progress, check_enterprises
 from kilnwatch.verify.findings import Finding
@@ -80,6 +80,7 @@ def verify_period(
     for f in run_province_checks(checked.contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
     for info in infos:
+        found_by[info.id] = ratios_named_by_peers(found_by[info.id])
         counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)
         _score(session, info.id, window.period, settings)
         report.findings += found_by[info.id]

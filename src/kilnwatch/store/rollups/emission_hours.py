@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session
 
 from kilnwatch.domain.emissions import HOUR_S, HourCounts, hour_counts
 from kilnwatch.reference.emissions import MONITORED_CARRIERS
-from kilnwatch.store.dialects import PG_EPOCH_S, SQLITE_EPOCH_S, sqlite_timestamp
+from kilnwatch.store.dialects import PG_EPOCH_S, SQLITE_EPOCH_S, bound_timestamp, sqlite_timestamp
 from kilnwatch.store.models import Meter, Reading
+from kilnwatch.store.models.base import aware_utc
 
 HourSpan = tuple[int, int]
 """First and last hour start [s since epoch] of a meter's touched hours."""
@@ -83,10 +84,6 @@ def touched_hours(lo: datetime, hi: datetime) -> HourSpan:
 
 def _at(epoch_s: int) -> datetime:
     return datetime.fromtimestamp(epoch_s, UTC)
-
-
-def _bind(conn: Connection, ts: datetime) -> datetime | str:
-    return ts if conn.dialect.name == "postgresql" else sqlite_timestamp(ts)
 
 
 Rows = dict[int, tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.object_]]]
@@ -210,7 +207,7 @@ def _delete(conn: Connection, spans: Mapping[int, HourSpan]) -> None:
     if spans:
         conn.execute(
             text(_DELETE),
-            [{"m": m, "lo": _bind(conn, _at(lo)), "hi": _bind(conn, _at(hi))}
+            [{"m": m, "lo": bound_timestamp(conn, _at(lo)), "hi": bound_timestamp(conn, _at(hi))}
              for m, (lo, hi) in sorted(spans.items())],
         )  # fmt: skip
 
@@ -287,17 +284,13 @@ def rebuild_emission_hours(session: Session, meter_ids: Iterable[int] | None = N
     ).all()
     steps: dict[int, dict[int, HourSpan]] = defaultdict(dict)
     for m, lo, hi in spans:
-        first, last = touched_hours(_aware(lo), _aware(hi))
+        first, last = touched_hours(aware_utc(lo), aware_utc(hi))
         for k, start in enumerate(range(first, last + HOUR_S, REBUILD_HOURS * HOUR_S)):
             steps[k][m] = (start, min(last, start + (REBUILD_HOURS - 1) * HOUR_S))
     written = 0
     for k in sorted(steps):
         written += recompute_hours(session, steps[k])
     return written
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
 __all__ = [

@@ -36,7 +36,13 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.counters import CounterPolicy, register_top
-from kilnwatch.store.dialects import aware_utc, pg_binary_copy_data, sqlite_rows, sqlite_timestamp
+from kilnwatch.store.dialects import (
+    bound_timestamp,
+    pg_binary_copy_data,
+    sqlite_rows,
+    sqlite_timestamp,
+)
+from kilnwatch.store.models.base import aware_utc
 from kilnwatch.store.rollups.aggregate import PG_ROLLUP_TYPES, ROLLUP_COLUMNS, hour_rollups
 from kilnwatch.store.rollups.attribution import (
     COARSER,
@@ -202,10 +208,6 @@ def _next_readings(conn: Connection, after: Mapping[int, datetime]) -> dict[int,
     return found
 
 
-def _bind(conn: Connection, ts: datetime) -> datetime | str:
-    return ts if conn.dialect.name == "postgresql" else sqlite_timestamp(ts)
-
-
 TouchedRow = tuple[int, int, int, datetime, datetime, datetime, datetime, datetime, datetime,
                    datetime, datetime, datetime, datetime]  # fmt: skip
 """meter, counter, shift, hour_lo, hour_hi, ts_lo, ts_hi, day_lo, day_hi, month_lo, month_hi,
@@ -249,7 +251,7 @@ def _load_touched(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     names = ", ".join(_TOUCHED_COLUMNS)
     marks = ", ".join(f":{c}" for c in _TOUCHED_COLUMNS)
     params = [
-        {c: (_bind(conn, v) if isinstance(v, datetime) else v)
+        {c: (bound_timestamp(conn, v) if isinstance(v, datetime) else v)
          for c, v in zip(_TOUCHED_COLUMNS, row, strict=True)}
         for row in rows
     ]  # fmt: skip

@@ -224,8 +224,8 @@ def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
     child_shifts = intensity_drops(ctx)
     out = []
     for parent in ctx.meters.values():
-        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
-        if not children or any(c.info.uom != parent.info.uom for c in children):
+        children = ctx.summable_children(parent)
+        if not children:
             continue
         ok = _comparable(parent, *children)
         kids = np.sum([c.daily for c in children], axis=0)
@@ -255,11 +255,17 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     it). A fault running to the month's end is often the longer side; but a short side at
     the month's end whose days are no level of their own (one odd last day next to normal
     ones, :func:`~kilnwatch.verify.detectors.shift.is_level`) is the anomaly, never the
-    reference of a month-long "shift" (issue 12)."""
+    reference of a month-long "shift" (issue 12). The month's edges are its first and last
+    comparable days: days without comparable data (a gap on the 1st) split nothing."""
     days = x.size
-    if (shift.start_day == 0) == (shift.end_day == days):
+    comparable = np.flatnonzero(np.isfinite(x))
+    if comparable.size == 0:
+        return shift
+    first, last = int(comparable[0]), int(comparable[-1]) + 1
+    at_start, at_end = shift.start_day <= first, shift.end_day >= last
+    if at_start == at_end:
         return shift  # inside the month: no contiguous complement to choose
-    other = (shift.end_day, days) if shift.start_day == 0 else (0, shift.start_day)
+    other = (shift.end_day, days) if at_start else (0, shift.start_day)
     inside = x[shift.start_day : shift.end_day]
     outside = x[other[0] : other[1]]
     if not np.isfinite(inside).any() or not np.isfinite(outside).any():
@@ -271,7 +277,7 @@ def oriented_by_losses(x: F64, shift: Shift, tolerance: float) -> Shift:
     elif impossible_in:  # both below their sub-meters: the lower is the further from physics
         abnormal_inside = level_in < level_out
     else:  # a short side at the month's end that is one odd day is a month-end anomaly
-        odd_end = shift.end_day == days and not is_level(x, (shift.start_day, days), other)
+        odd_end = at_end and not is_level(x, (shift.start_day, days), other)
         abnormal_inside = level_in > level_out or odd_end
     if abnormal_inside:
         return shift

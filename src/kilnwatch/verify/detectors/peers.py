@@ -23,6 +23,33 @@ SPREAD_FLOOR = 1e-6  # [log units] numerical floor of the peers' spread (identic
 
 
 @dataclass(frozen=True)
+class PeerBounds:
+    """The common parameters of a check against peers: ``z_threshold``, the fewest peers
+    (``min_peers``) and the accuracy class assumed for a meter without one."""
+
+    z_threshold: float
+    min_peers: int
+    default_accuracy_pct: float
+
+    @classmethod
+    def of(cls, contexts: Sequence[EnterpriseContext], code: str) -> PeerBounds:
+        settings = contexts[0].settings
+        return cls(
+            settings.value(code, "z_threshold"),
+            settings.count(code, "min_peers"),
+            settings.value(code, "default_accuracy_pct"),
+        )
+
+
+def robust_norm(values: Sequence[float]) -> tuple[float, float]:
+    """Median and robust spread (MAD x 1.4826) of log values, the spread floored at
+    :data:`SPREAD_FLOOR`."""
+    logs = np.array(values)
+    median = float(np.median(logs))
+    return median, max(MAD_TO_SD * float(np.median(np.abs(logs - median))), SPREAD_FLOOR)
+
+
+@dataclass(frozen=True)
 class RatioSample:
     ctx: EnterpriseContext
     meter_id: int
@@ -34,8 +61,8 @@ def ratio_samples(ctx: EnterpriseContext) -> list[RatioSample]:
     """Monthly parent / sum-of-children ratio of every parent meter with complete data."""
     out = []
     for parent in ctx.meters.values():
-        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
-        if not children or any(c.info.uom != parent.info.uom for c in children):
+        children = ctx.summable_children(parent)
+        if not children:
             continue
         if not all(m.full_days().all() for m in (parent, *children)):
             continue
@@ -192,12 +219,12 @@ def check_output_vs_peers(
     """
     if not contexts:
         return []
-    settings = contexts[0].settings
-    z_threshold = settings.value(OUTPUT, "z_threshold")
-    least = settings.count(OUTPUT, "min_peers")
-    min_gap = settings.value(OUTPUT, "min_gap_fraction")
-    default_pct = settings.value(OUTPUT, "default_accuracy_pct")
-    samples = [s for ctx in contexts if (s := output_sample(ctx, default_pct)) is not None]
+    bounds = PeerBounds.of(contexts, OUTPUT)
+    z_threshold, least = bounds.z_threshold, bounds.min_peers
+    min_gap = contexts[0].settings.value(OUTPUT, "min_gap_fraction")
+    samples = [
+        s for ctx in contexts if (s := output_sample(ctx, bounds.default_accuracy_pct)) is not None
+    ]
     judged = {
         (f.enterprise_id, f.period)
         for f in existing

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
+from kilnwatch.domain.periods import local_instant
 from kilnwatch.errors import InputError
 from kilnwatch.store.models import SOURCE_NAMES
 from kilnwatch.store.repos.readings import meter_in_scope, raw_readings, rollup_rows, span_of
@@ -58,12 +59,6 @@ class ReadingsPage(BaseModel):
     summary: str
 
 
-def _aware(value: datetime | None, tz: str) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
-
-
 @router.get("/meters/{meter_id}/readings")
 def meter_readings(
     session: SessionDep,
@@ -79,7 +74,8 @@ def meter_readings(
     """A meter's series between ``start`` and ``end`` (ISO 8601; naive times are local)."""
     meter = meter_in_scope(session, principal, meter_id)
     tz = settings.timezone
-    start, end = _aware(start, tz), _aware(end, tz)
+    start = local_instant(start, settings.zone) if start is not None else None
+    end = local_instant(end, settings.zone) if end is not None else None
     if end is None:
         last = span_of(session, meter.id)[1]
         end = (last + timedelta(microseconds=1)) if last else datetime.now(UTC)

@@ -34,10 +34,6 @@ ERROR_COLS = (Col("file", "col.file", "code"), Col("row", "col.row", "num"),
               Col("field", "col.field", "code"), Col("reason", "col.reason"))  # fmt: skip
 
 
-def _admin(env: PageEnv) -> None:
-    env.require(env.me.role is Role.ADMIN, "administrators only")
-
-
 def _users_table(env: PageEnv) -> Table:
     users = env.db.execute(
         select(User, Enterprise.name).outerjoin(Enterprise, Enterprise.id == User.enterprise_id)
@@ -68,7 +64,7 @@ def _users_page(
 
 @router.get("/admin/users")
 def users_page(env: SignedIn) -> Response:
-    _admin(env)
+    env.require_admin()
     return _users_page(env, done=env.request.query_params.get("done"))
 
 
@@ -82,7 +78,7 @@ def add_user_form(
     enterprise: Annotated[str, Form(max_length=18)] = "",
     display_name: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    _admin(env)
+    env.require_admin()
     try:
         add_user(env.db, username.strip(), password, Role(role), region or None,
                  enterprise or None, display_name)  # fmt: skip
@@ -95,7 +91,7 @@ def add_user_form(
 
 @router.post("/admin/users/{username}/active")
 def set_active(env: SignedIn, username: str, active: Annotated[str, Form()]) -> Response:
-    _admin(env)
+    env.require_admin()
     user = env.db.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFoundError(f"user {username} not found")

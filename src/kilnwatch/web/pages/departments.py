@@ -26,7 +26,7 @@ add_nav(NavItem("departments", "nav.departments", "/admin/departments", order=83
 
 
 def _page(env: PageEnv, error: str | None = None, status: int = 200) -> Response:
-    env.require(env.me.role is Role.ADMIN, "administrators only")
+    env.require_admin()
     departments = load_departments()
     rows = env.db.execute(
         select(User, UserDepartment.department)
@@ -68,7 +68,7 @@ def departments_set(
     department: Annotated[str, Form(max_length=32)],
 ) -> Response:
     """Record a staff user's department (every change is kept in the audit log)."""
-    env.require(env.me.role is Role.ADMIN, "administrators only")
+    env.require_admin()
     try:
         role = env.db.scalar(select(User.role).where(User.username == username))
         if role == Role.ENTERPRISE.value:

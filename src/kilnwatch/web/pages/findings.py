@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Form, Path, Query
@@ -28,7 +29,7 @@ from kilnwatch.store.repos.finding_queue import SORTS, QueueFilter, facets, queu
 from kilnwatch.store.repos.findings import get_finding
 from kilnwatch.store.repos.scope import enterprise_scope, region_in_scope
 from kilnwatch.supervise.access import check_finding_writer
-from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, done, page_router, refused
 from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 from kilnwatch.web.services.findings_text import (
     evidence_label,
@@ -204,10 +205,8 @@ def finding_action(
     except InputError as exc:
         if exc.location.field not in ("comment", "assignee", "action"):
             raise
-        env.db.rollback()
-        response = finding_page(env, finding_id, error=env.t(f"finding.error.{exc.location.field}"))
-        response.status_code = 422
-        return response
+        error = env.t(f"finding.error.{exc.location.field}")
+        return refused(env, partial(finding_page, env, finding_id, error=error))
     return done(env, f"/findings/{finding_id}?done={action}")
 
 

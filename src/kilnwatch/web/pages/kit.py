@@ -25,7 +25,7 @@ from kilnwatch.store.models import User
 from kilnwatch.store.repos.figures import period_fingerprint
 from kilnwatch.web.deps import SessionDep, SettingsDep
 from kilnwatch.web.i18n import Translator, pick_locale, translator
-from kilnwatch.web.pages.registry import nav_for
+from kilnwatch.web.pages.registry import admin_only, nav_for
 from kilnwatch.web.pages.tables import Table, csv_response, table_html
 from kilnwatch.web.services.cache import version_of
 from kilnwatch.web.sessions import (
@@ -115,6 +115,10 @@ class PageEnv:
     def require(self, allowed: bool, reason: str) -> None:
         if not allowed:
             raise PermissionDeniedError(reason)
+
+    def require_admin(self) -> None:
+        """Refuse (403) anyone but an administrator, as the pages under ``/admin`` do."""
+        self.require(admin_only(self.me), "administrators only")
 
     def url_with(self, **params: Any) -> str:
         """The current URL with some query parameters replaced (None removes one)."""
@@ -232,6 +236,15 @@ def done(env: PageEnv, url: str) -> RedirectResponse:
     request must see them, and the request dependency may commit after the response."""
     env.db.commit()
     return redirect(url)
+
+
+def refused(env: PageEnv, page: Callable[[], Response]) -> Response:
+    """Roll back the request's writes, then the form's page again with status 422: the page is
+    built after the rollback, so it reads what is stored, not the refused change."""
+    env.db.rollback()
+    response = page()
+    response.status_code = 422
+    return response
 
 
 def home_of(principal: Principal) -> str:

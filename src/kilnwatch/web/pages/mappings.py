@@ -14,7 +14,6 @@ from fastapi import Form, UploadFile
 from fastapi.responses import Response
 
 from kilnwatch.errors import ImportRejected, InputError
-from kilnwatch.identity import Role
 from kilnwatch.ingest import mappings
 from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.store.repos.mappings import get_mapping, list_mappings
@@ -34,10 +33,6 @@ READING_COLS = (Col("row_no", "col.row", "num"), Col("meter_code", "col.meter", 
 LIST_COLS = (Col("name", "col.name", "code", link="href"), Col("source", "col.source"),
              Col("updated_at", "mappings.updated", "time"),
              Col("last_applied_at", "mappings.last_applied", "time"))  # fmt: skip
-
-
-def _admin(env: PageEnv) -> None:
-    env.require(env.me.role is Role.ADMIN, "administrators only")
 
 
 def _faults(errors: list[InputError]) -> Table:
@@ -62,14 +57,14 @@ def _page(env: PageEnv, ctx: dict[str, Any], tables: list[Table], status: int = 
 
 @router.get("/admin/mappings")
 def mappings_page(env: SignedIn) -> Response:
-    _admin(env)
+    env.require_admin()
     return _page(env, {"done": env.request.query_params.get("done")}, [])
 
 
 @router.post("/admin/mappings/draft")
 async def draft(env: SignedIn, file: UploadFile, unit: Annotated[str, Form()] = "kWh") -> Response:
     """A draft mapping from a sample export's header, to correct and save."""
-    _admin(env)
+    env.require_admin()
     with tempfile.TemporaryDirectory(prefix="kilnwatch-mapping-") as folder:
         path = await saved_upload(file, Path(folder))
         table = mappings.read_source(path, mappings.MappingSpec(ts_column=""))
@@ -85,7 +80,7 @@ def save(
     source: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Check and save a mapping (a mapping of the same name is replaced)."""
-    _admin(env)
+    env.require_admin()
     try:
         data = json.loads(spec)
         if not isinstance(data, dict):
@@ -107,7 +102,7 @@ def _mapping_ctx(env: PageEnv, name: str) -> dict[str, Any]:
 
 @router.get("/admin/mappings/{name}")
 def mapping_page(env: SignedIn, name: str) -> Response:
-    _admin(env)
+    env.require_admin()
     return _page(env, _mapping_ctx(env, name), [])
 
 
@@ -120,7 +115,7 @@ async def run(
     skip_invalid: Annotated[str, Form()] = "",
 ) -> Response:
     """Preview (nothing stored) or import a file through the mapping."""
-    _admin(env)
+    env.require_admin()
     ctx = _mapping_ctx(env, name)
     spec = mappings.parse_spec(get_mapping(env.db, name).spec)
     with tempfile.TemporaryDirectory(prefix="kilnwatch-mapping-") as folder:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import File, Form, Path, Query, UploadFile
@@ -72,7 +73,7 @@ from kilnwatch.supervise.rounds import (
 from kilnwatch.supervise.special import open_special
 from kilnwatch.supervise.workflows import KINDS, WORKFLOWS
 from kilnwatch.web.api.supervision import evidence_response
-from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, done, page_router
+from kilnwatch.web.pages.kit import PageEnv, SignedIn, Visitor, done, page_router, refused
 from kilnwatch.web.pages.registry import NavItem, Section, SectionRequest, add_nav, add_section
 from kilnwatch.web.pages.tables import Col, Table, history_cols, history_row
 
@@ -204,10 +205,7 @@ def item_page(
 
 
 def _retry(env: PageEnv, item_id: int, exc: InputError) -> Response:
-    env.db.rollback()
-    response = item_page(env, item_id, error=exc.reason)
-    response.status_code = 422
-    return response
+    return refused(env, partial(item_page, env, item_id, error=exc.reason))
 
 
 @router.post("/supervision/items/{item_id}/action")
@@ -334,12 +332,10 @@ def create_rectification(
         env.db.rollback()
         return new_rectification(env, None, None, error=env.t("sv.error.date"))
     except InputError as exc:
-        env.db.rollback()
         fid = int(finding) if finding.isdigit() else None
         eid = int(enterprise) if enterprise.isdigit() else None
-        response = new_rectification(env, fid, eid, error=exc.reason, kind=kind)
-        response.status_code = 422
-        return response
+        page = partial(new_rectification, env, fid, eid, error=exc.reason, kind=kind)
+        return refused(env, page)
     return done(env, f"/supervision/items/{item.id}?done=create")
 
 
@@ -482,10 +478,7 @@ def plan_round_page(
     try:
         plan_and_store(env.db, env.me, options)
     except InputError as exc:
-        env.db.rollback()
-        response = rounds_page(env, error=exc.reason)
-        response.status_code = 422
-        return response
+        return refused(env, partial(rounds_page, env, error=exc.reason))
     return done(env, f"/supervision/rounds/{period.label}")
 
 
@@ -600,15 +593,9 @@ async def visit_record(env: SignedIn, visit_id: int = Path(ge=1, le=2**31 - 1)) 
         period = round_period(env.db, visit.round_id, env.settings.zone)
         record_checks(env.db, me, visit.id, checked, period, text("summary"))
     except ValueError:
-        env.db.rollback()
-        response = visit_page(env, visit_id, error=env.t("sv.error.number"))
-        response.status_code = 422
-        return response
+        return refused(env, partial(visit_page, env, visit_id, error=env.t("sv.error.number")))
     except InputError as exc:
-        env.db.rollback()
-        response = visit_page(env, visit_id, error=exc.reason)
-        response.status_code = 422
-        return response
+        return refused(env, partial(visit_page, env, visit_id, error=exc.reason))
     return done(env, f"/supervision/visits/{visit_id}?done=checks")
 
 
@@ -655,10 +642,7 @@ def quotas_allocate(
                        or None, period=period, quota=quota, amount=amount,
                        source=f"set by {env.me.subject}")  # fmt: skip
     except InputError as exc:
-        env.db.rollback()
-        response = quotas_page(env, period, error=exc.reason)
-        response.status_code = 422
-        return response
+        return refused(env, partial(quotas_page, env, period, error=exc.reason))
     return done(env, f"/supervision/quotas?period={period}")
 
 
@@ -690,10 +674,7 @@ def complaint_submit(
             enterprise_uscc=enterprise_uscc or None, complainant=complainant or None,
             contact=contact or None), actor=actor)  # fmt: skip
     except InputError as exc:
-        env.db.rollback()
-        response = complaint_form(env, error=exc.reason)
-        response.status_code = 422
-        return response
+        return refused(env, partial(complaint_form, env, error=exc.reason))
     number = item.id
     env.db.commit()
     return complaint_form(env, number=number)
