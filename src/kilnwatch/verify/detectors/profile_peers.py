@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import references
-from kilnwatch.verify.detectors.peers import PeerBounds, robust_norm
+from kilnwatch.verify.detectors.peers import PeerBounds, peer_check, robust_norm
 from kilnwatch.verify.detectors.profile import HOUR_S, SMOOTHED, at_load, roughness
 from kilnwatch.verify.evidence import finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
@@ -140,10 +139,6 @@ def _finding(
     )
 
 
-SMOOTHED_PEERS_CHECK = Check(
-    SMOOTHED_PEERS,
-    "integrity",
-    {SMOOTHED: ("meter_smoothed", "meter_capped")},
-    run_province=check_smoothed_vs_peers,
-    shared=("default_accuracy_pct",),
+SMOOTHED_PEERS_CHECK = peer_check(
+    SMOOTHED_PEERS, {SMOOTHED: ("meter_smoothed", "meter_capped")}, check_smoothed_vs_peers
 )
