@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kilnwatch.domain.periods import PERIOD_FORMS, UNITS, Period, local_instant, parse_period
+from kilnwatch.domain.periods import (
+    PERIOD_FORMS,
+    UNITS,
+    Period,
+    local_instant,
+    parse_period,
+    week_period,
+)
 from kilnwatch.errors import InputError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # UTC+8, no DST
@@ -167,3 +174,11 @@ def test_a_time_without_offset_is_local_and_one_with_an_offset_is_kept() -> None
     assert local == datetime(2025, 3, 1, 0, 0, tzinfo=UTC)
     given_utc = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     assert local_instant(given_utc, SHANGHAI) is given_utc
+
+
+def test_a_week_is_taken_where_a_week_is_asked_and_nothing_else() -> None:
+    week = week_period("2025-W10", SHANGHAI)
+    assert (week.kind, week.first, week.days) == ("week", date(2025, 3, 3), 7)
+    with pytest.raises(InputError, match="not an ISO week") as refused:
+        week_period("2025-03", SHANGHAI)
+    assert refused.value.location.field == "week"

@@ -215,6 +215,36 @@ def local_instant(value: datetime, zone: tzinfo) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
+def week_period(week: str, zone: tzinfo) -> Period:
+    """The ISO week ``week`` in ``zone``; any other form of period is refused.
+
+    Parameters
+    ----------
+    week : str
+        An ISO week such as ``2025-W10`` [-]
+    zone : tzinfo
+        The zone of the local calendar (``Settings.timezone``); there is no default [-]
+
+    Returns
+    -------
+    Period
+        The week, Monday to Sunday in ``zone``.
+
+    Raises
+    ------
+    InputError
+        On the field ``week`` when the text is not a week (a month, a day, a range ...).
+
+    References
+    ----------
+    .. [1] ISO 8601-1:2019, 5.2.3 (week dates ``YYYY-Www``).
+    """
+    period = parse_period(week, zone, field="week")
+    if period.kind != "week":
+        raise InputError(f"{week!r} is not an ISO week such as 2025-W10", field="week")
+    return period
+
+
 def parse_period(text: str, zone: tzinfo, *, field: str = "period") -> Period:
     """The :class:`Period` that ``text`` names (one of :data:`PERIOD_FORMS`), in ``zone``.
 

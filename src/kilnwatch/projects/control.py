@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from kilnwatch.domain.periods import Period, parse_period
+from kilnwatch.domain.periods import Period, parse_period, week_period
 from kilnwatch.domain.projects import DEPARTMENTS
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal
@@ -174,9 +174,7 @@ def write_log(
     own = sup.username is not None and sup.username == principal.subject
     if not own and not principal.may_write_registry:
         raise PermissionDeniedError("only the supervisor or a region writer may write the log")
-    period = parse_period(week, zone, field="week")
-    if period.kind != "week":
-        raise InputError(f"{week!r} is not an ISO week such as 2025-W10", field="week")
+    period = week_period(week, zone)
     if not 0 <= days_on_site <= period.days:
         raise InputError(f"days_on_site must be 0 to {period.days}", field="days_on_site")
     log = session.scalar(

@@ -25,25 +25,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from kilnwatch.domain.periods import Period, parse_period
+from kilnwatch.domain.periods import Period, parse_period, week_period
 from kilnwatch.domain.projects import DEPARTMENTS
 from kilnwatch.errors import InputError, NotFoundError, PermissionDeniedError
 from kilnwatch.identity import Principal, Role
 from kilnwatch.projects.control import cap_uses, caps_in, logs_of_week, supervisors
 from kilnwatch.projects.figures import meter_operation, metered_figures
-from kilnwatch.store.models import Region, User, UserDepartment, WeeklyReport, WeeklySignature
+from kilnwatch.store.models import Region, WeeklyReport, WeeklySignature
 from kilnwatch.store.repos.scope import region_in_scope
+from kilnwatch.supervise.access import recorded_department
 
 REPORTED = ("output_t", "energy_tce", "coal_t")
 """The figures a department may correct (the rest are metering facts)."""
-
-
-def week_period(week: str, zone: Any) -> Period:
-    """The ISO week ``week`` (``2025-W10``) in ``zone``; anything else is refused."""
-    period = parse_period(week, zone, field="week")
-    if period.kind != "week":
-        raise InputError(f"{week!r} is not an ISO week such as 2025-W10", field="week")
-    return period
 
 
 def _city(code: str) -> str:
@@ -219,11 +212,7 @@ def sign(
         raise InputError(f"department must be one of {', '.join(DEPARTMENTS)}", field="department")
     if report.status == "submitted":
         raise InputError("the report was submitted already", field="status")
-    works_for = session.scalar(
-        select(UserDepartment.department)
-        .join(User, User.id == UserDepartment.user_id)
-        .where(User.username == principal.subject)
-    )
+    works_for = recorded_department(session, principal)
     if works_for is not None and works_for != department:
         raise PermissionDeniedError(f"{principal.subject} signs for {works_for}, not {department}")
     if any(s.department == department for s in report.signatures):
@@ -349,7 +338,6 @@ __all__ = [
     "report_by_id",
     "sign",
     "submit",
-    "week_period",
     "week_view",
     "WeekView",
 ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kilnwatch.domain.periods import week_period
 from kilnwatch.domain.projects import DEPARTMENTS
 from kilnwatch.errors import InputError
-from kilnwatch.projects.weekly import week_period, week_view
+from kilnwatch.projects.weekly import week_view
 from kilnwatch.reports.context import ReportContext
 from kilnwatch.reports.document import (
     CellValue,

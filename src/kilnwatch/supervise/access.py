@@ -23,14 +23,18 @@ REGULATOR_ROLES = frozenset({Role.ADMIN, Role.PROVINCE, Role.CITY, Role.COUNTY, 
 """Roles that act for a department; auditors read only."""
 
 
-def department_of(session: Session, principal: Principal) -> str:
-    """The principal's department (the lead department when none was recorded)."""
-    found = session.scalar(
+def recorded_department(session: Session, principal: Principal) -> str | None:
+    """The department recorded for the principal's user, or None."""
+    return session.scalar(
         select(UserDepartment.department)
         .join(User, User.id == UserDepartment.user_id)
         .where(User.username == principal.subject)
     )
-    return found or lead_department()
+
+
+def department_of(session: Session, principal: Principal) -> str:
+    """The principal's department (the lead department when none was recorded)."""
+    return recorded_department(session, principal) or lead_department()
 
 
 def set_department(session: Session, username: str, department: str) -> None:

@@ -187,6 +187,15 @@ class EnterpriseContext:
     def children(self, meter_id: int) -> list[MeterData]:
         return [m for m in self.meters.values() if m.info.parent_id == meter_id]
 
+    def summable_children(self, parent: MeterData) -> list[MeterData]:
+        """The sub-meters whose sum the parent is compared with: its children that count a
+        quantity (not ``instant``), all in the parent's unit; none when a child is in another
+        unit (the sum would mix units)."""
+        children = [c for c in self.children(parent.info.id) if c.info.measurement != "instant"]
+        if any(c.info.uom != parent.info.uom for c in children):
+            return []
+        return children
+
     def product_meters(self, unit_id: int) -> list[MeterData]:
         return [m for m in self.meters.values() if m.info.unit_id == unit_id and m.info.is_product]
 

@@ -28,6 +28,7 @@ from kilnwatch.errors import InputError, SecretKeyError
 from kilnwatch.keyfile import KeyFile, KeyRing, is_sealed, sealed_key_id
 from kilnwatch.store.models import User, UserTotp
 from kilnwatch.store.models.base import utcnow
+from kilnwatch.store.repos.users import user_named
 
 ISSUER = "kilnwatch"
 STEP_S = 30
@@ -148,10 +149,7 @@ def check_second_factor(
 
 def remove_totp(session: Session, username: str) -> bool:
     """Drop ``username``'s second factor (its own disable, or an administrator's reset)."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise InputError(f"unknown user {username!r}", field="username")
-    row = session.get(UserTotp, user.id)
+    row = session.get(UserTotp, user_named(session, username).id)
     if row is None:
         return False
     session.delete(row)

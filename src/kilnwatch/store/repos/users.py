@@ -18,13 +18,19 @@ def _check_password(password: str) -> None:
         raise InputError(f"must be at least {MIN_PASSWORD_CHARS} characters", field="password")
 
 
+def user_named(session: Session, username: str) -> User:
+    """The user called ``username``; an unknown name is an input error on ``username``."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise InputError(f"unknown user {username!r}", field="username")
+    return user
+
+
 def set_password(session: Session, username: str, password: str) -> User:
     """Change ``username``'s password (by the user, or reset by an administrator) and end every
     signed-in browser session of the user, so a leaked session cannot outlive the change."""
     _check_password(password)
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise InputError(f"unknown user {username!r}", field="username")
+    user = user_named(session, username)
     user.password_hash = hash_password(password)
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()

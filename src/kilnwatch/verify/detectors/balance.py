@@ -224,8 +224,8 @@ def check_submeters(ctx: EnterpriseContext) -> list[Finding]:
     child_shifts = intensity_drops(ctx)
     out = []
     for parent in ctx.meters.values():
-        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
-        if not children or any(c.info.uom != parent.info.uom for c in children):
+        children = ctx.summable_children(parent)
+        if not children:
             continue
         ok = _comparable(parent, *children)
         kids = np.sum([c.daily for c in children], axis=0)

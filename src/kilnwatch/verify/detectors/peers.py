@@ -67,8 +67,8 @@ def ratio_samples(ctx: EnterpriseContext) -> list[RatioSample]:
     """Monthly parent / sum-of-children ratio of every parent meter with complete data."""
     out = []
     for parent in ctx.meters.values():
-        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
-        if not children or any(c.info.uom != parent.info.uom for c in children):
+        children = ctx.summable_children(parent)
+        if not children:
             continue
         if not all(m.full_days().all() for m in (parent, *children)):
             continue

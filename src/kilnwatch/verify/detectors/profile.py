@@ -113,8 +113,8 @@ def _process_steadied(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> boo
 
 def _children_roughness(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     """The daily variability of the sum of the meter's sub-meters (same unit), or None."""
-    children = [c for c in ctx.children(m.info.id) if c.info.measurement != "instant"]
-    if not children or any(c.info.uom != m.info.uom for c in children):
+    children = ctx.summable_children(m)
+    if not children:
         return None
     days = ctx.window.month.days
     parts = [hourly(c, ctx.window.start_s, days) for c in children]

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Form, UploadFile
 from fastapi.responses import Response
 
-from kilnwatch.domain.periods import Period
+from kilnwatch.domain.periods import Period, week_period
 from kilnwatch.domain.projects import DEPARTMENTS, STAGES
 from kilnwatch.errors import InputError, KilnwatchError, NotFoundError
 from kilnwatch.identity import Role
@@ -550,7 +550,7 @@ def _control_page(
     env: PageEnv, week: str | None, error: str | None = None, status: int = 200
 ) -> Response:
     week = week or _last_week(env)
-    period = weekly.week_period(week, env.settings.zone)
+    period = week_period(week, env.settings.zone)
     caps = control.caps_in(env.db, env.me, period)
     uses = control.cap_uses(env.db, caps, period.stop, env.settings.zone)
     cap_table = Table(
