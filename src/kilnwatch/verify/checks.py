@@ -14,11 +14,13 @@ from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors import (
     balance,
+    carrier_peers,
     child_peers,
     emissions,
     flags,
     peers,
     profile,
+    profile_peers,
     timeseries,
 )
 from kilnwatch.verify.evidence import explained_as_info
@@ -54,6 +56,8 @@ CHECKS = Checks(
         peers.PEERS_CHECK,
         peers.OUTPUT_CHECK,
         child_peers.CHILD_PEERS_CHECK,
+        profile_peers.SMOOTHED_PEERS_CHECK,
+        carrier_peers.CARRIER_PEERS_CHECK,
     )
 )
 
@@ -81,6 +85,14 @@ def run_province_checks(
         if check.run_province is not None and enabled:
             out += _declared(check, check.run_province(contexts, existing))
     return out
+
+
+def after_province_checks(ctx: EnterpriseContext | None, findings: list[Finding]) -> list[Finding]:
+    """An enterprise's findings once the province checks added theirs: what those explain
+    (:func:`ratios_named_by_peers`; comparisons spoiled by a meter the peers found smoothed)
+    is kept as info. ``ctx`` None: the enterprise had no context (no meters)."""
+    findings = ratios_named_by_peers(findings)
+    return findings if ctx is None else profile.smoothing_consequences_as_info(ctx, findings)
 
 
 def ratios_named_by_peers(findings: list[Finding]) -> list[Finding]:

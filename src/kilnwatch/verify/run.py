@@ -19,7 +19,7 @@ from kilnwatch.domain.periods import Period
 from kilnwatch.store.models import VerificationRun
 from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
-from kilnwatch.verify.checks import ratios_named_by_peers, run_province_checks
+from kilnwatch.verify.checks import after_province_checks, run_province_checks
 from kilnwatch.verify.context import PeriodWindow
 from kilnwatch.verify.enterprises import Loaded, Progress, check_enterprises
 from kilnwatch.verify.findings import Finding
@@ -79,8 +79,9 @@ def verify_period(
     found_by = checked.found_by
     for f in run_province_checks(checked.contexts, [f for fs in found_by.values() for f in fs]):
         found_by[f.enterprise_id].append(f)
+    contexts = {ctx.info.id: ctx for ctx in checked.contexts}
     for info in infos:
-        found_by[info.id] = ratios_named_by_peers(found_by[info.id])
+        found_by[info.id] = after_province_checks(contexts.get(info.id), found_by[info.id])
         counts = repo.sync_findings(session, found_by[info.id], [(info.id, window.period)], run.id)
         _score(session, info.id, window.period, settings)
         report.findings += found_by[info.id]

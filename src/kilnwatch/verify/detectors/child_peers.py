@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kilnwatch.verify.check import METER_FAULTS, Check
+from kilnwatch.verify.check import METER_FAULTS
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
-from kilnwatch.verify.detectors.peers import PeerBounds, robust_norm
+from kilnwatch.verify.detectors.peers import PeerBounds, peer_check, robust_norm
 from kilnwatch.verify.evidence import finding, rounded
 from kilnwatch.verify.findings import Finding
 
@@ -171,10 +171,4 @@ def _finding(
     )
 
 
-CHILD_PEERS_CHECK = Check(
-    CHILD_PEERS,
-    "integrity",
-    {CHILD_LOW: METER_FAULTS},
-    run_province=check_child_vs_peers,
-    shared=("default_accuracy_pct",),
-)
+CHILD_PEERS_CHECK = peer_check(CHILD_PEERS, {CHILD_LOW: METER_FAULTS}, check_child_vs_peers)

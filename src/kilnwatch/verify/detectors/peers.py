@@ -6,12 +6,12 @@ losses)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from kilnwatch.verify.check import Check
+from kilnwatch.verify.check import Check, ProvinceRun
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
@@ -39,6 +39,12 @@ class PeerBounds:
             settings.count(code, "min_peers"),
             settings.value(code, "default_accuracy_pct"),
         )
+
+
+def peer_check(code: str, emits: Mapping[str, tuple[str, ...]], run: ProvinceRun) -> Check:
+    """An integrity check over every enterprise of a run that reads :class:`PeerBounds` (the
+    shared accuracy class among them)."""
+    return Check(code, "integrity", emits, run_province=run, shared=("default_accuracy_pct",))
 
 
 def robust_norm(values: Sequence[float]) -> tuple[float, float]:
@@ -230,8 +236,8 @@ def check_output_vs_peers(
         for f in existing
         if f.rule_code in PRODUCTION_JUDGED and f.severity != "info"
     }
-    suspect_carriers = _carriers_read_wrong(contexts, existing)
-    norms = _intensity_norms(samples, least)
+    suspect_carriers = carriers_read_wrong(contexts, existing)
+    norms = intensity_norms(samples, least)
     out = []
     for s in samples:
         key = (s.ctx.info.id, s.ctx.window.period)
@@ -256,7 +262,7 @@ def check_output_vs_peers(
     return out
 
 
-def _carriers_read_wrong(
+def carriers_read_wrong(
     contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
 ) -> dict[tuple[int, str], set[str]]:
     """Per (enterprise, period), the carriers of the meters a finding names (not info)."""
@@ -268,7 +274,7 @@ def _carriers_read_wrong(
     return out
 
 
-def _intensity_norms(
+def intensity_norms(
     samples: Sequence[OutputSample], least: int
 ) -> dict[tuple[str, str, str, str], Norm]:
     """Median, robust spread (MAD x 1.4826) and count of the log intensity per (process, product,

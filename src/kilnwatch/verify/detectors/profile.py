@@ -85,11 +85,11 @@ def daily_roughness(totals: F64, complete: np.ndarray) -> F64:
     return np.where(ok, change / np.where(ok, level, 1.0), np.nan)
 
 
-def _roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
+def roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
     return daily_roughness(*hourly(m, ctx.window.start_s, ctx.window.month.days))
 
 
-def _at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
+def at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
     """Full days on which the meter measured at least ``at_load_fraction`` of its median full
     day: a stopped or part-loaded process draws a flat base load (lighting, pumps), whose
     variability is not that of production."""
@@ -105,7 +105,7 @@ def _process_steadied(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> boo
     references (:func:`~kilnwatch.verify.detectors.balance.references`: the product meter or
     the process's other carriers) lost at least half as much variability over them."""
     for r in references(ctx, m):
-        tested = window_change(_roughness(ctx, r), shift.start_day, shift.end_day)
+        tested = window_change(roughness(ctx, r), shift.start_day, shift.end_day)
         if tested is not None and tested[0] <= shift.change_fraction / 2:
             return True
     return False
@@ -130,7 +130,7 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
     min_days = ctx.settings.count(SMOOTHED, "min_days")
     z = ctx.settings.value(SMOOTHED, "z_threshold")
     drop = ctx.settings.value(SMOOTHED, "min_own_drop_fraction")
-    own = np.where(_at_load(ctx, m), _roughness(ctx, m), np.nan)
+    own = np.where(at_load(ctx, m), roughness(ctx, m), np.nan)
     theirs = _children_roughness(ctx, m)
     smooth = np.zeros(own.size, dtype=bool)
     evidence: dict[str, object] = {"meter": m.info.code}

@@ -1,0 +1,144 @@
+"""A meter smoothed from the start of the month, against the process's other meters and the
+plants of the same process (issue 12).
+
+A meter without sub-meters is judged smoothed against its own other days
+(:mod:`~kilnwatch.verify.detectors.profile`); smoothed from the month's first days it has no
+other days. Its process's other meters remain: every meter of a process follows its output,
+so the hour-to-hour variability of one carrier relative to another is a property of the
+process (how steady its feed is against its electrical load), the same from plant to plant
+of one process. A meter whose variability relative to its process's other meters is far
+below that of the same carriers at the plants of the same process does not follow the load.
+
+* The plant's own steadiness cancels: a process that runs steadier lowers every meter's
+  variability alike.
+* The carriers' own dynamics cancel: the peers have the same carriers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kilnwatch.verify.context import EnterpriseContext, MeterData
+from kilnwatch.verify.detectors.balance import references
+from kilnwatch.verify.detectors.peers import PeerBounds, peer_check, robust_norm
+from kilnwatch.verify.detectors.profile import HOUR_S, SMOOTHED, at_load, roughness
+from kilnwatch.verify.evidence import finding, rounded, tce_of
+from kilnwatch.verify.findings import Finding
+
+SMOOTHED_PEERS = "verify.meter.smoothed_vs_peers"
+
+
+@dataclass(frozen=True)
+class RoughnessSample:
+    """A meter's daily log variability relative to its references' (NaN: not comparable),
+    and its median over the comparable days."""
+
+    ctx: EnterpriseContext
+    meter: MeterData
+    group: tuple[str, str, tuple[str, ...]]  # process, carrier, references' carriers
+    daily: np.ndarray
+    median: float
+
+
+def roughness_samples(ctx: EnterpriseContext) -> list[RoughnessSample]:
+    """The energy meters (read at least hourly, no sub-meters) of a single-unit plant with
+    references (:func:`~kilnwatch.verify.detectors.balance.references`) and their relative
+    variability on the days every one of them ran at load."""
+    if len(ctx.info.units) != 1:
+        return []
+    process = ctx.info.units[0].process
+    out = []
+    for m in ctx.meters.values():
+        if m.info.measurement == "instant" or not 0 < m.step_s <= HOUR_S:
+            continue
+        if tce_of(m.info.carrier, 1.0, m.info.uom) is None or ctx.children(m.info.id):
+            continue
+        refs = references(ctx, m)
+        if not refs or any(not 0 < r.step_s <= HOUR_S for r in refs):
+            continue
+        own = np.where(at_load(ctx, m), roughness(ctx, m), np.nan)
+        logs = [np.where(at_load(ctx, r), roughness(ctx, r), np.nan) for r in refs]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            daily = np.log(own) - np.mean(np.log(logs), axis=0)
+        daily = np.where(np.isfinite(daily), daily, np.nan)
+        if not np.isfinite(daily).any():
+            continue
+        group = (process, m.info.carrier, tuple(sorted(r.info.carrier for r in refs)))
+        out.append(RoughnessSample(ctx, m, group, daily, float(np.nanmedian(daily))))
+    return out
+
+
+def check_smoothed_vs_peers(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> list[Finding]:
+    """Meters whose variability relative to their process's other meters is below
+    ``max_roughness_ratio`` times the peers' median on at least ``min_days`` days, and whose
+    month median is below the peers' by ``z_threshold`` robust spreads too (peers: the same
+    carrier against the same references at the other single-unit plants of the process, at
+    least ``min_peers``). Meters already found smoothed are not judged again."""
+    if not contexts:
+        return []
+    bounds = PeerBounds.of(contexts, SMOOTHED_PEERS)
+    settings = contexts[0].settings
+    ratio_max = settings.value(SMOOTHED_PEERS, "max_roughness_ratio")
+    min_days = settings.count(SMOOTHED_PEERS, "min_days")
+    found = {(f.meter_id, f.period) for f in existing if f.rule_code == SMOOTHED}
+    samples = [s for ctx in contexts for s in roughness_samples(ctx)]
+    out = []
+    for s in samples:
+        if (s.meter.info.id, s.ctx.window.period) in found:
+            continue
+        peers = [p.median for p in samples if p.group == s.group and p is not s]
+        if len(peers) < bounds.min_peers:
+            continue
+        median, spread = robust_norm(peers)
+        z = (median - s.median) / spread
+        smooth = np.isfinite(s.daily) & (s.daily < median + np.log(ratio_max))
+        if z < bounds.z_threshold or int(smooth.sum()) < min_days:
+            continue
+        out.append(_finding(s, smooth, median, len(peers), z))
+    return out
+
+
+def _finding(
+    s: RoughnessSample, smooth: np.ndarray, median: float, peers: int, z: float
+) -> Finding:
+    ctx, m = s.ctx, s.meter
+    days = np.flatnonzero(smooth)
+    start, end = ctx.window.day_start(int(days[0])), ctx.window.day_start(int(days[-1]) + 1)
+    ratio = float(np.exp(s.median - median))
+    evidence = {
+        "meter": m.info.code,
+        "basis": "process_meters_vs_peers",
+        "references": [r.info.code for r in references(ctx, m)],
+        "roughness_vs_references_vs_peers": rounded(ratio),
+        "peers": peers,
+        "robust_z": rounded(z, 2),
+        "smoothed_days": int(days.size),
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "daily_relative_roughness": [
+            None if not np.isfinite(v) else rounded(float(np.exp(v))) for v in s.daily
+        ],
+    }
+    return finding(
+        ctx,
+        SMOOTHED,
+        f"{m.info.code}: hour-to-hour variation against its process's other meters is "
+        f"{ratio:.0%} of that at {peers} plants of the same process, on {days.size} day(s) "
+        f"from {start:%Y-%m-%d} to {end:%Y-%m-%d} (the series does not follow the load: a "
+        "moving average or a clipped meter)",
+        evidence,
+        meter=m.info,
+        severity="medium",
+        start_at=start,
+        end_at=end,
+    )
+
+
+SMOOTHED_PEERS_CHECK = peer_check(
+    SMOOTHED_PEERS, {SMOOTHED: ("meter_smoothed", "meter_capped")}, check_smoothed_vs_peers
+)

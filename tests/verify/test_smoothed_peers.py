@@ -1,0 +1,91 @@
+"""A meter smoothed from the month's first hour, against its process's other meters and the
+plants of the same process (``verify.meter.smoothed_vs_peers``), on in-memory contexts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.checks import run_checks
+from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
+from kilnwatch.verify.detectors.profile import SMOOTHED
+from kilnwatch.verify.detectors.profile_peers import check_smoothed_vs_peers
+from kilnwatch.verify.settings import verify_settings
+from zone import SHANGHAI
+
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
+HOURS = 31 * 24
+SETTINGS = verify_settings()
+DAY_H = 24
+
+
+def _series(values: np.ndarray) -> Series:
+    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
+    n = values.size
+    return Series(
+        ts,
+        values.astype(np.float64),
+        np.full(n, "", dtype=object),
+        np.ones(n, dtype=np.int64),
+        values.astype(np.float64),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, SOURCE_CODES["http"]),
+    )
+
+
+def _load(rng: np.random.Generator, shock_sd: float) -> np.ndarray:
+    """Hourly output: an autocorrelated load around 85 %."""
+    noise = np.zeros(HOURS)
+    shocks = shock_sd * rng.standard_normal(HOURS)
+    for t in range(1, HOURS):
+        noise[t] = 0.85 * noise[t - 1] + shocks[t]
+    return 100.0 * 0.85 * (1 + noise)
+
+
+def _plant(
+    idx: int, rng: np.random.Generator, *, smoothed: bool = False, shock_sd: float = 0.03
+) -> EnterpriseContext:
+    """A clinker line with entry electricity and coal meters (no sub-meters); the coal meter
+    reports its trailing 24-hour mean from the first hour when ``smoothed``."""
+    unit = UnitInfo(idx, "L1", idx, "cement_clinker_line", "clinker", "t")
+    elec = MeterInfo(idx * 10 + 1, f"E{idx}", idx, None, "electricity", "entry", None,
+                     "interval", "kWh", 0.5, None)  # fmt: skip
+    coal = MeterInfo(idx * 10 + 2, f"C{idx}", idx, None, "raw_coal", "entry", None,
+                     "interval", "t", 0.5, None)  # fmt: skip
+    output = _load(rng, shock_sd)
+    kwh = output * 58 * (1 + 0.01 * rng.standard_normal(HOURS)) + 400.0
+    coal_t = output * 0.15 * (1 + 0.015 * rng.standard_normal(HOURS))
+    if smoothed:
+        kept = coal_t.copy()
+        coal_t = np.array([kept[max(0, t - DAY_H + 1) : t + 1].mean() for t in range(HOURS)])
+    series = {elec.id: _series(kwh), coal.id: _series(coal_t)}
+    info = EnterpriseInfo(idx, f"U{idx}", "cement", (elec, coal), (unit,))
+    return build_context(info, WINDOW, series, Sources(), SETTINGS)
+
+
+def _found(plant0: dict[str, object]) -> list[tuple[str, int | None]]:
+    rng = np.random.default_rng(3)
+    contexts = [_plant(i, rng, **(plant0 if i == 0 else {})) for i in range(8)]  # type: ignore[arg-type]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    assert [f for f in own if f.rule_code == SMOOTHED] == []  # no own other days to judge by
+    found = check_smoothed_vs_peers(contexts, own)
+    return [(f.rule_code, f.meter_id) for f in found]
+
+
+def test_a_meter_smoothed_from_the_first_hour_is_found() -> None:
+    assert _found({"smoothed": True}) == [(SMOOTHED, 2)]
+
+
+@pytest.mark.parametrize(
+    "plant0",
+    [
+        {},  # clean
+        {"shock_sd": 0.01},  # the whole process runs steadier: every meter alike
+    ],
+)
+def test_no_smoothing_no_finding(plant0: dict[str, object]) -> None:
+    assert _found(plant0) == []
