@@ -12,8 +12,8 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from tests.fuzz.conftest import LONG
 
-from conftest import LONG
 from kilnwatch.config import Settings
 from kilnwatch.identity import Role
 from kilnwatch.ingest.registry import import_registry

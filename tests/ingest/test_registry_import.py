@@ -158,3 +158,34 @@ def test_meter_carrier_and_unit_must_be_known(session: Session, tmp_path: Path) 
         (2, "unit_of_measure"),
         (3, "carrier"),
     ]
+
+
+def test_an_mn_names_one_gateway(session: Session, tmp_path: Path) -> None:
+    """Found by the registry fuzz's long form: a second gateway with a taken MN raised the
+    database's unique-constraint error; it is now a located error, in the file and against
+    the database."""
+    folder = tmp_path / "reg"
+    shutil.copytree(REGISTRY, folder)
+    gateways = folder / "gateways.csv"
+    taken = "GW-JN-213,91370100MA3C4XY21E,hj212,88888880000001,s3cret-jn-213\n"
+    with gateways.open("a", encoding="utf-8") as f:
+        f.write(taken)
+    with pytest.raises(ImportRejected) as info:
+        import_registry(session, folder)
+    session.rollback()
+    assert [e.message for e in info.value.errors] == [
+        "gateways.csv, row 3, field 'mn': MN 88888880000001 already belongs to gateway"
+        " 'GW-JN-212' (free it there first)"
+    ]
+    assert _count(session, Gateway) == 0
+
+    import_registry(session, REGISTRY)
+    session.commit()
+    alone = tmp_path / "gateways.csv"
+    alone.write_text(gateways.read_text(encoding="utf-8").splitlines()[0] + "\n" + taken,
+                     encoding="utf-8")  # fmt: skip
+    with pytest.raises(ImportRejected) as info:
+        import_registry(session, alone)
+    session.rollback()
+    assert [e.location.field for e in info.value.errors] == ["mn"]
+    assert _count(session, Gateway) == 2

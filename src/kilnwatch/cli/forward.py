@@ -7,8 +7,6 @@ the current round.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +17,7 @@ from rich.table import Table
 from kilnwatch.cli._common import command_session, console, exit_on_error, fail, settings
 from kilnwatch.domain.periods import local_instant
 from kilnwatch.errors import KilnwatchError
+from kilnwatch.shutdown import stop_on_signals
 
 app = typer.Typer(help="Forward readings to other platforms (HJ 212 upstream).",
                   no_args_is_help=True)  # fmt: skip
@@ -42,9 +41,7 @@ def hj212_cmd(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = make_engine(settings(), server=True)
     upgrade(engine)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
 
     def ready(t: ForwardTarget) -> None:
         typer.echo(f"forward ready: {t.name} -> {t.host}:{t.port}")

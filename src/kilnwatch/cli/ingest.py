@@ -20,6 +20,7 @@ import typer
 
 from kilnwatch.cli._common import settings
 from kilnwatch.ingest.validate import ValidationPolicy
+from kilnwatch.shutdown import loop_stop_on_signals
 from kilnwatch.store.engine import make_engine, make_session_factory
 from kilnwatch.store.migrate import upgrade
 
@@ -202,10 +203,7 @@ def hj212_cmd(
     policy = ValidationPolicy.of(s)
 
     async def serve() -> dict[str, object]:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = loop_stop_on_signals()
         secrets = SecretCheck(remembered=RememberedSecrets.for_settings(s))
         return await serve_store(factory, options, policy, stop, _hj212_ready(host, 1), secrets)
 
@@ -304,11 +302,8 @@ def writer_cmd(
     endpoint = _metrics(metrics_port, lambda: writer.connected)
 
     async def main() -> object:
-        stop = asyncio.Event()
+        stop = loop_stop_on_signals()
         ready = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         task = asyncio.create_task(writer.run(stop, ready))
         await asyncio.wait([task, asyncio.create_task(ready.wait())],
                            return_when=asyncio.FIRST_COMPLETED)  # fmt: skip

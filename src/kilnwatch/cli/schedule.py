@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kilnwatch.cli._common import command_session, console, fail, settings
 from kilnwatch.config import Settings
 from kilnwatch.errors import InputError, KilnwatchError
+from kilnwatch.shutdown import stop_on_signals
 
 app = typer.Typer(help="Scheduled reports: archive and e-mail.", no_args_is_help=True)
 
@@ -111,9 +110,7 @@ def run_cmd() -> None:
     from kilnwatch.reports.scheduler import run
 
     s, engine, factory = _factory()
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals()
     console.print(f"scheduler running, every {s.schedule_poll_s:g} s (Ctrl-C stops)")
     try:
         run(factory, s, sleep=stop.wait, should_stop=stop.is_set)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kilnwatch.errors import ImportRejected, KilnwatchError
+from kilnwatch.shutdown import stop_on_signals
 
 app = typer.Typer(help="Edge collectors: poll field devices, buffer on disk, send to the "
                   "platform.", no_args_is_help=True)  # fmt: skip
@@ -63,9 +62,7 @@ def modbus_cmd(
     if once:
         stats = collector.run_once()
     else:
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = stop_on_signals()
         stats = collector.run(stop)
     typer.echo(f"collect stopped: {json.dumps(stats.snapshot())}")
 

@@ -32,7 +32,6 @@ import gc
 import hmac
 import logging
 import secrets
-import signal
 import threading
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +62,7 @@ from kilnwatch.ingest.pipeline import Delivery, DeliveryMeta, Outlet, count_stor
 from kilnwatch.ingest.validate import GatewayInfo, RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import raw_frame_from_readings
 from kilnwatch.metrics import BATCH_COMMIT_SECONDS, READINGS_RECEIVED, serve_metrics
+from kilnwatch.shutdown import loop_stop_on_signals
 
 logger = logging.getLogger("kilnwatch.ingest.hj212")
 _T = TypeVar("_T")
@@ -520,10 +520,7 @@ def run_store_worker(
     tune_gc_for_receiver()
 
     async def main() -> dict[str, object]:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        stop = loop_stop_on_signals()
         factory = make_session_factory(engine)
         secrets = SecretCheck(remembered=RememberedSecrets.for_settings(settings))
 

@@ -60,6 +60,8 @@ class Known:
     units: set[tuple[str, str]]
     gateways: set[str]
     meters: set[str]
+    gateway_mns: dict[str, str]
+    """HJ 212 MN (设备唯一标识, HJ 212-2017 section 6) -> the one gateway holding it."""
 
 
 def known_keys(session: Session) -> Known:
@@ -73,6 +75,11 @@ def known_keys(session: Session) -> Known:
         units={(u, c) for u, c in units},
         gateways=set(session.scalars(select(Gateway.code))),
         meters=set(session.scalars(select(Meter.code))),
+        gateway_mns={
+            mn: code
+            for mn, code in session.execute(select(Gateway.mn, Gateway.code))
+            if mn is not None
+        },
     )
 
 
@@ -178,6 +185,9 @@ def _check_gateway(r: TableRow, known: Known) -> Record:
     mn = r.text("mn", required=protocol == "hj212", max_len=32) or None
     code = r.key("gateway_code")
     known.gateways.add(code)
+    holder = known.gateway_mns.setdefault(mn, code) if mn else None
+    if holder and holder != code:
+        r.fail("mn", f"MN {mn} already belongs to gateway {holder!r} (free it there first)")
     secret = r.raw.get("secret", "")
     compat = r.raw.get("hj212_compat", "").replace(";", ",")
     if compat:
