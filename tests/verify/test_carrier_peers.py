@@ -95,3 +95,21 @@ def test_a_meter_already_found_is_not_judged_again() -> None:
         "C0 low", {}, meter_id=2,
     )  # fmt: skip
     assert _run([known], coal_low=0.08) == []
+
+
+def test_one_odd_carrier_does_not_make_the_others_look_low() -> None:
+    """A third carrier far above its peers (the plant uses much more of it than they do) is
+    no common cause: the median of the other carriers is."""
+    rng = np.random.default_rng(7)
+    contexts = []
+    for i in range(10):
+        ctx = _plant(i, rng)
+        gas = MeterInfo(i * 10 + 3, f"G{i}", i, None, "natural_gas", "entry", None,
+                        "interval", "m3", 1.0, None)  # fmt: skip
+        coal = ctx.meters[i * 10 + 2]
+        scale = 3.0 if i == 0 else 1.0
+        series = {m.info.id: _series(m.qty) for m in ctx.meters.values()}
+        series[gas.id] = _series(coal.qty * 100 * scale)
+        info = EnterpriseInfo(i, f"U{i}", "cement", (*ctx.info.meters, gas), ctx.info.units)
+        contexts.append(build_context(info, WINDOW, series, ctx.sources, SETTINGS))
+    assert [f for f in check_carrier_vs_peers(contexts, []) if f.enterprise_id == 0] == []

@@ -33,7 +33,7 @@ from kilnwatch.verify.detectors.peers import (
     output_sample,
     peer_check,
 )
-from kilnwatch.verify.evidence import finding, rounded
+from kilnwatch.verify.evidence import finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
 
 CARRIER_PEERS = "verify.meter.carrier_vs_peers"
@@ -44,9 +44,10 @@ def check_carrier_vs_peers(
 ) -> list[Finding]:
     """Entry meters (the only one of their carrier at a single-unit plant reporting its
     product) whose carrier's energy per reported product is below the peers' median by at
-    least ``z_threshold`` standard deviations more than the plant's other carriers' mean
-    deviation; carriers with a meter already found reading wrong are not judged, nor judge.
-    Peers: the plants of the same process and product (at least ``min_peers``)."""
+    least ``z_threshold`` standard deviations, and by as many more than the median deviation
+    of the plant's other energy carriers; carriers with a meter already found reading wrong
+    are not judged, nor judge; water and other non-energy items are neither. Peers: the
+    plants of the same process and product (at least ``min_peers``)."""
     if not contexts:
         return []
     bounds = PeerBounds.of(contexts, CARRIER_PEERS)
@@ -61,7 +62,8 @@ def check_carrier_vs_peers(
         deviations = {}
         for carrier, log_i in s.intensity.items():
             norm = norms.get((s.process, s.item, s.unit, carrier))
-            if norm is not None and carrier not in skip:
+            energy = tce_of(carrier, 1.0, s.ctx.by_level("entry", carrier)[0].info.uom)
+            if norm is not None and carrier not in skip and energy is not None:
                 deviations[carrier] = (
                     log_i - norm[0],
                     float(np.hypot(norm[1], s.accuracy[carrier])),
@@ -71,10 +73,12 @@ def check_carrier_vs_peers(
             meters = [m for m in s.ctx.by_level("entry", carrier) if not m.info.is_product]
             if not others or len(meters) != 1:
                 continue
-            common = float(np.mean([d for d, _ in others.values()]))
-            common_sd = float(np.sqrt(np.mean([v**2 for _, v in others.values()])))
+            # the plant's common cause: the median of its other carriers (one odd carrier,
+            # itself far from its peers, does not make the others look low)
+            common = float(np.median([d for d, _ in others.values()]))
+            common_sd = float(np.median([v for _, v in others.values()]))
             z = (common - change) / float(np.hypot(sd, common_sd))
-            if z >= bounds.z_threshold:
+            if z >= bounds.z_threshold and change <= -bounds.z_threshold * sd:
                 out.append(_finding(s, meters[0].info, carrier, change, common, z, norms))
     return out
 

@@ -59,11 +59,11 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
         return []
     out = []
     for parent in ctx.meters.values():
-        children = [c for c in ctx.children(parent.info.id) if c.info.measurement != "instant"]
+        children = ctx.summable_children(parent)
         if len(children) != 1 or parent.info.is_product:
             continue
         child = children[0]
-        if child.info.uom != parent.info.uom or child.info.carrier != parent.info.carrier:
+        if child.info.carrier != parent.info.carrier:
             continue
         if not (parent.full_days().all() and child.full_days().all()):
             continue
