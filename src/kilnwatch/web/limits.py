@@ -2,10 +2,10 @@
 
 Python integers have no bound, but the ids the API passes to the store are ``INTEGER`` columns
 (32-bit on PostgreSQL, 64-bit on SQLite) and offsets and limits go into ``OFFSET``/``LIMIT``: a
-larger value in a path or query parameter fails inside the driver (``OverflowError`` on SQLite,
-``integer out of range`` on PostgreSQL) and answered 500. One app-level dependency checks every
-route's integer parameters against the narrower of the two, so a route added later cannot forget
-it, and answers 422 naming the parameter.
+larger value in a path or query parameter, or in an integer field of a JSON body, fails inside
+the driver (``OverflowError`` on SQLite, ``integer out of range`` on PostgreSQL) and answered 500.
+One app-level dependency checks every route's integer parameters and body fields against the
+narrower of the two, so a route added later cannot forget it, and answers 422 naming the field.
 """
 
 from __future__ import annotations
@@ -71,8 +71,78 @@ def _out_of_range(text: str) -> bool:
     return not INT_MIN <= value <= INT_MAX
 
 
-def reject_out_of_range_integers(request: Request) -> None:
-    """422 ``request.invalid`` for an integer path or query parameter beyond 32 bits."""
+def _beyond(value: Any) -> bool:
+    """A JSON value that pydantic would take as an integer, outside the store's range."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT_MIN <= value <= INT_MAX
+    if isinstance(value, float):
+        return value.is_integer() and not INT_MIN <= value <= INT_MAX
+    return isinstance(value, str) and _out_of_range(value)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model in ``M``, ``M | None``, ``Optional[M]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        models = [_model_of(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+def _list_item(annotation: Any) -> Any:
+    """The item type of ``list[X]`` (``None`` for anything else)."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
+
+
+def _body_errors(annotation: Any, value: Any, loc: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Locations of the integers in ``value`` (a decoded JSON body) beyond the store's range,
+    following the integer fields of ``annotation`` (models, optionals, lists of either)."""
+    if is_int_annotation(annotation):
+        return [loc] if _beyond(value) else []
+    item = _list_item(annotation)
+    if item is not None:
+        if not isinstance(value, list):
+            return []
+        return [e for i, v in enumerate(value) for e in _body_errors(item, v, (*loc, i))]
+    model = _model_of(annotation)
+    if model is None or not isinstance(value, dict):
+        return []
+    return [
+        e
+        for name, field in model.model_fields.items()
+        if (key := field.alias or name) in value
+        for e in _body_errors(field.annotation, value[key], (*loc, key))
+    ]
+
+
+async def _body_out_of_range(request: Request, route: APIRoute) -> list[tuple[Any, ...]]:
+    """The JSON body's integer fields beyond the store's range (a form's fields are query-like
+    text and come with the other parameters)."""
+    params = route.dependant.body_params
+    if not params or "json" not in request.headers.get("content-type", ""):
+        return []
+    try:
+        body = await request.json()  # Starlette keeps the bytes: FastAPI reads them again
+    except ValueError:
+        return []  # not JSON: FastAPI's own validation says so
+    if len(params) == 1 and not getattr(params[0].field_info, "embed", False):
+        return _body_errors(params[0].field_info.annotation, body, ("body",))
+    if not isinstance(body, dict):
+        return []
+    return [
+        e
+        for p in params
+        if p.alias in body
+        for e in _body_errors(p.field_info.annotation, body[p.alias], ("body", p.alias))
+    ]
+
+
+async def reject_out_of_range_integers(request: Request) -> None:
+    """422 ``request.invalid`` for an integer path or query parameter, or an integer field of
+    a JSON body, beyond 32 bits."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -92,5 +162,14 @@ def reject_out_of_range_integers(request: Request) -> None:
                     "input": values[0],
                 }
             )
+    for loc in await _body_out_of_range(request, route):
+        errors.append(
+            {
+                "type": "int_range",
+                "loc": loc,
+                "msg": f"must be an integer between {INT_MIN} and {INT_MAX}",
+                "input": None,
+            }
+        )
     if errors:
         raise RequestValidationError(errors)
