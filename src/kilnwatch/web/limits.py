@@ -18,6 +18,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 # PostgreSQL ``integer`` (the type of every id column): the narrowest integer the store holds
 INT_MIN = -(2**31)
@@ -42,13 +43,19 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
 
     def walk(dependant: Dependant) -> None:
         for where, fields in (("path", dependant.path_params), ("query", dependant.query_params)):
-            found.update(
-                {
-                    (where, f.alias): None
-                    for f in fields
-                    if is_int_annotation(f.field_info.annotation)
-                }
-            )
+            for f in fields:
+                annotation = f.field_info.annotation
+                if is_int_annotation(annotation):
+                    found[(where, f.alias)] = None
+                elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                    # ``Annotated[PageQuery, Query()]``: one parameter, the model's fields sent
+                    found.update(
+                        {
+                            (where, m.alias or name): None
+                            for name, m in annotation.model_fields.items()
+                            if is_int_annotation(m.annotation)
+                        }
+                    )
         for sub in dependant.dependencies:
             walk(sub)
 
