@@ -14,7 +14,6 @@ from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors import (
     balance,
-    carrier_peers,
     child_peers,
     emissions,
     flags,
@@ -57,7 +56,6 @@ CHECKS = Checks(
         peers.OUTPUT_CHECK,
         child_peers.CHILD_PEERS_CHECK,
         profile_peers.SMOOTHED_PEERS_CHECK,
-        carrier_peers.CARRIER_PEERS_CHECK,
     )
 )
 
