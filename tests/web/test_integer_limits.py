@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from kilnwatch.identity import Role
 from kilnwatch.store.engine import make_session_factory, unit_of_work
 from kilnwatch.store.repos.users import add_user
-from kilnwatch.web.limits import INT_MAX, integer_parameters, is_int_annotation
+from kilnwatch.web.limits import INT_MAX, instant_parameters, integer_parameters, is_int_annotation
 
 HUGE = str(2**64 * 2653)  # beyond BIGINT, as the fuzz sent
 PASSWORD = "correct-horse-9"
@@ -124,3 +124,31 @@ def test_every_json_bodys_integer_field_is_bounded(
                 assert f"body.{name}" in fields, (path, fields)
                 tried += 1
     assert tried >= 5  # enterprise, unit, finding, project and supervisor ids in bodies
+
+
+def test_every_date_time_parameter_keeps_to_the_calendar(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """A date-time at the calendar's end moved to UTC leaves it (year 0): 422 naming the
+    parameter (the long OpenAPI fuzz sent ``start=0001-01-01T00:00:00+00:01`` to
+    ``/api/v1/exports/findings``)."""
+    from urllib.parse import quote
+
+    tried = 0
+    for path, route in _routes(client):
+        if not path.startswith("/api/"):
+            continue
+        for where, name in instant_parameters(route):
+            if where != "query":
+                continue
+            for edge in ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:00-01:00"):
+                url = f"{_url(path, None)}?{name}={quote(edge)}"
+                r = client.get(url, headers=admin)
+                assert r.status_code == 422, (path, name, edge, r.status_code, r.text[:200])
+                fields = [d["field"] for d in r.json()["error"]["details"]]
+                assert f"query.{name}" in fields, (path, fields)
+                tried += 1
+    assert tried >= 4
+    ok = "start=2025-01-01T00:00:00%2B08:00&end=2025-02-01T00:00:00%2B08:00"
+    r = client.get(f"/api/v1/exports/findings?{ok}", headers=admin)
+    assert r.status_code == 200

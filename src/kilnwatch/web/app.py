@@ -45,7 +45,7 @@ from kilnwatch.web.api import (
     supervision,
 )
 from kilnwatch.web.errors import install_error_handlers
-from kilnwatch.web.limits import reject_out_of_range_integers
+from kilnwatch.web.limits import reject_out_of_range_values
 from kilnwatch.web.pages import install_pages
 from kilnwatch.web.services.cache import FigureCache
 
@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None, prewarm: bool = False) -> FastA
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(reject_out_of_range_integers)],
+        dependencies=[Depends(reject_out_of_range_values)],
     )
     engine = make_engine(
         settings, server=True, statement_timeout_s=settings.web_statement_timeout_s

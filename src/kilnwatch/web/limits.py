@@ -12,40 +12,60 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+INSTANT_MIN = datetime.min + timedelta(days=1)
+INSTANT_MAX = datetime.max - timedelta(days=1)
+"""Date-times a zone conversion keeps in the calendar (any offset is under a day)."""
+_DATETIME = TypeAdapter(datetime)
 
 # PostgreSQL ``integer`` (the type of every id column): the narrowest integer the store holds
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 
 
-def is_int_annotation(annotation: Any) -> bool:
-    """``int``, ``int | None``, ``Optional[int]`` and ``Annotated[...]`` forms of them."""
-    if annotation is int:
+def _is_annotation(annotation: Any, kind: type) -> bool:
+    """``kind``, ``kind | None``, ``Optional[kind]`` and ``Annotated[...]`` forms of them."""
+    if annotation is kind:
         return True
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return is_int_annotation(typing.get_args(annotation)[0])
+        return _is_annotation(typing.get_args(annotation)[0], kind)
     if origin in (typing.Union, types.UnionType):
-        return any(is_int_annotation(a) for a in typing.get_args(annotation) if a is not type(None))
+        return any(
+            _is_annotation(a, kind) for a in typing.get_args(annotation) if a is not type(None)
+        )
     return False
 
 
-def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
-    """(``path``|``query``, name as sent) of each integer parameter of ``route``."""
+def is_int_annotation(annotation: Any) -> bool:
+    """``int``, ``int | None``, ``Optional[int]`` and ``Annotated[...]`` forms of them."""
+    return _is_annotation(annotation, int)
+
+
+def is_datetime_annotation(annotation: Any) -> bool:
+    """``datetime`` and its optional and annotated forms."""
+    return _is_annotation(annotation, datetime)
+
+
+def _parameters(route: APIRoute, of_kind: Callable[[Any], bool]) -> tuple[tuple[str, str], ...]:
+    """(``path``|``query``, name as sent) of each parameter of ``route`` whose annotation is
+    ``of_kind``, the fields of a query model included."""
     found: dict[tuple[str, str], None] = {}  # ordered, without repeats
 
     def walk(dependant: Dependant) -> None:
         for where, fields in (("path", dependant.path_params), ("query", dependant.query_params)):
             for f in fields:
                 annotation = f.field_info.annotation
-                if is_int_annotation(annotation):
+                if of_kind(annotation):
                     found[(where, f.alias)] = None
                 elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
                     # ``Annotated[PageQuery, Query()]``: one parameter, the model's fields sent
@@ -53,7 +73,7 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
                         {
                             (where, m.alias or name): None
                             for name, m in annotation.model_fields.items()
-                            if is_int_annotation(m.annotation)
+                            if of_kind(m.annotation)
                         }
                     )
         for sub in dependant.dependencies:
@@ -61,6 +81,26 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
 
     walk(route.dependant)  # a few dozen fields: cheaper than any cache keyed on routes
     return tuple(found)
+
+
+def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
+    """(``path``|``query``, name as sent) of each integer parameter of ``route``."""
+    return _parameters(route, is_int_annotation)
+
+
+def instant_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
+    """(``path``|``query``, name as sent) of each date-time parameter of ``route``."""
+    return _parameters(route, is_datetime_annotation)
+
+
+def _instant_out_of_range(text: str) -> bool:
+    """A date-time within a day of year 1 or year 9999: moving it to UTC or to the local zone
+    leaves the calendar (``OverflowError`` in the driver, answered 500)."""
+    try:
+        value = _DATETIME.validate_python(text)
+    except ValidationError:
+        return False  # not a date-time: the parameter's own validation names it
+    return not INSTANT_MIN <= value.replace(tzinfo=None) <= INSTANT_MAX
 
 
 def _out_of_range(text: str) -> bool:
@@ -140,34 +180,37 @@ async def _body_out_of_range(request: Request, route: APIRoute) -> list[tuple[An
     ]
 
 
-async def reject_out_of_range_integers(request: Request) -> None:
-    """422 ``request.invalid`` for an integer path or query parameter, or an integer field of
-    a JSON body, beyond 32 bits."""
+_INT_MESSAGE = f"must be an integer between {INT_MIN} and {INT_MAX}"
+_PARAMETER_CHECKS = (
+    (integer_parameters, _out_of_range, "int_range", _INT_MESSAGE),
+    (instant_parameters, _instant_out_of_range, "datetime_range",
+     f"must be between {INSTANT_MIN:%Y-%m-%d} and {INSTANT_MAX:%Y-%m-%d}"),
+)  # fmt: skip
+
+
+async def reject_out_of_range_values(request: Request) -> None:
+    """422 ``request.invalid`` for an integer path or query parameter or an integer field of a
+    JSON body beyond 32 bits, and for a date-time parameter at the calendar's ends."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
     errors: list[dict[str, Any]] = []
-    for where, name in integer_parameters(route):
-        values = (
-            [request.path_params.get(name)]
-            if where == "path"
-            else request.query_params.getlist(name)
-        )
-        if any(v is not None and _out_of_range(str(v)) for v in values):
-            errors.append(
-                {
-                    "type": "int_range",
-                    "loc": (where, name),
-                    "msg": f"must be an integer between {INT_MIN} and {INT_MAX}",
-                    "input": values[0],
-                }
+    for parameters, beyond, kind, message in _PARAMETER_CHECKS:
+        for where, name in parameters(route):
+            values = (
+                [request.path_params.get(name)]
+                if where == "path"
+                else request.query_params.getlist(name)
             )
+            if any(v is not None and beyond(str(v)) for v in values):
+                errors.append({"type": kind, "loc": (where, name), "msg": message,
+                               "input": values[0]})  # fmt: skip
     for loc in await _body_out_of_range(request, route):
         errors.append(
             {
                 "type": "int_range",
                 "loc": loc,
-                "msg": f"must be an integer between {INT_MIN} and {INT_MAX}",
+                "msg": _INT_MESSAGE,
                 "input": None,
             }
         )
