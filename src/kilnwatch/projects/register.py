@@ -126,7 +126,10 @@ def list_projects(
     """The projects the principal may see, with their ledgers and blockers."""
     stmt = _query(principal)
     if stage:
-        stmt = stmt.where(Project.stage == normal_stage(stage))
+        try:
+            stmt = stmt.where(Project.stage == normal_stage(stage))
+        except ValueError as exc:
+            raise InputError(str(exc), field="stage") from None
     if city:
         stmt = stmt.where(Enterprise.region_code.startswith(city[:4]))
     projects = list(session.scalars(stmt.order_by(Enterprise.region_code, Project.id)))
