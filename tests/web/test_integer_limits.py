@@ -141,14 +141,17 @@ def test_every_date_time_parameter_keeps_to_the_calendar(
         for where, name in instant_parameters(route):
             if where != "query":
                 continue
-            for edge in ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:00-01:00"):
+            edges = ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:00-01:00", "0001-01-01")
+            for edge in edges:
                 url = f"{_url(path, None)}?{name}={quote(edge)}"
                 r = client.get(url, headers=admin)
                 assert r.status_code == 422, (path, name, edge, r.status_code, r.text[:200])
                 fields = [d["field"] for d in r.json()["error"]["details"]]
                 assert f"query.{name}" in fields, (path, fields)
                 tried += 1
-    assert tried >= 4
+    assert tried >= 6
+    day = client.get("/api/v1/projects/dispatch?day=0001-01-01", headers=admin)  # as the fuzz sent
+    assert day.status_code == 422, day.text
     ok = "start=2025-01-01T00:00:00%2B08:00&end=2025-02-01T00:00:00%2B08:00"
     r = client.get(f"/api/v1/exports/findings?{ok}", headers=admin)
     assert r.status_code == 200

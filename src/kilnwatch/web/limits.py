@@ -13,7 +13,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -26,6 +26,7 @@ INSTANT_MIN = datetime.min + timedelta(days=1)
 INSTANT_MAX = datetime.max - timedelta(days=1)
 """Date-times a zone conversion keeps in the calendar (any offset is under a day)."""
 _DATETIME = TypeAdapter(datetime)
+_DATE = TypeAdapter(date)
 
 # PostgreSQL ``integer`` (the type of every id column): the narrowest integer the store holds
 INT_MIN = -(2**31)
@@ -52,8 +53,8 @@ def is_int_annotation(annotation: Any) -> bool:
 
 
 def is_datetime_annotation(annotation: Any) -> bool:
-    """``datetime`` and its optional and annotated forms."""
-    return _is_annotation(annotation, datetime)
+    """``datetime`` or ``date`` and their optional and annotated forms."""
+    return _is_annotation(annotation, datetime) or _is_annotation(annotation, date)
 
 
 def _parameters(route: APIRoute, of_kind: Callable[[Any], bool]) -> tuple[tuple[str, str], ...]:
@@ -89,7 +90,7 @@ def integer_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
 
 
 def instant_parameters(route: APIRoute) -> tuple[tuple[str, str], ...]:
-    """(``path``|``query``, name as sent) of each date-time parameter of ``route``."""
+    """(``path``|``query``, name as sent) of each date or date-time parameter of ``route``."""
     return _parameters(route, is_datetime_annotation)
 
 
@@ -97,10 +98,13 @@ def _instant_out_of_range(text: str) -> bool:
     """A date-time within a day of year 1 or year 9999: moving it to UTC or to the local zone
     leaves the calendar (``OverflowError`` in the driver, answered 500)."""
     try:
-        value = _DATETIME.validate_python(text)
+        value = _DATETIME.validate_python(text).replace(tzinfo=None)
     except ValidationError:
-        return False  # not a date-time: the parameter's own validation names it
-    return not INSTANT_MIN <= value.replace(tzinfo=None) <= INSTANT_MAX
+        try:  # a day: its local midnight is what the store is asked about
+            value = datetime.combine(_DATE.validate_python(text), time())
+        except ValidationError:
+            return False  # not a date or date-time: the parameter's own validation names it
+    return not INSTANT_MIN <= value <= INSTANT_MAX
 
 
 def _out_of_range(text: str) -> bool:
@@ -190,7 +194,7 @@ _PARAMETER_CHECKS = (
 
 async def reject_out_of_range_values(request: Request) -> None:
     """422 ``request.invalid`` for an integer path or query parameter or an integer field of a
-    JSON body beyond 32 bits, and for a date-time parameter at the calendar's ends."""
+    JSON body beyond 32 bits, and for a date or date-time parameter at the calendar's ends."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
