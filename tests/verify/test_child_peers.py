@@ -6,39 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
-from kilnwatch.analytics.readings import Series
-from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import SOURCE_CODES, StatisticalReport
+from kilnwatch.store.models import StatisticalReport
 from kilnwatch.verify.checks import run_checks
-from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
+from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
 from kilnwatch.verify.detectors.balance import CHILD_LOW, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.child_peers import check_child_vs_peers
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.settings import verify_settings
-from zone import SHANGHAI
 
-WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
-HOURS = 31 * 24
 SETTINGS = verify_settings()
 T_PER_H = 100.0
 KWH_PER_T = 390.0
 FAULT_FROM_H = 10 * 24
-
-
-def _series(values: np.ndarray) -> Series:
-    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
-    n = values.size
-    return Series(
-        ts,
-        values.astype(np.float64),
-        np.full(n, "", dtype=object),
-        np.ones(n, dtype=np.int64),
-        values.astype(np.float64),
-        np.zeros(n, dtype=np.int64),
-        np.full(n, SOURCE_CODES["http"]),
-    )
 
 
 def _plant(
@@ -59,8 +41,8 @@ def _plant(
     after = np.arange(HOURS) >= FAULT_FROM_H
     extra = np.where(after, load_behind * kwh, 0.0)
     series = {
-        entry.id: _series(kwh / 0.98 + extra),
-        furnace.id: _series(kwh * np.where(after, 1 - child_low, 1.0)),
+        entry.id: hourly_series(kwh / 0.98 + extra),
+        furnace.id: hourly_series(kwh * np.where(after, 1 - child_low, 1.0)),
     }
     sources = Sources()
     sources.stats["production:crude_steel"] = StatisticalReport(

@@ -7,35 +7,17 @@ from datetime import date
 
 import numpy as np
 import pytest
+from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
-from kilnwatch.analytics.readings import Series
-from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import SOURCE_CODES, LogisticsWaybill, StatisticalReport
-from kilnwatch.verify.context import PeriodWindow, Sources, build_context
+from kilnwatch.store.models import LogisticsWaybill, StatisticalReport
+from kilnwatch.verify.context import Sources, build_context
 from kilnwatch.verify.detectors.peers import OUTPUT, check_output_vs_peers
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.settings import verify_settings
-from zone import SHANGHAI
 
-WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
-HOURS = 31 * 24
 SETTINGS = verify_settings()
 T_PER_H = 100.0
-
-
-def _series(values: np.ndarray) -> Series:
-    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
-    n = values.size
-    return Series(
-        ts,
-        values.astype(np.float64),
-        np.full(n, "", dtype=object),
-        np.ones(n, dtype=np.int64),
-        values.astype(np.float64),
-        np.zeros(n, dtype=np.int64),
-        np.full(n, SOURCE_CODES["http"]),
-    )
 
 
 def _plant(
@@ -57,8 +39,8 @@ def _plant(
     output = T_PER_H * (1 + 0.03 * rng.standard_normal(HOURS))
     spread = 1 + 0.01 * rng.standard_normal(2)  # plants differ a little
     series = {
-        elec.id: _series(output * 60 * spread[0] * efficiency),
-        coal.id: _series(output * 0.15 * spread[1] * efficiency * (1 - coal_low)),
+        elec.id: hourly_series(output * 60 * spread[0] * efficiency),
+        coal.id: hourly_series(output * 0.15 * spread[1] * efficiency * (1 - coal_low)),
     }
     produced = float(output.sum())
     sources = Sources()

@@ -5,36 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
-from kilnwatch.analytics.readings import Series
-from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.checks import run_checks
-from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
+from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
 from kilnwatch.verify.detectors.profile import SMOOTHED
 from kilnwatch.verify.detectors.profile_peers import check_smoothed_vs_peers
 from kilnwatch.verify.settings import verify_settings
-from zone import SHANGHAI
 
-WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
-HOURS = 31 * 24
 SETTINGS = verify_settings()
 DAY_H = 24
-
-
-def _series(values: np.ndarray) -> Series:
-    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
-    n = values.size
-    return Series(
-        ts,
-        values.astype(np.float64),
-        np.full(n, "", dtype=object),
-        np.ones(n, dtype=np.int64),
-        values.astype(np.float64),
-        np.zeros(n, dtype=np.int64),
-        np.full(n, SOURCE_CODES["http"]),
-    )
 
 
 def _load(rng: np.random.Generator, shock_sd: float) -> np.ndarray:
@@ -62,7 +43,7 @@ def _plant(
     if smoothed:
         kept = coal_t.copy()
         coal_t = np.array([kept[max(0, t - DAY_H + 1) : t + 1].mean() for t in range(HOURS)])
-    series = {elec.id: _series(kwh), coal.id: _series(coal_t)}
+    series = {elec.id: hourly_series(kwh), coal.id: hourly_series(coal_t)}
     info = EnterpriseInfo(idx, f"U{idx}", "cement", (elec, coal), (unit,))
     return build_context(info, WINDOW, series, Sources(), SETTINGS)
 

@@ -1,0 +1,30 @@
+"""Shared by the peer-check tests (output, sub-meter, smoothed): the month they judge and an
+hourly interval series in it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kilnwatch.analytics.readings import Series
+from kilnwatch.domain.periods import parse_period
+from kilnwatch.store.models import SOURCE_CODES
+from kilnwatch.verify.context import PeriodWindow
+from zone import SHANGHAI
+
+WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
+HOURS = 31 * 24
+
+
+def hourly_series(values: np.ndarray) -> Series:
+    """Interval readings at every hour's end of :data:`WINDOW`, over HTTP, stored on time."""
+    ts = WINDOW.start_s + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
+    n = values.size
+    return Series(
+        ts,
+        values.astype(np.float64),
+        np.full(n, "", dtype=object),
+        np.ones(n, dtype=np.int64),
+        values.astype(np.float64),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, SOURCE_CODES["http"]),
+    )
