@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.domain.energy import energy_kgce
@@ -33,7 +32,7 @@ from kilnwatch.ingest.tables import (
 )
 from kilnwatch.reference.energy import load_coal_coefficients, load_densities
 from kilnwatch.reference.registry import load_processes
-from kilnwatch.store.models import Enterprise
+from kilnwatch.store.repos.registry import enterprise_ids_by_uscc
 from kilnwatch.store.repos.sources import NATURAL_KEYS, SOURCE_MODELS, upsert_rows
 
 _CARRIER = r"[a-z][a-z0-9_]{1,38}"
@@ -181,7 +180,7 @@ def import_sources(
     """Import external-source files (the good records keep their file and row number). Raises
     :class:`ImportRejected` (writing nothing) when any row is invalid, unless
     ``skip_invalid``; then the valid rows are written and the rest reported."""
-    usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
+    usccs = enterprise_ids_by_uscc(session)
     kinds = {k: _table_kind(k, usccs) for k in EXTERNAL_SOURCE_FORMATS}
     report = ExternalSourcesReport()
 

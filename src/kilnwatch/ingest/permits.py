@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kilnwatch.formats import PERMITS_FORMAT
@@ -27,15 +26,12 @@ from kilnwatch.ingest.tables import (
     import_tables,
 )
 from kilnwatch.reference.emissions import POLLUTANTS
-from kilnwatch.store.models import EmissionPermit, Enterprise, ProductionUnit
+from kilnwatch.store.models import EmissionPermit
+from kilnwatch.store.repos.registry import enterprise_ids_by_uscc, unit_ids_by_code
 from kilnwatch.store.repos.sources import upsert_by_key
 
 KEY = ("enterprise_id", "unit_id", "pollutant", "valid_from")
 O2_MAX_PCT = 21.0  # O2 share of air: no reference O2 above it
-
-
-def _optional_number(r: TableRow, name: str) -> float | None:
-    return r.non_negative(name) if r.optional(name) else None
 
 
 def _check(r: TableRow, usccs: Mapping[str, int], units: Mapping[tuple[int, str], int]) -> Record:
@@ -46,7 +42,7 @@ def _check(r: TableRow, usccs: Mapping[str, int], units: Mapping[tuple[int, str]
         unit_id = units.get((enterprise_id, unit_code))
         if unit_id is None and enterprise_id:
             r.fail("unit_code", f"no production unit {unit_code!r} in this enterprise")
-    o2 = _optional_number(r, "o2_ref_pct")
+    o2 = r.optional_non_negative("o2_ref_pct")
     if o2 is not None and o2 >= O2_MAX_PCT:
         r.fail("o2_ref_pct", "must be below 21 % (the O2 of air)")
     valid_from, valid_to = r.date("valid_from", required=True), r.date("valid_to", required=True)
@@ -57,9 +53,9 @@ def _check(r: TableRow, usccs: Mapping[str, int], units: Mapping[tuple[int, str]
         "unit_id": unit_id,
         "permit_no": r.key("permit_no"),
         "pollutant": r.choice("pollutant", POLLUTANTS),
-        "concentration_mg_m3": _optional_number(r, "concentration_mg_m3"),
+        "concentration_mg_m3": r.optional_non_negative("concentration_mg_m3"),
         "o2_ref_pct": o2,
-        "annual_t": _optional_number(r, "annual_t"),
+        "annual_t": r.optional_non_negative("annual_t"),
         "valid_from": valid_from,
         "valid_to": valid_to,
     }
@@ -77,13 +73,7 @@ def import_permits(
 ) -> TableImportReport:
     """Import a permits file (CSV/XLSX). Raises :class:`~kilnwatch.errors.ImportRejected`
     (writing nothing) when any row is invalid, unless ``skip_invalid``."""
-    usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
-    units = {
-        (e, c): i
-        for i, e, c in session.execute(
-            select(ProductionUnit.id, ProductionUnit.enterprise_id, ProductionUnit.code)
-        )
-    }
+    usccs, units = enterprise_ids_by_uscc(session), unit_ids_by_code(session)
     kind = TableKind(PERMITS_FORMAT, lambda row: _check(row, usccs, units), KEY, "valid_from")
     return import_tables(
         path, {"permits": kind}, "permits",

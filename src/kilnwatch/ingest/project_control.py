@@ -39,6 +39,7 @@ from kilnwatch.store.models import (
     ProjectApproval,
     ResidentSupervisor,
 )
+from kilnwatch.store.repos.registry import enterprise_ids_by_uscc
 from kilnwatch.store.repos.sources import upsert_by_key
 
 SOURCE_KINDS = ("closure", "retrofit", "fuel_switch", "other")
@@ -48,7 +49,7 @@ SOURCE_KINDS = ("closure", "retrofit", "fuel_switch", "other")
 class _Known:
     def __init__(self, session: Session, zone: Any) -> None:
         self.zone = zone
-        self.usccs = dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
+        self.usccs = enterprise_ids_by_uscc(session)
         self.projects = {
             (uscc, code): pid
             for pid, uscc, code in session.execute(
@@ -64,22 +65,19 @@ class _Known:
         return pid
 
 
-def _opt_number(r: TableRow, name: str) -> float | None:
-    return r.non_negative(name) if r.optional(name) else None
-
-
 def _details(r: TableRow, k: _Known) -> Record:
     kind = r.optional("replacement_kind")
     if kind and kind not in replacement_kinds():
         r.fail("replacement_kind", f"{kind!r} is not one of {', '.join(replacement_kinds())}")
-    capacity, unit = _opt_number(r, "capacity"), r.optional("capacity_unit")
+    capacity, unit = r.optional_non_negative("capacity"), r.optional("capacity_unit")
     if capacity is not None and not unit:
         r.fail("capacity_unit", "a capacity needs its unit")
     if kind and capacity is None:
         r.fail("capacity", "a replacement needs the project's new capacity")
     return {"project_id": k.project(r), "capacity": capacity, "capacity_unit": unit,
-            "replacement_kind": kind, "replacement_ratio": _opt_number(r, "replacement_ratio"),
-            "coal_t_per_year": _opt_number(r, "coal_t_per_year")}  # fmt: skip
+            "replacement_kind": kind,
+            "replacement_ratio": r.optional_non_negative("replacement_ratio"),
+            "coal_t_per_year": r.optional_non_negative("coal_t_per_year")}  # fmt: skip
 
 
 def _approval(r: TableRow, k: _Known) -> Record:
@@ -110,7 +108,7 @@ def _cap(r: TableRow, k: _Known) -> Record:
         label = parse_period(label, k.zone).label if label else label
     except InputError as exc:
         r.fail("period", exc.reason)
-    caps = {key: _opt_number(r, key) for key in ("output_t", "energy_tce", "coal_t")}
+    caps = {key: r.optional_non_negative(key) for key in ("output_t", "energy_tce", "coal_t")}
     if all(v is None for v in caps.values()):
         r.fail("output_t", "a cap needs output_t, energy_tce or coal_t")
     return {"enterprise_id": k.usccs.get(r.enterprise(k.usccs), 0), "period": label,

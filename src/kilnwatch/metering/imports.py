@@ -30,12 +30,11 @@ from kilnwatch.ingest.tables import (
 )
 from kilnwatch.reference.metering import LEVELS, accuracy_requirement
 from kilnwatch.store.models import (
-    Enterprise,
     Meter,
     MeterCalibration,
     MeteringPoint,
-    ProductionUnit,
 )
+from kilnwatch.store.repos.registry import enterprise_ids_by_uscc, unit_ids_by_code
 from kilnwatch.store.repos.sources import upsert_by_key
 
 RESULTS = ("pass", "conditional", "fail")
@@ -52,9 +51,8 @@ class _Known:
 
 def _known(session: Session) -> _Known:
     return _Known(
-        dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all()),
-        {(e, c): i for i, e, c in session.execute(
-            select(ProductionUnit.id, ProductionUnit.enterprise_id, ProductionUnit.code))},
+        enterprise_ids_by_uscc(session),
+        unit_ids_by_code(session),
         {c: (i, e, k, lv) for i, c, e, k, lv in session.execute(
             select(Meter.id, Meter.code, Meter.enterprise_id, Meter.carrier, Meter.level))},
         {m: (e, c) for m, e, c in session.execute(  # meter_id is set by the where clause

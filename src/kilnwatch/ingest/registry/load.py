@@ -19,6 +19,7 @@ from kilnwatch.identity import hash_secret
 from kilnwatch.ingest.registry.checks import known_keys, table_kinds
 from kilnwatch.ingest.tables import Record, TableImportReport, TextEncoding, import_tables
 from kilnwatch.store.models import Enterprise, Gateway, Meter, ProductionUnit, Project, Region
+from kilnwatch.store.repos.registry import enterprise_ids_by_uscc
 
 
 def import_registry(
@@ -58,10 +59,6 @@ def _count(results: list[bool]) -> tuple[int, int]:
     return sum(results), len(results) - sum(results)
 
 
-def _enterprise_ids(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
-
-
 def _apply_regions(session: Session, rows: list[Record]) -> tuple[int, int]:
     return _count([_upsert(session, session.get(Region, r["code"]), Region, r) for r in rows])
 
@@ -76,7 +73,7 @@ def _unit_index(session: Session) -> dict[tuple[int, str], ProductionUnit]:
 
 
 def _apply_units(session: Session, rows: list[Record]) -> tuple[int, int]:
-    ids, units = _enterprise_ids(session), _unit_index(session)
+    ids, units = enterprise_ids_by_uscc(session), _unit_index(session)
     results = []
     for r in rows:
         values = {k: v for k, v in r.items() if k != "enterprise_uscc"}
@@ -87,7 +84,7 @@ def _apply_units(session: Session, rows: list[Record]) -> tuple[int, int]:
 
 
 def _apply_projects(session: Session, rows: list[Record]) -> tuple[int, int]:
-    ids, units = _enterprise_ids(session), _unit_index(session)
+    ids, units = enterprise_ids_by_uscc(session), _unit_index(session)
     projects = {(p.enterprise_id, p.code): p for p in session.scalars(select(Project))}
     results = []
     for r in rows:
@@ -105,7 +102,7 @@ def _apply_projects(session: Session, rows: list[Record]) -> tuple[int, int]:
 
 
 def _apply_gateways(session: Session, rows: list[Record]) -> tuple[int, int]:
-    ids = _enterprise_ids(session)
+    ids = enterprise_ids_by_uscc(session)
     existing = {g.code: g for g in session.scalars(select(Gateway))}
     results = []
     for r in rows:
@@ -123,7 +120,7 @@ def _apply_gateways(session: Session, rows: list[Record]) -> tuple[int, int]:
 
 
 def _apply_meters(session: Session, rows: list[Record]) -> tuple[int, int]:
-    ids, units = _enterprise_ids(session), _unit_index(session)
+    ids, units = enterprise_ids_by_uscc(session), _unit_index(session)
     gateways = {g.code: g.id for g in session.scalars(select(Gateway))}
     existing = {m.code: m for m in session.scalars(select(Meter))}
     results = []

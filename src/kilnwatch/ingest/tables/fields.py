@@ -101,6 +101,22 @@ class TableRow:
         """A finite number ≥ 0."""
         return self._number(name, lambda x: x >= 0, "a non-negative number")
 
+    def optional_non_negative(self, name: str) -> float | None:
+        """A finite number ≥ 0, or None when the field is empty.
+
+        Parameters
+        ----------
+        name : str
+            The field (column) of the row.
+
+        Returns
+        -------
+        float or None
+            The number; None for an empty field. A faulty value is recorded as a fault of
+            ``name`` (the value returned is then neutral, as with :meth:`non_negative`).
+        """
+        return self.non_negative(name) if self.optional(name) else None
+
     def date(self, name: str, *, required: bool = False) -> date | None:
         """An ISO 8601 date (``YYYY-MM-DD``)."""
         value = self.raw.get(name, "")

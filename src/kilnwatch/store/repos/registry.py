@@ -77,6 +77,39 @@ def enterprise_by_uscc(session: Session, uscc: str) -> Enterprise | None:
     return session.scalar(select(Enterprise).where(Enterprise.uscc == uscc))
 
 
+def enterprise_ids_by_uscc(session: Session) -> dict[str, int]:
+    """Every registered enterprise's id by its credit code (unscoped: for importers).
+
+    Parameters
+    ----------
+    session : Session
+        The session the enterprises are read in (rows it has flushed count).
+
+    Returns
+    -------
+    dict of str to int
+        Unified social credit code -> ``enterprises.id``.
+    """
+    return dict(session.execute(select(Enterprise.uscc, Enterprise.id)).all())
+
+
+def unit_ids_by_code(session: Session) -> dict[tuple[int, str], int]:
+    """Every production unit's id by its enterprise and unit code (unscoped: for importers).
+
+    Parameters
+    ----------
+    session : Session
+        The session the units are read in.
+
+    Returns
+    -------
+    dict of (int, str) to int
+        ``(enterprise id, unit code)`` -> ``production_units.id``.
+    """
+    stmt = select(ProductionUnit.id, ProductionUnit.enterprise_id, ProductionUnit.code)
+    return {(e, c): i for i, e, c in session.execute(stmt)}
+
+
 def list_regions(
     session: Session,
     principal: Principal,
