@@ -26,9 +26,10 @@ from typing import Any
 from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.emissions import HOUR_S
 from kilnwatch.emissions.hours import ValiditySettings
-from kilnwatch.emissions.limits import exceedance_day_means, permit_terms
+from kilnwatch.emissions.limits import AppliedLimit, exceedance_day_means, permit_terms
 from kilnwatch.emissions.stacks import (
     PollutantAccount,
+    Stack,
     StackAccount,
     find_stacks,
     series_counts,
@@ -64,46 +65,34 @@ def _accounts(ctx: EnterpriseContext) -> list[StackAccount]:
 
 def check_exceedances(ctx: EnterpriseContext) -> list[Finding]:
     out = []
-    for a in _accounts(ctx):
-        for pollutant, p in a.pollutants.items():
-            if not p.episodes or p.limit is None:
-                continue
-            peak = max(e.peak_mg_m3 for e in p.episodes)
-            hours = [h for e in p.episodes for h in e.hours]
-            evidence: dict[str, Any] = {
-                "stack": a.unit_code,
-                "pollutant": pollutant,
-                "limit": p.limit.as_json(),
-                "exceedance_hours": p.exceedance_hours,
-                "exceedance_days": p.exceedance_days,
-                "episodes": [
-                    {
-                        "start_s": e.start_s,
-                        "end_s": e.end_s,
-                        "hours": e.n_hours,
-                        "peak_mg_m3": e.peak_mg_m3,
-                    }
-                    for e in p.episodes
-                ],  # fmt: skip
-                "hours": hours[:MAX_HOURS_IN_EVIDENCE],
-                "flags": "valid hours only (HJ 212 flag N on at least 75 % of the readings)",
-            }
-            meter = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
-            out.append(
-                finding(
-                    ctx,
-                    EXCEEDANCE,
-                    f"{a.unit_code} {pollutant}: {p.exceedance_hours} h above "
-                    f"{p.limit.limit_mg_m3:g} mg/m3 ({p.limit.basis} {p.limit.ref}), "
-                    f"peak {peak:g} mg/m3",
-                    evidence,
-                    fraction=peak / p.limit.limit_mg_m3 - 1,
-                    meter=meter.analysers[pollutant],
-                    severity="info",
-                    start_at=utc_at(p.episodes[0].start_s),
-                    end_at=utc_at(p.episodes[-1].end_s),
-                )  # fmt: skip
-            )
+    for a, pollutant, p, limit in _limited(ctx):
+        if not p.episodes:
+            continue
+        peak = max(e.peak_mg_m3 for e in p.episodes)
+        hours = [h for e in p.episodes for h in e.hours]
+        details: dict[str, Any] = {
+            "exceedance_hours": p.exceedance_hours,
+            "exceedance_days": p.exceedance_days,
+            "episodes": [
+                {
+                    "start_s": e.start_s,
+                    "end_s": e.end_s,
+                    "hours": e.n_hours,
+                    "peak_mg_m3": e.peak_mg_m3,
+                }
+                for e in p.episodes
+            ],  # fmt: skip
+            "hours": hours[:MAX_HOURS_IN_EVIDENCE],
+            "flags": "valid hours only (HJ 212 flag N on at least 75 % of the readings)",
+        }
+        message = (
+            f"{a.unit_code} {pollutant}: {p.exceedance_hours} h above "
+            f"{limit.limit_mg_m3:g} mg/m3 ({limit.basis} {limit.ref}), peak {peak:g} mg/m3"
+        )
+        span_s = (p.episodes[0].start_s, p.episodes[-1].end_s)
+        out.append(
+            _above_limit(ctx, EXCEEDANCE, a, pollutant, limit, message, details, peak, span_s)
+        )
     return out
 
 
@@ -146,41 +135,100 @@ def check_valid_data(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
-def _limited(ctx: EnterpriseContext) -> Iterator[tuple[StackAccount, str, PollutantAccount]]:
-    """Every (stack, pollutant) of the enterprise that has a binding limit."""
+def _stack_of(ctx: EnterpriseContext, account: StackAccount) -> Stack:
+    """The stack (its meters) of a stack account."""
+    return next(st for st in find_stacks(ctx.info) if st.unit_id == account.unit_id)
+
+
+def _limited(
+    ctx: EnterpriseContext,
+) -> Iterator[tuple[StackAccount, str, PollutantAccount, AppliedLimit]]:
+    """Every (stack, pollutant) of the enterprise that has a binding limit, with the limit."""
     for a in _accounts(ctx):
         for pollutant, p in a.pollutants.items():
             if p.limit is not None:
-                yield a, pollutant, p
+                yield a, pollutant, p, p.limit
+
+
+def _above_limit(
+    ctx: EnterpriseContext,
+    rule_code: str,
+    stack: StackAccount,
+    pollutant: str,
+    limit: AppliedLimit,
+    message: str,
+    details: dict[str, Any],
+    worst_mg_m3: float,
+    span_s: tuple[int, int],
+) -> Finding:
+    """The finding of one stack's pollutant above its binding concentration limit.
+
+    Parameters
+    ----------
+    ctx : EnterpriseContext
+        The enterprise being verified.
+    rule_code : str
+        ``verify.emissions.exceedance`` (valid hours) or ``.exceedance_day`` (daily means).
+    stack : StackAccount
+        The stack's account of the month.
+    pollutant : str
+        The pollutant above its limit.
+    limit : AppliedLimit
+        The binding limit (standard or permit) at its reference O2.
+    message : str
+        The finding's message.
+    details : dict
+        Evidence of the rule, after the stack, the pollutant and the limit.
+    worst_mg_m3 : float
+        The highest value above the limit. [mg/m3]
+    span_s : tuple of int
+        Start and end of the exceedances. [s since the epoch, UTC]
+
+    Returns
+    -------
+    Finding
+        Severity ``info``, on the stack's analyser of ``pollutant``, with the excess over the
+        limit as its fraction.
+
+    References
+    ----------
+    .. [1] HJ 75-2017, valid hourly data of CEMS; the limits of the industry standards and
+       permits (docs/emissions.md).
+    """
+    meters = _stack_of(ctx, stack)
+    evidence = {"stack": stack.unit_code, "pollutant": pollutant, "limit": limit.as_json()}
+    return finding(
+        ctx,
+        rule_code,
+        message,
+        evidence | details,
+        fraction=worst_mg_m3 / limit.limit_mg_m3 - 1,
+        meter=meters.analysers[pollutant],
+        severity="info",
+        start_at=utc_at(span_s[0]),
+        end_at=utc_at(span_s[1]),
+    )
 
 
 def check_exceedance_days(ctx: EnterpriseContext) -> list[Finding]:
     out = []
-    for a, pollutant, p in _limited(ctx):
-        if p.exceedance_days and p.limit is not None:
-            days = exceedance_day_means(a.hours[pollutant], p.limit)
+    for a, pollutant, p, limit in _limited(ctx):
+        if p.exceedance_days:
+            days = exceedance_day_means(a.hours[pollutant], limit)
             worst = max(mean for _, mean, _ in days)
-            meter = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
-            evidence: dict[str, Any] = {
-                "stack": a.unit_code,
-                "pollutant": pollutant,
-                "limit": p.limit.as_json(),
+            details: dict[str, Any] = {
                 "days": [{"start_s": s, "mean_mg_m3": m, "valid_hours": n} for s, m, n in days],
                 "rule": "daily mean of the valid hourly values at the limit's reference O2",
             }
+            message = (
+                f"{a.unit_code} {pollutant}: {len(days)} d with a daily mean above "
+                f"{limit.limit_mg_m3:g} mg/m3 ({limit.basis}), worst {worst:g} mg/m3"
+            )
+            span_s = (days[0][0], days[-1][0] + DAY_S)
             out.append(
-                finding(
-                    ctx,
-                    EXCEEDANCE_DAY,
-                    f"{a.unit_code} {pollutant}: {len(days)} d with a daily mean above "
-                    f"{p.limit.limit_mg_m3:g} mg/m3 ({p.limit.basis}), worst {worst:g} mg/m3",
-                    evidence,
-                    fraction=worst / p.limit.limit_mg_m3 - 1,
-                    meter=meter.analysers[pollutant],
-                    severity="info",
-                    start_at=utc_at(days[0][0]),
-                    end_at=utc_at(days[-1][0] + DAY_S),
-                )  # fmt: skip
+                _above_limit(
+                    ctx, EXCEEDANCE_DAY, a, pollutant, limit, message, details, worst, span_s
+                )
             )
     return out
 
@@ -189,7 +237,7 @@ def check_device_gap(ctx: EnterpriseContext) -> list[Finding]:
     tolerance = ctx.settings.value(DEVICE_GAP, "max_gap_fraction")
     out = []
     for a in _accounts(ctx):
-        stack = next(st for st in find_stacks(ctx.info) if st.unit_id == a.unit_id)
+        stack = _stack_of(ctx, a)
         for pollutant, p in a.pollutants.items():
             gap = p.device_gap_fraction
             if gap is None or abs(gap) <= tolerance:
