@@ -153,10 +153,9 @@ def append_rollups(
     per-call Polars overhead), larger inputs in Polars
     (:func:`~kilnwatch.store.rollups.aggregate.hour_rollups`).
     """
-    series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    series: dict[int, list[tuple[datetime, float]]] = {}
     if fresh.height <= small_rows:
-        for m, ts, value in fresh.sort("meter_id", "ts").iter_rows():
-            series[m].append((ts, value))
+        series = _meter_series(fresh)
         bounds = {m: (rows[0][0], rows[-1][0]) for m, rows in series.items()}
     else:
         ranges = fresh.group_by("meter_id").agg(pl.col("ts").min(), pl.col("ts").max().alias("hi"))
@@ -166,11 +165,7 @@ def append_rollups(
     previous = {m: state[m][0] for m in bounds if not state[m][1]}
     if not previous:
         return set()
-    if series:
-        _upsert(session, _python_rows(series, previous, measurements, tz, policy))
-    else:
-        _upsert_frame(session, _polars_rows(fresh, previous, measurements, tz, policy))
-    return set(previous)
+    return _fold(session, fresh, series, previous, measurements, tz, policy)
 
 
 def fold_new_rows(
@@ -200,10 +195,55 @@ def fold_new_rows(
     if rows.height == 0:
         return set()
     previous: dict[int, float | None] = dict.fromkeys(rows.get_column("meter_id").unique(), None)
-    if rows.height <= small_rows:
-        series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-        for m, ts, value in rows.sort("meter_id", "ts").iter_rows():
-            series[m].append((ts, value))
+    series = _meter_series(rows) if rows.height <= small_rows else {}
+    return _fold(session, rows, series, previous, measurements, tz, policy)
+
+
+def _meter_series(rows: pl.DataFrame) -> dict[int, list[tuple[datetime, float]]]:
+    """Each meter's ``(ts, value)`` pairs of ``rows`` (``meter_id``, ``ts``, ``value``), in
+    time order: the input of the row-by-row path."""
+    series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for m, ts, value in rows.sort("meter_id", "ts").iter_rows():
+        series[m].append((ts, value))
+    return series
+
+
+def _fold(
+    session: Session,
+    rows: pl.DataFrame,
+    series: Mapping[int, list[tuple[datetime, float]]],
+    previous: Mapping[int, float | None],
+    measurements: Mapping[int, str],
+    tz: tzinfo,
+    policy: CounterPolicy,
+) -> set[int]:
+    """Fold new readings into the hour, day and month rollups of the meters of ``previous``.
+
+    Parameters
+    ----------
+    session : Session
+        Where the rollups are upserted (flushed, not committed).
+    rows : polars.DataFrame
+        The new readings (``meter_id``, ``ts`` UTC, ``value``): the Polars path's input.
+    series : mapping
+        The same readings per meter (:func:`_meter_series`) for the row-by-row path of a small
+        input; empty for the Polars path.
+    previous : mapping
+        Meter -> the value stored before its new readings (None: none), for each meter to
+        fold; the meters of ``rows`` not in it are left alone.
+    measurements : mapping
+        Meter -> ``instant``, ``interval`` or ``counter``.
+    tz : tzinfo
+        The platform's time zone (local days and months).
+    policy : CounterPolicy
+        How counter resets and rollovers are told apart.
+
+    Returns
+    -------
+    set of int
+        The folded meters (the keys of ``previous``).
+    """
+    if series:
         _upsert(session, _python_rows(series, previous, measurements, tz, policy))
     else:
         _upsert_frame(session, _polars_rows(rows, previous, measurements, tz, policy))
