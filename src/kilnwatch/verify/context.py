@@ -95,6 +95,26 @@ class MeterData:
         full = self.daily_n >= max(self.expected_per_day, 1)
         return full & (self.uncounted == 0) if self.uncounted.size == full.size else full
 
+    def at_load_days(self, fraction: float) -> np.ndarray:
+        """Full days (:meth:`full_days`) on which the meter measured at least ``fraction`` of
+        its median full day with consumption.
+
+        Parameters
+        ----------
+        fraction : float
+            The share of the median full day a day must reach, a rule's ``at_load_fraction``.
+            [-]
+
+        Returns
+        -------
+        numpy.ndarray
+            One boolean per day of the window; all False without a full day above zero.
+        """
+        full = self.full_days() & (self.daily > 0)
+        if not full.any():
+            return full
+        return full & (self.daily >= fraction * float(np.median(self.daily[full])))
+
     def undercounts(self) -> bool:
         """An interval meter that missed readings undercounts the period; a counter does not
         (its register differences span the gaps)."""

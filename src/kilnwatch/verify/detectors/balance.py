@@ -320,11 +320,7 @@ def _at_load(ctx: EnterpriseContext, r: MeterData) -> np.ndarray:
     median full day): a process's fixed consumption (lighting, pumps, auxiliaries) does not
     follow its output, so on part-load days (an outage starting, production control) the
     ratios between its meters move without any meter reading wrong."""
-    fraction = ctx.settings.value(INTENSITY, "at_load_fraction")
-    full = r.full_days() & (r.daily > 0)
-    if not full.any():
-        return full
-    return full & (r.daily >= fraction * float(np.median(r.daily[full])))
+    return r.at_load_days(ctx.settings.value(INTENSITY, "at_load_fraction"))
 
 
 def _per_reference(ctx: EnterpriseContext, m: MeterData, refs: list[MeterData]) -> F64 | None:

@@ -93,11 +93,7 @@ def at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
     """Full days on which the meter measured at least ``at_load_fraction`` of its median full
     day: a stopped or part-loaded process draws a flat base load (lighting, pumps), whose
     variability is not that of production."""
-    fraction = ctx.settings.value(SMOOTHED, "at_load_fraction")
-    full = m.full_days() & (m.daily > 0)
-    if not full.any():
-        return full
-    return full & (m.daily >= fraction * float(np.median(m.daily[full])))
+    return m.at_load_days(ctx.settings.value(SMOOTHED, "at_load_fraction"))
 
 
 def _process_steadied(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
