@@ -4,13 +4,15 @@ own checks run first, as in a verification run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
 from kilnwatch.store.models import StatisticalReport
-from kilnwatch.verify.checks import run_checks
+from kilnwatch.verify.checks import after_province_checks, run_checks, run_province_checks
 from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
 from kilnwatch.verify.detectors.balance import CHILD_LOW, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.child_peers import check_child_vs_peers
@@ -25,12 +27,12 @@ FAULT_FROM_H = 10 * 24
 
 def _plant(
     idx: int, rng: np.random.Generator, *, child_low: float = 0.0, load_behind: float = 0.0,
-    overstated: float = 0.0,
+    overstated: float = 0.0, from_h: int = FAULT_FROM_H,
 ) -> EnterpriseContext:  # fmt: skip
     """An electric-arc furnace plant: an entry meter and the furnace's sub-meter, no product
-    meter, no other carrier. From day 10 the sub-meter reads ``child_low`` low, or a load of
-    ``load_behind`` x the furnace's draw runs behind the entry meter; the report overstates
-    production by ``overstated``."""
+    meter, no other carrier. From hour ``from_h`` (day 10) the sub-meter reads ``child_low``
+    low, or a load of ``load_behind`` x the furnace's draw runs behind the entry meter; the
+    report overstates production by ``overstated``."""
     unit = UnitInfo(idx, "L1", idx, "electric_arc_furnace", "crude_steel", "t")
     entry = MeterInfo(idx * 10 + 1, f"G{idx}", idx, None, "electricity", "entry", None,
                       "interval", "kWh", 0.5, None)  # fmt: skip
@@ -38,7 +40,7 @@ def _plant(
                         entry.id, "interval", "kWh", 1.0, None)  # fmt: skip
     output = T_PER_H * (1 + 0.03 * rng.standard_normal(HOURS))
     kwh = output * KWH_PER_T * (1 + 0.03 * rng.standard_normal())  # plants differ a little
-    after = np.arange(HOURS) >= FAULT_FROM_H
+    after = np.arange(HOURS) >= from_h
     extra = np.where(after, load_behind * kwh, 0.0)
     series = {
         entry.id: hourly_series(kwh / 0.98 + extra),
@@ -53,7 +55,7 @@ def _plant(
     return build_context(info, WINDOW, series, sources, SETTINGS)
 
 
-def _run(**fault: float) -> tuple[list[Finding], list[Finding]]:
+def _run(**fault: Any) -> tuple[list[Finding], list[Finding]]:
     """The judged plant's own findings and those of the peers check."""
     rng = np.random.default_rng(5)
     contexts = [_plant(i, rng, **(fault if i == 0 else {})) for i in range(10)]
@@ -88,3 +90,18 @@ def test_a_load_behind_the_parent_is_not_put_on_the_sub_meter(fault: dict[str, f
 def test_no_rise_no_finding() -> None:
     own, found = _run(overstated=0.10)  # both sides lower against peers, the ratio unchanged
     assert own == [] and found == []
+
+
+def test_a_sub_meter_reading_low_all_month_is_named() -> None:
+    """No shift within the month: the rise is found only against the peers' ratios
+    (``verify.submeter.level_vs_peers``, a province check before this one), and this check
+    sees it and puts it on the sub-meter; the rise is then kept as info."""
+    rng = np.random.default_rng(5)
+    contexts = [_plant(i, rng, **({"child_low": 0.15, "from_h": 0} if i == 0 else {}))
+                for i in range(10)]  # fmt: skip
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    assert [f for f in own if f.enterprise_id == 0] == []  # nothing within the month
+    found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
+    assert sorted((f.rule_code, f.meter_id) for f in found) == [(CHILD_LOW, 2), (PARENT_EXCEEDS, 1)]
+    after = after_province_checks(contexts[0], found)
+    assert {f.rule_code: f.severity for f in after}[PARENT_EXCEEDS] == "info"

@@ -76,12 +76,15 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
 def run_province_checks(
     contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
 ) -> list[Finding]:
-    """The findings of the checks over every enterprise of a run (peers)."""
+    """The findings of the checks over every enterprise of a run (peers). Each check sees the
+    enterprises' own findings and those of the province checks before it: a parent / sub-meter
+    rise found only against the peers (a sub-meter reading low all month, with no shift within
+    the month) is one the sub-meter check can then put on its side."""
     out: list[Finding] = []
     for check in CHECKS.province_checks:
         enabled = bool(contexts) and contexts[0].settings.enabled(check.code)
         if check.run_province is not None and enabled:
-            out += _declared(check, check.run_province(contexts, existing))
+            out += _declared(check, check.run_province(contexts, [*existing, *out]))
     return out
 
 
