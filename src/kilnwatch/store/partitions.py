@@ -12,7 +12,9 @@ refused. Partitions are created ahead:
 * by ``kilnwatch db partitions [--ahead N]`` (the same, and every month that has rows in the
   default partition, moving them out; for a timer);
 * at ingest (:func:`ensure_for_frame`): a frame with a month that has no partition creates it
-  first, in its own short transaction, before the frame is stored.
+  first, in its own short transaction, before the frame is stored; a readings file creates
+  every month it spans before its first chunk (:func:`ensure_for_months`), since a month met
+  only in a later chunk would wait for the import's own transaction.
 
 A new month's partition is built as a plain table, the default partition's rows of that month
 are moved into it, and it is attached (``ATTACH PARTITION``), all in one transaction. The
@@ -217,9 +219,20 @@ def ensure_for_frame(conn: Connection, ts: pl.Series) -> list[date]:
     to the default partition. Returns the months created."""
     if conn.dialect.name != "postgresql" or ts.len() == 0:
         return []
+    months = {month_start(d) for d in ts.dt.date().unique().to_list() if d is not None}
+    return ensure_for_months(conn, months)
+
+
+def ensure_for_months(conn: Connection, months: Iterable[date]) -> list[date]:
+    """:func:`ensure_for_frame` for ``months`` (any day of each), e.g. every month a file
+    spans, created before its first row is stored: a transaction that has stored into (or
+    read) ``readings`` holds a lock on the default partition that a later attach waits for,
+    so a month first met in a later chunk of the same transaction would go to DEFAULT."""
+    if conn.dialect.name != "postgresql":
+        return []
     key = conn.engine.url.render_as_string(hide_password=True)
     known = _TRIED.known.setdefault(key, set())
-    months = {month_start(d) for d in ts.dt.date().unique().to_list() if d is not None}
+    months = {month_start(m) for m in months}
     now = time.monotonic()
     missing = [
         m
