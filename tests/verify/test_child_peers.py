@@ -4,7 +4,7 @@ own checks run first, as in a verification run."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -30,14 +30,15 @@ FAULT_FROM_H = 10 * 24
 def _plant(
     idx: int, rng: np.random.Generator, *, child_low: float = 0.0, load_behind: float = 0.0,
     overstated: float = 0.0, from_h: int = FAULT_FROM_H, entry_gap_h: int = 0,
-    spread: float = 0.03, tilt: float = 0.0,
+    spread: float = 0.03, tilt: float = 0.0, child_gap_h: int = 0,
 ) -> EnterpriseContext:  # fmt: skip
     """An electric-arc furnace plant: an entry meter and the furnace's sub-meter, no product
     meter, no other carrier. From hour ``from_h`` (day 10) the sub-meter reads ``child_low``
     low, or a load of ``load_behind`` x the furnace's draw runs behind the entry meter; the
     report overstates production by ``overstated``. ``entry_gap_h`` > 0: the entry meter is a
     counter whose readings of that many hours (from day 20) never arrived. ``spread``, ``tilt``:
-    how much the plants' energy per product differs, at random and in turn."""
+    how much the plants' energy per product differs, at random and in turn. ``child_gap_h``:
+    the sub-meter's readings of that many hours (from day 20) never arrived."""
     unit = UnitInfo(idx, "L1", idx, "electric_arc_furnace", "crude_steel", "t")
     entry = MeterInfo(idx * 10 + 1, f"G{idx}", idx, None, "electricity", "entry", None,
                       "counter" if entry_gap_h else "interval", "kWh", 0.5, None)  # fmt: skip
@@ -52,7 +53,7 @@ def _plant(
         entry.id: _counter(kwh / 0.98 + extra, entry_gap_h)
         if entry_gap_h
         else hourly_series(kwh / 0.98 + extra),
-        furnace.id: hourly_series(kwh * np.where(after, 1 - child_low, 1.0)),
+        furnace.id: _without(hourly_series(kwh * np.where(after, 1 - child_low, 1.0)), child_gap_h),
     }
     sources = Sources()
     sources.stats["production:crude_steel"] = StatisticalReport(
@@ -71,6 +72,13 @@ def _counter(per_hour: np.ndarray, gap_h: int) -> Series:
     keep[20 * 24 + 1 : 20 * 24 + 1 + gap_h] = False
     ts = WINDOW.start_s + 3600 * np.arange(register.size, dtype=np.int64)
     return replace(hourly_series(register[keep]), ts_s=ts[keep])
+
+
+def _without(series: Series, gap_h: int) -> Series:
+    """``series`` without its readings of ``gap_h`` hours from day 20."""
+    keep = np.ones(series.size, dtype=bool)
+    keep[20 * 24 : 20 * 24 + gap_h] = False
+    return Series(*(np.asarray(getattr(series, f.name))[keep] for f in fields(Series)))
 
 
 def _run(**fault: Any) -> tuple[list[Finding], list[Finding]]:
@@ -143,6 +151,18 @@ def test_peers_as_alike_as_the_meters_are_accurate() -> None:
     contexts = [
         _plant(i, rng, spread=0.0, tilt=0.005, **(fault if i == 0 else {})) for i in range(10)
     ]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
+    assert [f.meter_id for f in found if f.rule_code == CHILD_LOW] == [2]
+
+
+def test_a_sub_meter_with_missed_readings_is_judged_on_the_cautious_side() -> None:
+    """The sub-meter reads 15 % low all month and missed 6 hours of readings: what those hours
+    may have held is counted with it (its ratio with the parent at the low bound, its energy
+    per product at the high bound), and it is still found reading low."""
+    rng = np.random.default_rng(5)
+    fault = {"child_low": 0.15, "from_h": 0, "child_gap_h": 6}
+    contexts = [_plant(i, rng, **(fault if i == 0 else {})) for i in range(10)]
     own = [f for ctx in contexts for f in run_checks(ctx)]
     found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
     assert [f.meter_id for f in found if f.rule_code == CHILD_LOW] == [2]

@@ -57,8 +57,8 @@ def _whole_month(m: MeterData) -> bool:
 
 def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[PairSample]:
     """The parent / one-sub-meter pairs of an enterprise whose one unit reports its product
-    (both totals whole, :func:`_whole_month`; quantities per reported product, in the report's
-    unit)."""
+    (the parent's total whole, :func:`_whole_month`; the sub-meter's with what its missed
+    readings may have held; quantities per reported product, in the report's unit)."""
     if len(ctx.info.units) != 1:
         return []
     unit = ctx.info.units[0]
@@ -73,9 +73,10 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
         child = children[0]
         if child.info.carrier != parent.info.carrier:
             continue
-        if not (_whole_month(parent) and _whole_month(child)):
-            continue
-        if parent.total <= 0 or child.total <= 0:
+        # the sub-meter with what its missed readings may have held: the cautious side for
+        # a sub-meter reading low
+        child_total = child.total + child.possibly_missing()
+        if not _whole_month(parent) or parent.total <= 0 or not 0 < child_total < np.inf:
             continue
         group = (unit.process, report.item, report.unit, parent.info.carrier, parent.info.level)
         pcts = [m.info.accuracy_pct or default_accuracy_pct for m in (parent, child)]
@@ -83,7 +84,7 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
             PairSample(
                 ctx, parent, child, group,
                 float(np.log(parent.total / report.quantity)),
-                float(np.log(child.total / report.quantity)),
+                float(np.log(child_total / report.quantity)),
                 float(np.hypot(pcts[0], pcts[1])) / 100.0,
             )
         )  # fmt: skip
