@@ -4,6 +4,7 @@ own checks run first, as in a verification run."""
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.analytics.readings import Series
 from kilnwatch.store.models import StatisticalReport
 from kilnwatch.verify.checks import after_province_checks, run_checks, run_province_checks
 from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
@@ -27,24 +29,31 @@ FAULT_FROM_H = 10 * 24
 
 def _plant(
     idx: int, rng: np.random.Generator, *, child_low: float = 0.0, load_behind: float = 0.0,
-    overstated: float = 0.0, from_h: int = FAULT_FROM_H,
+    overstated: float = 0.0, from_h: int = FAULT_FROM_H, entry_gap_h: int = 0,
+    spread: float = 0.03, tilt: float = 0.0, child_gap_h: int = 0,
 ) -> EnterpriseContext:  # fmt: skip
     """An electric-arc furnace plant: an entry meter and the furnace's sub-meter, no product
     meter, no other carrier. From hour ``from_h`` (day 10) the sub-meter reads ``child_low``
     low, or a load of ``load_behind`` x the furnace's draw runs behind the entry meter; the
-    report overstates production by ``overstated``."""
+    report overstates production by ``overstated``. ``entry_gap_h`` > 0: the entry meter is a
+    counter whose readings of that many hours (from day 20) never arrived. ``spread``, ``tilt``:
+    how much the plants' energy per product differs, at random and in turn. ``child_gap_h``:
+    the sub-meter's readings of that many hours (from day 20) never arrived."""
     unit = UnitInfo(idx, "L1", idx, "electric_arc_furnace", "crude_steel", "t")
     entry = MeterInfo(idx * 10 + 1, f"G{idx}", idx, None, "electricity", "entry", None,
-                      "interval", "kWh", 0.5, None)  # fmt: skip
+                      "counter" if entry_gap_h else "interval", "kWh", 0.5, None)  # fmt: skip
     furnace = MeterInfo(idx * 10 + 2, f"F{idx}", idx, idx, "electricity", "sub_unit",
                         entry.id, "interval", "kWh", 1.0, None)  # fmt: skip
     output = T_PER_H * (1 + 0.03 * rng.standard_normal(HOURS))
-    kwh = output * KWH_PER_T * (1 + 0.03 * rng.standard_normal())  # plants differ a little
+    kwh = output * KWH_PER_T * (1 + spread * rng.standard_normal())  # plants differ a little
+    kwh *= 1 + tilt * (idx % 3 - 1)  # and by -tilt, 0, +tilt in turn
     after = np.arange(HOURS) >= from_h
     extra = np.where(after, load_behind * kwh, 0.0)
     series = {
-        entry.id: hourly_series(kwh / 0.98 + extra),
-        furnace.id: hourly_series(kwh * np.where(after, 1 - child_low, 1.0)),
+        entry.id: _counter(kwh / 0.98 + extra, entry_gap_h)
+        if entry_gap_h
+        else hourly_series(kwh / 0.98 + extra),
+        furnace.id: _without(hourly_series(kwh * np.where(after, 1 - child_low, 1.0)), child_gap_h),
     }
     sources = Sources()
     sources.stats["production:crude_steel"] = StatisticalReport(
@@ -53,6 +62,23 @@ def _plant(
     )  # fmt: skip
     info = EnterpriseInfo(idx, f"U{idx}", "steel", (entry, furnace), (unit,))
     return build_context(info, WINDOW, series, sources, SETTINGS)
+
+
+def _counter(per_hour: np.ndarray, gap_h: int) -> Series:
+    """A counter's register at the month's start and every hour's end, without the readings
+    of ``gap_h`` hours from day 20 (the register difference after them spans the gap)."""
+    register = np.concatenate([[1.0e6], 1.0e6 + np.cumsum(per_hour)])
+    keep = np.ones(register.size, dtype=bool)
+    keep[20 * 24 + 1 : 20 * 24 + 1 + gap_h] = False
+    ts = WINDOW.start_s + 3600 * np.arange(register.size, dtype=np.int64)
+    return replace(hourly_series(register[keep]), ts_s=ts[keep])
+
+
+def _without(series: Series, gap_h: int) -> Series:
+    """``series`` without its readings of ``gap_h`` hours from day 20."""
+    keep = np.ones(series.size, dtype=bool)
+    keep[20 * 24 : 20 * 24 + gap_h] = False
+    return Series(*(np.asarray(getattr(series, f.name))[keep] for f in fields(Series)))
 
 
 def _run(**fault: Any) -> tuple[list[Finding], list[Finding]]:
@@ -105,3 +131,38 @@ def test_a_sub_meter_reading_low_all_month_is_named() -> None:
     assert sorted((f.rule_code, f.meter_id) for f in found) == [(CHILD_LOW, 2), (PARENT_EXCEEDS, 1)]
     after = after_province_checks(contexts[0], found)
     assert {f.rule_code: f.severity for f in after}[PARENT_EXCEEDS] == "info"
+
+
+def test_a_counter_with_a_communication_gap_is_judged() -> None:
+    """The entry meter is a counter that missed 7 hours of readings: its register difference
+    spans the gap, so the month's total is whole and the plant is judged (the gap days are
+    not compared within the month, the month's total is)."""
+    own, found = _run(child_low=0.15, entry_gap_h=7)
+    assert PARENT_EXCEEDS in [f.rule_code for f in own]
+    assert [(f.rule_code, f.meter_id) for f in found] == [(CHILD_LOW, 2)]
+
+
+def test_peers_as_alike_as_the_meters_are_accurate() -> None:
+    """Plants that differ by 0.5 % (peers' robust spread about the meters' accuracy classes):
+    the peers' spread already holds their meters' errors, so the tolerance is the larger of
+    the two, not the two added; a sub-meter reading 4 % low all month is named."""
+    rng = np.random.default_rng(5)
+    fault = {"child_low": 0.04, "from_h": 0}
+    contexts = [
+        _plant(i, rng, spread=0.0, tilt=0.005, **(fault if i == 0 else {})) for i in range(10)
+    ]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
+    assert [f.meter_id for f in found if f.rule_code == CHILD_LOW] == [2]
+
+
+def test_a_sub_meter_with_missed_readings_is_judged_on_the_cautious_side() -> None:
+    """The sub-meter reads 15 % low all month and missed 6 hours of readings: what those hours
+    may have held is counted with it (its ratio with the parent at the low bound, its energy
+    per product at the high bound), and it is still found reading low."""
+    rng = np.random.default_rng(5)
+    fault = {"child_low": 0.15, "from_h": 0, "child_gap_h": 6}
+    contexts = [_plant(i, rng, **(fault if i == 0 else {})) for i in range(10)]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
+    assert [f.meter_id for f in found if f.rule_code == CHILD_LOW] == [2]

@@ -1,5 +1,7 @@
 """Production overstated at plants without a product meter: shipments and energy per product
-against peers (``verify.production.energy_vs_peers``), on in-memory contexts."""
+against peers (``verify.production.energy_vs_peers``); an entry meter reading low all month,
+one carrier's energy per product against peers (``verify.meter.energy_vs_peers``); on
+in-memory contexts."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import pytest
 from peer_plants import HOURS, WINDOW, hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
-from kilnwatch.store.models import LogisticsWaybill, StatisticalReport
+from kilnwatch.store.models import GridElectricity, LogisticsWaybill, StatisticalReport
 from kilnwatch.verify.context import Sources, build_context
+from kilnwatch.verify.detectors.carrier_peers import CARRIER_PEERS, check_carrier_vs_peers
 from kilnwatch.verify.detectors.peers import OUTPUT, check_output_vs_peers
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.settings import verify_settings
@@ -26,11 +29,13 @@ def _plant(
     *,
     overstated: float = 0.0,
     coal_low: float = 0.0,
+    elec_low: float = 0.0,
     efficiency: float = 1.0,
     shipped_short: float = 0.0,
 ):
     """A clinker plant: entry electricity and coal meters, no product meter; the report
-    overstates production by ``overstated``; the coal meter reads ``coal_low`` low."""
+    overstates production by ``overstated``; the coal (electricity) meter reads ``coal_low``
+    (``elec_low``) low."""
     unit = UnitInfo(idx, "L1", idx, "cement_clinker_line", "clinker", "t")
     elec = MeterInfo(idx * 10 + 1, f"E{idx}", idx, None, "electricity", "entry", None,
                      "interval", "kWh", 0.5, None)  # fmt: skip
@@ -39,7 +44,7 @@ def _plant(
     output = T_PER_H * (1 + 0.03 * rng.standard_normal(HOURS))
     spread = 1 + 0.01 * rng.standard_normal(2)  # plants differ a little
     series = {
-        elec.id: hourly_series(output * 60 * spread[0] * efficiency),
+        elec.id: hourly_series(output * 60 * spread[0] * efficiency * (1 - elec_low)),
         coal.id: hourly_series(output * 0.15 * spread[1] * efficiency * (1 - coal_low)),
     }
     produced = float(output.sum())
@@ -112,3 +117,41 @@ def test_a_report_judged_by_shipments_is_not_judged_again() -> None:
         "medium", "shipped less", {},
     )  # fmt: skip
     assert [f for f in check_output_vs_peers(contexts, [shipped]) if f.enterprise_id == 0] == []
+
+
+def _carrier_run(grid: bool = False, **fault: float) -> list[Finding]:
+    rng = np.random.default_rng(12)
+    contexts = [_plant(i, rng, **(fault if i == 0 else {})) for i in range(10)]
+    if grid:  # the grid company's billed total confirms the electricity meter
+        contexts[0].sources.grid = GridElectricity(
+            enterprise_id=0, period="2025-03", electricity_kwh=1.0
+        )
+    return [f for f in check_carrier_vs_peers(contexts, []) if f.enterprise_id == 0]
+
+
+def test_an_entry_meter_reading_low_all_month_is_named() -> None:
+    found = _carrier_run(coal_low=0.08)  # from the month's first hour: no shift to find
+    assert [(f.rule_code, f.meter_id) for f in found] == [(CARRIER_PEERS, 2)]
+    assert found[0].evidence["energy_per_product_vs_peers"]["change_fraction"] < -0.06
+    assert found[0].magnitude_fraction == pytest.approx(0.08, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {},  # clean
+        {"efficiency": 0.93},  # the whole plant more efficient: every carrier lower
+        {"overstated": 0.08},  # production overstated: every carrier lower
+    ],
+)
+def test_a_common_cause_is_not_a_meter_reading_low(fault: dict[str, float]) -> None:
+    assert _carrier_run(**fault) == []
+
+
+def test_a_carrier_confirmed_by_an_independent_source_is_not_judged() -> None:
+    """The electricity meter reads 8 % low all month: named without the grid company's total;
+    with it, not judged (the grid's own check compares the two; a plant the grid says really
+    drew that little is not a meter reading low)."""
+    found = _carrier_run(elec_low=0.08)
+    assert [(f.rule_code, f.meter_id) for f in found] == [(CARRIER_PEERS, 1)]
+    assert _carrier_run(grid=True, elec_low=0.08) == []

@@ -14,6 +14,7 @@ from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors import (
     balance,
+    carrier_peers,
     child_peers,
     emissions,
     flags,
@@ -55,6 +56,7 @@ CHECKS = Checks(
         peers.PEERS_CHECK,
         peers.OUTPUT_CHECK,
         child_peers.CHILD_PEERS_CHECK,
+        carrier_peers.CARRIER_PEERS_CHECK,
         profile_peers.SMOOTHED_PEERS_CHECK,
     )
 )

@@ -13,7 +13,7 @@ production tells them apart, against the plants of the same process and product 
   parent's where its peers are.
 
 An overstated production lowers both (so neither side is named); tolerances are the peers'
-robust spread combined with the meter's accuracy class, never the suspect quantity.
+robust spread, at least the meters' accuracy classes, never the suspect quantity.
 """
 
 from __future__ import annotations
@@ -48,9 +48,17 @@ class PairSample:
     accuracy: float  # both meters' maximum permissible errors, combined [fraction]
 
 
+def _whole_month(m: MeterData) -> bool:
+    """The meter's total holds the whole month: an interval meter with every reading, a
+    counter with a register at the month's start (its register differences span any gap in
+    the month, so a communication gap loses nothing of the total)."""
+    return not m.undercounts() and m.possibly_missing() == 0
+
+
 def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[PairSample]:
     """The parent / one-sub-meter pairs of an enterprise whose one unit reports its product
-    (complete data on both meters; quantities per reported product, in the report's unit)."""
+    (the parent's total whole, :func:`_whole_month`; the sub-meter's with what its missed
+    readings may have held; quantities per reported product, in the report's unit)."""
     if len(ctx.info.units) != 1:
         return []
     unit = ctx.info.units[0]
@@ -65,9 +73,10 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
         child = children[0]
         if child.info.carrier != parent.info.carrier:
             continue
-        if not (parent.full_days().all() and child.full_days().all()):
-            continue
-        if parent.total <= 0 or child.total <= 0:
+        # the sub-meter with what its missed readings may have held: the cautious side for
+        # a sub-meter reading low
+        child_total = child.total + child.possibly_missing()
+        if not _whole_month(parent) or parent.total <= 0 or not 0 < child_total < np.inf:
             continue
         group = (unit.process, report.item, report.unit, parent.info.carrier, parent.info.level)
         pcts = [m.info.accuracy_pct or default_accuracy_pct for m in (parent, child)]
@@ -75,7 +84,7 @@ def pair_samples(ctx: EnterpriseContext, default_accuracy_pct: float) -> list[Pa
             PairSample(
                 ctx, parent, child, group,
                 float(np.log(parent.total / report.quantity)),
-                float(np.log(child.total / report.quantity)),
+                float(np.log(child_total / report.quantity)),
                 float(np.hypot(pcts[0], pcts[1])) / 100.0,
             )
         )  # fmt: skip
@@ -88,9 +97,10 @@ def check_child_vs_peers(
     """A sub-meter reading low where a parent / sub-meter rise was found
     (``verify.submeter.parent_exceeds_children``) and the enterprise's own checks could not
     name a side: the sub-meter's energy per reported product is below its peers' by at least
-    ``z_threshold`` standard deviations (both peer spreads and both meters' accuracy classes,
-    combined) more than the parent's deviates from its peers'. A cause common to both meters
-    (the plant's own efficiency, a misreported output) moves both alike; a load behind the
+    ``z_threshold`` standard deviations (both peer spreads combined, at least both meters'
+    accuracy classes combined: the peers' spread already holds their meters' errors) more
+    than the parent's deviates from its peers'. A cause common to both meters (the plant's
+    own efficiency, a misreported output) moves both alike; a load behind the
     parent shows as the parent above its peers and the sub-meter with them, so it never
     passes. Peers: the other single-unit plants of the run with the same process, product,
     carrier and parent level (at least ``min_peers``; the judged plant is left out of its
@@ -117,8 +127,10 @@ def check_child_vs_peers(
             continue
         parent_median, parent_spread = robust_norm([p.log_parent for p in peers])
         child_median, child_spread = robust_norm([p.log_child for p in peers])
-        # the difference of two deviations: both peer spreads and both meters' accuracy
-        sd = float(np.hypot(np.hypot(child_spread, parent_spread), s.accuracy))
+        # the difference of two deviations: both peer spreads, which hold the peers' own
+        # meter errors already, floored at both meters' accuracy (a few peers' spread is
+        # itself uncertain, and no tolerance is finer than the meters)
+        sd = max(float(np.hypot(child_spread, parent_spread)), s.accuracy)
         child_change = s.log_child - child_median
         parent_change = s.log_parent - parent_median
         # a common cause (efficiency, a misreported output) moves both sides alike: the

@@ -64,16 +64,17 @@ class RatioSample:
 
 
 def ratio_samples(ctx: EnterpriseContext) -> list[RatioSample]:
-    """Monthly parent / sum-of-children ratio of every parent meter with complete data."""
+    """Monthly parent / sum-of-children ratio of every parent meter, at its low bound where
+    readings are missing (the cautious side for a ratio too high): the parent's total as read,
+    the sub-meters' with what their missed readings may have held
+    (:meth:`~kilnwatch.verify.context.MeterData.possibly_missing`)."""
     out = []
     for parent in ctx.meters.values():
         children = ctx.summable_children(parent)
         if not children:
             continue
-        if not all(m.full_days().all() for m in (parent, *children)):
-            continue
-        kids = sum(c.total for c in children)
-        if parent.total > 0 and kids > 0:
+        kids = sum(c.total + c.possibly_missing() for c in children)
+        if parent.total > 0 and 0 < kids < float("inf"):
             group = (parent.info.carrier, parent.info.level)
             out.append(RatioSample(ctx, parent.info.id, group, float(np.log(parent.total / kids))))
     return out
