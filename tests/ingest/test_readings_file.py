@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from kilnwatch.config import Settings
 from kilnwatch.errors import ImportRejected, InputError
-from kilnwatch.ingest.readings_file import import_readings_file, months_spanned
+from kilnwatch.ingest.readings_file import file_months, import_readings_file
 from kilnwatch.ingest.registry import import_registry
 from kilnwatch.store import partitions
 from kilnwatch.store.models import DeadLetter, Reading
@@ -136,7 +136,7 @@ def test_every_month_of_a_file_gets_its_partition_before_the_first_row(
     start = datetime(2019, 8, 31, 20, tzinfo=UTC)  # 2019: no other data, no partition yet
     lines = [f"M-JN-C0,{(start + timedelta(hours=i)).isoformat()},1.5,t,\n" for i in range(9)]
     path = _csv(tmp_path, lines)
-    assert months_spanned(path) == [date(2019, 8, 1), date(2019, 9, 1)]
+    assert file_months(path) == [date(2019, 8, 1), date(2019, 9, 1)]
     report = import_readings_file(loaded, path, chunk_rows=2, policy=POLICY)
     loaded.commit()
     assert report.accepted == 9
@@ -144,3 +144,17 @@ def test_every_month_of_a_file_gets_its_partition_before_the_first_row(
         text("SELECT tableoid::regclass::text, count(*) FROM readings GROUP BY 1")
     ).all()
     assert dict(where) == {"readings_2019_08": 4, "readings_2019_09": 5}
+
+
+def test_file_months_are_the_months_that_hold_rows(tmp_path: Path) -> None:
+    """A stray year adds its month, not the years between; refused future rows add none."""
+    stamps = ["2019-08-31T23:00:00+00:00", "1990-05-10T00:00:00+08:00", "2999-01-01T00:00:00Z"]
+    path = _csv(tmp_path, [f"M-JN-C0,{ts},1.5,t,\n" for ts in stamps])
+    latest = datetime(2026, 1, 1, tzinfo=UTC)
+    expected = [date(1990, 5, 1), date(2019, 8, 1), date(2019, 9, 1)]
+    assert file_months(path, latest=latest) == expected
+    parquet = tmp_path / "readings.parquet"
+    pl.read_csv(path, infer_schema=False).with_columns(
+        pl.col("ts").str.to_datetime(time_zone="UTC")
+    ).write_parquet(parquet)
+    assert file_months(parquet, latest=latest) == expected

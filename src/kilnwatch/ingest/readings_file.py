@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from kilnwatch.ingest.tables.text import (
 )
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import parse_raw, raw_frame_from_table
-from kilnwatch.store.partitions import add_months, ensure_for_months, month_start
+from kilnwatch.store.partitions import ensure_for_months, month_start
 
 DEFAULT_CHUNK_ROWS = 250_000
 MAX_REPORTED_ERRORS = 1000
@@ -181,29 +181,33 @@ def _parsed_chunks(path: Path, chunk_rows: int, encoding: TextEncoding | None) -
         row_no += table.height
 
 
-def months_spanned(path: Path, encoding: TextEncoding | None = None) -> list[date]:
-    """Every UTC month from the file's earliest to its latest readable timestamp, one day
-    later at the end (an interval-start stamp is moved to its interval's end), in order.
+def file_months(
+    path: Path, encoding: TextEncoding | None = None, latest: datetime | None = None
+) -> list[date]:
+    """The UTC months the file's readable timestamps fall in, each also one day later (an
+    interval-start stamp is moved to its interval's end), in order; timestamps after
+    ``latest`` (refused as future) do not count.
 
+    Only months that hold rows: a stray year in one row adds one month, not the years between.
     A Parquet ``ts`` column of date-times is read alone; otherwise the chunks are parsed as
-    the import parses them (rows it will refuse do not count)."""
+    the import parses them (unparseable rows do not count)."""
     lazy = pl.scan_parquet(path) if path.suffix.lower() == ".parquet" else None
-    bounds: list[datetime] = []
-    if lazy is not None and isinstance(lazy.collect_schema().get("ts"), pl.Datetime):
-        row = lazy.select(pl.col("ts").min().alias("lo"), pl.col("ts").max().alias("hi")).collect()
-        bounds = [v for v in row.row(0) if v is not None]
+    dtype = lazy.collect_schema().get("ts") if lazy is not None else None
+    if lazy is not None and isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        stamps: Iterable[pl.Series] = [
+            lazy.select(pl.col("ts").dt.convert_time_zone("UTC")).collect().get_column("ts")
+        ]
     else:
-        for chunk in _parsed_chunks(path, DEFAULT_CHUNK_ROWS, encoding):
-            ts = chunk.raw.get_column("ts").drop_nulls()
-            bounds.extend(v for v in (ts.min(), ts.max()) if isinstance(v, datetime))
-    if not bounds:
-        return []
-    first = month_start(min(bounds).astimezone(UTC).date())
-    last = month_start((max(bounds).astimezone(UTC) + timedelta(days=1)).date())
-    months = [first]
-    while months[-1] < last:
-        months.append(add_months(months[-1], 1))
-    return months
+        chunks = _parsed_chunks(path, DEFAULT_CHUNK_ROWS, encoding)
+        stamps = (c.raw.get_column("ts") for c in chunks)  # one chunk in memory at a time
+    months: set[date] = set()
+    for ts in stamps:
+        ts = ts.drop_nulls()
+        if latest is not None:
+            ts = ts.filter(ts <= latest)
+        for shifted in (ts, ts + timedelta(days=1)):
+            months.update(month_start(d) for d in shifted.dt.date().unique().to_list())
+    return sorted(months)
 
 
 def read_ahead(items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
@@ -285,7 +289,8 @@ def import_readings_file(
     if session.get_bind().dialect.name == "postgresql" and path.is_file():
         # every month's partition first: once this transaction has touched readings, a
         # partition attached for a month met in a later chunk would wait for it (DEFAULT)
-        ensure_for_months(session.connection(), months_spanned(path, encoding))
+        latest = now + timedelta(seconds=policy.future_tolerance_s)
+        ensure_for_months(session.connection(), file_months(path, encoding, latest))
     for chunk in read_ahead(_parsed_chunks(path, chunk_rows, encoding)):
         table = chunk.table
         meta = DeliveryMeta("file", str(path), table.height)
