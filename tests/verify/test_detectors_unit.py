@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from peer_plants import hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.context import PeriodWindow, Sources, build_context
 from kilnwatch.verify.detectors.balance import oriented_by_losses
 from kilnwatch.verify.detectors.peers import check_peers
@@ -25,18 +25,7 @@ SETTINGS = verify_settings()
 
 
 def _series(values: np.ndarray, *, counter: bool, lag_s: int = 600, source: str = "http") -> Series:
-    start = WINDOW.start_s - (3600 if counter else 0)
-    ts = start + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
-    n = values.size
-    return Series(
-        ts,
-        values.astype(np.float64),
-        np.full(n, "", dtype=object),
-        np.ones(n, dtype=np.int64),
-        values.astype(np.float64),
-        np.full(n, lag_s, dtype=np.int64),
-        np.full(n, SOURCE_CODES[source]),
-    )
+    return hourly_series(values, counter=counter, lag_s=lag_s, source=source)
 
 
 def _enterprise(idx: int, extra_load: float, rng: np.random.Generator):

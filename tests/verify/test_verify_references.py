@@ -5,11 +5,11 @@ compared, and a counter's gap does not move a day's quantity into the next day."
 from __future__ import annotations
 
 import numpy as np
+from peer_plants import hourly_series
 
 from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
 from kilnwatch.analytics.readings import Series
 from kilnwatch.domain.periods import parse_period
-from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.checks import run_checks
 from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
 from kilnwatch.verify.settings import verify_settings
@@ -21,20 +21,7 @@ DAY = 24
 
 
 def _series(values: np.ndarray, counter: bool, keep: np.ndarray | None = None) -> Series:
-    start = WINDOW.start_s - (3600 if counter else 0)
-    ts = start + 3600 * np.arange(1, values.size + 1, dtype=np.int64)
-    if keep is not None:
-        ts, values = ts[keep], values[keep]
-    n = values.size
-    return Series(
-        ts,
-        values.astype(np.float64),
-        np.full(n, "", dtype=object),
-        np.ones(n, dtype=np.int64),
-        values.astype(np.float64),
-        np.full(n, 600, dtype=np.int64),
-        np.full(n, SOURCE_CODES["http"]),
-    )
+    return hourly_series(values, counter=counter, lag_s=600, keep=keep)
 
 
 def _meter(i: int, code: str, carrier: str, level: str, **kw: object) -> MeterInfo:
