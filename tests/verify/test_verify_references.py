@@ -60,9 +60,9 @@ def _plant(
     coal[11 * DAY :] *= coal_scale
     if coal_flat == "capped":  # limited to 0.8 x its usual at-load reading from day 12
         coal[11 * DAY :] = np.minimum(coal[11 * DAY :], 0.8 * np.median(coal))
-    elif coal_flat == "capped_days":  # limited to its median from day 12 to day 20 only
+    elif coal_flat == "capped_days":  # limited to 0.97 x its median from day 12 to day 20
         part = slice(11 * DAY, 20 * DAY)
-        coal[part] = np.minimum(coal[part], np.median(coal))
+        coal[part] = np.minimum(coal[part], 0.97 * np.median(coal))
     elif coal_flat == "stuck":  # repeats its reading of hour 11 x 24 from then on
         coal[11 * DAY :] = coal[11 * DAY]
     keep = np.ones(HOURS + 1, dtype=bool)
@@ -153,3 +153,19 @@ def test_a_meter_capped_from_mid_month_is_capped() -> None:
     assert [f.severity for f in found] == ["high"]
     assert found[0].start_at >= WINDOW.day_start(11) and found[0].end_at <= WINDOW.day_start(20)
     assert ("verify.timeseries.stuck", "COAL") not in _accusing(ctx)
+
+
+def test_a_value_crossed_often_is_no_ceiling() -> None:
+    """A stretch below the month's usual load, rounded to 0.1 t, repeats 639.0 more than any
+    other value and never exceeds it; but the percent just below holds more readings than
+    the value itself: no pile-up, no cap."""
+    rng = np.random.default_rng(5)
+    coal = np.round(700.0 * (1 + 0.03 * rng.standard_normal(HOURS)), 1)
+    stretch = slice(10 * DAY, 14 * DAY)
+    coal[stretch] = np.round(rng.uniform(632.7, 638.9, 4 * DAY), 1)
+    coal[10 * DAY + 2 : 14 * DAY - 2 : 8] = 639.0  # 12 times, lower readings between
+    m = _meter(3, "COAL", "raw_coal", "entry")
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    info = EnterpriseInfo(1, "U1", "cement", (m,), (unit,))
+    ctx = build_context(info, WINDOW, {3: _series(coal, False)}, Sources(), verify_settings())
+    assert [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"] == []

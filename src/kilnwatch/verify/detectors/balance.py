@@ -485,12 +485,16 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
     min_share = ctx.settings.value(CAPPED, "min_share")
     min_count = ctx.settings.count(CAPPED, "min_count")
     resolution = ctx.settings.value(CAPPED, "relative_resolution_fraction")
+    spike = (
+        ctx.settings.value(CAPPED, "min_spike_ratio"),
+        ctx.settings.value(CAPPED, "spike_band_fraction"),
+    )
     for m in ctx.meters.values():
         positive = np.isfinite(m.qty) & (m.qty > 0)
         q = m.qty[positive]
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
-        found = _ceiling(q, resolution, min_count, min_share)
+        found = _ceiling(q, resolution, min_count, min_share, spike)
         if found is None:
             continue
         top, at_max, share = found
@@ -519,7 +523,7 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
 
 
 def _ceiling(
-    q: F64, resolution: float, min_count: int, min_share: float
+    q: F64, resolution: float, min_count: int, min_share: float, spike: tuple[float, float]
 ) -> tuple[float, np.ndarray, float] | None:
     """The value at which a meter's positive quantities ``q`` pile up as a ceiling, the
     readings at it and their share, or None.
@@ -531,7 +535,11 @@ def _ceiling(
     stretch: a meter clipped from some time on (its month's maximum is from before) follows
     the load below its cap and returns to the same cap, while a sensor stuck on one value
     repeats it in one run. The share is then of the readings from the first to the last at
-    the value. A meter whose own resolution (:func:`_relative_resolution`) is coarser than
+    the value; a ceiling piles up the readings that would lie above it, so it holds at least
+    ``spike`` = (``min_spike_ratio``, ``spike_band_fraction``) ratio times the readings of
+    the band just below it, where a smooth or coarsely rounded series that merely crosses
+    a value holds about as many or more. A meter whose own
+    resolution (:func:`_relative_resolution`) is coarser than
     ``resolution`` cannot tell a cap from its rounding steps and is not judged.
     """
     top = float(q.max())
@@ -540,7 +548,7 @@ def _ceiling(
     if _relative_resolution(q, top) <= resolution and at_max.sum() >= min_count:
         if at_max.sum() / loaded >= min_share:
             return top, at_max, float(at_max.sum() / loaded)
-    found = _ceiling_from_onset(q, resolution)
+    found = _ceiling_from_onset(q, resolution, spike)
     if found is None or _relative_resolution(q, found[0]) > resolution:
         return None
     cap, at_cap = found
@@ -550,10 +558,14 @@ def _ceiling(
     return (cap, at_cap, share) if count >= min_count and share >= min_share else None
 
 
-def _ceiling_from_onset(q: F64, resolution: float) -> tuple[float, np.ndarray] | None:
+def _ceiling_from_onset(
+    q: F64, resolution: float, spike: tuple[float, float]
+) -> tuple[float, np.ndarray] | None:
     """The most repeated value of ``q`` and its readings within the stretch (between readings
     above it) that holds most of them, when that stretch has lower readings between two of
-    them (see :func:`_ceiling`); None otherwise."""
+    them and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
+    value (within ``resolution``) as in the band of that relative width just below it (see
+    :func:`_ceiling`); None otherwise."""
     scale = float(q.max())
     values, counts = np.unique(np.round(q / scale, FLOAT_DIGITS), return_counts=True)
     cap = float(values[np.argmax(counts)]) * scale
@@ -565,6 +577,9 @@ def _ceiling_from_onset(q: F64, resolution: float) -> tuple[float, np.ndarray] |
     if where.size < 2:
         return None
     between = q[where[0] : where[-1] + 1]
+    below = (between >= cap * (1 - spike[1])) & (between < cap * (1 - resolution))
+    if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
+        return None  # no pile-up: as many readings just below (a smooth or coarse series)
     return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
 
 
