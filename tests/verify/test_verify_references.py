@@ -169,3 +169,17 @@ def test_a_value_crossed_often_is_no_ceiling() -> None:
     info = EnterpriseInfo(1, "U1", "cement", (m,), (unit,))
     ctx = build_context(info, WINDOW, {3: _series(coal, False)}, Sources(), verify_settings())
     assert [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"] == []
+
+
+def test_a_coarse_water_counter_is_no_capped_meter() -> None:
+    """A water counter read to 0.1 m3 at about 0.8 m3/h repeats 0.8 most, under its early
+    filling: its steps are coarser than the band below the value, and water is no energy."""
+    rng = np.random.default_rng(7)
+    flow = rng.choice([0.7, 0.8], HOURS, p=[0.2, 0.8])
+    flow[: 5 * DAY] = np.round(rng.uniform(6.7, 8.4, 5 * DAY), 1)  # filling, early in the month
+    register = np.round(1391498.4 + np.concatenate(([0.0], np.cumsum(flow))), 1)
+    m = MeterInfo(4, "WTR", 1, None, "water", "entry", None, "counter", "m3", 2.5, None)
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    info = EnterpriseInfo(1, "U1", "cement", (m,), (unit,))
+    ctx = build_context(info, WINDOW, {4: _series(register, True)}, Sources(), verify_settings())
+    assert [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"] == []

@@ -494,7 +494,8 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         q = m.qty[positive]
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
-        found = _ceiling(q, resolution, min_count, min_share, spike)
+        energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
+        found = _ceiling(q, resolution, min_count, min_share, spike, energy)
         if found is None:
             continue
         top, at_max, share = found
@@ -523,7 +524,12 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
 
 
 def _ceiling(
-    q: F64, resolution: float, min_count: int, min_share: float, spike: tuple[float, float]
+    q: F64,
+    resolution: float,
+    min_count: int,
+    min_share: float,
+    spike: tuple[float, float],
+    energy: bool,
 ) -> tuple[float, np.ndarray, float] | None:
     """The value at which a meter's positive quantities ``q`` pile up as a ceiling, the
     readings at it and their share, or None.
@@ -538,7 +544,9 @@ def _ceiling(
     the value; a ceiling piles up the readings that would lie above it, so it holds at least
     ``spike`` = (``min_spike_ratio``, ``spike_band_fraction``) ratio times the readings of
     the band just below it, where a smooth or coarsely rounded series that merely crosses
-    a value holds about as many or more. A meter whose own
+    a value holds about as many or more; a meter with no reading anywhere in that band does
+    not resolve it, and only an ``energy`` meter (a carrier with a GB/T 2589 coefficient) is
+    judged so. A meter whose own
     resolution (:func:`_relative_resolution`) is coarser than
     ``resolution`` cannot tell a cap from its rounding steps and is not judged.
     """
@@ -548,7 +556,7 @@ def _ceiling(
     if _relative_resolution(q, top) <= resolution and at_max.sum() >= min_count:
         if at_max.sum() / loaded >= min_share:
             return top, at_max, float(at_max.sum() / loaded)
-    found = _ceiling_from_onset(q, resolution, spike)
+    found = _ceiling_from_onset(q, resolution, spike) if energy else None
     if found is None or _relative_resolution(q, found[0]) > resolution:
         return None
     cap, at_cap = found
@@ -567,8 +575,9 @@ def _ceiling_from_onset(
     value (within ``resolution``) as in the band of that relative width just below it (see
     :func:`_ceiling`); None otherwise."""
     scale = float(q.max())
-    values, counts = np.unique(np.round(q / scale, FLOAT_DIGITS), return_counts=True)
-    cap = float(values[np.argmax(counts)]) * scale
+    rounded_q = np.round(q / scale, FLOAT_DIGITS)
+    values, counts = np.unique(rounded_q, return_counts=True)
+    cap = float(np.median(q[rounded_q == values[np.argmax(counts)]]))  # as read, not rescaled
     near = np.abs(q - cap) <= cap * resolution
     stretch = np.cumsum(q > cap * (1 + resolution))  # a new stretch after each reading above
     best = np.bincount(stretch[near]).argmax() if near.any() else 0
@@ -577,7 +586,10 @@ def _ceiling_from_onset(
     if where.size < 2:
         return None
     between = q[where[0] : where[-1] + 1]
-    below = (between >= cap * (1 - spike[1])) & (between < cap * (1 - resolution))
+    band = (q >= cap * (1 - spike[1])) & (q < cap * (1 - resolution))
+    if not band.any():
+        return None  # the meter does not resolve the band below the value (coarse steps)
+    below = band[where[0] : where[-1] + 1]
     if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
     return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
