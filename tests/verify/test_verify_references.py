@@ -65,6 +65,10 @@ def _plant(
         coal[part] = np.minimum(coal[part], 0.97 * np.median(coal))
     elif coal_flat == "stuck":  # repeats its reading of hour 11 x 24 from then on
         coal[11 * DAY :] = coal[11 * DAY]
+    elif coal_flat == "stuck_after_a_near_reading":  # the same value read once, 5 h before
+        coal[11 * DAY :] = coal[11 * DAY]
+        coal[11 * DAY - 5] = coal[11 * DAY]
+        coal[11 * DAY - 4 : 11 * DAY] = 0.995 * coal[11 * DAY]
     keep = np.ones(HOURS + 1, dtype=bool)
     if grid_gap:
         keep[15 * DAY - 5 : 15 * DAY + 3] = False  # a counter gap across midnight
@@ -141,6 +145,12 @@ def test_a_sensor_stuck_on_an_at_load_reading_is_monitoring_quality() -> None:
     """Stuck on one of its own at-load readings: the run is a monitoring-quality finding,
     a drop against the electricity (if any) is explained by it."""
     found = _accusing(_plant(coal_flat="stuck"))
+    assert found == [("verify.timeseries.stuck", "COAL")]
+
+
+def test_a_stuck_sensor_is_no_cap_for_one_earlier_reading_at_its_value() -> None:
+    """One reading at the stuck value before the run, lower ones between: still one run."""
+    found = _accusing(_plant(coal_flat="stuck_after_a_near_reading"))
     assert found == [("verify.timeseries.stuck", "COAL")]
 
 

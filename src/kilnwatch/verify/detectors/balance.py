@@ -571,7 +571,7 @@ def _ceiling_from_onset(
 ) -> tuple[float, np.ndarray] | None:
     """The most repeated value of ``q`` and its readings within the stretch (between readings
     above it) that holds most of them, when that stretch has lower readings between two of
-    them and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
+    them, the value is held in at least two runs of two readings or more, and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
     value (within ``resolution``) as in the band of that relative width just below it (see
     :func:`_ceiling`); None otherwise."""
     scale = float(q.max())
@@ -592,6 +592,10 @@ def _ceiling_from_onset(
     below = band[where[0] : where[-1] + 1]
     if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
+    edges = np.diff(np.concatenate(([0], at_cap.astype(np.int8), [0])))
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    if (lengths >= 2).sum() < 2:
+        return None  # one run at the value (a stuck sensor), stray readings near it aside
     return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
 
 
