@@ -571,8 +571,9 @@ def _ceiling_from_onset(
 ) -> tuple[float, np.ndarray] | None:
     """The most repeated value of ``q`` and its readings within the stretch (between readings
     above it) that holds most of them, when that stretch has lower readings between two of
-    them, the value is held in at least two runs of two readings or more, and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
-    value (within ``resolution``) as in the band of that relative width just below it (see
+    them, the value is held in at least two runs of two readings or more, and ``spike``
+    (ratio, band) holds: at least ratio times as many readings at the value (within
+    ``resolution``) as in the band of that relative width just below it (see
     :func:`_ceiling`); None otherwise."""
     scale = float(q.max())
     rounded_q = np.round(q / scale, FLOAT_DIGITS)
