@@ -136,10 +136,13 @@ def stored(settings: Settings, meter_ids: dict[str, int]) -> dict[str, tuple[int
     out = {}
     with make_session_factory(engine)() as s:
         for p, mid in meter_ids.items():
-            where = Reading.meter_id == mid
-            rows = s.scalar(select(func.count()).select_from(Reading).where(where)) or 0
-            times = s.scalar(select(func.count(func.distinct(Reading.ts))).where(where)) or 0
-            out[p] = (rows, times)
+            # one statement: two counts read apart can straddle a writer's commit
+            rows, times = s.execute(
+                select(func.count(), func.count(func.distinct(Reading.ts))).where(
+                    Reading.meter_id == mid
+                )
+            ).one()
+            out[p] = (rows or 0, times or 0)
     engine.dispose()
     return out
 
@@ -494,6 +497,7 @@ def run(settings: Settings, args: argparse.Namespace) -> dict[str, object]:
         for proc in procs.values():
             stop(proc)
     say(f"servers stopped after {time.monotonic() - began:.1f} s")
+    seen = stored(settings, meter_ids)  # final: a double may land after the last count
     lost = {p: max(0, acked[p] - seen[p][1]) for p in acked}
     doubled = {p: seen[p][0] - seen[p][1] for p in acked}
     server_errors = sum(c.server_errors for c in counts.values())

@@ -38,21 +38,22 @@ def _summary(url: str) -> tuple[int, int, int, int, str]:
 
 @pytest.mark.postgres
 def test_pg_dump_and_restore_keep_records_and_the_audit_chain(
-    pg_database: str, tmp_path: Path
+    own_pg_database: str, tmp_path: Path
 ) -> None:
     assert shutil.which("pg_dump") and shutil.which("pg_restore"), "PostgreSQL client tools"
-    engine = make_engine(Settings(database_url=pg_database, environment="test"))
+    # its own database: the session's shared one holds what other tests left (enterprises
+    # stored without audit entries made this fail in CI)
+    engine = make_engine(Settings(database_url=own_pg_database, environment="test"))
     upgrade(engine)
     with unit_of_work(make_session_factory(engine)) as s:
-        if not s.scalar(select(func.count()).select_from(Enterprise)):
-            import_registry(s, REGISTRY)
+        import_registry(s, REGISTRY)
     engine.dispose()
-    before = _summary(pg_database)
+    before = _summary(own_pg_database)
     assert before[0] >= 3 and before[2] > 0
 
     dump = tmp_path / "kilnwatch.dump"
     subprocess.run(
-        ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), pg_database], check=True, timeout=120
+        ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), own_pg_database], check=True, timeout=120
     )
     with throwaway_database("kilnwatch_restore") as restored:
         subprocess.run(

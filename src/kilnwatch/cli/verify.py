@@ -37,17 +37,29 @@ def verify_cmd(
         int,
         typer.Option(min=1, max=64, help="Processes checking chunks of enterprises in parallel."),
     ] = 1,
+    chunk_readings: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Readings of the month held at once: enterprises are read and checked in "
+            "chunks of at most this many (an enterprise is never split); default from a 2 GiB "
+            "memory budget, about 7.7 million.",
+        ),
+    ] = None,
 ) -> None:
     """Verify a period: run every rule and detector, store findings and scores, month by
     month (a quarter or a year is verified as each of its months); ``--jobs N`` checks the
-    enterprises in N processes (the same findings, in the same order)."""
+    enterprises in N processes, ``--chunk-readings N`` reads at most N readings at once (the
+    same findings, in the same order)."""
     from kilnwatch.store.models import Enterprise
+    from kilnwatch.verify.enterprises import CHUNK_READINGS
     from kilnwatch.verify.run import verify_period
     from kilnwatch.verify.settings import verify_settings
 
     if preset not in ("default", "strict", "lenient"):
         raise typer.BadParameter("use default, strict or lenient", param_hint="--preset")
     months = period.split("month")
+    chunk = chunk_readings or CHUNK_READINGS
     with exit_on_error():
         settings = verify_settings(preset, rules)  # type: ignore[arg-type]
         with command_session() as session, _progress() as bar:
@@ -64,9 +76,8 @@ def verify_cmd(
             for month in months:
                 task = bar.add_task(f"verifying {month}", total=None)
                 advance = partial(_advance, bar, task)
-                reports.append(
-                    verify_period(session, month, ids, settings, progress=advance, jobs=jobs)
-                )
+                run = partial(verify_period, jobs=jobs, chunk_readings=chunk)
+                reports.append(run(session, month, ids, settings, progress=advance))
     if len(months) > 1:
         labels = ", ".join(m.label for m in months)
         console.print(

@@ -14,7 +14,12 @@ rationale per parameter; every check has an ``enabled`` row). It declares
 * ``shared``: the parameters of the common ``verify`` group it reads (a province may override
   them per check);
 * the function that runs it: ``run`` on one enterprise and period, or ``run_province`` over
-  the contexts of every enterprise of a run (comparisons with peers).
+  the contexts of every enterprise of a run (comparisons with peers);
+* for a check over every enterprise that reads an enterprise's readings (not only the meters'
+  totals and daily figures), ``summarise``: computes what it reads into the context's
+  :meth:`~kilnwatch.verify.context.EnterpriseContext.derived` cache while the readings are
+  loaded; a run that reads the month in chunks of enterprises then keeps only each
+  enterprise's summary (:func:`kilnwatch.verify.enterprises.summary`).
 
 A check function reads all its parameters before it looks at the data, so that a run on any
 context reads them all (``tests/verify/test_checks.py`` proves that no parameter of the table
@@ -38,6 +43,7 @@ Kind = Literal["integrity", "monitoring_quality"]
 KINDS: tuple[Kind, ...] = ("integrity", "monitoring_quality")
 EnterpriseRun = Callable[[EnterpriseContext], list[Finding]]
 ProvinceRun = Callable[[Sequence[EnterpriseContext], Sequence[Finding]], list[Finding]]
+Summarise = Callable[[EnterpriseContext], object]
 #: Parameter groups that are not checks: shared defaults, severity bands, score points, presets.
 GROUPS: Mapping[str, str] = MappingProxyType(
     {
@@ -63,10 +69,13 @@ class Check:
     run: EnterpriseRun | None = None
     run_province: ProvinceRun | None = None
     shared: tuple[str, ...] = ()
+    summarise: Summarise | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.run_province is None):
             raise ValueError(f"{self.code}: give exactly one of run and run_province")
+        if self.summarise is not None and self.run_province is None:
+            raise ValueError(f"{self.code}: only a check over every enterprise summarises")
         object.__setattr__(self, "emits", MappingProxyType(dict(self.emits)))
 
     @property

@@ -6,21 +6,31 @@ or the meters of a set of enterprises), the checks of the registry
 (:mod:`kilnwatch.verify.checks`) run on numpy arrays. The checks that cumulate several months
 get the earlier months' source rows and the meters' monthly rollups (never their raw
 readings).
+
+Memory: a run holds the readings of the enterprises it checks at once (measured about
+:data:`HELD_B_PER_READING` bytes per reading). :func:`check_in_chunks` cuts the enterprises
+into contiguous chunks of at most ``chunk_readings`` readings of the month (counted from the
+meters' monthly rollups), reads and checks one chunk at a time and keeps of each enterprise only
+its findings and its :func:`summary` (the meters' totals and daily figures, the month's source
+rows, what the checks over every enterprise read of the readings): those checks still see every
+enterprise, and the findings are those of one chunk (``tests/verify/test_verify_chunks.py``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from kilnwatch.analytics.meters import EnterpriseInfo
 from kilnwatch.analytics.readings import (
     I64,
     Series,
+    empty_series,
     load_period_readings,
     load_readings,
     load_repeats,
@@ -52,6 +62,16 @@ Progress = Callable[[int, int], None]
 OPENING_MARGIN = timedelta(hours=1)
 #: Meter ids per rollup query (bound parameters stay far below the SQLite and PostgreSQL limits).
 METERS_PER_QUERY = 5000
+HELD_B_PER_READING = 280
+"""Bytes a run holds per reading of the enterprises it checks at once (the readings as arrays,
+their quantities, the sort of a load): about 280 B sampled during the one-chunk verification
+of 38.6 M hourly readings at 3 000 enterprises (docs/scaling.md, "Memory")."""
+MEMORY_BUDGET_B = 2 * 1024**3
+"""What a run's chunk of readings may hold by default [B]: 2 GiB, so that a verification fits
+beside the database on a small server (and ``--jobs N`` processes beside each other)."""
+CHUNK_READINGS = MEMORY_BUDGET_B // HELD_B_PER_READING
+"""Readings of the month per chunk of enterprises by default (``kilnwatch verify
+--chunk-readings``): about 7.7 M, some 620 enterprises' hourly month of the simulator."""
 
 
 def _sources(session: Session, ids: list[int], window: PeriodWindow) -> dict[int, Sources]:
@@ -195,6 +215,13 @@ class Checked:
     readings: int = 0
     unchecked: list[Unchecked] = field(default_factory=list)
 
+    def extend(self, other: Checked) -> None:
+        """Add the results of the next enterprises (in enterprise order)."""
+        self.found_by.update(other.found_by)
+        self.contexts += other.contexts
+        self.readings += other.readings
+        self.unchecked += other.unchecked
+
 
 def check_enterprises(
     session: Session,
@@ -223,3 +250,83 @@ def check_enterprises(
         if progress:
             progress(n, len(infos))
     return checked
+
+
+def summary(ctx: EnterpriseContext) -> EnterpriseContext:
+    """``ctx`` without the enterprise's readings: what the checks over every enterprise read.
+
+    The meters keep their registry facts, totals and daily figures (quantities, readings,
+    uncounted steps) and lose their readings and interval quantities; the month's source rows
+    stay, the earlier months and the price history go. What a check over every enterprise
+    reads of the readings themselves its ``summarise`` computes first, into the summary's
+    :meth:`~kilnwatch.verify.context.EnterpriseContext.derived` cache (nothing else of that
+    cache is kept). A few kB per meter instead of its month of readings."""
+    kept = replace(ctx, _derived={})
+    for check in CHECKS.province_checks:
+        if check.summarise is not None and ctx.settings.enabled(check.code):
+            check.summarise(kept)
+    empty_f, empty_i = np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
+    meters = {
+        i: replace(m, series=empty_series(), ts_q=empty_i, qty=empty_f, repeats_ts=empty_i)
+        for i, m in ctx.meters.items()
+    }
+    sources = replace(ctx.sources, price_history=[])
+    return replace(ctx, meters=meters, sources=sources, earlier=[], _derived=kept._derived)
+
+
+def enterprise_chunks(
+    session: Session, infos: list[EnterpriseInfo], window: PeriodWindow, chunk_readings: int
+) -> list[list[EnterpriseInfo]]:
+    """``infos`` in order, cut into contiguous chunks of at most ``chunk_readings`` readings
+    in ``window`` (the meters' monthly rollups count them; an enterprise with more is a chunk
+    of its own, one without readings joins the chunk it falls in)."""
+    if chunk_readings < 1:
+        raise ValueError(f"chunk_readings must be at least 1, not {chunk_readings}")
+    per_meter: dict[int, int] = {}
+    meter_ids = [m.id for i in infos for m in i.meters]
+    for first in range(0, len(meter_ids), METERS_PER_QUERY):
+        part = meter_ids[first : first + METERS_PER_QUERY]
+        for point in meter_series(session, part, MONTH, window.start_at, window.end_at):
+            per_meter[point.meter_id] = per_meter.get(point.meter_id, 0) + point.count
+    out: list[list[EnterpriseInfo]] = []
+    held = 0
+    for info in infos:
+        readings = sum(per_meter.get(m.id, 0) for m in info.meters)
+        if not out or (held + readings > chunk_readings and held > 0):
+            out.append([])
+            held = 0
+        out[-1].append(info)
+        held += readings
+    return out
+
+
+def check_in_chunks(
+    session: Session,
+    infos: list[EnterpriseInfo],
+    window: PeriodWindow,
+    settings: VerifySettings,
+    chunk_readings: int | None,
+    whole_period: bool,
+    progress: Progress | None = None,
+) -> Checked:
+    """Every enterprise check of ``infos``, one chunk of enterprises at a time
+    (:func:`enterprise_chunks`; ``chunk_readings`` None: one chunk). A single chunk reads
+    the readings of the whole period in one scan when ``whole_period`` (every enterprise is
+    verified) and keeps the full contexts; several chunks read their meters' readings each and
+    keep each enterprise's :func:`summary`."""
+    parts = [infos] if chunk_readings is None else enterprise_chunks(
+        session, infos, window, chunk_readings
+    )  # fmt: skip
+    if len(parts) < 2:
+        loaded = Loaded.load(session, window) if whole_period else None
+        return check_enterprises(session, infos, window, settings, loaded, progress)
+    merged = Checked()
+    for part in parts:
+        loaded = Loaded.load_meters(session, window, [m.id for i in part for m in i.meters])
+        checked = check_enterprises(session, part, window, settings, loaded)
+        del loaded  # the chunk's readings go before the next chunk's are read
+        checked.contexts = [summary(c) for c in checked.contexts]
+        merged.extend(checked)
+        if progress:
+            progress(len(merged.found_by), len(infos))
+    return merged

@@ -1,13 +1,16 @@
 """Verification in parallel across enterprises: the enterprise checks in worker processes.
 
 ``kilnwatch verify --jobs N`` splits the enterprises (in id order) into N contiguous chunks
-and runs each chunk's enterprise checks
-(:func:`kilnwatch.verify.enterprises.check_enterprises`) in a process of its own, with its
-own engine and session, reading committed data. A process sends back its findings and the
-contexts stripped of their readings (the checks over every enterprise need
-the meters' totals and daily counts, not the raw series). The caller puts the chunks back
-in enterprise order and runs the checks over every enterprise, the sync of findings and the
-scores in its own session, so the findings are those of one job, in the same order.
+(more when a chunk would hold more than ``--chunk-readings`` readings:
+:func:`kilnwatch.verify.enterprises.enterprise_chunks`) and runs each chunk's enterprise
+checks (:func:`kilnwatch.verify.enterprises.check_enterprises`) in a process of its own, with
+its own engine and session, reading committed data. A process sends back its findings and
+the enterprises' summaries (:func:`kilnwatch.verify.enterprises.summary`: the contexts without
+their readings; the checks over every enterprise need the meters' totals and daily figures,
+the month's source rows and what they read of the readings, not the raw series). The caller
+puts the chunks back in enterprise order and runs the checks over every enterprise, the sync
+of findings and the scores in its own session, so the findings are those of one job, in the
+same order.
 
 Processes are forked from a fork server (``forkserver``): a clean single-threaded process
 that imports this module once per parent process, so workers inherit no database connection
@@ -23,17 +26,21 @@ import math
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from kilnwatch.analytics.meters import EnterpriseInfo, load_enterprises
-from kilnwatch.analytics.readings import empty_series
 from kilnwatch.domain.periods import Period
 from kilnwatch.store.engine import engine_for_url
-from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources
-from kilnwatch.verify.enterprises import Checked, Loaded, Progress, check_enterprises
+from kilnwatch.verify.context import PeriodWindow
+from kilnwatch.verify.enterprises import (
+    Checked,
+    Loaded,
+    Progress,
+    check_enterprises,
+    enterprise_chunks,
+    summary,
+)
 from kilnwatch.verify.parameters import VerifySettings
 
 CHUNKS_PER_JOB = 1
@@ -50,18 +57,6 @@ def chunks(ids: list[int], jobs: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _slim(ctx: EnterpriseContext) -> EnterpriseContext:
-    """``ctx`` without what the checks over every enterprise do not read: the meters'
-    readings and quantities, the source rows and the earlier months (their ORM rows are slow
-    to pickle); the meters' totals, daily counts and registry facts stay."""
-    empty_f, empty_i = np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.int64)
-    meters = {
-        i: replace(m, series=empty_series(), ts_q=empty_i, qty=empty_f, repeats_ts=empty_i)
-        for i, m in ctx.meters.items()
-    }
-    return replace(ctx, meters=meters, sources=Sources(), earlier=[], _derived={})
-
-
 def check_chunk(url: str, month: Period, ids: list[int], settings: VerifySettings) -> Checked:
     """The enterprise checks of the enterprises ``ids`` for ``month``, in a session of its own
     on the database at ``url`` (run in a worker process)."""
@@ -74,7 +69,7 @@ def check_chunk(url: str, month: Period, ids: list[int], settings: VerifySetting
             checked = check_enterprises(session, infos, window, settings, loaded)
     finally:
         engine.dispose()
-    checked.contexts = [_slim(c) for c in checked.contexts]
+    checked.contexts = [summary(c) for c in checked.contexts]
     return checked
 
 
@@ -85,10 +80,16 @@ def check_in_processes(
     settings: VerifySettings,
     jobs: int,
     progress: Progress | None = None,
+    chunk_readings: int | None = None,
 ) -> Checked:
-    """The enterprise checks of ``infos`` in ``jobs`` processes, merged in ``infos`` order."""
+    """The enterprise checks of ``infos`` in ``jobs`` processes, merged in ``infos`` order:
+    ``jobs`` chunks, or chunks of at most ``chunk_readings`` readings when there are more."""
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
     parts = chunks([i.id for i in infos], jobs)
+    if chunk_readings is not None:
+        bounded = enterprise_chunks(session, infos, window, chunk_readings)
+        if len(bounded) > len(parts):
+            parts = [[i.id for i in part] for part in bounded]
     merged = Checked()
     done = 0
     pool = _pool(jobs)
@@ -98,10 +99,7 @@ def check_in_processes(
         ]
         for future in futures:  # in submission order: enterprise order, deterministic
             part = future.result()
-            merged.found_by.update(part.found_by)
-            merged.contexts += part.contexts
-            merged.readings += part.readings
-            merged.unchecked += part.unchecked
+            merged.extend(part)
             done += len(part.found_by)
             if progress:
                 progress(done, len(infos))

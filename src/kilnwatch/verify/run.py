@@ -1,9 +1,10 @@
 """Running verification: a batch over a period, or incrementally for what just changed.
 
-Each enterprise's checks run first (:mod:`kilnwatch.verify.enterprises`; in parallel
-processes with ``jobs`` > 1, :mod:`kilnwatch.verify.parallel`), then the checks over every
-enterprise of the run; the findings are synced by fingerprint and the credibility score of
-each (enterprise, period) is recomputed from its stored findings, in enterprise order.
+Each enterprise's checks run first (:mod:`kilnwatch.verify.enterprises`, in chunks of
+enterprises of bounded readings; in parallel processes with ``jobs`` > 1,
+:mod:`kilnwatch.verify.parallel`), then the checks over every enterprise of the run; the
+findings are synced by fingerprint and the credibility score of each (enterprise, period) is
+recomputed from its stored findings, in enterprise order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from kilnwatch.store.models.base import utcnow
 from kilnwatch.store.repos import findings as repo
 from kilnwatch.verify.checks import after_province_checks, run_province_checks
 from kilnwatch.verify.context import PeriodWindow
-from kilnwatch.verify.enterprises import Loaded, Progress, check_enterprises
+from kilnwatch.verify.enterprises import CHUNK_READINGS, Progress, check_in_chunks
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.parallel import check_in_processes
 from kilnwatch.verify.parameters import VerifySettings
@@ -52,15 +53,19 @@ def verify_period(
     progress: Progress | None = None,
     trigger: str = "batch",
     jobs: int = 1,
+    chunk_readings: int | None = CHUNK_READINGS,
 ) -> RunReport:
     """Verify every (or the given) enterprise for the month ``period``; returns what changed.
 
     Verification is monthly: a longer period is verified month by month
-    (``period.split("month")``, as ``kilnwatch verify`` does). ``jobs`` > 1: the enterprise
-    checks run in that many processes over chunks of enterprises, each with its own session
-    on committed data (:mod:`kilnwatch.verify.parallel`); the checks over every enterprise,
-    the findings and the scores are then done here, in this session, in enterprise order:
-    the same findings as with one job.
+    (``period.split("month")``, as ``kilnwatch verify`` does). The enterprises are read and
+    checked in chunks of at most ``chunk_readings`` readings of the month (None: all at once;
+    :func:`~kilnwatch.verify.enterprises.check_in_chunks`), keeping of each only its findings
+    and summary: the same findings as in one chunk. ``jobs`` > 1: the enterprise checks run in
+    that many processes over chunks of enterprises, each with its own session on committed
+    data (:mod:`kilnwatch.verify.parallel`); the checks over every enterprise, the findings
+    and the scores are then done here, in this session, in enterprise order: the same findings
+    as with one job.
     """
     settings = settings or verify_settings()
     window = PeriodWindow(period)
@@ -71,10 +76,12 @@ def verify_period(
     report = RunReport(run.id)
     infos = load_enterprises(session, enterprise_ids)
     if jobs < 2 or len(infos) < 2:
-        loaded = Loaded.load(session, window) if enterprise_ids is None else None
-        checked = check_enterprises(session, infos, window, settings, loaded, progress)
+        whole = enterprise_ids is None
+        checked = check_in_chunks(session, infos, window, settings, chunk_readings, whole, progress)
     else:
-        checked = check_in_processes(session, infos, window, settings, jobs, progress)
+        checked = check_in_processes(
+            session, infos, window, settings, jobs, progress, chunk_readings
+        )  # fmt: skip
     report.readings, report.unchecked = checked.readings, checked.unchecked
     found_by = checked.found_by
     for f in run_province_checks(checked.contexts, [f for fs in found_by.values() for f in fs]):

@@ -86,7 +86,12 @@ def daily_roughness(totals: F64, complete: np.ndarray) -> F64:
 
 
 def roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
-    return daily_roughness(*hourly(m, ctx.window.start_s, ctx.window.month.days))
+    """The meter's :func:`daily_roughness` over the period, computed once per context (the
+    check against peers reads it from an enterprise's summary, without the readings)."""
+    return ctx.derived(
+        f"{SMOOTHED}.roughness.{m.info.id}",
+        lambda: daily_roughness(*hourly(m, ctx.window.start_s, ctx.window.month.days)),
+    )
 
 
 def at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:

@@ -17,7 +17,7 @@ below that of the same carriers at the plants of the same process does not follo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -139,6 +139,9 @@ def _finding(
     )
 
 
-SMOOTHED_PEERS_CHECK = peer_check(
-    SMOOTHED_PEERS, {SMOOTHED: ("meter_smoothed", "meter_capped")}, check_smoothed_vs_peers
+SMOOTHED_PEERS_CHECK = replace(
+    peer_check(
+        SMOOTHED_PEERS, {SMOOTHED: ("meter_smoothed", "meter_capped")}, check_smoothed_vs_peers
+    ),
+    summarise=roughness_samples,  # the days' roughness, from the readings (cached)
 )
