@@ -48,27 +48,23 @@ from kilnwatch.store.rollups.attribution import (
     period_start,
     reading_period,
 )
-from kilnwatch.store.rollups.deferred import SCHEMA, DeferredRollups
+from kilnwatch.store.rollups.deferred import (
+    DELTA,
+    PG_DELTA,
+    SCHEMA,
+    DeferredRollups,
+    pg_through_delta,
+)
 from kilnwatch.store.rollups.recompute import (
-    copy_rollups,
     refresh_rollup_runs,
     written_runs,
 )
 from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges, staged_new_rows
 
-DELTA = "kw_rollup_delta"
 SMALL_APPEND_ROWS = 2_000
 """Appends up to this many rows are aggregated row by row (cheaper than Polars' per-call
 overhead for the few rows of a live-feed group); a measured tuning value, not a rule."""
 _NAMES = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
-_PG_DELTA = f"""
-CREATE TEMP TABLE IF NOT EXISTS {DELTA} (
-    meter_id integer, grain text, period_start timestamptz, "sum" double precision,
-    "count" integer, "min" double precision, "max" double precision, "first" double precision,
-    "last" double precision, first_ts timestamptz, last_ts timestamptz, resets integer,
-    rollovers integer
-) ON COMMIT DELETE ROWS
-"""
 _MERGE = """
 ON CONFLICT (meter_id, grain, period_start) DO UPDATE SET
     "sum" = rollups."sum" + excluded."sum", "count" = rollups."count" + excluded."count",
@@ -362,7 +358,7 @@ def _upsert(session: Session, rows: list[tuple[Any, ...]]) -> None:
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cursor:
-            cursor.execute(f"{_PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
+            cursor.execute(f"{PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
             with cursor.copy(f"COPY {DELTA} ({_NAMES}) FROM STDIN (FORMAT binary)") as copy:
                 copy.set_types(PG_ROLLUP_TYPES)
                 for row in rows:
@@ -382,9 +378,6 @@ def _upsert_frame(session: Session, rows: pl.DataFrame) -> None:
     """:func:`_upsert` of many rows (PostgreSQL: binary ``COPY`` into a temp table first)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_DELTA)
-        conn.exec_driver_sql(f"DELETE FROM {DELTA}")
-        copy_rollups(conn, DELTA, rows)
-        conn.exec_driver_sql(_PG_UPSERT)
+        pg_through_delta(conn, rows, _PG_UPSERT)
         return
     _upsert(session, rows.rows())

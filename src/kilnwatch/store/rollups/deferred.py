@@ -61,9 +61,11 @@ SCHEMA: dict[str, Any] = {
 """Polars types of :data:`~kilnwatch.store.rollups.aggregate.ROLLUP_COLUMNS`."""
 
 _NAMES = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
-_HELD = "kw_rollup_held"
-_PG_HELD = f"""
-CREATE TEMP TABLE IF NOT EXISTS {_HELD} (
+DELTA = "kw_rollup_delta"
+"""A temporary table of the shape of ``rollups``: rows copied in, then upserted in one
+statement (also by :mod:`~kilnwatch.store.rollups.append`)."""
+PG_DELTA = f"""
+CREATE TEMP TABLE IF NOT EXISTS {DELTA} (
     meter_id integer, grain text, period_start timestamptz, "sum" double precision,
     "count" integer, "min" double precision, "max" double precision, "first" double precision,
     "last" double precision, first_ts timestamptz, last_ts timestamptz, resets integer,
@@ -73,7 +75,7 @@ CREATE TEMP TABLE IF NOT EXISTS {_HELD} (
 _REPLACE = " ON CONFLICT (meter_id, grain, period_start) DO UPDATE SET " + ", ".join(
     f'"{c}" = excluded."{c}"' for c in ROLLUP_COLUMNS[3:]
 )
-_PG_WRITE = f"INSERT INTO rollups ({_NAMES}) SELECT {_NAMES} FROM {_HELD}" + _REPLACE
+_PG_WRITE = f"INSERT INTO rollups ({_NAMES}) SELECT {_NAMES} FROM {DELTA}" + _REPLACE
 _SQLITE_WRITE = (
     f"INSERT INTO rollups ({_NAMES}) VALUES ({', '.join('?' for _ in ROLLUP_COLUMNS)})" + _REPLACE
 )
@@ -86,6 +88,15 @@ JOIN rollups r ON r.meter_id = k.m AND r.grain = k.g AND r.period_start = k.p
 _SQLITE_STORED = (
     f"SELECT {_NAMES} FROM rollups WHERE meter_id = ? AND grain = ? AND period_start = ?"
 )
+
+
+def pg_through_delta(conn: Connection, rows: pl.DataFrame, statement: str) -> None:
+    """PostgreSQL: ``rows`` (:data:`ROLLUP_COLUMNS`) copied into :data:`DELTA` (binary
+    ``COPY``), then ``statement``, which reads them from there."""
+    conn.exec_driver_sql(PG_DELTA)
+    conn.exec_driver_sql(f"DELETE FROM {DELTA}")
+    copy_rollups(conn, DELTA, rows)
+    conn.exec_driver_sql(statement)
 
 
 def combine(held: pl.DataFrame, later: pl.DataFrame) -> pl.DataFrame:
@@ -203,10 +214,7 @@ class DeferredRollups:
         conn = session.connection()
         rows = rows.sort(_KEYS)
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(_PG_HELD)
-            conn.exec_driver_sql(f"DELETE FROM {_HELD}")
-            copy_rollups(conn, _HELD, rows)
-            conn.exec_driver_sql(_PG_WRITE)
+            pg_through_delta(conn, rows, _PG_WRITE)
             return
         raw = conn.connection.driver_connection
         assert isinstance(raw, sqlite3.Connection)
