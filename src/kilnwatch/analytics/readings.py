@@ -113,12 +113,18 @@ def _query(
     return _POSTGRES_REPEATS.format(meters=where), params
 
 
-def _chunks(session: Session, sql: str, params: tuple[Any, ...]) -> Iterator[Sequence[Any]]:
-    """Rows straight from the DB-API cursor, in chunks: the hot path skips ORM processing."""
+def _chunks(
+    session: Session, sql: str, params: tuple[Any, ...], server_side: bool = False
+) -> Iterator[Sequence[Any]]:
+    """Rows straight from the DB-API cursor, in chunks: the hot path skips ORM processing.
+    ``server_side``: on PostgreSQL a named cursor, which fetches each chunk from the server
+    (a plain cursor receives the whole result into the client at once: a month's scan held
+    every row twice, as the driver's result and as arrays)."""
     session.flush()
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
-    cursor = dbapi.cursor()
+    on_server = server_side and session.get_bind().dialect.name == "postgresql"
+    cursor = dbapi.cursor(name="kilnwatch_period_readings") if on_server else dbapi.cursor()
     try:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(FETCH_ROWS):
@@ -200,7 +206,7 @@ def load_period_readings(
 ) -> dict[int, Series]:
     """Readings of every meter with ``start_at <= ts <= end_at``, per meter: one scan."""
     sql, params = _query(session, "readings", None, start_at, end_at)
-    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params)))
+    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params, True)))
 
 
 #: One packed row on disk (:func:`split_period_readings`): the flag as an index into the
@@ -262,7 +268,7 @@ def split_period_readings(
     for path in paths:
         path.write_bytes(b"")
     sql, params = _query(session, "readings", None, start_at, end_at)
-    for rows in _chunks(session, sql, params):
+    for rows in _chunks(session, sql, params, server_side=True):
         n = len(rows)
         packed = np.empty(n, dtype=SPLIT_ROW)
         packed["key"] = np.fromiter(map(itemgetter(0), rows), np.int64, n)
