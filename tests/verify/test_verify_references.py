@@ -39,6 +39,7 @@ def _plant(
     extra_load: float = 0.0,
     part_load: bool = False,
     grid_gap: bool = False,
+    coal_flat: str = "",
     seed: int = 3,
 ) -> EnterpriseContext:
     """One clinker line without a product meter: grid entry meter (a counter) > line
@@ -57,6 +58,17 @@ def _plant(
     measured = line.copy()
     measured[11 * DAY :] *= child_scale
     coal[11 * DAY :] *= coal_scale
+    if coal_flat == "capped":  # limited to 0.8 x its usual at-load reading from day 12
+        coal[11 * DAY :] = np.minimum(coal[11 * DAY :], 0.8 * np.median(coal))
+    elif coal_flat == "capped_days":  # limited to 0.97 x its median from day 12 to day 20
+        part = slice(11 * DAY, 20 * DAY)
+        coal[part] = np.minimum(coal[part], 0.97 * np.median(coal))
+    elif coal_flat == "stuck":  # repeats its reading of hour 11 x 24 from then on
+        coal[11 * DAY :] = coal[11 * DAY]
+    elif coal_flat == "stuck_after_a_near_reading":  # the same value read once, 5 h before
+        coal[11 * DAY :] = coal[11 * DAY]
+        coal[11 * DAY - 5] = coal[11 * DAY]
+        coal[11 * DAY - 4 : 11 * DAY] = 0.995 * coal[11 * DAY]
     keep = np.ones(HOURS + 1, dtype=bool)
     if grid_gap:
         keep[15 * DAY - 5 : 15 * DAY + 3] = False  # a counter gap across midnight
@@ -117,3 +129,67 @@ def test_a_counter_gap_across_midnight_is_not_a_shift() -> None:
     full = ctx.meters[1].full_days()
     assert not full[14] and not full[15]
     assert _accusing(ctx) == []
+
+
+def test_a_flat_run_below_the_meters_at_load_level_hides_consumption() -> None:
+    """A coal meter capped from day 12 sits at one value (one long run, flagged stuck); the
+    electricity ran on, so its 20 % drop stays an integrity finding on it, not info."""
+    ctx = _plant(coal_flat="capped")
+    assert ("verify.meter.intensity_drop", "COAL") in _accusing(ctx)
+    drop = next(f for f in run_checks(ctx) if f.rule_code == "verify.meter.intensity_drop")
+    assert drop.evidence["share_of_load_readings_below"] == 0.0
+    assert "flat run" in drop.message
+
+
+def test_a_sensor_stuck_on_an_at_load_reading_is_monitoring_quality() -> None:
+    """Stuck on one of its own at-load readings: the run is a monitoring-quality finding,
+    a drop against the electricity (if any) is explained by it."""
+    found = _accusing(_plant(coal_flat="stuck"))
+    assert found == [("verify.timeseries.stuck", "COAL")]
+
+
+def test_a_stuck_sensor_is_no_cap_for_one_earlier_reading_at_its_value() -> None:
+    """One reading at the stuck value before the run, lower ones between: still one run."""
+    found = _accusing(_plant(coal_flat="stuck_after_a_near_reading"))
+    assert found == [("verify.timeseries.stuck", "COAL")]
+
+
+def test_a_meter_capped_from_mid_month_is_capped() -> None:
+    """Its month's maximum is from before the cap: the readings pile up at a lower ceiling,
+    which the meter leaves for lower readings and returns to exactly (a stuck sensor would
+    repeat one value in one run)."""
+    ctx = _plant(coal_flat="capped_days")
+    found = [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"]
+    assert [f.severity for f in found] == ["high"]
+    assert found[0].start_at >= WINDOW.day_start(11) and found[0].end_at <= WINDOW.day_start(20)
+    assert ("verify.timeseries.stuck", "COAL") not in _accusing(ctx)
+
+
+def test_a_value_crossed_often_is_no_ceiling() -> None:
+    """A stretch below the month's usual load, rounded to 0.1 t, repeats 639.0 more than any
+    other value and never exceeds it; but the percent just below holds more readings than
+    the value itself: no pile-up, no cap."""
+    rng = np.random.default_rng(5)
+    coal = np.round(700.0 * (1 + 0.03 * rng.standard_normal(HOURS)), 1)
+    stretch = slice(10 * DAY, 14 * DAY)
+    coal[stretch] = np.round(rng.uniform(632.7, 638.9, 4 * DAY), 1)
+    coal[10 * DAY + 2 : 14 * DAY - 2 : 8] = 639.0  # 12 times, lower readings between
+    m = _meter(3, "COAL", "raw_coal", "entry")
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    info = EnterpriseInfo(1, "U1", "cement", (m,), (unit,))
+    ctx = build_context(info, WINDOW, {3: _series(coal, False)}, Sources(), verify_settings())
+    assert [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"] == []
+
+
+def test_a_coarse_water_counter_is_no_capped_meter() -> None:
+    """A water counter read to 0.1 m3 at about 0.8 m3/h repeats 0.8 most, under its early
+    filling: its steps are coarser than the band below the value, and water is no energy."""
+    rng = np.random.default_rng(7)
+    flow = rng.choice([0.7, 0.8], HOURS, p=[0.2, 0.8])
+    flow[: 5 * DAY] = np.round(rng.uniform(6.7, 8.4, 5 * DAY), 1)  # filling, early in the month
+    register = np.round(1391498.4 + np.concatenate(([0.0], np.cumsum(flow))), 1)
+    m = MeterInfo(4, "WTR", 1, None, "water", "entry", None, "counter", "m3", 2.5, None)
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    info = EnterpriseInfo(1, "U1", "cement", (m,), (unit,))
+    ctx = build_context(info, WINDOW, {4: _series(register, True)}, Sources(), verify_settings())
+    assert [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"] == []

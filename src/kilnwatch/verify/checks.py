@@ -9,6 +9,7 @@ every enterprise of the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from kilnwatch.verify.check import Check, Checks
 from kilnwatch.verify.context import EnterpriseContext
@@ -23,7 +24,7 @@ from kilnwatch.verify.detectors import (
     profile_peers,
     timeseries,
 )
-from kilnwatch.verify.evidence import explained_as_info
+from kilnwatch.verify.evidence import explained_as_info, human, rounded
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.rules import electricity, fuel, reported, revenue
 
@@ -151,6 +152,7 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
     stuck.discard(None)
     if not stuck:
         return findings
+    findings = [_flat_run_hiding(ctx, f, findings) for f in findings]
     stuck_carriers = {
         ctx.meters[i].info.carrier
         for i in stuck
@@ -160,6 +162,8 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
     def involved(f: Finding) -> bool:
         if f.rule_code in (timeseries.STUCK, balance.CAPPED) or f.severity == "info":
             return False
+        if "flat_run_value" in f.evidence:
+            return False  # the consumption the flat run hides (:func:`_flat_run_hiding`)
         if f.meter_id is not None:
             related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
             return bool(related & stuck)
@@ -169,6 +173,36 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
         return carrier in stuck_carriers
 
     return explained_as_info(findings, involved, "a stuck meter")
+
+
+def _flat_run_hiding(ctx: EnterpriseContext, f: Finding, findings: list[Finding]) -> Finding:
+    """A stuck meter's own intensity drop, kept as an integrity finding when the value it
+    repeats lies below all but ``flat_run_max_share_below`` of its own at-load readings
+    outside the drop (:func:`~kilnwatch.verify.detectors.balance.share_of_load_below`): its
+    references ran on while it repeated a value below its usual at-load level, so it hides
+    consumption whatever the cause (a meter clipped from mid-month sits at its cap as one
+    run; a sensor stuck on one of its at-load readings does not lie below nearly all of
+    them). Other findings are returned as they are."""
+    if f.rule_code != balance.INTENSITY or f.meter_id is None or f.severity == "info":
+        return f
+    runs = [s for s in findings if s.rule_code == timeseries.STUCK and s.meter_id == f.meter_id]
+    if not runs:
+        return f
+    value = float(runs[0].evidence["value"])
+    shift = balance.intensity_drops(ctx).get(f.meter_id)
+    limit = ctx.settings.value(balance.INTENSITY, "flat_run_max_share_below")
+    if shift is None:
+        return f
+    share = balance.share_of_load_below(ctx, f.meter_id, value, shift)
+    if share > limit:
+        return f
+    evidence = {
+        **f.evidence,
+        "flat_run_value": value,
+        "share_of_load_readings_below": rounded(share),
+    }
+    message = f"{f.message} (a flat run at {human(value)}: below its own at-load readings)"
+    return replace(f, evidence=evidence, message=message)
 
 
 def _without_capped_repeats(findings: list[Finding]) -> list[Finding]:

@@ -78,6 +78,7 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
         return out
     search = ShiftSearch.of(ctx.settings, INTENSITY)
     ctx.settings.value(INTENSITY, "at_load_fraction")  # read up front (:func:`_at_load`)
+    ctx.settings.value(INTENSITY, "flat_run_max_share_below")  # (checks: a flat run's drop)
     for m in ctx.meters.values():
         if m.info.is_product or m.info.measurement == "instant" or _judged_by_ratio(ctx, m):
             continue
@@ -162,6 +163,28 @@ def _parent_follows(ctx: EnterpriseContext, meter_id: int, shift: Shift) -> bool
     if own is None or theirs is None:
         return False
     return abs(theirs - own) < abs(theirs)
+
+
+def share_of_load_below(ctx: EnterpriseContext, meter_id: int, value: float, shift: Shift) -> float:
+    """Share of the meter's own at-load readings outside ``shift``'s days that lie below
+    ``value`` (readings equal to it left out), 1.0 when there is none.
+
+    A meter repeating one value (a flat run) reads less than it measures when that value lies
+    below what the meter reads at load: a sensor stuck on one of its own at-load readings
+    lies below about as many of them as any reading does, a meter clipped below its usual
+    at-load level lies below nearly all of them. Days at load are the meter's own
+    (``at_load_fraction`` of its median full day): a stopped plant reads low without any
+    fault.
+    """
+    m = ctx.meters[meter_id]
+    fraction = ctx.settings.value(INTENSITY, "at_load_fraction")
+    day = (m.ts_q - 1 - ctx.window.start_s) // 86_400
+    inside = (day >= 0) & (day < m.daily.size)
+    loaded = np.zeros(m.qty.size, dtype=bool)
+    loaded[inside] = m.at_load_days(fraction)[day[inside]]
+    loaded &= ((day < shift.start_day) | (day >= shift.end_day)) & np.isfinite(m.qty)
+    q = m.qty[loaded & (m.qty != value)]
+    return float((q < value).mean()) if q.size else 1.0
 
 
 def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
@@ -457,29 +480,32 @@ def _ratio_finding(
 
 
 def check_capped(ctx: EnterpriseContext) -> list[Finding]:
-    """Energy meters whose at-load quantities pile up at their own maximum."""
+    """Energy meters whose at-load quantities pile up at a ceiling (:func:`_ceiling`)."""
     out = []
     min_share = ctx.settings.value(CAPPED, "min_share")
     min_count = ctx.settings.count(CAPPED, "min_count")
     resolution = ctx.settings.value(CAPPED, "relative_resolution_fraction")
+    spike = (
+        ctx.settings.value(CAPPED, "min_spike_ratio"),
+        ctx.settings.value(CAPPED, "spike_band_fraction"),
+    )
     for m in ctx.meters.values():
-        q = m.qty[np.isfinite(m.qty) & (m.qty > 0)]
+        positive = np.isfinite(m.qty) & (m.qty > 0)
+        q = m.qty[positive]
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
-        top = float(q.max())
-        if _relative_resolution(q, top) > resolution:
-            continue  # the register cannot resolve a cap from its own rounding steps
-        at_max = q >= top * (1 - resolution)
-        loaded = q >= float(np.median(q))
-        count = int(at_max.sum())
-        if count < min_count or count / max(int(loaded.sum()), 1) < min_share:
+        energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
+        found = _ceiling(q, resolution, min_count, min_share, spike, energy)
+        if found is None:
             continue
-        ts = m.ts_q[np.isfinite(m.qty) & (m.qty > 0)][at_max]
+        top, at_max, share = found
+        count = int(at_max.sum())
+        ts = m.ts_q[positive][at_max]
         evidence = {
             "meter": m.info.code,
             "maximum": rounded(top, 4),
             "readings_at_maximum": count,
-            "share_of_at_load_readings": rounded(count / max(int(loaded.sum()), 1)),
+            "share_of_at_load_readings": rounded(share),
         }
         out.append(
             finding(
@@ -487,7 +513,7 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
                 CAPPED,
                 f"{m.info.code}: {count} readings stuck at the maximum {top:g} {m.info.uom}",
                 evidence,
-                fraction=count / max(int(loaded.sum()), 1),
+                fraction=share,
                 meter=m.info,
                 severity="high",
                 start_at=utc_at(int(ts.min()) - m.step_s),
@@ -495,6 +521,83 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _ceiling(
+    q: F64,
+    resolution: float,
+    min_count: int,
+    min_share: float,
+    spike: tuple[float, float],
+    energy: bool,
+) -> tuple[float, np.ndarray, float] | None:
+    """The value at which a meter's positive quantities ``q`` pile up as a ceiling, the
+    readings at it and their share, or None.
+
+    The meter's maximum, reached by at least ``min_count`` readings making ``min_share`` of
+    its readings at or above its median (a meter clipped all month). Else the value
+    repeated most often, over the longest stretch of readings none of which exceeds it,
+    when the meter left it for lower readings and came back to it exactly within that
+    stretch: a meter clipped from some time on (its month's maximum is from before) follows
+    the load below its cap and returns to the same cap, while a sensor stuck on one value
+    repeats it in one run. The share is then of the readings from the first to the last at
+    the value; a ceiling piles up the readings that would lie above it, so it holds at least
+    ``spike`` = (``min_spike_ratio``, ``spike_band_fraction``) ratio times the readings of
+    the band just below it, where a smooth or coarsely rounded series that merely crosses
+    a value holds about as many or more; a meter with no reading anywhere in that band does
+    not resolve it, and only an ``energy`` meter (a carrier with a GB/T 2589 coefficient) is
+    judged so. A meter whose own
+    resolution (:func:`_relative_resolution`) is coarser than
+    ``resolution`` cannot tell a cap from its rounding steps and is not judged.
+    """
+    top = float(q.max())
+    at_max = q >= top * (1 - resolution)
+    loaded = max(int((q >= float(np.median(q))).sum()), 1)
+    if _relative_resolution(q, top) <= resolution and at_max.sum() >= min_count:
+        if at_max.sum() / loaded >= min_share:
+            return top, at_max, float(at_max.sum() / loaded)
+    found = _ceiling_from_onset(q, resolution, spike) if energy else None
+    if found is None or _relative_resolution(q, found[0]) > resolution:
+        return None
+    cap, at_cap = found
+    count = int(at_cap.sum())
+    where = np.flatnonzero(at_cap)
+    share = count / (int(where[-1]) - int(where[0]) + 1)
+    return (cap, at_cap, share) if count >= min_count and share >= min_share else None
+
+
+def _ceiling_from_onset(
+    q: F64, resolution: float, spike: tuple[float, float]
+) -> tuple[float, np.ndarray] | None:
+    """The most repeated value of ``q`` and its readings within the stretch (between readings
+    above it) that holds most of them, when that stretch has lower readings between two of
+    them, the value is held in at least two runs of two readings or more, and ``spike``
+    (ratio, band) holds: at least ratio times as many readings at the value (within
+    ``resolution``) as in the band of that relative width just below it (see
+    :func:`_ceiling`); None otherwise."""
+    scale = float(q.max())
+    rounded_q = np.round(q / scale, FLOAT_DIGITS)
+    values, counts = np.unique(rounded_q, return_counts=True)
+    cap = float(np.median(q[rounded_q == values[np.argmax(counts)]]))  # as read, not rescaled
+    near = np.abs(q - cap) <= cap * resolution
+    stretch = np.cumsum(q > cap * (1 + resolution))  # a new stretch after each reading above
+    best = np.bincount(stretch[near]).argmax() if near.any() else 0
+    at_cap = near & (stretch == best)
+    where = np.flatnonzero(at_cap)
+    if where.size < 2:
+        return None
+    between = q[where[0] : where[-1] + 1]
+    band = (q >= cap * (1 - spike[1])) & (q < cap * (1 - resolution))
+    if not band.any():
+        return None  # the meter does not resolve the band below the value (coarse steps)
+    below = band[where[0] : where[-1] + 1]
+    if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
+        return None  # no pile-up: as many readings just below (a smooth or coarse series)
+    edges = np.diff(np.concatenate(([0], at_cap.astype(np.int8), [0])))
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    if (lengths >= 2).sum() < 2:
+        return None  # one run at the value (a stuck sensor), stray readings near it aside
+    return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
 
 
 def _relative_resolution(q: F64, top: float) -> float:
