@@ -66,10 +66,12 @@ def _without_id(deduction: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in deduction.items() if k != "finding_id"}
 
 
-def _verified(engine: Engine, chunk_readings: int | None) -> tuple[RunReport, list[object]]:
+def _verified(
+    engine: Engine, chunk_readings: int | None, jobs: int = 1
+) -> tuple[RunReport, list[object]]:
     """A run over the committed province (rolled back) and the scores it stored."""
     with make_session_factory(engine)() as session:
-        report = verify_period(session, MONTH, chunk_readings=chunk_readings)
+        report = verify_period(session, MONTH, chunk_readings=chunk_readings, jobs=jobs)
         scores = session.scalars(select(CredibilityScore).order_by(CredibilityScore.enterprise_id))
         stored = [
             (s.enterprise_id, s.period, s.score, [_without_id(d) for d in s.deductions])
@@ -96,8 +98,8 @@ def test_chunks_of_one_or_two_enterprises_give_the_findings_and_scores_of_one_ch
         assert 1 < len(enterprise_chunks(session, infos, window, about_two)) < len(infos)
         assert len(enterprise_chunks(session, infos, window, whole.readings)) == 1
     _split_reads_what_meters_read(engine)
-    for chunk_readings in (1, about_two):
-        chunked, chunked_scores = _verified(engine, chunk_readings)
+    for chunk_readings, jobs in ((1, 1), (about_two, 1), (about_two, 2)):
+        chunked, chunked_scores = _verified(engine, chunk_readings, jobs)
         assert _signature(chunked) == _signature(whole), chunk_readings
         assert chunked_scores == whole_scores
         assert (chunked.readings, chunked.enterprises) == (whole.readings, whole.enterprises)
