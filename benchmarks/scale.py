@@ -140,6 +140,46 @@ def load_province(
     return points
 
 
+def import_only(engine: Engine, folder: Path, files: list[Path]) -> list[dict[str, Any]]:
+    """Import the registry, then each month's file (nothing verified): seconds, readings per
+    second and the bytes of ``rollups`` and ``emission_hours`` (``pg_total_relation_size``,
+    dead row versions included) after each month."""
+    policy = ValidationPolicy(local_tz=ZONE)
+    with unit_of_work(make_session_factory(engine)) as session:
+        import_folder(session, folder, policy=policy)
+    points = []
+    for n, path in enumerate(files):
+        started = time.perf_counter()
+        with unit_of_work(make_session_factory(engine)) as session:
+            counts = import_readings_file(session, path, skip_invalid=True, policy=policy)
+        import_s = time.perf_counter() - started
+        with engine.connect() as conn:
+            sizes = {
+                f"{table}_bytes": int(
+                    conn.execute(text(f"SELECT pg_total_relation_size('{table}')")).scalar() or 0
+                )
+                for table in ("rollups", "emission_hours")
+            }
+            rollup_rows = int(conn.execute(text("SELECT count(*) FROM rollups")).scalar() or 0)
+        points.append({
+            "months_stored": n + 1, "period": period_of(n).label,
+            "readings_imported": counts.accepted, "import_s": round(import_s, 2),
+            "readings_per_s": round(counts.accepted / max(import_s, 1e-9)),
+            "rollup_rows": rollup_rows, **sizes,
+        })  # fmt: skip
+        print(json.dumps(points[-1]), flush=True)
+    return points
+
+
+def simulated(enterprises: int, months: int, interval_min: int, root: Path) -> list[Path]:
+    """:func:`simulate` into ``root``, or the files a run before left there (same seed)."""
+    folder = root / f"e{enterprises}_m{months}_i{interval_min}"
+    files = [folder / f"month_{n + 1:02d}.parquet" for n in range(months)]
+    if not all(f.exists() for f in files):
+        files = simulate(enterprises, months, interval_min, folder)
+    return files
+
+
 def pg_bytes_per_reading(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         size = conn.execute(
@@ -290,6 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ingest-only", action="store_true", help="only the writers' benchmark (scale_ingest.py)"
     )
+    parser.add_argument(
+        "--import-only", action="store_true",
+        help="only the import of each month's file (readings/s, rollups bytes); no verify",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sim-dir", type=Path, help="keep the simulated files here and reuse them (--import-only)"
+    )
     args = parser.parse_args(argv)
     if args.ingest_only:
         found = {"quick": args.quick, **ingest_by_writers(args.quick)}
@@ -306,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                               "sizes_run": [], "verify": []}  # fmt: skip
     sizes: list[int] = plan["enterprises"]
     months: int = plan["months"]
+    if args.import_only:
+        return _import_only(args, sizes, months, int(plan["interval_min"]))
     with tempfile.TemporaryDirectory() as tmp:
         for n, enterprises in enumerate(sizes):
             folder = Path(tmp) / f"e{enterprises}"
@@ -330,6 +379,23 @@ def main(argv: list[str] | None = None) -> int:
     result["sqlite_province_enterprises"] = sizes[0]
     if not args.no_ingest:
         result.update(ingest_by_writers(args.quick))
+    print("RESULT " + json.dumps(result, default=str))
+    return 0
+
+
+def _import_only(args: argparse.Namespace, sizes: list[int], months: int, interval_min: int) -> int:
+    """``--import-only``: each size's months imported into a fresh database, nothing else."""
+    result: dict[str, Any] = {"interval_min": interval_min, "imports": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.sim_dir or Path(tmp)
+        for enterprises in sizes:
+            files = simulated(enterprises, months, interval_min, root)
+            with throwaway_database("kilnwatch_scale", args.pg) as url:
+                engine = make_engine(Settings(database_url=url, environment="test"))
+                upgrade(engine)
+                for p in import_only(engine, files[0].parent, files):
+                    result["imports"].append({"enterprises": enterprises, **p})
+                engine.dispose()
     print("RESULT " + json.dumps(result, default=str))
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,6 +20,7 @@ from test_smoothed_peers import _plant as smoothing_plant
 from typer.testing import CliRunner
 
 from kilnwatch.analytics.meters import load_enterprises
+from kilnwatch.analytics.readings import load_readings, series_by_meter, split_period_readings
 from kilnwatch.cli.verify import app
 from kilnwatch.config import Settings
 from kilnwatch.domain.periods import parse_period
@@ -33,7 +35,7 @@ from kilnwatch.verify.detectors.balance import CHILD_LOW, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.carrier_peers import CARRIER_PEERS
 from kilnwatch.verify.detectors.peers import OUTPUT
 from kilnwatch.verify.detectors.profile import SMOOTHED
-from kilnwatch.verify.enterprises import enterprise_chunks, summary
+from kilnwatch.verify.enterprises import OPENING_MARGIN, enterprise_chunks, summary
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.run import RunReport, verify_period
 
@@ -64,10 +66,12 @@ def _without_id(deduction: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in deduction.items() if k != "finding_id"}
 
 
-def _verified(engine: Engine, chunk_readings: int | None) -> tuple[RunReport, list[object]]:
+def _verified(
+    engine: Engine, chunk_readings: int | None, jobs: int = 1
+) -> tuple[RunReport, list[object]]:
     """A run over the committed province (rolled back) and the scores it stored."""
     with make_session_factory(engine)() as session:
-        report = verify_period(session, MONTH, chunk_readings=chunk_readings)
+        report = verify_period(session, MONTH, chunk_readings=chunk_readings, jobs=jobs)
         scores = session.scalars(select(CredibilityScore).order_by(CredibilityScore.enterprise_id))
         stored = [
             (s.enterprise_id, s.period, s.score, [_without_id(d) for d in s.deductions])
@@ -93,8 +97,9 @@ def test_chunks_of_one_or_two_enterprises_give_the_findings_and_scores_of_one_ch
         assert [i.id for c in one_each for i in c] == [i.id for i in infos]
         assert 1 < len(enterprise_chunks(session, infos, window, about_two)) < len(infos)
         assert len(enterprise_chunks(session, infos, window, whole.readings)) == 1
-    for chunk_readings in (1, about_two):
-        chunked, chunked_scores = _verified(engine, chunk_readings)
+    _split_reads_what_meters_read(engine)
+    for chunk_readings, jobs in ((1, 1), (about_two, 1), (about_two, 2)):
+        chunked, chunked_scores = _verified(engine, chunk_readings, jobs)
         assert _signature(chunked) == _signature(whole), chunk_readings
         assert chunked_scores == whole_scores
         assert (chunked.readings, chunked.enterprises) == (whole.readings, whole.enterprises)
@@ -106,6 +111,26 @@ def test_chunks_of_one_or_two_enterprises_give_the_findings_and_scores_of_one_ch
     assert f"{PARAMS.enterprises} enterprises, {n} findings ({n} new" in r.output
     r = runner.invoke(app, ["--period", "2025-03", "--chunk-readings", "0"], env=env)
     assert r.exit_code == 2 and "--chunk-readings" in r.output
+
+
+def _split_reads_what_meters_read(engine: Engine) -> None:
+    """The month by one scan into a file per group of meters (a meter in no group left out)
+    gives each meter the series its own read gives, flags and versions included."""
+    window = PeriodWindow(MONTH)
+    start, end = window.start_at - OPENING_MARGIN, window.end_at
+    with make_session_factory(engine)() as session, TemporaryDirectory() as folder:
+        meters = sorted(m.id for i in load_enterprises(session, None) for m in i.meters)
+        group_of = {m: n % 3 for n, m in enumerate(meters[1:])}  # meters[0] in none
+        files = split_period_readings(session, start, end, group_of, 3, Path(folder))
+        for n, rows in enumerate(files):
+            ids = [m for m, g in group_of.items() if g == n]
+            split, own = series_by_meter(rows.load()), load_readings(session, ids, start, end)
+            assert sorted(split) == sorted(own) and own
+            for m, series in own.items():
+                for name in ("ts_s", "value", "flag", "versions", "first_value", "lag_s"):
+                    assert np.array_equal(getattr(split[m], name), getattr(series, name)), name
+        assert {i for f in files for i in series_by_meter(f.load())} == set(group_of)
+        assert any(f for rows in files for f in rows.load().flag), "flags should be read"
 
 
 Plant = Callable[..., EnterpriseContext]

@@ -11,15 +11,19 @@ the arrays per meter.
 A whole period (:func:`load_period_readings`) is read by one sequential scan of the period's
 time range instead of an index walk per meter: rows are stored in delivery order (all meters
 of a time step together), so reading one meter's rows through the primary key touches pages
-all over the table, while a scan reads each page once.
+all over the table, while a scan reads each page once. To hold a part of the meters at a
+time, :func:`split_period_readings` makes the same one scan and writes each group's packed
+rows to a file of its own (28 bytes a reading), which :meth:`SplitRows.load` reads back one
+group at a time: one read of the period, whatever the number of groups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +44,10 @@ SOURCE_BITS = 3
 VERSION_BITS = 17
 RECEIVED_SHIFT = SOURCE_BITS + VERSION_BITS
 FETCH_ROWS = 500_000
+SPLIT_FETCH_ROWS = 100_000
+"""Rows per fetch of :func:`split_period_readings`, whose memory is one fetch (Python tuples):
+with the 500 000 of :data:`FETCH_ROWS` a verification of 200 enterprises in chunks of 100 000
+readings peaked at 434 MB, with 100 000 at 362 MB (docs/scaling.md, "Memory")."""
 
 
 @dataclass(frozen=True)
@@ -109,16 +117,23 @@ def _query(
     return _POSTGRES_REPEATS.format(meters=where), params
 
 
-def _chunks(session: Session, sql: str, params: tuple[Any, ...]) -> Iterator[Sequence[Any]]:
-    """Rows straight from the DB-API cursor, in chunks: the hot path skips ORM processing."""
+def _chunks(
+    session: Session, sql: str, params: tuple[Any, ...], server_side: bool = False,
+    rows: int = FETCH_ROWS,
+) -> Iterator[Sequence[Any]]:  # fmt: skip
+    """Rows straight from the DB-API cursor, in chunks: the hot path skips ORM processing.
+    ``server_side``: on PostgreSQL a named cursor, which fetches each chunk from the server
+    (a plain cursor receives the whole result into the client at once: a month's scan held
+    every row twice, as the driver's result and as arrays)."""
     session.flush()
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
-    cursor = dbapi.cursor()
+    on_server = server_side and session.get_bind().dialect.name == "postgresql"
+    cursor = dbapi.cursor(name="kilnwatch_period_readings") if on_server else dbapi.cursor()
     try:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            yield rows
+        while chunk := cursor.fetchmany(rows):
+            yield chunk
     finally:
         cursor.close()
 
@@ -196,7 +211,90 @@ def load_period_readings(
 ) -> dict[int, Series]:
     """Readings of every meter with ``start_at <= ts <= end_at``, per meter: one scan."""
     sql, params = _query(session, "readings", None, start_at, end_at)
-    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params)))
+    return series_by_meter(PackedRows.from_chunks(_chunks(session, sql, params, True)))
+
+
+#: One packed row on disk (:func:`split_period_readings`): the flag as an index into the
+#: flags met in the scan.
+SPLIT_ROW = np.dtype([("key", np.int64), ("value", np.float64), ("extra", np.int64),
+                      ("flag", np.int32)])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SplitRows:
+    """The rows of one group of meters written by :func:`split_period_readings`."""
+
+    path: Path
+    flags: list[str]  # the flags met in the whole scan, by index (filled by the scan)
+    rows: int
+
+    def load(self) -> PackedRows:
+        """The group's rows, in the order of the scan."""
+        if not self.rows:
+            return PackedRows.from_chunks(iter(()))
+        packed = np.fromfile(self.path, dtype=SPLIT_ROW)
+        flags = np.array(self.flags, dtype=object)[packed["flag"]]
+        key, value, extra = (np.ascontiguousarray(packed[c]) for c in ("key", "value", "extra"))
+        return PackedRows(key, value, flags, extra)  # contiguous columns sort faster
+
+
+def split_period_readings(
+    session: Session, start_at: datetime, end_at: datetime, group_of: Mapping[int, int],
+    groups: int, folder: Path,
+) -> list[SplitRows]:  # fmt: skip
+    """Readings of every meter with ``start_at <= ts <= end_at`` by one scan (as
+    :func:`load_period_readings`), written per group of meters to ``folder``.
+
+    Parameters
+    ----------
+    session : Session
+        Where the readings are read.
+    start_at, end_at : datetime
+        The range of ``ts`` read, both ends included.
+    group_of : Mapping[int, int]
+        The group (``0 .. groups - 1``) of each meter id; rows of other meters are skipped.
+    groups : int
+        The number of groups.
+    folder : Path
+        An existing folder for the groups' files (``group_<n>.rows``; the caller removes it).
+
+    Returns
+    -------
+    list of SplitRows
+        Per group, its file; :meth:`SplitRows.load` gives the rows
+        :func:`series_by_meter` takes. Only one fetch of rows is held in memory at a time.
+    """
+    ids = np.fromiter(group_of.keys(), np.int64, len(group_of))
+    lookup = np.full(int(ids.max()) + 2 if ids.size else 1, -1, dtype=np.int64)
+    lookup[ids] = np.fromiter(group_of.values(), np.int64, len(group_of))
+    codes: dict[str, int] = {}
+    counts = [0] * groups
+    paths = [folder / f"group_{n}.rows" for n in range(groups)]
+    for path in paths:
+        path.write_bytes(b"")
+    sql, params = _query(session, "readings", None, start_at, end_at)
+    for rows in _chunks(session, sql, params, server_side=True, rows=SPLIT_FETCH_ROWS):
+        n = len(rows)
+        packed = np.empty(n, dtype=SPLIT_ROW)
+        packed["key"] = np.fromiter(map(itemgetter(0), rows), np.int64, n)
+        packed["value"] = np.fromiter(map(itemgetter(1), rows), np.float64, n)
+        flags = np.fromiter(map(itemgetter(2), rows), object, n).astype(str)
+        found, index = np.unique(flags, return_inverse=True)
+        code = np.array([codes.setdefault(str(f), len(codes)) for f in found], np.int32)
+        packed["flag"] = code[index.reshape(-1)]
+        packed["extra"] = np.fromiter(map(itemgetter(3), rows), np.int64, n)
+        meter = np.minimum(packed["key"] >> TS_BITS, lookup.size - 1)
+        group = lookup[meter]
+        order = np.argsort(group, kind="stable")  # the scan's order within a group
+        bounds = np.searchsorted(group[order], np.arange(groups + 1))
+        for g in range(groups):
+            first, stop = int(bounds[g]), int(bounds[g + 1])
+            if stop > first:
+                with paths[g].open("ab") as out:
+                    packed[order[first:stop]].tofile(out)
+                counts[g] += stop - first
+    flags_by_code = list(codes)
+    return [SplitRows(p, flags_by_code, c) for p, c in zip(paths, counts, strict=True)]
 
 
 def load_repeats(

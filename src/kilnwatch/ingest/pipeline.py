@@ -36,6 +36,7 @@ from kilnwatch.store.models import SOURCE_CODES, IngestBatch
 from kilnwatch.store.repos.dead_letters import DeadLetterRow, add_dead_letters
 from kilnwatch.store.repos.rollups import latest_state
 from kilnwatch.store.rollups.append import refresh_after_store
+from kilnwatch.store.rollups.deferred import DeferredRollups
 from kilnwatch.store.rollups.emission_hours import monitored, refresh_emission_hours
 from kilnwatch.store.staging import UTC_US, FrameOutcome, store_frame
 
@@ -202,8 +203,13 @@ def ingest_frame(
     now: datetime | None = None,
     dead_letters: bool = True,
     cache: MeterCache | None = None,
+    deferred: DeferredRollups | None = None,
 ) -> list[IngestResult]:
-    """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit."""
+    """Validate and store a raw frame (``delivery`` indexes ``metas``); no commit.
+
+    ``deferred``: the day and month rollups and the analyser hours of appended meters are held
+    there (a bulk import's chunks; the caller flushes it before committing).
+    """
     now = now or datetime.now(UTC)
     cache = cache or MeterCache(policy)
     cache.update(session, raw.get_column("meter_code").drop_nulls().unique().to_list())
@@ -218,9 +224,12 @@ def ingest_frame(
     valid, too_fast = check_frame_rates(valid, by_id, policy, raw_of, previous)
     outcome = store_frame(session, _store_frame(valid, metas, batches, now))
     measurements = {m: by_id[m].measurement for m in outcome.ranges}
-    refresh_after_store(session, outcome, measurements, policy.tz)
+    appended = refresh_after_store(session, outcome, measurements, policy.tz, deferred=deferred)
     analysers = monitored({m: by_id[m].carrier for m in outcome.ranges})
-    refresh_emission_hours(session, {m: outcome.ranges[m] for m in analysers}, outcome.fresh_flags)
+    hours = {m: outcome.ranges[m] for m in analysers}
+    if deferred is not None:
+        hours = deferred.hold_emission(session, hours, outcome.fresh_flags, appended)
+    refresh_emission_hours(session, hours, outcome.fresh_flags)
     rejected: list[list[Rejection]] = [[] for _ in metas]
     for delivery, r in (*check.rejected, *too_fast):
         rejected[delivery].append(r)

@@ -37,6 +37,7 @@ from kilnwatch.ingest.tables.text import (
 from kilnwatch.ingest.validate import RawReading, ValidationPolicy
 from kilnwatch.ingest.vectorised import parse_raw, raw_frame_from_table
 from kilnwatch.store.partitions import ensure_for_months, month_start
+from kilnwatch.store.rollups.deferred import DeferredRollups
 
 DEFAULT_CHUNK_ROWS = 250_000
 MAX_REPORTED_ERRORS = 1000
@@ -269,6 +270,7 @@ def import_readings_file(
     now: datetime | None = None,
     encoding: TextEncoding | None = None,
     ts_convention: Convention = DEFAULT_CONVENTION,
+    per_chunk_rollups: bool = False,
 ) -> FileImportReport:
     """Import a readings file in the session's transaction (the caller commits).
 
@@ -277,6 +279,12 @@ def import_readings_file(
     ``encoding`` forces the text encoding of a CSV (else detected, and stated in the report).
     ``ts_convention``: what ``ts`` stamps in rows without a ``ts_convention`` of their own,
     the interval's ``end`` (default) or ``start`` (:mod:`kilnwatch.ingest.stamps`).
+
+    The day and month rollups and the CEMS hours of meters whose rows are appended are
+    written once for the file, after its last chunk
+    (:class:`~kilnwatch.store.rollups.deferred.DeferredRollups`), not in every chunk;
+    ``per_chunk_rollups`` writes them after each chunk instead (the same rows; slower, and in
+    one transaction every rewrite leaves a dead row version).
     """
     now = now or datetime.now(UTC)
     cache = MeterCache(policy)
@@ -286,6 +294,7 @@ def import_readings_file(
         encoding = file_encoding(path, encoding)
         report.encoding = str(encoding)
     errors: list[InputError] = []
+    deferred = None if per_chunk_rollups else DeferredRollups()
     if session.get_bind().dialect.name == "postgresql" and path.is_file():
         # every month's partition first: once this transaction has touched readings, a
         # partition attached for a month met in a later chunk would wait for it (DEFAULT)
@@ -298,7 +307,7 @@ def import_readings_file(
         raw = stamps.apply(chunk.raw, table, cache.meters, chunk.first_row_no)
         result = ingest_frame(session, [meta], raw, _row_reader(table, chunk.first_row_no),
                               policy=policy, now=now, dead_letters=skip_invalid,
-                              cache=cache)[0]  # fmt: skip
+                              cache=cache, deferred=deferred)[0]  # fmt: skip
         report.rows += table.height
         report.add(result)
         room = MAX_REPORTED_ERRORS - len(errors)
@@ -310,5 +319,7 @@ def import_readings_file(
             on_progress(table.height)
     if errors and not skip_invalid:
         raise ImportRejected(errors, file=str(path))
+    if deferred is not None:
+        deferred.flush(session)
     report.moved_to_interval_end = stamps.moved
     return report

@@ -138,9 +138,13 @@ class IntervalEnds:
 
     def _learn(self, frame: pl.DataFrame) -> None:
         """Each meter's interval from its distinct timestamps in this chunk and the last one
-        of the chunks before."""
+        of the chunks before; a meter's interval once known stays (not learnt again in every
+        chunk: a time-ordered file holds every meter in every chunk)."""
+        learning = pl.col("_moves") & pl.col("ts").is_not_null()
+        if self.step_us:
+            learning &= ~pl.col("meter_code").is_in(list(self.step_us))
         stamps = (
-            frame.filter(pl.col("_moves") & pl.col("ts").is_not_null())
+            frame.filter(learning)
             .select("meter_code", pl.col("ts").dt.epoch("us").alias("us"))
             .group_by("meter_code")
             .agg(pl.col("us").unique().sort())

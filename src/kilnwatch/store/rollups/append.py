@@ -48,26 +48,23 @@ from kilnwatch.store.rollups.attribution import (
     period_start,
     reading_period,
 )
+from kilnwatch.store.rollups.deferred import (
+    DELTA,
+    PG_DELTA,
+    SCHEMA,
+    DeferredRollups,
+    pg_through_delta,
+)
 from kilnwatch.store.rollups.recompute import (
-    copy_rollups,
     refresh_rollup_runs,
     written_runs,
 )
 from kilnwatch.store.staging import FrameOutcome, StoredState, probe_ranges, staged_new_rows
 
-DELTA = "kw_rollup_delta"
 SMALL_APPEND_ROWS = 2_000
 """Appends up to this many rows are aggregated row by row (cheaper than Polars' per-call
 overhead for the few rows of a live-feed group); a measured tuning value, not a rule."""
 _NAMES = ", ".join(f'"{c}"' for c in ROLLUP_COLUMNS)
-_PG_DELTA = f"""
-CREATE TEMP TABLE IF NOT EXISTS {DELTA} (
-    meter_id integer, grain text, period_start timestamptz, "sum" double precision,
-    "count" integer, "min" double precision, "max" double precision, "first" double precision,
-    "last" double precision, first_ts timestamptz, last_ts timestamptz, resets integer,
-    rollovers integer
-) ON COMMIT DELETE ROWS
-"""
 _MERGE = """
 ON CONFLICT (meter_id, grain, period_start) DO UPDATE SET
     "sum" = rollups."sum" + excluded."sum", "count" = rollups."count" + excluded."count",
@@ -101,21 +98,27 @@ def refresh_after_store(
     policy: CounterPolicy | None = None,
     *,
     small_rows: int = SMALL_APPEND_ROWS,
+    deferred: DeferredRollups | None = None,
 ) -> set[int]:
     """Rollups after a stored frame: appends incrementally, the other meters recomputed.
 
     ``outcome`` is what :func:`~kilnwatch.store.staging.store_frame` stored (its ``ranges``,
     ``fresh`` rows and ``fresh_state``); the other parameters as
     :func:`~kilnwatch.store.rollups.recompute.refresh_rollup_ranges` and
-    :func:`append_rollups`. Returns the meters updated by the append path.
+    :func:`append_rollups`. With ``deferred`` (a bulk import's chunks), the day and month rows
+    of appended meters are held there, and what it holds of the other meters is written
+    before they are recomputed. Returns the meters updated by the append path.
     """
     policy = policy or CounterPolicy()
     ranges, fresh, state = outcome.ranges, outcome.fresh, outcome.fresh_state
     appended: set[int] = set()
     if fresh is not None and fresh.height:
         appended = append_rollups(
-            session, fresh, measurements, tz, policy, state=state, small_rows=small_rows
-        )
+            session, fresh, measurements, tz, policy, state=state, small_rows=small_rows,
+            deferred=deferred,
+        )  # fmt: skip
+    if deferred is not None:
+        deferred.flush(session, [m for m in ranges if m not in appended])
     folded = fold_new_rows(
         session, outcome, [m for m in ranges if m not in appended], measurements, tz, policy,
         small_rows=small_rows,
@@ -140,6 +143,7 @@ def append_rollups(
     *,
     state: Mapping[int, StoredState] | None = None,
     small_rows: int = SMALL_APPEND_ROWS,
+    deferred: DeferredRollups | None = None,
 ) -> set[int]:
     """Fold the appended readings of ``fresh`` into hour, day and month rollups.
 
@@ -151,7 +155,8 @@ def append_rollups(
     meter) it is read from ``readings``. Up to ``small_rows`` rows are
     aggregated row by row (:func:`~kilnwatch.store.rollups.aggregate.hourly_aggregates`, no
     per-call Polars overhead), larger inputs in Polars
-    (:func:`~kilnwatch.store.rollups.aggregate.hour_rollups`).
+    (:func:`~kilnwatch.store.rollups.aggregate.hour_rollups`). ``deferred``: the day and month
+    rows go there, not to ``rollups`` (:mod:`~kilnwatch.store.rollups.deferred`).
     """
     series: dict[int, list[tuple[datetime, float]]] = {}
     if fresh.height <= small_rows:
@@ -165,7 +170,7 @@ def append_rollups(
     previous = {m: state[m][0] for m in bounds if not state[m][1]}
     if not previous:
         return set()
-    return _fold(session, fresh, series, previous, measurements, tz, policy)
+    return _fold(session, fresh, series, previous, measurements, tz, policy, deferred)
 
 
 def fold_new_rows(
@@ -216,6 +221,7 @@ def _fold(
     measurements: Mapping[int, str],
     tz: tzinfo,
     policy: CounterPolicy,
+    deferred: DeferredRollups | None = None,
 ) -> set[int]:
     """Fold new readings into the hour, day and month rollups of the meters of ``previous``.
 
@@ -237,6 +243,8 @@ def _fold(
         The platform's time zone (local days and months).
     policy : CounterPolicy
         How counter resets and rollovers are told apart.
+    deferred : DeferredRollups, optional
+        Where the day and month rows are held instead of being upserted (a bulk import).
 
     Returns
     -------
@@ -244,9 +252,20 @@ def _fold(
         The folded meters (the keys of ``previous``).
     """
     if series:
-        _upsert(session, _python_rows(series, previous, measurements, tz, policy))
-    else:
-        _upsert_frame(session, _polars_rows(rows, previous, measurements, tz, policy))
+        found = _python_rows(series, previous, measurements, tz, policy)
+        if deferred is None:
+            _upsert(session, found)
+            return set(previous)
+        _upsert(session, [r for r in found if r[1] == HOUR])
+        coarse = [r for r in found if r[1] != HOUR]
+        deferred.hold_coarse(session, pl.DataFrame(coarse, schema=SCHEMA, orient="row"))
+        return set(previous)
+    frame = _polars_rows(rows, previous, measurements, tz, policy)
+    if deferred is None:
+        _upsert_frame(session, frame)
+        return set(previous)
+    _upsert_frame(session, frame.filter(pl.col("grain") == HOUR))
+    deferred.hold_coarse(session, frame.filter(pl.col("grain") != HOUR))
     return set(previous)
 
 
@@ -339,7 +358,7 @@ def _upsert(session: Session, rows: list[tuple[Any, ...]]) -> None:
         raw = conn.connection.driver_connection
         assert raw is not None
         with raw.cursor() as cursor:
-            cursor.execute(f"{_PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
+            cursor.execute(f"{PG_DELTA}; DELETE FROM {DELTA}", prepare=False)
             with cursor.copy(f"COPY {DELTA} ({_NAMES}) FROM STDIN (FORMAT binary)") as copy:
                 copy.set_types(PG_ROLLUP_TYPES)
                 for row in rows:
@@ -359,9 +378,6 @@ def _upsert_frame(session: Session, rows: pl.DataFrame) -> None:
     """:func:`_upsert` of many rows (PostgreSQL: binary ``COPY`` into a temp table first)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(_PG_DELTA)
-        conn.exec_driver_sql(f"DELETE FROM {DELTA}")
-        copy_rollups(conn, DELTA, rows)
-        conn.exec_driver_sql(_PG_UPSERT)
+        pg_through_delta(conn, rows, _PG_UPSERT)
         return
     _upsert(session, rows.rows())
