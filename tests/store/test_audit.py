@@ -157,3 +157,12 @@ def test_one_chain_for_concurrent_sessions(engine: Engine) -> None:
 
 def test_an_empty_log_is_intact(session: Session) -> None:
     assert check_chain(session).entries == 0
+
+
+def test_every_short_lived_factory_logs(engine: Engine) -> None:
+    # a factory made at the address of a collected one was once taken for it and not audited
+    for i in range(40):
+        with unit_of_work(make_session_factory(engine)) as s:
+            add_user(s, f"auditor{i}", "correct-horse-9", Role.AUDITOR, region_code="370000")
+    with make_session_factory(engine)() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 40

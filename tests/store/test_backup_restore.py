@@ -41,8 +41,8 @@ def test_pg_dump_and_restore_keep_records_and_the_audit_chain(
     own_pg_database: str, tmp_path: Path
 ) -> None:
     assert shutil.which("pg_dump") and shutil.which("pg_restore"), "PostgreSQL client tools"
-    # its own database: the session's shared one holds what other tests left (enterprises
-    # stored without audit entries made this fail in CI)
+    # its own database: on the session's shared one, enterprises another test left decided
+    # whether this one imported (and logged) anything
     engine = make_engine(Settings(database_url=own_pg_database, environment="test"))
     upgrade(engine)
     with unit_of_work(make_session_factory(engine)) as s:
