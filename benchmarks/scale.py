@@ -25,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from sqlalchemy import Engine, text
 from kilnwatch.config import Settings
 from kilnwatch.domain.periods import Period, parse_period
 from kilnwatch.ingest.folder import import_folder
-from kilnwatch.ingest.readings_file import import_readings_file
+from kilnwatch.ingest.readings_file import FileImportReport, import_readings_file
 from kilnwatch.ingest.validate import ValidationPolicy
 from kilnwatch.sim import SimParams, simulate_to_dir
 from kilnwatch.store.engine import make_engine, make_session_factory, unit_of_work
@@ -106,20 +107,28 @@ def verify_seconds(engine: Engine, period: Period, jobs: int) -> float:
     return time.perf_counter() - started
 
 
+def import_months(
+    engine: Engine, folder: Path, files: list[Path]
+) -> Iterator[tuple[int, FileImportReport, float]]:
+    """Import the registry and sources, then yield, month after month, the month's index, its
+    import's counts and seconds once its file is imported."""
+    policy = ValidationPolicy(local_tz=ZONE)
+    with unit_of_work(make_session_factory(engine)) as session:
+        import_folder(session, folder, policy=policy)
+    for n, path in enumerate(files):
+        started = time.perf_counter()
+        with unit_of_work(make_session_factory(engine)) as session:
+            counts = import_readings_file(session, path, skip_invalid=True, policy=policy)
+        yield n, counts, time.perf_counter() - started
+
+
 def load_province(
     engine: Engine, folder: Path, files: list[Path], measure: bool, warm: bool = False
 ) -> list[dict[str, Any]]:
     """Import the registry and sources, then month after month: import, verify (1 and 2 jobs)
     and the baseline read; ``warm``: first start the pool of two workers (not measured)."""
-    policy = ValidationPolicy(local_tz=ZONE)
-    with unit_of_work(make_session_factory(engine)) as session:
-        import_folder(session, folder, policy=policy)
     points = []
-    for n, path in enumerate(files):
-        started = time.perf_counter()
-        with unit_of_work(make_session_factory(engine)) as session:
-            counts = import_readings_file(session, path, skip_invalid=True, policy=policy)
-        import_s = time.perf_counter() - started
+    for n, counts, import_s in import_months(engine, folder, files):
         if not measure:
             continue
         period = period_of(n)
@@ -144,15 +153,8 @@ def import_only(engine: Engine, folder: Path, files: list[Path]) -> list[dict[st
     """Import the registry, then each month's file (nothing verified): seconds, readings per
     second and the bytes of ``rollups`` and ``emission_hours`` (``pg_total_relation_size``,
     dead row versions included) after each month."""
-    policy = ValidationPolicy(local_tz=ZONE)
-    with unit_of_work(make_session_factory(engine)) as session:
-        import_folder(session, folder, policy=policy)
     points = []
-    for n, path in enumerate(files):
-        started = time.perf_counter()
-        with unit_of_work(make_session_factory(engine)) as session:
-            counts = import_readings_file(session, path, skip_invalid=True, policy=policy)
-        import_s = time.perf_counter() - started
+    for n, counts, import_s in import_months(engine, folder, files):
         with engine.connect() as conn:
             sizes = {
                 f"{table}_bytes": int(
