@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 
-.PHONY: install sysdeps demo test check lint types pytest bench soak clean serve browser vendor
+.PHONY: install sysdeps demo test check lint types pytest coverage bench soak clean serve browser vendor
 CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml requirements.lock
@@ -59,8 +59,14 @@ vendor: install
 	$(BIN)/python vendor/build.py
 
 # one pytest worker per core (pytest-xdist); idle cores otherwise wait on the servers' replies
+PYTEST = $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist worksteal
 pytest: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist worksteal --cov --cov-report=term:skip-covered
+	$(PYTEST)
+
+# the same suite with line and branch coverage (pytest-cov): about twice the CPU time of the
+# suite, so measured on demand rather than in every `make test`
+coverage: install browser
+	$(PYTEST) --cov --cov-report=term:skip-covered
 
 test: check pytest
 
