@@ -26,6 +26,8 @@ kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the fi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
@@ -39,6 +41,7 @@ from kilnwatch.verify.findings import Finding
 SMOOTHED = "verify.meter.smoothed"
 HOUR_S = 3600
 HOURS_PER_DAY = 24
+DAY_S = HOURS_PER_DAY * HOUR_S
 #: Finding codes whose comparison a smoothed meter spoils (its own or its parent's/children's).
 SPOILED = (
     "verify.submeter.parent_exceeds_children",
@@ -204,6 +207,35 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def smoothed_beyond_flat_runs(ctx: EnterpriseContext, f: Finding, stuck: list[Finding]) -> bool:
+    """True when the smoothed finding ``f`` holds at least ``min_days`` smoothed days on
+    which its meter repeats no value (no run of the stuck findings ``stuck`` on it).
+
+    A flat run (a sensor stuck on one value) flattens the hours it covers, so the days it
+    touches lose their hour-to-hour variation: those days are explained by it. A moving
+    average drawn at the meter's resolution also repeats a value now and then (a few
+    hours), but it flattens every other day too: those days are the smoothing, a finding of
+    its own. The stuck findings' runs are counted by the days they touch, at most the listed
+    ones; a stuck finding that lists fewer runs than it found explains the whole finding
+    (the cautious side)."""
+    runs = [s for s in stuck if s.meter_id == f.meter_id]
+    listed = [r for s in runs for r in s.evidence.get("runs", [])]
+    if any(len(s.evidence.get("runs", [])) < int(s.evidence.get("run_count", 0)) for s in runs):
+        return False
+    window = ctx.window
+    touched: set[int] = set()
+    for r in listed:
+        first = datetime.fromisoformat(str(r["from"])).timestamp()
+        last = datetime.fromisoformat(str(r["to"])).timestamp()
+        days = (np.array([first, last]) - window.start_s - 1) // DAY_S
+        touched |= set(range(max(int(days[0]), 0), int(days[1]) + 1))
+    start = (f.start_at.timestamp() - window.start_s) // DAY_S
+    end = (f.end_at.timestamp() - window.start_s) // DAY_S
+    inside = {d for d in touched if start <= d < end}
+    free = int(f.evidence.get("smoothed_days", 0)) - len(inside)
+    return free >= ctx.settings.count(SMOOTHED, "min_days")
 
 
 def smoothing_consequences_as_info(

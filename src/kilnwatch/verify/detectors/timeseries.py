@@ -119,6 +119,7 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
         evidence = {
             "meter": m.info.code,
             "value": float(v[longest[0]]),
+            "run_count": len(runs),
             "runs": [
                 {
                     "from": local_at(ctx, ts[a]),
