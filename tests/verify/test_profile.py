@@ -63,11 +63,14 @@ def test_a_smoothed_meter_across_an_outage_is_not_an_undeclared_load(session: Se
 
 def test_a_smoothed_meter_with_a_few_flat_hours_is_still_smoothed(session: Session) -> None:
     """A moving average drawn at the meter's resolution repeats a value for a few hours now
-    and then: the stuck runs explain the days they touch, not three weeks of smoothing."""
+    and then: flat runs explain a day only when they cover half of it (the day's variability
+    is the median of its hourly changes), not three weeks of smoothing; every run counts,
+    more than the stuck evidence lists."""
     plant = Plant()
     coal = plant.values["E-IN-COAL"]
     coal[240:] = _moving_average(coal)[240:]
-    coal[300:304] = coal[300]  # one flat run of three hours on the 13th
+    for start in range(252, 252 + 25 * 12, 12):  # 25 flat runs of three hours, two a day
+        coal[start : start + 4] = coal[start]
     plant.refresh_sources()
     store(session, plant)
     findings = verify_period(session, MARCH).findings

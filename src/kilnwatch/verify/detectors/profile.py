@@ -26,8 +26,6 @@ kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the fi
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
@@ -210,31 +208,32 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
 
 
 def smoothed_beyond_flat_runs(ctx: EnterpriseContext, f: Finding, stuck: list[Finding]) -> bool:
-    """True when the smoothed finding ``f`` holds at least ``min_days`` smoothed days on
-    which its meter repeats no value (no run of the stuck findings ``stuck`` on it).
+    """True when the smoothed finding ``f`` holds at least ``min_days`` smoothed days that
+    the flat runs of the stuck findings ``stuck`` on its meter do not explain.
 
-    A flat run (a sensor stuck on one value) flattens the hours it covers, so the days it
-    touches lose their hour-to-hour variation: those days are explained by it. A moving
-    average drawn at the meter's resolution also repeats a value now and then (a few
-    hours), but it flattens every other day too: those days are the smoothing, a finding of
-    its own. The stuck findings' runs are counted by the days they touch, at most the listed
-    ones; a stuck finding that lists fewer runs than it found explains the whole finding
-    (the cautious side)."""
+    The day's variability is the median of its hour-to-hour changes
+    (:func:`daily_roughness`): flat runs (a sensor stuck on one value) bring that median to
+    zero only on a day they cover for at least half its hours; such a day is explained by
+    them. A moving average drawn at the meter's resolution repeats a value for a few hours
+    now and then, but it has flattened every other day too: those days are the smoothing, a
+    finding of its own. The hours come from the stuck evidence ``flat_hours_by_day`` (every
+    run counted); a stuck finding without it explains the whole finding (the cautious
+    side)."""
     runs = [s for s in stuck if s.meter_id == f.meter_id]
-    listed = [r for s in runs for r in s.evidence.get("runs", [])]
-    if any(len(s.evidence.get("runs", [])) < int(s.evidence.get("run_count", 0)) for s in runs):
+    if any("flat_hours_by_day" not in s.evidence for s in runs):
         return False
+    flat: dict[str, float] = {}
+    for s in runs:
+        for day, hours in dict(s.evidence["flat_hours_by_day"]).items():
+            flat[day] = flat.get(day, 0.0) + float(hours)
     window = ctx.window
-    touched: set[int] = set()
-    for r in listed:
-        first = datetime.fromisoformat(str(r["from"])).timestamp()
-        last = datetime.fromisoformat(str(r["to"])).timestamp()
-        days = (np.array([first, last]) - window.start_s - 1) // DAY_S
-        touched |= set(range(max(int(days[0]), 0), int(days[1]) + 1))
-    start = (f.start_at.timestamp() - window.start_s) // DAY_S
-    end = (f.end_at.timestamp() - window.start_s) // DAY_S
-    inside = {d for d in touched if start <= d < end}
-    free = int(f.evidence.get("smoothed_days", 0)) - len(inside)
+    start = int((f.start_at.timestamp() - window.start_s) // DAY_S)
+    end = int((f.end_at.timestamp() - window.start_s) // DAY_S)
+    explained = sum(
+        flat.get(window.day_start(d).date().isoformat(), 0.0) >= HOURS_PER_DAY / 2
+        for d in range(max(start, 0), min(end, window.month.days))
+    )
+    free = int(f.evidence.get("smoothed_days", 0)) - explained
     return free >= ctx.settings.count(SMOOTHED, "min_days")
 
 
