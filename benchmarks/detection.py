@@ -22,8 +22,10 @@ scores the stored findings and credibility scores against ``labels.csv``:
   fault, and the area under the ROC curve of (100 − score) for "has a material fault".
 
 Tuning and held-out sets (no parameter was changed while looking at a held-out run):
-simulator seeds 3, 5, 8 and alt seeds 101, 102 are for tuning; simulator seeds 13, 17 and alt
-seeds 201, 202 (every variant) are held out. Prints a ``RESULT`` JSON line.
+simulator seeds 3, 5, 8-12, 14-16, 18-30 and alt seeds 101-104 are for tuning; simulator seeds
+13, 17 (variants ``base`` and ``plain``) and alt seeds 201, 202 (every variant) are held out;
+``--held-out`` runs all of these, every variant of both generators. Seeds declared unseen for
+a session are run once at its end (docs/verification.md). Prints a ``RESULT`` JSON line.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ SIM_VARIANTS: dict[str, tuple[str, ...]] = {
     "plain": (),
 }  # fmt: skip
 HELD_OUT = {"sim": (13, 17), "alt": (201, 202)}
+#: Province size per generator when ``--enterprises`` is not given (the reported runs).
+ENTERPRISES = {"sim": 40, "alt": 60}
 #: Exceedances shown by valid data are compliance matters (their findings are info by design,
 #: verify/detectors/emissions.py), not false data: found by any finding, outside the recall.
 COMPLIANCE_KINDS = frozenset({"emission_exceedance"})
@@ -283,13 +287,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"alt: {', '.join(VARIANTS)}; sim: {', '.join(SIM_VARIANTS)}",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--enterprises", type=int, default=40)
+    parser.add_argument(
+        "--enterprises", type=int, default=None, help="default: sim 40, alt 60 (every run)"
+    )
     parser.add_argument("--days", type=int, default=31, help="from 2025-03-01; verifies March")
     parser.add_argument("--held-out", action="store_true", help="every held-out seed and variant")
     parser.add_argument("--show-false", action="store_true", help="list false and missed")
     args = parser.parse_args(argv)
     if args.held_out:
-        plan = [("sim", "base", s) for s in HELD_OUT["sim"]]
+        plan = [("sim", v, s) for v in SIM_VARIANTS for s in HELD_OUT["sim"]]
         plan += [("alt", v, s) for v in VARIANTS for s in HELD_OUT["alt"]]
     else:
         known = VARIANTS if args.generator == "alt" else tuple(SIM_VARIANTS)
@@ -298,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = [(args.generator, args.variant, args.seed)]
     runs = []
     for generator, variant, seed in plan:
-        run = run_one(generator, variant, seed, args.enterprises, args.days)
+        enterprises = args.enterprises or ENTERPRISES[generator]
+        run = run_one(generator, variant, seed, enterprises, args.days)
         _print(run, args.show_false)
         runs.append(run)
     for run in runs:

@@ -59,3 +59,38 @@ def test_a_smoothed_meter_across_an_outage_is_not_an_undeclared_load(session: Se
     assert accusing == [SMOOTHED]
     ratio = [f for f in findings if f.rule_code.startswith("verify.submeter.")]
     assert ratio and all("explained by a smoothed meter" in f.message for f in ratio)
+
+
+def test_a_smoothed_meter_with_a_few_flat_hours_is_still_smoothed(session: Session) -> None:
+    """A moving average drawn at the meter's resolution repeats a value for a few hours now
+    and then: flat runs explain a day only when they cover half of it (the day's variability
+    is the median of its hourly changes), not three weeks of smoothing; every run counts,
+    more than the stuck evidence lists."""
+    plant = Plant()
+    coal = plant.values["E-IN-COAL"]
+    coal[240:] = _moving_average(coal)[240:]
+    for start in range(252, 252 + 25 * 12, 12):  # 25 flat runs of three hours, two a day
+        coal[start : start + 4] = coal[start]
+    plant.refresh_sources()
+    store(session, plant)
+    findings = verify_period(session, MARCH).findings
+    accusing = {f.rule_code: f for f in findings if f.severity != "info"}
+    assert "verify.timeseries.stuck" in accusing
+    assert SMOOTHED in accusing
+    assert accusing[SMOOTHED].evidence["smoothed_days"] >= 19
+
+
+def test_a_meter_flat_on_its_smoothed_days_is_explained_by_the_flat_runs(
+    session: Session,
+) -> None:
+    """Days a stuck sensor flattens are the stuck finding's, not a smoothing of their own."""
+    plant = Plant()
+    coal = plant.values["E-IN-COAL"]
+    for day in (12, 13, 14):
+        coal[day * 24 : day * 24 + 24] = coal[day * 24]  # stuck on one value all day
+    plant.refresh_sources()
+    store(session, plant)
+    findings = verify_period(session, MARCH).findings
+    accusing = [f.rule_code for f in findings if f.severity != "info"]
+    assert "verify.timeseries.stuck" in accusing
+    assert SMOOTHED not in accusing

@@ -147,8 +147,11 @@ def _without_explained_ratios(ctx: EnterpriseContext, findings: list[Finding]) -
 def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:
     """A comparison that involves a stuck meter (its own shift, its parent's ratio, the
     reports or the grid against the entry meters of its carrier) differs because the meter
-    repeats a value: the stuck meter is the finding; the consequences become informational."""
-    stuck = {f.meter_id for f in findings if f.rule_code == timeseries.STUCK}
+    repeats a value: the stuck meter is the finding; the consequences become informational.
+    A meter smoothed on days its flat runs do not touch keeps its smoothed finding
+    (:func:`~kilnwatch.verify.detectors.profile.smoothed_beyond_flat_runs`)."""
+    stuck_findings = [f for f in findings if f.rule_code == timeseries.STUCK]
+    stuck = {f.meter_id for f in stuck_findings}
     stuck.discard(None)
     if not stuck:
         return findings
@@ -164,6 +167,10 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
             return False
         if "flat_run_value" in f.evidence:
             return False  # the consumption the flat run hides (:func:`_flat_run_hiding`)
+        if f.rule_code == profile.SMOOTHED and profile.smoothed_beyond_flat_runs(
+            ctx, f, stuck_findings
+        ):
+            return False  # smoothed on days no flat run touches: the smoothing is the finding
         if f.meter_id is not None:
             related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
             return bool(related & stuck)

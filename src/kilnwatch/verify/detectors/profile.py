@@ -39,6 +39,7 @@ from kilnwatch.verify.findings import Finding
 SMOOTHED = "verify.meter.smoothed"
 HOUR_S = 3600
 HOURS_PER_DAY = 24
+DAY_S = HOURS_PER_DAY * HOUR_S
 #: Finding codes whose comparison a smoothed meter spoils (its own or its parent's/children's).
 SPOILED = (
     "verify.submeter.parent_exceeds_children",
@@ -204,6 +205,36 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def smoothed_beyond_flat_runs(ctx: EnterpriseContext, f: Finding, stuck: list[Finding]) -> bool:
+    """True when the smoothed finding ``f`` holds at least ``min_days`` smoothed days that
+    the flat runs of the stuck findings ``stuck`` on its meter do not explain.
+
+    The day's variability is the median of its hour-to-hour changes
+    (:func:`daily_roughness`): flat runs (a sensor stuck on one value) bring that median to
+    zero only on a day they cover for at least half its hours; such a day is explained by
+    them. A moving average drawn at the meter's resolution repeats a value for a few hours
+    now and then, but it has flattened every other day too: those days are the smoothing, a
+    finding of its own. The hours come from the stuck evidence ``flat_hours_by_day`` (every
+    run counted); a stuck finding without it explains the whole finding (the cautious
+    side)."""
+    runs = [s for s in stuck if s.meter_id == f.meter_id]
+    if any("flat_hours_by_day" not in s.evidence for s in runs):
+        return False
+    flat: dict[str, float] = {}
+    for s in runs:
+        for day, hours in dict(s.evidence["flat_hours_by_day"]).items():
+            flat[day] = flat.get(day, 0.0) + float(hours)
+    window = ctx.window
+    start = int((f.start_at.timestamp() - window.start_s) // DAY_S)
+    end = int((f.end_at.timestamp() - window.start_s) // DAY_S)
+    explained = sum(
+        flat.get(window.day_start(d).date().isoformat(), 0.0) >= HOURS_PER_DAY / 2
+        for d in range(max(start, 0), min(end, window.month.days))
+    )
+    free = int(f.evidence.get("smoothed_days", 0)) - explained
+    return free >= ctx.settings.count(SMOOTHED, "min_days")
 
 
 def smoothing_consequences_as_info(

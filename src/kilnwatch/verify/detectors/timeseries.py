@@ -23,6 +23,7 @@ DUPLICATES = "verify.timeseries.duplicates"
 #: import of last month's data is not "late data").
 REAL_TIME_SOURCES = frozenset(SOURCE_CODES[k] for k in ("http", "mqtt", "hj212"))
 MAX_LISTED = 20
+DAY_S = 86_400
 
 
 def _in_period(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
@@ -102,6 +103,23 @@ def _runs(equal: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
+def _flat_hours_by_day(
+    ctx: EnterpriseContext, ts: np.ndarray, runs: list[tuple[int, int]], step_s: int
+) -> dict[str, float]:
+    """Hours of the period's days (local date: hours) covered by the flat runs, every run
+    counted: the intervals ending at readings ``a + 1 … b`` of a run ``(a, b)`` repeat the
+    value before them."""
+    window = ctx.window
+    ends = np.concatenate([ts[a + 1 : b + 1] for a, b in runs])
+    day = (ends - window.start_s - 1) // DAY_S
+    day = day[(day >= 0) & (day < window.month.days)]
+    hours = np.bincount(day, minlength=window.month.days) * step_s / 3600
+    return {
+        window.day_start(int(d)).date().isoformat(): rounded(float(hours[d]))
+        for d in np.flatnonzero(hours)
+    }
+
+
 def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
     """Interval and instant meters repeating one non-zero value over ``min_duration_h``."""
     hours = ctx.settings.value(STUCK, "min_duration_h")
@@ -119,6 +137,8 @@ def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
         evidence = {
             "meter": m.info.code,
             "value": float(v[longest[0]]),
+            "run_count": len(runs),
+            "flat_hours_by_day": _flat_hours_by_day(ctx, ts, runs, m.step_s),
             "runs": [
                 {
                     "from": local_at(ctx, ts[a]),
