@@ -63,8 +63,8 @@ PYTEST = $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist worksteal
 pytest: install browser
 	$(PYTEST)
 
-# the same suite with line and branch coverage (pytest-cov): about twice the CPU time of the
-# suite, so measured on demand rather than in every `make test`
+# the same suite with line and branch coverage (pytest-cov): about 40 % longer
+# (docs/operations.md), so measured on demand rather than in every `make test`
 coverage: install browser
 	$(PYTEST) --cov --cov-report=term:skip-covered
 
