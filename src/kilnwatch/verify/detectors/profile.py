@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kilnwatch.analytics.quantities import DAY_S
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
@@ -39,7 +40,6 @@ from kilnwatch.verify.findings import Finding
 SMOOTHED = "verify.meter.smoothed"
 HOUR_S = 3600
 HOURS_PER_DAY = 24
-DAY_S = HOURS_PER_DAY * HOUR_S
 #: Finding codes whose comparison a smoothed meter spoils (its own or its parent's/children's).
 SPOILED = (
     "verify.submeter.parent_exceeds_children",

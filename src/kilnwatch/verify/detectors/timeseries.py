@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kilnwatch.analytics.quantities import daily_counts
 from kilnwatch.analytics.readings import I64
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.check import Check, EnterpriseRun, Kind
@@ -23,7 +24,6 @@ DUPLICATES = "verify.timeseries.duplicates"
 #: import of last month's data is not "late data").
 REAL_TIME_SOURCES = frozenset(SOURCE_CODES[k] for k in ("http", "mqtt", "hj212"))
 MAX_LISTED = 20
-DAY_S = 86_400
 
 
 def _in_period(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
@@ -111,9 +111,7 @@ def _flat_hours_by_day(
     value before them."""
     window = ctx.window
     ends = np.concatenate([ts[a + 1 : b + 1] for a, b in runs])
-    day = (ends - window.start_s - 1) // DAY_S
-    day = day[(day >= 0) & (day < window.month.days)]
-    hours = np.bincount(day, minlength=window.month.days) * step_s / 3600
+    hours = daily_counts(ends, window.start_s, window.month.days) * step_s / 3600
     return {
         window.day_start(int(d)).date().isoformat(): rounded(float(hours[d]))
         for d in np.flatnonzero(hours)
