@@ -1,8 +1,9 @@
 """Checks against peers: the month's parent / sub-meter ratio of each parent meter vs the
-robust distribution of the same ratio over all parent meters of the same carrier and level in
-the run. A load behind the parent that lasts the whole month shows no shift within the month,
-but it stands out against peers (median and MAD of log ratios; a robust z, no fixed bound on
-losses)."""
+robust distribution of the same ratio over the other parent meters of the same carrier and
+level in the run whose meters no check found wrong. A load behind the parent that lasts the
+whole month shows no shift within the month, but it stands out against peers (median and MAD
+of log ratios, the tolerance at least the meters' accuracy classes; a robust z, no fixed bound
+on losses)."""
 
 from __future__ import annotations
 
@@ -61,22 +62,91 @@ class RatioSample:
     meter_id: int
     group: tuple[str, str]
     log_ratio: float
+    accuracy: float = 0.0  # standard uncertainty of the log ratio from the meters' classes
 
 
-def ratio_samples(ctx: EnterpriseContext) -> list[RatioSample]:
+def ratio_samples(ctx: EnterpriseContext, default_accuracy_pct: float = 0.0) -> list[RatioSample]:
     """Monthly parent / sum-of-children ratio of every parent meter, at its low bound where
     readings are missing (the cautious side for a ratio too high): the parent's total as read,
     the sub-meters' with what their missed readings may have held
-    (:meth:`~kilnwatch.verify.context.MeterData.possibly_missing`)."""
+    (:meth:`~kilnwatch.verify.context.MeterData.possibly_missing`). ``accuracy``: the ratio's
+    standard uncertainty from the meters' accuracy classes (:func:`ratio_accuracy`; a meter
+    without a class at ``default_accuracy_pct``)."""
     out = []
     for parent in ctx.meters.values():
         children = ctx.summable_children(parent)
         if not children:
             continue
-        kids = sum(c.total + c.possibly_missing() for c in children)
+        totals = [c.total + c.possibly_missing() for c in children]
+        kids = sum(totals)
         if parent.total > 0 and 0 < kids < float("inf"):
             group = (parent.info.carrier, parent.info.level)
-            out.append(RatioSample(ctx, parent.info.id, group, float(np.log(parent.total / kids))))
+            pcts = [m.info.accuracy_pct or default_accuracy_pct for m in (parent, *children)]
+            accuracy = ratio_accuracy(pcts[0], pcts[1:], totals)
+            log_ratio = float(np.log(parent.total / kids))
+            out.append(RatioSample(ctx, parent.info.id, group, log_ratio, accuracy))
+    return out
+
+
+def ratio_accuracy(
+    parent_pct: float, child_pcts: Sequence[float], totals: Sequence[float]
+) -> float:
+    """Standard uncertainty [log units] of a parent / sum-of-sub-meters ratio from the meters'
+    maximum permissible errors: each a rectangular distribution of half-width its class,
+    standard uncertainty class / sqrt(3) (JCGM 100:2008 (GUM) 4.3.7); the sub-meters' errors
+    weighted by their shares of the sum, independent (GUM 5.1.2)."""
+    weights = np.asarray(totals, dtype=np.float64) / float(np.sum(totals))
+    kids = float(np.hypot.reduce(np.asarray(child_pcts) * weights)) if len(weights) else 0.0
+    return float(np.hypot(parent_pct, kids)) / 100.0 / float(np.sqrt(3.0))
+
+
+@dataclass(frozen=True)
+class RatioJudgement:
+    """A parent's ratio against its peers: the peers' median and robust spread [log units],
+    how many peers, the tolerance used (the spread, at least the ratio's own accuracy) and
+    the robust z."""
+
+    sample: RatioSample
+    median: float
+    spread: float
+    peers: int
+    sd: float
+    z: float
+
+
+def judge_ratios(
+    contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
+) -> list[RatioJudgement]:
+    """Every parent's month ratio against the normal of its peers: the parents of the same
+    carrier and level in the run (at least ``min_meters``) whose pair no finding in
+    ``existing`` calls wrong (no non-info finding on the parent or a sub-meter: a pair with a
+    meter found reading wrong is not what normal looks like), the judged parent left out of
+    its own norm (the norm never holds the suspect quantity). Tolerance: the peers' robust
+    spread (median and MAD x 1.4826 of the log ratios: their losses and meter errors), at
+    least the ratio's own standard uncertainty from its meters' accuracy classes (a spread
+    finer than the meters themselves is luck of the draw)."""
+    if not contexts:
+        return []
+    settings = contexts[0].settings
+    least = settings.count(PEERS, "min_meters")
+    default_pct = settings.value(PEERS, "default_accuracy_pct")
+    samples = [s for ctx in contexts for s in ratio_samples(ctx, default_pct)]
+    wrong = {(f.enterprise_id, f.meter_id) for f in existing if f.severity != "info" and f.meter_id}
+
+    def normal(s: RatioSample) -> bool:
+        ids = [s.meter_id, *(c.info.id for c in s.ctx.children(s.meter_id))]
+        return not any((s.ctx.info.id, i) in wrong for i in ids)
+
+    clean = [s for s in samples if normal(s)]
+    out = []
+    for s in samples:
+        peers = [p.log_ratio for p in clean if p.group == s.group and p is not s]
+        if len(peers) < least:
+            continue
+        median, spread = robust_norm(peers)
+        sd = max(spread, s.accuracy, SPREAD_FLOOR)
+        z = (s.log_ratio - median) / sd
+        out.append(RatioJudgement(s, median, spread, len(peers), sd, z))
     return out
 
 
@@ -84,42 +154,41 @@ def check_peers(
     contexts: Sequence[EnterpriseContext], existing: Sequence[Finding]
 ) -> list[Finding]:
     """Parents whose ratio is a high outlier among their peers over every enterprise of the
-    run (not already found by the enterprise's own checks in ``existing``)."""
+    run (:func:`judge_ratios`; robust z at least ``z_threshold``), not already found by the
+    enterprise's own checks in ``existing`` and not explained by a sub-meter found reading
+    wrong there (any finding on it but info, or found reading low, even as info). A load
+    behind the parent that lasts the whole month shows no shift within the month; against the
+    peers it is an excess beyond their normal losses."""
     if not contexts:
         return []
-    settings = contexts[0].settings
-    z_threshold = settings.value(PEERS, "z_threshold")
-    least = settings.count(PEERS, "min_meters")
-    samples = [s for ctx in contexts for s in ratio_samples(ctx)]
+    z_threshold = contexts[0].settings.value(PEERS, "z_threshold")
     known = {(f.meter_id, f.period) for f in existing if f.rule_code.startswith("verify.submeter.")}
+    # a sub-meter found reading wrong (low, capped, smoothed, flat...) explains its parent's rise
+    wrong = {(f.meter_id, f.period) for f in existing if f.severity != "info"}
     low = {(f.meter_id, f.period) for f in existing if f.rule_code in (INTENSITY, CHILD_LOW)}
     out = []
-    for group in sorted({s.group for s in samples}):
-        peers = [s for s in samples if s.group == group]
-        if len(peers) < least:
-            continue
-        logs = np.array([s.log_ratio for s in peers])
-        median = float(np.median(logs))
-        spread = max(MAD_TO_SD * float(np.median(np.abs(logs - median))), SPREAD_FLOOR)
-        for s in peers:
-            z = (s.log_ratio - median) / spread
-            period = s.ctx.window.period
-            children = {(c.info.id, period) for c in s.ctx.children(s.meter_id)}
-            if z < z_threshold or (s.meter_id, period) in known or children & low:
-                continue  # not an outlier, or explained by a sub-meter found reading low
-            out.append(_outlier(s, median, len(peers), z))
+    for j in judge_ratios(contexts, existing):
+        s = j.sample
+        period = s.ctx.window.period
+        children = {(c.info.id, period) for c in s.ctx.children(s.meter_id)}
+        if j.z < z_threshold or (s.meter_id, period) in known or children & (low | wrong):
+            continue  # not an outlier, or explained by a sub-meter found reading wrong
+        out.append(_outlier(j))
     return out
 
 
-def _outlier(s: RatioSample, median: float, peers: int, z: float) -> Finding:
-    excess = float(np.exp(s.log_ratio - median) - 1)
+def _outlier(j: RatioJudgement) -> Finding:
+    s = j.sample
+    excess = float(np.exp(s.log_ratio - j.median) - 1)
     m = s.ctx.meters[s.meter_id]
     evidence = {
         "parent": m.info.code,
         "ratio": rounded(float(np.exp(s.log_ratio))),
-        "peer_median_ratio": rounded(float(np.exp(median))),
-        "peers": peers,
-        "robust_z": rounded(z, 2),
+        "peer_median_ratio": rounded(float(np.exp(j.median))),
+        "peer_spread_fraction": rounded(j.spread),
+        "accuracy_fraction": rounded(s.accuracy),
+        "peers": j.peers,
+        "robust_z": rounded(j.z, 2),
         "children": [c.info.code for c in s.ctx.children(s.meter_id)],
     }
     return finding(
@@ -133,8 +202,9 @@ def _outlier(s: RatioSample, median: float, peers: int, z: float) -> Finding:
 
 
 PEERS_CHECK = Check(
-    PEERS, "integrity", {PARENT_EXCEEDS: ("submeter_mismatch",)}, run_province=check_peers
-)
+    PEERS, "integrity", {PARENT_EXCEEDS: ("submeter_mismatch",)}, run_province=check_peers,
+    shared=("default_accuracy_pct",),
+)  # fmt: skip
 
 
 OUTPUT = "verify.production.energy_vs_peers"
