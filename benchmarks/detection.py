@@ -4,6 +4,7 @@ province, imported and verified through the CLI, and its speed.
     .venv/bin/python benchmarks/detection.py --generator sim --seed 13 --enterprises 40
     .venv/bin/python benchmarks/detection.py --generator alt --variant trains --seed 201
     .venv/bin/python benchmarks/detection.py --held-out      # every held-out run below
+    .venv/bin/python benchmarks/detection.py --seed 8 --keep /tmp/kw   # province and db stay
 
 Each run writes a province (``kilnwatch simulate`` or ``benchmarks/alt/generate.py``, which
 shares no code with the simulator), then runs ``kilnwatch db upgrade``, ``import registry``,
