@@ -34,6 +34,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -246,10 +247,17 @@ def score(db_rows: dict[str, Any], labels: list[dict[str, str]]) -> dict[str, An
 
 
 def run_one(
-    generator: str, variant: str, seed: int, enterprises: int, days: int = 31
-) -> dict[str, Any]:
+    generator: str, variant: str, seed: int, enterprises: int, days: int = 31,
+    keep: Path | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One run; with ``keep``, its province (data/, labels.csv) and SQLite database stay in
+    ``keep/<generator>-<variant>-<seed>`` (replaced when there) for reading afterwards."""
     with tempfile.TemporaryDirectory(prefix="kw-detect-") as tmp:
-        out, db = Path(tmp) / "data", Path(tmp) / "kw.sqlite"
+        where = Path(tmp) if keep is None else keep / f"{generator}-{variant}-{seed}"
+        if keep is not None:
+            shutil.rmtree(where, ignore_errors=True)
+            where.mkdir(parents=True)
+        out, db = where / "data", where / "kw.sqlite"
         generate(generator, variant, seed, enterprises, days, out)
         seconds = load_and_verify(out, db, variant if generator == "alt" else "base")
         scan_seconds, rows = plain_scan(db)
@@ -293,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=31, help="from 2025-03-01; verifies March")
     parser.add_argument("--held-out", action="store_true", help="every held-out seed and variant")
     parser.add_argument("--show-false", action="store_true", help="list false and missed")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep each province and database in KEEP/<run>"
+    )
     args = parser.parse_args(argv)
     if args.held_out:
         plan = [("sim", v, s) for v in SIM_VARIANTS for s in HELD_OUT["sim"]]
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for generator, variant, seed in plan:
         enterprises = args.enterprises or ENTERPRISES[generator]
-        run = run_one(generator, variant, seed, enterprises, args.days)
+        run = run_one(generator, variant, seed, enterprises, args.days, args.keep)
         _print(run, args.show_false)
         runs.append(run)
     for run in runs:
