@@ -246,10 +246,21 @@ def score(db_rows: dict[str, Any], labels: list[dict[str, str]]) -> dict[str, An
 
 
 def run_one(
-    generator: str, variant: str, seed: int, enterprises: int, days: int = 31
+    generator: str,
+    variant: str,
+    seed: int,
+    enterprises: int,
+    days: int = 31,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
+    """Generate, import, verify and score one province; with ``keep``, its files and database
+    are left in ``keep/<generator>-<variant>-<seed>`` to look into."""
     with tempfile.TemporaryDirectory(prefix="kw-detect-") as tmp:
-        out, db = Path(tmp) / "data", Path(tmp) / "kw.sqlite"
+        work = Path(tmp) if keep is None else keep / f"{generator}-{variant}-{seed}"
+        work.mkdir(parents=True, exist_ok=True)
+        out, db = work / "data", work / "kw.sqlite"
+        if out.exists() or db.exists():
+            raise SystemExit(f"{work}: holds an earlier run; remove it or choose another --keep")
         generate(generator, variant, seed, enterprises, days, out)
         seconds = load_and_verify(out, db, variant if generator == "alt" else "base")
         scan_seconds, rows = plain_scan(db)
@@ -293,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=31, help="from 2025-03-01; verifies March")
     parser.add_argument("--held-out", action="store_true", help="every held-out seed and variant")
     parser.add_argument("--show-false", action="store_true", help="list false and missed")
+    parser.add_argument(
+        "--keep", type=Path, default=None, metavar="DIR",
+        help="leave each run's province and database in DIR/<generator>-<variant>-<seed>",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.held_out:
         plan = [("sim", v, s) for v in SIM_VARIANTS for s in HELD_OUT["sim"]]
@@ -305,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for generator, variant, seed in plan:
         enterprises = args.enterprises or ENTERPRISES[generator]
-        run = run_one(generator, variant, seed, enterprises, args.days)
+        run = run_one(generator, variant, seed, enterprises, args.days, args.keep)
         _print(run, args.show_false)
         runs.append(run)
     for run in runs:
