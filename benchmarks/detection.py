@@ -34,7 +34,6 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -247,17 +246,21 @@ def score(db_rows: dict[str, Any], labels: list[dict[str, str]]) -> dict[str, An
 
 
 def run_one(
-    generator: str, variant: str, seed: int, enterprises: int, days: int = 31,
+    generator: str,
+    variant: str,
+    seed: int,
+    enterprises: int,
+    days: int = 31,
     keep: Path | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    """One run; with ``keep``, its province (data/, labels.csv) and SQLite database stay in
-    ``keep/<generator>-<variant>-<seed>`` (replaced when there) for reading afterwards."""
+) -> dict[str, Any]:
+    """Generate, import, verify and score one province; with ``keep``, its files and database
+    are left in ``keep/<generator>-<variant>-<seed>`` to look into."""
     with tempfile.TemporaryDirectory(prefix="kw-detect-") as tmp:
-        where = Path(tmp) if keep is None else keep / f"{generator}-{variant}-{seed}"
-        if keep is not None:
-            shutil.rmtree(where, ignore_errors=True)
-            where.mkdir(parents=True)
-        out, db = where / "data", where / "kw.sqlite"
+        work = Path(tmp) if keep is None else keep / f"{generator}-{variant}-{seed}"
+        work.mkdir(parents=True, exist_ok=True)
+        out, db = work / "data", work / "kw.sqlite"
+        if out.exists() or db.exists():
+            raise SystemExit(f"{work}: holds an earlier run; remove it or choose another --keep")
         generate(generator, variant, seed, enterprises, days, out)
         seconds = load_and_verify(out, db, variant if generator == "alt" else "base")
         scan_seconds, rows = plain_scan(db)
@@ -302,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help="every held-out seed and variant")
     parser.add_argument("--show-false", action="store_true", help="list false and missed")
     parser.add_argument(
-        "--keep", type=Path, default=None, help="keep each province and database in KEEP/<run>"
-    )
+        "--keep", type=Path, default=None, metavar="DIR",
+        help="leave each run's province and database in DIR/<generator>-<variant>-<seed>",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.held_out:
         plan = [("sim", v, s) for v in SIM_VARIANTS for s in HELD_OUT["sim"]]
