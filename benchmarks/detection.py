@@ -4,7 +4,6 @@ province, imported and verified through the CLI, and its speed.
     .venv/bin/python benchmarks/detection.py --generator sim --seed 13 --enterprises 40
     .venv/bin/python benchmarks/detection.py --generator alt --variant trains --seed 201
     .venv/bin/python benchmarks/detection.py --held-out      # every held-out run below
-    .venv/bin/python benchmarks/detection.py --seed 8 --keep /tmp/kw   # province and db stay
 
 Each run writes a province (``kilnwatch simulate`` or ``benchmarks/alt/generate.py``, which
 shares no code with the simulator), then runs ``kilnwatch db upgrade``, ``import registry``,
@@ -35,7 +34,6 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -248,22 +246,25 @@ def score(db_rows: dict[str, Any], labels: list[dict[str, str]]) -> dict[str, An
 
 
 def run_one(
-    generator: str, variant: str, seed: int, enterprises: int, days: int = 31,
+    generator: str,
+    variant: str,
+    seed: int,
+    enterprises: int,
+    days: int = 31,
     keep: Path | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="kw-detect-") as scratch:
-        tmp = Path(scratch)
-        if keep is not None:  # the province and database stay for a look afterwards
-            tmp = keep / f"{generator}-{variant}-{seed}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-        out, db = tmp / "data", tmp / "kw.sqlite"
+) -> dict[str, Any]:
+    """Generate, import, verify and score one province; with ``keep``, its files and database
+    are left in ``keep/<generator>-<variant>-<seed>`` to look into."""
+    with tempfile.TemporaryDirectory(prefix="kw-detect-") as tmp:
+        work = Path(tmp) if keep is None else keep / f"{generator}-{variant}-{seed}"
+        work.mkdir(parents=True, exist_ok=True)
+        out, db = work / "data", work / "kw.sqlite"
+        if out.exists() or db.exists():
+            raise SystemExit(f"{work}: holds an earlier run; remove it or choose another --keep")
         generate(generator, variant, seed, enterprises, days, out)
         seconds = load_and_verify(out, db, variant if generator == "alt" else "base")
         scan_seconds, rows = plain_scan(db)
         labels = list(csv.DictReader((out / "labels.csv").open(encoding="utf-8")))
-        if keep is not None:
-            shutil.copy(out / "labels.csv", tmp / "labels.csv")
         result = score(read_db(db), labels)
     name = f"{generator}:{variant}"
     return {"variant": name, "seed": seed, "enterprises": enterprises, **result,
@@ -304,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", action="store_true", help="every held-out seed and variant")
     parser.add_argument("--show-false", action="store_true", help="list false and missed")
     parser.add_argument(
-        "--keep", type=Path, default=None,
-        help="leave the province (data/, labels.csv) and database in KEEP/<gen>-<variant>-<seed>",
+        "--keep", type=Path, default=None, metavar="DIR",
+        help="leave each run's province and database in DIR/<generator>-<variant>-<seed>",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.held_out:

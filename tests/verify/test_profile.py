@@ -6,7 +6,7 @@ import numpy as np
 from _verify_factory import MARCH, Plant, store
 from sqlalchemy.orm import Session
 
-from kilnwatch.verify.detectors.profile import daily_roughness
+from kilnwatch.verify.detectors.profile import HOURS_PER_DAY, daily_roughness
 from kilnwatch.verify.run import verify_period
 
 SMOOTHED = "verify.meter.smoothed"
@@ -28,6 +28,28 @@ def test_roughness_of_a_moving_average_is_a_small_share_of_the_series() -> None:
     incomplete = np.ones(240, dtype=bool)
     incomplete[30] = False
     assert np.isnan(daily_roughness(x, incomplete)[1])
+
+
+def test_roughness_leaves_out_the_hours_of_flat_runs() -> None:
+    """A value repeated for ten hours is a stuck sensor: its zero changes would bring the
+    day's median change near zero; left out, the day keeps its variability, and a day left
+    with fewer than half its changes has no figure."""
+    rng = np.random.default_rng(5)
+    x = 100 + rng.normal(0, 2, 240)
+    complete = np.ones(240, dtype=bool)
+    flat = np.zeros(240, dtype=bool)
+    x[30:41] = x[30]  # day 1: eleven equal readings, ten flat hours
+    flat[31:41] = True
+    x[48 + 2 : 48 + 16] = x[48 + 2]  # day 2: thirteen flat hours
+    flat[48 + 3 : 48 + 16] = True
+    raw = daily_roughness(x, complete)
+    judged = daily_roughness(x, complete, flat)
+    normal = np.median(raw[3:])
+    assert raw[1] < 0.5 * normal  # what the stuck run did to the day
+    assert 0.6 * normal < judged[1] < 1.6 * normal
+    assert np.isnan(judged[2])
+    assert np.allclose(judged[3:], raw[3:])
+    assert judged.size == 240 // HOURS_PER_DAY
 
 
 def test_a_smoothed_entry_meter_is_reported_as_such(session: Session) -> None:
@@ -63,9 +85,8 @@ def test_a_smoothed_meter_across_an_outage_is_not_an_undeclared_load(session: Se
 
 def test_a_smoothed_meter_with_a_few_flat_hours_is_still_smoothed(session: Session) -> None:
     """A moving average drawn at the meter's resolution repeats a value for a few hours now
-    and then: flat runs explain a day only when they cover half of it (the day's variability
-    is the median of its hourly changes), not three weeks of smoothing; every run counts,
-    more than the stuck evidence lists."""
+    and then: its other hours are still smoothed (the flat runs' hours are left out of the
+    variability, they do not explain three weeks of smoothing)."""
     plant = Plant()
     coal = plant.values["E-IN-COAL"]
     coal[240:] = _moving_average(coal)[240:]
@@ -88,6 +109,25 @@ def test_a_meter_flat_on_its_smoothed_days_is_explained_by_the_flat_runs(
     coal = plant.values["E-IN-COAL"]
     for day in (12, 13, 14):
         coal[day * 24 : day * 24 + 24] = coal[day * 24]  # stuck on one value all day
+    plant.refresh_sources()
+    store(session, plant)
+    findings = verify_period(session, MARCH).findings
+    accusing = [f.rule_code for f in findings if f.severity != "info"]
+    assert "verify.timeseries.stuck" in accusing
+    assert SMOOTHED not in accusing
+
+
+def test_a_stuck_sensor_for_part_of_three_days_is_not_a_smoothed_meter(
+    session: Session,
+) -> None:
+    """Ten flat hours on each of three days (under half of each day) are the stuck finding:
+    the rest of those days moves as usual, so the meter is not smoothed against its own
+    other days (a sub-unit meter without sub-meters)."""
+    plant = Plant()
+    coal = plant.values["E-K1-COAL"]
+    for day in (12, 13, 14):
+        start = day * 24 + 6
+        coal[start : start + 11] = coal[start]
     plant.refresh_sources()
     store(session, plant)
     findings = verify_period(session, MARCH).findings

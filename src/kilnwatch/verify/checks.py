@@ -148,8 +148,9 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
     """A comparison that involves a stuck meter (its own shift, its parent's ratio, the
     reports or the grid against the entry meters of its carrier) differs because the meter
     repeats a value: the stuck meter is the finding; the consequences become informational.
-    A meter smoothed on days its flat runs do not touch keeps its smoothed finding
-    (:func:`~kilnwatch.verify.detectors.profile.smoothed_beyond_flat_runs`)."""
+    A smoothed finding stays: the smoothed check leaves the flat runs' hours out
+    (:func:`~kilnwatch.verify.detectors.profile.flat_hours`), so its days are smoothing
+    beyond them."""
     stuck_findings = [f for f in findings if f.rule_code == timeseries.STUCK]
     stuck = {f.meter_id for f in stuck_findings}
     stuck.discard(None)
@@ -167,10 +168,8 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
             return False
         if "flat_run_value" in f.evidence:
             return False  # the consumption the flat run hides (:func:`_flat_run_hiding`)
-        if f.rule_code == profile.SMOOTHED and profile.smoothed_beyond_flat_runs(
-            ctx, f, stuck_findings
-        ):
-            return False  # smoothed on days no flat run touches: the smoothing is the finding
+        if f.rule_code == profile.SMOOTHED:
+            return False  # judged without the flat runs' hours: the smoothing is the finding
         if f.meter_id is not None:
             related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
             return bool(related & stuck)

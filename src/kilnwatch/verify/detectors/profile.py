@@ -17,6 +17,10 @@ consecutive hours relative to the day's median hour) is judged
 Energy meters only (carriers with a GB/T 2589 coefficient): product and water meters follow
 the process in other ways.
 
+Hours inside a flat run (a value repeated for hours: the stuck check's finding) are left out
+of the variability, so a stuck sensor is not read as a smoothed day and a moving average that
+repeats a value now and then is judged on its other hours.
+
 Only full days at load count (every reading there, at least ``at_load_fraction`` of the
 meter's median day: a stopped process draws a flat base load). The comparisons
 that a smoothed meter spoils (its ratio with its sub-meters, its energy per product over the
@@ -28,12 +32,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from kilnwatch.analytics.quantities import DAY_S
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import references
 from kilnwatch.verify.detectors.shift import Shift, level_shift, window_change
+from kilnwatch.verify.detectors.timeseries import flat_runs
 from kilnwatch.verify.evidence import explained_as_info, finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
 
@@ -61,9 +65,26 @@ def hourly(m: MeterData, start_s: int, days: int) -> tuple[F64, np.ndarray]:
     return totals.astype(np.float64), counts >= per_hour
 
 
-def daily_roughness(totals: F64, complete: np.ndarray) -> F64:
+def flat_hours(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
+    """Hours of the period holding an interval of one of the meter's flat runs
+    (:func:`~kilnwatch.verify.detectors.timeseries.flat_runs`: a value repeated, the stuck
+    check's finding)."""
+    hours = ctx.window.month.days * HOURS_PER_DAY
+    flat = np.zeros(hours, dtype=bool)
+    ts = m.series.ts_s
+    for a, b in flat_runs(ctx, m):
+        index = (ts[a + 1 : b + 1] - ctx.window.start_s - 1) // HOUR_S
+        flat[index[(index >= 0) & (index < hours)]] = True
+    return flat
+
+
+def daily_roughness(totals: F64, complete: np.ndarray, flat: np.ndarray | None = None) -> F64:
     """Per day, the median absolute change between consecutive hours relative to the day's
     median hour (NaN for a day with an incomplete hour or no use).
+
+    Changes into or out of a ``flat`` hour are left out: a value repeated for hours is the
+    stuck check's finding, and its zero changes would read as a smoothed day. A day keeps a
+    figure only when at least half its changes are left to judge it.
 
     Parameters
     ----------
@@ -71,6 +92,8 @@ def daily_roughness(totals: F64, complete: np.ndarray) -> F64:
         Hourly quantities of the period [meter unit], ``24 x days`` values.
     complete : ndarray of bool
         Whether each hour has all its readings.
+    flat : ndarray of bool, optional
+        Hours inside a run of one repeated value (default: none).
 
     Returns
     -------
@@ -78,20 +101,30 @@ def daily_roughness(totals: F64, complete: np.ndarray) -> F64:
         Relative hour-to-hour variability of each day [1].
     """
     days = totals.size // HOURS_PER_DAY
-    q = totals[: days * HOURS_PER_DAY].reshape(days, HOURS_PER_DAY)
-    full = complete[: days * HOURS_PER_DAY].reshape(days, HOURS_PER_DAY).all(axis=1)
+    n = days * HOURS_PER_DAY
+    q = totals[:n].reshape(days, HOURS_PER_DAY)
+    full = complete[:n].reshape(days, HOURS_PER_DAY).all(axis=1)
     level = np.median(q, axis=1)
-    change = np.median(np.abs(np.diff(q, axis=1)), axis=1)
+    change = np.abs(np.diff(q, axis=1))
+    if flat is not None and flat[:n].any():
+        f = flat[:n].reshape(days, HOURS_PER_DAY)
+        judged = ~(f[:, 1:] | f[:, :-1])
+        change = np.where(judged, change, np.nan)
+        full &= 2 * judged.sum(axis=1) >= HOURS_PER_DAY
     ok = full & (level > 0)
-    return np.where(ok, change / np.where(ok, level, 1.0), np.nan)
+    median_change = np.nanmedian(np.where(ok[:, None], change, 0.0), axis=1)
+    return np.where(ok, median_change / np.where(ok, level, 1.0), np.nan)
 
 
 def roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
-    """The meter's :func:`daily_roughness` over the period, computed once per context (the
-    check against peers reads it from an enterprise's summary, without the readings)."""
+    """The meter's :func:`daily_roughness` over the period without its flat runs, computed
+    once per context (the check against peers reads it from an enterprise's summary,
+    without the readings)."""
     return ctx.derived(
         f"{SMOOTHED}.roughness.{m.info.id}",
-        lambda: daily_roughness(*hourly(m, ctx.window.start_s, ctx.window.month.days)),
+        lambda: daily_roughness(
+            *hourly(m, ctx.window.start_s, ctx.window.month.days), flat_hours(ctx, m)
+        ),
     )
 
 
@@ -122,7 +155,8 @@ def _children_roughness(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     parts = [hourly(c, ctx.window.start_s, days) for c in children]
     totals = np.sum([p[0] for p in parts], axis=0)
     complete = np.logical_and.reduce([p[1] for p in parts])
-    return daily_roughness(totals, complete)
+    flat = np.logical_or.reduce([flat_hours(ctx, c) for c in children])
+    return daily_roughness(totals, complete, flat)
 
 
 def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, dict[str, object]]:
@@ -205,36 +239,6 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
-
-
-def smoothed_beyond_flat_runs(ctx: EnterpriseContext, f: Finding, stuck: list[Finding]) -> bool:
-    """True when the smoothed finding ``f`` holds at least ``min_days`` smoothed days that
-    the flat runs of the stuck findings ``stuck`` on its meter do not explain.
-
-    The day's variability is the median of its hour-to-hour changes
-    (:func:`daily_roughness`): flat runs (a sensor stuck on one value) bring that median to
-    zero only on a day they cover for at least half its hours; such a day is explained by
-    them. A moving average drawn at the meter's resolution repeats a value for a few hours
-    now and then, but it has flattened every other day too: those days are the smoothing, a
-    finding of its own. The hours come from the stuck evidence ``flat_hours_by_day`` (every
-    run counted); a stuck finding without it explains the whole finding (the cautious
-    side)."""
-    runs = [s for s in stuck if s.meter_id == f.meter_id]
-    if any("flat_hours_by_day" not in s.evidence for s in runs):
-        return False
-    flat: dict[str, float] = {}
-    for s in runs:
-        for day, hours in dict(s.evidence["flat_hours_by_day"]).items():
-            flat[day] = flat.get(day, 0.0) + float(hours)
-    window = ctx.window
-    start = int((f.start_at.timestamp() - window.start_s) // DAY_S)
-    end = int((f.end_at.timestamp() - window.start_s) // DAY_S)
-    explained = sum(
-        flat.get(window.day_start(d).date().isoformat(), 0.0) >= HOURS_PER_DAY / 2
-        for d in range(max(start, 0), min(end, window.month.days))
-    )
-    free = int(f.evidence.get("smoothed_days", 0)) - explained
-    return free >= ctx.settings.count(SMOOTHED, "min_days")
 
 
 def smoothing_consequences_as_info(

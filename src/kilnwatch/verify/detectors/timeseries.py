@@ -118,19 +118,34 @@ def _flat_hours_by_day(
     }
 
 
-def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
-    """Interval and instant meters repeating one non-zero value over ``min_duration_h``."""
+def flat_runs(ctx: EnterpriseContext, m: MeterData) -> list[tuple[int, int]]:
+    """Runs ``(a, b)`` of readings ``a … b`` of an interval or instant meter repeating one
+    non-zero value on its own grid for at least the stuck check's ``min_duration_h`` and
+    touching the period (none for a counter: a register that stops is a stop, not a stuck
+    value). Computed once per context: the smoothed check leaves these hours out too."""
+    return ctx.derived(f"{STUCK}.runs.{m.info.id}", lambda: _flat_runs(ctx, m))
+
+
+def _flat_runs(ctx: EnterpriseContext, m: MeterData) -> list[tuple[int, int]]:
+    if m.info.measurement == "counter" or m.step_s <= 0 or m.series.size < 3:
+        return []
     hours = ctx.settings.value(STUCK, "min_duration_h")
+    v, ts = m.series.value, m.series.ts_s
+    same = (np.diff(v) == 0) & (v[1:] != 0) & (np.diff(ts) == m.step_s)
+    runs = [(a, b) for a, b in _runs(same) if (ts[b] - ts[a]) >= hours * 3600]
+    return [(a, b) for a, b in runs if ctx.window.start_s < ts[b] and ts[a] <= ctx.window.end_s]
+
+
+def check_stuck(ctx: EnterpriseContext) -> list[Finding]:
+    """Interval and instant meters repeating one non-zero value over ``min_duration_h``
+    (:func:`flat_runs`)."""
+    ctx.settings.value(STUCK, "min_duration_h")  # read up front
     out: list[Finding] = []
     for m in ctx.meters.values():
-        if m.info.measurement == "counter" or m.step_s <= 0 or m.series.size < 3:
-            continue
-        v, ts = m.series.value, m.series.ts_s
-        same = (np.diff(v) == 0) & (v[1:] != 0) & (np.diff(ts) == m.step_s)
-        runs = [(a, b) for a, b in _runs(same) if (ts[b] - ts[a]) >= hours * 3600]
-        runs = [(a, b) for a, b in runs if ctx.window.start_s < ts[b] and ts[a] <= ctx.window.end_s]
+        runs = flat_runs(ctx, m)
         if not runs:
             continue
+        v, ts = m.series.value, m.series.ts_s
         longest = max(runs, key=lambda r: r[1] - r[0])
         evidence = {
             "meter": m.info.code,
