@@ -5,7 +5,8 @@
   behind the parent is undeclared.
 * A unit's energy per product is stable from day to day; a lasting drop of one energy meter's
   daily intensity (against the unit's own product meter) is that meter reading low.
-* A meter whose quantity repeats its own maximum over many at-load intervals is clipped.
+* A meter whose quantity repeats its own maximum over many at-load intervals is clipped; so is
+  one held flat for whole days below its own at-load level while its process ran at load.
 """
 
 from __future__ import annotations
@@ -176,15 +177,21 @@ def share_of_load_below(ctx: EnterpriseContext, meter_id: int, value: float, shi
     (``at_load_fraction`` of its median full day): a stopped plant reads low without any
     fault.
     """
-    m = ctx.meters[meter_id]
+    q = _load_readings_outside(ctx, ctx.meters[meter_id], (shift.start_day, shift.end_day))
+    q = q[q != value]
+    return float((q < value).mean()) if q.size else 1.0
+
+
+def _load_readings_outside(ctx: EnterpriseContext, m: MeterData, days: tuple[int, int]) -> F64:
+    """The meter's quantities on its own at-load days (``at_load_fraction`` of its median full
+    day) outside the days ``[days[0], days[1])``."""
     fraction = ctx.settings.value(INTENSITY, "at_load_fraction")
     day = (m.ts_q - 1 - ctx.window.start_s) // 86_400
     inside = (day >= 0) & (day < m.daily.size)
     loaded = np.zeros(m.qty.size, dtype=bool)
     loaded[inside] = m.at_load_days(fraction)[day[inside]]
-    loaded &= ((day < shift.start_day) | (day >= shift.end_day)) & np.isfinite(m.qty)
-    q = m.qty[loaded & (m.qty != value)]
-    return float((q < value).mean()) if q.size else 1.0
+    loaded &= ((day < days[0]) | (day >= days[1])) & np.isfinite(m.qty)
+    return m.qty[loaded]
 
 
 def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
@@ -479,8 +486,85 @@ def _ratio_finding(
     )
 
 
+@dataclass(frozen=True)
+class FlatCap:
+    """A meter's quantity held at one ``value`` from reading ``first`` to reading ``last``
+    (indices of its quantities), over whole days ``[start_day, end_day)``; ``share_below``:
+    the share of its own at-load readings outside those days that lie below the value."""
+
+    value: float
+    first: int
+    last: int
+    start_day: int
+    end_day: int
+    share_below: float
+
+
+def flat_caps(ctx: EnterpriseContext) -> dict[int, FlatCap]:
+    """Energy meters held flat below their own at-load level (at most
+    ``flat_run_max_share_below`` of their at-load readings outside the run below the value)
+    while their process ran at load (:func:`_flat_cap`)."""
+    out: dict[int, FlatCap] = {}
+    limit = ctx.settings.value(CAPPED, "flat_run_max_share_below")
+    for m in ctx.meters.values():
+        energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
+        if m.info.is_product or m.info.measurement == "instant" or not energy:
+            continue
+        cap = _flat_cap(ctx, m)
+        if cap is not None and cap.share_below <= limit:
+            out[m.info.id] = cap
+    return out
+
+
+def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
+    """The meter's longest run of one positive quantity (float noise of register differences
+    rounded away) that covers whole days on each of which every reference of the meter
+    (:func:`references`: its unit's product meter, else its process's other carriers) ran at
+    load (``at_load_fraction`` of its median full day), or None.
+
+    A sensor stuck on a reading repeats one of its own at-load readings; a meter clipped below
+    its usual at-load level while the process ran on holds a value that lies below nearly all
+    of them (``share_below``): the consumption above it is not metered, whatever the run's
+    length (one run when the load never fell below the cap, which the ceiling search
+    :func:`_ceiling` leaves to the stuck check).
+    """
+    refs = references(ctx, m)
+    finite = np.isfinite(m.qty)
+    if not refs or m.step_s <= 0 or not (finite & (m.qty > 0)).any():
+        return None
+    top = float(m.qty[finite].max())
+    q = np.where(finite, np.round(m.qty / top, FLOAT_DIGITS), np.nan)
+    same = (np.diff(q) == 0) & (q[1:] > 0) & (np.diff(m.ts_q) == m.step_s)
+    edges = np.diff(np.concatenate(([0], same.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long = m.ts_q[ends] - m.ts_q[starts] + m.step_s >= 86_400  # may cover a whole day
+    starts, ends = starts[long], ends[long]
+    if starts.size == 0:
+        return None
+    at_load = np.ones(m.daily.size, dtype=bool)
+    for r in refs:
+        at_load &= _at_load(ctx, r)
+    best: FlatCap | None = None
+    for a, b in zip(starts, ends, strict=True):  # readings a … b hold one value
+        # whole days: the day of each reading is that of its interval's end minus one second
+        start_day = -(-(int(m.ts_q[a]) - m.step_s - ctx.window.start_s) // 86_400)
+        end_day = (int(m.ts_q[b]) - ctx.window.start_s) // 86_400
+        start_day, end_day = max(start_day, 0), min(end_day, m.daily.size)
+        if end_day <= start_day or not at_load[start_day:end_day].all():
+            continue
+        if best is None or b - a > best.last - best.first:
+            value = float(m.qty[a])
+            q_out = _load_readings_outside(ctx, m, (start_day, end_day))
+            q_out = q_out[np.abs(q_out - value) > value * 10.0**-FLOAT_DIGITS]
+            share = float((q_out < value).mean()) if q_out.size else 1.0
+            best = FlatCap(value, int(a), int(b), start_day, end_day, share)
+    return best
+
+
 def check_capped(ctx: EnterpriseContext) -> list[Finding]:
-    """Energy meters whose at-load quantities pile up at a ceiling (:func:`_ceiling`)."""
+    """Energy meters whose at-load quantities pile up at a ceiling (:func:`_ceiling`), or
+    that were held flat below their own at-load level while their process ran at load
+    (:func:`flat_caps`)."""
     out = []
     min_share = ctx.settings.value(CAPPED, "min_share")
     min_count = ctx.settings.count(CAPPED, "min_count")
@@ -489,6 +573,7 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         ctx.settings.value(CAPPED, "min_spike_ratio"),
         ctx.settings.value(CAPPED, "spike_band_fraction"),
     )
+    flat = flat_caps(ctx)
     for m in ctx.meters.values():
         positive = np.isfinite(m.qty) & (m.qty > 0)
         q = m.qty[positive]
@@ -497,6 +582,9 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
         found = _ceiling(q, resolution, min_count, min_share, spike, energy)
         if found is None:
+            cap = flat.get(m.info.id)
+            if cap is not None:
+                out.append(_flat_cap_finding(ctx, m, cap))
             continue
         top, at_max, share = found
         count = int(at_max.sum())
@@ -521,6 +609,43 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _flat_cap_finding(ctx: EnterpriseContext, m: MeterData, cap: FlatCap) -> Finding:
+    """The finding of a meter held flat below its own at-load level (:func:`flat_caps`); its
+    fraction is the share of its usual at-load reading (the median outside the run) the cap
+    leaves unmetered, its tce that share over the run's readings (the process ran at load)."""
+    outside = _load_readings_outside(ctx, m, (cap.start_day, cap.end_day))
+    usual = float(np.median(outside)) if outside.size else cap.value
+    hidden = 1.0 - cap.value / usual
+    count = cap.last - cap.first + 1
+    hours = (int(m.ts_q[cap.last]) - int(m.ts_q[cap.first]) + m.step_s) / 3600
+    evidence = {
+        "meter": m.info.code,
+        "maximum": rounded(cap.value, 4),
+        "readings_at_maximum": count,
+        "share_of_at_load_readings": 1.0,
+        "flat_run_hours": rounded(hours, 1),
+        "share_of_load_readings_below": rounded(cap.share_below),
+        "usual_fraction_unmetered": rounded(hidden),
+        "references": [r.info.code for r in references(ctx, m)],
+        "from": ctx.window.day_start(cap.start_day).isoformat(),
+        "to": ctx.window.day_start(cap.end_day).isoformat(),
+    }
+    return finding(
+        ctx,
+        CAPPED,
+        f"{m.info.code}: held at {cap.value:g} {m.info.uom} over {hours:.0f} h while its "
+        f"process ran at load, below {1 - cap.share_below:.0%} of its own at-load readings "
+        f"(about {hidden:.1%} of its usual reading not metered)",
+        evidence,
+        fraction=hidden,
+        meter=m.info,
+        tce=tce_of(m.info.carrier, (usual - cap.value) * count, m.info.uom),
+        severity="high",
+        start_at=utc_at(int(m.ts_q[cap.first]) - m.step_s),
+        end_at=utc_at(int(m.ts_q[cap.last])),
+    )
 
 
 def _ceiling(
