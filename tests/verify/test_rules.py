@@ -199,6 +199,37 @@ def test_flag_abuse(session: Session) -> None:
     assert codes(session, plant) == ["verify.hj212.flag_pattern"]
 
 
+def test_flag_abuse_diluted_by_honest_flags(session: Session) -> None:
+    """Ten six-hour maintenance jobs at ordinary concentrations keep the median flagged value
+    near the normal one; eight single flagged hours at +60 % are still too many high
+    episodes for chance."""
+    plant = Plant()
+    so2, flags = plant.values["E-K1-S1-SO2"], plant.flags["E-K1-S1-SO2"]
+    for job in range(10):
+        flags[40 + 70 * job : 46 + 70 * job] = "M"
+    for hour in range(8):
+        at = 60 + 70 * hour
+        so2[at] *= 1.6
+        flags[at] = "D"
+    store(session, plant)
+    found = verify_period(session, MARCH).findings
+    abuse = [f for f in found if f.rule_code == "verify.hj212.flag_pattern"]
+    assert len(abuse) == 1
+    analyser = abuse[0].evidence["analysers"][0]
+    assert analyser["elevation_fraction"] < 0.2  # the median test alone would pass it
+    assert analyser["episodes"] == 18
+    assert analyser["episodes_above_upper_quantile"] >= 8
+
+
+def test_honest_flags_at_random_hours_are_not_abuse(session: Session) -> None:
+    plant = Plant()
+    rng = np.random.default_rng(11)
+    flags = plant.flags["E-K1-S1-SO2"]
+    for at in rng.choice(flags.size, 40, replace=False):
+        flags[at] = str(rng.choice(["M", "D", "C"]))
+    assert "verify.hj212.flag_pattern" not in codes(session, plant)
+
+
 @pytest.mark.parametrize("change", [0.9])
 def test_corrections_lowering_values(session: Session, change: float) -> None:
     from sqlalchemy import select

@@ -4,15 +4,27 @@ HJ 212 marks each value with a flag (``N`` normal; ``F`` stopped, ``M`` maintena
 manual, ``D`` fault, ``C`` calibration, ``T`` over range, ``B`` communication). Flagged values
 are excluded from compliance statistics, so flags set on at-load intervals whose
 concentrations are higher than the unflagged ones hide exceedances.
+
+Honest flags (maintenance, faults, calibration) fall on their hours whatever the
+concentration, so their values are distributed as the normal ones. Two signs that they are
+not:
+
+* the median flagged value lies well above the median normal one (``min_elevation_fraction``);
+* or, where honest flags dilute that median, too many flagged **episodes** (runs of
+  consecutive flagged readings: one maintenance job is one episode however long) sit above the
+  normal values' ``upper_quantile``: by chance a share ``1 - upper_quantile`` of them would,
+  and the count is judged against that share (binomial robust z, ``episode_z_threshold``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import finding, rounded, utc_at
@@ -27,21 +39,71 @@ POLLUTANTS = frozenset({"so2", "nox", "dust"})
 STOPPED = frozenset({"F"})
 
 
-def _suspicious(
-    ctx: EnterpriseContext, m: MeterData, least: int, min_elevation: float
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class FlagTests:
+    """The check's parameters (``verify_rules.csv``, ``verify.hj212.flag_pattern``)."""
+
+    min_flagged: int
+    min_elevation: float
+    upper_quantile: float
+    episode_z: float
+    min_high_episodes: int
+
+    @classmethod
+    def of(cls, ctx: EnterpriseContext) -> FlagTests:
+        return cls(
+            ctx.settings.count(FLAGS, "min_flagged"),
+            ctx.settings.value(FLAGS, "min_elevation_fraction"),
+            ctx.settings.value(FLAGS, "upper_quantile"),
+            ctx.settings.value(FLAGS, "episode_z_threshold"),
+            ctx.settings.count(FLAGS, "min_high_episodes"),
+        )
+
+
+def high_episodes(value: F64, flagged: np.ndarray, upper: float) -> tuple[int, int, F64]:
+    """The flagged episodes (runs of consecutive flagged readings) and how many of them have
+    a median above ``upper``.
+
+    Returns
+    -------
+    tuple
+        (episodes, episodes above ``upper``, medians of those above [value unit]).
+    """
+    edges = np.diff(np.concatenate(([0], flagged.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    medians = np.array([np.median(value[a:b]) for a, b in zip(starts, ends, strict=True)])
+    above = medians[medians > upper]
+    return int(starts.size), int(above.size), above
+
+
+def binomial_z(k: int, n: int, p: float) -> float:
+    """How far ``k`` successes of ``n`` lie above the ``n p`` expected by chance, in
+    standard deviations of the binomial count (normal approximation)."""
+    return (k - n * p) / float(np.sqrt(n * p * (1 - p))) if n else 0.0
+
+
+def _suspicious(ctx: EnterpriseContext, m: MeterData, tests: FlagTests) -> dict[str, Any] | None:
     """Evidence when the analyser's flagged values sit above its normal ones, else None:
-    at least ``least`` flagged and normal values, the flagged median above the normal median
-    by ``min_elevation`` [fraction] or more."""
+    at least ``min_flagged`` flagged and normal values, and the flagged median above the
+    normal median by ``min_elevation`` [fraction] or more, or too many flagged episodes above
+    the normal values' ``upper_quantile`` (:func:`high_episodes`, :func:`binomial_z`)."""
     series = m.series
     in_period = (series.ts_s > ctx.window.start_s) & (series.ts_s <= ctx.window.end_s)
-    normal = np.isin(series.flag, list(NORMAL)) & in_period & (series.value > 0)
-    flagged = ~np.isin(series.flag, list(NORMAL | STOPPED)) & in_period & (series.value > 0)
-    if flagged.sum() < least or normal.sum() < least:
+    positive = in_period & (series.value > 0)
+    normal = np.isin(series.flag, list(NORMAL)) & positive
+    flagged = ~np.isin(series.flag, list(NORMAL | STOPPED)) & positive
+    if flagged.sum() < tests.min_flagged or normal.sum() < tests.min_flagged:
         return None
     med_flagged = float(np.median(series.value[flagged]))
     med_normal = float(np.median(series.value[normal]))
-    if med_normal <= 0 or med_flagged < med_normal * (1 + min_elevation):
+    if med_normal <= 0:
+        return None
+    upper = float(np.quantile(series.value[normal], tests.upper_quantile))
+    episodes, high, above = high_episodes(series.value, flagged, upper)
+    z = binomial_z(high, episodes, 1 - tests.upper_quantile)
+    by_median = med_flagged >= med_normal * (1 + tests.min_elevation)
+    by_episodes = high >= tests.min_high_episodes and z >= tests.episode_z
+    if not (by_median or by_episodes):
         return None
     flags, counts = np.unique(series.flag[flagged], return_counts=True)
     return {
@@ -52,26 +114,40 @@ def _suspicious(
         "median_flagged": rounded(med_flagged, 3),
         "median_normal": rounded(med_normal, 3),
         "elevation_fraction": rounded(med_flagged / med_normal - 1),
+        "normal_upper_quantile": rounded(upper, 3),
+        "episodes": episodes,
+        "episodes_above_upper_quantile": high,
+        "episode_z": rounded(z, 2),
+        "high_episode_elevation_fraction": (
+            rounded(float(np.median(above)) / med_normal - 1) if above.size else None
+        ),
         "first_at": int(series.ts_s[flagged].min()),
         "last_at": int(series.ts_s[flagged].max()),
     }
 
 
+def _elevation(analyser: dict[str, Any]) -> float:
+    """The elevation a finding reports: of the flagged median, or of the high episodes where
+    honest flags dilute the median."""
+    return float(
+        max(analyser["elevation_fraction"], analyser["high_episode_elevation_fraction"] or 0.0)
+    )
+
+
 def check_flags(ctx: EnterpriseContext) -> list[Finding]:
     """One finding per stack (production unit): flags are set per device, not per analyser."""
-    least = ctx.settings.count(FLAGS, "min_flagged")
-    min_elevation = ctx.settings.value(FLAGS, "min_elevation_fraction")
+    tests = FlagTests.of(ctx)
     by_unit: dict[int | None, list[dict[str, Any]]] = defaultdict(list)
     for m in ctx.meters.values():
         if m.info.carrier in POLLUTANTS and m.info.measurement == "instant" and m.series.size:
-            evidence = _suspicious(ctx, m, least, min_elevation)
+            evidence = _suspicious(ctx, m, tests)
             if evidence is not None:
                 by_unit[m.info.unit_id].append(evidence)
     out = []
     for unit_id, analysers in by_unit.items():
         first = min(a.pop("first_at") for a in analysers)
         last = max(a.pop("last_at") for a in analysers)
-        worst = max(a["elevation_fraction"] for a in analysers)
+        worst = max(_elevation(a) for a in analysers)
         names = ", ".join(a["meter"] for a in analysers)
         out.append(
             finding(
