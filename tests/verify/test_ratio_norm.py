@@ -12,6 +12,7 @@ from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo
 from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
 from kilnwatch.verify.detectors.balance import CAPPED, CHILD_LOW, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.peers import check_peers, judge_ratios, ratio_accuracy
+from kilnwatch.verify.detectors.timeseries import DUPLICATES
 from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.settings import verify_settings
 
@@ -73,6 +74,15 @@ def test_sub_meter_found_capped_explains_the_rise() -> None:
     contexts = [_pair(i, float(losses[i]), child_low=0.15 if i == 0 else 0.0) for i in range(12)]
     assert check_peers(contexts, [_child_found_low(contexts[0], CAPPED)]) == []
     assert [f.meter_id for f in check_peers(contexts, [])] == [1]  # unexplained, it is found
+
+
+def test_sub_meter_delivered_twice_explains_nothing() -> None:
+    """A load of 8 % behind the parent all month, its sub-meter's readings found delivered again
+    (a finding on how they arrived, not on what they read): the load is found."""
+    losses = np.linspace(0.01, 0.03, 12)
+    contexts = [_pair(i, float(losses[i]), load_behind=0.08 if i == 0 else 0.0) for i in range(12)]
+    found = check_peers(contexts, [_child_found_low(contexts[0], DUPLICATES)])
+    assert [f.meter_id for f in found] == [1]
 
 
 def test_tolerance_never_finer_than_the_meters() -> None:

@@ -16,10 +16,13 @@ from kilnwatch.verify.check import Check, ProvinceRun
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
+from kilnwatch.verify.detectors.timeseries import DUPLICATES, LATE
 from kilnwatch.verify.evidence import converted, finding, human, rounded
 from kilnwatch.verify.findings import Finding
 
 PEERS = "verify.submeter.level_vs_peers"
+#: Findings on how a meter's readings arrived, not on what they read.
+DELIVERY_ONLY = frozenset({DUPLICATES, LATE})
 SPREAD_FLOOR = 1e-6  # [log units] numerical floor of the peers' spread (identical ratios)
 
 
@@ -156,15 +159,21 @@ def check_peers(
     """Parents whose ratio is a high outlier among their peers over every enterprise of the
     run (:func:`judge_ratios`; robust z at least ``z_threshold``), not already found by the
     enterprise's own checks in ``existing`` and not explained by a sub-meter found reading
-    wrong there (any finding on it but info, or found reading low, even as info). A load
+    wrong there (any finding on it but info and but on how its readings arrived, or found
+    reading low, even as info). A load
     behind the parent that lasts the whole month shows no shift within the month; against the
     peers it is an excess beyond their normal losses."""
     if not contexts:
         return []
     z_threshold = contexts[0].settings.value(PEERS, "z_threshold")
     known = {(f.meter_id, f.period) for f in existing if f.rule_code.startswith("verify.submeter.")}
-    # a sub-meter found reading wrong (low, capped, smoothed, flat...) explains its parent's rise
-    wrong = {(f.meter_id, f.period) for f in existing if f.severity != "info"}
+    # a sub-meter found reading wrong (low, capped, smoothed, flat...) explains its parent's rise;
+    # how its readings were delivered (again, late) does not change what they read
+    wrong = {
+        (f.meter_id, f.period)
+        for f in existing
+        if f.severity != "info" and f.rule_code not in DELIVERY_ONLY
+    }
     low = {(f.meter_id, f.period) for f in existing if f.rule_code in (INTENSITY, CHILD_LOW)}
     out = []
     for j in judge_ratios(contexts, existing):
