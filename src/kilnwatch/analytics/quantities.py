@@ -15,6 +15,12 @@ from kilnwatch.analytics.readings import F64, I64, Series
 DAY_S = 86_400
 
 
+def true_runs(mask: np.ndarray) -> tuple[I64, I64]:
+    """The ``[start, end)`` index ranges of the runs of True in ``mask``, as two arrays."""
+    edges = np.diff(np.concatenate(([0], np.asarray(mask).astype(np.int8), [0])))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def interval_quantities(series: Series, measurement: str) -> tuple[I64, F64]:
     """(interval end [epoch s], quantity [meter unit]) of a counter or interval meter."""
     if measurement == "counter":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kilnwatch.analytics.quantities import true_runs
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
@@ -535,8 +536,7 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
     top = float(m.qty[finite].max())
     q = np.where(finite, np.round(m.qty / top, FLOAT_DIGITS), np.nan)
     same = (np.diff(q) == 0) & (q[1:] > 0) & (np.diff(m.ts_q) == m.step_s)
-    edges = np.diff(np.concatenate(([0], same.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = true_runs(same)
     long = m.ts_q[ends] - m.ts_q[starts] + m.step_s >= 86_400  # may cover a whole day
     starts, ends = starts[long], ends[long]
     if starts.size == 0:
@@ -718,8 +718,8 @@ def _ceiling_from_onset(
     below = band[where[0] : where[-1] + 1]
     if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
-    edges = np.diff(np.concatenate(([0], at_cap.astype(np.int8), [0])))
-    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    starts, ends = true_runs(at_cap)
+    lengths = ends - starts
     if (lengths >= 2).sum() < 2:
         return None  # one run at the value (a stuck sensor), stray readings near it aside
     return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from kilnwatch.analytics.quantities import true_runs
 from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
@@ -69,8 +70,7 @@ def high_episodes(value: F64, flagged: np.ndarray, upper: float) -> tuple[int, i
     tuple
         (episodes, episodes above ``upper``, medians of those above [value unit]).
     """
-    edges = np.diff(np.concatenate(([0], flagged.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = true_runs(flagged)
     medians = np.array([np.median(value[a:b]) for a, b in zip(starts, ends, strict=True)])
     above = medians[medians > upper]
     return int(starts.size), int(above.size), above

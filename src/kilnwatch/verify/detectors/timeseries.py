@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kilnwatch.analytics.quantities import daily_counts
+from kilnwatch.analytics.quantities import daily_counts, true_runs
 from kilnwatch.analytics.readings import I64
 from kilnwatch.store.models import SOURCE_CODES
 from kilnwatch.verify.check import Check, EnterpriseRun, Kind
@@ -96,13 +96,6 @@ def check_gaps(ctx: EnterpriseContext) -> list[Finding]:
     return out
 
 
-def _runs(equal: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) index ranges of True runs in ``equal``."""
-    padded = np.concatenate(([False], equal, [False])).astype(np.int8)
-    edges = np.diff(padded)
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
-
-
 def _flat_hours_by_day(
     ctx: EnterpriseContext, ts: np.ndarray, runs: list[tuple[int, int]], step_s: int
 ) -> dict[str, float]:
@@ -132,7 +125,9 @@ def _flat_runs(ctx: EnterpriseContext, m: MeterData) -> list[tuple[int, int]]:
     hours = ctx.settings.value(STUCK, "min_duration_h")
     v, ts = m.series.value, m.series.ts_s
     same = (np.diff(v) == 0) & (v[1:] != 0) & (np.diff(ts) == m.step_s)
-    runs = [(a, b) for a, b in _runs(same) if (ts[b] - ts[a]) >= hours * 3600]
+    starts, ends = true_runs(same)
+    runs = [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+    runs = [(a, b) for a, b in runs if (ts[b] - ts[a]) >= hours * 3600]
     return [(a, b) for a, b in runs if ctx.window.start_s < ts[b] and ts[a] <= ctx.window.end_s]
 
 
