@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check, ProvinceRun
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
@@ -51,7 +52,7 @@ def peer_check(code: str, emits: Mapping[str, tuple[str, ...]], run: ProvinceRun
     return Check(code, "integrity", emits, run_province=run, shared=("default_accuracy_pct",))
 
 
-def robust_norm(values: Sequence[float]) -> tuple[float, float]:
+def robust_norm(values: Sequence[float] | F64) -> tuple[float, float]:
     """Median and robust spread (MAD x 1.4826) of log values, the spread floored at
     :data:`SPREAD_FLOOR`."""
     logs = np.array(values)
@@ -140,16 +141,25 @@ def judge_ratios(
         ids = [s.meter_id, *(c.info.id for c in s.ctx.children(s.meter_id))]
         return not any((s.ctx.info.id, i) in wrong for i in ids)
 
-    clean = [s for s in samples if normal(s)]
+    by_group: dict[tuple[str, str], list[float]] = {}
+    position: dict[int, int] = {}  # id of a normal sample: its place in its group
+    for s in samples:
+        if normal(s):
+            members = by_group.setdefault(s.group, [])
+            position[id(s)] = len(members)
+            members.append(s.log_ratio)
+    logs = {g: np.array(values) for g, values in by_group.items()}
     out = []
     for s in samples:
-        peers = [p.log_ratio for p in clean if p.group == s.group and p is not s]
-        if len(peers) < least:
+        own = position.get(id(s))
+        group_logs = logs.get(s.group, np.empty(0))
+        peers = group_logs if own is None else np.delete(group_logs, own)
+        if peers.size < least:
             continue
         median, spread = robust_norm(peers)
         sd = max(spread, s.accuracy, SPREAD_FLOOR)
         z = (s.log_ratio - median) / sd
-        out.append(RatioJudgement(s, median, spread, len(peers), sd, z))
+        out.append(RatioJudgement(s, median, spread, int(peers.size), sd, z))
     return out
 
 
