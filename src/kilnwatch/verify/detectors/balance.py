@@ -622,6 +622,7 @@ def _flat_cap_finding(ctx: EnterpriseContext, m: MeterData, cap: FlatCap) -> Fin
     hours = (int(m.ts_q[cap.last]) - int(m.ts_q[cap.first]) + m.step_s) / 3600
     evidence = {
         "meter": m.info.code,
+        "basis": "flat_run",
         "maximum": rounded(cap.value, 4),
         "readings_at_maximum": count,
         "share_of_at_load_readings": 1.0,

@@ -53,7 +53,15 @@ def rule_title(rule_code: str, t: Translator) -> str:
 
 
 def finding_message(rule_code: str, evidence: Any, stored: str, t: Translator, tz: str) -> str:
+    """The finding's message in the user's language from its evidence: the catalogue's
+    ``rule.<code>.msg.<basis>`` when the evidence names a ``basis`` with a message of its own
+    (one rule, two ways of finding: a capped meter's pile-up at its maximum or its flat run),
+    else ``rule.<code>.msg``; the stored (English) message when there is none or a field is
+    missing."""
+    basis = evidence.get("basis") if isinstance(evidence, dict) else None
     key = f"rule.{rule_code}.msg"
+    if isinstance(basis, str) and t.has(f"{key}.{basis}"):
+        key = f"{key}.{basis}"
     if not t.has(key):
         return stored
     template = t[key]
