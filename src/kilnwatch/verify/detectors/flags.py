@@ -5,15 +5,16 @@ manual, ``D`` fault, ``C`` calibration, ``T`` over range, ``B`` communication). 
 are excluded from compliance statistics, so flags set on at-load intervals whose
 concentrations are higher than the unflagged ones hide exceedances.
 
-Honest flags (maintenance, faults, calibration) fall on their hours whatever the
-concentration, so their values are distributed as the normal ones. Two signs that they are
-not:
+Honest flags (maintenance, faults) fall on their hours whatever the concentration, so their
+values are distributed as the normal ones. (An assumption the generators share: a data logger
+that records the reference gas under ``C`` or the range limit under ``T`` breaks it for those
+flags; docs/verification.md.) Two signs that flags are not honest:
 
 * the median flagged value lies well above the median normal one (``min_elevation_fraction``);
 * or, where honest flags dilute that median, too many flagged **episodes** (runs of
   consecutive flagged readings: one maintenance job is one episode however long) sit above the
   normal values' ``upper_quantile``: by chance a share ``1 - upper_quantile`` of them would,
-  and the count is judged against that share (binomial robust z, ``episode_z_threshold``).
+  and the count is judged against that share (binomial z, ``episode_z_threshold``).
 """
 
 from __future__ import annotations
