@@ -134,3 +134,22 @@ def test_a_stuck_sensor_for_part_of_three_days_is_not_a_smoothed_meter(
     accusing = [f.rule_code for f in findings if f.severity != "info"]
     assert "verify.timeseries.stuck" in accusing
     assert SMOOTHED not in accusing
+
+
+def test_a_unit_stopped_for_most_of_the_month_is_not_a_smoothed_meter(session: Session) -> None:
+    """Seventeen days stopped (no output, no coal, the equipment at a steady standby load):
+    the meters' own median day is then a standby day, so every day counts "at load" by the
+    meter alone; the product meter says the process was not running, and standby days are not
+    judged (tuning sim plain 26, E0026-U01-ELE-EQ1/EQ2)."""
+    plant = Plant()
+    stop = slice(0, 17 * HOURS_PER_DAY)
+    rng = np.random.default_rng(2)
+    for code in ("E-K1-OUT", "E-IN-COAL", "E-K1-COAL"):
+        plant.values[code][stop] = 0.0
+    for code in ("E-IN-ELE", "E-K1-ELE", "E-K1-ELE-EQ1", "E-K1-ELE-EQ2"):
+        standby = 0.08 * float(np.median(plant.values[code]))
+        plant.values[code][stop] = standby * (1 + 0.0005 * rng.standard_normal(17 * 24))
+    plant.refresh_sources()
+    store(session, plant)
+    findings = verify_period(session, MARCH).findings
+    assert SMOOTHED not in [f.rule_code for f in findings if f.severity != "info"]

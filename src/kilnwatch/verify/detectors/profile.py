@@ -130,9 +130,17 @@ def roughness(ctx: EnterpriseContext, m: MeterData) -> F64:
 
 def at_load(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
     """Full days on which the meter measured at least ``at_load_fraction`` of its median full
-    day: a stopped or part-loaded process draws a flat base load (lighting, pumps), whose
-    variability is not that of production."""
-    return m.at_load_days(ctx.settings.value(SMOOTHED, "at_load_fraction"))
+    day, and so did each of its references (:func:`~kilnwatch.verify.detectors.balance.
+    references`: the unit's product meter, else the process's other carriers): a stopped or
+    part-loaded process draws a flat base load (lighting, pumps), whose variability is not
+    that of production; a process stopped for more than half the month makes the meter's own
+    median day a standby day, while its product meter's median (over days with output) stays a
+    running day."""
+    fraction = ctx.settings.value(SMOOTHED, "at_load_fraction")
+    days = m.at_load_days(fraction)
+    for r in references(ctx, m):
+        days &= r.at_load_days(fraction)
+    return days
 
 
 def _process_steadied(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
