@@ -22,7 +22,17 @@ from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 
 HOUR_S = 3_600
+#: (carrier, level) of the parents whose fixed part is judged. Electricity at entry: its
+#: normal losses follow the load but for the transformers' no-load losses, a fraction of a per
+#: cent of their rating; steam and water lose a fixed part normally (pipe heat losses,
+#: leaks), and a unit meter's parent is no entry meter (issue 12's class).
+JUDGED = frozenset({("electricity", "entry")})
 HAC_LAG_H = 24  # [h] Newey-West lag: a day of serially correlated residuals
+#: [h] The sub-meters' sum an hour before and after enters the fit too: a meter whose export
+#: stamps interval starts, or whose clock is off, puts its readings an interval away from its
+#: parent's; on a load that changes slowly that would shrink the slope and lift the intercept.
+#: The intercept of the distributed lag stays the fixed part; its slopes sum to the gain.
+NEIGHBOUR_H = 1
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ def fixed_part(
     ctx: EnterpriseContext, parent: MeterData, children: Sequence[MeterData], least_hours: int
 ) -> FixedPart | None:
     """Ordinary least squares of the parent's hourly quantity on the sum of its sub-meters'
+    (that hour's and its neighbours', :data:`NEIGHBOUR_H`; the slope reported is their sum)
     over the hours complete on every meter (at least ``least_hours``), the intercept's
     standard uncertainty heteroscedasticity- and autocorrelation-consistent (Newey & West
     1987, Bartlett weights over :data:`HAC_LAG_H` hours: hourly residuals are correlated
@@ -80,11 +91,21 @@ def fixed_part(
             return None
         x += theirs[0]
         complete = complete & theirs[1]
-    x, y = x[complete], y[complete]
+    # an hour counts with its neighbours complete too
+    usable = complete.copy()
+    for shift in range(1, NEIGHBOUR_H + 1):
+        usable[:shift] = usable[-shift:] = False
+        usable[shift:] &= complete[:-shift]
+        usable[:-shift] &= complete[shift:]
+    rows = np.flatnonzero(usable)
+    lagged = [x[rows + k] for k in range(-NEIGHBOUR_H, NEIGHBOUR_H + 1)]
+    x, y = x[rows], y[rows]
     mean = float(x.mean()) if x.size else 0.0
     if x.size < least_hours or mean <= 0 or float(np.ptp(x)) <= 0:
         return None
-    design = np.column_stack((np.ones_like(x), x))
+    design = np.column_stack((np.ones_like(x), *lagged))
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return None
     inverse = np.linalg.inv(design.T @ design)
     coef = inverse @ design.T @ y
     scores = design * (y - design @ coef)[:, None]
@@ -94,4 +115,4 @@ def fixed_part(
         meat += (1 - lag / (HAC_LAG_H + 1)) * (cross + cross.T)
     variance = float((inverse @ meat @ inverse)[0, 0])
     sd = float(np.sqrt(max(variance, 0.0))) / mean
-    return FixedPart(float(coef[0]) / mean, sd, float(coef[1]), int(x.size), mean)
+    return FixedPart(float(coef[0]) / mean, sd, float(coef[1:].sum()), int(x.size), mean)

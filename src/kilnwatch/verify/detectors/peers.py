@@ -16,6 +16,7 @@ from kilnwatch.analytics.readings import F64
 from kilnwatch.verify.check import Check, ProvinceRun
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
+from kilnwatch.verify.detectors.fixed_load import JUDGED as FIXED_JUDGED
 from kilnwatch.verify.detectors.fixed_load import FixedPart, fixed_part
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
 from kilnwatch.verify.detectors.timeseries import DUPLICATES, LATE
@@ -186,11 +187,14 @@ def judge_fixed_parts(
     """By the id of a judged ratio's sample, its parent's fixed part
     (:func:`~kilnwatch.verify.detectors.fixed_load.fixed_part`, over at least
     ``least_hours`` complete hours) against the fixed parts of the same peers as the ratio's
-    (the normal pairs of its carrier and level, at least ``least``, the judged one left out).
+    (the normal pairs of its carrier and level, at least ``least``, the judged one left out),
+    for the carriers and levels of :data:`~kilnwatch.verify.detectors.fixed_load.JUDGED`.
     Tolerance: the peers' robust spread, at least the fixed part's own standard uncertainty
     (a plant whose load hardly varies pins its intercept down poorly)."""
     parts: dict[int, FixedPart] = {}
     for j in judged:
+        if j.sample.group not in FIXED_JUDGED:
+            continue
         ctx, parent = j.sample.ctx, j.sample.ctx.meters[j.sample.meter_id]
         part = fixed_part(ctx, parent, ctx.summable_children(parent), least_hours)
         if part is not None:
