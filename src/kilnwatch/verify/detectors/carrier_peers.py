@@ -86,7 +86,7 @@ def check_carrier_vs_peers(
     samples = [
         s for ctx in contexts if (s := output_sample(ctx, bounds.default_accuracy_pct)) is not None
     ]
-    norms = intensity_norms(samples, bounds.min_peers)
+    norms = intensity_norms(samples, bounds.min_peers, bounds.z_threshold)
     named = carriers_read_wrong(contexts, existing)
     overstated = {
         (f.enterprise_id, f.period)
