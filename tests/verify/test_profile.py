@@ -7,6 +7,7 @@ from _verify_factory import MARCH, Plant, store
 from sqlalchemy.orm import Session
 
 from kilnwatch.verify.detectors.profile import HOURS_PER_DAY, daily_roughness
+from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.run import verify_period
 
 SMOOTHED = "verify.meter.smoothed"
@@ -17,6 +18,14 @@ def _moving_average(x: np.ndarray, hours: int = 24) -> np.ndarray:
     end = np.arange(1, x.size + 1)
     first = np.maximum(end - hours, 0)
     return (sums[end] - sums[first]) / (end - first)
+
+
+def _accusing(session: Session, plant: Plant) -> dict[str, Finding]:
+    """Store the plant, verify March and return its non-info findings by rule code."""
+    plant.refresh_sources()
+    store(session, plant)
+    findings = verify_period(session, MARCH).findings
+    return {f.rule_code: f for f in findings if f.severity != "info"}
 
 
 def test_roughness_of_a_moving_average_is_a_small_share_of_the_series() -> None:
@@ -92,10 +101,7 @@ def test_a_smoothed_meter_with_a_few_flat_hours_is_still_smoothed(session: Sessi
     coal[240:] = _moving_average(coal)[240:]
     for start in range(252, 252 + 25 * 12, 12):  # 25 flat runs of three hours, two a day
         coal[start : start + 4] = coal[start]
-    plant.refresh_sources()
-    store(session, plant)
-    findings = verify_period(session, MARCH).findings
-    accusing = {f.rule_code: f for f in findings if f.severity != "info"}
+    accusing = _accusing(session, plant)
     assert "verify.timeseries.stuck" in accusing
     assert SMOOTHED in accusing
     assert accusing[SMOOTHED].evidence["smoothed_days"] >= 19
@@ -109,10 +115,7 @@ def test_a_meter_flat_on_its_smoothed_days_is_explained_by_the_flat_runs(
     coal = plant.values["E-IN-COAL"]
     for day in (12, 13, 14):
         coal[day * 24 : day * 24 + 24] = coal[day * 24]  # stuck on one value all day
-    plant.refresh_sources()
-    store(session, plant)
-    findings = verify_period(session, MARCH).findings
-    accusing = [f.rule_code for f in findings if f.severity != "info"]
+    accusing = _accusing(session, plant)
     assert "verify.timeseries.stuck" in accusing
     assert SMOOTHED not in accusing
 
@@ -128,10 +131,7 @@ def test_a_stuck_sensor_for_part_of_three_days_is_not_a_smoothed_meter(
     for day in (12, 13, 14):
         start = day * 24 + 6
         coal[start : start + 11] = coal[start]
-    plant.refresh_sources()
-    store(session, plant)
-    findings = verify_period(session, MARCH).findings
-    accusing = [f.rule_code for f in findings if f.severity != "info"]
+    accusing = _accusing(session, plant)
     assert "verify.timeseries.stuck" in accusing
     assert SMOOTHED not in accusing
 
@@ -149,7 +149,4 @@ def test_a_unit_stopped_for_most_of_the_month_is_not_a_smoothed_meter(session: S
     for code in ("E-IN-ELE", "E-K1-ELE", "E-K1-ELE-EQ1", "E-K1-ELE-EQ2"):
         standby = 0.08 * float(np.median(plant.values[code]))
         plant.values[code][stop] = standby * (1 + 0.0005 * rng.standard_normal(17 * 24))
-    plant.refresh_sources()
-    store(session, plant)
-    findings = verify_period(session, MARCH).findings
-    assert SMOOTHED not in [f.rule_code for f in findings if f.severity != "info"]
+    assert SMOOTHED not in _accusing(session, plant)
