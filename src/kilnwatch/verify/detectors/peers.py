@@ -264,65 +264,44 @@ def check_peers(
             continue
         f = fixed.get(id(s))
         if f is not None and f.z >= z_threshold and j.z >= corroboration:
-            out.append(_fixed_outlier(j, f))  # the excess above the peers' is a fixed load
+            out.append(_outlier(j, f))  # the excess above the peers' is a fixed load
     return out
 
 
-def _outlier(j: RatioJudgement) -> Finding:
+def _outlier(j: RatioJudgement, f: FixedJudgement | None = None) -> Finding:
+    """The finding of a parent whose ratio stands out among its peers' or, given ``f``, whose
+    fixed part does (basis ``fixed_load``)."""
     s = j.sample
-    excess = float(np.exp(s.log_ratio - j.median) - 1)
     m = s.ctx.meters[s.meter_id]
-    evidence = {
+    evidence: dict[str, object] = {
         "parent": m.info.code,
         "ratio": rounded(float(np.exp(s.log_ratio))),
         "peer_median_ratio": rounded(float(np.exp(j.median))),
-        "peer_spread_fraction": rounded(j.spread),
-        "accuracy_fraction": rounded(s.accuracy),
-        "peers": j.peers,
-        "robust_z": rounded(j.z, 2),
-        "children": [c.info.code for c in s.ctx.children(s.meter_id)],
     }
-    return finding(
-        s.ctx,
-        PARENT_EXCEEDS,
-        f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do",
-        evidence,
-        fraction=excess,
-        meter=m.info,
-    )
-
-
-def _fixed_outlier(j: RatioJudgement, f: FixedJudgement) -> Finding:
-    s = j.sample
-    m = s.ctx.meters[s.meter_id]
-    excess = f.fixed.fraction - f.median
-    evidence = {
-        "parent": m.info.code,
-        "basis": "fixed_load",
-        "ratio": rounded(float(np.exp(s.log_ratio))),
-        "peer_median_ratio": rounded(float(np.exp(j.median))),
-        "ratio_robust_z": rounded(j.z, 2),
-        "fixed_fraction": rounded(f.fixed.fraction),
-        "fixed_sd_fraction": rounded(f.fixed.sd),
-        "fixed_load_per_hour": rounded(f.fixed.fraction * f.fixed.mean_load),
-        "peer_median_fixed_fraction": rounded(f.median),
-        "peer_spread_fraction": rounded(f.spread),
-        "slope": rounded(f.fixed.slope, 4),
-        "hours": f.fixed.hours,
-        "peers": f.peers,
-        "robust_z": rounded(f.z, 2),
-        "children": [c.info.code for c in s.ctx.children(s.meter_id)],
-    }
-    return finding(
-        s.ctx,
-        PARENT_EXCEEDS,
-        f"{m.info.code} exceeds its sub-meters hour by hour by a fixed "
-        f"{human(f.fixed.fraction * f.fixed.mean_load)} {m.info.uom}/h ({excess:+.1%} of their "
-        f"mean load more than its peers): a load behind it that no sub-meter measures",
-        evidence,
-        fraction=excess,
-        meter=m.info,
-    )
+    if f is None:
+        excess = float(np.exp(s.log_ratio - j.median) - 1)
+        evidence |= {"peer_spread_fraction": rounded(j.spread),
+                     "accuracy_fraction": rounded(s.accuracy), "peers": j.peers,
+                     "robust_z": rounded(j.z, 2)}  # fmt: skip
+        message = f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do"
+    else:
+        excess = f.fixed.fraction - f.median
+        per_hour = f.fixed.fraction * f.fixed.mean_load
+        evidence |= {"basis": "fixed_load", "ratio_robust_z": rounded(j.z, 2),
+                     "fixed_fraction": rounded(f.fixed.fraction),
+                     "fixed_sd_fraction": rounded(f.fixed.sd),
+                     "fixed_load_per_hour": rounded(per_hour),
+                     "peer_median_fixed_fraction": rounded(f.median),
+                     "peer_spread_fraction": rounded(f.spread),
+                     "slope": rounded(f.fixed.slope, 4), "hours": f.fixed.hours,
+                     "peers": f.peers, "robust_z": rounded(f.z, 2)}  # fmt: skip
+        message = (
+            f"{m.info.code} exceeds its sub-meters hour by hour by a fixed {human(per_hour)} "
+            f"{m.info.uom}/h ({excess:+.1%} of their mean load more than its peers): a load "
+            "behind it that no sub-meter measures"
+        )
+    evidence["children"] = [c.info.code for c in s.ctx.children(s.meter_id)]
+    return finding(s.ctx, PARENT_EXCEEDS, message, evidence, fraction=excess, meter=m.info)
 
 
 PEERS_CHECK = Check(
