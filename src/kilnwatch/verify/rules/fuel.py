@@ -15,6 +15,8 @@ so it is the excess of the balance.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
+from datetime import date, timedelta
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.check import METER_FAULTS, Check
@@ -29,7 +31,13 @@ from kilnwatch.verify.evidence import (
     tce_of,
 )
 from kilnwatch.verify.findings import Finding
-from kilnwatch.verify.stock import StockBalance, StockParameters, daily_lots, stock_balance
+from kilnwatch.verify.stock import (
+    StockBalance,
+    StockParameters,
+    daily_lots,
+    per_day,
+    stock_balance,
+)
 from kilnwatch.verify.window import Window, window_of
 
 INVOICE = "verify.fuel.invoice_vs_metered"
@@ -140,7 +148,10 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
     tolerance = Tolerance.of(ctx.settings, COAL)
     months = ctx.settings.count(COAL, "window_months")
     stock_params = StockParameters.of(ctx.settings, COAL)
-    cutoff = ctx.settings.value(COAL, "cutoff_lots")
+    cutoff = (
+        ctx.settings.value(COAL, "cutoff_lots"),
+        ctx.settings.count(COAL, "max_invoice_lag_days"),
+    )
     meters = ctx.by_level("entry", COAL_CARRIER)
     window = window_of(ctx, months, meters, waybills=True)
     lots = [w for w in window.waybills if _coal_in(w)]
@@ -158,14 +169,18 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
         return []
     excess_t = balance.consumption - metered_t
     if excess_t / balance.consumption <= balance.tolerance:
-        off_books = _beyond_invoices(ctx, window, delivered_t, metered_t, meter_tol, cutoff)
-        if balance.basis != "lot_history" or off_books is None:
+        off_books = _beyond_invoices(ctx, window, delivered_t, metered_t, meter_tol, *cutoff)
+        if off_books is None:
             return []
         balance = off_books
         excess_t = balance.consumption - metered_t
     missing_t = converted_sum([(m.possibly_missing(), m.info.uom) for m in meters], "t") or 0.0
     # readings the meters missed may hold the excess: said, not held against the enterprise
-    gaps_explain = excess_t - missing_t <= balance.tolerance * balance.consumption
+    # (not when deliveries are judged against invoices: the meters cancel out of that excess)
+    gaps_explain = (
+        balance.basis != "delivered_vs_invoiced"
+        and excess_t - missing_t <= balance.tolerance * balance.consumption
+    )
     evidence = {
         "months": window.periods,
         "basis": balance.basis,
@@ -212,25 +227,30 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
 
 def _beyond_invoices(
     ctx: EnterpriseContext, window: Window, delivered_t: float, metered_t: float,
-    meter_tol: float, cutoff_lots: float,
+    meter_tol: float, cutoff_lots: float, max_lag_days: int,
 ) -> StockBalance | None:  # fmt: skip
-    """Without reported stocks: coal delivered beyond the coal purchased (invoices) over the
-    same window. Deliveries and invoices are receipts of the same lots, so the stock change
-    that bounds the metered balance cancels out: the books' own stock change is purchases −
-    metered use, and coal off the books arrives on waybills without an invoice. The
-    tolerance is the weighing accuracy (the meters' tolerance) plus a cut-off of
-    ``cutoff_lots`` of the enterprise's median purchase lot (a delivery at the window's end
-    may be invoiced after it; invoices never hold the suspect quantity). None when within
-    tolerance or when too few purchases show a normal lot."""
+    """Coal delivered beyond the coal purchased (invoices) over the same window. Deliveries
+    and invoices are receipts of the same lots, so the stock change (reported or not) cancels
+    out: the books' own stock change is purchases − metered use, and coal off the books
+    arrives on waybills without an invoice. The tolerance is the weighing accuracy (the
+    meters' tolerance) plus the cut-off: the deliveries the window's invoices cannot cover yet
+    (:func:`uninvoiced_at_end`: after the last invoice, at the enterprise's own invoicing
+    delay), at most ``cutoff_lots`` of its median purchase lot (invoices never hold the
+    suspect quantity). None when within tolerance or when too few purchases show a normal
+    lot."""
     min_lots = ctx.settings.count(COAL, "min_lots")
     history = [i for i in _history_invoices(ctx) if _is_fuel_purchase(i, COAL_CARRIER)]
     lots = daily_lots((i.issued_on, converted(i.quantity, i.unit, "t")) for i in history)
     rows = [i for i in window.invoices if _is_fuel_purchase(i, COAL_CARRIER)]
     invoiced_t = converted_sum([(i.quantity, i.unit) for i in rows], "t")
-    if invoiced_t is None or len(lots) < min_lots or delivered_t <= 0:
+    if invoiced_t is None or len(lots) < min_lots or delivered_t <= 0 or not rows:
         return None
     lot = statistics.median(lots)
-    tolerance = meter_tol + cutoff_lots * lot / delivered_t
+    delivered = per_day((w.shipped_on, w.quantity_t) for w in window.waybills if _coal_in(w))
+    invoiced = per_day((i.issued_on, converted(i.quantity, i.unit, "t")) for i in rows)
+    lag_days, uninvoiced_t = uninvoiced_at_end(delivered, invoiced, max_lag_days)
+    cutoff_t = min(cutoff_lots * lot, uninvoiced_t)
+    tolerance = meter_tol + cutoff_t / delivered_t
     unaccounted_t = delivered_t - invoiced_t
     if unaccounted_t / delivered_t <= tolerance:
         return None
@@ -239,10 +259,37 @@ def _beyond_invoices(
         "invoices": len(rows),
         "book_stock_change_t": rounded(invoiced_t - metered_t),
         "median_purchase_lot_t": rounded(lot),
-        "cutoff_tolerance_fraction": rounded(cutoff_lots * lot / delivered_t),
+        "invoice_lag_days": lag_days,
+        "uninvoiced_at_end_t": rounded(uninvoiced_t),
+        "cutoff_tolerance_fraction": rounded(cutoff_t / delivered_t),
     }
     change = invoiced_t - metered_t  # consumed by the balance = metered + delivered − invoiced
     return StockBalance("delivered_vs_invoiced", delivered_t, change, tolerance, evidence)
+
+
+def uninvoiced_at_end(
+    delivered: Mapping[date, float], invoiced: Mapping[date, float], max_lag_days: int
+) -> tuple[int, float]:
+    """The enterprise's invoicing delay and the deliveries it leaves uninvoiced at the
+    window's end: the delay is the shift [days, 0..``max_lag_days``] that best lines the
+    invoices up with the deliveries (least Σ |delivered on d − invoiced on d + delay|; the
+    shortest on a tie); a delivery is not invoiced yet when it came within that delay of the
+    last invoice or after it. Returns ``(delay_days, quantity)``; the quantity is in the
+    units of ``delivered``. Nothing is uninvoiced when invoices follow every delivery to the
+    end; a lag, or a delivery after the last invoice, is the cut-off that a timing
+    difference can make (never the suspect's own excess: coal off the books is short on
+    every lot, not late)."""
+    if not delivered or not invoiced:
+        return 0, sum(delivered.values())
+
+    def mismatch(lag: int) -> float:
+        shifted = {d - timedelta(days=lag): q for d, q in invoiced.items()}
+        keys = {*delivered, *shifted}
+        return sum(abs(delivered.get(d, 0.0) - shifted.get(d, 0.0)) for d in keys)
+
+    lag = min(range(max(max_lag_days, 0) + 1), key=lambda n: (mismatch(n), n))
+    last = max(invoiced) - timedelta(days=lag)
+    return lag, sum(q for d, q in delivered.items() if d > last)
 
 
 def without_coal_explained_by_meters(findings: list[Finding]) -> list[Finding]:

@@ -1,0 +1,86 @@
+"""Coal off the books against the invoices: the cut-off allowed is the deliveries the
+window's invoices cannot cover yet (after the last invoice, at the enterprise's own invoicing
+delay), not a lot whatever the invoicing; missed meter readings do not explain it (the meters
+cancel out of delivered − invoiced)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+from _verify_factory import MARCH, Plant, store
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
+from kilnwatch.verify.rules.fuel import uninvoiced_at_end
+from kilnwatch.verify.run import verify_period
+
+COAL = "verify.coal_balance.unmetered"
+DAYS = [date(2025, 3, 1) + timedelta(days=n) for n in range(31)]
+
+
+def test_same_day_invoices_leave_nothing_uninvoiced() -> None:
+    delivered = {d: 100.0 + n for n, d in enumerate(DAYS)}
+    invoiced = {d: 0.95 * q for d, q in delivered.items()}  # every lot short, none late
+    assert uninvoiced_at_end(delivered, invoiced, 10) == (0, 0.0)
+
+
+def test_a_lagging_invoice_leaves_its_delay_uninvoiced() -> None:
+    rng = np.random.default_rng(1)
+    delivered = {d: float(rng.uniform(50, 150)) for d in DAYS}
+    invoiced = {d + timedelta(days=3): q for d, q in delivered.items() if d <= DAYS[-4]}
+    lag, uninvoiced = uninvoiced_at_end(delivered, invoiced, 10)
+    assert lag == 3
+    assert uninvoiced == sum(delivered[d] for d in DAYS[-3:])
+
+
+def test_deliveries_after_the_last_invoice_are_uninvoiced() -> None:
+    delivered = {d: 100.0 for d in DAYS}
+    invoiced = {d: 100.0 for d in DAYS[:25]}
+    assert uninvoiced_at_end(delivered, invoiced, 10) == (0, 600.0)
+
+
+def _invoiced_per_delivery(session: Session, plant: Plant, off_books: float, missing: int) -> None:
+    """The factory's month invoice replaced by one invoice per delivery on its day; each
+    delivery carries ``off_books`` more coal on its waybill than is invoiced and metered; the
+    coal meter misses ``missing`` hourly readings."""
+    plant.drop["E-IN-COAL"][100 : 100 + missing] = True
+    store(session, plant)
+    session.execute(delete(TaxInvoice).where(TaxInvoice.invoice_no == "INV-C"))
+    waybills = session.query(LogisticsWaybill).filter(LogisticsWaybill.item == "raw_coal").all()
+    for n, w in enumerate(waybills):
+        session.add(
+            TaxInvoice(invoice_no=f"INV-L{n}", enterprise_id=w.enterprise_id,
+                       issued_on=w.shipped_on, direction="purchase", item="raw_coal",
+                       quantity=w.quantity_t, unit="t", amount_cny=0.0)
+        )  # fmt: skip
+        w.quantity_t = w.quantity_t / (1 - off_books)
+    session.flush()
+
+
+def _coal(session: Session) -> list[tuple[str | None, str]]:
+    return [
+        (f.severity, f.evidence["basis"])
+        for f in verify_period(session, MARCH).findings
+        if f.rule_code == COAL
+    ]
+
+
+def test_coal_off_the_books_on_every_lot_is_found_within_a_lot(session: Session) -> None:
+    """4 % more on every waybill than invoiced: under the old allowance of a median lot
+    (1/28 of the month) plus the weighing tolerance, found now that every delivery is
+    invoiced on its day; the coal meter's missed readings (a day) do not excuse it."""
+    plant = Plant()
+    _invoiced_per_delivery(session, plant, 0.04, 24)
+    found = _coal(session)
+    assert found and found[0][1] == "delivered_vs_invoiced"
+    assert found[0][0] != "info"
+
+
+def test_invoices_per_delivery_without_coal_off_the_books_are_no_finding(
+    session: Session,
+) -> None:
+    plant = Plant()
+    _invoiced_per_delivery(session, plant, 0.0, 0)
+    assert _coal(session) == []
