@@ -36,8 +36,8 @@ def test_a_lagging_invoice_leaves_its_delay_uninvoiced() -> None:
 
 
 def test_deliveries_after_the_last_invoice_are_uninvoiced() -> None:
-    delivered = {d: 100.0 for d in DAYS}
-    invoiced = {d: 100.0 for d in DAYS[:25]}
+    delivered = dict.fromkeys(DAYS, 100.0)
+    invoiced = dict.fromkeys(DAYS[:25], 100.0)
     assert uninvoiced_at_end(delivered, invoiced, 10) == (0, 600.0)
 
 
