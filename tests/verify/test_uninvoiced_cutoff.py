@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
-from kilnwatch.verify.rules.fuel import uninvoiced_at_end
+from kilnwatch.verify.rules.fuel import short_lots, uninvoiced_at_end
 from kilnwatch.verify.run import verify_period
 
 COAL = "verify.coal_balance.unmetered"
@@ -84,3 +84,36 @@ def test_invoices_per_delivery_without_coal_off_the_books_are_no_finding(
     plant = Plant()
     _invoiced_per_delivery(session, plant, 0.0, 0)
     assert _coal(session) == []
+
+
+def test_a_week_of_short_lots_is_a_run() -> None:
+    delivered = dict.fromkeys(DAYS, 100.0)
+    invoiced = {d: 95.0 if 10 <= n < 18 else 100.0 for n, d in enumerate(DAYS)}
+    run = short_lots(delivered, invoiced, 0, 0.02, 7)
+    assert run is not None and (run.first, run.last, run.days) == (DAYS[10], DAYS[17], 8)
+    assert run.delivered_t - run.invoiced_t == 40.0
+
+
+def test_invoicing_in_arrears_or_late_makes_no_run() -> None:
+    delivered = dict.fromkeys(DAYS, 100.0)
+    # semi-monthly invoices: the days between have no invoice of their own
+    semi = {DAYS[14]: 1500.0, DAYS[30]: 1600.0}
+    assert short_lots(delivered, semi, 0, 0.02, 7) is None
+    # every other lot invoiced a day late: short one day, long the next
+    late = {d: (0.0 if n % 2 else 200.0) for n, d in enumerate(DAYS)}
+    assert short_lots(delivered, late, 0, 0.02, 7) is None
+
+
+def test_coal_off_the_books_over_a_week_is_found_on_its_lots(session: Session) -> None:
+    """5 % off the books on the lots of seven days: 1.4 % of the month's deliveries, inside
+    the weighing tolerance of the month, found as a run of short lots."""
+    plant = Plant()
+    _invoiced_per_delivery(session, plant, 0.0, 0)
+    for w in session.query(LogisticsWaybill).filter(LogisticsWaybill.item == "raw_coal"):
+        if date(2025, 3, 10) <= w.shipped_on < date(2025, 3, 17):
+            w.quantity_t = w.quantity_t / 0.95
+    session.flush()
+    found = [f for f in verify_period(session, MARCH).findings if f.rule_code == COAL]
+    assert len(found) == 1 and found[0].severity != "info"
+    assert found[0].evidence["short_lots"]["delivery_days"] >= 7
+    assert abs(found[0].magnitude_fraction - 0.05) < 0.005

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.check import METER_FAULTS, Check
@@ -217,7 +219,8 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
             COAL,
             message,
             evidence,
-            fraction=excess_t / delivered_t,
+            fraction=excess_t
+            / balance.evidence.get("short_lots", {}).get("delivered_t", delivered_t),
             tce=tce_of(COAL_CARRIER, excess_t, "t"),
             severity="info" if gaps_explain else None,
             start_at=window.start_at,
@@ -252,9 +255,7 @@ def _beyond_invoices(
     cutoff_t = min(cutoff_lots * lot, uninvoiced_t)
     tolerance = meter_tol + cutoff_t / delivered_t
     unaccounted_t = delivered_t - invoiced_t
-    if unaccounted_t / delivered_t <= tolerance:
-        return None
-    evidence = {
+    evidence: dict[str, Any] = {
         "invoiced_t": rounded(invoiced_t),
         "invoices": len(rows),
         "book_stock_change_t": rounded(invoiced_t - metered_t),
@@ -263,8 +264,74 @@ def _beyond_invoices(
         "uninvoiced_at_end_t": rounded(uninvoiced_t),
         "cutoff_tolerance_fraction": rounded(cutoff_t / delivered_t),
     }
-    change = invoiced_t - metered_t  # consumed by the balance = metered + delivered − invoiced
+    if unaccounted_t / delivered_t <= tolerance:
+        min_days = ctx.settings.count(COAL, "min_short_lot_days")
+        run = short_lots(delivered, invoiced, lag_days, meter_tol, min_days)
+        if run is None:
+            return None
+        unaccounted_t = run.delivered_t - run.invoiced_t
+        tolerance = meter_tol * run.delivered_t / (metered_t + unaccounted_t)
+        evidence["short_lots"] = {
+            "from": run.first.isoformat(),
+            "to": run.last.isoformat(),
+            "delivery_days": run.days,
+            "delivered_t": rounded(run.delivered_t),
+            "invoiced_t": rounded(run.invoiced_t),
+            "short_fraction": rounded(unaccounted_t / run.delivered_t),
+        }
+    # consumed by the balance = metered + unaccounted
+    change = delivered_t - metered_t - unaccounted_t
     return StockBalance("delivered_vs_invoiced", delivered_t, change, tolerance, evidence)
+
+
+@dataclass(frozen=True)
+class ShortRun:
+    """Consecutive invoiced delivery days whose invoices fall short of their deliveries."""
+
+    first: date
+    last: date
+    days: int
+    delivered_t: float
+    invoiced_t: float
+
+
+def short_lots(
+    delivered: Mapping[date, float], invoiced: Mapping[date, float], lag_days: int,
+    tolerance: float, min_days: int,
+) -> ShortRun | None:  # fmt: skip
+    """The run of consecutive delivery days with an invoice (at the enterprise's invoicing
+    delay ``lag_days``) each invoiced short of its deliveries by more than ``tolerance``
+    [fraction, the weighing accuracy], of at least ``min_days`` such days, that holds the most
+    coal; None when there is none. Waybill and invoice weigh the same lot, so each day agrees
+    within the weighing accuracy; a lot invoiced late shows short on its day and long on the
+    invoice's, a delivery invoiced with others (weekly, monthly) has no invoice of its own
+    day and is passed over; coal off the books is short on every lot, for as long as it
+    lasts (a fault over part of a month is a few percent of the month's deliveries, inside
+    the month's tolerance, but its whole share on each of its lots)."""
+    best: ShortRun | None = None
+    run: list[tuple[date, float, float]] = []
+    days = sorted(d for d, q in delivered.items() if q > 0)
+    for day in [*days, None]:
+        got = None if day is None else invoiced.get(day + timedelta(days=lag_days))
+        if day is not None and got is None:
+            continue  # invoiced with other deliveries: neither short nor long
+        if (
+            day is not None
+            and got is not None
+            and delivered[day] - got > tolerance * delivered[day]
+        ):
+            run.append((day, delivered[day], got))
+            continue
+        if len(run) >= min_days:
+            found = ShortRun(run[0][0], run[-1][0], len(run), sum(r[1] for r in run),
+                             sum(r[2] for r in run))  # fmt: skip
+            if (
+                best is None
+                or found.delivered_t - found.invoiced_t > best.delivered_t - best.invoiced_t
+            ):
+                best = found
+        run = []
+    return best
 
 
 def uninvoiced_at_end(
