@@ -102,6 +102,9 @@ def test_invoicing_in_arrears_or_late_makes_no_run() -> None:
     # every other lot invoiced a day late: short one day, long the next
     late = {d: (0.0 if n % 2 else 200.0) for n, d in enumerate(DAYS)}
     assert short_lots(delivered, late, 0, 0.02, 7) is None
+    # small invoices every day that are not the deliveries' (none agrees with its day)
+    unmatched = dict.fromkeys(DAYS, 20.0)
+    assert short_lots(delivered, unmatched, 0, 0.02, 7) is None
 
 
 def test_coal_off_the_books_over_a_week_is_found_on_its_lots(session: Session) -> None:

@@ -153,6 +153,7 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
     cutoff = (
         ctx.settings.value(COAL, "cutoff_lots"),
         ctx.settings.count(COAL, "max_invoice_lag_days"),
+        ctx.settings.count(COAL, "min_short_lot_days"),
     )
     meters = ctx.by_level("entry", COAL_CARRIER)
     window = window_of(ctx, months, meters, waybills=True)
@@ -230,7 +231,7 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
 
 def _beyond_invoices(
     ctx: EnterpriseContext, window: Window, delivered_t: float, metered_t: float,
-    meter_tol: float, cutoff_lots: float, max_lag_days: int,
+    meter_tol: float, cutoff_lots: float, max_lag_days: int, min_short_days: int,
 ) -> StockBalance | None:  # fmt: skip
     """Coal delivered beyond the coal purchased (invoices) over the same window. Deliveries
     and invoices are receipts of the same lots, so the stock change (reported or not) cancels
@@ -265,8 +266,7 @@ def _beyond_invoices(
         "cutoff_tolerance_fraction": rounded(cutoff_t / delivered_t),
     }
     if unaccounted_t / delivered_t <= tolerance:
-        min_days = ctx.settings.count(COAL, "min_short_lot_days")
-        run = short_lots(delivered, invoiced, lag_days, meter_tol, min_days)
+        run = short_lots(delivered, invoiced, lag_days, meter_tol, min_short_days)
         if run is None:
             return None
         unaccounted_t = run.delivered_t - run.invoiced_t
@@ -302,36 +302,37 @@ def short_lots(
     """The run of consecutive delivery days with an invoice (at the enterprise's invoicing
     delay ``lag_days``) each invoiced short of its deliveries by more than ``tolerance``
     [fraction, the weighing accuracy], of at least ``min_days`` such days, that holds the most
-    coal; None when there is none. Waybill and invoice weigh the same lot, so each day agrees
-    within the weighing accuracy; a lot invoiced late shows short on its day and long on the
-    invoice's, a delivery invoiced with others (weekly, monthly) has no invoice of its own
-    day and is passed over; coal off the books is short on every lot, for as long as it
-    lasts (a fault over part of a month is a few percent of the month's deliveries, inside
-    the month's tolerance, but its whole share on each of its lots)."""
+    coal; None when there is none, or when fewer than ``min_days`` other delivery days are
+    invoiced within ``tolerance`` (the enterprise does not normally invoice each delivery on
+    its own: its invoices cannot show a short lot). Waybill and invoice weigh the same lot, so
+    each day agrees within the weighing accuracy; a lot invoiced late shows short on its day
+    and long on the invoice's, a delivery invoiced with others (weekly, monthly) has no
+    invoice of its own day and is passed over; coal off the books is short on every lot, for
+    as long as it lasts (a fault over part of a month is a few percent of the month's
+    deliveries, inside the month's tolerance, but its whole share on each of its lots)."""
     best: ShortRun | None = None
     run: list[tuple[date, float, float]] = []
+    agreeing = 0
     days = sorted(d for d, q in delivered.items() if q > 0)
     for day in [*days, None]:
         got = None if day is None else invoiced.get(day + timedelta(days=lag_days))
         if day is not None and got is None:
             continue  # invoiced with other deliveries: neither short nor long
-        if (
-            day is not None
-            and got is not None
-            and delivered[day] - got > tolerance * delivered[day]
-        ):
-            run.append((day, delivered[day], got))
-            continue
+        if day is not None and got is not None:
+            gap = delivered[day] - got
+            if gap > tolerance * delivered[day]:
+                run.append((day, delivered[day], got))
+                continue
+            agreeing += abs(gap) <= tolerance * delivered[day]
         if len(run) >= min_days:
             found = ShortRun(run[0][0], run[-1][0], len(run), sum(r[1] for r in run),
                              sum(r[2] for r in run))  # fmt: skip
-            if (
-                best is None
-                or found.delivered_t - found.invoiced_t > best.delivered_t - best.invoiced_t
+            if best is None or found.delivered_t - found.invoiced_t > best.delivered_t - (
+                best.invoiced_t
             ):
                 best = found
         run = []
-    return best
+    return best if agreeing >= min_days else None
 
 
 def uninvoiced_at_end(
