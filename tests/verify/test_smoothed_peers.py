@@ -12,6 +12,7 @@ from kilnwatch.verify.checks import run_checks
 from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
 from kilnwatch.verify.detectors.profile import SMOOTHED
 from kilnwatch.verify.detectors.profile_peers import check_smoothed_vs_peers
+from kilnwatch.verify.findings import Finding
 from kilnwatch.verify.settings import verify_settings
 
 SETTINGS = verify_settings()
@@ -70,3 +71,19 @@ def test_a_meter_smoothed_from_the_first_hour_is_found() -> None:
 )
 def test_no_smoothing_no_finding(plant0: dict[str, object]) -> None:
     assert _found(plant0) == []
+
+
+def test_a_meter_found_smoothed_is_no_peer() -> None:
+    """Five plants, two coal meters smoothed: one already found (by its own other days, say),
+    the other smoothed from the first hour is judged against the three clean plants only
+    (tuning alt heavy_noise 301: A039-GAS had A037-GAS, found smoothed, among four peers)."""
+    rng = np.random.default_rng(3)
+    contexts = [_plant(i, rng, smoothed=i < 2) for i in range(5)]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    already = Finding(
+        SMOOTHED, 1, "2025-03", WINDOW.start_at, WINDOW.end_at, "medium", "C1 smoothed", {},
+        meter_id=12,
+    )  # fmt: skip
+    found = check_smoothed_vs_peers(contexts, [*own, already])
+    assert [(f.rule_code, f.meter_id) for f in found] == [(SMOOTHED, 2)]
+    assert found[0].evidence["peers"] == 3

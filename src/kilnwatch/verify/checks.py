@@ -73,6 +73,7 @@ def run_checks(ctx: EnterpriseContext) -> list[Finding]:
     out = fuel.without_coal_explained_by_meters(out)
     out = _stuck_consequences_as_info(ctx, out)
     out = profile.smoothing_consequences_as_info(ctx, out)
+    out = _drops_beside_a_clip_as_info(ctx, out)
     return _without_explained_ratios(ctx, _without_capped_repeats(out))
 
 
@@ -209,6 +210,38 @@ def _flat_run_hiding(ctx: EnterpriseContext, f: Finding, findings: list[Finding]
     }
     message = f"{f.message} (a flat run at {human(value)}: below its own at-load readings)"
     return replace(f, evidence=evidence, message=message)
+
+
+def _drops_beside_a_clip_as_info(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:
+    """An intensity drop of one carrier's meter of a unit, over days on which a meter of
+    another carrier of the same unit was found clipped (a ceiling or a flat run below its
+    at-load level, :data:`~kilnwatch.verify.detectors.balance.CAPPED`, or a stuck meter's own
+    drop hiding consumption), is kept as info: the clip is the stronger evidence, seen in the
+    readings themselves, the drop only in a ratio whose references the same process moves (a
+    busy or quiet stretch changes one carrier's energy per product while another is held at
+    its ceiling); the unit's month is inspected from the clip rather than charged with a
+    second fault of another meter."""
+
+    def clip(f: Finding) -> bool:
+        own_drop = f.rule_code == balance.INTENSITY and "flat_run_value" in f.evidence
+        return f.severity != "info" and (f.rule_code == balance.CAPPED or own_drop)
+
+    clips = [f for f in findings if clip(f) and f.meter_id in ctx.meters]
+
+    def explained(f: Finding) -> bool:
+        if f.rule_code != balance.INTENSITY or clip(f) or f.meter_id not in ctx.meters:
+            return False
+        m = ctx.meters[f.meter_id].info
+        return m.unit_id is not None and any(
+            (other := ctx.meters[c.meter_id].info).unit_id == m.unit_id
+            and other.carrier != m.carrier
+            and c.start_at < f.end_at
+            and f.start_at < c.end_at
+            for c in clips
+            if c.meter_id is not None
+        )
+
+    return explained_as_info(findings, explained, "a meter of the same unit found clipped")
 
 
 def _without_capped_repeats(findings: list[Finding]) -> list[Finding]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kilnwatch.analytics.quantities import true_runs
-from kilnwatch.analytics.readings import F64
+from kilnwatch.analytics.readings import F64, I64
 from kilnwatch.verify.check import METER_FAULTS, Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.shift import Shift, is_level, level_shift, window_change
@@ -90,6 +90,7 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
             shift is not None
             and shift.change_fraction < 0
             and _against_every_reference(ctx, m, shift)
+            and not _fixed_part_spread(ctx, m, shift)
         ):
             out[m.info.id] = shift
     return _without_common_causes(ctx, out)
@@ -371,6 +372,100 @@ def _intensity(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     return _per_reference(ctx, m, references(ctx, m))
 
 
+def _fixed_and_variable(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> F64 | None:
+    """Daily quantity of ``m`` over what a fixed + variable model of it predicts from its
+    references (:func:`references`, their geometric mean ``r``) on the days they all ran at
+    load (NaN = not comparable), or None when the model has no fixed part.
+
+    A process's consumption is a fixed part (auxiliaries, lighting, idle losses, radiation)
+    plus a part proportional to its output, E = a + b·r (the energy baseline of ISO
+    50006:2014, normalised by its relevant variable, here the output): on busy days the fixed
+    part is spread over more output and the energy per output falls while every meter reads
+    right. The model is fitted by least squares outside ``shift`` (the days under suspicion
+    would fit a meter reading low on busy days as a large fixed part), over the clock hours
+    of the at-load days when the meter and its references read at least hourly (the load
+    varies more from hour to hour than from day to day, which tells the fixed part from the
+    proportional one), else over those days (at least three points either way); a fit with a
+    negative fixed part or slope is no fixed + variable relation (noise, output too steady
+    to tell), and None is returned: the plain ratio stands.
+    """
+    refs = references(ctx, m)
+    if not refs:
+        return None
+    ok = _comparable(m, *refs)
+    for r in refs:
+        ok &= _at_load(ctx, r)
+    days = np.arange(ok.size)
+    fit_days = ok & ((days < shift.start_day) | (days >= shift.end_day))
+    r_daily = np.exp(np.mean([np.log(np.where(r.daily > 0, r.daily, 1.0)) for r in refs], axis=0))
+    hourly = _hourly_pairs(ctx, m, refs, fit_days)
+    if hourly is not None and hourly[0].size >= 3:
+        line = _line_fit(hourly[1], hourly[0])
+        line = None if line is None else (line[0], line[1] * 24.0)  # a day's fixed part
+    elif fit_days.sum() >= 3:
+        line = _line_fit(r_daily[fit_days], m.daily[fit_days])
+    else:
+        return None
+    if line is None or not (line[0] > 0 and line[1] > 0):
+        return None
+    return np.where(ok, m.daily / (line[1] + line[0] * r_daily), np.nan)
+
+
+def _line_fit(x: F64, y: F64) -> tuple[float, float] | None:
+    """Least-squares (slope, intercept) of ``y`` on ``x``, None when ``x`` does not vary."""
+    dx = x - x.mean()
+    spread = float((dx * dx).sum())
+    if spread <= 0:
+        return None
+    slope = float((dx * (y - y.mean())).sum()) / spread
+    return slope, float(y.mean()) - slope * float(x.mean())
+
+
+def _hourly_pairs(
+    ctx: EnterpriseContext, m: MeterData, refs: list[MeterData], days: np.ndarray
+) -> tuple[F64, F64] | None:
+    """The meter's quantity and its references' geometric mean over each full clock hour of
+    ``days`` (every meter covering the hour), or None when one reads less often than
+    hourly."""
+    if any(not 0 < x.step_s <= 3600 for x in (m, *refs)):
+        return None
+    hours, own = _hour_totals(m)
+    logs = np.zeros(hours.size)
+    for r in refs:
+        r_hours, totals = _hour_totals(r)
+        at = np.clip(np.searchsorted(r_hours, hours), 0, max(r_hours.size - 1, 0))
+        if r_hours.size == 0:
+            return None
+        found = (r_hours[at] == hours) & (totals[at] > 0)
+        logs = np.where(found, logs + np.log(np.where(found, totals[at], 1.0)), np.nan)
+    day = (hours * 3600 - ctx.window.start_s) // 86_400
+    inside = (day >= 0) & (day < days.size)
+    keep = np.zeros(hours.size, dtype=bool)
+    keep[inside] = days[day[inside]]
+    keep &= np.isfinite(logs) & (own > 0)
+    return own[keep], np.exp(logs[keep] / len(refs))
+
+
+def _hour_totals(m: MeterData) -> tuple[I64, F64]:
+    """The clock hours (epoch hour of each interval's end minus one second) the meter covers
+    with all its readings, and its quantity in each."""
+    ok = np.isfinite(m.qty)
+    hours, index = np.unique((m.ts_q[ok] - 1) // 3600, return_inverse=True)
+    totals = np.bincount(index, weights=m.qty[ok], minlength=hours.size).astype(np.float64)
+    full = np.bincount(index, minlength=hours.size) >= 3600 // m.step_s
+    return hours[full], totals[full]
+
+
+def _fixed_part_spread(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
+    """A drop of the meter's energy per reference that its fixed + variable model
+    (:func:`_fixed_and_variable`) explains: against what the model predicts from the output
+    of the same days it keeps less than half the drop (the test of
+    :func:`_against_every_reference`)."""
+    y = _fixed_and_variable(ctx, m, shift)
+    tested = None if y is None else window_change(y, shift.start_day, shift.end_day)
+    return tested is not None and tested[0] > shift.change_fraction / 2
+
+
 def _against_every_reference(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
     """A drop is the meter's own only when it shows against each reference on its own (by at
     least half the change against all): with two or more references, a drop against one of
@@ -573,6 +668,7 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         ctx.settings.value(CAPPED, "min_spike_ratio"),
         ctx.settings.value(CAPPED, "spike_band_fraction"),
     )
+    min_rank = ctx.settings.value(CAPPED, "min_reference_rank")
     flat = flat_caps(ctx)
     for m in ctx.meters.values():
         positive = np.isfinite(m.qty) & (m.qty > 0)
@@ -580,7 +676,10 @@ def check_capped(ctx: EnterpriseContext) -> list[Finding]:
         if m.info.is_product or m.info.measurement == "instant" or q.size < min_count:
             continue
         energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
-        found = _ceiling(q, resolution, min_count, min_share, spike, energy)
+        loaded = _on_reference_load_days(ctx, m)[positive]
+        load = _reference_per_reading(ctx, m)
+        rising = None if load is None else (load[positive], min_rank)
+        found = _ceiling(q, resolution, min_count, min_share, spike, energy, loaded, rising)
         if found is None:
             cap = flat.get(m.info.id)
             if cap is not None:
@@ -656,6 +755,8 @@ def _ceiling(
     min_share: float,
     spike: tuple[float, float],
     energy: bool,
+    on_load_days: np.ndarray,
+    rising: tuple[F64, float] | None = None,
 ) -> tuple[float, np.ndarray, float] | None:
     """The value at which a meter's positive quantities ``q`` pile up as a ceiling, the
     readings at it and their share, or None.
@@ -672,7 +773,13 @@ def _ceiling(
     the band just below it, where a smooth or coarsely rounded series that merely crosses
     a value holds about as many or more; a meter with no reading anywhere in that band does
     not resolve it, and only an ``energy`` meter (a carrier with a GB/T 2589 coefficient) is
-    judged so. A meter whose own
+    judged so. Only the readings at that value on days its references ran at load
+    (``on_load_days``, :func:`_on_reference_load_days`) count: a ceiling hides consumption when the
+    process runs on above it, while a value repeated through an outage (a standby flow) hides
+    nothing. Where the readings just below the value are too many for a pile-up (a ceiling at
+    the meter's usual level, where its readings are densest), ``rising`` = (the references'
+    quantity over each reading's hour, ``min_reference_rank``) can show it instead
+    (:func:`_references_above`). A meter whose own
     resolution (:func:`_relative_resolution`) is coarser than
     ``resolution`` cannot tell a cap from its rounding steps and is not judged.
     """
@@ -682,25 +789,29 @@ def _ceiling(
     if _relative_resolution(q, top) <= resolution and at_max.sum() >= min_count:
         if at_max.sum() / loaded >= min_share:
             return top, at_max, float(at_max.sum() / loaded)
-    found = _ceiling_from_onset(q, resolution, spike) if energy else None
+    found = _ceiling_from_onset(q, resolution, spike, rising) if energy else None
     if found is None or _relative_resolution(q, found[0]) > resolution:
         return None
     cap, at_cap = found
+    at_cap = at_cap & on_load_days
     count = int(at_cap.sum())
+    if count == 0:
+        return None
     where = np.flatnonzero(at_cap)
     share = count / (int(where[-1]) - int(where[0]) + 1)
     return (cap, at_cap, share) if count >= min_count and share >= min_share else None
 
 
 def _ceiling_from_onset(
-    q: F64, resolution: float, spike: tuple[float, float]
+    q: F64, resolution: float, spike: tuple[float, float], rising: tuple[F64, float] | None = None
 ) -> tuple[float, np.ndarray] | None:
     """The most repeated value of ``q`` and its readings within the stretch (between readings
     above it) that holds most of them, when that stretch has lower readings between two of
     them, the value is held in at least two runs of two readings or more, and ``spike``
     (ratio, band) holds: at least ratio times as many readings at the value (within
     ``resolution``) as in the band of that relative width just below it (see
-    :func:`_ceiling`); None otherwise."""
+    :func:`_ceiling`), or else the references rise above it (``rising``,
+    :func:`_references_above`); None otherwise."""
     scale = float(q.max())
     rounded_q = np.round(q / scale, FLOAT_DIGITS)
     values, counts = np.unique(rounded_q, return_counts=True)
@@ -717,13 +828,71 @@ def _ceiling_from_onset(
     if not band.any():
         return None  # the meter does not resolve the band below the value (coarse steps)
     below = band[where[0] : where[-1] + 1]
-    if at_cap.sum() < spike[0] * max(int(below.sum()), 1):
+    piled = at_cap.sum() >= spike[0] * max(int(below.sum()), 1)
+    lower = np.zeros(q.size, dtype=bool)
+    lower[where[0] : where[-1] + 1] = between < cap * (1 - resolution)
+    if not piled and (rising is None or not _references_above(rising, at_cap, lower)):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
     starts, ends = true_runs(at_cap)
     lengths = ends - starts
     if (lengths >= 2).sum() < 2:
         return None  # one run at the value (a stuck sensor), stray readings near it aside
     return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
+
+
+def _references_above(rising: tuple[F64, float], at_cap: np.ndarray, lower: np.ndarray) -> bool:
+    """True when the references ran higher at the readings at a candidate ceiling
+    (``at_cap``) than at the meter's lower readings of the same stretch (``lower``): the
+    probability that the references' quantity of an hour at the value exceeds that of an hour
+    below it (ties half, a Mann-Whitney statistic) is at least ``rising[1]``.
+
+    A meter that follows its process's load reaches a ceiling in its busiest hours and
+    reads below it in the others, so the hours at the ceiling are those the references
+    (:func:`references`) read highest (near 1); a sensor stuck on a value, or a value a
+    series merely crosses, lies at any load (about 0.5).
+    """
+    load, min_rank = rising
+    a, b = load[at_cap & np.isfinite(load)], load[lower & np.isfinite(load)]
+    if a.size < 2 or b.size < 2:
+        return False
+    above = (a[:, None] > b[None, :]).mean() + 0.5 * (a[:, None] == b[None, :]).mean()
+    return bool(above >= min_rank)
+
+
+def _reference_per_reading(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
+    """Per quantity of ``m``: the geometric mean of its references' (:func:`references`)
+    quantities over the clock hour the quantity's interval ends in (NaN when a reference
+    does not cover that hour fully); None when the meter or a reference reads less often
+    than hourly, or it has none."""
+    refs = references(ctx, m)
+    if not refs or not 0 < m.step_s <= 3600 or any(not 0 < r.step_s <= 3600 for r in refs):
+        return None
+    hour = (m.ts_q - 1) // 3600
+    logs = np.zeros(m.qty.size)
+    for r in refs:
+        hours, total = _hour_totals(r)
+        if hours.size == 0:
+            return None
+        at = np.clip(np.searchsorted(hours, hour), 0, hours.size - 1)
+        found = (hours[at] == hour) & (total[at] > 0)
+        logs += np.where(found, np.log(np.where(found, total[at], 1.0)), np.nan)
+    return np.exp(logs / len(refs))
+
+
+def _on_reference_load_days(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
+    """Per quantity of ``m``: True when it lies on a day every reference of the meter
+    (:func:`references`) ran at load (:func:`_at_load`), or when it has none (not judged)."""
+    refs = references(ctx, m)
+    day = (m.ts_q - 1 - ctx.window.start_s) // 86_400
+    if not refs:
+        return np.ones(m.qty.size, dtype=bool)
+    at_load = np.ones(m.daily.size, dtype=bool)
+    for r in refs:
+        at_load &= _at_load(ctx, r)
+    inside = (day >= 0) & (day < at_load.size)
+    out = np.zeros(m.qty.size, dtype=bool)
+    out[inside] = at_load[day[inside]]
+    return out
 
 
 def _relative_resolution(q: F64, top: float) -> float:

@@ -9,7 +9,10 @@ of the process, spread from plant to plant by efficiency and by the meters' accu
 * an entry meter reading low (or a part of the carrier taken past the meter) lowers that
   carrier's energy per reported product and leaves the other carriers' where their peers are;
 * a cause common to the plant (production overstated, the whole plant more efficient) lowers
-  every carrier alike, so the drop counted is what exceeds the other carriers' deviation.
+  every carrier alike, so the drop counted is what exceeds the other carriers' deviation;
+  an energy carrier is oriented by the plant's other energy carriers only (an efficient plant
+  uses less fuel and electricity, not less water: tuning sim plain 29, a methanol plant with
+  coal and electricity both 18 % below its peers and water at theirs).
 
 A carrier whose entry total an independent measure of the same flow already confirmed is not
 judged (electricity billed by the grid company, a carrier that is not stored with its
@@ -59,6 +62,13 @@ def confirmed_carriers(ctx: EnterpriseContext) -> set[str]:
     return out
 
 
+def _is_energy(ctx: EnterpriseContext, carrier: str) -> bool:
+    """True for a carrier with a GB/T 2589 coefficient (fuels, electricity, heat), whose use
+    an efficient plant lowers; water and materials follow the output in other ways."""
+    meters = ctx.by_level("entry", carrier)
+    return bool(meters) and tce_of(carrier, 1.0, meters[0].info.uom) is not None
+
+
 def _pooled(deviations: Sequence[Deviation]) -> Deviation:
     """Inverse-variance weighted mean of deviations and its sd."""
     weights = [1.0 / max(sd, SPREAD_FLOOR) ** 2 for _, sd in deviations]
@@ -86,7 +96,7 @@ def check_carrier_vs_peers(
     samples = [
         s for ctx in contexts if (s := output_sample(ctx, bounds.default_accuracy_pct)) is not None
     ]
-    norms = intensity_norms(samples, bounds.min_peers)
+    norms = intensity_norms(samples, bounds.min_peers, bounds.z_threshold)
     named = carriers_read_wrong(contexts, existing)
     overstated = {
         (f.enterprise_id, f.period)
@@ -106,10 +116,16 @@ def check_carrier_vs_peers(
         if len(deviations) < 2:
             continue
         skip = named.get((s.ctx.info.id, s.ctx.window.period), set()) | confirmed_carriers(s.ctx)
+        energy = {c for c in deviations if _is_energy(s.ctx, c)}
         for carrier, (change, sd) in sorted(deviations.items()):
-            if carrier in skip:
-                continue
-            others, others_sd = _pooled([d for c, d in deviations.items() if c != carrier])
+            kin = [
+                d
+                for c, d in deviations.items()
+                if c != carrier and (c in energy) == (carrier in energy)
+            ]
+            if carrier in skip or not kin:
+                continue  # confirmed, found, or nothing of its kind to orient it
+            others, others_sd = _pooled(kin)
             z = (-change - abs(others)) / float(np.hypot(sd, others_sd))
             if z >= bounds.z_threshold:
                 norm = norms[(s.process, s.item, s.unit, carrier)]

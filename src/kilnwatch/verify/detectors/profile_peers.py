@@ -23,7 +23,12 @@ import numpy as np
 
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors.balance import references
-from kilnwatch.verify.detectors.peers import PeerBounds, peer_check, robust_norm
+from kilnwatch.verify.detectors.peers import (
+    PeerBounds,
+    few_peers_factor,
+    peer_check,
+    robust_norm,
+)
 from kilnwatch.verify.detectors.profile import HOUR_S, SMOOTHED, at_load, roughness
 from kilnwatch.verify.evidence import finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
@@ -76,9 +81,13 @@ def check_smoothed_vs_peers(
 ) -> list[Finding]:
     """Meters whose variability relative to their process's other meters is below
     ``max_roughness_ratio`` times the peers' median on at least ``min_days`` days, and whose
-    month median is below the peers' by ``z_threshold`` robust spreads too (peers: the same
-    carrier against the same references at the other single-unit plants of the process, at
-    least ``min_peers``). Meters already found smoothed are not judged again."""
+    month median is below the peers' by ``z_threshold`` spreads too (peers: the same carrier
+    against the same references at the other single-unit plants of the process whose meter no
+    check found wrong, at least ``min_peers``; the spread is their robust one widened for
+    their number, :func:`~kilnwatch.verify.detectors.peers.few_peers_factor`). Meters already
+    found smoothed are not judged again, nor taken as peers (tuning alt heavy_noise 301:
+    A039-GAS, smoothed all month, had A037-GAS, found smoothed from the 4th, among its four
+    peers)."""
     if not contexts:
         return []
     bounds = PeerBounds.of(contexts, SMOOTHED_PEERS)
@@ -86,16 +95,18 @@ def check_smoothed_vs_peers(
     ratio_max = settings.value(SMOOTHED_PEERS, "max_roughness_ratio")
     min_days = settings.count(SMOOTHED_PEERS, "min_days")
     found = {(f.meter_id, f.period) for f in existing if f.rule_code == SMOOTHED}
+    wrong = {(f.meter_id, f.period) for f in existing if f.severity != "info" and f.meter_id}
     samples = [s for ctx in contexts for s in roughness_samples(ctx)]
+    normal = [s for s in samples if (s.meter.info.id, s.ctx.window.period) not in wrong]
     out = []
     for s in samples:
         if (s.meter.info.id, s.ctx.window.period) in found:
             continue
-        peers = [p.median for p in samples if p.group == s.group and p is not s]
+        peers = [p.median for p in normal if p.group == s.group and p is not s]
         if len(peers) < bounds.min_peers:
             continue
         median, spread = robust_norm(peers)
-        z = (median - s.median) / spread
+        z = (median - s.median) / (spread * few_peers_factor(bounds.z_threshold, len(peers)))
         smooth = np.isfinite(s.daily) & (s.daily < median + np.log(ratio_max))
         if z < bounds.z_threshold or int(smooth.sum()) < min_days:
             continue

@@ -1,0 +1,136 @@
+"""Two clean behaviours of a process that read as meter faults (issue 12): busy days spread a
+process's fixed consumption over more output (its energy per product falls while every meter
+reads right: no verify.meter.intensity_drop), and a standby value repeated through an outage
+is no ceiling (no verify.meter.capped); a meter reading low over the same busy days, or
+clipped from mid-month while its line ran at load, is still found."""
+
+from __future__ import annotations
+
+import numpy as np
+from peer_plants import HOURS, WINDOW, hourly_series
+
+from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
+from kilnwatch.verify.checks import run_checks
+from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
+from kilnwatch.verify.settings import verify_settings
+
+DAY = 24
+
+
+def _meter(i: int, code: str, carrier: str, uom: str) -> MeterInfo:
+    return MeterInfo(i, code, 1, 1, carrier, "sub_unit", None, "interval", uom, 0.5, None)
+
+
+def _line(
+    *,
+    busy: tuple[int, int] | None = None,
+    low: tuple[int, int] | None = None,
+    outage: tuple[int, int] | None = None,
+    coal_cap_from: int | None = None,
+    cap_fraction: float = 1.0,
+    quiet: tuple[int, int] | None = None,
+    seed: int = 5,
+) -> EnterpriseContext:
+    """One kiln line: product meter, electricity (a third of it fixed at the usual load) and
+    coal. ``busy``: days [a, b) at a fifth more output; ``low``: days [a, b) on which the
+    electricity meter reads 10 % low. ``outage``: hours [a, b) stopped, the electricity
+    meter reading a standby flow of 64 kWh, now and then a little less (a pump cycling: 63.8
+    and 58 kWh once in nine hours each).
+    ``coal_cap_from``: the coal meter limited to ``cap_fraction`` of its median reading from
+    that day on.
+    ``quiet``: days [a, b) with a fifth of the fixed electricity (auxiliaries) off."""
+    rng = np.random.default_rng(seed)
+    load = 0.85 * (1 + 0.03 * rng.standard_normal(HOURS))
+    if busy is not None:
+        load[busy[0] * DAY : busy[1] * DAY] *= 1.2
+    output = 150.0 * load
+    fixed = np.full(HOURS, 0.33 * 150.0 * 0.85)
+    if quiet is not None:
+        fixed[quiet[0] * DAY : quiet[1] * DAY] *= 0.8
+    electricity = 60.0 * (0.67 * output + fixed) * (1 + 0.003 * rng.standard_normal(HOURS))
+    fuel = 0.14 * output * (1 + 0.003 * rng.standard_normal(HOURS))
+    if low is not None:
+        electricity[low[0] * DAY : low[1] * DAY] *= 0.9
+    if outage is not None:
+        stop = slice(*outage)
+        output[stop] = 0.0
+        fuel[stop] = 0.0
+        cycle = np.array([64.0] * 7 + [63.8, 58.0])[np.arange(outage[1] - outage[0]) % 9]
+        electricity[stop] = cycle
+    if coal_cap_from is not None:
+        fuel[coal_cap_from * DAY :] = np.minimum(
+            fuel[coal_cap_from * DAY :], cap_fraction * np.median(fuel)
+        )
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    meters = (
+        _meter(1, "L1-OUT", "product:clinker", "t"),
+        _meter(2, "L1-KWH", "electricity", "kWh"),
+        _meter(3, "L1-COAL", "raw_coal", "t"),
+    )
+    series = {i: hourly_series(v, lag_s=600) for i, v in ((1, output), (2, electricity), (3, fuel))}
+    info = EnterpriseInfo(1, "U1", "cement", meters, (unit,))
+    return build_context(info, WINDOW, series, Sources(), verify_settings())
+
+
+def _accusing(ctx: EnterpriseContext) -> list[tuple[str, str | None]]:
+    codes = {m.info.id: m.info.code for m in ctx.meters.values()}
+    return sorted(
+        (f.rule_code, codes.get(f.meter_id) if f.meter_id else None)
+        for f in run_checks(ctx)
+        if f.severity != "info"
+    )
+
+
+def test_busy_days_are_no_intensity_drop() -> None:
+    """A fifth more output over ten days lowers the electricity per product by about 5 %
+    (its fixed third spread over more product); the fixed + variable model of the meter
+    predicts it: no finding, wherever the busy days lie."""
+    for busy in ((10, 20), (20, 31), (2, 9)):
+        assert _accusing(_line(busy=busy)) == [], busy
+
+
+def test_a_meter_reading_low_in_a_month_with_busy_days_is_still_found() -> None:
+    """Busy days at the month's end, the electricity meter reading 10 % low over a week at the
+    usual output: the model predicts that week's consumption from its output as on any other
+    day, and the drop stays that meter's finding. (A meter reading low over the busy days
+    themselves by about what the fixed part explains cannot be told from them on daily data.)"""
+    found = _accusing(_line(busy=(22, 31), low=(5, 12)))
+    assert ("verify.meter.intensity_drop", "L1-KWH") in found
+
+
+def test_a_standby_value_repeated_through_an_outage_is_no_ceiling() -> None:
+    """Stopped for a day and a half, the electricity meter repeats its standby flow (64 kWh,
+    a little less now and then): its most repeated value, lying on days the product meter was
+    not at load, hides nothing."""
+    found = _accusing(_line(outage=(14 * DAY + 12, 16 * DAY)))
+    assert ("verify.meter.capped", "L1-KWH") not in found
+
+
+def test_a_meter_clipped_from_mid_month_beside_an_outage_is_capped() -> None:
+    """The coal meter limited to its median reading from day 18 on, the line having stopped
+    for a day and a half before: the ceiling lies on days at load and is found."""
+    found = _accusing(_line(outage=(4 * DAY + 12, 6 * DAY), coal_cap_from=18))
+    assert ("verify.meter.capped", "L1-COAL") in found
+    assert ("verify.meter.capped", "L1-KWH") not in found
+
+
+def test_a_drop_beside_a_clipped_carrier_of_the_unit_is_info() -> None:
+    """The coal meter clipped at its median from day 16 while a fifth of the line's fixed
+    electricity is off from day 20 to 26 (its energy per product about 6.6 % lower, every
+    electricity reading right): the clip is the unit's finding, the electricity's drop is
+    kept as info beside it, not charged to the electricity meter."""
+    ctx = _line(coal_cap_from=16, quiet=(20, 26))
+    found = _accusing(ctx)
+    assert ("verify.meter.capped", "L1-COAL") in found
+    assert ("verify.meter.intensity_drop", "L1-KWH") not in found
+    kept = [f for f in run_checks(ctx) if f.rule_code == "verify.meter.intensity_drop"]
+    assert [f.severity for f in kept if "L1-KWH" in f.message] == ["info"]
+
+
+def test_a_meter_clipped_at_its_usual_level_from_mid_month_is_capped() -> None:
+    """Limited to its median reading from day 16: as many readings lie just below the value
+    as at it (no pile-up), but the line's output ran higher in the hours at the value than in
+    the hours below it: a ceiling (not a sensor stuck now and then)."""
+    found = _accusing(_line(coal_cap_from=16))
+    assert ("verify.meter.capped", "L1-COAL") in found
+    assert ("verify.timeseries.stuck", "L1-COAL") not in found
