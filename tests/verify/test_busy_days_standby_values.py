@@ -29,6 +29,7 @@ def _line(
     coal_cap_from: int | None = None,
     cap_fraction: float = 1.0,
     quiet: tuple[int, int] | None = None,
+    product_stuck: tuple[int, int] | None = None,
     seed: int = 5,
 ) -> EnterpriseContext:
     """One kiln line: product meter, electricity (a third of it fixed at the usual load) and
@@ -38,7 +39,9 @@ def _line(
     and 58 kWh once in nine hours each).
     ``coal_cap_from``: the coal meter limited to ``cap_fraction`` of its median reading from
     that day on.
-    ``quiet``: days [a, b) with a fifth of the fixed electricity (auxiliaries) off."""
+    ``quiet``: days [a, b) with a fifth of the fixed electricity (auxiliaries) off.
+    ``product_stuck``: hours [a, b) on which the product meter repeats a busy hour's reading
+    (1.15 x the usual output)."""
     rng = np.random.default_rng(seed)
     load = 0.85 * (1 + 0.03 * rng.standard_normal(HOURS))
     if busy is not None:
@@ -57,6 +60,8 @@ def _line(
         fuel[stop] = 0.0
         cycle = np.array([64.0] * 7 + [63.8, 58.0])[np.arange(outage[1] - outage[0]) % 9]
         electricity[stop] = cycle
+    if product_stuck is not None:
+        output[slice(*product_stuck)] = 1.15 * 150.0 * 0.85
     if coal_cap_from is not None:
         fuel[coal_cap_from * DAY :] = np.minimum(
             fuel[coal_cap_from * DAY :], cap_fraction * np.median(fuel)
@@ -134,3 +139,14 @@ def test_a_meter_clipped_at_its_usual_level_from_mid_month_is_capped() -> None:
     found = _accusing(_line(coal_cap_from=16))
     assert ("verify.meter.capped", "L1-COAL") in found
     assert ("verify.timeseries.stuck", "L1-COAL") not in found
+
+
+def test_a_drop_while_the_product_meter_repeats_a_busy_reading_is_info() -> None:
+    """The product meter repeats a busy hour's reading for two days: the coal and electricity
+    per product drop over them while both meters read right; the stuck product meter is the
+    finding, the drops are kept as info (explained by it)."""
+    ctx = _line(product_stuck=(12 * DAY, 14 * DAY))
+    found = _accusing(ctx)
+    assert ("verify.meter.intensity_drop", "L1-COAL") not in found
+    assert ("verify.meter.intensity_drop", "L1-KWH") not in found
+    assert ("verify.timeseries.stuck", "L1-OUT") in found

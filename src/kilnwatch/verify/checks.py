@@ -173,13 +173,26 @@ def _stuck_consequences_as_info(ctx: EnterpriseContext, findings: list[Finding])
             return False  # judged without the flat runs' hours: the smoothing is the finding
         if f.meter_id is not None:
             related = {f.meter_id} | {c.info.id for c in ctx.children(f.meter_id)}
-            return bool(related & stuck)
+            return bool(related & stuck) or _reference_stuck(ctx, f, stuck_findings)
         item = str(f.evidence.get("item", ""))
         carrier = "electricity" if f.rule_code.startswith("verify.electricity.") else None
         carrier = item.partition(":")[2] if item.startswith("energy:") else carrier
         return carrier in stuck_carriers
 
     return explained_as_info(findings, involved, "a stuck meter")
+
+
+def _reference_stuck(ctx: EnterpriseContext, f: Finding, stuck: list[Finding]) -> bool:
+    """An intensity drop over days on which one of the meter's references (its unit's
+    product meter, else its process's other carriers) repeated a value: the ratio moved with
+    the stuck reference (a product meter stuck in a busy hour reads high, the energy per
+    product drops), not with the meter."""
+    if f.rule_code != balance.INTENSITY or f.meter_id not in ctx.meters:
+        return False
+    refs = {r.info.id for r in balance.references(ctx, ctx.meters[f.meter_id])}
+    return any(
+        s.meter_id in refs and s.start_at < f.end_at and f.start_at < s.end_at for s in stuck
+    )
 
 
 def _flat_run_hiding(ctx: EnterpriseContext, f: Finding, findings: list[Finding]) -> Finding:

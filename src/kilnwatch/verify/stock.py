@@ -49,14 +49,20 @@ class StockParameters:
         )
 
 
+def per_day(quantities: Iterable[tuple[date, float | None]]) -> dict[date, float]:
+    """The quantity of each day (a day's waybills or invoices summed); unknown quantities
+    are left out."""
+    out: dict[date, float] = defaultdict(float)
+    for day, quantity in quantities:
+        if quantity is not None:
+            out[day] += quantity
+    return dict(out)
+
+
 def daily_lots(quantities: Iterable[tuple[date, float | None]]) -> list[float]:
     """The quantity received per day with a delivery (a day's waybills or invoices are one
     delivery: the stock moves by all of it); unknown quantities are left out."""
-    per_day: dict[date, float] = defaultdict(float)
-    for day, quantity in quantities:
-        if quantity is not None:
-            per_day[day] += quantity
-    return [q for q in per_day.values() if q > 0]
+    return [q for q in per_day(quantities).values() if q > 0]
 
 
 def longest_without(days: Iterable[date], first: date, span_days: int) -> int:

@@ -15,6 +15,10 @@ so it is the excess of the balance.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from kilnwatch.store.models import LogisticsWaybill, TaxInvoice
 from kilnwatch.verify.check import METER_FAULTS, Check
@@ -29,7 +33,13 @@ from kilnwatch.verify.evidence import (
     tce_of,
 )
 from kilnwatch.verify.findings import Finding
-from kilnwatch.verify.stock import StockBalance, StockParameters, daily_lots, stock_balance
+from kilnwatch.verify.stock import (
+    StockBalance,
+    StockParameters,
+    daily_lots,
+    per_day,
+    stock_balance,
+)
 from kilnwatch.verify.window import Window, window_of
 
 INVOICE = "verify.fuel.invoice_vs_metered"
@@ -140,7 +150,11 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
     tolerance = Tolerance.of(ctx.settings, COAL)
     months = ctx.settings.count(COAL, "window_months")
     stock_params = StockParameters.of(ctx.settings, COAL)
-    cutoff = ctx.settings.value(COAL, "cutoff_lots")
+    cutoff = (
+        ctx.settings.value(COAL, "cutoff_lots"),
+        ctx.settings.count(COAL, "max_invoice_lag_days"),
+        ctx.settings.count(COAL, "min_short_lot_days"),
+    )
     meters = ctx.by_level("entry", COAL_CARRIER)
     window = window_of(ctx, months, meters, waybills=True)
     lots = [w for w in window.waybills if _coal_in(w)]
@@ -158,14 +172,18 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
         return []
     excess_t = balance.consumption - metered_t
     if excess_t / balance.consumption <= balance.tolerance:
-        off_books = _beyond_invoices(ctx, window, delivered_t, metered_t, meter_tol, cutoff)
-        if balance.basis != "lot_history" or off_books is None:
+        off_books = _beyond_invoices(ctx, window, delivered_t, metered_t, meter_tol, *cutoff)
+        if off_books is None:
             return []
         balance = off_books
         excess_t = balance.consumption - metered_t
     missing_t = converted_sum([(m.possibly_missing(), m.info.uom) for m in meters], "t") or 0.0
     # readings the meters missed may hold the excess: said, not held against the enterprise
-    gaps_explain = excess_t - missing_t <= balance.tolerance * balance.consumption
+    # (not when deliveries are judged against invoices: the meters cancel out of that excess)
+    gaps_explain = (
+        balance.basis != "delivered_vs_invoiced"
+        and excess_t - missing_t <= balance.tolerance * balance.consumption
+    )
     evidence = {
         "months": window.periods,
         "basis": balance.basis,
@@ -202,7 +220,8 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
             COAL,
             message,
             evidence,
-            fraction=excess_t / delivered_t,
+            fraction=excess_t
+            / balance.evidence.get("short_lots", {}).get("delivered_t", delivered_t),
             tce=tce_of(COAL_CARRIER, excess_t, "t"),
             severity="info" if gaps_explain else None,
             start_at=window.start_at,
@@ -212,37 +231,133 @@ def check_coal_balance(ctx: EnterpriseContext) -> list[Finding]:
 
 def _beyond_invoices(
     ctx: EnterpriseContext, window: Window, delivered_t: float, metered_t: float,
-    meter_tol: float, cutoff_lots: float,
+    meter_tol: float, cutoff_lots: float, max_lag_days: int, min_short_days: int,
 ) -> StockBalance | None:  # fmt: skip
-    """Without reported stocks: coal delivered beyond the coal purchased (invoices) over the
-    same window. Deliveries and invoices are receipts of the same lots, so the stock change
-    that bounds the metered balance cancels out: the books' own stock change is purchases −
-    metered use, and coal off the books arrives on waybills without an invoice. The
-    tolerance is the weighing accuracy (the meters' tolerance) plus a cut-off of
-    ``cutoff_lots`` of the enterprise's median purchase lot (a delivery at the window's end
-    may be invoiced after it; invoices never hold the suspect quantity). None when within
-    tolerance or when too few purchases show a normal lot."""
+    """Coal delivered beyond the coal purchased (invoices) over the same window. Deliveries
+    and invoices are receipts of the same lots, so the stock change (reported or not) cancels
+    out: the books' own stock change is purchases − metered use, and coal off the books
+    arrives on waybills without an invoice. The tolerance is the weighing accuracy (the
+    meters' tolerance) plus the cut-off: the deliveries the window's invoices cannot cover yet
+    (:func:`uninvoiced_at_end`: after the last invoice, at the enterprise's own invoicing
+    delay), at most ``cutoff_lots`` of its median purchase lot (invoices never hold the
+    suspect quantity). None when within tolerance or when too few purchases show a normal
+    lot."""
     min_lots = ctx.settings.count(COAL, "min_lots")
     history = [i for i in _history_invoices(ctx) if _is_fuel_purchase(i, COAL_CARRIER)]
     lots = daily_lots((i.issued_on, converted(i.quantity, i.unit, "t")) for i in history)
     rows = [i for i in window.invoices if _is_fuel_purchase(i, COAL_CARRIER)]
     invoiced_t = converted_sum([(i.quantity, i.unit) for i in rows], "t")
-    if invoiced_t is None or len(lots) < min_lots or delivered_t <= 0:
+    if invoiced_t is None or len(lots) < min_lots or delivered_t <= 0 or not rows:
         return None
     lot = statistics.median(lots)
-    tolerance = meter_tol + cutoff_lots * lot / delivered_t
+    delivered = per_day((w.shipped_on, w.quantity_t) for w in window.waybills if _coal_in(w))
+    invoiced = per_day((i.issued_on, converted(i.quantity, i.unit, "t")) for i in rows)
+    lag_days, uninvoiced_t = uninvoiced_at_end(delivered, invoiced, max_lag_days)
+    cutoff_t = min(cutoff_lots * lot, uninvoiced_t)
+    tolerance = meter_tol + cutoff_t / delivered_t
     unaccounted_t = delivered_t - invoiced_t
-    if unaccounted_t / delivered_t <= tolerance:
-        return None
-    evidence = {
+    evidence: dict[str, Any] = {
         "invoiced_t": rounded(invoiced_t),
         "invoices": len(rows),
         "book_stock_change_t": rounded(invoiced_t - metered_t),
         "median_purchase_lot_t": rounded(lot),
-        "cutoff_tolerance_fraction": rounded(cutoff_lots * lot / delivered_t),
+        "invoice_lag_days": lag_days,
+        "uninvoiced_at_end_t": rounded(uninvoiced_t),
+        "cutoff_tolerance_fraction": rounded(cutoff_t / delivered_t),
     }
-    change = invoiced_t - metered_t  # consumed by the balance = metered + delivered − invoiced
+    if unaccounted_t / delivered_t <= tolerance:
+        run = short_lots(delivered, invoiced, lag_days, meter_tol, min_short_days)
+        if run is None:
+            return None
+        unaccounted_t = run.delivered_t - run.invoiced_t
+        tolerance = meter_tol * run.delivered_t / (metered_t + unaccounted_t)
+        evidence["short_lots"] = {
+            "from": run.first.isoformat(),
+            "to": run.last.isoformat(),
+            "delivery_days": run.days,
+            "delivered_t": rounded(run.delivered_t),
+            "invoiced_t": rounded(run.invoiced_t),
+            "short_fraction": rounded(unaccounted_t / run.delivered_t),
+        }
+    # consumed by the balance = metered + unaccounted
+    change = delivered_t - metered_t - unaccounted_t
     return StockBalance("delivered_vs_invoiced", delivered_t, change, tolerance, evidence)
+
+
+@dataclass(frozen=True)
+class ShortRun:
+    """Consecutive invoiced delivery days whose invoices fall short of their deliveries."""
+
+    first: date
+    last: date
+    days: int
+    delivered_t: float
+    invoiced_t: float
+
+
+def short_lots(
+    delivered: Mapping[date, float], invoiced: Mapping[date, float], lag_days: int,
+    tolerance: float, min_days: int,
+) -> ShortRun | None:  # fmt: skip
+    """The run of consecutive delivery days with an invoice (at the enterprise's invoicing
+    delay ``lag_days``) each invoiced short of its deliveries by more than ``tolerance``
+    [fraction, the weighing accuracy], of at least ``min_days`` such days, that holds the most
+    coal; None when there is none, or when fewer than ``min_days`` other delivery days are
+    invoiced within ``tolerance`` (the enterprise does not normally invoice each delivery on
+    its own: its invoices cannot show a short lot). Waybill and invoice weigh the same lot, so
+    each day agrees within the weighing accuracy; a lot invoiced late shows short on its day
+    and long on the invoice's, a delivery invoiced with others (weekly, monthly) has no
+    invoice of its own day and is passed over; coal off the books is short on every lot, for
+    as long as it lasts (a fault over part of a month is a few percent of the month's
+    deliveries, inside the month's tolerance, but its whole share on each of its lots)."""
+    best: ShortRun | None = None
+    run: list[tuple[date, float, float]] = []
+    agreeing = 0
+    days = sorted(d for d, q in delivered.items() if q > 0)
+    for day in [*days, None]:
+        got = None if day is None else invoiced.get(day + timedelta(days=lag_days))
+        if day is not None and got is None:
+            continue  # invoiced with other deliveries: neither short nor long
+        if day is not None and got is not None:
+            gap = delivered[day] - got
+            if gap > tolerance * delivered[day]:
+                run.append((day, delivered[day], got))
+                continue
+            agreeing += abs(gap) <= tolerance * delivered[day]
+        if len(run) >= min_days:
+            found = ShortRun(run[0][0], run[-1][0], len(run), sum(r[1] for r in run),
+                             sum(r[2] for r in run))  # fmt: skip
+            if best is None or found.delivered_t - found.invoiced_t > best.delivered_t - (
+                best.invoiced_t
+            ):
+                best = found
+        run = []
+    return best if agreeing >= min_days else None
+
+
+def uninvoiced_at_end(
+    delivered: Mapping[date, float], invoiced: Mapping[date, float], max_lag_days: int
+) -> tuple[int, float]:
+    """The enterprise's invoicing delay and the deliveries it leaves uninvoiced at the
+    window's end: the delay is the shift [days, 0..``max_lag_days``] that best lines the
+    invoices up with the deliveries (least Σ |delivered on d − invoiced on d + delay|; the
+    shortest on a tie); a delivery is not invoiced yet when it came within that delay of the
+    last invoice or after it. Returns ``(delay_days, quantity)``; the quantity is in the
+    units of ``delivered``. Nothing is uninvoiced when invoices follow every delivery to the
+    end; a lag, or a delivery after the last invoice, is the cut-off that a timing
+    difference can make (never the suspect's own excess: coal off the books is short on
+    every lot, not late)."""
+    if not delivered or not invoiced:
+        return 0, sum(delivered.values())
+
+    def mismatch(lag: int) -> float:
+        shifted = {d - timedelta(days=lag): q for d, q in invoiced.items()}
+        keys = {*delivered, *shifted}
+        return sum(abs(delivered.get(d, 0.0) - shifted.get(d, 0.0)) for d in keys)
+
+    lag = min(range(max(max_lag_days, 0) + 1), key=lambda n: (mismatch(n), n))
+    last = max(invoiced) - timedelta(days=lag)
+    return lag, sum(q for d, q in delivered.items() if d > last)
 
 
 def without_coal_explained_by_meters(findings: list[Finding]) -> list[Finding]:
