@@ -30,6 +30,7 @@ def _line(
     cap_fraction: float = 1.0,
     quiet: tuple[int, int] | None = None,
     product_stuck: tuple[int, int] | None = None,
+    dips: int = 0,
     seed: int = 5,
 ) -> EnterpriseContext:
     """One kiln line: product meter, electricity (a third of it fixed at the usual load) and
@@ -41,11 +42,14 @@ def _line(
     that day on.
     ``quiet``: days [a, b) with a fifth of the fixed electricity (auxiliaries) off.
     ``product_stuck``: hours [a, b) on which the product meter repeats a busy hour's reading
-    (1.15 x the usual output)."""
+    (1.15 x the usual output). ``dips``: on that many days from day 2 on, every other day,
+    the line slows to 0.6 of its load for four hours (every meter follows)."""
     rng = np.random.default_rng(seed)
     load = 0.85 * (1 + 0.03 * rng.standard_normal(HOURS))
     if busy is not None:
         load[busy[0] * DAY : busy[1] * DAY] *= 1.2
+    for d in range(dips):
+        load[(2 + 2 * d) * DAY + 10 : (2 + 2 * d) * DAY + 14] *= 0.6
     output = 150.0 * load
     fixed = np.full(HOURS, 0.33 * 150.0 * 0.85)
     if quiet is not None:
@@ -150,3 +154,14 @@ def test_a_drop_while_the_product_meter_repeats_a_busy_reading_is_info() -> None
     assert ("verify.meter.intensity_drop", "L1-COAL") not in found
     assert ("verify.meter.intensity_drop", "L1-KWH") not in found
     assert ("verify.timeseries.stuck", "L1-OUT") in found
+
+
+def test_a_meter_held_below_its_load_from_mid_month_beside_slow_hours_is_capped() -> None:
+    """Limited to 0.87 x its median from day 16 (one flat run: the load never fell that low
+    afterwards), the line having slowed for four hours on seven earlier days: those hours
+    read below the cap without any fault (more than 1 % of its at-load readings), but at
+    every hour the product meter ran as high as during the run the coal meter read above it:
+    a clip, not a stuck sensor."""
+    found = _accusing(_line(coal_cap_from=16, cap_fraction=0.87, dips=7))
+    assert ("verify.meter.capped", "L1-COAL") in found
+    assert _accusing(_line(dips=7)) == []

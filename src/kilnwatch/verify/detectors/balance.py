@@ -187,13 +187,20 @@ def share_of_load_below(ctx: EnterpriseContext, meter_id: int, value: float, shi
 def _load_readings_outside(ctx: EnterpriseContext, m: MeterData, days: tuple[int, int]) -> F64:
     """The meter's quantities on its own at-load days (``at_load_fraction`` of its median full
     day) outside the days ``[days[0], days[1])``."""
+    out: F64 = m.qty[_load_mask_outside(ctx, m, days)]
+    return out
+
+
+def _load_mask_outside(ctx: EnterpriseContext, m: MeterData, days: tuple[int, int]) -> np.ndarray:
+    """Per quantity of ``m``: True on its own at-load days outside ``[days[0], days[1])``
+    (:func:`_load_readings_outside`)."""
     fraction = ctx.settings.value(INTENSITY, "at_load_fraction")
     day = (m.ts_q - 1 - ctx.window.start_s) // 86_400
     inside = (day >= 0) & (day < m.daily.size)
     loaded = np.zeros(m.qty.size, dtype=bool)
     loaded[inside] = m.at_load_days(fraction)[day[inside]]
     loaded &= ((day < days[0]) | (day >= days[1])) & np.isfinite(m.qty)
-    return m.qty[loaded]
+    return loaded
 
 
 def check_intensity(ctx: EnterpriseContext) -> list[Finding]:
@@ -622,7 +629,10 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
     its usual at-load level while the process ran on holds a value that lies below nearly all
     of them (``share_below``): the consumption above it is not metered, whatever the run's
     length (one run when the load never fell below the cap, which the ceiling search
-    :func:`_ceiling` leaves to the stuck check).
+    :func:`_ceiling` leaves to the stuck check). Where the references read at least hourly,
+    only the meter's readings of hours at which they ran at least as high as at their lowest
+    hour of the run are compared (hours a process starts or slows down read low without any
+    fault; a ceiling is held while its references run on above the level it was reached at).
     """
     refs = references(ctx, m)
     finite = np.isfinite(m.qty)
@@ -639,6 +649,7 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
     at_load = np.ones(m.daily.size, dtype=bool)
     for r in refs:
         at_load &= _at_load(ctx, r)
+    load = _reference_per_reading(ctx, m)
     best: FlatCap | None = None
     for a, b in zip(starts, ends, strict=True):  # readings a … b hold one value
         # whole days: the day of each reading is that of its interval's end minus one second
@@ -649,7 +660,10 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
             continue
         if best is None or b - a > best.last - best.first:
             value = float(m.qty[a])
-            q_out = _load_readings_outside(ctx, m, (start_day, end_day))
+            outside = _load_mask_outside(ctx, m, (start_day, end_day))
+            if load is not None and np.isfinite(load[a : b + 1]).any():
+                outside &= np.isfinite(load) & (load >= np.nanmin(load[a : b + 1]))
+            q_out = m.qty[outside]
             q_out = q_out[np.abs(q_out - value) > value * 10.0**-FLOAT_DIGITS]
             share = float((q_out < value).mean()) if q_out.size else 1.0
             best = FlatCap(value, int(a), int(b), start_day, end_day, share)
