@@ -19,6 +19,8 @@ from kilnwatch.domain.mv.stats import t_quantile
 from kilnwatch.verify.check import Check, ProvinceRun
 from kilnwatch.verify.context import EnterpriseContext
 from kilnwatch.verify.detectors.balance import CHILD_LOW, INTENSITY, PARENT_EXCEEDS
+from kilnwatch.verify.detectors.fixed_load import JUDGED as FIXED_JUDGED
+from kilnwatch.verify.detectors.fixed_load import FixedPart, fixed_part
 from kilnwatch.verify.detectors.shift import MAD_TO_SD
 from kilnwatch.verify.detectors.timeseries import DUPLICATES, LATE
 from kilnwatch.verify.evidence import converted, finding, human, rounded
@@ -119,6 +121,7 @@ class RatioJudgement:
     peers: int
     sd: float
     z: float
+    normal: bool = True  # no meter of the pair found wrong: one of the norm
 
 
 def judge_ratios(
@@ -162,7 +165,62 @@ def judge_ratios(
         median, spread = robust_norm(peers)
         sd = max(spread, s.accuracy, SPREAD_FLOOR)
         z = (s.log_ratio - median) / sd
-        out.append(RatioJudgement(s, median, spread, int(peers.size), sd, z))
+        out.append(RatioJudgement(s, median, spread, int(peers.size), sd, z, own is not None))
+    return out
+
+
+@dataclass(frozen=True)
+class FixedJudgement:
+    """A parent's fixed part (:class:`~kilnwatch.verify.detectors.fixed_load.FixedPart`)
+    against its peers': their median and robust spread [fraction of the sub-meters' mean
+    load], how many, the tolerance (the spread, at least the fixed part's own standard
+    uncertainty) and the robust z."""
+
+    fixed: FixedPart
+    median: float
+    spread: float
+    peers: int
+    sd: float
+    z: float
+
+
+def judge_fixed_parts(
+    judged: Sequence[RatioJudgement], least_hours: int, least: int
+) -> dict[int, FixedJudgement]:
+    """By the id of a judged ratio's sample, its parent's fixed part
+    (:func:`~kilnwatch.verify.detectors.fixed_load.fixed_part`, over at least
+    ``least_hours`` complete hours) against the fixed parts of the same peers as the ratio's
+    (the normal pairs of its carrier and level, at least ``least``, the judged one left out),
+    for the carriers and levels of :data:`~kilnwatch.verify.detectors.fixed_load.JUDGED`.
+    Tolerance: the peers' robust spread, at least the fixed part's own standard uncertainty
+    (a plant whose load hardly varies pins its intercept down poorly)."""
+    parts: dict[int, FixedPart] = {}
+    for j in judged:
+        if j.sample.group not in FIXED_JUDGED:
+            continue
+        ctx, parent = j.sample.ctx, j.sample.ctx.meters[j.sample.meter_id]
+        part = fixed_part(ctx, parent, ctx.summable_children(parent), least_hours)
+        if part is not None:
+            parts[id(j.sample)] = part
+    by_group: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for j in judged:
+        if j.normal and id(j.sample) in parts:
+            key = id(j.sample)
+            by_group.setdefault(j.sample.group, []).append((key, parts[key].fraction))
+    out = {}
+    for j in judged:
+        key = id(j.sample)
+        if key not in parts:
+            continue
+        peers = [f for k, f in by_group.get(j.sample.group, []) if k != key]
+        if len(peers) < least:
+            continue
+        median, spread = robust_norm(peers)
+        part = parts[key]
+        sd = max(spread, part.sd, SPREAD_FLOOR)
+        out[key] = FixedJudgement(
+            part, median, spread, len(peers), sd, (part.fraction - median) / sd
+        )
     return out
 
 
@@ -178,7 +236,9 @@ def check_peers(
     peers it is an excess beyond their normal losses."""
     if not contexts:
         return []
-    z_threshold = contexts[0].settings.value(PEERS, "z_threshold")
+    settings = contexts[0].settings
+    z_threshold = settings.value(PEERS, "z_threshold")
+    corroboration = settings.value(PEERS, "fixed_ratio_z")
     known = {(f.meter_id, f.period) for f in existing if f.rule_code.startswith("verify.submeter.")}
     # a sub-meter found reading wrong (low, capped, smoothed, flat...) explains its parent's rise;
     # how its readings were delivered (again, late) does not change what they read
@@ -188,39 +248,60 @@ def check_peers(
         if f.severity != "info" and f.rule_code not in DELIVERY_ONLY
     }
     low = {(f.meter_id, f.period) for f in existing if f.rule_code in (INTENSITY, CHILD_LOW)}
+    judged = judge_ratios(contexts, existing)
+    fixed = judge_fixed_parts(
+        judged, settings.count(PEERS, "fixed_min_hours"), settings.count(PEERS, "min_meters")
+    )  # fmt: skip
     out = []
-    for j in judge_ratios(contexts, existing):
+    for j in judged:
         s = j.sample
         period = s.ctx.window.period
         children = {(c.info.id, period) for c in s.ctx.children(s.meter_id)}
-        if j.z < z_threshold or (s.meter_id, period) in known or children & (low | wrong):
-            continue  # not an outlier, or explained by a sub-meter found reading wrong
-        out.append(_outlier(j))
+        if (s.meter_id, period) in known or children & (low | wrong):
+            continue  # explained by a sub-meter found reading wrong
+        if j.z >= z_threshold:
+            out.append(_outlier(j))
+            continue
+        f = fixed.get(id(s))
+        if f is not None and f.z >= z_threshold and j.z >= corroboration:
+            out.append(_outlier(j, f))  # the excess above the peers' is a fixed load
     return out
 
 
-def _outlier(j: RatioJudgement) -> Finding:
+def _outlier(j: RatioJudgement, f: FixedJudgement | None = None) -> Finding:
+    """The finding of a parent whose ratio stands out among its peers' or, given ``f``, whose
+    fixed part does (basis ``fixed_load``)."""
     s = j.sample
-    excess = float(np.exp(s.log_ratio - j.median) - 1)
     m = s.ctx.meters[s.meter_id]
-    evidence = {
+    evidence: dict[str, object] = {
         "parent": m.info.code,
         "ratio": rounded(float(np.exp(s.log_ratio))),
         "peer_median_ratio": rounded(float(np.exp(j.median))),
-        "peer_spread_fraction": rounded(j.spread),
-        "accuracy_fraction": rounded(s.accuracy),
-        "peers": j.peers,
-        "robust_z": rounded(j.z, 2),
-        "children": [c.info.code for c in s.ctx.children(s.meter_id)],
     }
-    return finding(
-        s.ctx,
-        PARENT_EXCEEDS,
-        f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do",
-        evidence,
-        fraction=excess,
-        meter=m.info,
-    )
+    if f is None:
+        excess = float(np.exp(s.log_ratio - j.median) - 1)
+        evidence |= {"peer_spread_fraction": rounded(j.spread),
+                     "accuracy_fraction": rounded(s.accuracy), "peers": j.peers,
+                     "robust_z": rounded(j.z, 2)}  # fmt: skip
+        message = f"{m.info.code} exceeds its sub-meters by {excess:+.1%} more than its peers do"
+    else:
+        excess = f.fixed.fraction - f.median
+        per_hour = f.fixed.fraction * f.fixed.mean_load
+        evidence |= {"basis": "fixed_load", "ratio_robust_z": rounded(j.z, 2),
+                     "fixed_fraction": rounded(f.fixed.fraction),
+                     "fixed_sd_fraction": rounded(f.fixed.sd),
+                     "fixed_load_per_hour": rounded(per_hour),
+                     "peer_median_fixed_fraction": rounded(f.median),
+                     "peer_spread_fraction": rounded(f.spread),
+                     "slope": rounded(f.fixed.slope, 4), "hours": f.fixed.hours,
+                     "peers": f.peers, "robust_z": rounded(f.z, 2)}  # fmt: skip
+        message = (
+            f"{m.info.code} exceeds its sub-meters hour by hour by a fixed {human(per_hour)} "
+            f"{m.info.uom}/h ({excess:+.1%} of their mean load more than its peers): a load "
+            "behind it that no sub-meter measures"
+        )
+    evidence["children"] = [c.info.code for c in s.ctx.children(s.meter_id)]
+    return finding(s.ctx, PARENT_EXCEEDS, message, evidence, fraction=excess, meter=m.info)
 
 
 PEERS_CHECK = Check(
