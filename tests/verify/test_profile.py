@@ -150,3 +150,26 @@ def test_a_unit_stopped_for_most_of_the_month_is_not_a_smoothed_meter(session: S
         standby = 0.08 * float(np.median(plant.values[code]))
         plant.values[code][stop] = standby * (1 + 0.0005 * rng.standard_normal(17 * 24))
     assert SMOOTHED not in _accusing(session, plant)
+
+
+def test_a_smoothing_begun_just_before_an_outage_explains_the_ratio_over_it(
+    session: Session,
+) -> None:
+    """The average starts on the 14th at 13:00 and runs on through a stop from the 14th at
+    16:00 to the 17th: the stop's days are not judged (not at load), nor the 18th (the average
+    still climbing back), so the smoothed days found begin on the 19th; but the smoothing may
+    have begun on any of the days not judged (earliest_onset): the entry meter's "rise" over
+    its sub-meters during the stop is the average smearing the stop (tuning alt base 103,
+    A020-GRID "+125 %")."""
+    plant = Plant()
+    stop = slice(13 * HOURS_PER_DAY + 16, 17 * HOURS_PER_DAY)
+    for code in plant.values:
+        if code != "E-K1-S1-SO2":
+            plant.values[code][stop] *= 0.02
+    entry = plant.values["E-IN-ELE"]
+    begin = 13 * HOURS_PER_DAY + 13
+    entry[begin:] = _moving_average(entry)[begin:]
+    accusing = _accusing(session, plant)
+    assert list(accusing) == [SMOOTHED]
+    assert accusing[SMOOTHED].evidence["from"].startswith("2025-03-19")
+    assert accusing[SMOOTHED].evidence["earliest_onset"].startswith("2025-03-14")

@@ -30,6 +30,10 @@ kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
 import numpy as np
 
 from kilnwatch.analytics.readings import F64
@@ -211,6 +215,17 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
     return smooth, evidence
 
 
+def _earliest_onset(daily: Sequence[float | None], smooth: np.ndarray, first: int) -> int:
+    """The day after the last day before ``first`` that was judged and not smoothed (0 when
+    none): days not judged (the process not at load, e.g. an outage) say nothing, so the
+    smoothing may have begun on any of them (tuning alt base 103: A020-GRID averaged from the
+    14th across a three-day outage, found smoothed from the 19th, its ratio with its sub-meter
+    "+125 %" over the outage)."""
+    judged = np.array([v is not None for v in daily])
+    normal = np.flatnonzero(judged[:first] & ~smooth[:first])
+    return int(normal[-1]) + 1 if normal.size else 0
+
+
 def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
     """One finding per energy meter whose hour-to-hour variability has gone on at least
     ``min_days`` days (against its sub-meters, or against its own other days)."""
@@ -229,8 +244,10 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
         days = np.flatnonzero(smooth)
         first, last = int(days[0]), int(days[-1]) + 1
         start, end = ctx.window.day_start(first), ctx.window.day_start(last)
+        daily = cast("Sequence[float | None]", evidence["daily_roughness"])
+        onset = ctx.window.day_start(_earliest_onset(daily, smooth, first))
         evidence |= {"smoothed_days": int(days.size), "from": start.isoformat(),
-                     "to": end.isoformat()}  # fmt: skip
+                     "to": end.isoformat(), "earliest_onset": onset.isoformat()}  # fmt: skip
         what = "its sub-meters" if evidence.get("basis") == "sub_meters" else "its own other days"
         out.append(
             finding(
@@ -253,7 +270,8 @@ def smoothing_consequences_as_info(
     ctx: EnterpriseContext, findings: list[Finding]
 ) -> list[Finding]:
     """A ratio or intensity finding on a smoothed meter (or its parent or sub-meters) over the
-    smoothed days compares a moving average: the smoothing is the finding, it becomes info."""
+    smoothed days, or the unjudged days just before them (``earliest_onset``), compares a
+    moving average: the smoothing is the finding, it becomes info."""
     smoothed = [f for f in findings if f.rule_code == SMOOTHED and f.meter_id is not None]
     if not smoothed:
         return findings
@@ -265,13 +283,17 @@ def smoothing_consequences_as_info(
             near.add(m.info.parent_id)
         return near
 
+    def since(s: Finding) -> datetime:
+        onset = s.evidence.get("earliest_onset")
+        return datetime.fromisoformat(onset) if isinstance(onset, str) else s.start_at
+
     def spoiled(f: Finding) -> bool:
         if f.rule_code not in SPOILED or f.meter_id is None or f.severity == "info":
             return False
         return any(
             f.meter_id in related(s.meter_id)  # type: ignore[arg-type]
             and f.start_at < s.end_at
-            and s.start_at < f.end_at
+            and since(s) < f.end_at
             for s in smoothed
         )
 
