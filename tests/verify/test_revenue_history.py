@@ -60,3 +60,11 @@ def test_a_short_history_falls_back_to_the_market_band_and_says_so(session: Sess
     found = _market_findings(session, _plant(0.85, HISTORY[-1:]))
     assert len(found) == 1 and found[0]["basis"] == "market_band"
     assert "fewer than 3" in str(found[0]["history_too_short"])
+
+
+def test_a_price_above_its_own_level_is_info(session: Session) -> None:
+    """Invoicing more per tonne than usual hides no revenue: reported, as info."""
+    store(session, _plant(0.97 * 1.06, HISTORY))
+    found = [f for f in verify_period(session, MARCH).findings if f.rule_code == MARKET]
+    assert [f.severity for f in found] == ["info"]
+    assert "no revenue hidden" in found[0].message

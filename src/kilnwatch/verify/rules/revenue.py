@@ -176,7 +176,10 @@ def check_amount_vs_market(ctx: EnterpriseContext) -> list[Finding]:
     """The month's sales price relative to the market against the enterprise's own relative
     price over its earlier months (tolerance: ``z_threshold`` x its own dispersion, at least
     ``min_gap_fraction``); with fewer than ``min_history_months`` such months, against the
-    market band ``tolerance_fraction`` (and the evidence says so)."""
+    market band ``tolerance_fraction`` (and the evidence says so). A price above the usual
+    level is kept as info: the rule looks for revenue understated (issue 12, class 4), and
+    invoicing more per tonne hides neither revenue nor output (tuning sim base 16 and 71:
+    clean plants at +3.4 % and +3.7 % against tolerances of ±3.0 %)."""
     band = ctx.settings.value(MARKET, "tolerance_fraction")
     least = ctx.settings.count(MARKET, "min_history_months")
     z = ctx.settings.value(MARKET, "z_threshold")
@@ -227,14 +230,16 @@ def check_amount_vs_market(ctx: EnterpriseContext) -> list[Finding]:
             "gap_fraction": rounded(gap),
             "tolerance_fraction": rounded(tol),
         }
+        above = " (above its usual price: no revenue hidden)" if gap > 0 else ""
         out.append(
             finding(
                 ctx,
                 MARKET,
                 f"{item}: sales amount {human(amount)} CNY, {what} ({gap:+.1%}, "
-                f"tolerance ±{tol:.1%})",
+                f"tolerance ±{tol:.1%}){above}",
                 evidence,
                 fraction=gap,
+                severity="info" if gap > 0 else None,
             )
         )
     return out
