@@ -7,18 +7,13 @@ clipped from mid-month while its line ran at load, is still found."""
 from __future__ import annotations
 
 import numpy as np
-from peer_plants import HOURS, WINDOW, hourly_series
+from kiln_line import accusing, line_context
+from peer_plants import HOURS
 
-from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
 from kilnwatch.verify.checks import run_checks
-from kilnwatch.verify.context import EnterpriseContext, Sources, build_context
-from kilnwatch.verify.settings import verify_settings
+from kilnwatch.verify.context import EnterpriseContext
 
 DAY = 24
-
-
-def _meter(i: int, code: str, carrier: str, uom: str) -> MeterInfo:
-    return MeterInfo(i, code, 1, 1, carrier, "sub_unit", None, "interval", uom, 0.5, None)
 
 
 def _line(
@@ -70,24 +65,7 @@ def _line(
         fuel[coal_cap_from * DAY :] = np.minimum(
             fuel[coal_cap_from * DAY :], cap_fraction * np.median(fuel)
         )
-    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
-    meters = (
-        _meter(1, "L1-OUT", "product:clinker", "t"),
-        _meter(2, "L1-KWH", "electricity", "kWh"),
-        _meter(3, "L1-COAL", "raw_coal", "t"),
-    )
-    series = {i: hourly_series(v, lag_s=600) for i, v in ((1, output), (2, electricity), (3, fuel))}
-    info = EnterpriseInfo(1, "U1", "cement", meters, (unit,))
-    return build_context(info, WINDOW, series, Sources(), verify_settings())
-
-
-def _accusing(ctx: EnterpriseContext) -> list[tuple[str, str | None]]:
-    codes = {m.info.id: m.info.code for m in ctx.meters.values()}
-    return sorted(
-        (f.rule_code, codes.get(f.meter_id) if f.meter_id else None)
-        for f in run_checks(ctx)
-        if f.severity != "info"
-    )
+    return line_context(output, electricity, fuel)
 
 
 def test_busy_days_are_no_intensity_drop() -> None:
@@ -95,7 +73,7 @@ def test_busy_days_are_no_intensity_drop() -> None:
     (its fixed third spread over more product); the fixed + variable model of the meter
     predicts it: no finding, wherever the busy days lie."""
     for busy in ((10, 20), (20, 31), (2, 9)):
-        assert _accusing(_line(busy=busy)) == [], busy
+        assert accusing(_line(busy=busy)) == [], busy
 
 
 def test_a_meter_reading_low_in_a_month_with_busy_days_is_still_found() -> None:
@@ -103,7 +81,7 @@ def test_a_meter_reading_low_in_a_month_with_busy_days_is_still_found() -> None:
     usual output: the model predicts that week's consumption from its output as on any other
     day, and the drop stays that meter's finding. (A meter reading low over the busy days
     themselves by about what the fixed part explains cannot be told from them on daily data.)"""
-    found = _accusing(_line(busy=(22, 31), low=(5, 12)))
+    found = accusing(_line(busy=(22, 31), low=(5, 12)))
     assert ("verify.meter.intensity_drop", "L1-KWH") in found
 
 
@@ -111,14 +89,14 @@ def test_a_standby_value_repeated_through_an_outage_is_no_ceiling() -> None:
     """Stopped for a day and a half, the electricity meter repeats its standby flow (64 kWh,
     a little less now and then): its most repeated value, lying on days the product meter was
     not at load, hides nothing."""
-    found = _accusing(_line(outage=(14 * DAY + 12, 16 * DAY)))
+    found = accusing(_line(outage=(14 * DAY + 12, 16 * DAY)))
     assert ("verify.meter.capped", "L1-KWH") not in found
 
 
 def test_a_meter_clipped_from_mid_month_beside_an_outage_is_capped() -> None:
     """The coal meter limited to its median reading from day 18 on, the line having stopped
     for a day and a half before: the ceiling lies on days at load and is found."""
-    found = _accusing(_line(outage=(4 * DAY + 12, 6 * DAY), coal_cap_from=18))
+    found = accusing(_line(outage=(4 * DAY + 12, 6 * DAY), coal_cap_from=18))
     assert ("verify.meter.capped", "L1-COAL") in found
     assert ("verify.meter.capped", "L1-KWH") not in found
 
@@ -129,7 +107,7 @@ def test_a_drop_beside_a_clipped_carrier_of_the_unit_is_info() -> None:
     electricity reading right): the clip is the unit's finding, the electricity's drop is
     kept as info beside it, not charged to the electricity meter."""
     ctx = _line(coal_cap_from=16, quiet=(20, 26))
-    found = _accusing(ctx)
+    found = accusing(ctx)
     assert ("verify.meter.capped", "L1-COAL") in found
     assert ("verify.meter.intensity_drop", "L1-KWH") not in found
     kept = [f for f in run_checks(ctx) if f.rule_code == "verify.meter.intensity_drop"]
@@ -140,7 +118,7 @@ def test_a_meter_clipped_at_its_usual_level_from_mid_month_is_capped() -> None:
     """Limited to its median reading from day 16: as many readings lie just below the value
     as at it (no pile-up), but the line's output ran higher in the hours at the value than in
     the hours below it: a ceiling (not a sensor stuck now and then)."""
-    found = _accusing(_line(coal_cap_from=16))
+    found = accusing(_line(coal_cap_from=16))
     assert ("verify.meter.capped", "L1-COAL") in found
     assert ("verify.timeseries.stuck", "L1-COAL") not in found
 
@@ -150,7 +128,7 @@ def test_a_drop_while_the_product_meter_repeats_a_busy_reading_is_info() -> None
     per product drop over them while both meters read right; the stuck product meter is the
     finding, the drops are kept as info (explained by it)."""
     ctx = _line(product_stuck=(12 * DAY, 14 * DAY))
-    found = _accusing(ctx)
+    found = accusing(ctx)
     assert ("verify.meter.intensity_drop", "L1-COAL") not in found
     assert ("verify.meter.intensity_drop", "L1-KWH") not in found
     assert ("verify.timeseries.stuck", "L1-OUT") in found
@@ -162,6 +140,6 @@ def test_a_meter_held_below_its_load_from_mid_month_beside_slow_hours_is_capped(
     read below the cap without any fault (more than 1 % of its at-load readings), but at
     every hour the product meter ran as high as during the run the coal meter read above it:
     a clip, not a stuck sensor."""
-    found = _accusing(_line(coal_cap_from=16, cap_fraction=0.87, dips=7))
+    found = accusing(_line(coal_cap_from=16, cap_fraction=0.87, dips=7))
     assert ("verify.meter.capped", "L1-COAL") in found
-    assert _accusing(_line(dips=7)) == []
+    assert accusing(_line(dips=7)) == []

@@ -6,22 +6,13 @@ on one of its own at-load readings stays a stuck sensor."""
 from __future__ import annotations
 
 import numpy as np
-from peer_plants import hourly_series
+from kiln_line import accusing, line_context
+from peer_plants import HOURS, WINDOW
 
-from kilnwatch.analytics.meters import EnterpriseInfo, MeterInfo, UnitInfo
-from kilnwatch.domain.periods import parse_period
 from kilnwatch.verify.checks import run_checks
-from kilnwatch.verify.context import EnterpriseContext, PeriodWindow, Sources, build_context
-from kilnwatch.verify.settings import verify_settings
-from zone import SHANGHAI
+from kilnwatch.verify.context import EnterpriseContext
 
-WINDOW = PeriodWindow(parse_period("2025-03", SHANGHAI))
-HOURS = 31 * 24
 DAY = 24
-
-
-def _meter(i: int, code: str, carrier: str, uom: str) -> MeterInfo:
-    return MeterInfo(i, code, 1, 1, carrier, "sub_unit", None, "interval", uom, 0.5, None)
 
 
 def _line(
@@ -64,24 +55,7 @@ def _line(
         output[run] *= 0.02
         electricity[run] *= 0.3
         fuel[run] = 0.5
-    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
-    meters = (
-        _meter(1, "L1-OUT", "product:clinker", "t"),
-        _meter(2, "L1-KWH", "electricity", "kWh"),
-        _meter(3, "L1-COAL", "raw_coal", "t"),
-    )
-    series = {i: hourly_series(v, lag_s=600) for i, v in ((1, output), (2, electricity), (3, fuel))}
-    info = EnterpriseInfo(1, "U1", "cement", meters, (unit,))
-    return build_context(info, WINDOW, series, Sources(), verify_settings())
-
-
-def _accusing(ctx: EnterpriseContext) -> list[tuple[str, str | None]]:
-    codes = {m.info.id: m.info.code for m in ctx.meters.values()}
-    return sorted(
-        (f.rule_code, codes.get(f.meter_id) if f.meter_id else None)
-        for f in run_checks(ctx)
-        if f.severity != "info"
-    )
+    return line_context(output, electricity, fuel)
 
 
 def test_a_meter_held_flat_below_its_at_load_level_is_capped_not_stuck() -> None:
@@ -90,7 +64,7 @@ def test_a_meter_held_flat_below_its_at_load_level_is_capped_not_stuck() -> None
     Its value lies below every at-load reading of its other days: a clip (integrity), not a
     stuck sensor (its own drop in energy per product stays beside it)."""
     ctx = _line(coal="capped", days=(3, 27))
-    found = _accusing(ctx)
+    found = accusing(ctx)
     assert ("verify.meter.capped", "L1-COAL") in found
     assert ("verify.timeseries.stuck", "L1-COAL") not in found
     assert {meter for _, meter in found} == {"L1-COAL"}
@@ -108,13 +82,13 @@ def test_a_flat_run_is_a_cap_only_below_the_meters_at_load_level_at_load() -> No
     load: a standby flow held flat hides nothing, here days 11-14); the cap is found when an
     electricity drop of the line (auxiliaries off on days 13-18) hides the coal's own drop
     (both drop over the same days: a common cause, neither put on its meter)."""
-    assert _accusing(_line(coal="stuck", days=(3, 27))) == [("verify.timeseries.stuck", "L1-COAL")]
-    standby = _accusing(_line(coal="standby", days=(10, 14)))
+    assert accusing(_line(coal="stuck", days=(3, 27))) == [("verify.timeseries.stuck", "L1-COAL")]
+    standby = accusing(_line(coal="standby", days=(10, 14)))
     assert ("verify.meter.capped", "L1-COAL") not in standby
-    both = _accusing(_line(coal="capped", days=(3, 27), quiet=(12, 18)))
+    both = accusing(_line(coal="capped", days=(3, 27), quiet=(12, 18)))
     assert ("verify.meter.capped", "L1-COAL") in both
     assert ("verify.timeseries.stuck", "L1-COAL") not in both
 
 
 def test_clean_line() -> None:
-    assert _accusing(_line()) == []
+    assert accusing(_line()) == []
