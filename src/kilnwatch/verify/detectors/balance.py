@@ -437,20 +437,31 @@ def _hourly_pairs(
     if any(not 0 < x.step_s <= 3600 for x in (m, *refs)):
         return None
     hours, own = _hour_totals(m)
-    logs = np.zeros(hours.size)
-    for r in refs:
-        r_hours, totals = _hour_totals(r)
-        at = np.clip(np.searchsorted(r_hours, hours), 0, max(r_hours.size - 1, 0))
-        if r_hours.size == 0:
-            return None
-        found = (r_hours[at] == hours) & (totals[at] > 0)
-        logs = np.where(found, logs + np.log(np.where(found, totals[at], 1.0)), np.nan)
+    load = _references_at_hours(refs, hours)
+    if load is None:
+        return None
     day = (hours * 3600 - ctx.window.start_s) // 86_400
     inside = (day >= 0) & (day < days.size)
     keep = np.zeros(hours.size, dtype=bool)
     keep[inside] = days[day[inside]]
-    keep &= np.isfinite(logs) & (own > 0)
-    return own[keep], np.exp(logs[keep] / len(refs))
+    keep &= np.isfinite(load) & (own > 0)
+    return own[keep], load[keep]
+
+
+def _references_at_hours(refs: list[MeterData], hours: I64) -> F64 | None:
+    """The geometric mean of the references' quantities over each clock hour of ``hours``
+    (epoch hours; NaN where a reference does not cover the hour fully or drew nothing), or
+    None when a reference covers no hour at all."""
+    logs = np.zeros(hours.size)
+    for r in refs:
+        r_hours, totals = _hour_totals(r)
+        if r_hours.size == 0:
+            return None
+        at = np.clip(np.searchsorted(r_hours, hours), 0, r_hours.size - 1)
+        found = (r_hours[at] == hours) & (totals[at] > 0)
+        logs += np.where(found, np.log(np.where(found, totals[at], 1.0)), np.nan)
+    out: F64 = np.exp(logs / len(refs))
+    return out
 
 
 def _hour_totals(m: MeterData) -> tuple[I64, F64]:
@@ -881,16 +892,7 @@ def _reference_per_reading(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
     refs = references(ctx, m)
     if not refs or not 0 < m.step_s <= 3600 or any(not 0 < r.step_s <= 3600 for r in refs):
         return None
-    hour = (m.ts_q - 1) // 3600
-    logs = np.zeros(m.qty.size)
-    for r in refs:
-        hours, total = _hour_totals(r)
-        if hours.size == 0:
-            return None
-        at = np.clip(np.searchsorted(hours, hour), 0, hours.size - 1)
-        found = (hours[at] == hour) & (total[at] > 0)
-        logs += np.where(found, np.log(np.where(found, total[at], 1.0)), np.nan)
-    return np.exp(logs / len(refs))
+    return _references_at_hours(refs, (m.ts_q - 1) // 3600)
 
 
 def _on_reference_load_days(ctx: EnterpriseContext, m: MeterData) -> np.ndarray:
