@@ -30,9 +30,7 @@ kept as ``info`` with "(explained by a smoothed meter)": the smoothing is the fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
 import numpy as np
 
@@ -212,16 +210,18 @@ def _smoothed_days(ctx: EnterpriseContext, m: MeterData) -> tuple[np.ndarray, di
         ]
     if smooth.sum() < min_days:
         smooth[:] = False
+    elif smooth.any():
+        onset = _earliest_onset(np.isfinite(own), smooth, int(np.flatnonzero(smooth)[0]))
+        evidence["earliest_onset"] = ctx.window.day_start(onset).isoformat()
     return smooth, evidence
 
 
-def _earliest_onset(daily: Sequence[float | None], smooth: np.ndarray, first: int) -> int:
+def _earliest_onset(judged: np.ndarray, smooth: np.ndarray, first: int) -> int:
     """The day after the last day before ``first`` that was judged and not smoothed (0 when
     none): days not judged (the process not at load, e.g. an outage) say nothing, so the
     smoothing may have begun on any of them (tuning alt base 103: A020-GRID averaged from the
     14th across a three-day outage, found smoothed from the 19th, its ratio with its sub-meter
     "+125 %" over the outage)."""
-    judged = np.array([v is not None for v in daily])
     normal = np.flatnonzero(judged[:first] & ~smooth[:first])
     return int(normal[-1]) + 1 if normal.size else 0
 
@@ -244,10 +244,8 @@ def check_smoothed(ctx: EnterpriseContext) -> list[Finding]:
         days = np.flatnonzero(smooth)
         first, last = int(days[0]), int(days[-1]) + 1
         start, end = ctx.window.day_start(first), ctx.window.day_start(last)
-        daily = cast("Sequence[float | None]", evidence["daily_roughness"])
-        onset = ctx.window.day_start(_earliest_onset(daily, smooth, first))
         evidence |= {"smoothed_days": int(days.size), "from": start.isoformat(),
-                     "to": end.isoformat(), "earliest_onset": onset.isoformat()}  # fmt: skip
+                     "to": end.isoformat()}  # fmt: skip
         what = "its sub-meters" if evidence.get("basis") == "sub_meters" else "its own other days"
         out.append(
             finding(
