@@ -166,3 +166,40 @@ def test_a_sub_meter_with_missed_readings_is_judged_on_the_cautious_side() -> No
     own = [f for ctx in contexts for f in run_checks(ctx)]
     found = [f for f in run_province_checks(contexts, own) if f.enterprise_id == 0]
     assert [f.meter_id for f in found if f.rule_code == CHILD_LOW] == [2]
+
+
+def test_a_sub_meter_low_beside_a_parent_above_its_peers_is_named() -> None:
+    """The sub-meter reads 10 % low from day 16 at a plant that reports 1.5 % less output
+    than it makes (the parent 1.0 % above its peers, the sub-meter 4.3 % below; peers alike to
+    0.5 %): a load behind the parent would need the plant 4.3 % below its peers, beyond their
+    spread and the meters' accuracy (1.1 %); the sub-meter reading low needs it 1.0 % above,
+    within them. The likelier explanation is named (before, the sub-meter's drop had to exceed
+    the parent's deviation by three spreads of both, z 2.9, and the rise stayed on the
+    parent)."""
+    rng = np.random.default_rng(5)
+    fault = {"child_low": 0.10, "from_h": 15 * 24, "overstated": -0.015}
+    contexts = [
+        _plant(i, rng, spread=0.0, tilt=0.005, **(fault if i == 0 else {})) for i in range(10)
+    ]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    assert [f.rule_code for f in own if f.enterprise_id == 0] == [PARENT_EXCEEDS]
+    found = check_child_vs_peers(contexts, own)
+    assert [(f.rule_code, f.meter_id) for f in found] == [(CHILD_LOW, 2)]
+    assert found[0].evidence["robust_z"] >= 3
+
+
+@pytest.mark.parametrize("efficient", [0.0, 0.02])
+def test_a_load_behind_a_parent_of_an_efficient_plant_stays_on_the_parent(
+    efficient: float,
+) -> None:
+    """A load of 8 % behind the parent from day 16 at a plant that uses as much (or 2 % less)
+    energy per reported product as its peers: the sub-meter is with its peers (or 2 % below),
+    the load is the likelier explanation, nothing is put on the sub-meter."""
+    rng = np.random.default_rng(5)
+    fault = {"load_behind": 0.08, "from_h": 15 * 24, "overstated": efficient}
+    contexts = [
+        _plant(i, rng, spread=0.0, tilt=0.005, **(fault if i == 0 else {})) for i in range(10)
+    ]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    assert [f.rule_code for f in own if f.enterprise_id == 0] == [PARENT_EXCEEDS]
+    assert check_child_vs_peers(contexts, own) == []

@@ -96,16 +96,32 @@ def check_child_vs_peers(
 ) -> list[Finding]:
     """A sub-meter reading low where a parent / sub-meter rise was found
     (``verify.submeter.parent_exceeds_children``) and the enterprise's own checks could not
-    name a side: the sub-meter's energy per reported product is below its peers' by at least
-    ``z_threshold`` standard deviations (both peer spreads combined, at least both meters'
-    accuracy classes combined: the peers' spread already holds their meters' errors) more
-    than the parent's deviates from its peers'. A cause common to both meters (the plant's
-    own efficiency, a misreported output) moves both alike; a load behind the
-    parent shows as the parent above its peers and the sub-meter with them, so it never
-    passes. Peers: the other single-unit plants of the run with the same process, product,
-    carrier and parent level (at least ``min_peers``; the judged plant is left out of its
-    own norm). Limit: a common cause as large as the rise itself (output overstated by as
-    much as a load behind the parent adds) cannot be told from the sub-meter reading low."""
+    name a side, by which of the two explanations needs the less unusual plant.
+
+    Each explanation leaves one meter honest, and that meter's energy per reported product
+    against its peers is then the plant's own deviation (its efficiency, a misreported
+    output), which moves both meters alike: under a load behind the parent it is the
+    sub-meter's deviation, under the sub-meter reading low the parent's. Each is a z against
+    the peers of that meter (their robust spread, at least both meters' accuracy classes
+    combined: the peers' spread already holds their meters' errors); the sub-meter is named
+    when it reads below its peers and the log-likelihood ratio of the two explanations,
+    (z_load² − z_low²) / 2, reaches that of a ``z_threshold`` test (z_threshold² / 2): a load
+    behind the parent would make the plant an outlier that the sub-meter reading low does
+    not need. A load behind a parent shows as the parent above its peers and the sub-meter
+    with them, so it never passes. Peers: the other single-unit plants of the run with the
+    same process, product, carrier and parent level (at least ``min_peers``; the judged
+    plant is left out of its own norm). Limit: a common cause as large as the rise itself
+    (output overstated by as much as a load behind the parent adds) cannot be told from the
+    sub-meter reading low.
+
+    References
+    ----------
+    .. [1] JCGM 100:2008 (GUM), 4.3.7 and 5.1.2: the meters' maximum permissible errors as
+       the floor of a spread.
+    .. [2] J. Neyman, E. S. Pearson (1933), On the problem of the most efficient tests of
+       statistical hypotheses, Phil. Trans. R. Soc. A 231: the likelihood ratio of two
+       simple hypotheses.
+    """
     if not contexts:
         return []
     bounds = PeerBounds.of(contexts, CHILD_PEERS)
@@ -127,21 +143,48 @@ def check_child_vs_peers(
             continue
         parent_median, parent_spread = robust_norm([p.log_parent for p in peers])
         child_median, child_spread = robust_norm([p.log_child for p in peers])
-        # the difference of two deviations: both peer spreads, which hold the peers' own
-        # meter errors already, floored at both meters' accuracy (a few peers' spread is
-        # itself uncertain, and no tolerance is finer than the meters)
-        sd = max(float(np.hypot(child_spread, parent_spread)), s.accuracy)
+        # each meter's peers' spread, which holds their own meter errors already, floored
+        # at both meters' accuracy (no tolerance is finer than the meters)
+        child_sd, parent_sd = (max(spread, s.accuracy) for spread in (child_spread, parent_spread))
         child_change = s.log_child - child_median
         parent_change = s.log_parent - parent_median
-        # a common cause (efficiency, a misreported output) moves both sides alike: the
-        # sub-meter's own drop is what exceeds the parent's deviation, in peer spreads
-        z = (-child_change - abs(parent_change)) / sd
+        z = _sub_meter_low_z(child_change / child_sd, parent_change / parent_sd)
         if z < bounds.z_threshold:
             continue
-        norms = {"child_median": child_median, "sd": sd, "peers": len(peers),
-                 "parent_median": parent_median, "parent_spread": parent_spread}  # fmt: skip
+        norms = {"child_median": child_median, "sd": child_sd, "peers": len(peers),
+                 "parent_median": parent_median, "parent_spread": parent_sd}  # fmt: skip
         out.append(_finding(s, rise, child_change, parent_change, z, norms))
     return out
+
+
+def _sub_meter_low_z(z_child: float, z_parent: float) -> float:
+    """How strongly the sub-meter reading low is preferred to a load behind the parent, as
+    the z of a test of equal evidence [-]: sqrt(z_load² − z_low²) with z_load = −``z_child``
+    (the plant's own deviation if the parent had an extra load) and z_low = ``z_parent``
+    (its own deviation if the sub-meter read low), each against its meter's peers; 0 when
+    the sub-meter is not below its peers or the load is the likelier explanation.
+
+    Parameters
+    ----------
+    z_child : float
+        The sub-meter's log energy per reported product minus its peers' median, in their
+        spreads [-].
+    z_parent : float
+        The same for the parent meter [-].
+
+    Returns
+    -------
+    float
+        sqrt(z_child² − z_parent²) when z_child < 0 and |z_child| > |z_parent|, else 0 [-].
+
+    References
+    ----------
+    .. [1] J. Neyman, E. S. Pearson (1933), Phil. Trans. R. Soc. A 231: the log-likelihood
+       ratio of two Gaussian explanations, (z_load² − z_low²) / 2.
+    """
+    if z_child >= 0 or abs(z_child) <= abs(z_parent):
+        return 0.0
+    return float(np.sqrt(z_child**2 - z_parent**2))
 
 
 def _finding(
@@ -165,7 +208,7 @@ def _finding(
             "parent_peer_median": rounded(float(np.exp(norms["parent_median"]))),
             "peers": int(norms["peers"]),
         },
-        "robust_z": rounded(z, 2),  # of the drop beyond the parent's deviation
+        "robust_z": rounded(z, 2),  # the sub-meter low against a load behind the parent
         "from": rise.evidence.get("from"),
         "to": rise.evidence.get("to"),
     }
