@@ -30,11 +30,14 @@ def _line(
     electricity per product falls by about 6.6 %, the coal's does not.
     ``coal``: ``capped`` limits the coal meter to 0.9 x its usual at-load reading from day 8
     to day 25 (held flat: the load never falls below the cap), ``stuck`` repeats its reading
-    at the start of day 8 to day 25, ``stuck_low`` repeats there its lowest at-load reading
-    of the days before, ``standby``: the line stopped over those days, its coal meter holding
-    a standby flow. ``days`` moves the coal meter's days."""
+    at the start of day 8 to day 25, ``frozen_in_a_dip`` repeats there the reading of the
+    last of three hours in which the line slowed down (to 0.75, 0.65, 0.55 of its load) before
+    day 8, ``standby``: the line stopped over those days, its coal meter holding a standby
+    flow. ``days`` moves the coal meter's days."""
     rng = np.random.default_rng(seed)
     load = 0.85 * (1 + 0.01 * rng.standard_normal(HOURS))
+    if coal == "frozen_in_a_dip":
+        load[days[0] * DAY - 2 : days[0] * DAY + 1] *= np.array([0.75, 0.65, 0.55]) / 0.85
     if busy is not None:
         load[busy[0] * DAY : busy[1] * DAY] *= 1.2
     output = 150.0 * load
@@ -49,8 +52,8 @@ def _line(
         fuel[run] = np.minimum(fuel[run], 0.9 * float(np.median(fuel)))
     elif coal == "stuck":
         fuel[run] = fuel[days[0] * DAY]
-    elif coal == "stuck_low":
-        fuel[run] = float(fuel[: days[0] * DAY].min())
+    elif coal == "frozen_in_a_dip":
+        fuel[run] = fuel[days[0] * DAY]
     elif coal == "standby":  # the line stopped: the coal feeder's standby flow, held flat
         output[run] *= 0.02
         electricity[run] *= 0.3
@@ -88,6 +91,25 @@ def test_a_flat_run_is_a_cap_only_below_the_meters_at_load_level_at_load() -> No
     both = accusing(_line(coal="capped", days=(3, 27), quiet=(12, 18)))
     assert ("verify.meter.capped", "L1-COAL") in both
     assert ("verify.timeseries.stuck", "L1-COAL") not in both
+
+
+def test_a_sensor_frozen_on_a_reading_of_a_slow_hour_is_stuck_not_capped() -> None:
+    """The coal meter repeats the reading of the slowest of three hours in which the line
+    slowed down, then over two days at full load: its value lies below every at-load reading
+    of its other days, as a clip's would, but it stepped down to it in step with the output
+    from a higher reading (a clip in force before would have held that reading at the value,
+    one switched on then would have stepped down further). A frozen sensor: a stuck meter
+    (monitoring), its drop in energy per product informational; the same days clipped at
+    the value from a reading the output does not explain stay capped."""
+    frozen = _line(coal="frozen_in_a_dip", days=(8, 10))
+    assert accusing(frozen) == [("verify.timeseries.stuck", "L1-COAL")]
+    drop = [f for f in run_checks(frozen) if f.rule_code == "verify.meter.intensity_drop"]
+    assert drop and all(f.severity == "info" for f in drop)
+    fuel = frozen.meters[3].qty.copy()
+    run = slice(8 * DAY, 10 * DAY)
+    fuel[run] = 0.9 * fuel[run.start]  # switched on at the run's start, a tenth below
+    clipped = line_context(frozen.meters[1].qty, frozen.meters[2].qty, fuel)
+    assert ("verify.meter.capped", "L1-COAL") in accusing(clipped)
 
 
 def test_clean_line() -> None:

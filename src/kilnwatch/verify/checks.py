@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from kilnwatch.verify.check import Check, Checks
-from kilnwatch.verify.context import EnterpriseContext
+from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.detectors import (
     balance,
     carrier_peers,
@@ -221,26 +221,30 @@ def _flat_share_bound(ctx: EnterpriseContext, carrier: str, stuck: set[int | Non
 
 
 def _flat_run_hiding(ctx: EnterpriseContext, f: Finding, findings: list[Finding]) -> Finding:
-    """A stuck meter's own intensity drop, kept as an integrity finding when the value it
-    repeats lies below all but ``flat_run_max_share_below`` of its own at-load readings
-    outside the drop (:func:`~kilnwatch.verify.detectors.balance.share_of_load_below`): its
-    references ran on while it repeated a value below its usual at-load level, so it hides
-    consumption whatever the cause (a meter clipped from mid-month sits at its cap as one
-    run; a sensor stuck on one of its at-load readings does not lie below nearly all of
-    them). Other findings are returned as they are."""
+    """A stuck meter's own intensity drop, kept as an integrity finding when the value of its
+    longest flat run lies below all but ``flat_run_max_share_below`` of its own comparable
+    at-load readings outside the drop
+    (:func:`~kilnwatch.verify.detectors.balance.share_of_load_below`): its references ran on
+    while it repeated a value below its usual at-load level, so it hides consumption whatever
+    the cause (a meter clipped from mid-month sits at its cap as one run; a sensor stuck on
+    one of its at-load readings does not lie below nearly all of them). The limit is the
+    clip's own (:data:`~kilnwatch.verify.detectors.balance.CAPPED`): the drop is no second
+    witness, a repeated low value lowers the energy per product by itself. Other findings are
+    returned as they are."""
     if f.rule_code != balance.INTENSITY or f.meter_id is None or f.severity == "info":
         return f
-    runs = [s for s in findings if s.rule_code == timeseries.STUCK and s.meter_id == f.meter_id]
-    if not runs:
+    if not any(s.rule_code == timeseries.STUCK and s.meter_id == f.meter_id for s in findings):
         return f
-    value = float(runs[0].evidence["value"])
+    m = ctx.meters[f.meter_id]
+    run = _longest_run_quantities(ctx, m)
     shift = balance.intensity_drops(ctx).get(f.meter_id)
-    limit = ctx.settings.value(balance.INTENSITY, "flat_run_max_share_below")
-    if shift is None:
+    if shift is None or run is None:
         return f
-    share = balance.share_of_load_below(ctx, f.meter_id, value, shift)
-    if share > limit:
+    limit = ctx.settings.value(balance.CAPPED, "flat_run_max_share_below")
+    share = balance.share_of_load_below(ctx, m, run, (shift.start_day, shift.end_day))
+    if share > limit or balance.frozen_on_reading(ctx, m, run):
         return f
+    value = float(m.qty[run[0]])
     evidence = {
         **f.evidence,
         "flat_run_value": value,
@@ -248,6 +252,19 @@ def _flat_run_hiding(ctx: EnterpriseContext, f: Finding, findings: list[Finding]
     }
     message = f"{f.message} (a flat run at {human(value)}: below its own at-load readings)"
     return replace(f, evidence=evidence, message=message)
+
+
+def _longest_run_quantities(ctx: EnterpriseContext, m: MeterData) -> tuple[int, int] | None:
+    """The meter's quantities (first, last index) over its longest flat run
+    (:func:`~kilnwatch.verify.detectors.timeseries.flat_runs`: readings of its own grid), or
+    None."""
+    runs = timeseries.flat_runs(ctx, m)
+    if not runs:
+        return None
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    ts = m.series.ts_s
+    inside = np.flatnonzero((m.ts_q >= ts[a]) & (m.ts_q <= ts[b]))
+    return (int(inside[0]), int(inside[-1])) if inside.size else None
 
 
 def _drops_beside_a_clip_as_info(ctx: EnterpriseContext, findings: list[Finding]) -> list[Finding]:

@@ -80,7 +80,7 @@ def _intensity_drops(ctx: EnterpriseContext) -> dict[int, Shift]:
         return out
     search = ShiftSearch.of(ctx.settings, INTENSITY)
     ctx.settings.value(INTENSITY, "at_load_fraction")  # read up front (:func:`_at_load`)
-    ctx.settings.value(INTENSITY, "flat_run_max_share_below")  # (checks: a flat run's drop)
+    ctx.settings.value(CAPPED, "flat_run_max_share_below")  # (checks: a flat run's drop)
     for m in ctx.meters.values():
         if m.info.is_product or m.info.measurement == "instant" or _judged_by_ratio(ctx, m):
             continue
@@ -168,20 +168,68 @@ def _parent_follows(ctx: EnterpriseContext, meter_id: int, shift: Shift) -> bool
     return abs(theirs - own) < abs(theirs)
 
 
-def share_of_load_below(ctx: EnterpriseContext, meter_id: int, value: float, shift: Shift) -> float:
-    """Share of the meter's own at-load readings outside ``shift``'s days that lie below
-    ``value`` (readings equal to it left out), 1.0 when there is none.
+def share_of_load_below(
+    ctx: EnterpriseContext, m: MeterData, run: tuple[int, int], days: tuple[int, int]
+) -> float:
+    """Share of the meter's own at-load readings outside the days ``[days[0], days[1])`` that
+    lie below the value it holds over its quantities ``run[0] … run[1]`` (a flat run;
+    readings equal to it left out), 1.0 when there is none.
 
-    A meter repeating one value (a flat run) reads less than it measures when that value lies
-    below what the meter reads at load: a sensor stuck on one of its own at-load readings
-    lies below about as many of them as any reading does, a meter clipped below its usual
-    at-load level lies below nearly all of them. Days at load are the meter's own
-    (``at_load_fraction`` of its median full day): a stopped plant reads low without any
-    fault.
+    A meter repeating one value reads less than it measures when that value lies below what
+    the meter reads at load: a sensor stuck on one of its own at-load readings lies below
+    about as many of them as any reading does, a meter clipped below its usual at-load level
+    lies below nearly all of them. Days at load are the meter's own (``at_load_fraction`` of
+    its median full day): a stopped plant reads low without any fault. Where the references
+    (:func:`references`) read at least hourly, only readings of hours at which they ran at
+    least as high as at their lowest hour of the run are compared: hours a process starts or
+    slows down read low without any fault, and a ceiling is held while its references run on
+    above the level it was reached at (a sensor frozen on a reading of a quiet hour is compared
+    with the busier hours that followed it only where those hours' references ran as low).
     """
-    q = _load_readings_outside(ctx, ctx.meters[meter_id], (shift.start_day, shift.end_day))
-    q = q[q != value]
+    first, last = run
+    value = float(m.qty[first])
+    outside = _load_mask_outside(ctx, m, days)
+    load = _reference_per_reading(ctx, m)
+    if load is not None and np.isfinite(load[first : last + 1]).any():
+        outside &= np.isfinite(load) & (load >= np.nanmin(load[first : last + 1]))
+    q = m.qty[outside]
+    q = q[np.abs(q - value) > value * 10.0**-FLOAT_DIGITS]
     return float((q < value).mean()) if q.size else 1.0
+
+
+def frozen_on_reading(ctx: EnterpriseContext, m: MeterData, run: tuple[int, int]) -> bool:
+    """True when the flat run over the meter's quantities ``run[0] … run[1]`` began as a
+    reading of its own: the meter read above the value just before, and stepped down to it in
+    step with its references (:func:`references`, hourly; the step's log ratio to theirs
+    within ``frozen_entry_max_z`` robust standard deviations of the meter's own hour-to-hour
+    log ratios to them at load).
+
+    A clip reads min(measured, cap): in force before the run it would have held the reading
+    before at or below the value, switched on at the run's start it steps the reading down
+    below what its references explain. A sensor frozen on a reading repeats what it last
+    measured, wherever the load goes afterwards: a repeated value entered this way is a
+    monitoring fault, not consumption held under a ceiling.
+    """
+    first, _ = run
+    load = _reference_per_reading(ctx, m)
+    max_z = ctx.settings.value(CAPPED, "frozen_entry_max_z")
+    if load is None or first < 1 or m.ts_q[first] - m.ts_q[first - 1] != m.step_s:
+        return False
+    before, value = float(m.qty[first - 1]), float(m.qty[first])
+    steps = load[first - 1 : first + 1]
+    if not (np.isfinite(steps).all() and (steps > 0).all() and before > value > 0):
+        return False
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log(m.qty) - np.log(load)
+    days = (int(m.ts_q[first]) - ctx.window.start_s) // 86_400
+    ok = _load_mask_outside(ctx, m, (days, days + 1)) & np.isfinite(ratio)
+    pair = ok[1:] & ok[:-1] & (np.diff(m.ts_q) == m.step_s)
+    diffs = np.diff(ratio)[pair]
+    if diffs.size < 24:
+        return False
+    spread = 1.4826 * float(np.median(np.abs(diffs - np.median(diffs))))
+    step = np.log(value / before) - np.log(steps[1] / steps[0])
+    return bool(spread > 0 and abs(step - float(np.median(diffs))) <= max_z * spread)
 
 
 def _load_readings_outside(ctx: EnterpriseContext, m: MeterData, days: tuple[int, int]) -> F64:
@@ -620,12 +668,15 @@ def flat_caps(ctx: EnterpriseContext) -> dict[int, FlatCap]:
     while their process ran at load (:func:`_flat_cap`)."""
     out: dict[int, FlatCap] = {}
     limit = ctx.settings.value(CAPPED, "flat_run_max_share_below")
+    ctx.settings.value(CAPPED, "frozen_entry_max_z")  # read up front (:func:`frozen_on_reading`)
     for m in ctx.meters.values():
         energy = tce_of(m.info.carrier, 1.0, m.info.uom) is not None
         if m.info.is_product or m.info.measurement == "instant" or not energy:
             continue
         cap = _flat_cap(ctx, m)
-        if cap is not None and cap.share_below <= limit:
+        if cap is None or cap.share_below > limit:
+            continue
+        if not frozen_on_reading(ctx, m, (cap.first, cap.last)):
             out[m.info.id] = cap
     return out
 
@@ -638,12 +689,9 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
 
     A sensor stuck on a reading repeats one of its own at-load readings; a meter clipped below
     its usual at-load level while the process ran on holds a value that lies below nearly all
-    of them (``share_below``): the consumption above it is not metered, whatever the run's
-    length (one run when the load never fell below the cap, which the ceiling search
-    :func:`_ceiling` leaves to the stuck check). Where the references read at least hourly,
-    only the meter's readings of hours at which they ran at least as high as at their lowest
-    hour of the run are compared (hours a process starts or slows down read low without any
-    fault; a ceiling is held while its references run on above the level it was reached at).
+    of them (``share_below``, :func:`share_of_load_below`): the consumption above it is not
+    metered, whatever the run's length (one run when the load never fell below the cap, which
+    the ceiling search :func:`_ceiling` leaves to the stuck check).
     """
     refs = references(ctx, m)
     finite = np.isfinite(m.qty)
@@ -660,7 +708,6 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
     at_load = np.ones(m.daily.size, dtype=bool)
     for r in refs:
         at_load &= _at_load(ctx, r)
-    load = _reference_per_reading(ctx, m)
     best: FlatCap | None = None
     for a, b in zip(starts, ends, strict=True):  # readings a … b hold one value
         # whole days: the day of each reading is that of its interval's end minus one second
@@ -670,14 +717,8 @@ def _flat_cap(ctx: EnterpriseContext, m: MeterData) -> FlatCap | None:
         if end_day <= start_day or not at_load[start_day:end_day].all():
             continue
         if best is None or b - a > best.last - best.first:
-            value = float(m.qty[a])
-            outside = _load_mask_outside(ctx, m, (start_day, end_day))
-            if load is not None and np.isfinite(load[a : b + 1]).any():
-                outside &= np.isfinite(load) & (load >= np.nanmin(load[a : b + 1]))
-            q_out = m.qty[outside]
-            q_out = q_out[np.abs(q_out - value) > value * 10.0**-FLOAT_DIGITS]
-            share = float((q_out < value).mean()) if q_out.size else 1.0
-            best = FlatCap(value, int(a), int(b), start_day, end_day, share)
+            share = share_of_load_below(ctx, m, (int(a), int(b)), (start_day, end_day))
+            best = FlatCap(float(m.qty[a]), int(a), int(b), start_day, end_day, share)
     return best
 
 
@@ -806,7 +847,12 @@ def _ceiling(
     quantity over each reading's hour, ``min_reference_rank``) can show it instead
     (:func:`_references_above`). A meter whose own
     resolution (:func:`_relative_resolution`) is coarser than
-    ``resolution`` cannot tell a cap from its rounding steps and is not judged.
+    ``resolution`` cannot tell a cap from its rounding steps and is not judged, but for a
+    pile-up with at least ``min_spike_ratio`` of its steps in the band below the value (steps
+    of at most ``spike_band_fraction`` / ``min_spike_ratio``): one step then holds at least
+    ``min_spike_ratio`` times the readings of that many steps beside it, which rounding a
+    series that merely crosses the value cannot do (a coal or coke meter read in t to three
+    decimals, about 3 t an interval, has steps of about 3e-4).
     """
     top = float(q.max())
     at_max = q >= top * (1 - resolution)
@@ -815,9 +861,12 @@ def _ceiling(
         if at_max.sum() / loaded >= min_share:
             return top, at_max, float(at_max.sum() / loaded)
     found = _ceiling_from_onset(q, resolution, spike, rising) if energy else None
-    if found is None or _relative_resolution(q, found[0]) > resolution:
+    if found is None:
         return None
-    cap, at_cap = found
+    cap, at_cap, piled = found
+    step = _relative_resolution(q, cap)
+    if step > resolution and not (piled and step <= spike[1] / spike[0]):
+        return None
     at_cap = at_cap & on_load_days
     count = int(at_cap.sum())
     if count == 0:
@@ -829,13 +878,13 @@ def _ceiling(
 
 def _ceiling_from_onset(
     q: F64, resolution: float, spike: tuple[float, float], rising: tuple[F64, float] | None = None
-) -> tuple[float, np.ndarray] | None:
-    """The most repeated value of ``q`` and its readings within the stretch (between readings
-    above it) that holds most of them, when that stretch has lower readings between two of
-    them, the value is held in at least two runs of two readings or more, and ``spike``
-    (ratio, band) holds: at least ratio times as many readings at the value (within
-    ``resolution``) as in the band of that relative width just below it (see
-    :func:`_ceiling`), or else the references rise above it (``rising``,
+) -> tuple[float, np.ndarray, bool] | None:
+    """The most repeated value of ``q``, its readings within the stretch (between readings
+    above it) that holds most of them and whether they pile up, when that stretch has lower
+    readings between two of them, the value is held in at least two runs of two readings or
+    more, and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
+    value (within ``resolution``) as in the band of that relative width just below it (a
+    pile-up, see :func:`_ceiling`), or else the references rise above it (``rising``,
     :func:`_references_above`); None otherwise."""
     scale = float(q.max())
     rounded_q = np.round(q / scale, FLOAT_DIGITS)
@@ -856,13 +905,17 @@ def _ceiling_from_onset(
     piled = at_cap.sum() >= spike[0] * max(int(below.sum()), 1)
     lower = np.zeros(q.size, dtype=bool)
     lower[where[0] : where[-1] + 1] = between < cap * (1 - resolution)
-    if not piled and (rising is None or not _references_above(rising, at_cap, lower)):
+    if not piled and (
+        rising is None
+        or not _references_above(rising, at_cap, lower)
+        or not _above_at_matching_load(q, rising, at_cap, cap * (1 + resolution))
+    ):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
     starts, ends = true_runs(at_cap)
     lengths = ends - starts
     if (lengths >= 2).sum() < 2:
         return None  # one run at the value (a stuck sensor), stray readings near it aside
-    return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
+    return (cap, at_cap, bool(piled)) if (between < cap * (1 - resolution)).any() else None
 
 
 def _references_above(rising: tuple[F64, float], at_cap: np.ndarray, lower: np.ndarray) -> bool:
@@ -882,6 +935,33 @@ def _references_above(rising: tuple[F64, float], at_cap: np.ndarray, lower: np.n
         return False
     above = (a[:, None] > b[None, :]).mean() + 0.5 * (a[:, None] == b[None, :]).mean()
     return bool(above >= min_rank)
+
+
+def _above_at_matching_load(
+    q: F64, rising: tuple[F64, float], at_cap: np.ndarray, above: float
+) -> bool:
+    """True when, outside the stretch of a candidate ceiling (before its first reading at the
+    value or after its last), the meter read above the value (``above``: beyond its
+    resolution) in at least ``rising[1]`` of the hours at which its references ran at least
+    as high as at the median hour at the value, or when it has no such hour.
+
+    A meter clipped from some time on read more than its cap before, whenever its process
+    ran as high as in the hours at the cap. A process held at its own capacity (a kiln or
+    furnace at its rated output) reads flat on every meter at once: its references are at
+    their top in the hours at the value as well, and in the other hours at that load the
+    meter reads about the same value, as often below it as above (about 0.5).
+    """
+    load, min_rank = rising
+    where = np.flatnonzero(at_cap)
+    level = np.nanmedian(load[at_cap]) if np.isfinite(load[at_cap]).any() else np.nan
+    if not np.isfinite(level):
+        return True
+    outside = np.ones(q.size, dtype=bool)
+    outside[where[0] : where[-1] + 1] = False
+    matching = outside & np.isfinite(load) & (load >= level)
+    if not matching.any():
+        return True
+    return bool((q[matching] > above).mean() >= min_rank)
 
 
 def _reference_per_reading(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
