@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from kilnwatch.domain.units import dimension_of
 from kilnwatch.errors import KilnwatchError
 from kilnwatch.reference.energy import load_coal_coefficients
@@ -68,9 +70,34 @@ def daily_lots(quantities: Iterable[tuple[date, float | None]]) -> list[float]:
 def longest_without(days: Iterable[date], first: date, span_days: int) -> int:
     """The most consecutive days of ``span_days`` from ``first`` without a delivery (the
     window's edges count: a stock run down before the first delivery is a stock change)."""
+    return longest_stretch(days, first, span_days)[1]
+
+
+def longest_stretch(days: Iterable[date], first: date, span_days: int) -> tuple[int, int]:
+    """The first of the longest stretches of :func:`longest_without`: ``(offset of its first
+    day from first, its days)``."""
     offsets = sorted({(d - first).days for d in days if 0 <= (d - first).days < span_days})
     bounds = [-1, *offsets, span_days]
-    return max(b - a - 1 for a, b in zip(bounds, bounds[1:], strict=False))
+    a, b = max(zip(bounds, bounds[1:], strict=False), key=lambda pair: pair[1] - pair[0])
+    return a + 1, b - a - 1
+
+
+def stretch_share(activity: Sequence[float] | None, start: int, days: int, span_days: int) -> float:
+    """The share of the window's activity [fraction] that falls on a stretch of ``days`` days
+    without a delivery from day ``start`` and on the day after it: the stock covered them
+    (a fuel's use, or a product's output that nothing shipped). ``activity``: a measure of
+    the process's activity on each day of the window (its metered energy), so that days the
+    process stood (an outage: no output to stock, no fuel used) move no stock; without it
+    (or with a day unknown), the days' count: (days + 1) / span_days. 0 without a stretch."""
+    if days <= 0:
+        return 0.0
+    if activity is None or len(activity) != span_days:
+        return (days + 1) / span_days
+    values = np.asarray(activity, dtype=np.float64)
+    total = float(values.sum())
+    if not np.isfinite(values).all() or (values < 0).any() or total <= 0:
+        return (days + 1) / span_days
+    return float(values[start : start + days + 1].sum()) / total
 
 
 def storable(carrier: str) -> bool:
@@ -111,14 +138,17 @@ def stock_balance(
     meter_tolerance: float,
     delivered_on: Sequence[date] = (),
     end: date | None = None,
+    activity: Sequence[float] | None = None,
 ) -> StockBalance | None:
     """The balance of ``item`` (a carrier) over ``window`` in ``unit``: none needed for a
     carrier that is not stored (taken as drawn: received = consumed); with the reported stocks
     when the window has them at both ends, else bounded by the median of ``history_lots``
     (lot quantities [unit] of the enterprise's history) and by the longest stretch of the
     window without a delivery (``delivered_on``, the window ending the day before ``end``):
-    the stock must have covered the use of those days, so it can move by as much. None when
-    neither is known (too few lots to tell the normal lot size)."""
+    the stock must have covered the use of those days, so it can move by as much: their
+    share of the window's ``activity`` (one figure per day of the window, the process's
+    metered energy; :func:`stretch_share`), else of its days. None when neither is known
+    (too few lots to tell the normal lot size)."""
     if not storable(item):
         return StockBalance("not_stored", received, None, meter_tolerance, {})
     lot_multiplier, min_lots = params.lot_multiplier, params.min_lots
@@ -150,9 +180,10 @@ def stock_balance(
     lot = statistics.median(history_lots)
     first = window.start_at.date()
     span_days = max(((end or first) - first).days, 1)
-    dry_days = longest_without(delivered_on, first, span_days)
-    # the stock covered the dry days and the day of the next delivery (at the mean rate)
-    lot_tol = max(lot_multiplier * lot / received, (dry_days + 1) / span_days if dry_days else 0)
+    dry_start, dry_days = longest_stretch(delivered_on, first, span_days)
+    # the stock covered the dry days and the day of the next delivery
+    dry_share = stretch_share(activity, dry_start, dry_days, span_days)
+    lot_tol = max(lot_multiplier * lot / received, dry_share)
     return StockBalance(
         "lot_history",
         received,

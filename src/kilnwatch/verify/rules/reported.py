@@ -6,6 +6,8 @@ energy at the entry meters (GB 17167 进出用能单位) and production at the p
 
 from __future__ import annotations
 
+import numpy as np
+
 from kilnwatch.verify.check import Check
 from kilnwatch.verify.context import EnterpriseContext, MeterData
 from kilnwatch.verify.evidence import (
@@ -123,10 +125,11 @@ def check_production_shipped(ctx: EnterpriseContext) -> list[Finding]:
         shipped_t = sum(w.quantity_t for w in shipped)
         if reported_t is None or shipped_t < min_quantity:
             continue
+        activity = _daily_activity(ctx) if window.periods == [ctx.window.period] else None
         balance = stock_balance(
             stock_params, window, product, "t", shipped_t,
             daily_lots((w.shipped_on, w.quantity_t) for w in lots), min_gap,
-            [w.shipped_on for w in shipped], ctx.window.month.stop,
+            [w.shipped_on for w in shipped], ctx.window.month.stop, activity,
         )  # fmt: skip
         if balance is None:
             continue
@@ -157,6 +160,26 @@ def check_production_shipped(ctx: EnterpriseContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _daily_activity(ctx: EnterpriseContext) -> list[float] | None:
+    """The plant's activity on each day of the verified month: the mean of its entry energy
+    meters' daily shares of their month (every meter of a process follows its output; a
+    day the plant stood adds nothing to a product's stock), from the meters read on every day
+    of the month; None without such a meter, or with more than one unit (the product's own
+    line is not told apart)."""
+    if len(ctx.info.units) != 1:
+        return None
+    shares = [
+        m.daily / float(m.daily.sum())
+        for m in ctx.by_level("entry")
+        if not m.info.is_product
+        and m.info.measurement != "instant"
+        and tce_of(m.info.carrier, 1.0, m.info.uom) is not None
+        and bool(m.full_days().all())
+        and float(m.daily.sum()) > 0
+    ]
+    return [float(v) for v in np.mean(shares, axis=0)] if shares else None
 
 
 SHARED = ("min_quantity", "min_gap_fraction")
