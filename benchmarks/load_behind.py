@@ -67,20 +67,35 @@ def checked(run: Path) -> tuple[list[EnterpriseContext], list[Finding]]:
     return done.contexts, found
 
 
-def with_load(ctx: EnterpriseContext, parent_id: int, fraction: float) -> EnterpriseContext:
-    """The enterprise with a constant load of ``fraction`` x its sub-meters' month total behind
-    the parent, spread evenly over the month (an interval meter's readings or a counter's
-    register)."""
+def with_load(
+    ctx: EnterpriseContext,
+    parent_id: int,
+    fraction: float,
+    shape: str = "constant",
+    days: tuple[int, int] | None = None,
+) -> EnterpriseContext:
+    """The enterprise with a load behind the parent (an interval meter's readings or a
+    counter's register) on ``days`` [first, last) of the month (None: all of it):
+    ``constant``, ``fraction`` x the sub-meters' mean load, spread evenly; ``proportional``,
+    following the parent's own readings (a load that runs with the plant: each reading raised
+    by ``fraction`` x the sub-meters' total over the parent's)."""
     parent = ctx.meters[parent_id]
     kids = sum(c.total for c in ctx.summable_children(parent))
-    rate = fraction * kids / (ctx.window.end_s - ctx.window.start_s)  # [meter unit / s]
     series = parent.series
     ts = series.ts_s
-    if parent.info.measurement == "counter":
-        added = rate * (ts - ctx.window.start_s).astype(np.float64)
+    value = np.nan_to_num(series.value.astype(np.float64))
+    counter = parent.info.measurement == "counter"
+    step = np.diff(ts, prepend=ts[0] - parent.step_s).astype(np.float64)
+    if shape == "proportional":
+        own = np.diff(value, prepend=value[0]) if counter else value
+        increments = fraction * kids / parent.total * own
     else:
-        step = np.diff(ts, prepend=ts[0] - parent.step_s).astype(np.float64)
-        added = rate * np.minimum(step, parent.step_s)
+        rate = fraction * kids / (ctx.window.end_s - ctx.window.start_s)  # [meter unit / s]
+        increments = rate * (step if counter else np.minimum(step, parent.step_s))
+    if days is not None:
+        first, last = (ctx.window.start_s + d * 86_400 for d in days)
+        increments = increments * ((ts > first) & (ts <= last))
+    added = np.cumsum(increments) if counter else increments
     loaded = dataclasses.replace(series, value=series.value + added)
     meters = dict(ctx.meters)
     meters[parent_id] = meter_data(parent.info, loaded, ctx.window, parent.repeats_ts)
@@ -134,7 +149,13 @@ def layout(ctx: EnterpriseContext, parent_id: int) -> str:
     )
 
 
-def study(run: Path, fractions: Sequence[float], carrier: str) -> dict[str, object]:
+def study(
+    run: Path,
+    fractions: Sequence[float],
+    carrier: str,
+    shape: str = "constant",
+    days: tuple[int, int] | None = None,
+) -> dict[str, object]:
     contexts, existing = checked(run)
     labels = list(csv.DictReader((run / "data" / "labels.csv").open(encoding="utf-8")))
     before = province_findings(contexts, existing)
@@ -151,7 +172,7 @@ def study(run: Path, fractions: Sequence[float], carrier: str) -> dict[str, obje
         missed = []
         for i, p in pairs:
             ctx = contexts[i]
-            loaded = with_load(ctx, p, fraction)
+            loaded = with_load(ctx, p, fraction, shape, days)
             own = run_checks(loaded)
             others = [f for f in existing if f.enterprise_id != ctx.info.id]
             everyone = [*contexts[:i], loaded, *contexts[i + 1 :]]
@@ -168,10 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", type=Path, nargs="+", help="folders kept by detection.py")
     parser.add_argument("--fraction", type=float, nargs="+", default=[0.05, 0.04])
     parser.add_argument("--carrier", default="electricity")
+    parser.add_argument("--shape", choices=("constant", "proportional"), default="constant")
+    parser.add_argument(
+        "--days", type=int, nargs=2, metavar=("FIRST", "LAST"),
+        help="the load runs on days [FIRST, LAST) of the month only (0-based)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     totals = {"pairs": 0, **{f"found_{f}": 0 for f in args.fraction}, "false": 0}
     for run in args.runs:
-        r = study(run, args.fraction, args.carrier)
+        r = study(run, args.fraction, args.carrier, args.shape, args.days and tuple(args.days))
         line = " ".join(f"found {f} {r[f'found_{f}']}/{r['pairs']}" for f in args.fraction)
         sys.stdout.write(f"{run.name:<24} {line} false {len(r['false'])}\n")  # type: ignore[arg-type]
         for f in args.fraction:

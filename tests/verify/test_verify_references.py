@@ -40,6 +40,7 @@ def _plant(
     part_load: bool = False,
     grid_gap: bool = False,
     coal_flat: str = "",
+    coal_step_t: float = 0.0,
     seed: int = 3,
 ) -> EnterpriseContext:
     """One clinker line without a product meter: grid entry meter (a counter) > line
@@ -69,6 +70,8 @@ def _plant(
         coal[11 * DAY :] = coal[11 * DAY]
         coal[11 * DAY - 5] = coal[11 * DAY]
         coal[11 * DAY - 4 : 11 * DAY] = 0.995 * coal[11 * DAY]
+    if coal_step_t:  # read to that step (the cap itself too, as the meter reads it)
+        coal = np.round(coal / coal_step_t) * coal_step_t
     keep = np.ones(HOURS + 1, dtype=bool)
     if grid_gap:
         keep[15 * DAY - 5 : 15 * DAY + 3] = False  # a counter gap across midnight
@@ -163,6 +166,23 @@ def test_a_meter_capped_from_mid_month_is_capped() -> None:
     assert [f.severity for f in found] == ["high"]
     assert found[0].start_at >= WINDOW.day_start(11) and found[0].end_at <= WINDOW.day_start(20)
     assert ("verify.timeseries.stuck", "COAL") not in _accusing(ctx)
+
+
+def test_a_meter_read_to_coarse_steps_capped_from_mid_month_is_capped() -> None:
+    """Read to 0.01 t at about 25 t an hour (steps of 4e-4 of the reading, coarser than
+    ``relative_resolution_fraction``): the cap's step holds far more than the 25 steps of
+    the percent below it, which rounding alone cannot pile up."""
+    ctx = _plant(coal_flat="capped_days", coal_step_t=0.01)
+    found = [f for f in run_checks(ctx) if f.rule_code == "verify.meter.capped"]
+    assert [f.severity for f in found] == ["high"]
+    assert found[0].start_at >= WINDOW.day_start(11) and found[0].end_at <= WINDOW.day_start(20)
+
+
+def test_a_clean_meter_read_to_coarse_steps_is_no_capped_meter() -> None:
+    """Steps of 4e-4 and 2e-3 of the reading (25 and 5 steps in the percent below a value)."""
+    for step in (0.01, 0.05):
+        found = run_checks(_plant(coal_step_t=step))
+        assert [f for f in found if f.rule_code == "verify.meter.capped"] == []
 
 
 def test_a_value_crossed_often_is_no_ceiling() -> None:

@@ -847,7 +847,12 @@ def _ceiling(
     quantity over each reading's hour, ``min_reference_rank``) can show it instead
     (:func:`_references_above`). A meter whose own
     resolution (:func:`_relative_resolution`) is coarser than
-    ``resolution`` cannot tell a cap from its rounding steps and is not judged.
+    ``resolution`` cannot tell a cap from its rounding steps and is not judged, but for a
+    pile-up with at least ``min_spike_ratio`` of its steps in the band below the value (steps
+    of at most ``spike_band_fraction`` / ``min_spike_ratio``): one step then holds at least
+    ``min_spike_ratio`` times the readings of that many steps beside it, which rounding a
+    series that merely crosses the value cannot do (a coal or coke meter read in t to three
+    decimals, about 3 t an interval, has steps of about 3e-4).
     """
     top = float(q.max())
     at_max = q >= top * (1 - resolution)
@@ -856,9 +861,12 @@ def _ceiling(
         if at_max.sum() / loaded >= min_share:
             return top, at_max, float(at_max.sum() / loaded)
     found = _ceiling_from_onset(q, resolution, spike, rising) if energy else None
-    if found is None or _relative_resolution(q, found[0]) > resolution:
+    if found is None:
         return None
-    cap, at_cap = found
+    cap, at_cap, piled = found
+    step = _relative_resolution(q, cap)
+    if step > resolution and not (piled and step <= spike[1] / spike[0]):
+        return None
     at_cap = at_cap & on_load_days
     count = int(at_cap.sum())
     if count == 0:
@@ -870,13 +878,13 @@ def _ceiling(
 
 def _ceiling_from_onset(
     q: F64, resolution: float, spike: tuple[float, float], rising: tuple[F64, float] | None = None
-) -> tuple[float, np.ndarray] | None:
-    """The most repeated value of ``q`` and its readings within the stretch (between readings
-    above it) that holds most of them, when that stretch has lower readings between two of
-    them, the value is held in at least two runs of two readings or more, and ``spike``
-    (ratio, band) holds: at least ratio times as many readings at the value (within
-    ``resolution``) as in the band of that relative width just below it (see
-    :func:`_ceiling`), or else the references rise above it (``rising``,
+) -> tuple[float, np.ndarray, bool] | None:
+    """The most repeated value of ``q``, its readings within the stretch (between readings
+    above it) that holds most of them and whether they pile up, when that stretch has lower
+    readings between two of them, the value is held in at least two runs of two readings or
+    more, and ``spike`` (ratio, band) holds: at least ratio times as many readings at the
+    value (within ``resolution``) as in the band of that relative width just below it (a
+    pile-up, see :func:`_ceiling`), or else the references rise above it (``rising``,
     :func:`_references_above`); None otherwise."""
     scale = float(q.max())
     rounded_q = np.round(q / scale, FLOAT_DIGITS)
@@ -897,13 +905,17 @@ def _ceiling_from_onset(
     piled = at_cap.sum() >= spike[0] * max(int(below.sum()), 1)
     lower = np.zeros(q.size, dtype=bool)
     lower[where[0] : where[-1] + 1] = between < cap * (1 - resolution)
-    if not piled and (rising is None or not _references_above(rising, at_cap, lower)):
+    if not piled and (
+        rising is None
+        or not _references_above(rising, at_cap, lower)
+        or not _above_at_matching_load(q, rising, at_cap, cap * (1 + resolution))
+    ):
         return None  # no pile-up: as many readings just below (a smooth or coarse series)
     starts, ends = true_runs(at_cap)
     lengths = ends - starts
     if (lengths >= 2).sum() < 2:
         return None  # one run at the value (a stuck sensor), stray readings near it aside
-    return (cap, at_cap) if (between < cap * (1 - resolution)).any() else None
+    return (cap, at_cap, bool(piled)) if (between < cap * (1 - resolution)).any() else None
 
 
 def _references_above(rising: tuple[F64, float], at_cap: np.ndarray, lower: np.ndarray) -> bool:
@@ -923,6 +935,33 @@ def _references_above(rising: tuple[F64, float], at_cap: np.ndarray, lower: np.n
         return False
     above = (a[:, None] > b[None, :]).mean() + 0.5 * (a[:, None] == b[None, :]).mean()
     return bool(above >= min_rank)
+
+
+def _above_at_matching_load(
+    q: F64, rising: tuple[F64, float], at_cap: np.ndarray, above: float
+) -> bool:
+    """True when, outside the stretch of a candidate ceiling (before its first reading at the
+    value or after its last), the meter read above the value (``above``: beyond its
+    resolution) in at least ``rising[1]`` of the hours at which its references ran at least
+    as high as at the median hour at the value, or when it has no such hour.
+
+    A meter clipped from some time on read more than its cap before, whenever its process
+    ran as high as in the hours at the cap. A process held at its own capacity (a kiln or
+    furnace at its rated output) reads flat on every meter at once: its references are at
+    their top in the hours at the value as well, and in the other hours at that load the
+    meter reads about the same value, as often below it as above (about 0.5).
+    """
+    load, min_rank = rising
+    where = np.flatnonzero(at_cap)
+    level = np.nanmedian(load[at_cap]) if np.isfinite(load[at_cap]).any() else np.nan
+    if not np.isfinite(level):
+        return True
+    outside = np.ones(q.size, dtype=bool)
+    outside[where[0] : where[-1] + 1] = False
+    matching = outside & np.isfinite(load) & (load >= level)
+    if not matching.any():
+        return True
+    return bool((q[matching] > above).mean() >= min_rank)
 
 
 def _reference_per_reading(ctx: EnterpriseContext, m: MeterData) -> F64 | None:
