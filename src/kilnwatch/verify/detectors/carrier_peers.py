@@ -38,6 +38,7 @@ from kilnwatch.verify.detectors.peers import (
     PeerBounds,
     carriers_read_wrong,
     intensity_norms,
+    judged_sd,
     output_sample,
     peer_check,
 )
@@ -96,7 +97,7 @@ def check_carrier_vs_peers(
     samples = [
         s for ctx in contexts if (s := output_sample(ctx, bounds.default_accuracy_pct)) is not None
     ]
-    norms = intensity_norms(samples, bounds.min_peers, bounds.z_threshold)
+    norms = intensity_norms(samples, bounds.min_peers)
     named = carriers_read_wrong(contexts, existing)
     overstated = {
         (f.enterprise_id, f.period)
@@ -111,8 +112,9 @@ def check_carrier_vs_peers(
         for carrier, log_i in s.intensity.items():
             norm = norms.get((s.process, s.item, s.unit, carrier))
             if norm is not None:
-                median, spread, _ = norm
-                deviations[carrier] = (log_i - median, float(np.hypot(spread, s.accuracy[carrier])))
+                median, spread, plants = norm
+                sd = judged_sd(spread, plants, s.accuracy[carrier], bounds.z_threshold)
+                deviations[carrier] = (log_i - median, sd)
         if len(deviations) < 2:
             continue
         skip = named.get((s.ctx.info.id, s.ctx.window.period), set()) | confirmed_carriers(s.ctx)

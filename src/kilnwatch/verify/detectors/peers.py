@@ -311,7 +311,7 @@ PEERS_CHECK = Check(
 
 
 OUTPUT = "verify.production.energy_vs_peers"
-Norm = tuple[float, float, int]  # median, spread widened for few plants [log units], plants
+Norm = tuple[float, float, int]  # median, robust spread [log units], plants
 #: Findings that already judge a production report, or say a meter of a carrier reads wrong.
 PRODUCTION_JUDGED = frozenset(
     {
@@ -411,7 +411,7 @@ def check_output_vs_peers(
         if f.rule_code in PRODUCTION_JUDGED and f.severity != "info"
     }
     suspect_carriers = carriers_read_wrong(contexts, existing)
-    norms = intensity_norms(samples, least, z_threshold)
+    norms = intensity_norms(samples, least)
     out = []
     for s in samples:
         key = (s.ctx.info.id, s.ctx.window.period)
@@ -423,8 +423,9 @@ def check_output_vs_peers(
             norm = norms.get((s.process, s.item, s.unit, carrier))
             if norm is None or carrier in suspect_carriers.get(key, set()):
                 continue
-            median, spread, _ = norm
-            drops[carrier] = (log_i - median, float(np.hypot(spread, s.accuracy[carrier])))
+            median, spread, plants = norm
+            sd = judged_sd(spread, plants, s.accuracy[carrier], z_threshold)
+            drops[carrier] = (log_i - median, sd)
         if not drops:
             continue
         weights = {c: 1.0 / max(sd, SPREAD_FLOOR) ** 2 for c, (_, sd) in drops.items()}
@@ -483,15 +484,66 @@ def few_peers_factor(z_threshold: float, peers: int) -> float:
     return max(widened, 1.0)
 
 
+def judged_sd(spread: float, peers: int, accuracy: float, z_threshold: float) -> float:
+    """The standard deviation against which a plant's deviation from a norm of ``peers``
+    plants is judged at ``z_threshold``: the peers' robust spread with the median's own error
+    (a Type A evaluation from ``peers`` − 1 degrees of freedom) combined with the plant's
+    meters' accuracy (a Type B evaluation, taken as exactly known), widened by Student's t at
+    the combination's effective degrees of freedom (Welch-Satterthwaite) for the tail
+    probability the threshold has against a known normal distribution.
+
+    Only the part estimated from few plants is uncertain: where the meters' accuracy is
+    comparable to the peers' spread the combination has many more degrees of freedom than the
+    peers alone, and widening the whole by the few plants' factor (:func:`few_peers_factor`)
+    before combining it with the accuracy over-widens it. Without an accuracy term this is
+    the spread times :func:`few_peers_factor`.
+
+    Parameters
+    ----------
+    spread : float
+        The peers' robust spread, MAD x 1.4826 of their log values [log units].
+    peers : int
+        Plants in the norm, at least 2 [-].
+    accuracy : float
+        The plant's meters' combined maximum permissible error [fraction, ~log units].
+    z_threshold : float
+        The rule's threshold against a known normal distribution [-].
+
+    Returns
+    -------
+    float
+        The widened combined standard deviation [log units].
+
+    Notes
+    -----
+    u_A = spread · sqrt(1 + π / (2 n)), u_c = sqrt(u_A² + accuracy²),
+    ν_eff = (n − 1) · (u_c / u_A)⁴ (GUM G.4.1 with ν_B = ∞), sd = u_c · max(1, t(Φ(z); ν_eff) / z).
+
+    References
+    ----------
+    .. [1] JCGM 100:2008 (GUM), G.3 (Student's t for a standard deviation estimated from few
+       observations) and G.4.1 (Welch-Satterthwaite effective degrees of freedom, eq. G.2b).
+    .. [2] ISO 16269-6:2014, prediction intervals for a further observation.
+    """
+    type_a = spread * sqrt(1.0 + pi / (2.0 * peers))
+    combined = float(np.hypot(type_a, accuracy))
+    if type_a <= 0 or peers < 2:
+        return combined if peers >= 2 else inf
+    dof = (peers - 1) * (combined / type_a) ** 4
+    tail = NormalDist().cdf(z_threshold)
+    return combined * max(t_quantile(tail, dof) / z_threshold, 1.0)
+
+
 def intensity_norms(
-    samples: Sequence[OutputSample], least: int, z_threshold: float
+    samples: Sequence[OutputSample], least: int
 ) -> dict[tuple[str, str, str, str], Norm]:
-    """Median, spread and count of the log intensity per (process, product, report unit,
-    carrier), over at least ``least`` plants. The spread is the robust one (MAD x 1.4826)
-    widened for the few plants it is estimated from (:func:`few_peers_factor` at the rule's
-    ``z_threshold``): a clean plant against five peers that happen to lie close together is not
-    an outlier (tuning sim plain 29, a methanol plant's coal per product −17.7 % in a norm of five
-    plants whose spread was 1.3 %)."""
+    """Median, robust spread (MAD x 1.4826) and count of the log intensity per (process,
+    product, report unit, carrier), over at least ``least`` plants. A plant is judged against
+    it with :func:`judged_sd` (the spread widened for the few plants it is estimated from, at
+    the rule's ``z_threshold``, where it is combined with the meters' accuracy): a clean plant
+    against five peers that happen to lie close together is not an outlier (tuning sim plain
+    29, a methanol plant's coal per product −17.7 % in a norm of five plants whose spread was
+    1.3 %)."""
     groups: dict[tuple[str, str, str, str], list[float]] = {}
     for s in samples:
         for carrier, log_i in s.intensity.items():
@@ -503,7 +555,7 @@ def intensity_norms(
         logs = np.array(values)
         median = float(np.median(logs))
         spread = MAD_TO_SD * float(np.median(np.abs(logs - median)))
-        out[key] = (median, spread * few_peers_factor(z_threshold, len(values)), len(values))
+        out[key] = (median, spread, len(values))
     return out
 
 
