@@ -63,3 +63,16 @@ def test_a_gap_on_the_first_day_does_not_make_the_start_an_inside_window() -> No
     assert shift is not None
     shift = oriented_by_losses(x, shift, TOLERANCE)
     assert (shift.start_day, shift.end_day) == (6, 31) and shift.change_fraction < -0.2
+
+
+def test_a_parent_slightly_below_its_sub_meters_over_most_of_the_month_is_abnormal() -> None:
+    """Losses of 1.9 %, the parent reading 3.2 % low from day 10 (ratio 0.986): within three
+    times the pair's maximum permissible error of 1 but beyond the error itself (0.71 % for
+    two class 0.5 meters), so the long side below its sub-meters is the abnormal one, not a
+    load behind the parent over the first nine days (tuning sim base 113, E0024-IN-ELE)."""
+    x = 1.019 * (1 + 0.001 * np.random.default_rng(6).standard_normal(31))
+    x[9:] *= 1 - 0.032
+    shift = level_shift(x, 2, 6, 0.02, "short")
+    assert shift is not None and (shift.start_day, shift.end_day) == (0, 9)
+    shift = oriented_by_losses(x, shift, 0.0071)
+    assert (shift.start_day, shift.end_day) == (9, 31) and shift.change_fraction < -0.02

@@ -163,9 +163,14 @@ class Tolerance:
         return cls(*(settings.value(rule_code, name) for name in cls.PARAMETERS))
 
     def of_meters(self, accuracies: Iterable[float | None]) -> float:
+        combined = self.combined_error(accuracies)
+        return max(self.min_gap_fraction, self.accuracy_multiplier * combined)
+
+    def combined_error(self, accuracies: Iterable[float | None]) -> float:
+        """The compared meters' combined maximum permissible error [fraction]: root sum of
+        squares of their accuracy classes (a meter without one at ``default_accuracy_pct``)."""
         pcts = [a if a is not None else self.default_accuracy_pct for a in accuracies]
-        combined_pct = math.sqrt(sum(p**2 for p in pcts))
-        return max(self.min_gap_fraction, self.accuracy_multiplier * combined_pct / 100.0)
+        return math.sqrt(sum(p**2 for p in pcts)) / 100.0
 
 
 def source_ref(row: Any) -> dict[str, Any]:
