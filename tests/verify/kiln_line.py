@@ -33,6 +33,16 @@ def line_context(
     return build_context(info, WINDOW, series, Sources(), verify_settings())
 
 
+def carriers_context(electricity: np.ndarray, fuel: np.ndarray) -> EnterpriseContext:
+    """The line without a product meter: ``L1-KWH`` and ``L1-COAL`` (t) read hourly, each the
+    other's reference."""
+    unit = UnitInfo(1, "L1", 1, "cement_clinker_line", "clinker", "t")
+    meters = (_meter(2, "L1-KWH", "electricity", "kWh"), _meter(3, "L1-COAL", "raw_coal", "t"))
+    series = {i: hourly_series(v, lag_s=600) for i, v in ((2, electricity), (3, fuel))}
+    info = EnterpriseInfo(1, "U1", "cement", meters, (unit,))
+    return build_context(info, WINDOW, series, Sources(), verify_settings())
+
+
 def accusing(ctx: EnterpriseContext) -> list[tuple[str, str | None]]:
     """The line's non-info findings as (rule code, meter code), sorted."""
     codes = {m.info.id: m.info.code for m in ctx.meters.values()}

@@ -476,9 +476,15 @@ def _fixed_and_variable(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> F
         line = _line_fit(r_daily[fit_days], m.daily[fit_days])
     else:
         return None
-    if line is None or not (line[0] > 0 and line[1] > 0):
+    # a product reference: E = a + b·output, a > 0; another carrier with the larger fixed
+    # part (electricity beside a fuel) leaves a negative intercept against it
+    product = refs[0].info.is_product
+    if line is None or not (line[0] > 0 and (line[1] > 0 or not product)):
         return None
-    return np.where(ok, m.daily / (line[1] + line[0] * r_daily), np.nan)
+    predicted = line[1] + line[0] * r_daily
+    if not (predicted[ok] > 0).all():
+        return None
+    return np.where(ok, m.daily / predicted, np.nan)
 
 
 def _line_fit(x: F64, y: F64) -> tuple[float, float] | None:
@@ -540,11 +546,16 @@ def _hour_totals(m: MeterData) -> tuple[I64, F64]:
 def _fixed_part_spread(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
     """A drop of the meter's energy per reference that its fixed + variable model
     (:func:`_fixed_and_variable`) explains: against what the model predicts from the output
-    of the same days it keeps less than half the drop (the test of
-    :func:`_against_every_reference`)."""
+    of the same days, what is left of it fails the drop's own test (less than
+    ``min_shift_fraction``, or a robust z short of ``z_threshold``). What is left is judged,
+    not its share of the drop: a meter reading 8 % low over a slow week whose fixed part
+    lowers the ratio by 9 % keeps less than half the drop and is still a drop."""
     y = _fixed_and_variable(ctx, m, shift)
     tested = None if y is None else window_change(y, shift.start_day, shift.end_day)
-    return tested is not None and tested[0] > shift.change_fraction / 2
+    if tested is None:
+        return False
+    search = ShiftSearch.of(ctx.settings, INTENSITY)
+    return tested[0] > -search.min_shift_fraction or tested[1] > -search.z_threshold
 
 
 def _against_every_reference(ctx: EnterpriseContext, m: MeterData, shift: Shift) -> bool:
