@@ -3,6 +3,8 @@ plants of the same process (``verify.meter.smoothed_vs_peers``), on in-memory co
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from peer_plants import HOURS, WINDOW, hourly_series
@@ -29,10 +31,16 @@ def _load(rng: np.random.Generator, shock_sd: float) -> np.ndarray:
 
 
 def _plant(
-    idx: int, rng: np.random.Generator, *, smoothed: bool = False, shock_sd: float = 0.03
+    idx: int,
+    rng: np.random.Generator,
+    *,
+    smoothed: bool = False,
+    shock_sd: float = 0.03,
+    coal_noise: float = 0.015,
 ) -> EnterpriseContext:
     """A clinker line with entry electricity and coal meters (no sub-meters); the coal meter
-    reports its trailing 24-hour mean from the first hour when ``smoothed``."""
+    reports its trailing 24-hour mean from the first hour when ``smoothed``; ``coal_noise``:
+    its readings' relative noise."""
     unit = UnitInfo(idx, "L1", idx, "cement_clinker_line", "clinker", "t")
     elec = MeterInfo(idx * 10 + 1, f"E{idx}", idx, None, "electricity", "entry", None,
                      "interval", "kWh", 0.5, None)  # fmt: skip
@@ -40,7 +48,7 @@ def _plant(
                      "interval", "t", 0.5, None)  # fmt: skip
     output = _load(rng, shock_sd)
     kwh = output * 58 * (1 + 0.01 * rng.standard_normal(HOURS)) + 400.0
-    coal_t = output * 0.15 * (1 + 0.015 * rng.standard_normal(HOURS))
+    coal_t = output * 0.15 * (1 + coal_noise * rng.standard_normal(HOURS))
     if smoothed:
         kept = coal_t.copy()
         coal_t = np.array([kept[max(0, t - DAY_H + 1) : t + 1].mean() for t in range(HOURS)])
@@ -87,3 +95,39 @@ def test_a_meter_found_smoothed_is_no_peer() -> None:
     found = check_smoothed_vs_peers(contexts, [*own, already])
     assert [(f.rule_code, f.meter_id) for f in found] == [(SMOOTHED, 2)]
     assert found[0].evidence["peers"] == 3
+
+
+def _scaled(meter_id: int) -> Finding:
+    """An integrity finding of a meter reading a share low (its shape intact)."""
+    return Finding(
+        "verify.meter.intensity_drop", meter_id // 10, "2025-03", WINDOW.start_at,
+        WINDOW.end_at, "high", "reads low", {}, meter_id=meter_id,
+    )  # fmt: skip
+
+
+def test_a_peer_found_scaled_stays_a_peer_one_found_clipped_does_not() -> None:
+    """Plant 0 smoothed from the first hour, three clean peers of which one was found reading
+    14 % low: a factor leaves its variability, it stays a peer (tuning alt heavy_noise 701:
+    A006-GAS, scaled, left A053-GAS two peers, fewer than ``min_peers``). Found clipped, the
+    peer goes, and two peers judge nothing."""
+    rng = np.random.default_rng(3)
+    contexts = [_plant(i, rng, smoothed=i == 0) for i in range(4)]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    found = check_smoothed_vs_peers(contexts, [*own, _scaled(12)])
+    assert [(f.rule_code, f.meter_id) for f in found] == [(SMOOTHED, 2)]
+    clipped = replace(_scaled(12), rule_code="verify.meter.capped")
+    assert check_smoothed_vs_peers(contexts, [*own, clipped]) == []
+
+
+def test_smoother_than_every_one_of_three_scattered_peers() -> None:
+    """Three peers whose coal meters read with 1 %, 8 % and 20 % noise scatter widely (their
+    spread, widened for three plants, bounds nothing), but plant 0, smoothed from the first
+    hour, is more than four times smoother than the smoothest: found (tuning alt heavy_noise
+    103 A028-GAS, 4.6 times smoother than the smoothest of three peers, z 2.4)."""
+    rng = np.random.default_rng(5)
+    contexts = [_plant(0, rng, smoothed=True)]
+    contexts += [_plant(i, rng, coal_noise=n) for i, n in ((1, 0.01), (2, 0.08), (3, 0.2))]
+    own = [f for ctx in contexts for f in run_checks(ctx)]
+    found = check_smoothed_vs_peers(contexts, own)
+    assert [(f.rule_code, f.meter_id) for f in found] == [(SMOOTHED, 2)]
+    assert found[0].evidence["robust_z"] < 3

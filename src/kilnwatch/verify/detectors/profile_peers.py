@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kilnwatch.verify.context import EnterpriseContext, MeterData
-from kilnwatch.verify.detectors.balance import references
+from kilnwatch.verify.detectors.balance import CAPPED, references
 from kilnwatch.verify.detectors.peers import (
     PeerBounds,
     few_peers_factor,
@@ -30,10 +30,15 @@ from kilnwatch.verify.detectors.peers import (
     robust_norm,
 )
 from kilnwatch.verify.detectors.profile import HOUR_S, SMOOTHED, at_load, roughness
+from kilnwatch.verify.detectors.timeseries import STUCK
 from kilnwatch.verify.evidence import finding, rounded, tce_of
 from kilnwatch.verify.findings import Finding
 
 SMOOTHED_PEERS = "verify.meter.smoothed_vs_peers"
+#: Findings of a meter whose hour-to-hour variability is not its process's: smoothed, clipped
+#: or repeating a value. A meter found reading a share low (scaled) or reported wrong keeps
+#: its relative variability (a log difference does not see a factor) and stays a peer.
+SHAPE_CHANGED = frozenset({SMOOTHED, CAPPED, STUCK})
 
 
 @dataclass(frozen=True)
@@ -81,13 +86,22 @@ def check_smoothed_vs_peers(
 ) -> list[Finding]:
     """Meters whose variability relative to their process's other meters is below
     ``max_roughness_ratio`` times the peers' median on at least ``min_days`` days, and whose
-    month median is below the peers' by ``z_threshold`` spreads too (peers: the same carrier
-    against the same references at the other single-unit plants of the process whose meter no
-    check found wrong, at least ``min_peers``; the spread is their robust one widened for
-    their number, :func:`~kilnwatch.verify.detectors.peers.few_peers_factor`). Meters already
-    found smoothed are not judged again, nor taken as peers (tuning alt heavy_noise 301:
-    A039-GAS, smoothed all month, had A037-GAS, found smoothed from the 4th, among its four
-    peers)."""
+    month median is below the peers' by ``z_threshold`` spreads too, or below every peer's
+    by ``max_roughness_ratio`` itself.
+
+    Peers: the same carrier against the same references at the other single-unit plants of
+    the process whose meter no check found smoothed, clipped or stuck
+    (:data:`SHAPE_CHANGED`), at least ``min_peers``; the spread is their robust one widened
+    for their number (:func:`~kilnwatch.verify.detectors.peers.few_peers_factor`). Three or
+    four plants bound no spread, but a meter four times smoother than the smoothest of them
+    does not follow its process (tuning alt heavy_noise 103 A028-GAS and 701 A053-GAS,
+    smoothed from the month's start, 4.6 and 6.6 times smoother than the smoothest of their
+    peers, z 2.4 against t with two degrees of freedom; clean meters of eleven tuning runs
+    came no closer than 1.2 times below theirs). A meter found scaled keeps its relative
+    variability and stays a peer (alt heavy_noise 701: A006-GAS, 14 % low, left A053-GAS two
+    peers). Meters already found smoothed are not judged again, nor taken as peers (tuning
+    alt heavy_noise 301: A039-GAS, smoothed all month, had A037-GAS, found smoothed from the
+    4th, among its four peers)."""
     if not contexts:
         return []
     bounds = PeerBounds.of(contexts, SMOOTHED_PEERS)
@@ -95,7 +109,11 @@ def check_smoothed_vs_peers(
     ratio_max = settings.value(SMOOTHED_PEERS, "max_roughness_ratio")
     min_days = settings.count(SMOOTHED_PEERS, "min_days")
     found = {(f.meter_id, f.period) for f in existing if f.rule_code == SMOOTHED}
-    wrong = {(f.meter_id, f.period) for f in existing if f.severity != "info" and f.meter_id}
+    wrong = {
+        (f.meter_id, f.period)
+        for f in existing
+        if f.severity != "info" and f.meter_id and f.rule_code in SHAPE_CHANGED
+    }
     samples = [s for ctx in contexts for s in roughness_samples(ctx)]
     normal = [s for s in samples if (s.meter.info.id, s.ctx.window.period) not in wrong]
     out = []
@@ -108,7 +126,8 @@ def check_smoothed_vs_peers(
         median, spread = robust_norm(peers)
         z = (median - s.median) / (spread * few_peers_factor(bounds.z_threshold, len(peers)))
         smooth = np.isfinite(s.daily) & (s.daily < median + np.log(ratio_max))
-        if z < bounds.z_threshold or int(smooth.sum()) < min_days:
+        below_every = s.median <= min(peers) + np.log(ratio_max)
+        if (z < bounds.z_threshold and not below_every) or int(smooth.sum()) < min_days:
             continue
         out.append(_finding(s, smooth, median, len(peers), z))
     return out
