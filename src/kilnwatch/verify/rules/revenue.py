@@ -48,7 +48,8 @@ def _storable(unit: str) -> bool | None:
 def _counterpart(
     ctx: EnterpriseContext, item: str, unit: str, months: int
 ) -> tuple[float, str, float, Window] | None:
-    """(quantity [unit], what, largest lot, window) the sales of ``item`` should match."""
+    """(quantity [unit], what, largest lot [unit], window) the sales of ``item`` should
+    match."""
     storable = _storable(unit)
     if storable is None:
         return None
@@ -56,9 +57,10 @@ def _counterpart(
         window = window_of(ctx, months, [], invoices=True, waybills=True)
         lots = [w.quantity_t for w in window.waybills if w.direction == "out" and w.item == item]
         quantity = converted_sum([(sum(lots), "t")], unit) if lots else None
-        return (
-            None if quantity is None else (quantity, "shipped (logistics out)", max(lots), window)
-        )
+        largest = converted_sum([(max(lots), "t")], unit) if lots else None
+        if quantity is None or largest is None:
+            return None
+        return quantity, "shipped (logistics out)", largest, window
     meters = [m for m in ctx.meters.values() if m.info.carrier == item]
     window = window_of(ctx, months, meters, invoices=True)
     total = converted_sum([(window.total(m), m.info.uom) for m in meters], unit)
@@ -113,10 +115,9 @@ def _sales_gaps(ctx: EnterpriseContext) -> tuple[SalesGap, ...]:
         declared = converted_sum([(i.quantity, i.unit) for i in rows], unit)
         if declared is None or counterpart <= 0:
             continue
-        lot_in_unit = converted_sum([(lot, "t")], unit) if lot > 0 else 0.0
         out.append(
             SalesGap(
-                item, unit, declared, counterpart, what, lot_in_unit or 0.0, window,
+                item, unit, declared, counterpart, what, lot, window,
                 tuple(i.invoice_no for i in rows),
             )
         )  # fmt: skip
